@@ -1,0 +1,60 @@
+/**
+ * The one place handlers get their AWS clients from. On AWS these are the SDK v3 clients,
+ * created once per container and reused; the simulator replaces them with its world
+ * (simulated CodeDeploy/CloudWatch, local DynamoDB, task-token emulation) via setClients.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface AwsClients {
+  codeDeploy(region: string): CodeDeployClient;
+  cloudWatch(region: string): CloudWatchClient;
+  dynamo(): DynamoDBDocumentClient;
+  sfn(): SFNClient;
+  events(): EventBridgeClient;
+  scheduler(): SchedulerClient;
+}
+
+const perRegion = <T>(make: (region: string) => T): ((region: string) => T) => {
+  const cache = new Map<string, T>();
+  return (region) => {
+    let client = cache.get(region);
+    if (!client) {
+      client = make(region);
+      cache.set(region, client);
+    }
+    return client;
+  };
+};
+
+const lazy = <T>(make: () => T): (() => T) => {
+  let client: T | undefined;
+  return () => (client ??= make());
+};
+
+export const createAwsClients = (): AwsClients => ({
+  codeDeploy: perRegion((region) => new CodeDeployClient({ region })),
+  cloudWatch: perRegion((region) => new CloudWatchClient({ region })),
+  dynamo: lazy(() =>
+    DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+  ),
+  sfn: lazy(() => new SFNClient({})),
+  events: lazy(() => new EventBridgeClient({})),
+  scheduler: lazy(() => new SchedulerClient({})),
+});
+
+let current: AwsClients | undefined;
+
+export const clients = (): AwsClients => (current ??= createAwsClients());
+
+/** Used by the simulator (and tests) to hand handlers another world. */
+export const setClients = (next: AwsClients | undefined): void => {
+  current = next;
+};

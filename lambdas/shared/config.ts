@@ -1,0 +1,29 @@
+/**
+ * Handler configuration, read from the environment the CDK stack sets (and the simulator
+ * sets the same way). A missing value is a deployment error: fail loudly, never guess.
+ */
+export const ENV = {
+  DEPLOYMENTS_TABLE: 'HANDSOFF_DEPLOYMENTS_TABLE',
+  WAITERS_TABLE: 'HANDSOFF_WAITERS_TABLE',
+  WATCHES_TABLE: 'HANDSOFF_WATCHES_TABLE',
+  WINDOWS_TABLE: 'HANDSOFF_WINDOWS_TABLE',
+  HOLIDAYS_TABLE: 'HANDSOFF_HOLIDAYS_TABLE',
+  EVENT_BUS_NAME: 'HANDSOFF_EVENT_BUS_NAME',
+  BAKE_END_FUNCTION_ARN: 'HANDSOFF_BAKE_END_FUNCTION_ARN',
+  SCHEDULER_ROLE_ARN: 'HANDSOFF_SCHEDULER_ROLE_ARN',
+  SCHEDULE_GROUP: 'HANDSOFF_SCHEDULE_GROUP',
+  ARTIFACT_BUCKET: 'HANDSOFF_ARTIFACT_BUCKET',
+} as const;
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+export const env = (name: EnvName): string => {
+  const value = process.env[name];
+  if (!value) {
+    throw new ConfigurationError(`environment variable ${name} is not set; the handsoff stack sets it on every function`);
+  }
+  return value;
+};

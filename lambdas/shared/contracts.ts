@@ -1,0 +1,152 @@
+/**
+ * Payload contracts between the state machines (statemachines/) and the handlers
+ * (lambdas/). The ASL builders produce exactly these shapes in `Parameters.Payload`;
+ * handlers accept exactly these. Pure types, no AWS imports.
+ */
+import type { DeploymentTarget } from '../../core/model.ts';
+
+/** Where a step happens. `stage` is `alpha`..`zeta` or `wave-N`. */
+export interface StepScope {
+  pipeline: string;
+  change: string;
+  stage: string;
+  region?: string;
+  unit?: string;
+  target?: DeploymentTarget;
+}
+
+/** Input of a change's pipeline execution (started by the source trigger). */
+export interface ChangeExecutionInput {
+  pipeline: string;
+  change: string;
+  /** Immutable revision id of the change's artifact (its key is naming.artifactKey). */
+  revision: string;
+  author: string;
+  /** ISO time the change was merged: the base of its lead time. */
+  mergedAt: string;
+}
+
+/** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
+export interface NotifyInput extends Partial<StepScope> {
+  type: string;
+  /** Extra fields of the event (e.g. `reason`, `leadTimeFrom`). */
+  fields?: Record<string, unknown>;
+}
+
+/** Handler `check-window`: is the region's deployment window open now? */
+export interface CheckWindowInput extends StepScope {
+  region: string;
+  /** Result of the previous check of this gate, if any (to publish `unblocked` once). */
+  wasBlocked?: boolean;
+}
+export interface CheckWindowOutput {
+  open: boolean;
+  /** ISO 8601 UTC of the next opening, when closed. */
+  nextOpening?: string;
+  /** Equals !open; fed back as `wasBlocked` on the next check. */
+  blocked: boolean;
+}
+
+/** Handler `start-deployment` (`.waitForTaskToken`). */
+export interface StartDeploymentInput extends StepScope {
+  region: string;
+  taskToken: string;
+  revision: string;
+  application: string;
+  deploymentGroup: string;
+  /** Alarms that fail the step while it runs. */
+  alarms: string[];
+}
+/** Sent with SendTaskSuccess when the CodeDeploy deployment succeeds. */
+export interface DeploymentResult {
+  deploymentId: string;
+  status: 'Succeeded';
+}
+
+/** Where bake metrics are counted: CloudWatch region + the `Scope` dimension value. */
+export interface MetricScope {
+  region: string;
+  scope: string;
+}
+
+/** Handler `start-bake` (`.waitForTaskToken`). */
+export interface StartBakeInput extends StepScope {
+  taskToken: string;
+  durationSeconds: number;
+  minRequests: number;
+  /** Alarms watched during the bake; checked again at its end. */
+  alarms: Array<{ region: string; name: string }>;
+  /** Requests counted for minimum data points (summed over these scopes). */
+  metricScopes: MetricScope[];
+}
+export interface BakeResult {
+  bakeId: string;
+  requests: number;
+}
+
+/** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */
+export interface BakeEndInput {
+  bakeId: string;
+}
+
+/** Handler `rollback` (`.waitForTaskToken`): roll back every scope of (stage, region) that got the change. */
+export interface RollbackInput extends StepScope {
+  taskToken: string;
+  reason: string;
+}
+export interface RollbackResult {
+  rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
+}
+
+/** Task failure error names the handlers send (SendTaskFailure `error`), mapped in ASL Catch. */
+export const StepError = {
+  DEPLOYMENT_FAILED: 'DeploymentFailed',
+  ALARM_TRIGGERED: 'AlarmTriggered',
+  ALARM_MISSING: 'AlarmMissing',
+  INSUFFICIENT_DATA: 'InsufficientData',
+  WINDOW_UNAVAILABLE: 'WindowUnavailable',
+  ROLLBACK_FAILED: 'RollbackFailed',
+} as const;
+export type StepError = (typeof StepError)[keyof typeof StepError];
+
+/** `cause` of a SendTaskFailure: JSON of this shape, so ASL can surface the reason. */
+export interface StepFailureCause {
+  reason: string;
+  alarm?: string;
+  deploymentId?: string;
+}
+
+/** Output of the region child execution: always succeeds, reports its outcome. */
+export interface RegionOutcome {
+  region: string;
+  status: 'succeeded' | 'failed';
+  reason?: string;
+}
+
+/** CodeDeploy "Deployment State-change Notification" detail, as forwarded to the home bus. */
+export interface CodeDeployStateChangeDetail {
+  region: string;
+  application: string;
+  deploymentGroup: string;
+  deploymentId: string;
+  /** START, SUCCESS, FAILURE, STOP, READY, ... */
+  state: string;
+}
+
+/** CloudWatch "Alarm State Change" detail (subset). */
+export interface AlarmStateChangeDetail {
+  alarmName: string;
+  state: { value: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'; reason?: string; timestamp?: string };
+  previousState?: { value: string };
+}
+
+/** An EventBridge event envelope as handlers receive it. */
+export interface BusEvent<T> {
+  id?: string;
+  source: string;
+  'detail-type': string;
+  region: string;
+  time: string;
+  resources?: string[];
+  detail: T;
+}

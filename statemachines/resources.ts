@@ -1,0 +1,37 @@
+/**
+ * DefinitionSubstitutions placeholders used in the generated ASL. The CDK stack fills them
+ * with real ARNs; the simulator substitutes local ARNs of the same shape and routes each
+ * resource to the same handler code.
+ */
+export const HandlerName = {
+  NOTIFY: 'notify',
+  CHECK_WINDOW: 'check-window',
+  START_DEPLOYMENT: 'start-deployment',
+  START_BAKE: 'start-bake',
+  BAKE_END: 'bake-end',
+  ROLLBACK: 'rollback',
+  ON_DEPLOYMENT_EVENT: 'on-deployment-event',
+  ON_ALARM_EVENT: 'on-alarm-event',
+} as const;
+export type HandlerName = (typeof HandlerName)[keyof typeof HandlerName];
+
+/** Handlers invoked from state machines (the others are invoked by EventBridge / Scheduler). */
+export const TaskHandlers = [
+  HandlerName.NOTIFY,
+  HandlerName.CHECK_WINDOW,
+  HandlerName.START_DEPLOYMENT,
+  HandlerName.START_BAKE,
+  HandlerName.ROLLBACK,
+] as const;
+
+/** `notify` -> `NotifyFunctionArn`, `check-window` -> `CheckWindowFunctionArn`. */
+export const functionArnKey = (handler: HandlerName): string =>
+  `${handler
+    .split('-')
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('')}FunctionArn`;
+
+/** Placeholder of the region child state machine's ARN, in the pipeline state machine. */
+export const REGION_STATE_MACHINE_ARN_KEY = 'RegionStateMachineArn';
+
+export const placeholder = (key: string): string => `\${${key}}`;
