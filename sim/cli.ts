@@ -1,0 +1,165 @@
+/**
+ * `handsoff simulate | plan | validate`: the simulator's CLI (SIMULATION.md).
+ * Exit status: 0 when the run finished, 2 for invalid input (every problem on stderr, and
+ * nothing runs), 1 for an internal error.
+ */
+import { Command, Option } from 'commander';
+import type { ResolvedPipeline } from '../core/model.ts';
+import type { HandsoffEvent } from '../core/events.ts';
+import { loadPipelineFile } from '../infra/pipeline/load.ts';
+import { formatProblem, validatePipeline, type Problem } from '../infra/pipeline/resolve.ts';
+import { defaultPipeline } from '../infra/pipelines/index.ts';
+import { defaultScenario, loadScenarioFile, type Scenario } from './scenario.ts';
+import { toSimScenario } from './scenario-adapter.ts';
+
+export class InvalidInputError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(`${problems.length} problem(s) in the input`);
+    this.name = 'InvalidInputError';
+  }
+}
+
+const loadPipelines = async (files: string[] | undefined): Promise<ResolvedPipeline[]> => {
+  if (!files || files.length === 0) {
+    const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts');
+    if (!v.ok) throw new InvalidInputError(v.problems);
+    return [v.pipeline];
+  }
+  const problems: Problem[] = [];
+  const pipelines: ResolvedPipeline[] = [];
+  for (const file of files) {
+    const v = await loadPipelineFile(file);
+    if (v.ok) pipelines.push(v.pipeline);
+    else problems.push(...v.problems);
+  }
+  const seen = new Map<string, string>();
+  pipelines.forEach((p, i) => {
+    if (seen.has(p.name)) {
+      problems.push({ file: files[i]!, path: 'name', message: `pipeline name '${p.name}' is also used by ${seen.get(p.name)}; each pipeline needs its own name` });
+    }
+    seen.set(p.name, files[i]!);
+  });
+  if (problems.length > 0) throw new InvalidInputError(problems);
+  return pipelines;
+};
+
+const loadScenario = async (file: string | undefined, pipelines: ResolvedPipeline[]): Promise<Scenario> => {
+  if (!file) {
+    const first = pipelines[0]!;
+    return defaultScenario(first);
+  }
+  const v = await loadScenarioFile(file, pipelines);
+  if (!v.ok) throw new InvalidInputError(v.problems);
+  return v.scenario;
+};
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+export const buildCli = (): Command => {
+  const program = new Command('handsoff')
+    .description('Hands-off, safe continuous deployment on AWS; this CLI runs pipelines in the local simulator.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('simulate')
+    .description('run pipelines on this machine with a simulated AWS world, in virtual time')
+    .addOption(new Option('--pipeline <file>', 'pipeline file (.json, or .ts/.js whose default export is a pipeline); repeatable').argParser(collect))
+    .option('--scenario <file>', 'scenario file (.json); default: the built-in demo')
+    .option('--json', 'print only JSON Lines events on stdout')
+    .action(async (opts: { pipeline?: string[]; scenario?: string; json?: boolean }) => {
+      const pipelines = await loadPipelines(opts.pipeline);
+      const scenario = await loadScenario(opts.scenario, pipelines);
+      const { simulate } = await import('./engine.ts');
+      const { describeEvent, summary } = await import('./timeline.ts');
+      const started = performance.now();
+      const progress = process.stderr.isTTY && !opts.json;
+      let lastProgress = 0;
+      const onEvent = (e: HandsoffEvent): void => {
+        if (opts.json) {
+          out(JSON.stringify(e));
+          return;
+        }
+        const line = describeEvent(e);
+        if (line) {
+          if (progress) process.stderr.write('\r\x1b[K');
+          out(line);
+        }
+        if (progress && performance.now() - lastProgress > 100) {
+          lastProgress = performance.now();
+          process.stderr.write(`\r\x1b[K  ... simulating, virtual time ${e.time.slice(0, 16)}Z`);
+        }
+      };
+      if (!opts.json) {
+        out(`handsoff simulate: ${pipelines.map((p) => p.name).join(', ')}; ${scenario.changes.length} change(s) from ${new Date(scenario.start).toISOString()}`);
+      }
+      const result = await simulate({ pipelines, scenario: toSimScenario(scenario, pipelines), onEvent });
+      const wall = ((performance.now() - started) / 1000).toFixed(2);
+      if (progress) process.stderr.write('\r\x1b[K');
+      const stats = `simulated until ${result.stats.virtualEnd} in ${wall} s wall time; ${result.stats.handlerInvocations} handler invocations; state transitions per change: ${Object.entries(result.stats.transitions).map(([c, n]) => `${c}=${n}`).join(' ')}; largest execution history ~${result.stats.largestHistory.events} events`;
+      if (opts.json) process.stderr.write(`${stats}\n`);
+      else {
+        out(summary(result));
+        out(stats);
+      }
+    });
+
+  program
+    .command('plan')
+    .description('print the waves, regions and units a pipeline rolls out to')
+    .option('--pipeline <file>', 'pipeline file; default: the example pipeline')
+    .option('--json', 'print JSON')
+    .action(async (opts: { pipeline?: string; json?: boolean }) => {
+      const [p] = await loadPipelines(opts.pipeline ? [opts.pipeline] : undefined);
+      const plan = {
+        pipeline: p!.name,
+        waves: p!.waves.map((w) => ({ name: w.name, regions: w.regions.map((r) => ({ region: r.region, units: [...r.units] })) })),
+      };
+      if (opts.json) {
+        out(JSON.stringify(plan));
+        return;
+      }
+      out(`${p!.name} (${p!.service}, team ${p!.team}): ${p!.preProd.join(' -> ')} in ${p!.preProdRegion}, then:`);
+      p!.waves.forEach((w) => {
+        out(`  ${w.name} (bake ${w.bakeSeconds / 3600} h): ${w.regions.map((r) => `${r.region} [${r.units.join(', ')}]`).join('; ')}`);
+      });
+    });
+
+  program
+    .command('validate')
+    .description('validate pipeline (and scenario) files; reports every problem at once')
+    .addOption(new Option('--pipeline <file>', 'pipeline file; repeatable').argParser(collect).makeOptionMandatory())
+    .option('--scenario <file>', 'scenario file to validate against the pipelines')
+    .action(async (opts: { pipeline: string[]; scenario?: string }) => {
+      const pipelines = await loadPipelines(opts.pipeline);
+      if (opts.scenario) await loadScenario(opts.scenario, pipelines);
+      out(`valid: ${pipelines.map((p) => `${p.name} (${p.waves.length} waves, ${p.waves.reduce((n, w) => n + w.regions.length, 0)} regions)`).join(', ')}${opts.scenario ? `; scenario ${opts.scenario}` : ''}`);
+    });
+
+  return program;
+};
+
+export const main = async (argv: string[]): Promise<number> => {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof InvalidInputError) {
+      for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      process.stderr.write(`handsoff: ${e.problems.length} problem(s); nothing was run\n`);
+      return 2;
+    }
+    const err = e as { code?: string; exitCode?: number; message?: string };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    process.stderr.write(`handsoff: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+};

@@ -1,0 +1,438 @@
+/**
+ * The simulator: runs the exact ASL the CDK stack deploys (substituted with local ARNs) in
+ * aws-local-stepfunctions, routes every task to the real handler code, keeps state in a
+ * local DynamoDB (dynalite), and gives the handlers a simulated CodeDeploy/CloudWatch world.
+ * Time is virtual (@sinonjs/fake-timers): it only moves when no handler is running, to the
+ * next timer, so days of rollout take a second and waits wake in order.
+ */
+import FakeTimers from '@sinonjs/fake-timers';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { Context } from 'aws-lambda';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { ResolvedPipeline } from '../core/model.ts';
+import { EventType, type HandsoffEvent } from '../core/events.ts';
+import { ENV } from '../lambdas/shared/config.ts';
+import { setClients } from '../lambdas/shared/clients.ts';
+import type { ChangeExecutionInput } from '../lambdas/shared/contracts.ts';
+import { buildStateMachines } from '../statemachines/index.ts';
+import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
+import { REGION_CATALOG } from '../infra/catalog/regions.ts';
+import { World, type Behavior } from './world/index.ts';
+import { InvocationQueue, localEventBridge, localScheduler, TaskError, TaskTokens } from './aws-local.ts';
+import { startLocalDynamo } from './local-dynamo.ts';
+
+if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
+  // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
+  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+const ACCOUNT = '000000000000';
+const HOME = 'us-east-1';
+const TOKEN_PLACEHOLDER = '__HANDSOFF_LOCAL_TASK_TOKEN__';
+
+export const localFunctionArn = (handler: HandlerName): string => `arn:aws:lambda:${HOME}:${ACCOUNT}:function:handsoff-${handler}`;
+const stateMachineArn = (pipeline: string, kind: 'pipeline' | 'region'): string =>
+  `arn:aws:states:${HOME}:${ACCOUNT}:stateMachine:handsoff-${pipeline}-${kind}`;
+
+export interface SimChange {
+  id: string;
+  pipeline: string;
+  at: number;
+  author: string;
+  approvedBy: string[];
+  behavior: Behavior;
+}
+
+export type SimEvent =
+  | { at: number; kind: 'company-event'; state: 'OK' | 'ALARM' }
+  | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
+  | { at: number; kind: 'holiday'; date: string; region?: string }
+  | { at: number; kind: 'unsupported'; what: string };
+
+export interface SimScenario {
+  start: number;
+  until: number;
+  changes: SimChange[];
+  events: SimEvent[];
+}
+
+export interface ChangeSummary {
+  status: 'succeeded' | 'failed' | 'rejected' | 'in-progress';
+  leadTime: string | null;
+  failedRequests: number;
+  regionsReached: string[];
+}
+
+export interface SimulationStats {
+  /** State transitions (states entered) per change, over its pipeline and region executions. */
+  transitions: Record<string, number>;
+  /** The largest execution history (estimated AWS history events) of the run. */
+  largestHistory: { execution: string; events: number };
+  handlerInvocations: number;
+  virtualEnd: string;
+}
+
+export interface SimulationResult {
+  changes: Record<string, ChangeSummary>;
+  stats: SimulationStats;
+}
+
+export interface SimulationOptions {
+  pipelines: ResolvedPipeline[];
+  scenario: SimScenario;
+  onEvent: (event: HandsoffEvent) => void;
+}
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+const loadHandlers = async (): Promise<Record<string, Handler>> => {
+  const entries = await Promise.all(
+    Object.values(HandlerName).map(async (name) => {
+      const mod = (await import(`../lambdas/${name}/index.ts`)) as { handler: Handler };
+      return [localFunctionArn(name), mod.handler] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+};
+
+/** Substitutes DefinitionSubstitutions placeholders, as CloudFormation does on deploy. */
+export const substitute = (definition: Record<string, unknown>, values: Record<string, string>): StateMachineDefinition =>
+  JSON.parse(
+    JSON.stringify(definition).replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, key: string) => {
+      const v = values[key];
+      if (v === undefined) throw new Error(`no substitution for placeholder ${whole}`);
+      return v;
+    }),
+  ) as StateMachineDefinition;
+
+/** Task state name -> Resource, over the whole definition (Map and Parallel included). */
+const taskResources = (def: { States: Record<string, any> }, out: Record<string, string> = {}): Record<string, string> => {
+  for (const [name, state] of Object.entries(def.States)) {
+    if (state.Type === 'Task') out[name] = state.Resource;
+    if (state.Type === 'Map') taskResources(state.ItemProcessor ?? state.Iterator, out);
+    if (state.Type === 'Parallel') for (const b of state.Branches) taskResources(b, out);
+  }
+  return out;
+};
+
+const replaceToken = (value: unknown, token: string): unknown => {
+  if (value === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+  }
+  return value;
+};
+
+/** Rough AWS history size of an execution from the local event log. */
+const historyWeight = (type: string, stateType?: string): number => {
+  if (type === 'StateEntered') return stateType === 'Task' ? 4 : stateType === 'Map' ? 2 : 1;
+  if (type === 'StateExited' || type.startsWith('MapIteration') || type.startsWith('Execution')) return 1;
+  return 1;
+};
+
+export const simulate = async (opts: SimulationOptions): Promise<SimulationResult> => {
+  const { pipelines, scenario, onEvent } = opts;
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_SERVICE_NAME ??= 'handsoff';
+  process.env[ENV.EVENT_BUS_NAME] = 'handsoff';
+  process.env[ENV.BAKE_END_FUNCTION_ARN] = localFunctionArn(HandlerName.BAKE_END);
+  process.env[ENV.SCHEDULER_ROLE_ARN] = `arn:aws:iam::${ACCOUNT}:role/handsoff-scheduler`;
+  process.env[ENV.SCHEDULE_GROUP] = 'handsoff';
+  process.env[ENV.ARTIFACT_BUCKET] = 'handsoff-artifacts-local';
+
+  const dynamo = await startLocalDynamo();
+  const handlers = await loadHandlers();
+  const byName = new Map(pipelines.map((p) => [p.name, p]));
+  const emitted: HandsoffEvent[] = [];
+  const emit = (e: HandsoffEvent): void => {
+    emitted.push(e);
+    onEvent(e);
+  };
+
+  // Windows and holidays live in DynamoDB on AWS too: seed them from the pipelines.
+  const holidayPuts: Promise<unknown>[] = [];
+  const windowsTable = process.env[ENV.WINDOWS_TABLE]!;
+  const holidaysTable = process.env[ENV.HOLIDAYS_TABLE]!;
+  for (const p of pipelines) {
+    const regions = [...new Map(p.waves.flatMap((w) => w.regions).map((r) => [r.region, r])).values()];
+    for (const r of regions) {
+      holidayPuts.push(
+        dynamo.client.send(
+          new PutCommand({
+            TableName: windowsTable,
+            Item: { pk: p.name, sk: r.region, timeZone: r.windowTimeZone, days: [...p.window.days], start: p.window.start, end: p.window.end },
+          }),
+        ),
+      );
+    }
+    for (const date of p.holidays) {
+      holidayPuts.push(dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk: p.name, sk: date } })));
+    }
+    for (const [region, dates] of Object.entries(p.holidaysByRegion)) {
+      for (const date of dates) {
+        holidayPuts.push(dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk: `${p.name}#${region}`, sk: date } })));
+      }
+    }
+  }
+  await Promise.all(holidayPuts);
+
+  const clock = FakeTimers.install({
+    now: scenario.start,
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+  });
+  const realImmediate = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  const queue = new InvocationQueue();
+  const tokens = new TaskTokens();
+  let requestId = 0;
+  const invokeHandler = (functionArn: string, payload: unknown): Promise<unknown> => {
+    const handler = handlers[functionArn];
+    if (!handler) return Promise.reject(new TaskError('Lambda.ResourceNotFoundException', `Function not found: ${functionArn}`));
+    return queue.run(async () => {
+      const name = functionArn.split(':').pop()!;
+      const context = {
+        functionName: name,
+        functionVersion: '$LATEST',
+        invokedFunctionArn: functionArn,
+        memoryLimitInMB: '512',
+        awsRequestId: `local-${++requestId}`,
+        logGroupName: `/aws/lambda/${name}`,
+        logStreamName: 'local',
+        callbackWaitsForEmptyEventLoop: false,
+        getRemainingTimeInMillis: () => 60_000,
+        done: () => undefined,
+        fail: () => undefined,
+        succeed: () => undefined,
+      } as Context;
+      // Deep copy: a handler never shares objects with the interpreter, as over the wire.
+      return JSON.parse(JSON.stringify((await handler(JSON.parse(JSON.stringify(payload)), context)) ?? null));
+    });
+  };
+  /** Fire-and-forget invocation (EventBridge rules, Scheduler): errors are logged, like async Lambda. */
+  const invokeAsync = (functionArn: string, payload: unknown): void => {
+    invokeHandler(functionArn, payload).catch((e: Error) => {
+      process.stderr.write(`handsoff simulate: ${functionArn.split(':').pop()} failed: ${e.name}: ${e.message}\n`);
+    });
+  };
+
+  const world = new World({
+    pipelines,
+    regions: [...REGION_CATALOG],
+    emit: (w) => {
+      if (w.kind === 'stream') emit(w.event);
+      else if (w.kind === 'codedeploy') {
+        invokeAsync(localFunctionArn(HandlerName.ON_DEPLOYMENT_EVENT), {
+          source: 'aws.codedeploy',
+          'detail-type': 'CodeDeploy Deployment State-change Notification',
+          region: w.detail.region,
+          time: new Date(Date.now()).toISOString(),
+          detail: w.detail,
+        });
+      } else if (w.kind === 'alarm') {
+        invokeAsync(localFunctionArn(HandlerName.ON_ALARM_EVENT), {
+          source: 'aws.cloudwatch',
+          'detail-type': 'CloudWatch Alarm State Change',
+          region: w.region,
+          time: new Date(Date.now()).toISOString(),
+          detail: w.detail,
+        });
+      }
+    },
+  });
+
+  const scheduler = localScheduler(invokeAsync);
+  setClients({
+    codeDeploy: (region) => world.codeDeploy(region) as unknown as CodeDeployClient,
+    cloudWatch: (region) => world.cloudWatch(region) as unknown as CloudWatchClient,
+    dynamo: () => dynamo.client,
+    sfn: () => tokens.client() as unknown as SFNClient,
+    events: () => localEventBridge(emit) as unknown as EventBridgeClient,
+    scheduler: () => scheduler as unknown as SchedulerClient,
+  });
+
+  // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
+  const machines = new Map<string, { pipeline: StateMachineDefinition; region: StateMachineDefinition }>();
+  for (const p of pipelines) {
+    const defs = buildStateMachines(p);
+    const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
+    for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
+    machines.set(p.name, { pipeline: substitute(defs.pipeline, values), region: substitute(defs.region, values) });
+  }
+
+  const transitions: Record<string, number> = {};
+  let largestHistory = { execution: '', events: 0 };
+  const pendingRuns = new Set<Promise<unknown>>();
+
+  const runExecution = (pipeline: string, kind: 'pipeline' | 'region', name: string, change: string, input: unknown): Promise<unknown> => {
+    const def = machines.get(pipeline)![kind];
+    const executionArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:handsoff-${pipeline}-${kind}:${name}`;
+    const resources = taskResources(def as unknown as { States: Record<string, any> });
+    const overrides: Record<string, (input: any) => Promise<any>> = {};
+    for (const [stateName, resource] of Object.entries(resources)) {
+      overrides[stateName] = (taskInput) => routeTask(pipeline, change, resource, taskInput);
+    }
+    const machine = new StateMachine(def, { validationOptions: { checkArn: false } });
+    const execution = machine.run(input as any, {
+      overrides: { taskResourceLocalHandlers: overrides },
+      context: {
+        Execution: { Id: executionArn, Name: name, StartTime: new Date(Date.now()).toISOString(), Input: input as any },
+        StateMachine: { Id: stateMachineArn(pipeline, kind) },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      },
+    });
+    const counting = (async () => {
+      let history = 0;
+      for await (const log of execution.eventLogs) {
+        const stateType = 'state' in log ? log.state.type : undefined;
+        if (log.type === 'StateEntered') transitions[change] = (transitions[change] ?? 0) + 1;
+        history += historyWeight(log.type, stateType);
+      }
+      if (history > largestHistory.events) largestHistory = { execution: executionArn, events: history };
+    })();
+    pendingRuns.add(counting);
+    void counting.finally(() => pendingRuns.delete(counting));
+    return execution.result;
+  };
+
+  const routeTask = async (pipeline: string, change: string, resource: string, taskInput: any): Promise<unknown> => {
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      const payload = await invokeHandler(taskInput.FunctionName, taskInput.Payload);
+      return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      const { token, promise } = tokens.open();
+      await invokeHandler(taskInput.FunctionName, replaceToken(taskInput.Payload, token));
+      return promise;
+    }
+    if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
+      const input = taskInput.Input as { region?: string };
+      const name = `${change}-${input.region ?? 'child'}`;
+      try {
+        const output = await runExecution(pipeline, 'region', name, change, input);
+        return { Output: output, Status: 'SUCCEEDED', ExecutionArn: name };
+      } catch (e) {
+        throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
+      }
+    }
+    throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
+  };
+
+  // Changes and scenario events happen at their virtual times.
+  const outcomes = new Map<string, ChangeSummary['status']>();
+  for (const c of scenario.changes) outcomes.set(c.id, 'in-progress');
+  for (const c of scenario.changes) {
+    setTimeout(() => {
+      const pipeline = byName.get(c.pipeline)!;
+      world.setBehavior(pipeline.name, c.id, c.behavior);
+      const base = { time: new Date(Date.now()).toISOString(), pipeline: pipeline.name, change: c.id };
+      emit({ ...base, type: EventType.CHANGE_RECEIVED, author: c.author });
+      // Only reviewed commits deploy: approved by someone other than the author.
+      const reviewers = c.approvedBy.filter((r) => r !== c.author);
+      if (reviewers.length === 0) {
+        outcomes.set(c.id, 'rejected');
+        emit({
+          ...base,
+          type: EventType.CHANGE_REJECTED,
+          reason: c.approvedBy.length === 0 ? 'unreviewed: no approval on the merge' : 'self-approved: the only approval is the author\'s own',
+        });
+        return;
+      }
+      const input: ChangeExecutionInput = {
+        pipeline: pipeline.name,
+        change: c.id,
+        revision: c.id,
+        author: c.author,
+        mergedAt: new Date(c.at).toISOString(),
+      };
+      const run = runExecution(pipeline.name, 'pipeline', c.id, c.id, input);
+      run.then(
+        () => outcomes.set(c.id, 'succeeded'),
+        () => outcomes.set(c.id, 'failed'),
+      );
+    }, Math.max(0, c.at - scenario.start));
+  }
+  for (const e of scenario.events) {
+    setTimeout(() => {
+      if (e.kind === 'company-event') world.setCompanyEvent(e.state);
+      else if (e.kind === 'team-alarm') {
+        for (const team of new Set(pipelines.map((p) => p.team))) {
+          if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state);
+        }
+      } else if (e.kind === 'holiday') {
+        for (const p of pipelines) {
+          const pk = e.region ? `${p.name}#${e.region}` : p.name;
+          void queue.run(() => dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk, sk: e.date } })));
+        }
+      }
+    }, Math.max(0, e.at - scenario.start));
+  }
+
+  world.start();
+  const lastScheduled = Math.max(scenario.start, ...scenario.changes.map((c) => c.at), ...scenario.events.map((e) => e.at));
+  const settle = async (): Promise<void> => {
+    for (let quiet = 0; quiet < 3; ) {
+      await realImmediate();
+      if (queue.pending === 0) quiet++;
+      else {
+        quiet = 0;
+        await queue.idle();
+      }
+    }
+  };
+  const finished = (): boolean =>
+    Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-progress');
+
+  try {
+    await settle();
+    while (!finished() && Date.now() < scenario.until) {
+      clock.next();
+      await settle();
+    }
+    for (const run of pendingRuns) void run;
+  } finally {
+    world.stop();
+    clock.uninstall();
+    setClients(undefined);
+  }
+  await Promise.race([Promise.all([...pendingRuns]), new Promise((r) => setTimeout(r, 50))]);
+  await dynamo.stop();
+
+  const changes: Record<string, ChangeSummary> = {};
+  for (const c of scenario.changes) {
+    const completed = emitted.find((e) => e.type === EventType.CHANGE_COMPLETED && e.change === c.id);
+    const reached = new Set<string>();
+    for (const e of emitted) {
+      if (e.type === EventType.DEPLOYMENT_SUCCEEDED && e.change === c.id && typeof e.stage === 'string' && e.stage.startsWith('wave-') && e.region) {
+        reached.add(e.region);
+      }
+    }
+    changes[c.id] = {
+      status: outcomes.get(c.id)!,
+      leadTime: (completed?.leadTime as string | undefined) ?? null,
+      failedRequests: world.failedRequests(c.pipeline, c.id),
+      regionsReached: [...reached].sort(),
+    };
+  }
+  const endTime = new Date(Math.min(clock.now, scenario.until)).toISOString();
+  const finishedEvent: HandsoffEvent = { time: endTime, type: EventType.SIMULATION_FINISHED, changes };
+  emit(finishedEvent);
+  return {
+    changes,
+    stats: { transitions, largestHistory, handlerInvocations: queue.invocations, virtualEnd: endTime },
+  };
+};

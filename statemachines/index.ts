@@ -1,0 +1,509 @@
+/**
+ * ASL builders: a validated pipeline in, two Amazon States Language definitions out.
+ *
+ * - the pipeline machine: one execution per change; source, build, pre-production stages,
+ *   then each production wave as a Map over its regions, each region a child execution
+ *   (`startExecution.sync:2`) so that no execution's history nears the 25,000-event limit;
+ * - the region machine: one execution per (change, region): window gate, one-box deploy and
+ *   bake, then each unit in turn (gate, rolling deploy, bake); any failure rolls the region
+ *   back and the execution reports `failed` with the reason.
+ *
+ * JSONPath with intrinsic functions only (no JSONata, no variables): the local interpreter
+ * runs this exact JSON. Waits on deployments and bakes are `.waitForTaskToken` tasks
+ * completed by events; a closed window is a `Wait` until the computed next opening.
+ */
+import { DeploymentTarget, type ResolvedPipeline, type ResolvedRegion } from '../core/model.ts';
+import {
+  applicationName,
+  oneBoxAlarmName,
+  oneBoxGroupName,
+  preProdGroupName,
+  serviceAlarmName,
+  StandardAlarm,
+  teamAggregateAlarmName,
+  unitGroupName,
+} from '../core/naming.ts';
+import { EventType } from '../core/events.ts';
+import { functionArnKey, HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type State = Record<string, Json>;
+type States = Record<string, State>;
+
+export interface StateMachineDefinitions {
+  pipeline: Record<string, unknown>;
+  region: Record<string, unknown>;
+}
+
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const LAMBDA_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+
+/** A rollout of one region can wait days for windows; child tasks get a month. */
+const CHILD_TIMEOUT_SECONDS = 30 * 24 * 3600;
+/** A deployment or rollback that runs longer than this has failed. */
+const DEPLOY_TIMEOUT_SECONDS = 6 * 3600;
+const INVOKE_TIMEOUT_SECONDS = 60;
+
+/** Throttling and transient Lambda errors are retried with exponential backoff. */
+const TRANSIENT_RETRY: Json[] = [
+  {
+    ErrorEquals: [
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+      'ThrottlingException',
+      'TooManyRequestsException',
+      'ProvisionedThroughputExceededException',
+      'DeploymentLimitExceeded',
+    ],
+    IntervalSeconds: 2,
+    MaxAttempts: 6,
+    BackoffRate: 2,
+    MaxDelaySeconds: 60,
+  },
+];
+
+const arn = (handler: HandlerName): string => placeholder(functionArnKey(handler));
+
+const invoke = (handler: HandlerName, payload: Json, next: string | undefined, extra: State = {}): State => ({
+  Type: 'Task',
+  Resource: LAMBDA_INVOKE,
+  Parameters: { FunctionName: arn(handler), Payload: payload },
+  TimeoutSeconds: INVOKE_TIMEOUT_SECONDS,
+  Retry: TRANSIENT_RETRY,
+  ResultPath: null,
+  ...(next ? { Next: next } : { End: true }),
+  ...extra,
+});
+
+const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => ({
+  Type: 'Task',
+  Resource: LAMBDA_CALLBACK,
+  Parameters: { FunctionName: arn(handler), Payload: { ...payload, 'taskToken.$': '$$.Task.Token' } },
+  TimeoutSeconds: timeoutSeconds,
+  Retry: TRANSIENT_RETRY,
+  Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: catchTo }],
+  ResultPath: null,
+  Next: next,
+  ...extra,
+});
+
+const notify = (type: string, scope: Record<string, Json>, next: string | undefined, fields?: Record<string, Json>): State =>
+  invoke(HandlerName.NOTIFY, { type, 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...scope, ...(fields ? { fields } : {}) }, next);
+
+/** A bake may extend up to twice its duration for data points; past that the task times out. */
+const bakeTimeout = (seconds: number): number => seconds * 4 + 3600;
+
+/** Alarms that stop a step in a region: one-box, fleet and the team's aggregate alarm. */
+export const regionAlarms = (p: ResolvedPipeline, region: string): string[] => [
+  ...Object.values(StandardAlarm).map((kind) => oneBoxAlarmName(p.name, region, kind)),
+  ...Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, region, kind)),
+  teamAggregateAlarmName(p.team, region),
+];
+
+/** The static per-region input of a region execution (everything but the change). */
+export const regionItem = (p: ResolvedPipeline, r: ResolvedRegion): Record<string, Json> => {
+  const alarmNames = regionAlarms(p, r.region);
+  return {
+    region: r.region,
+    application: applicationName(p.name),
+    oneBoxGroup: oneBoxGroupName(p.name),
+    units: r.units.map((unit) => ({
+      unit,
+      deploymentGroup: unitGroupName(p.name, unit),
+      metricScopes: [{ region: r.region, scope: unit }],
+    })),
+    oneBoxMetricScopes: [{ region: r.region, scope: 'onebox' }],
+    alarmNames,
+    alarms: alarmNames.map((name) => ({ region: r.region, name })),
+  };
+};
+
+const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9]/g, '');
+const stageId = (stage: string): string => sanitize(stage[0]!.toUpperCase() + stage.slice(1));
+
+/** Marks the change failed with the stage, region and reason, then fails the execution. */
+const failChange = (states: States, id: string, stage: string, regionPath: string | undefined, causePath: string): string => {
+  const notifyId = `${id}.MarkFailed`;
+  const failId = `${id}.Fail`;
+  states[notifyId] = notify(
+    EventType.CHANGE_FAILED,
+    { stage, ...(regionPath ? { 'region.$': regionPath } : {}) },
+    failId,
+    { 'cause.$': causePath },
+  );
+  states[failId] = { Type: 'Fail', Error: 'ChangeFailed', Cause: `the change failed in ${stage}` };
+  return notifyId;
+};
+
+const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
+  const states: States = {};
+  const order: string[] = [];
+  const add = (id: string, state: State): void => {
+    states[id] = state;
+    order.push(id);
+  };
+
+  // source and build are thin until the review gate and CodeBuild issues: a change arrives
+  // with its artifact; the stage events still mark where it is.
+  for (const stage of ['source', 'build']) {
+    add(`${stageId(stage)}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
+  }
+
+  for (const stage of p.preProd) {
+    const id = stageId(stage);
+    const scope = { stage, region: p.preProdRegion, target: DeploymentTarget.FLEET };
+    const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
+    const rollbackId = `${id}.Rollback`;
+    add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    add(
+      `${id}.Deploy`,
+      callback(
+        HandlerName.START_DEPLOYMENT,
+        {
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          'revision.$': '$.revision',
+          ...scope,
+          application: applicationName(p.name),
+          deploymentGroup: preProdGroupName(p.name, stage),
+          alarms,
+        },
+        DEPLOY_TIMEOUT_SECONDS,
+        'NEXT',
+        rollbackId,
+      ),
+    );
+    add(
+      `${id}.Bake`,
+      callback(
+        HandlerName.START_BAKE,
+        {
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          ...scope,
+          durationSeconds: p.bake.preProdSeconds,
+          minRequests: p.bake.minRequests,
+          alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
+          metricScopes: [{ region: p.preProdRegion, scope: stage }],
+        },
+        bakeTimeout(p.bake.preProdSeconds),
+        'NEXT',
+        rollbackId,
+      ),
+    );
+    add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
+    const failedId = failChange(states, id, stage, undefined, '$.error.Cause');
+    states[rollbackId] = rollbackState(stage, p.preProdRegion, failedId);
+  }
+
+  p.waves.forEach((wave, index) => {
+    const id = `Wave${index + 1}`;
+    const stage = wave.name;
+    const rollbackId = `${id}.Rollback`;
+    add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    add(`${id}.Plan`, {
+      Type: 'Pass',
+      Result: { regions: wave.regions.map((r) => regionItem(p, r)) },
+      ResultPath: '$.wave',
+      Next: 'NEXT',
+    });
+    add(`${id}.Regions`, {
+      Type: 'Map',
+      ItemsPath: '$.wave.regions',
+      ItemSelector: {
+        'pipeline.$': '$.pipeline',
+        'change.$': '$.change',
+        'revision.$': '$.revision',
+        stage,
+        'item.$': '$$.Map.Item.Value',
+      },
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'INLINE' },
+        StartAt: `${id}.Region`,
+        States: {
+          [`${id}.Region`]: {
+            Type: 'Task',
+            Resource: START_CHILD_SYNC,
+            Parameters: {
+              StateMachineArn: placeholder(REGION_STATE_MACHINE_ARN_KEY),
+              Input: {
+                'pipeline.$': '$.pipeline',
+                'change.$': '$.change',
+                'revision.$': '$.revision',
+                'stage.$': '$.stage',
+                'region.$': '$.item.region',
+                'application.$': '$.item.application',
+                'oneBoxGroup.$': '$.item.oneBoxGroup',
+                'units.$': '$.item.units',
+                'oneBoxMetricScopes.$': '$.item.oneBoxMetricScopes',
+                'alarmNames.$': '$.item.alarmNames',
+                'alarms.$': '$.item.alarms',
+                'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+              },
+            },
+            TimeoutSeconds: CHILD_TIMEOUT_SECONDS,
+            Retry: [{ ErrorEquals: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 }],
+            ResultSelector: { 'region.$': '$.Output.region', 'status.$': '$.Output.status', 'reason.$': '$.Output.reason' },
+            End: true,
+          },
+        },
+      },
+      MaxConcurrency: 0,
+      ResultPath: '$.outcomes',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollbackId }],
+      Next: 'NEXT',
+    });
+    add(`${id}.Check`, {
+      Type: 'Pass',
+      Parameters: { "failed.$": "$.outcomes[?(@.status == 'failed')]" },
+      ResultPath: '$.check',
+      Next: 'NEXT',
+    });
+    const regionFailedId = failChange(states, `${id}.Region`, stage, '$.check.failed[0].region', '$.check.failed[0].reason');
+    add(`${id}.AnyFailed`, {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.check.failed[0]', IsPresent: true, Next: regionFailedId }],
+      Default: 'NEXT',
+    });
+    const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r.region).map((name) => ({ region: r.region, name })));
+    add(
+      `${id}.Bake`,
+      callback(
+        HandlerName.START_BAKE,
+        {
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          stage,
+          durationSeconds: wave.bakeSeconds,
+          minRequests: p.bake.minRequests,
+          alarms: bakeAlarms,
+          metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })),
+        },
+        bakeTimeout(wave.bakeSeconds),
+        'NEXT',
+        rollbackId,
+      ),
+    );
+    add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
+    const failedId = failChange(states, id, stage, undefined, '$.error.Cause');
+    states[rollbackId] = rollbackState(stage, undefined, failedId);
+  });
+
+  add('Completed', notify(EventType.CHANGE_COMPLETED, {}, undefined, { 'mergedAt.$': '$.mergedAt' }));
+
+  // Resolve the 'NEXT' placeholders along the main line, in order.
+  order.forEach((id, i) => {
+    const state = states[id]!;
+    const next = order[i + 1];
+    if (state.Next === 'NEXT') state.Next = next!;
+    if (state.Default === 'NEXT') state.Default = next!;
+  });
+
+  return {
+    Comment: `handsoff pipeline ${p.name}: source -> build -> ${[...p.preProd, ...p.waves.map((w) => w.name)].join(' -> ')}`,
+    StartAt: order[0],
+    States: states,
+  };
+};
+
+/** Rolls back every scope of (stage, region) that got the change; then marks it failed. */
+const rollbackState = (stage: string, region: string | undefined, next: string): State => ({
+  Type: 'Task',
+  Resource: LAMBDA_CALLBACK,
+  Parameters: {
+    FunctionName: arn(HandlerName.ROLLBACK),
+    Payload: {
+      'pipeline.$': '$.pipeline',
+      'change.$': '$.change',
+      stage,
+      ...(region ? { region } : {}),
+      'reason.$': '$.error.Cause',
+      'taskToken.$': '$$.Task.Token',
+    },
+  },
+  TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
+  Retry: TRANSIENT_RETRY,
+  // A rollback that itself fails still ends in a failed change, never a promotion.
+  Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: next }],
+  ResultPath: null,
+  Next: next,
+});
+
+/** Gate + wait loop: the step starts only inside the region's deployment window. */
+const windowGate = (states: States, prefix: string, scope: Record<string, Json>, next: string, failTo: string): string => {
+  const init = `${prefix}.GateInit`;
+  const check = `${prefix}.Gate`;
+  const choice = `${prefix}.GateOpen`;
+  const wait = `${prefix}.WaitForWindow`;
+  states[init] = { Type: 'Pass', Result: { value: { blocked: false } }, ResultPath: '$.gate', Next: check };
+  states[check] = {
+    Type: 'Task',
+    Resource: LAMBDA_INVOKE,
+    Parameters: {
+      FunctionName: arn(HandlerName.CHECK_WINDOW),
+      Payload: {
+        'pipeline.$': '$.pipeline',
+        'change.$': '$.change',
+        'stage.$': '$.stage',
+        'region.$': '$.region',
+        ...scope,
+        'wasBlocked.$': '$.gate.value.blocked',
+      },
+    },
+    TimeoutSeconds: INVOKE_TIMEOUT_SECONDS,
+    Retry: TRANSIENT_RETRY,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failTo }],
+    ResultSelector: { 'value.$': '$.Payload' },
+    ResultPath: '$.gate',
+    Next: choice,
+  };
+  states[choice] = {
+    Type: 'Choice',
+    Choices: [{ Variable: '$.gate.value.open', BooleanEquals: true, Next: next }],
+    Default: wait,
+  };
+  states[wait] = { Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: check };
+  return init;
+};
+
+const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
+  const states: States = {};
+  const rollback = 'Region.Rollback';
+  const failed = 'Region.Failed';
+  const succeeded = 'Region.Succeeded';
+
+  const oneBoxStart = windowGate(states, 'OneBox', { target: DeploymentTarget.ONE_BOX }, 'OneBox.Deploy', rollback);
+  const base = { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'stage.$': '$.stage', 'region.$': '$.region' };
+  states['OneBox.Deploy'] = callback(
+    HandlerName.START_DEPLOYMENT,
+    {
+      ...base,
+      'revision.$': '$.revision',
+      target: DeploymentTarget.ONE_BOX,
+      'application.$': '$.application',
+      'deploymentGroup.$': '$.oneBoxGroup',
+      'alarms.$': '$.alarmNames',
+    },
+    DEPLOY_TIMEOUT_SECONDS,
+    'OneBox.Bake',
+    rollback,
+  );
+  states['OneBox.Bake'] = callback(
+    HandlerName.START_BAKE,
+    {
+      ...base,
+      target: DeploymentTarget.ONE_BOX,
+      durationSeconds: p.bake.oneBoxSeconds,
+      minRequests: p.bake.minRequests,
+      'alarms.$': '$.alarms',
+      'metricScopes.$': '$.oneBoxMetricScopes',
+    },
+    bakeTimeout(p.bake.oneBoxSeconds),
+    'Units',
+    rollback,
+  );
+
+  const unitStates: States = {};
+  const unitScope = { target: DeploymentTarget.FLEET, 'unit.$': '$.unit.unit' };
+  const unitStart = windowGate(unitStates, 'Unit', unitScope, 'Unit.Deploy', 'Unit.Failed');
+  unitStates['Unit.Deploy'] = callback(
+    HandlerName.START_DEPLOYMENT,
+    {
+      ...base,
+      ...unitScope,
+      'revision.$': '$.revision',
+      'application.$': '$.application',
+      'deploymentGroup.$': '$.unit.deploymentGroup',
+      'alarms.$': '$.alarmNames',
+    },
+    DEPLOY_TIMEOUT_SECONDS,
+    'Unit.Bake',
+    'Unit.Failed',
+  );
+  unitStates['Unit.Bake'] = callback(
+    HandlerName.START_BAKE,
+    {
+      ...base,
+      ...unitScope,
+      durationSeconds: p.bake.unitSeconds,
+      minRequests: p.bake.minRequests,
+      'alarms.$': '$.alarms',
+      'metricScopes.$': '$.unit.metricScopes',
+    },
+    bakeTimeout(p.bake.unitSeconds),
+    'Unit.Done',
+    'Unit.Failed',
+  );
+  unitStates['Unit.Done'] = { Type: 'Succeed' };
+  // Re-raise with the original error so the region's Catch sees the cause.
+  unitStates['Unit.Failed'] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
+
+  states['Units'] = {
+    Type: 'Map',
+    ItemsPath: '$.units',
+    ItemSelector: {
+      'pipeline.$': '$.pipeline',
+      'change.$': '$.change',
+      'revision.$': '$.revision',
+      'stage.$': '$.stage',
+      'region.$': '$.region',
+      'application.$': '$.application',
+      'alarmNames.$': '$.alarmNames',
+      'alarms.$': '$.alarms',
+      'unit.$': '$$.Map.Item.Value',
+    },
+    // One unit (AZ or cell) at a time: a bad change reaches at most one unit's fleet.
+    MaxConcurrency: 1,
+    ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: unitStart, States: unitStates },
+    ResultPath: null,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollback }],
+    Next: succeeded,
+  };
+  states[succeeded] = {
+    Type: 'Pass',
+    Parameters: { 'region.$': '$.region', status: 'succeeded', reason: '' },
+    End: true,
+  };
+  states[rollback] = {
+    Type: 'Task',
+    Resource: LAMBDA_CALLBACK,
+    Parameters: {
+      FunctionName: arn(HandlerName.ROLLBACK),
+      Payload: { ...base, 'reason.$': '$.error.Cause', 'taskToken.$': '$$.Task.Token' },
+    },
+    TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
+    Retry: TRANSIENT_RETRY,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: failed }],
+    ResultPath: null,
+    Next: failed,
+  };
+  states[failed] = {
+    Type: 'Pass',
+    Parameters: { 'region.$': '$.region', status: 'failed', 'reason.$': '$.error.Cause' },
+    End: true,
+  };
+
+  return {
+    Comment: `handsoff region rollout of ${p.name}: one-box, bake, then each unit in turn`,
+    StartAt: oneBoxStart,
+    States: states,
+  };
+};
+
+export const buildStateMachines = (p: ResolvedPipeline): StateMachineDefinitions => ({
+  pipeline: buildPipeline(p),
+  region: buildRegion(p),
+});
+
+/** Every placeholder the definitions use, for DefinitionSubstitutions. */
+export const definitionPlaceholders = (defs: StateMachineDefinitions): string[] => {
+  const found = new Set<string>();
+  for (const def of [defs.pipeline, defs.region]) {
+    for (const m of JSON.stringify(def).matchAll(/\$\{([A-Za-z0-9]+)\}/g)) found.add(m[1]!);
+  }
+  return [...found].sort();
+};

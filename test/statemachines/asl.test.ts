@@ -1,0 +1,109 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { validatePipeline } from '../../infra/pipeline/resolve.ts';
+import { buildStateMachines, definitionPlaceholders } from '../../statemachines/index.ts';
+import { functionArnKey, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers } from '../../statemachines/resources.ts';
+import type { ResolvedPipeline } from '../../core/model.ts';
+
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  def: unknown,
+  opts?: { checkArn?: boolean; checkPaths?: boolean },
+) => { isValid: boolean; errorsText: (sep?: string) => string };
+
+const resolve = (input: unknown): ResolvedPipeline => {
+  const v = validatePipeline(input, 'test');
+  if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('\n'));
+  return v.pipeline;
+};
+
+const pipeline = resolve({
+  name: 'storefront-api',
+  service: 'StorefrontApi',
+  team: 'storefront',
+  regions: ['us-east-1', 'us-west-2', 'eu-west-1', 'sa-east-1', 'ap-southeast-2'],
+});
+
+/** Walks every state, nested ones included. */
+const allStates = (def: any, out: Array<[string, any]> = []): Array<[string, any]> => {
+  for (const [name, s] of Object.entries<any>(def.States)) {
+    out.push([name, s]);
+    if (s.Type === 'Map') allStates(s.ItemProcessor, out);
+  }
+  return out;
+};
+
+describe('buildStateMachines', () => {
+  const defs = buildStateMachines(pipeline);
+
+  it.each(['pipeline', 'region'] as const)('produces a valid %s definition (asl-validator, placeholders unsubstituted)', (kind) => {
+    // asl-validator mutates its input: give it a clone.
+    const result = aslValidator(structuredClone(defs[kind]), { checkArn: false });
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('runs one child region execution per region, waves in plan order', () => {
+    const json = JSON.stringify(defs.pipeline);
+    expect(json).toContain('arn:aws:states:::states:startExecution.sync:2');
+    const plans = allStates(defs.pipeline).filter(([n]) => /^Wave\d+\.Plan$/.test(n));
+    expect(plans.map(([, s]) => s.Result.regions.map((r: { region: string }) => r.region))).toEqual(
+      pipeline.waves.map((w) => w.regions.map((r) => r.region)),
+    );
+    // wave 1 of an auto plan holds exactly one region
+    expect(plans[0]![1].Result.regions).toHaveLength(1);
+  });
+
+  it('waits for deployments, bakes and rollbacks on task tokens, never by polling', () => {
+    const tasks = allStates(defs.region).filter(([, s]) => s.Type === 'Task');
+    const waiting = tasks.filter(([n]) => /Deploy$|Bake$|Rollback$/.test(n));
+    expect(waiting.length).toBeGreaterThanOrEqual(5);
+    for (const [, s] of waiting) {
+      expect(s.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      expect(s.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+      // aws-local-stepfunctions defaults tasks to 60 s: every wait sets its own timeout
+      expect(s.TimeoutSeconds).toBeGreaterThan(3600);
+    }
+    // no Wait state with a fixed polling interval
+    expect(allStates(defs.region).filter(([, s]) => s.Type === 'Wait' && s.Seconds)).toEqual([]);
+  });
+
+  it('deploys one unit at a time after the one-box and its bake', () => {
+    const units = (defs.region as any).States.Units;
+    expect(units.MaxConcurrency).toBe(1);
+    expect((defs.region as any).States['OneBox.Deploy'].Next).toBe('OneBox.Bake');
+    expect((defs.region as any).States['OneBox.Bake'].Next).toBe('Units');
+  });
+
+  it('gates each production step on the window with a Wait until the next opening', () => {
+    const waits = allStates(defs.region).filter(([, s]) => s.Type === 'Wait');
+    expect(waits.map(([n]) => n).sort()).toEqual(['OneBox.WaitForWindow', 'Unit.WaitForWindow']);
+    for (const [, s] of waits) expect(s.TimestampPath).toBe('$.gate.value.nextOpening');
+  });
+
+  it('routes every failure of a region to its rollback', () => {
+    const region = defs.region as any;
+    for (const name of ['OneBox.Deploy', 'OneBox.Bake', 'Units']) {
+      expect(region.States[name].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
+    }
+    expect(region.States['Region.Rollback'].Next).toBe('Region.Failed');
+  });
+
+  it('retries throttling with exponential backoff on every Lambda task', () => {
+    const tasks = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([, s]) => s.Type === 'Task' && s.Resource.includes('lambda'));
+    for (const [, s] of tasks) {
+      expect(s.Retry[0].ErrorEquals).toContain('ThrottlingException');
+      expect(s.Retry[0].BackoffRate).toBeGreaterThan(1);
+    }
+  });
+
+  it('uses only the documented placeholders', () => {
+    expect(definitionPlaceholders(defs)).toEqual([...TaskHandlers.map(functionArnKey), REGION_STATE_MACHINE_ARN_KEY].sort());
+  });
+
+  it('uses no JSONata and no variables (the local interpreter cannot run them)', () => {
+    const json = JSON.stringify(defs);
+    expect(json).not.toContain('QueryLanguage');
+    expect(json).not.toContain('"Assign"');
+    expect(json).not.toContain('{%');
+  });
+});
