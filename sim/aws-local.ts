@@ -142,7 +142,7 @@ export const localScheduler = (invoke: (functionArn: string, payload: unknown) =
       if (command instanceof CreateScheduleCommand) {
         const { Name, GroupName, ScheduleExpression, Target } = command.input;
         const key = `${GroupName ?? 'default'}/${Name}`;
-        if (schedules.has(key)) throw new ConflictException({ message: `Schedule ${Name} already exists.`, $metadata: {} });
+        if (schedules.has(key)) throw new ConflictException({ message: `Schedule ${Name} already exists.`, Message: `Schedule ${Name} already exists.`, $metadata: {} });
         const at = parseAt(ScheduleExpression!);
         const timer = setTimeout(() => {
           schedules.delete(key);
@@ -154,7 +154,7 @@ export const localScheduler = (invoke: (functionArn: string, payload: unknown) =
       if (command instanceof DeleteScheduleCommand) {
         const key = `${command.input.GroupName ?? 'default'}/${command.input.Name}`;
         const timer = schedules.get(key);
-        if (!timer) throw new ResourceNotFoundException({ message: `Schedule ${command.input.Name} does not exist.`, $metadata: {} });
+        if (!timer) throw new ResourceNotFoundException({ message: `Schedule ${command.input.Name} does not exist.`, Message: `Schedule ${command.input.Name} does not exist.`, $metadata: {} });
         clearTimeout(timer);
         schedules.delete(key);
         return {};

@@ -95,9 +95,14 @@ export const buildCli = (): Command => {
         }
       };
       if (!opts.json) {
-        out(`handsoff simulate: ${pipelines.map((p) => p.name).join(', ')}; ${scenario.changes.length} change(s) from ${new Date(scenario.start).toISOString()}`);
+        out(`handsoff simulate: ${pipelines.map((p) => p.name).join(', ')}; ${scenario.changes.length} change(s) from ${new Date(scenario.startMs).toISOString()}`);
       }
-      const result = await simulate({ pipelines, scenario: toSimScenario(scenario, pipelines), onEvent });
+      const simScenario = toSimScenario(scenario, pipelines);
+      const unsupported = [...new Set(simScenario.events.flatMap((e) => (e.kind === 'unsupported' ? [e.what] : [])))];
+      if (unsupported.length > 0) {
+        process.stderr.write(`handsoff simulate: scenario events of kind ${unsupported.join(', ')} are not supported yet and are ignored (see README, "Not yet")\n`);
+      }
+      const result = await simulate({ pipelines, scenario: simScenario, onEvent });
       const wall = ((performance.now() - started) / 1000).toFixed(2);
       if (progress) process.stderr.write('\r\x1b[K');
       const stats = `simulated until ${result.stats.virtualEnd} in ${wall} s wall time; ${result.stats.handlerInvocations} handler invocations; state transitions per change: ${Object.entries(result.stats.transitions).map(([c, n]) => `${c}=${n}`).join(' ')}; largest execution history ~${result.stats.largestHistory.events} events`;

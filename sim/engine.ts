@@ -57,9 +57,9 @@ export interface SimChange {
 }
 
 export type SimEvent =
-  | { at: number; kind: 'company-event'; state: 'OK' | 'ALARM' }
+  | { at: number; kind: 'company-event'; state: 'OK' | 'ALARM'; region?: string }
   | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
-  | { at: number; kind: 'holiday'; date: string; region?: string }
+  | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'unsupported'; what: string };
 
 export interface SimScenario {
@@ -214,11 +214,10 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         logGroupName: `/aws/lambda/${name}`,
         logStreamName: 'local',
         callbackWaitsForEmptyEventLoop: false,
-        getRemainingTimeInMillis: () => 60_000,
         done: () => undefined,
         fail: () => undefined,
         succeed: () => undefined,
-      } as Context;
+      } as unknown as Context; // no getRemainingTimeInMillis: middy would arm a real (not virtual) timer
       // Deep copy: a handler never shares objects with the interpreter, as over the wire.
       return JSON.parse(JSON.stringify((await handler(JSON.parse(JSON.stringify(payload)), context)) ?? null));
     });
@@ -362,7 +361,21 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       const run = runExecution(pipeline.name, 'pipeline', c.id, c.id, input);
       run.then(
         () => outcomes.set(c.id, 'succeeded'),
-        () => outcomes.set(c.id, 'failed'),
+        (e: Error) => {
+          outcomes.set(c.id, 'failed');
+          // An execution that failed without marking the change (a States.Runtime error, say)
+          // is still a failed change, with the execution's error as the reason.
+          if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === c.id)) {
+            const cause = (e as Error & { cause?: Error }).cause;
+            emit({
+              time: new Date(Date.now()).toISOString(),
+              type: EventType.CHANGE_FAILED,
+              pipeline: pipeline.name,
+              change: c.id,
+              reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
+            });
+          }
+        },
       );
     }, Math.max(0, c.at - scenario.start));
   }
@@ -371,10 +384,11 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       if (e.kind === 'company-event') world.setCompanyEvent(e.state);
       else if (e.kind === 'team-alarm') {
         for (const team of new Set(pipelines.map((p) => p.team))) {
-          if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state);
+          // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
+          if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
         }
       } else if (e.kind === 'holiday') {
-        for (const p of pipelines) {
+        for (const p of pipelines.filter((x) => !e.pipeline || x.name === e.pipeline)) {
           const pk = e.region ? `${p.name}#${e.region}` : p.name;
           void queue.run(() => dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk, sk: e.date } })));
         }

@@ -23,6 +23,7 @@ export const TABLES: readonly TableSpec[] = [
   { env: ENV.WATCHES_TABLE, name: 'handsoff-watches', sortKey: true },
   { env: ENV.WINDOWS_TABLE, name: 'handsoff-windows', sortKey: true },
   { env: ENV.HOLIDAYS_TABLE, name: 'handsoff-holidays', sortKey: true },
+  { env: ENV.LANES_TABLE, name: 'handsoff-lanes', sortKey: true },
 ];
 
 export interface LocalDynamo {

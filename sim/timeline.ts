@@ -54,7 +54,7 @@ export const describeEvent = (e: HandsoffEvent): string | undefined => {
     case 'rollback.completed':
       return `${head} rolled back ${scope} to ${e.revision}`;
     case 'world.alarm':
-      return e.state === 'ALARM' ? `${when(e.time)}  ${''.padEnd(6)} (world) alarm ${e.alarm} is ALARM` : undefined;
+      return e.state === 'ALARM' && (e.pipeline || String(e.alarm).includes('-aggregate')) ? `${when(e.time)}  ${''.padEnd(6)} (world) alarm ${e.alarm} is ALARM` : undefined;
     default:
       return undefined;
   }

@@ -24,6 +24,7 @@ import {
   unitGroupName,
 } from '../core/naming.ts';
 import { EventType } from '../core/events.ts';
+import { RetryableHandlerErrors } from '../lambdas/shared/contracts.ts';
 import { functionArnKey, HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -39,8 +40,12 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const LAMBDA_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 
-/** A rollout of one region can wait days for windows; child tasks get a month. */
-const CHILD_TIMEOUT_SECONDS = 30 * 24 * 3600;
+/**
+ * A rollout of one region (or a wait for a lane) can take days of windows and bakes.
+ * 24 days: timers above 2^31-1 ms (24.8 days) fire at once in Node, so the local
+ * interpreter could not honour a longer timeout.
+ */
+const CHILD_TIMEOUT_SECONDS = 24 * 24 * 3600;
 /** A deployment or rollback that runs longer than this has failed. */
 const DEPLOY_TIMEOUT_SECONDS = 6 * 3600;
 const INVOKE_TIMEOUT_SECONDS = 60;
@@ -56,7 +61,7 @@ const TRANSIENT_RETRY: Json[] = [
       'ThrottlingException',
       'TooManyRequestsException',
       'ProvisionedThroughputExceededException',
-      'DeploymentLimitExceeded',
+      ...RetryableHandlerErrors,
     ],
     IntervalSeconds: 2,
     MaxAttempts: 6,
@@ -124,19 +129,38 @@ export const regionItem = (p: ResolvedPipeline, r: ResolvedRegion): Record<strin
 const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9]/g, '');
 const stageId = (stage: string): string => sanitize(stage[0]!.toUpperCase() + stage.slice(1));
 
-/** Marks the change failed with the stage, region and reason, then fails the execution. */
-const failChange = (states: States, id: string, stage: string, regionPath: string | undefined, causePath: string): string => {
+/**
+ * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
+ * fails the execution.
+ */
+const failChange = (
+  states: States,
+  id: string,
+  stage: string,
+  lanes: string[],
+  /** Where the reason is: a task error's Cause, or the wave's region outcomes. */
+  source: { causePath?: string; outcomesPath?: string },
+): string => {
   const notifyId = `${id}.MarkFailed`;
+  const releaseId = `${id}.ReleaseLanes`;
   const failId = `${id}.Fail`;
   states[notifyId] = notify(
     EventType.CHANGE_FAILED,
-    { stage, ...(regionPath ? { 'region.$': regionPath } : {}) },
-    failId,
-    { 'cause.$': causePath },
+    { stage },
+    releaseId,
+    source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': source.causePath ?? '$.error.Cause' },
   );
+  states[releaseId] = releaseLanes(lanes, failId, { Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: failId }] });
   states[failId] = { Type: 'Fail', Error: 'ChangeFailed', Cause: `the change failed in ${stage}` };
   return notifyId;
 };
+
+const releaseLanes = (stages: string[], next: string | undefined, extra: State = {}): State =>
+  invoke(HandlerName.LANE, { action: 'release', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stages }, next, extra);
+
+/** Waits until the change holds the stage's lane (one change per stage at a time). */
+const acquireLane = (stage: string, next: string, catchTo: string): State =>
+  callback(HandlerName.LANE, { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage }, CHILD_TIMEOUT_SECONDS, next, catchTo);
 
 const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};
@@ -153,8 +177,18 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
   }
 
+  let previous: string | undefined;
+  /** Lane of the stage first, then free the previous one: changes keep their order. */
+  const enterStage = (id: string, stage: string): void => {
+    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' });
+    add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed));
+    if (previous) add(`${id}.ReleasePrevious`, releaseLanes([previous], 'NEXT'));
+    previous = stage;
+  };
+
   for (const stage of p.preProd) {
     const id = stageId(stage);
+    enterStage(id, stage);
     const scope = { stage, region: p.preProdRegion, target: DeploymentTarget.FLEET };
     const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
     const rollbackId = `${id}.Rollback`;
@@ -185,6 +219,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           'pipeline.$': '$.pipeline',
           'change.$': '$.change',
           ...scope,
+          service: p.service,
           durationSeconds: p.bake.preProdSeconds,
           minRequests: p.bake.minRequests,
           alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
@@ -196,7 +231,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, undefined, '$.error.Cause');
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
     states[rollbackId] = rollbackState(stage, p.preProdRegion, failedId);
   }
 
@@ -204,6 +239,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     const id = `Wave${index + 1}`;
     const stage = wave.name;
     const rollbackId = `${id}.Rollback`;
+    enterStage(id, stage);
     add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
     add(`${id}.Plan`, {
       Type: 'Pass',
@@ -257,16 +293,18 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollbackId }],
       Next: 'NEXT',
     });
+    // Regions of a wave are independent: a failed region does not stop the others, but the
+    // change is not promoted past a wave in which any region failed.
     add(`${id}.Check`, {
       Type: 'Pass',
-      Parameters: { "failed.$": "$.outcomes[?(@.status == 'failed')]" },
+      Parameters: { 'anyFailed.$': "States.ArrayContains($.outcomes[*].status, 'failed')" },
       ResultPath: '$.check',
       Next: 'NEXT',
     });
-    const regionFailedId = failChange(states, `${id}.Region`, stage, '$.check.failed[0].region', '$.check.failed[0].reason');
+    const regionFailedId = failChange(states, `${id}.Region`, stage, [stage], { outcomesPath: '$.outcomes' });
     add(`${id}.AnyFailed`, {
       Type: 'Choice',
-      Choices: [{ Variable: '$.check.failed[0]', IsPresent: true, Next: regionFailedId }],
+      Choices: [{ Variable: '$.check.anyFailed', BooleanEquals: true, Next: regionFailedId }],
       Default: 'NEXT',
     });
     const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r.region).map((name) => ({ region: r.region, name })));
@@ -278,6 +316,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           'pipeline.$': '$.pipeline',
           'change.$': '$.change',
           stage,
+          service: p.service,
           durationSeconds: wave.bakeSeconds,
           minRequests: p.bake.minRequests,
           alarms: bakeAlarms,
@@ -289,10 +328,11 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, undefined, '$.error.Cause');
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
     states[rollbackId] = rollbackState(stage, undefined, failedId);
   });
 
+  if (previous) add('ReleaseLast', releaseLanes([previous], 'NEXT'));
   add('Completed', notify(EventType.CHANGE_COMPLETED, {}, undefined, { 'mergedAt.$': '$.mergedAt' }));
 
   // Resolve the 'NEXT' placeholders along the main line, in order.
@@ -397,6 +437,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     {
       ...base,
       target: DeploymentTarget.ONE_BOX,
+      service: p.service,
       durationSeconds: p.bake.oneBoxSeconds,
       minRequests: p.bake.minRequests,
       'alarms.$': '$.alarms',
@@ -429,6 +470,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     {
       ...base,
       ...unitScope,
+      service: p.service,
       durationSeconds: p.bake.unitSeconds,
       minRequests: p.bake.minRequests,
       'alarms.$': '$.alarms',

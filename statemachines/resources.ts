@@ -10,6 +10,7 @@ export const HandlerName = {
   START_BAKE: 'start-bake',
   BAKE_END: 'bake-end',
   ROLLBACK: 'rollback',
+  LANE: 'lane',
   ON_DEPLOYMENT_EVENT: 'on-deployment-event',
   ON_ALARM_EVENT: 'on-alarm-event',
 } as const;
@@ -22,6 +23,7 @@ export const TaskHandlers = [
   HandlerName.START_DEPLOYMENT,
   HandlerName.START_BAKE,
   HandlerName.ROLLBACK,
+  HandlerName.LANE,
 ] as const;
 
 /** `notify` -> `NotifyFunctionArn`, `check-window` -> `CheckWindowFunctionArn`. */

@@ -78,6 +78,13 @@ export interface StartBakeInput extends StepScope {
   alarms: Array<{ region: string; name: string }>;
   /** Requests counted for minimum data points (summed over these scopes). */
   metricScopes: MetricScope[];
+  /** `Service` dimension of the request metrics. @default the pipeline name */
+  service?: string;
+  /**
+   * Total time the bake may extend while traffic is too thin, before it fails with
+   * InsufficientData. @default twice durationSeconds
+   */
+  maxExtensionSeconds?: number;
 }
 export interface BakeResult {
   bakeId: string;
@@ -109,9 +116,31 @@ export const StepError = {
 } as const;
 export type StepError = (typeof StepError)[keyof typeof StepError];
 
+/**
+ * Names of errors a handler invocation itself throws (Lambda error type in the ASL), besides
+ * the SDK's throttling errors (ThrottlingException, TooManyRequestsException,
+ * ProvisionedThroughputExceededException), which handlers let through for `Retry`.
+ */
+export const HandlerError = {
+  /** Another deployment runs in the group; retry with backoff, never start a second one. */
+  DEPLOYMENT_GROUP_BUSY: 'DeploymentGroupBusy',
+  /** EventBridge rejected events; retry. */
+  PUBLISH_FAILED: 'PublishFailed',
+  /** Payload does not match the contract. */
+  INVALID_INPUT: 'InvalidInput',
+  /** Thrown by check-window (the same name as StepError.WINDOW_UNAVAILABLE). */
+  WINDOW_UNAVAILABLE: 'WindowUnavailable',
+  /** Thrown by rollback when a rollback cannot be started. */
+  ROLLBACK_FAILED: 'RollbackFailed',
+} as const;
+export type HandlerError = (typeof HandlerError)[keyof typeof HandlerError];
+export const RetryableHandlerErrors: readonly string[] = [HandlerError.DEPLOYMENT_GROUP_BUSY, HandlerError.PUBLISH_FAILED];
+
 /** `cause` of a SendTaskFailure: JSON of this shape, so ASL can surface the reason. */
 export interface StepFailureCause {
   reason: string;
+  /** Human-readable detail when `reason` is a fixed code (e.g. `insufficient-data`). */
+  detail?: string;
   alarm?: string;
   deploymentId?: string;
 }
@@ -150,3 +179,13 @@ export interface BusEvent<T> {
   resources?: string[];
   detail: T;
 }
+
+/**
+ * Handler `lane`. A lane is a stage of a pipeline (a pre-production stage or a wave): it
+ * holds at most one change at a time. `acquire` is a `.waitForTaskToken` task completed
+ * when the change holds the lane; `release` frees the lanes the change holds and hands each
+ * to the change that has waited longest.
+ */
+export type LaneInput =
+  | { action: 'acquire'; pipeline: string; change: string; stage: string; taskToken: string }
+  | { action: 'release'; pipeline: string; change: string; stages: string[] };

@@ -1,0 +1,142 @@
+/**
+ * Loading pipeline definitions from files: `.json` (the JSON form) or a `.ts`/`.js`/`.mjs`
+ * module whose default export is a Pipeline instance or a plain object. Every failure,
+ * from a missing file to a syntax error, comes back as problems naming the file, never as
+ * a thrown error, so the CLI can print them all and exit 2.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname, resolve as resolvePath } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ResolvedPipeline } from '../../core/model.ts';
+import { type PipelineValidation, type Problem, type ValidateOptions, validatePipeline } from './resolve.ts';
+
+export const PIPELINE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'] as const;
+
+/** Read and parse a JSON file; problems name the file, and the line and column of a syntax error. */
+export async function readJsonFile(path: string): Promise<{ ok: true; value: unknown } | { ok: false; problems: Problem[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return { ok: false, problems: [fileProblem(path, err)] };
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return {
+      ok: false,
+      problems: [{ file: path, path: '', message: `invalid JSON (${locate(text, (err as Error).message)}); fix the syntax` }],
+    };
+  }
+}
+
+/** `Unexpected token } in JSON at position 42` -> adds `(line 3, column 5)`. */
+function locate(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m || /line \d+/.test(message)) return message;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `${message} (line ${line}, column ${column})`;
+}
+
+function fileProblem(path: string, err: unknown): Problem {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    return { file: path, path: '', message: `file not found (resolved to ${resolvePath(path)}); check the path` };
+  }
+  if (code === 'EISDIR') return { file: path, path: '', message: 'is a directory; pass a pipeline file (.json, .ts, .js)' };
+  return { file: path, path: '', message: `cannot read the file: ${(err as Error).message}` };
+}
+
+/** Load one pipeline file and validate it. */
+export async function loadPipelineFile(path: string, options: ValidateOptions = {}): Promise<PipelineValidation> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') {
+    const json = await readJsonFile(path);
+    return json.ok ? validatePipeline(json.value, path, options) : json;
+  }
+  if (!(PIPELINE_FILE_EXTENSIONS as readonly string[]).includes(ext)) {
+    return {
+      ok: false,
+      problems: [
+        {
+          file: path,
+          path: '',
+          message: `unsupported file type '${ext || '(none)'}'; a pipeline is a .json file or a .ts/.js/.mjs module with a default export`,
+        },
+      ],
+    };
+  }
+  const abs = resolvePath(path);
+  try {
+    await readFile(abs); // distinguishes a missing file from a failing import
+  } catch (err) {
+    return { ok: false, problems: [fileProblem(path, err)] };
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  } catch (err) {
+    return { ok: false, problems: [{ file: path, path: '', message: `failed to load the module: ${(err as Error).message}` }] };
+  }
+  const definition = mod.default;
+  if (definition === undefined) {
+    const exported = Object.keys(mod);
+    return {
+      ok: false,
+      problems: [
+        {
+          file: path,
+          path: '',
+          message: `has no default export; add \`export default new MyPipeline(...)\` (or a plain object of the JSON form)${exported.length ? `; named exports found: ${exported.join(', ')}` : ''}`,
+        },
+      ],
+    };
+  }
+  if (typeof definition === 'function') {
+    return {
+      ok: false,
+      problems: [
+        {
+          file: path,
+          path: '',
+          message: `the default export is a ${/^class\b/.test(Function.prototype.toString.call(definition)) ? 'class' : 'function'} (${definition.name || 'anonymous'}), not a pipeline; export an instance: \`export default new ${definition.name || 'MyPipeline'}(...)\``,
+        },
+      ],
+    };
+  }
+  return validatePipeline(definition, path, options);
+}
+
+/**
+ * Load several pipeline files that share one world. Problems of every file are collected,
+ * and two pipelines with the same name are a problem too (names key their resources).
+ */
+export async function loadPipelineFiles(
+  paths: readonly string[],
+  options: ValidateOptions = {},
+): Promise<{ ok: true; pipelines: ResolvedPipeline[] } | { ok: false; problems: Problem[] }> {
+  const results = await Promise.all(paths.map((p) => loadPipelineFile(p, options)));
+  const problems: Problem[] = [];
+  const pipelines: ResolvedPipeline[] = [];
+  const firstFileOf = new Map<string, string>();
+  results.forEach((r, i) => {
+    if (!r.ok) {
+      problems.push(...r.problems);
+      return;
+    }
+    const earlier = firstFileOf.get(r.pipeline.name);
+    if (earlier !== undefined) {
+      problems.push({
+        file: paths[i]!,
+        path: 'name',
+        message: `pipeline name '${r.pipeline.name}' is also used by ${earlier}; each pipeline needs its own name`,
+      });
+    }
+    firstFileOf.set(r.pipeline.name, paths[i]!);
+    pipelines.push(r.pipeline);
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines };
+}

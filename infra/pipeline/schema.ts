@@ -1,0 +1,204 @@
+/**
+ * The JSON form of a pipeline (SIMULATION.md, "Pipeline (JSON form)") as a zod schema.
+ *
+ * Every object is strict: an unknown field is an error, because a misspelt `bake.oneBx`
+ * silently falling back to a default is how a one-hour bake becomes no bake. The schema
+ * checks each field on its own (types, formats, ranges); checks that relate fields to each
+ * other or to the region catalog live in resolve.ts, so that all problems of a file are
+ * reported together.
+ */
+import { IANAZone, DateTime } from 'luxon';
+import { z } from 'zod';
+import { PreProdStages, UnitKind, Weekdays } from '../../core/model.ts';
+import { checkIsoDuration } from './duration.ts';
+
+/** Defaults of DESIGN.md section 1, in JSON form. */
+export const PIPELINE_DEFAULTS = {
+  waves: 'auto',
+  unit: UnitKind.AZ,
+  cellsPerRegion: 3,
+  hostsPerUnit: 6,
+  preProd: ['alpha', 'beta', 'gamma'],
+  preProdRegion: 'us-west-2',
+  bake: {
+    oneBox: 'PT1H',
+    firstWave: 'PT12H',
+    laterWaves: 'PT2H',
+    unit: 'PT30M',
+    preProd: 'PT30M',
+    minRequests: 100,
+    emergencyFloor: 'PT10M',
+  },
+  rolling: { maxBatchPercent: 33, minHealthyPercent: 66 },
+  window: { timeZone: 'region', days: ['MON', 'TUE', 'WED', 'THU'], start: '09:00', end: '15:00' },
+  holidays: [],
+  holidaysByRegion: {},
+} as const;
+
+export const PIPELINE_NAME_PATTERN = /^[a-z0-9-]{3,40}$/;
+const TEAM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const HHMM_PATTERN = /^([01]\d|2[0-3]):[0-5]\d$/;
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value));
+
+/** An ISO 8601 duration string (kept as written; resolve.ts turns it into seconds). */
+export const isoDuration = () =>
+  z.string().superRefine((value, ctx) => {
+    const check = checkIsoDuration(value);
+    if (!check.ok) ctx.addIssue({ code: 'custom', message: check.message, input: value });
+  });
+
+/** `HH:MM`, 24-hour clock. */
+export const clockTime = () =>
+  z.string().superRefine((value, ctx) => {
+    if (!HHMM_PATTERN.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a 24-hour time HH:MM between 00:00 and 23:59; received ${show(value)}`,
+        input: value,
+      });
+    }
+  });
+
+/** A calendar date `YYYY-MM-DD` that exists. */
+export const calendarDate = () =>
+  z.string().superRefine((value, ctx) => {
+    if (!DATE_PATTERN.test(value) || !DateTime.fromISO(value, { zone: 'UTC' }).isValid) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a date YYYY-MM-DD (e.g. '2026-12-24'); received ${show(value)}`,
+        input: value,
+      });
+    }
+  });
+
+/** An IANA time zone, or `region` (each region's own zone, from the catalog). */
+export const windowTimeZone = () =>
+  z.string().superRefine((value, ctx) => {
+    if (value !== 'region' && !IANAZone.isValidZone(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${show(value)} is not an IANA time zone; write e.g. 'America/Los_Angeles', or 'region' for each region's own zone`,
+        input: value,
+      });
+    }
+  });
+
+const uniqueList =
+  <T>(what: string) =>
+  (values: readonly T[], ctx: z.RefinementCtx) => {
+    const seen = new Set<T>();
+    values.forEach((v, i) => {
+      if (seen.has(v)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${what} ${show(v)} is listed twice; list it once`,
+          path: [i],
+          input: v,
+        });
+      }
+      seen.add(v);
+    });
+  };
+
+export const BakeSchema = z
+  .object({
+    /** @default PT1H */
+    oneBox: isoDuration().default(PIPELINE_DEFAULTS.bake.oneBox),
+    /** @default PT12H */
+    firstWave: isoDuration().default(PIPELINE_DEFAULTS.bake.firstWave),
+    /** @default PT2H */
+    laterWaves: isoDuration().default(PIPELINE_DEFAULTS.bake.laterWaves),
+    /** Per-wave overrides, index 0 = wave-1; `null` keeps first/later. */
+    waves: z.array(isoDuration().nullable()).optional(),
+    /** @default PT30M */
+    unit: isoDuration().default(PIPELINE_DEFAULTS.bake.unit),
+    /** Bake of each pre-production stage. @default PT30M */
+    preProd: isoDuration().default(PIPELINE_DEFAULTS.bake.preProd),
+    /** Requests a bake must see in its scope before it may pass. @default 100 */
+    minRequests: z.number().int().min(0).default(PIPELINE_DEFAULTS.bake.minRequests),
+    /** What bakes shrink to under an approved emergency. @default PT10M */
+    emergencyFloor: isoDuration().default(PIPELINE_DEFAULTS.bake.emergencyFloor),
+  })
+  .strict();
+
+export const RollingSchema = z
+  .object({
+    maxBatchPercent: z.number().int().min(1).max(100).default(PIPELINE_DEFAULTS.rolling.maxBatchPercent),
+    minHealthyPercent: z.number().int().min(0).max(99).default(PIPELINE_DEFAULTS.rolling.minHealthyPercent),
+  })
+  .strict();
+
+export const WindowSchema = z
+  .object({
+    timeZone: windowTimeZone().default(PIPELINE_DEFAULTS.window.timeZone),
+    days: z
+      .array(z.enum(Weekdays))
+      .min(1)
+      .superRefine(uniqueList('day'))
+      .default([...PIPELINE_DEFAULTS.window.days]),
+    start: clockTime().default(PIPELINE_DEFAULTS.window.start),
+    end: clockTime().default(PIPELINE_DEFAULTS.window.end),
+  })
+  .strict();
+
+const WAVES_MESSAGE =
+  `expected "auto" or a list of waves, each a non-empty list of region codes (e.g. [["sa-east-1"], ["us-east-1"]])`;
+
+export const WavesSchema = z.union([z.literal('auto'), z.array(z.array(z.string()).min(1)).min(1)], {
+  error: WAVES_MESSAGE,
+});
+
+export const PipelineJsonSchema = z
+  .object({
+    name: z.string().superRefine((value, ctx) => {
+      if (!PIPELINE_NAME_PATTERN.test(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `pipeline name must be 3-40 characters of lowercase letters, digits and '-' (e.g. 'storefront-api'); received ${show(value)}`,
+          input: value,
+        });
+      }
+    }),
+    service: z.string().min(1),
+    team: z.string().superRefine((value, ctx) => {
+      if (!TEAM_PATTERN.test(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `team must be 1-64 letters, digits, '-' or '_' (it names the team's alarms); received ${show(value)}`,
+          input: value,
+        });
+      }
+    }),
+    /** @default every region of the catalog (or, with explicit waves, the regions they list) */
+    regions: z.array(z.string()).min(1).superRefine(uniqueList('region')).optional(),
+    /** @default "auto" */
+    waves: WavesSchema.default(PIPELINE_DEFAULTS.waves),
+    /** @default "az" */
+    unit: z.enum([UnitKind.AZ, UnitKind.CELL]).default(PIPELINE_DEFAULTS.unit),
+    /** Only with unit "cell". @default 3 */
+    cellsPerRegion: z.number().int().min(1).max(20).optional(),
+    /** @default 6 */
+    hostsPerUnit: z.number().int().min(1).max(100).default(PIPELINE_DEFAULTS.hostsPerUnit),
+    /** @default ["alpha", "beta", "gamma"] */
+    preProd: z
+      .array(z.enum(PreProdStages))
+      .superRefine(uniqueList('stage'))
+      .default([...PIPELINE_DEFAULTS.preProd]),
+    /** @default "us-west-2" */
+    preProdRegion: z.string().default(PIPELINE_DEFAULTS.preProdRegion),
+    bake: BakeSchema.prefault({}),
+    rolling: RollingSchema.prefault({}),
+    window: WindowSchema.prefault({}),
+    /** @default [] */
+    holidays: z.array(calendarDate()).default([]),
+    /** @default {} */
+    holidaysByRegion: z.record(z.string(), z.array(calendarDate())).default({}),
+  })
+  .strict();
+
+/** The JSON form as written by a user: every defaulted field optional. */
+export type PipelineJson = z.input<typeof PipelineJsonSchema>;
+/** The JSON form after defaults. */
+export type PipelineJsonWithDefaults = z.output<typeof PipelineJsonSchema>;

@@ -1,0 +1,56 @@
+/**
+ * Handler `notify`: publishes one event of the vocabulary for a state machine step
+ * (stage.started, change.completed, ...). For `change.completed` it turns the merge time
+ * into the change's lead time, the number a team watches.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { EventType } from '../../core/events.ts';
+import type { NotifyInput } from '../shared/contracts.ts';
+import { isoDuration } from '../shared/duration.ts';
+import { InvalidInputError } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import { publish } from '../shared/publish.ts';
+import { firstFailedRegion, reasonFromCause } from '../shared/failure.ts';
+
+export interface NotifyOutput {
+  published: true;
+}
+
+/** Field names the merge time may come in (`leadTimeFrom` is the older name). */
+const MERGE_FIELDS = ['mergedAt', 'leadTimeFrom'] as const;
+
+export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
+  if (!input || typeof input.type !== 'string' || input.type.length === 0) {
+    throw new InvalidInputError(`notify needs an event type; received ${JSON.stringify(input?.type)}`);
+  }
+  const { type, pipeline, change, stage, region, unit, target, fields = {} } = input;
+  const extra: Record<string, unknown> = { ...fields };
+  if (type === EventType.CHANGE_COMPLETED) {
+    const mergedAt = MERGE_FIELDS.map((f) => fields[f]).find((v) => v !== undefined);
+    if (mergedAt !== undefined) {
+      const merged = Date.parse(String(mergedAt));
+      if (Number.isNaN(merged)) throw new InvalidInputError(`mergedAt '${String(mergedAt)}' is not an ISO 8601 time`);
+      for (const f of MERGE_FIELDS) delete extra[f];
+      extra.leadTime = isoDuration(Date.now() - merged);
+    }
+  }
+  let where = region;
+  if (type === EventType.CHANGE_FAILED) {
+    // The state machine hands over the raw failure; the event carries a readable reason.
+    const fromRegions = firstFailedRegion(fields.outcomes);
+    if (fromRegions) {
+      where ??= fromRegions.region;
+      extra.reason ??= fromRegions.reason;
+    } else if ('cause' in fields) {
+      extra.reason ??= reasonFromCause(fields.cause);
+    }
+    delete extra.outcomes;
+    delete extra.cause;
+    extra.reason ??= 'unknown failure (no cause recorded)';
+  }
+  await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
+  return { published: true };
+};
+
+export const handler = middy(notify).use(injectLambdaContext(logger));

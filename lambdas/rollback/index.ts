@@ -1,0 +1,229 @@
+/**
+ * Handler `rollback` (`.waitForTaskToken`): restores the previously deployed revision in
+ * every deployment group of (stage, region) that got the change, with the fast-rollback
+ * configuration. The task completes when every rollback deployment succeeded
+ * (on-deployment-event counts them down). A retry re-registers its token and only starts
+ * rollbacks not started yet; CodeDeploy's one-deployment-per-group rule backs that up.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { EventType } from '../../core/events.ts';
+import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
+import { clients } from '../shared/clients.ts';
+import { reasonFromCause } from '../shared/failure.ts';
+import { findRunningDeployment, getDeployment, TERMINAL_STATE } from '../shared/codedeploy.ts';
+import { env, ENV } from '../shared/config.ts';
+import type { RollbackInput, RollbackResult } from '../shared/contracts.ts';
+import { onDeploymentState } from '../shared/deployment-outcome.ts';
+import { conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
+import { nowIso } from '../shared/duration.ts';
+import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import { publish } from '../shared/publish.ts';
+import {
+  DeploymentStatus,
+  deploymentSkPrefix,
+  deploymentWaiterKey,
+  expiresAt,
+  rollbackSetKey,
+  scopeOf,
+  table,
+  WaiterKind,
+  WaiterStatus,
+  type ArtifactLocation,
+  type DeploymentItem,
+  type RollbackSetWaiter,
+  type RollbackWaiter,
+} from '../shared/tables.ts';
+import { sendTaskSuccess } from '../shared/tokens.ts';
+import { registerWaiter, type Registration } from '../shared/waiters.ts';
+
+export interface RollbackOutput {
+  /** Deployment groups being rolled back (0: completed at once). */
+  rollbacks: number;
+  registration?: Registration;
+}
+
+const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED];
+
+const locationOf = (item: DeploymentItem): ArtifactLocation =>
+  item.previousLocation ?? {
+    bucket: env(ENV.ARTIFACT_BUCKET),
+    key: artifactKey(item.pipeline, item.previousRevision!),
+    bundleType: 'zip',
+  };
+
+/** Stops the change's deployment if it may still run; our rollback replaces CodeDeploy's own. */
+const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
+  if (FINISHED.includes(item.status)) return;
+  try {
+    await clients()
+      .codeDeploy(item.region)
+      .send(new StopDeploymentCommand({ deploymentId: item.deploymentId!, autoRollbackEnabled: false }));
+    logger.info('deployment stopped for rollback', { deploymentId: item.deploymentId });
+  } catch (err) {
+    if (!hasName(err, 'DeploymentAlreadyCompletedException')) throw err;
+  }
+};
+
+const startRollbackDeployment = async (item: DeploymentItem, reason: string): Promise<string> => {
+  const location = locationOf(item);
+  const group = { region: item.region, application: item.application, deploymentGroup: item.deploymentGroup };
+  try {
+    const created = await clients()
+      .codeDeploy(item.region)
+      .send(
+        new CreateDeploymentCommand({
+          applicationName: item.application,
+          deploymentGroupName: item.deploymentGroup,
+          revision: {
+            revisionType: 'S3',
+            // eTag/version pin the exact previous artifact: CodeDeploy verifies them.
+            s3Location: {
+              bucket: location.bucket,
+              key: location.key,
+              bundleType: (location.bundleType ?? 'zip') as 'zip',
+              eTag: location.eTag,
+              version: location.version,
+            },
+          },
+          deploymentConfigName: DeploymentConfig.FAST_ROLLBACK,
+          description: `handsoff rollback ${item.pipeline} ${item.change} ${item.stage} to ${item.previousRevision}: ${reason}`.slice(0, 1000),
+          autoRollbackConfiguration: { enabled: false },
+        }),
+      );
+    if (!created.deploymentId) throw new Error(`CodeDeploy returned no deploymentId for ${item.deploymentGroup}`);
+    return created.deploymentId;
+  } catch (err) {
+    if (!hasName(err, 'DeploymentLimitExceededException')) throw err;
+    // A rollback of ours from a dead attempt, or CodeDeploy's automatic one, restoring the
+    // same artifact: adopt it. Anything else (the stopped deployment still winding down): retry.
+    const running = await findRunningDeployment(group, location.key);
+    if (running) return running;
+    throw new DeploymentGroupBusyError(
+      `deployment group ${item.deploymentGroup} in ${item.region} is busy; rollback to ${item.previousRevision} will be retried`,
+      { region: item.region, deploymentGroup: item.deploymentGroup },
+      { cause: err },
+    );
+  }
+};
+
+/** Records the rollback on the deployment item; the first recorded id wins. */
+const recordRollback = async (item: DeploymentItem, rollbackId: string): Promise<string> => {
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.deployments(),
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: 'SET #rid = :rid, #updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#rid) OR #rid = :rid',
+          ExpressionAttributeNames: { '#rid': 'rollbackDeploymentId', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':rid': rollbackId, ':now': nowIso() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    return rollbackId;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), { pk: item.pk, sk: item.sk }))?.rollbackDeploymentId;
+    logger.warn('another rollback was recorded for this deployment first', { deploymentId: item.deploymentId, rollbackId, recorded });
+    return recorded ?? rollbackId;
+  }
+};
+
+const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, parent: string): Promise<Registration> => {
+  const now = nowIso();
+  const waiter: RollbackWaiter = {
+    pk: deploymentWaiterKey(rollbackId),
+    kind: WaiterKind.ROLLBACK,
+    status: WaiterStatus.OPEN,
+    ...scopeOf(item),
+    alarms: [],
+    deploymentId: rollbackId,
+    revision: item.previousRevision ?? locationOf(item).key,
+    deploymentGroup: item.deploymentGroup,
+    parent,
+    deploymentsPk: item.pk,
+    deploymentsSk: item.sk,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: expiresAt(Date.now()),
+  };
+  return registerWaiter(waiter);
+};
+
+export const rollback = async (input: RollbackInput): Promise<RollbackOutput> => {
+  const missing = (['pipeline', 'change', 'stage', 'taskToken'] as const).filter((f) => typeof input?.[f] !== 'string' || !input[f]);
+  if (missing.length > 0) throw new InvalidInputError(`rollback input lacks ${missing.join(', ')}`);
+  const { pipeline, change, stage, region } = input;
+  const reason = reasonFromCause(input.reason ?? 'rollback');
+
+  const items = await queryAll<DeploymentItem>({
+    TableName: table.deployments(),
+    KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+    ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+    ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
+  });
+  const deployed = items.filter((i) => i.deploymentId);
+  const restorable = deployed.filter((i) => i.previousRevision || i.previousLocation);
+  for (const item of deployed.filter((i) => !restorable.includes(i))) {
+    // The group's first deployment: there is no previous revision to restore; stop it.
+    logger.warn('no previous revision to restore; deployment stopped only', { deploymentGroup: item.deploymentGroup, region: item.region });
+    await stopIfRunning(item);
+  }
+  if (restorable.length === 0) {
+    await sendTaskSuccess(input.taskToken, { rolledBack: [] } satisfies RollbackResult);
+    logger.info('nothing to roll back', { pipeline, change, stage, region });
+    return { rollbacks: 0 };
+  }
+
+  const now = nowIso();
+  const set: RollbackSetWaiter = {
+    pk: rollbackSetKey(pipeline, change, stage, region),
+    kind: WaiterKind.ROLLBACK_SET,
+    status: WaiterStatus.OPEN,
+    token: input.taskToken,
+    ...scopeOf(input),
+    alarms: [],
+    pending: restorable.length,
+    reason,
+    rolledBack: [],
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: expiresAt(Date.now()),
+  };
+  const registration = await registerWaiter(set);
+  if (registration === 'replayed') return { rollbacks: restorable.length, registration };
+
+  for (const item of restorable) {
+    if (item.rollbackDeploymentId) {
+      // Started by an earlier attempt: make sure its waiter exists, and settle it if the
+      // rollback ended while none did.
+      if ((await registerRollbackWaiter(item, item.rollbackDeploymentId, set.pk)) === 'created') {
+        const status = (await getDeployment(item.region, item.rollbackDeploymentId))?.status;
+        const state = status ? TERMINAL_STATE[status] : undefined;
+        if (state) await onDeploymentState(item.rollbackDeploymentId, state);
+      }
+      continue;
+    }
+    await stopIfRunning(item);
+    const rollbackId = await recordRollback(item, await startRollbackDeployment(item, reason));
+    await registerRollbackWaiter(item, rollbackId, set.pk);
+    await publish([
+      {
+        type: EventType.ROLLBACK_STARTED,
+        ...scopeOf(item),
+        revision: item.previousRevision ?? locationOf(item).key,
+        deploymentId: rollbackId,
+        reason,
+      },
+    ]);
+  }
+  return { rollbacks: restorable.length, registration };
+};
+
+export const handler = middy(rollback).use(injectLambdaContext(logger));

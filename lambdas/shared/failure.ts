@@ -1,0 +1,28 @@
+/**
+ * Turning what the state machine knows about a failure (a task error's `Cause`, or the
+ * outcomes of a wave's regions) into the reason a person reads in `change.failed`.
+ */
+import type { RegionOutcome, StepFailureCause } from './contracts.ts';
+
+/** A Step Functions `Cause`: the JSON of StepFailureCause from handsoff, or any text. */
+export const reasonFromCause = (cause: unknown): string => {
+  if (typeof cause !== 'string' || cause.trim() === '') return 'unknown failure (no cause recorded)';
+  try {
+    const parsed = JSON.parse(cause) as Partial<StepFailureCause> & { errorMessage?: string; errorType?: string };
+    if (parsed && typeof parsed === 'object') {
+      if (typeof parsed.reason === 'string') return parsed.detail ? `${parsed.reason}: ${parsed.detail}` : parsed.reason;
+      // A Lambda error as lambda:invoke reports it.
+      if (typeof parsed.errorMessage === 'string') return `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage}`;
+    }
+  } catch {
+    // not JSON: the cause is already text (e.g. States.Timeout)
+  }
+  return cause;
+};
+
+/** The first failed region of a wave, with its reason. */
+export const firstFailedRegion = (outcomes: unknown): { region: string; reason: string } | undefined => {
+  if (!Array.isArray(outcomes)) return undefined;
+  const failed = (outcomes as RegionOutcome[]).find((o) => o && o.status === 'failed');
+  return failed ? { region: failed.region, reason: reasonFromCause(failed.reason) } : undefined;
+};

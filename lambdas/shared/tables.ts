@@ -1,0 +1,236 @@
+/**
+ * DynamoDB item layouts and key builders of the handlers' tables. Every table has a string
+ * partition key `pk`; all but the waiters table also have a string sort key `sk`. Table
+ * names come from the environment (config.ts). No GSIs.
+ *
+ * | table (env)                 | pk                                   | sk                                  |
+ * | --------------------------- | ------------------------------------ | ----------------------------------- |
+ * | HANDSOFF_DEPLOYMENTS_TABLE  | `${pipeline}#${change}`              | `${stage}#${region}#${group}`       |
+ * | HANDSOFF_WAITERS_TABLE      | `deployment#${id}`, `bake#${bakeId}`, `rollback#...` | (none)              |
+ * | HANDSOFF_WATCHES_TABLE      | alarm name                           | waiter key (a waiters pk)           |
+ * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
+ * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
+ */
+import type { DeploymentTarget, Weekday } from '../../core/model.ts';
+import { env, ENV } from './config.ts';
+import type { MetricScope, StepError, StepFailureCause } from './contracts.ts';
+
+export const table = {
+  deployments: (): string => env(ENV.DEPLOYMENTS_TABLE),
+  waiters: (): string => env(ENV.WAITERS_TABLE),
+  watches: (): string => env(ENV.WATCHES_TABLE),
+  windows: (): string => env(ENV.WINDOWS_TABLE),
+  holidays: (): string => env(ENV.HOLIDAYS_TABLE),
+};
+
+/** Waiters and watches carry a TTL attribute (epoch seconds) so finished ones age out. */
+export const TTL_ATTRIBUTE = 'expiresAt';
+export const TTL_SECONDS = 30 * 24 * 3600;
+export const expiresAt = (nowMillis: number): number => Math.floor(nowMillis / 1000) + TTL_SECONDS;
+
+/** Scope fields stored on items, copied into the events they lead to. */
+export interface ScopeFields {
+  pipeline: string;
+  change: string;
+  stage: string;
+  region?: string;
+  unit?: string;
+  target?: DeploymentTarget;
+}
+
+export const scopeOf = (s: ScopeFields): ScopeFields => ({
+  pipeline: s.pipeline,
+  change: s.change,
+  stage: s.stage,
+  region: s.region,
+  unit: s.unit,
+  target: s.target,
+});
+
+// ---------------------------------------------------------------- deployments
+
+export const DeploymentStatus = {
+  /** Claimed by start-deployment; CodeDeploy deployment not (known to be) created yet. */
+  CLAIMED: 'CLAIMED',
+  IN_PROGRESS: 'IN_PROGRESS',
+  SUCCEEDED: 'SUCCEEDED',
+  FAILED: 'FAILED',
+  STOPPED: 'STOPPED',
+} as const;
+export type DeploymentStatus = (typeof DeploymentStatus)[keyof typeof DeploymentStatus];
+
+/** Where a revision lives; kept verbatim so a rollback restores the exact artifact (eTag checked by CodeDeploy). */
+export interface ArtifactLocation {
+  bucket: string;
+  key: string;
+  bundleType?: string;
+  eTag?: string;
+  version?: string;
+}
+
+/** One deployment of a change to one CodeDeploy deployment group. */
+export interface DeploymentItem extends ScopeFields {
+  pk: string;
+  sk: string;
+  region: string;
+  status: DeploymentStatus;
+  application: string;
+  deploymentGroup: string;
+  revision: string;
+  /** Revision the group ran before (its last successful deployment); absent on a group's first deployment. */
+  previousRevision?: string;
+  previousLocation?: ArtifactLocation;
+  deploymentId?: string;
+  /** The fast-rollback deployment handsoff started for this one. */
+  rollbackDeploymentId?: string;
+  claimedAt: string;
+  updatedAt: string;
+}
+
+export const deploymentKey = (
+  pipeline: string,
+  change: string,
+  stage: string,
+  region: string,
+  deploymentGroup: string,
+): { pk: string; sk: string } => ({ pk: `${pipeline}#${change}`, sk: `${stage}#${region}#${deploymentGroup}` });
+
+/** Sort key prefix of every deployment of a stage (and region) of a change. */
+export const deploymentSkPrefix = (stage: string, region?: string): string =>
+  region ? `${stage}#${region}#` : `${stage}#`;
+
+// ---------------------------------------------------------------- waiters
+
+export const WaiterKind = {
+  /** A change's deployment: completes start-deployment's task. */
+  DEPLOYMENT: 'deployment',
+  /** A bake: completes start-bake's task. */
+  BAKE: 'bake',
+  /** One fast-rollback deployment; reports to its rollback set. */
+  ROLLBACK: 'rollback',
+  /** All rollbacks of (stage, region): completes the rollback task when none is pending. */
+  ROLLBACK_SET: 'rollback-set',
+} as const;
+export type WaiterKind = (typeof WaiterKind)[keyof typeof WaiterKind];
+
+export const WaiterStatus = { OPEN: 'OPEN', DONE: 'DONE' } as const;
+export type WaiterStatus = (typeof WaiterStatus)[keyof typeof WaiterStatus];
+
+/** How a waiter ended; kept so a retried task (new token) gets the same answer. */
+export type WaiterResult =
+  | { ok: true; output: unknown }
+  | { ok: false; error: StepError | string; cause: StepFailureCause };
+
+export interface WatchedAlarm {
+  region: string;
+  name: string;
+}
+
+export interface WaiterBase extends ScopeFields {
+  pk: string;
+  kind: WaiterKind;
+  status: WaiterStatus;
+  /** Task token to complete; absent on rollback deployments (their set holds it). */
+  token?: string;
+  alarms: WatchedAlarm[];
+  createdAt: string;
+  updatedAt: string;
+  result?: WaiterResult;
+  /** Set once the result reached Step Functions (a reconciler replays DONE, undelivered ones). */
+  delivered?: boolean;
+  expiresAt: number;
+}
+
+export interface DeploymentWaiter extends WaiterBase {
+  kind: 'deployment';
+  token: string;
+  deploymentId: string;
+  revision: string;
+  application: string;
+  deploymentGroup: string;
+  deploymentsPk: string;
+  deploymentsSk: string;
+}
+
+export interface RollbackWaiter extends WaiterBase {
+  kind: 'rollback';
+  deploymentId: string;
+  /** Revision restored. */
+  revision: string;
+  deploymentGroup: string;
+  /** pk of the rollback set this rollback reports to. */
+  parent: string;
+  deploymentsPk: string;
+  deploymentsSk: string;
+}
+
+export interface RollbackSetWaiter extends WaiterBase {
+  kind: 'rollback-set';
+  token: string;
+  pending: number;
+  reason: string;
+  rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
+}
+
+export interface BakeWaiter extends WaiterBase {
+  kind: 'bake';
+  token: string;
+  bakeId: string;
+  /** Epoch millis. */
+  startedAt: number;
+  /** Epoch millis of the (possibly extended) end. */
+  endsAt: number;
+  durationSeconds: number;
+  minRequests: number;
+  metricScopes: MetricScope[];
+  /** `Service` metric dimension. */
+  service: string;
+  extensions: number;
+  extendedSeconds: number;
+  maxExtensionSeconds: number;
+}
+
+export type Waiter = DeploymentWaiter | RollbackWaiter | RollbackSetWaiter | BakeWaiter;
+
+export const deploymentWaiterKey = (deploymentId: string): string => `deployment#${deploymentId}`;
+export const bakeWaiterKey = (bakeId: string): string => `bake#${bakeId}`;
+export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string): string =>
+  `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}`;
+
+// ---------------------------------------------------------------- watches
+
+/** "This waiter fails when this alarm goes to ALARM." */
+export interface WatchItem {
+  /** Alarm name. */
+  pk: string;
+  /** Waiter key. */
+  sk: string;
+  region: string;
+  expiresAt: number;
+}
+
+// ---------------------------------------------------------------- windows, holidays
+
+export const DEFAULT_WINDOW_SK = '*';
+
+export interface WindowItem {
+  /** Pipeline name. */
+  pk: string;
+  /** Region code, or `*`: the pipeline's window for regions without their own item. */
+  sk: string;
+  /** IANA zone, already resolved (the region's zone when the pipeline says `region`). */
+  timeZone: string;
+  days: Weekday[];
+  start: string;
+  end: string;
+}
+
+export interface HolidayItem {
+  /** `${pipeline}` (every region) or `${pipeline}#${region}`. */
+  pk: string;
+  /** `YYYY-MM-DD` in the window's zone. */
+  sk: string;
+  name?: string;
+}
+
+export const holidayKeys = (pipeline: string, region: string): string[] => [pipeline, `${pipeline}#${region}`];

@@ -1,0 +1,48 @@
+/**
+ * Completing `.waitForTaskToken` tasks. A late event (the task already timed out, failed or
+ * was completed by another event) is normal in an event-driven system: logged and ignored.
+ */
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { clients } from './clients.ts';
+import type { StepError, StepFailureCause } from './contracts.ts';
+import { hasName } from './errors.ts';
+import { logger } from './logger.ts';
+
+const LATE = ['TaskDoesNotExist', 'TaskTimedOut'];
+
+/** SendTaskFailure limits: error 256 characters, cause 32,768. */
+const truncate = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 3)}...`);
+
+/** @returns false when the task no longer waits (late or duplicate completion). */
+export const sendTaskSuccess = async (taskToken: string, output: unknown): Promise<boolean> => {
+  try {
+    await clients().sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) }));
+    return true;
+  } catch (err) {
+    if (hasName(err, ...LATE)) {
+      logger.warn('task no longer waits; success ignored', { error: (err as Error).name });
+      return false;
+    }
+    throw err;
+  }
+};
+
+/** @returns false when the task no longer waits (late or duplicate completion). */
+export const sendTaskFailure = async (
+  taskToken: string,
+  error: StepError | string,
+  cause: StepFailureCause,
+): Promise<boolean> => {
+  try {
+    await clients()
+      .sfn()
+      .send(new SendTaskFailureCommand({ taskToken, error: truncate(error, 256), cause: truncate(JSON.stringify(cause), 32_768) }));
+    return true;
+  } catch (err) {
+    if (hasName(err, ...LATE)) {
+      logger.warn('task no longer waits; failure ignored', { error: (err as Error).name, stepError: error });
+      return false;
+    }
+    throw err;
+  }
+};

@@ -1,0 +1,156 @@
+/**
+ * Waiters: a `.waitForTaskToken` task's token, stored until the event that ends the wait.
+ * Exactly one party finishes a waiter (conditional OPEN -> DONE); the result is kept, so a
+ * retried task (a new token) or a lost delivery gets the same answer replayed.
+ */
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { clients } from './clients.ts';
+import { clean, conflictingItem, isConditionalCheckFailed } from './dynamo.ts';
+import { nowIso } from './duration.ts';
+import { logger } from './logger.ts';
+import { expiresAt, table, WaiterStatus, type Waiter, type WaiterResult, type WatchedAlarm, type WatchItem } from './tables.ts';
+import { sendTaskFailure, sendTaskSuccess } from './tokens.ts';
+
+export type Registration = 'created' | 'reregistered' | 'replayed';
+
+/** Sends a finished waiter's result to its token and records the delivery. */
+export const deliver = async (waiter: Waiter, token = waiter.token): Promise<boolean> => {
+  if (!token || !waiter.result) return false;
+  const result = waiter.result;
+  const delivered = result.ok
+    ? await sendTaskSuccess(token, result.output)
+    : await sendTaskFailure(token, result.error, result.cause);
+  await clients()
+    .dynamo()
+    .send(
+      new UpdateCommand({
+        TableName: table.waiters(),
+        Key: { pk: waiter.pk },
+        UpdateExpression: 'SET #delivered = :true, #token = :token',
+        ExpressionAttributeNames: { '#delivered': 'delivered', '#token': 'token' },
+        ExpressionAttributeValues: { ':true': true, ':token': token },
+      }),
+    );
+  return delivered;
+};
+
+/**
+ * Stores a new waiter. When it exists already (a Step Functions retry or a duplicate
+ * invocation), re-registers the new token while it is OPEN, or replays its result to the
+ * new token when it is DONE. Never creates a second one.
+ */
+export const registerWaiter = async (waiter: Waiter): Promise<Registration> => {
+  const db = clients().dynamo();
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table.waiters(),
+        Item: clean(waiter),
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'created';
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const existing = await conflictingItem<Waiter>(err, table.waiters(), { pk: waiter.pk });
+    return existing ? adoptWaiter(existing, waiter.token) : registerWaiter(waiter);
+  }
+};
+
+const adoptWaiter = async (existing: Waiter, token: string | undefined): Promise<Registration> => {
+  if (!token || existing.token === token) {
+    if (existing.status === WaiterStatus.DONE && !existing.delivered) await deliver(existing, token);
+    return existing.status === WaiterStatus.DONE ? 'replayed' : 'reregistered';
+  }
+  if (existing.status === WaiterStatus.OPEN) {
+    try {
+      await clients()
+        .dynamo()
+        .send(
+          new UpdateCommand({
+            TableName: table.waiters(),
+            Key: { pk: existing.pk },
+            UpdateExpression: 'SET #token = :token, #updatedAt = :now',
+            ConditionExpression: '#status = :open',
+            ExpressionAttributeNames: { '#token': 'token', '#updatedAt': 'updatedAt', '#status': 'status' },
+            ExpressionAttributeValues: { ':token': token, ':now': nowIso(), ':open': WaiterStatus.OPEN },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+      logger.info('waiter re-registered with a new task token', { waiter: existing.pk });
+      return 'reregistered';
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      // Finished meanwhile: fall through and replay.
+      existing = (await conflictingItem<Waiter>(err, table.waiters(), { pk: existing.pk })) ?? existing;
+    }
+  }
+  logger.info('waiter already finished; replaying its result to the new task token', { waiter: existing.pk });
+  await deliver(existing, token);
+  return 'replayed';
+};
+
+/**
+ * Finishes an OPEN waiter with a result: the caller then delivers it and publishes the
+ * events. Undefined when someone else finished it first (a duplicate event): a no-op,
+ * except that a result that never reached Step Functions is delivered again.
+ */
+export const finishWaiter = async (pk: string, result: WaiterResult): Promise<Waiter | undefined> => {
+  try {
+    const updated = await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.waiters(),
+          Key: { pk },
+          UpdateExpression: 'SET #status = :done, #result = :result, #updatedAt = :now',
+          ConditionExpression: '#status = :open',
+          ExpressionAttributeNames: { '#status': 'status', '#result': 'result', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':done': WaiterStatus.DONE, ':open': WaiterStatus.OPEN, ':result': clean(result), ':now': nowIso() },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    return updated.Attributes as Waiter;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const existing = await conflictingItem<Waiter>(err, table.waiters(), { pk });
+    if (!existing) {
+      logger.info('no waiter; event ignored', { waiter: pk });
+    } else if (existing.status === WaiterStatus.DONE && existing.result && existing.token && !existing.delivered) {
+      logger.warn('waiter finished but not delivered; delivering again', { waiter: pk });
+      await deliver(existing);
+    } else {
+      logger.info('waiter already finished; duplicate ignored', { waiter: pk });
+    }
+    return undefined;
+  }
+};
+
+/** Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM). */
+export const watch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
+  const ttl = expiresAt(Date.now());
+  await Promise.all(
+    alarms.map((alarm) =>
+      clients()
+        .dynamo()
+        .send(
+          new PutCommand({
+            TableName: table.watches(),
+            Item: { pk: alarm.name, sk: waiterKey, region: alarm.region, expiresAt: ttl } satisfies WatchItem,
+          }),
+        ),
+    ),
+  );
+};
+
+export const unwatch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
+  await Promise.all(
+    alarms.map((alarm) =>
+      clients()
+        .dynamo()
+        .send(new DeleteCommand({ TableName: table.watches(), Key: { pk: alarm.name, sk: waiterKey } })),
+    ),
+  );
+};

@@ -1,0 +1,239 @@
+/**
+ * Handler `start-deployment` (`.waitForTaskToken`): starts the change's CodeDeploy
+ * deployment in one deployment group and parks the task token until the deployment ends.
+ *
+ * Idempotent by a claim on the deployments table: a Step Functions retry or a duplicate
+ * invocation never starts a second deployment. It re-registers the new token on the
+ * deployment already started, adopts a deployment a crashed attempt created, and lets
+ * CodeDeploy's one-deployment-per-group rule back that up (DeploymentGroupBusy, retried).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { CreateDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { EventType } from '../../core/events.ts';
+import { DeploymentTarget } from '../../core/model.ts';
+import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
+import { alarmStates } from '../shared/alarms.ts';
+import { clients } from '../shared/clients.ts';
+import { currentRevision, findRunningDeployment, getDeployment, TERMINAL_STATE, type GroupRef } from '../shared/codedeploy.ts';
+import { env, ENV } from '../shared/config.ts';
+import { StepError, type StartDeploymentInput } from '../shared/contracts.ts';
+import { onDeploymentState } from '../shared/deployment-outcome.ts';
+import { nowIso } from '../shared/duration.ts';
+import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
+import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import { publish } from '../shared/publish.ts';
+import {
+  deploymentKey,
+  DeploymentStatus,
+  deploymentWaiterKey,
+  expiresAt,
+  scopeOf,
+  table,
+  WaiterKind,
+  WaiterStatus,
+  type DeploymentItem,
+  type DeploymentWaiter,
+  type WatchedAlarm,
+} from '../shared/tables.ts';
+import { sendTaskFailure } from '../shared/tokens.ts';
+import { registerWaiter, watch, type Registration } from '../shared/waiters.ts';
+
+export interface StartDeploymentOutput {
+  /** `started`: created now; `adopted`: found running after a crash; `waiting`: token re-registered; `refused`: failed before starting. */
+  outcome: 'started' | 'adopted' | 'waiting' | 'refused';
+  deploymentId?: string;
+  registration?: Registration;
+}
+
+const validate = (input: StartDeploymentInput): void => {
+  const missing = (['pipeline', 'change', 'stage', 'region', 'taskToken', 'revision', 'application', 'deploymentGroup'] as const).filter(
+    (f) => typeof input?.[f] !== 'string' || input[f].length === 0,
+  );
+  if (missing.length > 0 || !Array.isArray(input.alarms)) {
+    throw new InvalidInputError(`start-deployment input lacks ${[...missing, ...(Array.isArray(input?.alarms) ? [] : ['alarms'])].join(', ')}`);
+  }
+};
+
+/**
+ * Fail closed before starting: every watched alarm must exist and none may be in ALARM.
+ * @returns true when the task was failed.
+ */
+const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<boolean> => {
+  const states = await alarmStates(alarms);
+  if (states.missing.length > 0) {
+    const names = states.missing.map((a) => a.name);
+    await sendTaskFailure(input.taskToken, StepError.ALARM_MISSING, {
+      reason: `alarm ${names.join(', ')} does not exist in ${input.region}; handsoff does not deploy without its alarms`,
+      alarm: names[0],
+    });
+    return true;
+  }
+  if (states.alarming.length > 0) {
+    const alarm = states.alarming[0]!.name;
+    await publish(states.alarming.map((a) => ({ type: EventType.ALARM_TRIGGERED, ...scopeOf(input), alarm: a.name })));
+    await sendTaskFailure(input.taskToken, StepError.ALARM_TRIGGERED, {
+      reason: `alarm ${alarm} is in ALARM; deployment not started`,
+      alarm,
+    });
+    return true;
+  }
+  return false;
+};
+
+const createDeployment = async (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> => {
+  const key = artifactKey(input.pipeline, input.revision);
+  try {
+    const created = await clients()
+      .codeDeploy(input.region)
+      .send(
+        new CreateDeploymentCommand({
+          applicationName: input.application,
+          deploymentGroupName: input.deploymentGroup,
+          revision: {
+            revisionType: 'S3',
+            s3Location: { bucket: env(ENV.ARTIFACT_BUCKET), key, bundleType: 'zip' },
+          },
+          deploymentConfigName:
+            input.target === DeploymentTarget.ONE_BOX ? DeploymentConfig.ONE_AT_A_TIME : DeploymentConfig.ROLLING,
+          description: `handsoff ${input.pipeline} ${input.change} ${input.stage}`,
+          autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
+        }),
+      );
+    if (!created.deploymentId) throw new Error(`CodeDeploy returned no deploymentId for ${input.deploymentGroup}`);
+    return { id: created.deploymentId, adopted: false };
+  } catch (err) {
+    if (!hasName(err, 'DeploymentLimitExceededException')) throw err;
+    // Ours, created by an attempt that died before recording it? Then adopt it.
+    const running = await findRunningDeployment(group, key);
+    if (running) return { id: running, adopted: true };
+    throw new DeploymentGroupBusyError(
+      `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
+      { region: input.region, deploymentGroup: input.deploymentGroup },
+      { cause: err },
+    );
+  }
+};
+
+/** Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit). */
+const recordDeploymentId = async (key: { pk: string; sk: string }, deploymentId: string): Promise<void> => {
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.deployments(),
+          Key: key,
+          UpdateExpression: 'SET #id = :id, #status = :running, #updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
+          ExpressionAttributeNames: { '#id': 'deploymentId', '#status': 'status', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':id': deploymentId, ':running': DeploymentStatus.IN_PROGRESS, ':now': nowIso() },
+        }),
+      );
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    logger.error('deployment claim already holds another deployment id', { key, deploymentId });
+  }
+};
+
+export const startDeployment = async (input: StartDeploymentInput): Promise<StartDeploymentOutput> => {
+  validate(input);
+  const { pipeline, change, stage, region, deploymentGroup } = input;
+  const key = deploymentKey(pipeline, change, stage, region, deploymentGroup);
+  const group: GroupRef = { region, application: input.application, deploymentGroup };
+  const alarms: WatchedAlarm[] = input.alarms.map((name) => ({ region, name }));
+
+  let existing = await getItem<DeploymentItem>(table.deployments(), key);
+  if (!existing) {
+    if (await refuseOnAlarms(input, alarms)) return { outcome: 'refused' };
+    const previous = await currentRevision(pipeline, group);
+    const now = nowIso();
+    const claim: DeploymentItem = {
+      ...key,
+      ...scopeOf(input),
+      region,
+      status: DeploymentStatus.CLAIMED,
+      application: input.application,
+      deploymentGroup,
+      revision: input.revision,
+      previousRevision: previous?.revision,
+      previousLocation: previous?.location,
+      claimedAt: now,
+      updatedAt: now,
+    };
+    try {
+      await clients()
+        .dynamo()
+        .send(
+          new PutCommand({
+            TableName: table.deployments(),
+            Item: clean(claim),
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      existing = await conflictingItem<DeploymentItem>(err, table.deployments(), key);
+    }
+  }
+
+  let deploymentId = existing?.deploymentId;
+  let outcome: StartDeploymentOutput['outcome'] = 'waiting';
+  if (!deploymentId) {
+    if (existing) {
+      // Claimed by an attempt that died between claim and create: adopt what it created.
+      deploymentId = await findRunningDeployment(group, artifactKey(pipeline, input.revision));
+      outcome = 'adopted';
+      if (!deploymentId && (await refuseOnAlarms(input, alarms))) return { outcome: 'refused' };
+    }
+    if (!deploymentId) {
+      const created = await createDeployment(input, group);
+      deploymentId = created.id;
+      outcome = created.adopted ? 'adopted' : 'started';
+    }
+    await recordDeploymentId(key, deploymentId);
+  }
+
+  const now = nowIso();
+  const waiter: DeploymentWaiter = {
+    pk: deploymentWaiterKey(deploymentId),
+    kind: WaiterKind.DEPLOYMENT,
+    status: WaiterStatus.OPEN,
+    token: input.taskToken,
+    ...scopeOf(input),
+    alarms,
+    deploymentId,
+    revision: input.revision,
+    application: input.application,
+    deploymentGroup,
+    deploymentsPk: key.pk,
+    deploymentsSk: key.sk,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: expiresAt(Date.now()),
+  };
+  const registration = await registerWaiter(waiter);
+  await watch(alarms, waiter.pk);
+
+  if (outcome === 'waiting') {
+    // The deployment may have ended while no waiter was stored (a crash before it was):
+    // settle it now rather than wait for an event that already came.
+    if (registration === 'created') {
+      const status = (await getDeployment(region, deploymentId))?.status;
+      const state = status ? TERMINAL_STATE[status] : undefined;
+      if (state) await onDeploymentState(deploymentId, state);
+    }
+    logger.info('deployment already started; waiting on it', { deploymentId, registration });
+  } else {
+    await publish([
+      { type: EventType.DEPLOYMENT_STARTED, ...scopeOf(input), deploymentId, revision: input.revision, deploymentGroup },
+    ]);
+    logger.info('deployment started', { deploymentId, outcome, deploymentGroup, region });
+  }
+  return { outcome, deploymentId, registration };
+};
+
+export const handler = middy(startDeployment).use(injectLambdaContext(logger));

@@ -1,0 +1,494 @@
+/**
+ * Scenario files (SIMULATION.md, "Scenario"): what happens in the simulated world and when.
+ * Changes are merged at given times and behave in given ways once their boxes run them;
+ * events flip alarms, apply overrides, request and decide emergencies, add holidays.
+ *
+ * Validation collects every problem at once and relates the scenario to the pipelines it
+ * runs against (a change's `pipeline`, the regions a behavior names). Times become epoch
+ * milliseconds and durations seconds, so the simulator never parses text.
+ */
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import type { ResolvedPipeline } from '../core/model.ts';
+import { REGION_CATALOG } from '../infra/catalog/regions.ts';
+import { checkIsoDuration } from '../infra/pipeline/duration.ts';
+import { readJsonFile } from '../infra/pipeline/load.ts';
+import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../infra/pipeline/resolve.ts';
+import { calendarDate, isoDuration } from '../infra/pipeline/schema.ts';
+
+// ---------------------------------------------------------------------------------------
+// Resolved types
+
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/**
+ * Where a behavior applies: `undefined` = everywhere (pre-production included); otherwise
+ * plain region codes (production in that region) and `stage:region` for pre-production.
+ */
+export type BehaviorRegions = readonly string[] | undefined;
+
+export type Behavior =
+  | { readonly kind: 'healthy' }
+  | { readonly kind: 'faults'; readonly rate: number; readonly regions?: BehaviorRegions; readonly afterSeconds: number }
+  | { readonly kind: 'latency'; readonly p99Ms: number; readonly regions?: BehaviorRegions; readonly afterSeconds: number }
+  | { readonly kind: 'crash'; readonly regions?: BehaviorRegions }
+  | { readonly kind: 'traffic-drop'; readonly regions?: BehaviorRegions; readonly afterSeconds: number };
+
+export interface ScenarioChange {
+  readonly id: string;
+  /** Merge time, epoch ms. */
+  readonly atMs: number;
+  readonly author: string;
+  /** Reviewers; empty = unreviewed (the source stage rejects it). */
+  readonly approvedBy: readonly string[];
+  readonly behavior: Behavior;
+  /** Name of the pipeline the change goes through (filled in when there is only one). */
+  readonly pipeline: string;
+}
+
+export type BlockerKind = 'company-event' | 'team-alarm';
+
+export type ScenarioEvent =
+  | {
+      readonly kind: 'company-event';
+      readonly atMs: number;
+      readonly state: AlarmStateValue;
+      /** Region of the company event alarm; `undefined` = every region. */
+      readonly region?: string;
+    }
+  | {
+      readonly kind: 'team-alarm';
+      readonly atMs: number;
+      readonly region: string;
+      readonly state: AlarmStateValue;
+      /** Team whose aggregate alarm changes (filled in when the pipelines share one team). */
+      readonly team: string;
+    }
+  | {
+      readonly kind: 'override';
+      readonly atMs: number;
+      readonly blocker: BlockerKind;
+      readonly region: string;
+      readonly by: string;
+      readonly reason: string;
+      /** Epoch ms when the override stops applying. */
+      readonly expiresMs: number;
+      /** Pipeline it applies to; `undefined` = every pipeline. */
+      readonly pipeline?: string;
+    }
+  | { readonly kind: 'emergency-request'; readonly atMs: number; readonly change: string; readonly by: string; readonly reason: string }
+  | {
+      readonly kind: 'emergency-decision';
+      readonly atMs: number;
+      readonly change: string;
+      readonly by: string;
+      readonly decision: 'approve' | 'deny';
+      readonly reason?: string;
+    }
+  | {
+      readonly kind: 'holiday';
+      readonly atMs: number;
+      /** YYYY-MM-DD in the window's time zone. */
+      readonly date: string;
+      /** `undefined` = every region. */
+      readonly region?: string;
+      /** `undefined` = every pipeline. */
+      readonly pipeline?: string;
+    };
+
+export interface Scenario {
+  /** Virtual clock start, epoch ms. */
+  readonly startMs: number;
+  /** Virtual clock end (exclusive), epoch ms. */
+  readonly untilMs: number;
+  /** The principal engineers who may approve an emergency. */
+  readonly approvers: readonly string[];
+  /** In file order. */
+  readonly changes: readonly ScenarioChange[];
+  /** In file order. */
+  readonly events: readonly ScenarioEvent[];
+}
+
+export type ScenarioValidation = { ok: true; scenario: Scenario } | { ok: false; problems: Problem[] };
+
+/** Whether a change's behavior acts in a scope: `stage` is `alpha`...`zeta` or `wave-N`. */
+export function behaviorAppliesTo(behavior: Behavior, scope: { readonly stage: string; readonly region: string }): boolean {
+  if (behavior.kind === 'healthy') return false;
+  if (behavior.regions === undefined) return true;
+  const preProd = !scope.stage.startsWith('wave-');
+  return behavior.regions.includes(preProd ? `${scope.stage}:${scope.region}` : scope.region);
+}
+
+// ---------------------------------------------------------------------------------------
+// Schema
+
+const DEFAULT_LENGTH_DAYS = 21;
+const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Epoch ms of an ISO 8601 time that carries its zone, or undefined. */
+export function parseTime(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !TIME_PATTERN.test(value)) return undefined;
+  const t = DateTime.fromISO(value, { setZone: true });
+  return t.isValid ? t.toMillis() : undefined;
+}
+
+const isoTime = () =>
+  z.string().superRefine((value, ctx) => {
+    if (parseTime(value) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an ISO 8601 time with a zone, e.g. '2026-11-30T09:00:00Z' or '2026-11-30T10:00:00+01:00'; received ${showValue(value)}`,
+        input: value,
+      });
+    }
+  });
+
+const alarmState = () => z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+const behaviorRegions = () => z.array(z.string()).min(1).optional();
+
+export const BehaviorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('healthy') }).strict(),
+  z
+    .object({
+      kind: z.literal('faults'),
+      /** Fraction of requests that fail, (0, 1]. */
+      rate: z.number().gt(0).max(1),
+      regions: behaviorRegions(),
+      after: isoDuration().optional(),
+    })
+    .strict(),
+  z
+    .object({ kind: z.literal('latency'), p99Ms: z.number().positive(), regions: behaviorRegions(), after: isoDuration().optional() })
+    .strict(),
+  z.object({ kind: z.literal('crash'), regions: behaviorRegions() }).strict(),
+  z.object({ kind: z.literal('traffic-drop'), regions: behaviorRegions(), after: isoDuration().optional() }).strict(),
+]);
+
+export const ScenarioChangeSchema = z
+  .object({
+    id: z.string().min(1),
+    at: isoTime(),
+    author: z.string().min(1),
+    approvedBy: z.array(z.string().min(1)).default([]),
+    behavior: BehaviorSchema.default({ kind: 'healthy' }),
+    pipeline: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const ScenarioEventSchema = z.discriminatedUnion('kind', [
+  z.object({ at: isoTime(), kind: z.literal('company-event'), state: alarmState(), region: z.string().optional() }).strict(),
+  z
+    .object({ at: isoTime(), kind: z.literal('team-alarm'), region: z.string(), state: alarmState(), team: z.string().optional() })
+    .strict(),
+  z
+    .object({
+      at: isoTime(),
+      kind: z.literal('override'),
+      blocker: z.enum(['company-event', 'team-alarm']),
+      region: z.string(),
+      by: z.string().min(1),
+      reason: z.string().min(1),
+      expires: isoTime(),
+      pipeline: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({ at: isoTime(), kind: z.literal('emergency-request'), change: z.string(), by: z.string().min(1), reason: z.string().min(1) })
+    .strict(),
+  z
+    .object({
+      at: isoTime(),
+      kind: z.literal('emergency-decision'),
+      change: z.string(),
+      by: z.string().min(1),
+      decision: z.enum(['approve', 'deny']),
+      reason: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      at: isoTime(),
+      kind: z.literal('holiday'),
+      date: calendarDate(),
+      region: z.string().optional(),
+      pipeline: z.string().optional(),
+    })
+    .strict(),
+]);
+
+export const ScenarioSchema = z
+  .object({
+    start: isoTime(),
+    /** @default start + 21 days */
+    until: isoTime().optional(),
+    approvers: z.array(z.string().min(1)).default([]),
+    changes: z.array(ScenarioChangeSchema).default([]),
+    events: z.array(ScenarioEventSchema).default([]),
+  })
+  .strict();
+
+/** The scenario file as written. */
+export type ScenarioJson = z.input<typeof ScenarioSchema>;
+
+// ---------------------------------------------------------------------------------------
+// Semantic checks
+
+const prodRegions = (p: ResolvedPipeline): string[] => p.waves.flatMap((w) => w.regions.map((r) => r.region));
+
+function semanticProblems(raw: Record<string, unknown>, file: string, pipelines: readonly ResolvedPipeline[]): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: readonly PropertyKey[], message: string) => problems.push({ file, path: formatPath(path), message });
+  const catalog = new Set(REGION_CATALOG.map((r) => r.code));
+  const byName = new Map(pipelines.map((p) => [p.name, p]));
+  const names = pipelines.map((p) => `'${p.name}'`).join(', ');
+  const teams = [...new Set(pipelines.map((p) => p.team))];
+
+  if (pipelines.length === 0) add([], 'no pipeline to run the scenario against; pass at least one pipeline');
+
+  const startMs = parseTime(raw.start);
+  const untilMs =
+    raw.until === undefined ? (startMs === undefined ? undefined : startMs + DEFAULT_LENGTH_DAYS * 86_400_000) : parseTime(raw.until);
+  if (startMs !== undefined && untilMs !== undefined && raw.until !== undefined && untilMs <= startMs) {
+    add(['until'], `until ${showValue(raw.until)} is not after start ${showValue(raw.start)}; set until later than start`);
+  }
+  const checkInRun = (path: readonly PropertyKey[], at: unknown, what: string) => {
+    const ms = parseTime(at);
+    if (ms === undefined || startMs === undefined || untilMs === undefined || untilMs <= startMs) return;
+    if (ms < startMs || ms >= untilMs) {
+      add(
+        path,
+        `${what} at ${showValue(at)} is outside the simulated time [${new Date(startMs).toISOString()}, ${new Date(untilMs).toISOString()}); move it inside or change start/until`,
+      );
+    }
+  };
+  const checkPipelineName = (path: readonly PropertyKey[], name: unknown): ResolvedPipeline | undefined => {
+    if (typeof name !== 'string') return undefined;
+    const p = byName.get(name);
+    if (!p) add(path, `names pipeline '${name}', which is not one of the pipelines of this run (${names || 'none'}); use one of them`);
+    return p;
+  };
+  const checkRegion = (path: readonly PropertyKey[], region: unknown, what: string) => {
+    if (typeof region === 'string' && !catalog.has(region)) {
+      add(path, `${what} region '${region}' is not in the region catalog; known: ${[...catalog].join(', ')}`);
+    }
+  };
+
+  // changes
+  const changeIds = new Set<string>();
+  const changes = Array.isArray(raw.changes) ? raw.changes : [];
+  changes.forEach((change, i) => {
+    if (!isRecord(change)) return;
+    if (typeof change.id === 'string') {
+      if (changeIds.has(change.id)) add(['changes', i, 'id'], `change id '${change.id}' is used twice; give each change its own id`);
+      changeIds.add(change.id);
+    }
+    checkInRun(['changes', i, 'at'], change.at, 'change');
+    let pipeline: ResolvedPipeline | undefined;
+    if (change.pipeline === undefined) {
+      if (pipelines.length > 1) {
+        add(['changes', i, 'pipeline'], `missing required field 'pipeline': this run has several pipelines (${names}); name the one this change goes through`);
+      } else pipeline = pipelines[0];
+    } else pipeline = checkPipelineName(['changes', i, 'pipeline'], change.pipeline);
+
+    const behavior = change.behavior;
+    if (pipeline && isRecord(behavior) && Array.isArray(behavior.regions)) {
+      const prod = prodRegions(pipeline);
+      const preProd = pipeline.preProd.map((s) => `${s}:${pipeline.preProdRegion}`);
+      behavior.regions.forEach((entry, j) => {
+        if (typeof entry !== 'string' || prod.includes(entry) || preProd.includes(entry)) return;
+        const path = ['changes', i, 'behavior', 'regions', j];
+        const colon = entry.indexOf(':');
+        if (colon >= 0) {
+          add(
+            path,
+            `'${entry}' is not a pre-production stage of pipeline '${pipeline.name}'; its stages are ${preProd.map((s) => `'${s}'`).join(', ') || 'none'}`,
+          );
+        } else {
+          add(
+            path,
+            `region '${entry}' is not a production region of pipeline '${pipeline.name}'; use one of its regions (${prod.join(', ')}) or 'stage:region' for pre-production (e.g. '${preProd[preProd.length - 1] ?? 'gamma:us-west-2'}')`,
+          );
+        }
+      });
+    }
+  });
+
+  // events
+  const events = Array.isArray(raw.events) ? raw.events : [];
+  events.forEach((event, i) => {
+    if (!isRecord(event)) return;
+    checkInRun(['events', i, 'at'], event.at, `${typeof event.kind === 'string' ? event.kind : 'event'} event`);
+    switch (event.kind) {
+      case 'company-event':
+        checkRegion(['events', i, 'region'], event.region, 'company-event');
+        break;
+      case 'team-alarm':
+        checkRegion(['events', i, 'region'], event.region, 'team-alarm');
+        if (typeof event.team === 'string' && teams.length > 0 && !teams.includes(event.team)) {
+          add(['events', i, 'team'], `team '${event.team}' owns none of the pipelines of this run; teams: ${teams.map((t) => `'${t}'`).join(', ')}`);
+        } else if (event.team === undefined && teams.length > 1) {
+          add(['events', i, 'team'], `missing required field 'team': the pipelines of this run belong to several teams (${teams.join(', ')}); name one`);
+        }
+        break;
+      case 'override': {
+        checkRegion(['events', i, 'region'], event.region, 'override');
+        if (event.pipeline !== undefined) checkPipelineName(['events', i, 'pipeline'], event.pipeline);
+        const at = parseTime(event.at);
+        const expires = parseTime(event.expires);
+        if (at !== undefined && expires !== undefined && expires <= at) {
+          add(['events', i, 'expires'], `override expires ${showValue(event.expires)}, not after it is applied at ${showValue(event.at)}; set expires later than at`);
+        }
+        break;
+      }
+      case 'emergency-request':
+      case 'emergency-decision':
+        if (typeof event.change === 'string' && !changeIds.has(event.change)) {
+          add(
+            ['events', i, 'change'],
+            `${event.kind} names change '${event.change}', which is not a change of this scenario; known changes: ${[...changeIds].map((c) => `'${c}'`).join(', ') || 'none'}`,
+          );
+        }
+        break;
+      case 'holiday':
+        checkRegion(['events', i, 'region'], event.region, 'holiday');
+        if (event.pipeline !== undefined) checkPipelineName(['events', i, 'pipeline'], event.pipeline);
+        break;
+      default:
+        break;
+    }
+  });
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolution
+
+const seconds = (iso: string | undefined): number => {
+  if (iso === undefined) return 0;
+  const check = checkIsoDuration(iso);
+  if (!check.ok) throw new Error(`internal: validated duration '${iso}' does not parse`);
+  return check.seconds;
+};
+const ms = (iso: string): number => {
+  const t = parseTime(iso);
+  if (t === undefined) throw new Error(`internal: validated time '${iso}' does not parse`);
+  return t;
+};
+
+type ParsedScenario = z.output<typeof ScenarioSchema>;
+type ParsedBehavior = z.output<typeof BehaviorSchema>;
+
+function resolveBehavior(b: ParsedBehavior): Behavior {
+  switch (b.kind) {
+    case 'healthy':
+      return { kind: 'healthy' };
+    case 'faults':
+      return { kind: 'faults', rate: b.rate, regions: b.regions, afterSeconds: seconds(b.after) };
+    case 'latency':
+      return { kind: 'latency', p99Ms: b.p99Ms, regions: b.regions, afterSeconds: seconds(b.after) };
+    case 'crash':
+      return { kind: 'crash', regions: b.regions };
+    case 'traffic-drop':
+      return { kind: 'traffic-drop', regions: b.regions, afterSeconds: seconds(b.after) };
+  }
+}
+
+function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline[]): Scenario {
+  const startMs = ms(s.start);
+  const teams = [...new Set(pipelines.map((p) => p.team))];
+  return {
+    startMs,
+    untilMs: s.until === undefined ? startMs + DEFAULT_LENGTH_DAYS * 86_400_000 : ms(s.until),
+    approvers: [...s.approvers],
+    changes: s.changes.map((c) => ({
+      id: c.id,
+      atMs: ms(c.at),
+      author: c.author,
+      approvedBy: [...c.approvedBy],
+      behavior: resolveBehavior(c.behavior),
+      pipeline: c.pipeline ?? pipelines[0]!.name,
+    })),
+    events: s.events.map((e): ScenarioEvent => {
+      const atMs = ms(e.at);
+      switch (e.kind) {
+        case 'company-event':
+          return { kind: e.kind, atMs, state: e.state, region: e.region };
+        case 'team-alarm':
+          return { kind: e.kind, atMs, region: e.region, state: e.state, team: e.team ?? teams[0]! };
+        case 'override':
+          return {
+            kind: e.kind,
+            atMs,
+            blocker: e.blocker,
+            region: e.region,
+            by: e.by,
+            reason: e.reason,
+            expiresMs: ms(e.expires),
+            pipeline: e.pipeline,
+          };
+        case 'emergency-request':
+          return { kind: e.kind, atMs, change: e.change, by: e.by, reason: e.reason };
+        case 'emergency-decision':
+          return { kind: e.kind, atMs, change: e.change, by: e.by, decision: e.decision, reason: e.reason };
+        case 'holiday':
+          return { kind: e.kind, atMs, date: e.date, region: e.region, pipeline: e.pipeline };
+      }
+    }),
+  };
+}
+
+/** Validate a scenario against the pipelines of the run; every problem is reported at once. */
+export function validateScenario(
+  input: unknown,
+  source = '<scenario>',
+  pipelines: readonly ResolvedPipeline[] = [],
+): ScenarioValidation {
+  if (!isRecord(input)) {
+    return { ok: false, problems: [{ file: source, path: '', message: `expected a scenario object; received ${showValue(input)}` }] };
+  }
+  const parsed = ScenarioSchema.safeParse(input, { reportInput: true });
+  const problems = [
+    ...(parsed.success ? [] : zodIssuesToProblems(parsed.error.issues, source, ScenarioSchema)),
+    ...semanticProblems(input, source, pipelines),
+  ];
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, scenario: resolveScenario(parsed.data, pipelines) };
+}
+
+/** Read, parse and validate a `.json` scenario file. */
+export async function loadScenarioFile(path: string, pipelines: readonly ResolvedPipeline[]): Promise<ScenarioValidation> {
+  const json = await readJsonFile(path);
+  return json.ok ? validateScenario(json.value, path, pipelines) : json;
+}
+
+/** The scenario file form of the built-in demo, for `defaultScenario` and as an example. */
+export function defaultScenarioJson(pipeline: ResolvedPipeline): ScenarioJson {
+  const firstRegion = pipeline.waves[0]?.regions[0]?.region;
+  return {
+    start: '2026-11-30T08:00:00Z', // a Monday: the rollout meets windows, a night and a weekend
+    until: '2026-12-21T08:00:00Z',
+    approvers: ['pat'],
+    changes: [
+      { id: 'c1', at: '2026-11-30T09:00:00Z', author: 'alice', approvedBy: ['bob'], behavior: { kind: 'healthy' } },
+      {
+        id: 'c2',
+        at: '2026-11-30T13:00:00Z',
+        author: 'carol',
+        approvedBy: ['bob'],
+        // Fails only where production starts, so the demo shows one-box + bake catching it.
+        behavior: { kind: 'faults', rate: 0.3, ...(firstRegion ? { regions: [firstRegion] } : {}) },
+      },
+    ],
+    events: [],
+  };
+}
+
+/**
+ * The built-in demo: a healthy change c1 merged Monday 09:00Z, then c2, merged four hours
+ * later, that fails 30% of requests in the wave-1 region only.
+ */
+export function defaultScenario(pipeline: ResolvedPipeline): Scenario {
+  const result = validateScenario(defaultScenarioJson(pipeline), '<default scenario>', [pipeline]);
+  if (!result.ok) throw new Error(`internal: the default scenario is invalid: ${result.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  return result.scenario;
+}

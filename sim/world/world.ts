@@ -1,0 +1,789 @@
+/**
+ * The simulated AWS world the local simulator hands to the real handlers in place of
+ * CodeDeploy and CloudWatch: fleets of boxes per region and unit running revisions,
+ * traffic with a daily pattern, per-minute metrics, alarms evaluated like CloudWatch,
+ * deployments in batches with health checks, and the events AWS would emit.
+ *
+ * Time is the global clock only (Date.now, setTimeout), so a fake clock drives it; the
+ * world keeps one minute tick plus one timer per running deployment.
+ */
+import type { RegionInfo, ResolvedPipeline } from '../../core/model.ts';
+import {
+  applicationName,
+  artifactKey,
+  companyEventAlarmName,
+  DeploymentConfig,
+  oneBoxAlarmName,
+  oneBoxGroupName,
+  preProdGroupName,
+  serviceAlarmName,
+  StandardAlarm,
+  teamAggregateAlarmName,
+  unitGroupName,
+} from '../../core/naming.ts';
+import { EventType, type HandsoffEvent } from '../../core/events.ts';
+import type { AlarmStateChangeDetail, CodeDeployStateChangeDetail } from '../../lambdas/shared/contracts.ts';
+import {
+  type AlarmScope,
+  type AlarmState,
+  type AnyAlarm,
+  CompanyEventAlarm,
+  MetricAlarm,
+  TeamAggregateAlarm,
+} from './alarms.ts';
+import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES } from './metrics.ts';
+import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, S3Revision } from './model.ts';
+import { keyOf, noise, stochasticRound } from './random.ts';
+import {
+  BASE_REQUESTS_PER_MINUTE,
+  dailyFactor,
+  LocalClock,
+  PRE_PROD_REQUESTS_PER_MINUTE,
+  TRAFFIC_NOISE,
+} from './traffic.ts';
+import { codeDeployApi } from './codedeploy-api.ts';
+import { batchSize } from './deployment-config.ts';
+import { cloudWatchApi } from './cloudwatch-api.ts';
+
+export interface WorldOptions {
+  /** Each pipeline's production regions come from its waves; its pre-production stages live in `preProdRegion`. */
+  pipelines: ResolvedPipeline[];
+  /** The region catalog: traffic weight and time zone per region. */
+  regions: RegionInfo[];
+  /** Everything the world tells the outside, delivered synchronously (often from a timer). */
+  emit: (e: WorldEmission) => void;
+  /** Seed of the traffic and fault noise. @default 1 */
+  seed?: number;
+  /** Bucket of the baseline revision `initial`. @default 'handsoff-artifacts' */
+  artifactBucket?: string;
+  /** Minutes of metric history kept per series. @default 3 days */
+  retentionMinutes?: number;
+}
+
+export type WorldEmission =
+  | { kind: 'codedeploy'; detail: CodeDeployStateChangeDetail }
+  | { kind: 'alarm'; region: string; detail: AlarmStateChangeDetail }
+  | { kind: 'stream'; event: HandsoffEvent };
+
+export type { Behavior } from './model.ts';
+
+/** Revision every deployment group runs when the world starts. */
+export const BASELINE_REVISION = 'initial';
+/** Healthy boxes fail this fraction of requests anyway. */
+export const BASELINE_FAULT_RATE = 0.001;
+export const BASELINE_LATENCY_P99_MS = 120;
+/** The one-box host never takes more than this share of its region's traffic. */
+export const ONE_BOX_MAX_SHARE = 0.1;
+/** Time CodeDeploy takes from CreateDeployment to the first batch. */
+export const DEPLOYMENT_START_DELAY_MS = 1_000;
+/** Install + ValidateService of one host. */
+export const HOST_INSTALL_MS = 2 * MINUTE_MS;
+/** A crashed host stays in the load balancer this long (until its health checks fail), failing what it gets. */
+export const CRASH_DRAIN_MS = MINUTE_MS;
+
+const MODE_OUT = 0;
+const MODE_SERVE = 1;
+/** In the load balancer but failing everything routed to it (crashed, or dropping traffic). */
+const MODE_BLACKHOLE = 2;
+
+const codeDeployState: Partial<Record<DeploymentStatus, string>> = {
+  InProgress: 'START',
+  Succeeded: 'SUCCESS',
+  Failed: 'FAILURE',
+  Stopped: 'STOP',
+};
+
+const groupKey = (region: string, application: string, group: string): string => `${region}\u0000${application}\u0000${group}`;
+const seriesKey = (service: string, region: string, scope: string): string => `${service}\u0000${region}\u0000${scope}`;
+
+export interface HostSnapshot {
+  id: string;
+  revision: string;
+  installing: boolean;
+  healthy: boolean;
+  installedAt: string;
+}
+
+export class World {
+  private readonly seed: number;
+  private readonly emitFn: (e: WorldEmission) => void;
+  private readonly artifactBucket: string;
+  private readonly retention: number;
+  private readonly catalog = new Map<string, RegionInfo>();
+  private readonly clocks = new Map<string, LocalClock>();
+  private readonly fleets: Fleet[] = [];
+  /** @internal for the API adapters */
+  readonly groups = new Map<string, DeploymentGroup>();
+  /** @internal region -> application names */
+  readonly applications = new Map<string, Set<string>>();
+  /** @internal */
+  readonly deployments = new Map<string, Deployment>();
+  /** @internal */
+  readonly series = new Map<string, MinuteSeries>();
+  private readonly metricAlarms: MetricAlarm[] = [];
+  private readonly teamAlarms = new Map<string, TeamAggregateAlarm>();
+  private readonly companyAlarms: CompanyEventAlarm[] = [];
+  /** @internal region -> alarms sorted by name (DescribeAlarms order) */
+  readonly alarmsByRegion = new Map<string, AnyAlarm[]>();
+  private readonly behaviors = new Map<string, Behavior>();
+  private readonly failed = new Map<string, number>();
+  private readonly cdClients = new Map<string, { send(command: unknown): Promise<unknown> }>();
+  private readonly cwClients = new Map<string, { send(command: unknown): Promise<unknown> }>();
+  private deploymentCounter = 0;
+  private hostCounter = 0;
+  private running = 0;
+  private tickTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(opts: WorldOptions) {
+    this.seed = opts.seed ?? 1;
+    this.emitFn = opts.emit;
+    this.artifactBucket = opts.artifactBucket ?? 'handsoff-artifacts';
+    this.retention = opts.retentionMinutes ?? DEFAULT_RETENTION_MINUTES;
+    for (const r of opts.regions) this.catalog.set(r.code, r);
+    this.validate(opts);
+    const now = Date.now();
+    const allRegions = new Set<string>(opts.regions.map((r) => r.code));
+    for (const pipeline of opts.pipelines) {
+      for (const wave of pipeline.waves) {
+        for (const region of wave.regions) {
+          this.buildProductionFleet(pipeline, wave.name, region.region, region.units, now);
+          allRegions.add(region.region);
+        }
+      }
+      for (const stage of pipeline.preProd) this.buildPreProdFleet(pipeline, stage, now);
+      if (pipeline.preProd.length > 0) allRegions.add(pipeline.preProdRegion);
+    }
+    // Every team has an aggregate and every region a company-event alarm, so that gates
+    // find them wherever a pipeline deploys.
+    const teams = [...new Set(opts.pipelines.map((p) => p.team))];
+    for (const region of allRegions) {
+      for (const team of teams) this.teamAlarm(team, region, now);
+      const company = new CompanyEventAlarm(companyEventAlarmName(region), region, {}, now);
+      this.companyAlarms.push(company);
+      this.addAlarm(company);
+    }
+    for (const list of this.alarmsByRegion.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Starts the minute tick (metrics and alarm evaluation), aligned to whole minutes. */
+  start(): void {
+    if (this.tickTimer !== undefined) return;
+    this.scheduleTick();
+  }
+
+  /** Clears every timer the world holds; running deployments freeze where they are. */
+  stop(): void {
+    if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
+    for (const d of this.deployments.values()) {
+      if (d.timer !== undefined) clearTimeout(d.timer);
+      d.timer = undefined;
+    }
+  }
+
+  /** What boxes running `revision` of `pipeline` do from now on. */
+  setBehavior(pipeline: string, revision: string, behavior: Behavior): void {
+    this.behaviors.set(artifactKey(pipeline, revision), behavior);
+  }
+
+  /** Company-wide event alarm in every region. */
+  setCompanyEvent(state: 'OK' | 'ALARM'): void {
+    const now = Date.now();
+    for (const alarm of this.companyAlarms) {
+      this.transition(alarm, state, `Company-wide event state set to ${state} by the scenario.`, now);
+    }
+  }
+
+  /** Forces a team aggregate's state; `undefined` returns it to its computed state. */
+  forceTeamAlarm(team: string, region: string, state: 'OK' | 'ALARM' | undefined): void {
+    const alarm = this.teamAlarms.get(`${team}\u0000${region}`);
+    if (!alarm) {
+      const known = [...new Set([...this.teamAlarms.values()].map((a) => a.scope.team))].join(', ');
+      throw new Error(`no team aggregate alarm for team '${team}' in region '${region}'; teams: ${known}; regions are the catalog's and the pipelines'`);
+    }
+    alarm.forced = state;
+    const next = alarm.computed();
+    if (next !== alarm.state) this.transition(alarm, next, alarm.reasonFor(next), Date.now());
+  }
+
+  /** Drop-in for a CodeDeployClient of `region`. */
+  codeDeploy(region: string): { send(command: unknown): Promise<unknown> } {
+    let client = this.cdClients.get(region);
+    if (!client) {
+      client = codeDeployApi(this, region);
+      this.cdClients.set(region, client);
+    }
+    return client;
+  }
+
+  /** Drop-in for a CloudWatchClient of `region`. */
+  cloudWatch(region: string): { send(command: unknown): Promise<unknown> } {
+    let client = this.cwClients.get(region);
+    if (!client) {
+      client = cloudWatchApi(this, region);
+      this.cwClients.set(region, client);
+    }
+    return client;
+  }
+
+  /**
+   * Requests that failed because boxes ran that revision: faults above the baseline caused
+   * by its behavior, plus requests the load balancer routed to its crashed or
+   * traffic-dropping boxes. Latency hurts but fails nothing.
+   */
+  failedRequests(pipeline: string, revision: string): number {
+    return this.failed.get(artifactKey(pipeline, revision)) ?? 0;
+  }
+
+  /** Deployments Created or InProgress (for idle detection). */
+  activeDeployments(): number {
+    return this.running;
+  }
+
+  /** Whether an alarm of that name has ever been in ALARM. */
+  hasAlarmed(name: string): boolean {
+    for (const list of this.alarmsByRegion.values()) {
+      for (const alarm of list) if (alarm.name === name && alarm.everAlarmed) return true;
+    }
+    return false;
+  }
+
+  /** Current state of an alarm, or undefined when the world holds no such alarm there. */
+  alarmState(region: string, name: string): AlarmState | undefined {
+    return this.alarmsByRegion.get(region)?.find((a) => a.name === name)?.state;
+  }
+
+  /** The hosts of a deployment group, for tests and the simulator's timeline. */
+  groupHosts(region: string, group: string): HostSnapshot[] {
+    const found = [...this.groups.values()].find((g) => g.region === region && g.name === group);
+    if (!found) throw new Error(`no deployment group '${group}' in region '${region}'`);
+    const now = Date.now();
+    return found.hosts.map((h) => ({
+      id: h.id,
+      revision: h.revision,
+      installing: h.installing,
+      healthy: h.installing || !this.crashes(h, now),
+      installedAt: new Date(h.installedAt).toISOString(),
+    }));
+  }
+
+  private crashes(host: Host, now: number): boolean {
+    this.classify(host, now);
+    return host.unhealthy;
+  }
+
+  // ---------------------------------------------------------------- construction
+
+  private validate(opts: WorldOptions): void {
+    const problems: string[] = [];
+    const names = new Set<string>();
+    const services = new Map<string, string>();
+    const known = opts.regions.map((r) => r.code).join(', ');
+    for (const p of opts.pipelines) {
+      if (names.has(p.name)) problems.push(`pipeline '${p.name}' is given twice; pipeline names must be unique`);
+      names.add(p.name);
+      const other = services.get(p.service);
+      if (other) problems.push(`pipelines '${other}' and '${p.name}' both declare service '${p.service}'; metrics are per service, give each its own`);
+      services.set(p.service, p.name);
+      for (const wave of p.waves) {
+        for (const r of wave.regions) {
+          if (!this.catalog.has(r.region)) {
+            problems.push(`pipeline '${p.name}' ${wave.name} lists region '${r.region}', which is not in the region catalog; known: ${known}`);
+          }
+        }
+      }
+      if (p.hostsPerUnit < 1) problems.push(`pipeline '${p.name}' has hostsPerUnit ${p.hostsPerUnit}; it needs at least 1`);
+    }
+    if (problems.length > 0) throw new Error(`the simulated world cannot be built:\n- ${problems.join('\n- ')}`);
+  }
+
+  private clockOf(region: string): LocalClock {
+    let clock = this.clocks.get(region);
+    if (!clock) {
+      clock = new LocalClock(this.catalog.get(region)!.timeZone);
+      this.clocks.set(region, clock);
+    }
+    return clock;
+  }
+
+  private seriesOf(service: string, region: string, scope: string): MinuteSeries {
+    const key = seriesKey(service, region, scope);
+    let s = this.series.get(key);
+    if (!s) {
+      s = new MinuteSeries(service, region, scope, this.retention);
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  private buildGroup(
+    pipeline: ResolvedPipeline,
+    spec: {
+      name: string;
+      region: string;
+      target: 'onebox' | 'fleet';
+      stage: string;
+      preProd: boolean;
+      unit?: string;
+      location: string;
+      scope: string;
+      hosts: number;
+      defaultConfig: string;
+    },
+    now: number,
+  ): DeploymentGroup {
+    const application = applicationName(pipeline.name);
+    const group: DeploymentGroup = {
+      pipeline,
+      application,
+      name: spec.name,
+      region: spec.region,
+      target: spec.target,
+      stage: spec.stage,
+      preProd: spec.preProd,
+      ...(spec.unit !== undefined ? { unit: spec.unit } : {}),
+      location: spec.location,
+      defaultConfig: spec.defaultConfig,
+      hosts: [],
+      series: this.seriesOf(pipeline.service, spec.region, spec.scope),
+    };
+    const key = artifactKey(pipeline.name, BASELINE_REVISION);
+    for (let i = 0; i < spec.hosts; i++) {
+      const index = this.hostCounter++;
+      group.hosts.push({
+        id: `i-${(0x5a0000 + index).toString(16).padStart(17, '0')}`,
+        index,
+        group,
+        revision: key,
+        installedAt: now,
+        installing: false,
+        mode: MODE_SERVE,
+        faultRate: 0,
+        latencyMs: BASELINE_LATENCY_P99_MS,
+        unhealthy: false,
+      });
+    }
+    const gk = groupKey(spec.region, application, spec.name);
+    if (this.groups.has(gk)) throw new Error(`deployment group '${spec.name}' of '${application}' in '${spec.region}' would be created twice; check unit ids and stage names`);
+    this.groups.set(gk, group);
+    let apps = this.applications.get(spec.region);
+    if (!apps) this.applications.set(spec.region, (apps = new Set()));
+    apps.add(application);
+    // The baseline: a succeeded deployment of `initial`, so lastSuccessfulDeployment and rollback work from the start.
+    const baseline: Deployment = {
+      id: this.nextDeploymentId(),
+      group,
+      configName: DeploymentConfig.ONE_AT_A_TIME,
+      revision: { revisionType: 'S3', s3Location: { bucket: this.artifactBucket, key, bundleType: 'zip' } },
+      description: 'baseline of the simulated world',
+      status: 'Succeeded',
+      createTime: now,
+      startTime: now,
+      completeTime: now,
+      next: group.hosts.length,
+      batch: [],
+      succeeded: group.hosts.length,
+      failed: 0,
+      stopRequested: false,
+    };
+    this.deployments.set(baseline.id, baseline);
+    group.lastSuccessful = baseline;
+    group.lastAttempted = baseline;
+    return group;
+  }
+
+  private buildProductionFleet(pipeline: ResolvedPipeline, wave: string, region: string, units: readonly string[], now: number): void {
+    const info = this.catalog.get(region)!;
+    const common = { region, stage: wave, preProd: false, location: region };
+    const oneBox = this.buildGroup(
+      pipeline,
+      { ...common, name: oneBoxGroupName(pipeline.name), target: 'onebox', scope: 'onebox', hosts: 1, defaultConfig: DeploymentConfig.ONE_AT_A_TIME },
+      now,
+    );
+    const unitGroups = units.map((unit) =>
+      this.buildGroup(
+        pipeline,
+        { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: DeploymentConfig.ROLLING },
+        now,
+      ),
+    );
+    const fleetSeries = this.seriesOf(pipeline.service, region, 'fleet');
+    this.fleets.push({
+      pipeline,
+      region,
+      peakRequestsPerMinute: BASE_REQUESTS_PER_MINUTE * info.traffic,
+      clock: this.clockOf(region),
+      noiseKey: keyOf(`${pipeline.name}/${region}`),
+      oneBox,
+      units: unitGroups,
+      fleetSeries,
+    });
+    const team = this.teamAlarm(pipeline.team, region, now);
+    for (const kind of Object.values(StandardAlarm)) {
+      const fleetAlarm = new MetricAlarm(
+        serviceAlarmName(pipeline.name, region, kind),
+        region,
+        { pipeline: pipeline.name, stage: wave, target: 'fleet' },
+        now,
+        kind,
+        fleetSeries,
+      );
+      this.addMetricAlarm(fleetAlarm);
+      team.members.push(fleetAlarm);
+      this.addMetricAlarm(
+        new MetricAlarm(oneBoxAlarmName(pipeline.name, region, kind), region, { pipeline: pipeline.name, stage: wave, target: 'onebox' }, now, kind, oneBox.series),
+      );
+    }
+  }
+
+  private buildPreProdFleet(pipeline: ResolvedPipeline, stage: string, now: number): void {
+    const region = pipeline.preProdRegion;
+    const group = this.buildGroup(
+      pipeline,
+      {
+        name: preProdGroupName(pipeline.name, stage),
+        region,
+        target: 'fleet',
+        stage,
+        preProd: true,
+        location: `${stage}:${region}`,
+        scope: stage,
+        hosts: pipeline.hostsPerUnit,
+        defaultConfig: DeploymentConfig.ROLLING,
+      },
+      now,
+    );
+    this.fleets.push({
+      pipeline,
+      region,
+      peakRequestsPerMinute: PRE_PROD_REQUESTS_PER_MINUTE,
+      noiseKey: keyOf(`${pipeline.name}/${stage}:${region}`),
+      units: [group],
+    });
+    for (const kind of Object.values(StandardAlarm)) {
+      this.addMetricAlarm(new MetricAlarm(serviceAlarmName(pipeline.name, stage, kind), region, { pipeline: pipeline.name, stage }, now, kind, group.series));
+    }
+  }
+
+  private teamAlarm(team: string, region: string, now: number): TeamAggregateAlarm {
+    const key = `${team}\u0000${region}`;
+    let alarm = this.teamAlarms.get(key);
+    if (!alarm) {
+      alarm = new TeamAggregateAlarm(teamAggregateAlarmName(team, region), region, { team }, now);
+      this.teamAlarms.set(key, alarm);
+      this.addAlarm(alarm);
+    }
+    return alarm;
+  }
+
+  private addMetricAlarm(alarm: MetricAlarm): void {
+    this.metricAlarms.push(alarm);
+    this.addAlarm(alarm);
+  }
+
+  private addAlarm(alarm: AnyAlarm): void {
+    let list = this.alarmsByRegion.get(alarm.region);
+    if (!list) this.alarmsByRegion.set(alarm.region, (list = []));
+    if (list.some((a) => a.name === alarm.name)) {
+      throw new Error(`alarm '${alarm.name}' would exist twice in ${alarm.region}; alarm names must be unique per region`);
+    }
+    list.push(alarm);
+  }
+
+  // ---------------------------------------------------------------- the minute tick
+
+  private scheduleTick(): void {
+    const now = Date.now();
+    const next = (Math.floor(now / MINUTE_MS) + 1) * MINUTE_MS;
+    this.tickTimer = setTimeout(this.tick, next - now);
+  }
+
+  private readonly tick = (): void => {
+    const now = Date.now();
+    // The tick at a minute boundary records the minute that just ended.
+    const minute = Math.floor(now / MINUTE_MS) - 1;
+    for (const fleet of this.fleets) this.serveMinute(fleet, minute, now);
+    for (const alarm of this.metricAlarms) {
+      const state = alarm.evaluate(minute);
+      if (state !== alarm.state) this.transition(alarm, state, alarm.reasonFor(state), now);
+    }
+    for (const alarm of this.teamAlarms.values()) {
+      const state = alarm.computed();
+      if (state !== alarm.state) this.transition(alarm, state, alarm.reasonFor(state), now);
+    }
+    this.scheduleTick();
+  };
+
+  /** Sets a host's scratch fields (mode, fault rate, latency, health) for the minute ending `now`. */
+  private classify(host: Host, now: number): void {
+    host.faultRate = 0;
+    host.latencyMs = BASELINE_LATENCY_P99_MS;
+    host.unhealthy = false;
+    if (host.installing) {
+      host.mode = MODE_OUT;
+      return;
+    }
+    host.mode = MODE_SERVE;
+    const behavior = this.behaviors.get(host.revision);
+    if (!behavior || behavior.kind === 'healthy' || !appliesTo(behavior, host.group)) return;
+    const age = now - host.installedAt;
+    switch (behavior.kind) {
+      case 'crash':
+        host.unhealthy = true;
+        host.mode = age <= CRASH_DRAIN_MS ? MODE_BLACKHOLE : MODE_OUT;
+        break;
+      case 'traffic-drop':
+        if (age >= (behavior.afterSeconds ?? 0) * 1000) host.mode = MODE_BLACKHOLE;
+        break;
+      case 'faults':
+        if (age >= (behavior.afterSeconds ?? 0) * 1000) host.faultRate = Math.min(1, Math.max(0, behavior.rate));
+        break;
+      case 'latency':
+        if (age >= (behavior.afterSeconds ?? 0) * 1000) host.latencyMs = behavior.p99Ms;
+        break;
+    }
+  }
+
+  /** Routes one minute of the fleet's traffic to its hosts and records the scopes' datapoints. */
+  private serveMinute(fleet: Fleet, minute: number, now: number): void {
+    const seed = this.seed;
+    const middle = (minute + 0.5) * MINUTE_MS;
+    const shape = fleet.clock ? dailyFactor(fleet.clock.hourAt(middle)) : 1;
+    const total = fleet.peakRequestsPerMinute * shape * (1 + TRAFFIC_NOISE * (2 * noise(seed, fleet.noiseKey, minute) - 1));
+
+    let oneBoxRoutable = false;
+    if (fleet.oneBox) {
+      const host = fleet.oneBox.hosts[0]!;
+      this.classify(host, now);
+      oneBoxRoutable = host.mode !== MODE_OUT;
+    }
+    let unitRoutable = 0;
+    for (const group of fleet.units) {
+      for (const host of group.hosts) {
+        this.classify(host, now);
+        if (host.mode !== MODE_OUT) unitRoutable++;
+      }
+    }
+    // The one box gets its share like any host, capped so it never sees more than 10%.
+    const oneBoxShare = oneBoxRoutable ? (unitRoutable === 0 ? 1 : Math.min(1 / (unitRoutable + 1), ONE_BOX_MAX_SHARE)) : 0;
+    const unitShare = unitRoutable > 0 ? (1 - oneBoxShare) / unitRoutable : 0;
+
+    const acc = this.acc;
+    acc.requests = 0;
+    acc.faults = 0;
+    acc.latency = 0;
+    acc.unhealthy = 0;
+    if (fleet.oneBox) this.serveGroup(fleet.oneBox, oneBoxShare, total, minute);
+    for (const group of fleet.units) this.serveGroup(group, unitShare, total, minute);
+    fleet.fleetSeries?.record(minute, acc.requests, acc.faults, acc.requests > 0 ? acc.latency / acc.requests : Number.NaN, acc.unhealthy);
+  }
+
+  /** Region-wide sums of the fleet being served (reused: the tick allocates nothing per host). */
+  private readonly acc = { requests: 0, faults: 0, latency: 0, unhealthy: 0 };
+
+  private serveGroup(group: DeploymentGroup, share: number, total: number, minute: number): void {
+    const seed = this.seed;
+    let requests = 0;
+    let faults = 0;
+    let latency = 0;
+    let unhealthy = 0;
+    for (const host of group.hosts) {
+      if (host.unhealthy) unhealthy++;
+      if (host.mode === MODE_OUT) continue;
+      const u = noise(seed, host.index, minute);
+      const routed = stochasticRound(total * share, u);
+      if (host.mode === MODE_BLACKHOLE) {
+        this.addFailed(host.revision, routed);
+        continue;
+      }
+      const extra = host.faultRate > 0 ? Math.min(routed, stochasticRound(routed * host.faultRate, (u * 64) % 1)) : 0;
+      if (extra > 0) this.addFailed(host.revision, extra);
+      // Baseline faults as their expected value: rounding 0.03 faults up to 1 on a thin
+      // one box would make healthy boxes trip the 1% alarm by chance.
+      const base = (routed - extra) * BASELINE_FAULT_RATE;
+      const p99 = host.latencyMs === BASELINE_LATENCY_P99_MS ? BASELINE_LATENCY_P99_MS * (0.9 + 0.2 * noise(seed ^ 0x2545f491, host.index, minute)) : host.latencyMs;
+      requests += routed;
+      faults += base + extra;
+      latency += p99 * routed;
+    }
+    // Latency of a scope: request-weighted mean of its hosts' p99 (see README).
+    group.series.record(minute, requests, faults, requests > 0 ? latency / requests : Number.NaN, unhealthy);
+    const acc = this.acc;
+    acc.requests += requests;
+    acc.faults += faults;
+    acc.latency += latency;
+    acc.unhealthy += unhealthy;
+  }
+
+  private addFailed(revision: string, count: number): void {
+    if (count > 0) this.failed.set(revision, (this.failed.get(revision) ?? 0) + count);
+  }
+
+  private transition(alarm: AnyAlarm, state: AlarmState, reason: string, now: number): void {
+    if (alarm.state === state) return;
+    const previous = alarm.state;
+    alarm.state = state;
+    alarm.reason = reason;
+    alarm.updatedAt = now;
+    if (state === 'ALARM') alarm.everAlarmed = true;
+    const time = new Date(now).toISOString();
+    this.emitFn({
+      kind: 'alarm',
+      region: alarm.region,
+      detail: { alarmName: alarm.name, state: { value: state, reason, timestamp: time }, previousState: { value: previous } },
+    });
+    this.emitFn({ kind: 'stream', event: alarmEvent(alarm.scope, { time, alarm: alarm.name, region: alarm.region, state, previousState: previous }) });
+  }
+
+  // ---------------------------------------------------------------- deployments (used by the CodeDeploy adapter)
+
+  /** @internal */
+  nextDeploymentId(): string {
+    return `d-${(++this.deploymentCounter).toString(36).toUpperCase().padStart(9, '0')}`;
+  }
+
+  /** @internal Registers a Created deployment and schedules its start. */
+  createDeployment(group: DeploymentGroup, configName: string, revision: S3Revision, description: string | undefined): Deployment {
+    const now = Date.now();
+    const deployment: Deployment = {
+      id: this.nextDeploymentId(),
+      group,
+      configName,
+      revision,
+      ...(group.lastSuccessful ? { previousRevision: group.lastSuccessful.revision } : {}),
+      ...(description !== undefined ? { description } : {}),
+      status: 'Created',
+      createTime: now,
+      next: 0,
+      batch: [],
+      succeeded: 0,
+      failed: 0,
+      stopRequested: false,
+    };
+    this.deployments.set(deployment.id, deployment);
+    group.active = deployment;
+    group.lastAttempted = deployment;
+    this.running++;
+    this.announce(deployment);
+    deployment.timer = setTimeout(() => this.begin(deployment), DEPLOYMENT_START_DELAY_MS);
+    return deployment;
+  }
+
+  /** @internal StopDeployment: now if no batch is installing, else when the batch in flight finishes. */
+  stopDeployment(deployment: Deployment): void {
+    if (deployment.status === 'Created') {
+      if (deployment.timer !== undefined) clearTimeout(deployment.timer);
+      this.finish(deployment, 'Stopped', { code: 'DEPLOYMENT_STOPPED', message: 'The deployment was stopped by a user request.' });
+      return;
+    }
+    deployment.stopRequested = true;
+  }
+
+  private begin(deployment: Deployment): void {
+    deployment.timer = undefined;
+    deployment.status = 'InProgress';
+    deployment.startTime = Date.now();
+    this.announce(deployment);
+    this.startBatch(deployment);
+  }
+
+  private startBatch(deployment: Deployment): void {
+    const hosts = deployment.group.hosts;
+    const size = batchSize(deployment.configName, hosts.length, deployment.group.pipeline) ?? 1;
+    deployment.batch = hosts.slice(deployment.next, deployment.next + size);
+    deployment.next += deployment.batch.length;
+    for (const host of deployment.batch) host.installing = true;
+    deployment.timer = setTimeout(() => this.finishBatch(deployment), HOST_INSTALL_MS);
+  }
+
+  private finishBatch(deployment: Deployment): void {
+    deployment.timer = undefined;
+    const now = Date.now();
+    const key = deployment.revision.s3Location.key;
+    const crashed: Host[] = [];
+    for (const host of deployment.batch) {
+      host.installing = false;
+      host.revision = key;
+      host.installedAt = now;
+      const behavior = this.behaviors.get(key);
+      if (behavior?.kind === 'crash' && appliesTo(behavior, host.group)) crashed.push(host);
+    }
+    deployment.failed += crashed.length;
+    deployment.succeeded += deployment.batch.length - crashed.length;
+    deployment.batch = [];
+    if (deployment.stopRequested) {
+      this.finish(deployment, 'Stopped', { code: 'DEPLOYMENT_STOPPED', message: 'The deployment was stopped by a user request.' });
+    } else if (crashed.length > 0) {
+      this.finish(deployment, 'Failed', {
+        code: 'HEALTH_CONSTRAINTS',
+        message: `The overall deployment failed because too many individual instances failed deployment: ${crashed.map((h) => h.id).join(', ')} failed ValidateService after installing ${key}.`,
+      });
+    } else if (deployment.next < deployment.group.hosts.length) {
+      this.startBatch(deployment);
+    } else {
+      this.finish(deployment, 'Succeeded');
+    }
+  }
+
+  private finish(deployment: Deployment, status: DeploymentStatus, error?: { code: string; message: string }): void {
+    deployment.status = status;
+    deployment.completeTime = Date.now();
+    deployment.timer = undefined;
+    if (error) deployment.error = error;
+    const group = deployment.group;
+    if (group.active === deployment) group.active = undefined;
+    if (status === 'Succeeded') group.lastSuccessful = deployment;
+    this.running--;
+    this.announce(deployment);
+  }
+
+  /** Emits the CodeDeploy state-change event (if any) and the world.deployment stream event. */
+  private announce(deployment: Deployment): void {
+    const group = deployment.group;
+    const state = codeDeployState[deployment.status];
+    if (state) {
+      this.emitFn({
+        kind: 'codedeploy',
+        detail: { region: group.region, application: group.application, deploymentGroup: group.name, deploymentId: deployment.id, state },
+      });
+    }
+    const key = deployment.revision.s3Location.key;
+    const prefix = `${group.pipeline.name}/`;
+    const revision = key.startsWith(prefix) && key.endsWith('.zip') ? key.slice(prefix.length, -'.zip'.length) : key;
+    const event: HandsoffEvent = {
+      time: new Date(Date.now()).toISOString(),
+      type: EventType.WORLD_DEPLOYMENT,
+      pipeline: group.pipeline.name,
+      stage: group.stage,
+      region: group.region,
+      ...(group.unit !== undefined ? { unit: group.unit } : {}),
+      target: group.target,
+      deploymentId: deployment.id,
+      status: deployment.status,
+      revision,
+      deploymentGroup: group.name,
+    };
+    this.emitFn({ kind: 'stream', event });
+  }
+}
+
+const alarmEvent = (scope: AlarmScope, fields: { time: string; alarm: string; region: string; state: AlarmState; previousState: AlarmState }): HandsoffEvent => ({
+  time: fields.time,
+  type: EventType.WORLD_ALARM,
+  ...(scope.pipeline !== undefined ? { pipeline: scope.pipeline } : {}),
+  ...(scope.stage !== undefined ? { stage: scope.stage } : {}),
+  region: fields.region,
+  ...(scope.target !== undefined ? { target: scope.target } : {}),
+  ...(scope.team !== undefined ? { team: scope.team } : {}),
+  alarm: fields.alarm,
+  state: fields.state,
+  previousState: fields.previousState,
+});
+
+/** Whether a behavior's `regions` covers a group: `us-east-1` = production there, `gamma:us-west-2` (or `gamma`) = that stage. */
+export const appliesTo = (behavior: Behavior, group: DeploymentGroup): boolean => {
+  if (behavior.kind === 'healthy' || !behavior.regions) return true;
+  return behavior.regions.includes(group.location) || (group.preProd && behavior.regions.includes(group.stage));
+};

@@ -1,0 +1,179 @@
+import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { ThrottlingException } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { bakeEnd } from '../../lambdas/bake-end/index.ts';
+import { scheduleName } from '../../lambdas/shared/bakes.ts';
+import type { StartBakeInput } from '../../lambdas/shared/contracts.ts';
+import { startBake } from '../../lambdas/start-bake/index.ts';
+import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const input: StartBakeInput = {
+  pipeline: 'storefront-api',
+  change: 'c1',
+  stage: 'wave-1',
+  region: 'sa-east-1',
+  target: 'onebox',
+  taskToken: 'bake-token',
+  durationSeconds: 3600,
+  minRequests: 100,
+  alarms: [
+    { region: 'sa-east-1', name: 'agg' },
+    { region: 'sa-east-1', name: 'faults' },
+  ],
+  metricScopes: [{ region: 'sa-east-1', scope: 'onebox' }],
+  service: 'StorefrontApi',
+};
+const bakeId = 'storefront-api#c1#wave-1#sa-east-1#onebox';
+const HOUR = 3_600_000;
+
+const alarms = (states: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>): void => {
+  cloudWatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: Object.entries(states).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue })),
+  });
+};
+const requests = (...values: number[]): void => {
+  cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: values }] });
+};
+
+let store: ReturnType<typeof fakeWaiters>;
+beforeEach(() => {
+  store = fakeWaiters([]);
+  alarms({ agg: 'OK', faults: 'OK' });
+  scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
+});
+
+describe('start-bake', () => {
+  it('parks the token, watches the alarms and schedules the end', async () => {
+    await expect(startBake(input)).resolves.toEqual({ bakeId, registration: 'created' });
+    expect(store.get(`bake#${bakeId}`)).toMatchObject({ status: 'OPEN', token: 'bake-token', startedAt: NOW.getTime(), endsAt: NOW.getTime() + HOUR, service: 'StorefrontApi', maxExtensionSeconds: 7200 });
+    expect(scheduler).toHaveReceivedCommandWith(CreateScheduleCommand, {
+      Name: scheduleName(bakeId, 0),
+      GroupName: 'handsoff',
+      ScheduleExpression: 'at(2026-12-01T19:00:00)',
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: 'DELETE',
+      Target: {
+        Arn: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
+        RoleArn: 'arn:aws:iam::111122223333:role/scheduler',
+        Input: JSON.stringify({ bakeId }),
+      },
+    });
+    expect(scheduleName(bakeId, 0).length).toBeLessThanOrEqual(64);
+    expect(scheduleName(bakeId, 0)).toMatch(/^[0-9a-zA-Z-_.]+$/);
+    expect(published()).toEqual([expect.objectContaining({ type: 'bake.started', duration: 'PT1H', stage: 'wave-1', target: 'onebox' })]);
+  });
+
+  it('re-registers a retried task on the same bake without restarting its clock', async () => {
+    await startBake(input);
+    vi.setSystemTime(NOW.getTime() + 60_000);
+    scheduler.on(CreateScheduleCommand).rejects(new ConflictException({ message: 'exists', Message: 'exists', $metadata }));
+    await expect(startBake({ ...input, taskToken: 'bake-token-2' })).resolves.toEqual({ bakeId, registration: 'reregistered' });
+    expect(store.get(`bake#${bakeId}`)).toMatchObject({ token: 'bake-token-2', endsAt: NOW.getTime() + HOUR });
+    expect(published()).toHaveLength(1);
+  });
+
+  it('fails closed at once when a watched alarm does not exist', async () => {
+    alarms({ agg: 'OK' });
+    await startBake(input);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmMissing', cause: expect.stringContaining('faults') });
+    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+  });
+});
+
+describe('bake-end', () => {
+  beforeEach(async () => {
+    await startBake(input);
+    vi.setSystemTime(NOW.getTime() + HOUR);
+  });
+
+  it('completes the bake when its time passed with enough requests and alarms OK', async () => {
+    requests(60, 40, 25);
+    await expect(bakeEnd({ bakeId })).resolves.toEqual({ bakeId, outcome: 'completed', requests: 125 });
+    expect(cloudWatch).toHaveReceivedCommandWith(GetMetricDataCommand, {
+      StartTime: NOW,
+      EndTime: new Date(NOW.getTime() + HOUR),
+      MetricDataQueries: [
+        expect.objectContaining({
+          MetricStat: {
+            Metric: {
+              Namespace: 'Handsoff/Service',
+              MetricName: 'RequestCount',
+              Dimensions: [
+                { Name: 'Service', Value: 'StorefrontApi' },
+                { Name: 'Scope', Value: 'onebox' },
+              ],
+            },
+            Period: 60,
+            Stat: 'Sum',
+          },
+        }),
+      ],
+    });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'bake-token', output: JSON.stringify({ bakeId, requests: 125 }) });
+    expect(published().map((e) => e.type)).toEqual(['bake.started', 'bake.completed']);
+    // A duplicate schedule invocation is a no-op.
+    await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'not-open' });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+  });
+
+  it('extends on thin traffic, never passing on silence, and fails past the cap', async () => {
+    requests(10);
+    // 1 h bake: extensions of 15 min, at most 2 h in all.
+    for (let i = 1; i <= 8; i++) {
+      await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'extended', requests: 10 });
+      expect(scheduler).toHaveReceivedCommandWith(CreateScheduleCommand, { Name: scheduleName(bakeId, i) });
+      vi.setSystemTime(Date.now() + 15 * 60_000);
+    }
+    expect(store.get(`bake#${bakeId}`)).toMatchObject({ extensions: 8, extendedSeconds: 7200 });
+    await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'failed' });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'bake-token',
+      error: 'InsufficientData',
+      cause: expect.stringContaining('"reason":"insufficient-data"'),
+    });
+    expect(published().filter((e) => e.type === 'bake.extended')).toHaveLength(8);
+    expect(published()[1]).toMatchObject({ type: 'bake.extended', reason: 'min-datapoints', stage: 'wave-1' });
+  });
+
+  it('treats an alarm in INSUFFICIENT_DATA as not enough data: extends', async () => {
+    requests(500);
+    alarms({ agg: 'OK', faults: 'INSUFFICIENT_DATA' });
+    await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'extended' });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(store.get(`bake#${bakeId}`)).toMatchObject({ endsAt: NOW.getTime() + HOUR + 15 * 60_000 });
+  });
+
+  it('fails closed when a watched alarm is missing at the end', async () => {
+    requests(500);
+    alarms({ agg: 'OK' });
+    await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'failed' });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'AlarmMissing' });
+  });
+
+  it('fails when an alarm is in ALARM at the end', async () => {
+    requests(500);
+    alarms({ agg: 'ALARM', faults: 'OK' });
+    await bakeEnd({ bakeId });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'AlarmTriggered', cause: expect.stringContaining('agg') });
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarm: 'agg' }));
+  });
+
+  it('ignores a stale schedule that fires before the end', async () => {
+    vi.setSystemTime(NOW.getTime() + HOUR / 2);
+    await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'early' });
+    expect(cloudWatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+  });
+
+  it('lets throttling propagate', async () => {
+    ddb.on(GetCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata }));
+    await expect(bakeEnd({ bakeId })).rejects.toBeInstanceOf(ThrottlingException);
+  });
+});

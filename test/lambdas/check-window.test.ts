@@ -1,0 +1,105 @@
+import { ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it, vi } from 'vitest';
+import { checkWindow } from '../../lambdas/check-window/index.ts';
+import type { CheckWindowInput } from '../../lambdas/shared/contracts.ts';
+import type { WindowItem } from '../../lambdas/shared/tables.ts';
+import { $metadata, ddb, published, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const pipeline = 'storefront-api';
+const input = (region: string, extra: Partial<CheckWindowInput> = {}): CheckWindowInput => ({
+  pipeline,
+  change: 'c1',
+  stage: 'wave-2',
+  region,
+  ...extra,
+});
+
+/** Windows: pipeline default (`*`) plus optional region items; holidays by pk. */
+const given = (windows: Record<string, Omit<WindowItem, 'pk' | 'sk'>>, holidays: Record<string, string[]> = {}): void => {
+  ddb.on(GetCommand).resolves({});
+  for (const [sk, w] of Object.entries(windows)) {
+    ddb.on(GetCommand, { TableName: 'windows', Key: { pk: pipeline, sk } }).resolves({ Item: { pk: pipeline, sk, ...w } });
+  }
+  ddb.on(QueryCommand).resolves({ Items: [] });
+  for (const [pk, dates] of Object.entries(holidays)) {
+    ddb
+      .on(QueryCommand, { TableName: 'holidays', ExpressionAttributeValues: { ':pk': pk } })
+      .resolves({ Items: dates.map((sk) => ({ pk, sk })) });
+  }
+};
+const businessHours = { days: ['MON', 'TUE', 'WED', 'THU'] as WindowItem['days'], start: '09:00', end: '15:00' };
+
+describe('check-window', () => {
+  it('is open inside the region window, and says nothing', async () => {
+    given({ 'us-east-1': { timeZone: 'America/New_York', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-01T15:00:00Z')); // Tuesday 10:00 EST
+    await expect(checkWindow(input('us-east-1'))).resolves.toEqual({ open: true, blocked: false });
+    expect(published()).toEqual([]);
+  });
+
+  it('publishes unblocked once the window opens for a blocked step', async () => {
+    given({ '*': { timeZone: 'America/New_York', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-01T15:00:00Z'));
+    await checkWindow(input('us-east-1', { wasBlocked: true }));
+    expect(published()).toEqual([expect.objectContaining({ type: 'unblocked', reason: 'time-window', region: 'us-east-1', stage: 'wave-2' })]);
+  });
+
+  it('is closed after hours in the region zone, with the next opening', async () => {
+    // 15:30 in Tokyo on Tuesday; in New York it is 01:30 on Tuesday: both closed, Tokyo opens Wednesday 09:00 JST.
+    given({ '*': { timeZone: 'Asia/Tokyo', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-01T06:30:00Z'));
+    const out = await checkWindow(input('ap-northeast-1'));
+    expect(out).toEqual({ open: false, blocked: true, nextOpening: '2026-12-02T00:00:00Z' });
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'blocked', reason: 'time-window', until: '2026-12-02T00:00:00Z', region: 'ap-northeast-1', change: 'c1' }),
+    ]);
+  });
+
+  it('is closed on the weekend and opens on Monday', async () => {
+    given({ 'eu-west-1': { timeZone: 'Europe/Dublin', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-05T10:00:00Z')); // Saturday
+    await expect(checkWindow(input('eu-west-1'))).resolves.toMatchObject({ open: false, nextOpening: '2026-12-07T09:00:00Z' });
+  });
+
+  it('is closed on a pipeline holiday and on a region holiday', async () => {
+    given({ '*': { timeZone: 'Europe/Dublin', ...businessHours } }, { [pipeline]: ['2026-12-24'], [`${pipeline}#eu-west-1`]: ['2026-12-28'] });
+    vi.setSystemTime(new Date('2026-12-24T10:00:00Z')); // Thursday, a holiday; Monday 28 is a holiday in eu-west-1
+    await expect(checkWindow(input('eu-west-1'))).resolves.toMatchObject({ open: false, nextOpening: '2026-12-29T09:00:00Z' });
+  });
+
+  it('finds the next opening across a DST change', async () => {
+    given({ '*': { timeZone: 'America/New_York', ...businessHours, days: ['MON', 'TUE', 'WED', 'THU', 'FRI'] } });
+    vi.setSystemTime(new Date('2026-03-06T21:00:00Z')); // Friday 16:00 EST; EDT from Sunday
+    await expect(checkWindow(input('us-east-1'))).resolves.toMatchObject({ nextOpening: '2026-03-09T13:00:00Z' });
+  });
+
+  it('fails closed without a window item', async () => {
+    given({});
+    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({
+      name: 'WindowUnavailable',
+      message: expect.stringMatching(/no deployment window for pipeline 'storefront-api' in region 'us-east-1'/),
+    });
+  });
+
+  it('fails closed when the windows table cannot be read', async () => {
+    ddb.on(GetCommand).rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata }));
+    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/ResourceNotFoundException/) });
+    expect(published()).toEqual([]);
+  });
+
+  it('lets throttling through for the state machine to retry', async () => {
+    ddb.on(GetCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata }));
+    await expect(checkWindow(input('us-east-1'))).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+  });
+
+  it('fails closed on an invalid window and on one that never opens', async () => {
+    given({ '*': { timeZone: 'region', ...businessHours } });
+    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/timeZone 'region'/) });
+    ddb.reset();
+    given({ '*': { timeZone: 'UTC', ...businessHours, days: [] } });
+    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/does not open/) });
+  });
+});

@@ -1,0 +1,49 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { handler, notify } from '../../lambdas/notify/index.ts';
+import { events, NOW, published, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+describe('notify', () => {
+  it('publishes one event of the vocabulary with its scope and fields', async () => {
+    // Act
+    const out = await notify({ type: 'stage.started', pipeline: 'storefront-api', change: 'c1', stage: 'gamma', fields: { note: 'x' } });
+    // Assess
+    expect(out).toEqual({ published: true });
+    expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [expect.objectContaining({ Source: 'handsoff', DetailType: 'stage.started', EventBusName: 'handsoff-bus' })],
+    });
+    expect(published()).toEqual([
+      { time: NOW.toISOString(), type: 'stage.started', pipeline: 'storefront-api', change: 'c1', stage: 'gamma', note: 'x' },
+    ]);
+  });
+
+  it('turns mergedAt into the lead time on change.completed', async () => {
+    await notify({
+      type: 'change.completed',
+      pipeline: 'storefront-api',
+      change: 'c1',
+      fields: { mergedAt: '2026-11-29T14:56:00Z' },
+    });
+    const [event] = published();
+    expect(event).toMatchObject({ type: 'change.completed', leadTime: 'P2DT3H4M' });
+    expect(event).not.toHaveProperty('mergedAt');
+  });
+
+  it('writes a zero lead time as PT0S', async () => {
+    await notify({ type: 'change.completed', pipeline: 'p', change: 'c', fields: { mergedAt: NOW.toISOString() } });
+    expect(published()[0]).toMatchObject({ leadTime: 'PT0S' });
+  });
+
+  it('fails when EventBridge rejects the event, so that the task retries', async () => {
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] });
+    await expect(notify({ type: 'stage.started', pipeline: 'p' })).rejects.toMatchObject({ name: 'PublishFailed' });
+  });
+
+  it('runs wrapped as a Lambda handler', async () => {
+    const context = { functionName: 'notify', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:us-west-2:1:function:notify' } as Context;
+    await expect(handler({ type: 'stage.completed', pipeline: 'p', stage: 'beta' }, context)).resolves.toEqual({ published: true });
+  });
+});

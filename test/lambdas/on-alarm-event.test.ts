@@ -1,0 +1,59 @@
+import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
+import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
+import type { AlarmStateChangeDetail, BusEvent } from '../../lambdas/shared/contracts.ts';
+import { ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const alarm = 'handsoff-storefront-sa-east-1-aggregate';
+const event = (value: 'OK' | 'ALARM'): BusEvent<AlarmStateChangeDetail> => ({
+  source: 'aws.cloudwatch',
+  'detail-type': 'CloudWatch Alarm State Change',
+  region: 'sa-east-1',
+  time: '2026-12-01T18:00:00Z',
+  detail: { alarmName: alarm, state: { value } },
+});
+const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
+
+beforeEach(() => {
+  sfn.on(SendTaskFailureCommand).resolves({});
+  fakeWaiters([
+    { pk: 'deployment#d-1', kind: 'deployment', status: 'OPEN', token: 'dep-token', ...scope, target: 'onebox', alarms: [{ region: 'sa-east-1', name: alarm }, { region: 'sa-east-1', name: 'faults' }] },
+    { pk: 'bake#b', kind: 'bake', status: 'OPEN', token: 'bake-token', ...scope, unit: 'sae1-az1', alarms: [{ region: 'sa-east-1', name: alarm }] },
+  ]);
+  ddb.on(QueryCommand, { TableName: 'watches' }).resolves({
+    Items: [
+      { pk: alarm, sk: 'deployment#d-1', region: 'sa-east-1' },
+      { pk: alarm, sk: 'bake#b', region: 'sa-east-1' },
+    ],
+  });
+});
+
+describe('on-alarm-event', () => {
+  it('fails every step watching the alarm, within the event', async () => {
+    await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: ['deployment#d-1', 'bake#b'] });
+    const cause = JSON.stringify({ reason: `alarm ${alarm} went to ALARM`, alarm });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'dep-token', error: 'AlarmTriggered', cause });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmTriggered', cause });
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'alarm.triggered', alarm, stage: 'wave-1', region: 'sa-east-1', target: 'onebox' }),
+      expect.objectContaining({ type: 'alarm.triggered', alarm, unit: 'sae1-az1' }),
+    ]);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: 'faults', sk: 'deployment#d-1' } });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: alarm, sk: 'bake#b' } });
+  });
+
+  it('fails each step once when the event is delivered twice', async () => {
+    await onAlarmEvent(event('ALARM'));
+    await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: [] });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 2);
+    expect(published()).toHaveLength(2);
+  });
+
+  it('ignores alarms going back to OK', async () => {
+    await expect(onAlarmEvent(event('OK'))).resolves.toEqual({ failed: [] });
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+});

@@ -1,0 +1,99 @@
+import {
+  CreateDeploymentCommand,
+  DeploymentAlreadyCompletedException,
+  DeploymentLimitExceededException,
+  GetDeploymentCommand,
+  ListDeploymentsCommand,
+  StopDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { rollback } from '../../lambdas/rollback/index.ts';
+import type { RollbackInput } from '../../lambdas/shared/contracts.ts';
+import { $metadata, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const input: RollbackInput = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1', taskToken: 'rb-1', reason: 'alarm agg went to ALARM' };
+const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
+const item = (group: string, extra: Record<string, unknown>) => ({
+  pk: 'storefront-api#c1',
+  sk: `wave-1#sa-east-1#${group}`,
+  ...scope,
+  application: 'storefront-api',
+  deploymentGroup: group,
+  revision: 'r1',
+  previousRevision: 'r0',
+  previousLocation: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', eTag: 'e0' },
+  ...extra,
+});
+const onebox = item('storefront-api-onebox', { target: 'onebox', status: 'SUCCEEDED', deploymentId: 'd-1' });
+const unit = item('storefront-api-sae1-az1', { target: 'fleet', unit: 'sae1-az1', status: 'IN_PROGRESS', deploymentId: 'd-2' });
+
+let store: ReturnType<typeof fakeWaiters>;
+beforeEach(() => {
+  store = fakeWaiters([]);
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  codeDeploy.on(StopDeploymentCommand).resolves({ status: 'Pending' });
+  codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' }).resolves({ deploymentId: 'd-r1' });
+  codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-sae1-az1' }).resolves({ deploymentId: 'd-r2' });
+});
+
+describe('rollback', () => {
+  it('succeeds at once when nothing was deployed', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [item('storefront-api-onebox', { status: 'CLAIMED' })] });
+    await expect(rollback(input)).resolves.toEqual({ rollbacks: 0 });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'rb-1', output: JSON.stringify({ rolledBack: [] }) });
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+  });
+
+  it('restores the exact previous artifact in every group of the region, stopping what still runs', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [onebox, unit] });
+    await expect(rollback(input)).resolves.toEqual({ rollbacks: 2, registration: 'created' });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'deployments',
+      ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#sa-east-1#' },
+    });
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, { deploymentId: 'd-2', autoRollbackEnabled: false });
+    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
+      applicationName: 'storefront-api',
+      deploymentGroupName: 'storefront-api-onebox',
+      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', eTag: 'e0' } },
+      deploymentConfigName: 'handsoff-fast-rollback-33',
+      description: expect.stringMatching(/^handsoff rollback storefront-api c1 wave-1/),
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'deployments',
+      Key: { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' },
+      ExpressionAttributeValues: expect.objectContaining({ ':rid': 'd-r1' }),
+    });
+    expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ kind: 'rollback-set', status: 'OPEN', token: 'rb-1', pending: 2 });
+    expect(store.get('deployment#d-r2')).toMatchObject({ kind: 'rollback', parent: 'rollback#storefront-api#c1#wave-1#sa-east-1', revision: 'r0', unit: 'sae1-az1' });
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', deploymentId: 'd-r1' }),
+      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'fleet', unit: 'sae1-az1', deploymentId: 'd-r2' }),
+    ]);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('is idempotent on retry: re-registers the token and starts nothing twice', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [onebox, unit] });
+    await rollback(input);
+    ddb.on(QueryCommand).resolves({ Items: [{ ...onebox, rollbackDeploymentId: 'd-r1' }, { ...unit, rollbackDeploymentId: 'd-r2' }] });
+    await expect(rollback({ ...input, taskToken: 'rb-2' })).resolves.toEqual({ rollbacks: 2, registration: 'reregistered' });
+    expect(codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
+    expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ token: 'rb-2', pending: 2 });
+    expect(published().filter((e) => e.type === 'rollback.started')).toHaveLength(2);
+  });
+
+  it('adopts a rollback already running in the group, and ignores a deployment that already completed', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [unit] });
+    codeDeploy.on(StopDeploymentCommand).rejects(new DeploymentAlreadyCompletedException({ message: 'done', $metadata }));
+    codeDeploy.on(CreateDeploymentCommand).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-auto'] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-auto' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip' } } } });
+    await expect(rollback(input)).resolves.toMatchObject({ rollbacks: 1 });
+    expect(store.get('deployment#d-auto')).toMatchObject({ kind: 'rollback' });
+  });
+});

@@ -1,0 +1,208 @@
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateDeploymentCommand,
+  DeploymentLimitExceededException,
+  GetDeploymentCommand,
+  GetDeploymentGroupCommand,
+  ListDeploymentsCommand,
+  ThrottlingException,
+} from '@aws-sdk/client-codedeploy';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { StartDeploymentInput } from '../../lambdas/shared/contracts.ts';
+import { startDeployment } from '../../lambdas/start-deployment/index.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, marshalled, published, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const input: StartDeploymentInput = {
+  pipeline: 'storefront-api',
+  change: 'c1',
+  stage: 'wave-1',
+  region: 'sa-east-1',
+  target: 'onebox',
+  taskToken: 'token-2',
+  revision: 'r1',
+  application: 'storefront-api',
+  deploymentGroup: 'storefront-api-onebox',
+  alarms: ['handsoff-storefront-sa-east-1-aggregate', 'storefront-api-sa-east-1-onebox-faults'],
+};
+const claimKey = { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' };
+
+const alarmsAre = (state: 'OK' | 'ALARM', present = input.alarms): void => {
+  cloudWatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: present.slice(1).map((AlarmName) => ({ AlarmName, StateValue: state })),
+    CompositeAlarms: present.slice(0, 1).map((AlarmName) => ({ AlarmName, StateValue: state })),
+  });
+};
+
+beforeEach(() => {
+  ddb.on(GetCommand).resolves({});
+  ddb.on(PutCommand).resolves({});
+  ddb.on(UpdateCommand).resolves({});
+  alarmsAre('OK');
+  codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastSuccessfulDeployment: { deploymentId: 'd-OLD' } } });
+  codeDeploy
+    .on(GetDeploymentCommand, { deploymentId: 'd-OLD' })
+    .resolves({ deploymentInfo: { status: 'Succeeded', revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', eTag: 'e0' } } } });
+  codeDeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-NEW' });
+  codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+});
+
+describe('start-deployment', () => {
+  it('claims the group, starts one deployment and parks the token', async () => {
+    // Act
+    const out = await startDeployment(input);
+    // Assess
+    expect(out).toMatchObject({ outcome: 'started', deploymentId: 'd-NEW', registration: 'created' });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'deployments',
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: expect.objectContaining({ ...claimKey, status: 'CLAIMED', revision: 'r1', previousRevision: 'r0' }),
+    });
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
+      applicationName: 'storefront-api',
+      deploymentGroupName: 'storefront-api-onebox',
+      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip' } },
+      deploymentConfigName: 'CodeDeployDefault.OneAtATime',
+      description: 'handsoff storefront-api c1 wave-1',
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'deployments',
+      Key: claimKey,
+      ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-NEW', ':running': 'IN_PROGRESS' }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: 'waiters',
+      Item: expect.objectContaining({ pk: 'deployment#d-NEW', kind: 'deployment', status: 'OPEN', token: 'token-2', stage: 'wave-1', target: 'onebox' }),
+    });
+    for (const alarm of input.alarms) {
+      expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+        TableName: 'watches',
+        Item: expect.objectContaining({ pk: alarm, sk: 'deployment#d-NEW', region: 'sa-east-1' }),
+      });
+    }
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW', revision: 'r1', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', change: 'c1' }),
+    ]);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('uses the rolling configuration for a unit fleet', async () => {
+    await startDeployment({ ...input, target: 'fleet', unit: 'sae1-az1', deploymentGroup: 'storefront-api-sae1-az1' });
+    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentConfigName: 'handsoff-rolling-66' });
+  });
+
+  it('adopts the existing deployment on a claim conflict, re-registering the new token', async () => {
+    // Prepare: a concurrent attempt claimed first and started d-1.
+    ddb
+      .on(PutCommand, { TableName: 'deployments' })
+      .rejects(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata,
+          Item: marshalled({ ...claimKey, status: 'IN_PROGRESS', deploymentId: 'd-1', revision: 'r1' }),
+        }),
+      );
+    ddb
+      .on(PutCommand, { TableName: 'waiters' })
+      .rejects(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata,
+          Item: marshalled({ pk: 'deployment#d-1', kind: 'deployment', status: 'OPEN', token: 'token-1' }),
+        }),
+      );
+    // Act
+    const out = await startDeployment(input);
+    // Assess
+    expect(out).toMatchObject({ outcome: 'waiting', deploymentId: 'd-1', registration: 'reregistered' });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'waiters',
+      Key: { pk: 'deployment#d-1' },
+      ConditionExpression: '#status = :open',
+      ExpressionAttributeValues: expect.objectContaining({ ':token': 'token-2' }),
+    });
+    expect(published()).toEqual([]);
+  });
+
+  it('replays the result to the new token when the deployment already finished', async () => {
+    ddb.on(GetCommand, { TableName: 'deployments' }).resolves({ Item: { ...claimKey, status: 'SUCCEEDED', deploymentId: 'd-1' } });
+    ddb.on(PutCommand, { TableName: 'waiters' }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata,
+        Item: marshalled({
+          pk: 'deployment#d-1',
+          kind: 'deployment',
+          status: 'DONE',
+          token: 'token-1',
+          delivered: true,
+          result: { ok: true, output: { deploymentId: 'd-1', status: 'Succeeded' } },
+        }),
+      }),
+    );
+    await expect(startDeployment(input)).resolves.toMatchObject({ registration: 'replayed' });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+      taskToken: 'token-2',
+      output: JSON.stringify({ deploymentId: 'd-1', status: 'Succeeded' }),
+    });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('adopts the deployment a crashed attempt created between claim and record', async () => {
+    ddb.on(GetCommand, { TableName: 'deployments' }).resolves({ Item: { ...claimKey, status: 'CLAIMED', previousRevision: 'r0' } });
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-OTHER', 'd-7'] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip' } } } });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-7' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r1.zip' } } } });
+    const out = await startDeployment(input);
+    expect(out).toMatchObject({ outcome: 'adopted', deploymentId: 'd-7' });
+    expect(codeDeploy).toHaveReceivedCommandWith(ListDeploymentsCommand, { includeOnlyStatuses: ['Created', 'Queued', 'InProgress'] });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-7' }) });
+  });
+
+  it('never starts a second deployment next to another one in the group', async () => {
+    codeDeploy.on(CreateDeploymentCommand).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ROLLBACK'] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-ROLLBACK' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip' } } } });
+    await expect(startDeployment(input)).rejects.toMatchObject({ name: 'DeploymentGroupBusy', retryable: true });
+    expect(codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+    expect(ddb).not.toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters' });
+  });
+
+  it('fails closed when a watched alarm does not exist', async () => {
+    alarmsAre('OK', input.alarms.slice(0, 1));
+    await expect(startDeployment(input)).resolves.toEqual({ outcome: 'refused' });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'token-2',
+      error: 'AlarmMissing',
+      cause: expect.stringContaining('storefront-api-sa-east-1-onebox-faults'),
+    });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('does not start while a watched alarm is in ALARM', async () => {
+    alarmsAre('ALARM');
+    await startDeployment(input);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'AlarmTriggered' });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarm: 'handsoff-storefront-sa-east-1-aggregate' }));
+  });
+
+  it('asks for composite alarms too', async () => {
+    await startDeployment(input);
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
+  });
+
+  it('lets throttling propagate for the state machine to retry', async () => {
+    codeDeploy.on(CreateDeploymentCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata }));
+    await expect(startDeployment(input)).rejects.toBeInstanceOf(ThrottlingException);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Shared test setup for the handlers: mocked SDK clients (aws-sdk-client-mock mocks the
+ * client classes, so the real clients handed to setClients are mocked), the environment
+ * the stack sets, and a silent logger.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { setClients, type AwsClients } from '../../lambdas/shared/clients.ts';
+import { ENV } from '../../lambdas/shared/config.ts';
+import { logger } from '../../lambdas/shared/logger.ts';
+
+export const ddb = mockClient(DynamoDBDocumentClient);
+export const codeDeploy = mockClient(CodeDeployClient);
+export const cloudWatch = mockClient(CloudWatchClient);
+export const sfn = mockClient(SFNClient);
+export const events = mockClient(EventBridgeClient);
+export const scheduler = mockClient(SchedulerClient);
+
+export const TABLES = {
+  [ENV.DEPLOYMENTS_TABLE]: 'deployments',
+  [ENV.WAITERS_TABLE]: 'waiters',
+  [ENV.WATCHES_TABLE]: 'watches',
+  [ENV.WINDOWS_TABLE]: 'windows',
+  [ENV.HOLIDAYS_TABLE]: 'holidays',
+  [ENV.EVENT_BUS_NAME]: 'handsoff-bus',
+  [ENV.BAKE_END_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
+  [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',
+  [ENV.SCHEDULE_GROUP]: 'handsoff',
+  [ENV.ARTIFACT_BUCKET]: 'handsoff-artifacts',
+};
+
+const testClients = (): AwsClients => {
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  return {
+    codeDeploy: (region) => new CodeDeployClient({ region, credentials }),
+    cloudWatch: (region) => new CloudWatchClient({ region, credentials }),
+    dynamo: () =>
+      DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-west-2', credentials }), {
+        marshallOptions: { removeUndefinedValues: true },
+      }),
+    sfn: () => new SFNClient({ region: 'us-west-2', credentials }),
+    events: () => new EventBridgeClient({ region: 'us-west-2', credentials }),
+    scheduler: () => new SchedulerClient({ region: 'us-west-2', credentials }),
+  };
+};
+
+export const NOW = new Date('2026-12-01T18:00:00Z');
+
+/** Call at the top of a test file. */
+export const useAwsMocks = (): void => {
+  beforeEach(() => {
+    for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler]) m.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    for (const [k, v] of Object.entries(TABLES)) vi.stubEnv(k, v);
+    setClients(testClients());
+    logger.setLogLevel('SILENT');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(NOW);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllEnvs();
+    setClients(undefined);
+  });
+};
+
+/** The events published through EventBridge, parsed. */
+export const published = (): Array<Record<string, unknown>> =>
+  events
+    .commandCalls(PutEventsCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>);
+
+/** The item a conditional write collided with, as DynamoDB returns it (marshalled). */
+export const marshalled = (item: Record<string, unknown>) => marshall(item, { removeUndefinedValues: true });
+
+export const $metadata = {};
+
+/**
+ * A small in-memory waiters table behind the mocked document client: enough of the
+ * conditional writes the handlers use (finish OPEN -> DONE, re-register, count down a
+ * rollback set, record delivery) to show duplicates are no-ops. Other tables answer {}.
+ */
+export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string, Record<string, any>> => {
+  const store = new Map<string, Record<string, any>>(initial.map((w) => [String(w.pk), structuredClone(w)]));
+  const conflict = (item: Record<string, unknown> | undefined) =>
+    new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata, Item: item ? marshalled(item) : undefined });
+  ddb.on(GetCommand).callsFake((input) => (input.TableName === 'waiters' ? { Item: structuredClone(store.get(input.Key.pk)) } : {}));
+  ddb.on(PutCommand).callsFake((input) => {
+    if (input.TableName !== 'waiters') return {};
+    const existing = store.get(input.Item.pk);
+    if (existing && input.ConditionExpression) throw conflict(existing);
+    store.set(input.Item.pk, structuredClone(input.Item));
+    return {};
+  });
+  ddb.on(UpdateCommand).callsFake((input) => {
+    if (input.TableName !== 'waiters') return {};
+    const item = store.get(input.Key.pk);
+    const v = input.ExpressionAttributeValues ?? {};
+    if (input.ConditionExpression?.includes('#status = :open') && item?.status !== 'OPEN') throw conflict(item);
+    if (!item) return {};
+    if (input.UpdateExpression.includes(':done')) Object.assign(item, { status: 'DONE', result: v[':result'] });
+    if (input.UpdateExpression.includes('#delivered')) Object.assign(item, { delivered: true, token: v[':token'] });
+    if (input.UpdateExpression.includes('#pending')) {
+      item.pending -= v[':one'];
+      item.rolledBack = [...item.rolledBack, ...v[':entry']];
+    }
+    if (input.UpdateExpression.startsWith('SET #token')) item.token = v[':token'];
+    if (input.UpdateExpression.includes('#endsAt')) {
+      if (item.extensions !== v[':current']) throw conflict(item);
+      Object.assign(item, { endsAt: v[':endsAt'], extensions: v[':next'], extendedSeconds: item.extendedSeconds + v[':by'] });
+    }
+    return { Attributes: structuredClone(item) };
+  });
+  return store;
+};

@@ -1,0 +1,63 @@
+/** The CLI contract of SIMULATION.md: exit codes, every problem at once, nothing run on bad input. */
+import { describe, expect, it } from 'vitest';
+import { runCli, SMALL_PIPELINE, writeJson } from './cli-harness.ts';
+
+describe('handsoff validate / simulate on invalid input', () => {
+  it('exits 2 and names every problem of a pipeline file with its field path', async () => {
+    const file = writeJson('bad-pipeline.json', {
+      name: 'Bad Name!',
+      service: 'StorefrontApi',
+      team: 'storefront',
+      regions: ['us-east-1', 'us-east-7'],
+      window: { timeZone: 'Mars/Olympus', days: ['MON'], start: '09:00', end: '15:00' },
+      colour: 'blue',
+    });
+    for (const command of ['validate', 'simulate']) {
+      const run = await runCli([command, '--pipeline', file]);
+      expect(run.code, command).toBe(2);
+      expect(run.stdout).toBe('');
+      for (const needle of ['name', 'us-east-7', 'Mars/Olympus', 'colour']) expect(run.stderr).toContain(needle);
+      expect(run.stderr).toContain(file);
+    }
+  });
+
+  it('exits 2 for an invalid scenario, names every problem, and runs nothing', async () => {
+    const scenario = writeJson('bad-scenario.json', {
+      start: 'yesterday',
+      changes: [
+        { id: 'c1', at: '2026-11-30T09:00:00Z', author: 'alice', behavior: { kind: 'explode' } },
+        { id: 'c1', at: '2026-11-30T09:00:00Z', author: 'alice', behavior: { kind: 'healthy' } },
+      ],
+    });
+    const run = await runCli(['simulate', '--pipeline', SMALL_PIPELINE, '--scenario', scenario, '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('start');
+    expect(run.stderr).toContain('explode');
+    expect(run.stderr).toMatch(/c1/);
+    expect(run.stderr).toContain(scenario);
+  });
+
+  it('exits 2 for a missing file and for a file that is not JSON', async () => {
+    const missing = await runCli(['validate', '--pipeline', '/nonexistent/pipeline.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('/nonexistent/pipeline.json');
+    const broken = writeJson('broken.json', '{ "name": ');
+    const run = await runCli(['validate', '--pipeline', broken]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(broken);
+  });
+
+  it('plan --json prints the waves with regions and units', async () => {
+    const run = await runCli(['plan', '--pipeline', SMALL_PIPELINE, '--json']);
+    expect(run.code).toBe(0);
+    const plan = JSON.parse(run.stdout);
+    expect(plan.pipeline).toBe('storefront-api');
+    expect(plan.waves[0].name).toBe('wave-1');
+    expect(plan.waves[0].regions).toHaveLength(1);
+    expect(plan.waves.flatMap((w: any) => w.regions.map((r: any) => r.region)).sort()).toEqual(
+      ['ap-southeast-2', 'eu-west-1', 'sa-east-1', 'us-east-1', 'us-west-2'],
+    );
+    for (const r of plan.waves.flatMap((w: any) => w.regions)) expect(r.units.length).toBeGreaterThanOrEqual(2);
+  });
+});
