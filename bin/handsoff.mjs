@@ -2,6 +2,8 @@
 // The handsoff CLI. TypeScript sources run through tsx, so no build step is needed.
 import { register } from 'tsx/esm/api';
 
+// The SDK warns on Node 20 about its 2027 releases; the simulator pins its SDK, so say it once in the README instead.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 const { main } = await import('../sim/cli.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -105,7 +105,7 @@ export const buildCli = (): Command => {
       const result = await simulate({ pipelines, scenario: simScenario, onEvent });
       const wall = ((performance.now() - started) / 1000).toFixed(2);
       if (progress) process.stderr.write('\r\x1b[K');
-      const stats = `simulated until ${result.stats.virtualEnd} in ${wall} s wall time; ${result.stats.handlerInvocations} handler invocations; state transitions per change: ${Object.entries(result.stats.transitions).map(([c, n]) => `${c}=${n}`).join(' ')}; largest execution history ~${result.stats.largestHistory.events} events`;
+      const stats = `simulated until ${result.stats.virtualEnd} in ${wall} s wall time; ${result.stats.handlerInvocations} handler invocations, ${result.stats.dynamoCalls} DynamoDB requests; state transitions per change: ${Object.entries(result.stats.transitions).map(([c, n]) => `${c}=${n}`).join(' ')}; largest execution history ~${result.stats.largestHistory.events} events`;
       if (opts.json) process.stderr.write(`${stats}\n`);
       else {
         out(summary(result));

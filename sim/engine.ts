@@ -82,6 +82,8 @@ export interface SimulationStats {
   /** The largest execution history (estimated AWS history events) of the run. */
   largestHistory: { execution: string; events: number };
   handlerInvocations: number;
+  /** DynamoDB requests the handlers made (to the local dynalite). */
+  dynamoCalls: number;
   virtualEnd: string;
 }
 
@@ -194,6 +196,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   const clock = FakeTimers.install({
     now: scenario.start,
     toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    // SDK requests started before the install clear their (native) timers after it.
+    shouldClearNativeTimers: true,
   });
   const realImmediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -255,6 +259,11 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   });
 
   const scheduler = localScheduler(invokeAsync);
+  let dynamoCalls = 0;
+  dynamo.client.middlewareStack.add((next) => (args) => {
+    dynamoCalls++;
+    return next(args);
+  }, { step: 'initialize', name: 'handsoffCountCalls' });
   setClients({
     codeDeploy: (region) => world.codeDeploy(region) as unknown as CodeDeployClient,
     cloudWatch: (region) => world.cloudWatch(region) as unknown as CloudWatchClient,
@@ -265,12 +274,17 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   });
 
   // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
-  const machines = new Map<string, { pipeline: StateMachineDefinition; region: StateMachineDefinition }>();
+  // One interpreter per definition, validated once; each execution is a run of it.
+  const machines = new Map<string, Record<'pipeline' | 'region', { machine: StateMachine; overrides: Record<string, string> }>>();
   for (const p of pipelines) {
     const defs = buildStateMachines(p);
     const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
     for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
-    machines.set(p.name, { pipeline: substitute(defs.pipeline, values), region: substitute(defs.region, values) });
+    const prepare = (def: StateMachineDefinition) => ({
+      machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
+      overrides: taskResources(def as unknown as { States: Record<string, any> }),
+    });
+    machines.set(p.name, { pipeline: prepare(substitute(defs.pipeline, values)), region: prepare(substitute(defs.region, values)) });
   }
 
   const transitions: Record<string, number> = {};
@@ -278,14 +292,12 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   const pendingRuns = new Set<Promise<unknown>>();
 
   const runExecution = (pipeline: string, kind: 'pipeline' | 'region', name: string, change: string, input: unknown): Promise<unknown> => {
-    const def = machines.get(pipeline)![kind];
+    const { machine, overrides: resources } = machines.get(pipeline)![kind];
     const executionArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:handsoff-${pipeline}-${kind}:${name}`;
-    const resources = taskResources(def as unknown as { States: Record<string, any> });
     const overrides: Record<string, (input: any) => Promise<any>> = {};
     for (const [stateName, resource] of Object.entries(resources)) {
       overrides[stateName] = (taskInput) => routeTask(pipeline, change, resource, taskInput);
     }
-    const machine = new StateMachine(def, { validationOptions: { checkArn: false } });
     const execution = machine.run(input as any, {
       overrides: { taskResourceLocalHandlers: overrides },
       context: {
@@ -447,6 +459,6 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   emit(finishedEvent);
   return {
     changes,
-    stats: { transitions, largestHistory, handlerInvocations: queue.invocations, virtualEnd: endTime },
+    stats: { transitions, largestHistory, handlerInvocations: queue.invocations, dynamoCalls, virtualEnd: endTime },
   };
 };

@@ -47,3 +47,41 @@ describe('notify', () => {
     await expect(handler({ type: 'stage.completed', pipeline: 'p', stage: 'beta' }, context)).resolves.toEqual({ published: true });
   });
 });
+
+describe('notify change.failed', () => {
+  it('reads the reason out of a task failure cause', async () => {
+    await notify({
+      type: 'change.failed',
+      pipeline: 'p',
+      change: 'c2',
+      stage: 'gamma',
+      fields: { cause: JSON.stringify({ reason: 'alarm p-gamma-faults went to ALARM', alarm: 'p-gamma-faults' }) },
+    });
+    const [event] = published();
+    expect(event).toMatchObject({ type: 'change.failed', stage: 'gamma', reason: 'alarm p-gamma-faults went to ALARM' });
+    expect(event).not.toHaveProperty('cause');
+  });
+
+  it('names the first failed region of a wave and its reason', async () => {
+    await notify({
+      type: 'change.failed',
+      pipeline: 'p',
+      change: 'c2',
+      stage: 'wave-3',
+      fields: {
+        outcomes: [
+          { region: 'eu-west-1', status: 'succeeded', reason: '' },
+          { region: 'ap-south-1', status: 'failed', reason: JSON.stringify({ reason: 'insufficient-data', detail: 'saw 12 of 100 requests' }) },
+        ],
+      },
+    });
+    expect(published()[0]).toMatchObject({ region: 'ap-south-1', reason: 'insufficient-data: saw 12 of 100 requests' });
+    expect(published()[0]).not.toHaveProperty('outcomes');
+  });
+
+  it('keeps a plain-text cause (a Step Functions timeout) as the reason, and never publishes no reason', async () => {
+    await notify({ type: 'change.failed', pipeline: 'p', change: 'c', stage: 'beta', fields: { cause: 'States.Timeout' } });
+    await notify({ type: 'change.failed', pipeline: 'p', change: 'c', stage: 'beta' });
+    expect(published().map((e) => e.reason)).toEqual(['States.Timeout', 'unknown failure (no cause recorded)']);
+  });
+});

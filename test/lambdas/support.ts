@@ -31,6 +31,7 @@ export const TABLES = {
   [ENV.WATCHES_TABLE]: 'watches',
   [ENV.WINDOWS_TABLE]: 'windows',
   [ENV.HOLIDAYS_TABLE]: 'holidays',
+  [ENV.LANES_TABLE]: 'lanes',
   [ENV.EVENT_BUS_NAME]: 'handsoff-bus',
   [ENV.BAKE_END_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
   [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',

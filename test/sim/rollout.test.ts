@@ -220,3 +220,27 @@ describe('the same scenario', () => {
     expect(two).toEqual(one);
   });
 });
+
+describe('two changes merged close together', () => {
+  it('queue for each stage (blocked: lane) and never share a deployment group', async () => {
+    const events = await simulateJson({
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-12-04T00:00:00Z',
+      changes: [
+        { id: 'a', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'healthy' } },
+        { id: 'b', at: '2026-11-30T09:10:00Z', ...reviewed, behavior: { kind: 'healthy' } },
+      ],
+    });
+    const laneWait = ofType(events, 'blocked', 'b').find((e) => e.reason === 'lane')!;
+    expect(laneWait).toMatchObject({ stage: 'alpha' });
+    const resumed = ofType(events, 'unblocked', 'b').find((e) => e.reason === 'lane' && e.stage === 'alpha')!;
+    const aLeftAlpha = ofType(events, 'stage.started', 'a').find((e) => e.stage === 'beta')!;
+    expect(ms(resumed)).toBeGreaterThanOrEqual(ms(aLeftAlpha));
+    for (const [group, intervals] of groupIntervals(events)) expect(overlaps(intervals), group).toBe(false);
+    // b follows a through every stage it reached, never overtaking it
+    for (const started of ofType(events, 'stage.started', 'b')) {
+      const aStarted = ofType(events, 'stage.started', 'a').find((e) => e.stage === started.stage)!;
+      expect(ms(started), String(started.stage)).toBeGreaterThanOrEqual(ms(aStarted));
+    }
+  });
+});
