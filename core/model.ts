@@ -54,6 +54,8 @@ export interface BakePolicy {
   readonly unitSeconds: number;
   readonly preProdSeconds: number;
   readonly minRequests: number;
+  /** Cap on a bake's extension for minimum data points. @default - twice the bake */
+  readonly maxExtensionSeconds?: number;
   readonly emergencyFloorSeconds: number;
 }
 
@@ -87,6 +89,8 @@ export interface ResolvedPipeline {
   readonly preProd: readonly PreProdStage[];
   /** Region that hosts the pre-production stages. @default us-west-2 */
   readonly preProdRegion: string;
+  /** One-box deployment and bake before the units of each region. */
+  readonly oneBox: boolean;
   readonly waves: readonly ResolvedWave[];
   readonly bake: BakePolicy;
   readonly rolling: RollingPolicy;

@@ -24,12 +24,52 @@ export const teamAggregateAlarmName = (team: string, region: string): string =>
 /** Company-wide event alarm (a blocker for every team), one per region. */
 export const companyEventAlarmName = (region: string): string => `handsoff-company-event-${region}`;
 
+/**
+ * The standard alarms every service has, per scope (one-box, region fleet, pre-production
+ * stage): thresholds in DESIGN.md's spirit, evaluated on one-minute periods, 2 of 3.
+ */
 export const StandardAlarm = {
   FAULTS: 'faults',
+  LATENCY_P50: 'latency-p50',
+  LATENCY_P90: 'latency-p90',
   LATENCY_P99: 'latency-p99',
+  CPU: 'cpu',
+  MEMORY: 'memory',
+  DISK: 'disk',
+  LOG_ERRORS: 'log-errors',
   HEALTH: 'health',
 } as const;
 export type StandardAlarm = (typeof StandardAlarm)[keyof typeof StandardAlarm];
+
+/**
+ * Anomaly checks on the standard metrics, as CloudWatch alarms (metric math and anomaly
+ * detection bands), so that they fire as events like any alarm:
+ * - one-box against the rest of the fleet: requests (the box stopped serving), latency and
+ *   faults far above the fleet's;
+ * - the fleet against its own seasonal baseline: requests dropping towards zero.
+ */
+export const AnomalyMetric = {
+  REQUESTS: 'requests',
+  LATENCY: 'latency',
+  FAULTS: 'faults',
+} as const;
+export type AnomalyMetric = (typeof AnomalyMetric)[keyof typeof AnomalyMetric];
+
+/** Anomaly alarm of a region scope (`onebox` or `fleet`). */
+export const anomalyAlarmName = (pipeline: string, region: string, scope: 'onebox' | 'fleet', metric: AnomalyMetric): string =>
+  `${pipeline}-${region}-${scope}-anomaly-${metric}`;
+
+/** The anomaly metric of an anomaly alarm name, or undefined for other alarms. */
+export const anomalyOf = (alarmName: string): AnomalyMetric | undefined => {
+  const m = /-(?:onebox|fleet)-anomaly-(requests|latency|faults)$/.exec(alarmName);
+  return m ? (m[1] as AnomalyMetric) : undefined;
+};
+
+/** How an alarm is named in `alarm.triggered`: its name, or `anomaly:<metric>` (SIMULATION.md). */
+export const triggeredAlarmLabel = (alarmName: string): string => {
+  const metric = anomalyOf(alarmName);
+  return metric ? `anomaly:${({ requests: 'RequestCount', latency: 'Latency', faults: 'Faults' } as const)[metric]}` : alarmName;
+};
 
 /** Fleet-wide service alarm of a region (or of a pre-production stage). */
 export const serviceAlarmName = (pipeline: string, scope: string, kind: StandardAlarm): string =>
@@ -49,8 +89,15 @@ export const METRICS_NAMESPACE = 'Handsoff/Service';
 export const StandardMetric = {
   REQUESTS: 'RequestCount',
   FAULTS: 'Faults',
+  /** Per-request latency; alarms use its p50/p90/p99 statistics. */
   LATENCY: 'Latency',
   UNHEALTHY_HOSTS: 'UnhealthyHosts',
+  /** Percent, average over the scope's hosts. */
+  CPU: 'CPUUtilization',
+  MEMORY: 'MemoryUtilization',
+  DISK: 'DiskUtilization',
+  /** Error lines in the service's logs (a metric filter on AWS). */
+  LOG_ERRORS: 'LogErrors',
 } as const;
 
 /** Shared CodeDeploy deployment configurations (an account holds at most 50 custom ones). */

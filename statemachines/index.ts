@@ -15,6 +15,8 @@
 import { DeploymentTarget, type ResolvedPipeline, type ResolvedRegion } from '../core/model.ts';
 import {
   applicationName,
+  AnomalyMetric,
+  anomalyAlarmName,
   oneBoxAlarmName,
   oneBoxGroupName,
   preProdGroupName,
@@ -83,6 +85,10 @@ const invoke = (handler: HandlerName, payload: Json, next: string | undefined, e
   ...extra,
 });
 
+/** Optional bake fields from the pipeline's policy. */
+const bakePolicy = (p: ResolvedPipeline): Record<string, Json> =>
+  p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {};
+
 const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => ({
   Type: 'Task',
   Resource: LAMBDA_CALLBACK,
@@ -101,11 +107,29 @@ const notify = (type: string, scope: Record<string, Json>, next: string | undefi
 /** A bake may extend up to twice its duration for data points; past that the task times out. */
 const bakeTimeout = (seconds: number): number => seconds * 4 + 3600;
 
-/** Alarms that stop a step in a region: one-box, fleet and the team's aggregate alarm. */
-export const regionAlarms = (p: ResolvedPipeline, region: string): string[] => [
-  ...Object.values(StandardAlarm).map((kind) => oneBoxAlarmName(p.name, region, kind)),
-  ...Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, region, kind)),
+/**
+ * What watches the region while the fleet of a region has the change: the team's aggregate
+ * alarm (ANY of the team's fleet alarms there, every pipeline: a team-wide rollback) and the
+ * fleet's request-count anomaly (requests dropping towards zero).
+ */
+export const regionFleetAlarms = (p: ResolvedPipeline, region: string): string[] => [
   teamAggregateAlarmName(p.team, region),
+  anomalyAlarmName(p.name, region, 'fleet', AnomalyMetric.REQUESTS),
+];
+
+/**
+ * Alarms that stop a step in a region: the one-box's own alarms and its anomaly checks
+ * against the fleet (a fault on one box is 10% of the region: the fleet alarms may stay
+ * quiet), plus the fleet's.
+ */
+export const regionAlarms = (p: ResolvedPipeline, region: string): string[] => [
+  ...(p.oneBox
+    ? [
+        ...Object.values(StandardAlarm).map((kind) => oneBoxAlarmName(p.name, region, kind)),
+        ...Object.values(AnomalyMetric).map((metric) => anomalyAlarmName(p.name, region, 'onebox', metric)),
+      ]
+    : []),
+  ...regionFleetAlarms(p, region),
 ];
 
 /** The static per-region input of a region execution (everything but the change). */
@@ -222,6 +246,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           service: p.service,
           durationSeconds: p.bake.preProdSeconds,
           minRequests: p.bake.minRequests,
+          ...bakePolicy(p),
           alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
           metricScopes: [{ region: p.preProdRegion, scope: stage }],
         },
@@ -307,7 +332,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       Choices: [{ Variable: '$.check.anyFailed', BooleanEquals: true, Next: regionFailedId }],
       Default: 'NEXT',
     });
-    const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r.region).map((name) => ({ region: r.region, name })));
+    const bakeAlarms = wave.regions.flatMap((r) => regionFleetAlarms(p, r.region).map((name) => ({ region: r.region, name })));
     add(
       `${id}.Bake`,
       callback(
@@ -319,6 +344,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           service: p.service,
           durationSeconds: wave.bakeSeconds,
           minRequests: p.bake.minRequests,
+          ...bakePolicy(p),
           alarms: bakeAlarms,
           metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })),
         },
@@ -373,13 +399,28 @@ const rollbackState = (stage: string, region: string | undefined, next: string):
   Next: next,
 });
 
-/** Gate + wait loop: the step starts only inside the region's deployment window. */
-const windowGate = (states: States, prefix: string, scope: Record<string, Json>, next: string, failTo: string): string => {
+/**
+ * Gate + wait loop before a production step: the step starts only inside the region's
+ * deployment window and while no blocker (the team's aggregate alarm, a company event) is in
+ * ALARM. While the gate is closed the change waits: a plain `Wait` until the next opening
+ * when nothing of the change runs in the region yet, else a hold (a `.waitForTaskToken`
+ * wait that watches the region's alarms), so a slow burn during a night's wait is still
+ * caught and rolled back within seconds.
+ */
+const windowGate = (
+  states: States,
+  prefix: string,
+  p: ResolvedPipeline,
+  scope: Record<string, Json>,
+  next: string,
+  failTo: string,
+  watchWhileWaiting: boolean,
+): string => {
   const init = `${prefix}.GateInit`;
   const check = `${prefix}.Gate`;
   const choice = `${prefix}.GateOpen`;
   const wait = `${prefix}.WaitForWindow`;
-  states[init] = { Type: 'Pass', Result: { value: { blocked: false } }, ResultPath: '$.gate', Next: check };
+  states[init] = { Type: 'Pass', Result: { value: { open: false, blocked: false } }, ResultPath: '$.gate', Next: check };
   states[check] = {
     Type: 'Task',
     Resource: LAMBDA_INVOKE,
@@ -390,8 +431,10 @@ const windowGate = (states: States, prefix: string, scope: Record<string, Json>,
         'change.$': '$.change',
         'stage.$': '$.stage',
         'region.$': '$.region',
+        team: p.team,
         ...scope,
         'wasBlocked.$': '$.gate.value.blocked',
+        'previous.$': '$.gate.value',
       },
     },
     TimeoutSeconds: INVOKE_TIMEOUT_SECONDS,
@@ -406,7 +449,28 @@ const windowGate = (states: States, prefix: string, scope: Record<string, Json>,
     Choices: [{ Variable: '$.gate.value.open', BooleanEquals: true, Next: next }],
     Default: wait,
   };
-  states[wait] = { Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: check };
+  states[wait] = watchWhileWaiting
+    ? callback(
+        HandlerName.START_BAKE,
+        {
+          purpose: 'hold',
+          'until.$': '$.gate.value.nextOpening',
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          'stage.$': '$.stage',
+          'region.$': '$.region',
+          ...scope,
+          service: p.service,
+          durationSeconds: 0,
+          minRequests: 0,
+          'alarms.$': '$.alarms',
+          metricScopes: [],
+        },
+        CHILD_TIMEOUT_SECONDS,
+        check,
+        failTo,
+      )
+    : { Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: check };
   return init;
 };
 
@@ -416,7 +480,8 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   const failed = 'Region.Failed';
   const succeeded = 'Region.Succeeded';
 
-  const oneBoxStart = windowGate(states, 'OneBox', { target: DeploymentTarget.ONE_BOX }, 'OneBox.Deploy', rollback);
+  // Nothing of the change runs in the region before its one-box: that gate only waits.
+  const oneBoxStart = windowGate(states, 'OneBox', p, { target: DeploymentTarget.ONE_BOX }, 'OneBox.Deploy', rollback, false);
   const base = { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'stage.$': '$.stage', 'region.$': '$.region' };
   states['OneBox.Deploy'] = callback(
     HandlerName.START_DEPLOYMENT,
@@ -440,6 +505,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       service: p.service,
       durationSeconds: p.bake.oneBoxSeconds,
       minRequests: p.bake.minRequests,
+          ...bakePolicy(p),
       'alarms.$': '$.alarms',
       'metricScopes.$': '$.oneBoxMetricScopes',
     },
@@ -450,7 +516,9 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
 
   const unitStates: States = {};
   const unitScope = { target: DeploymentTarget.FLEET, 'unit.$': '$.unit.unit' };
-  const unitStart = windowGate(unitStates, 'Unit', unitScope, 'Unit.Deploy', 'Unit.Failed');
+  // Before the first unit of a pipeline without one-box nothing runs there yet either; the
+  // hold's alarms are the region's, so holding is safe (and it is what watches slow burns).
+  const unitStart = windowGate(unitStates, 'Unit', p, unitScope, 'Unit.Deploy', 'Unit.Failed', true);
   unitStates['Unit.Deploy'] = callback(
     HandlerName.START_DEPLOYMENT,
     {
@@ -473,6 +541,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       service: p.service,
       durationSeconds: p.bake.unitSeconds,
       minRequests: p.bake.minRequests,
+          ...bakePolicy(p),
       'alarms.$': '$.alarms',
       'metricScopes.$': '$.unit.metricScopes',
     },
@@ -529,9 +598,12 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     End: true,
   };
 
+  if (!p.oneBox) {
+    for (const id of Object.keys(states)) if (id.startsWith('OneBox.')) delete states[id];
+  }
   return {
-    Comment: `handsoff region rollout of ${p.name}: one-box, bake, then each unit in turn`,
-    StartAt: oneBoxStart,
+    Comment: `handsoff region rollout of ${p.name}: ${p.oneBox ? 'one-box, bake, then ' : ''}each unit in turn`,
+    StartAt: p.oneBox ? oneBoxStart : 'Units',
     States: states,
   };
 };

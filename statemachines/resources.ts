@@ -13,6 +13,8 @@ export const HandlerName = {
   LANE: 'lane',
   ON_DEPLOYMENT_EVENT: 'on-deployment-event',
   ON_ALARM_EVENT: 'on-alarm-event',
+  /** The sweep that re-checks every open waiter (lost events), on a schedule. */
+  RECONCILE: 'reconcile',
 } as const;
 export type HandlerName = (typeof HandlerName)[keyof typeof HandlerName];
 

@@ -138,6 +138,8 @@ export interface BakeProps {
   readonly preProd?: DurationLike;
   /** @default 100 */
   readonly minRequests?: number;
+  /** How long a bake may extend for its minimum requests. @default - twice the bake */
+  readonly maxExtension?: DurationLike;
   /** @default Bake.minutes(10) */
   readonly emergencyFloor?: DurationLike;
 }
@@ -169,6 +171,8 @@ export interface PipelineProps {
   readonly preProd?: readonly PreProdStage[];
   /** @default 'us-west-2' */
   readonly preProdRegion?: string;
+  /** One-box first in every region. @default true */
+  readonly oneBox?: boolean;
   readonly bake?: BakeProps;
   readonly rolling?: RollingProps;
   /** @default Window.businessHours() */
@@ -247,6 +251,7 @@ export class Pipeline {
     if (p.hostsPerUnit !== undefined) out.hostsPerUnit = p.hostsPerUnit;
     if (p.preProd !== undefined) out.preProd = [...p.preProd];
     if (p.preProdRegion !== undefined) out.preProdRegion = p.preProdRegion;
+    if (p.oneBox !== undefined) out.oneBox = p.oneBox;
     if (p.bake !== undefined) {
       const bake: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(p.bake)) {

@@ -474,6 +474,7 @@ function resolve(def: PipelineJsonWithDefaults, catalog: readonly RegionInfo[]):
     hostsPerUnit: def.hostsPerUnit,
     preProd,
     preProdRegion: def.preProdRegion,
+    oneBox: def.oneBox,
     waves: resolveRegions(plan, def, catalog),
     bake: {
       oneBoxSeconds: parseIsoDuration(def.bake.oneBox),
@@ -483,6 +484,7 @@ function resolve(def: PipelineJsonWithDefaults, catalog: readonly RegionInfo[]):
       unitSeconds: parseIsoDuration(def.bake.unit),
       preProdSeconds: parseIsoDuration(def.bake.preProd),
       minRequests: def.bake.minRequests,
+      ...(def.bake.maxExtension ? { maxExtensionSeconds: parseIsoDuration(def.bake.maxExtension) } : {}),
       emergencyFloorSeconds: parseIsoDuration(def.bake.emergencyFloor),
     },
     rolling: { ...def.rolling },

@@ -118,6 +118,11 @@ export const BakeSchema = z
     preProd: isoDuration().default(PIPELINE_DEFAULTS.bake.preProd),
     /** Requests a bake must see in its scope before it may pass. @default 100 */
     minRequests: z.number().int().min(0).default(PIPELINE_DEFAULTS.bake.minRequests),
+    /**
+     * How long a bake may extend past its duration waiting for its minimum requests before
+     * the change fails with `insufficient-data`. @default - twice the bake's duration
+     */
+    maxExtension: isoDuration().optional(),
     /** What bakes shrink to under an approved emergency. @default PT10M */
     emergencyFloor: isoDuration().default(PIPELINE_DEFAULTS.bake.emergencyFloor),
   })
@@ -188,6 +193,11 @@ export const PipelineJsonSchema = z
       .default([...PIPELINE_DEFAULTS.preProd]),
     /** @default "us-west-2" */
     preProdRegion: z.string().default(PIPELINE_DEFAULTS.preProdRegion),
+    /**
+     * One-box first in every region (one box, at most 10% of the region's traffic, baked
+     * before any unit). Turn it off only to measure what it buys. @default true
+     */
+    oneBox: z.boolean().default(true),
     bake: BakeSchema.prefault({}),
     rolling: RollingSchema.prefault({}),
     window: WindowSchema.prefault({}),

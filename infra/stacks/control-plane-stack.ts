@@ -3,7 +3,7 @@
  * bus that AWS events of every target region are forwarded to, the bake-end schedules,
  * notifications, and per pipeline a pipeline state machine and a region child state machine.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -17,12 +17,13 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { EventType } from '../../core/events.ts';
 import { ENV } from '../../lambdas/shared/config.ts';
-import { TTL_ATTRIBUTE } from '../../lambdas/shared/tables.ts';
+import { OPEN_SHARD_ATTRIBUTE, OPEN_WAITERS_INDEX, TTL_ATTRIBUTE } from '../../lambdas/shared/tables.ts';
 import {
   HandlerName,
   REGION_STATE_MACHINE_ARN_KEY,
@@ -70,67 +71,100 @@ export interface ControlPlaneStackProps extends StackProps {
 
 type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
 
+type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'ConditionCheckItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+
+/** Item reads (no Scan: no handler lists a whole table). */
+const READ: readonly DynamoAction[] = ['GetItem', 'BatchGetItem', 'Query', 'ConditionCheckItem'];
+/** Item reads and writes (conditional writes and batch writes included). */
+const READ_WRITE: readonly DynamoAction[] = [...READ, 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+
 /** What each handler may touch: least privilege per function, not one shared role. */
 interface HandlerAccess {
-  readonly readWrite?: readonly TableName[];
-  readonly read?: readonly TableName[];
+  /** DynamoDB actions per table, on the table only. */
+  readonly tables?: Partial<Record<TableName, readonly DynamoAction[]>>;
+  /** DynamoDB actions on a table's index (`<table>/<index>`). */
+  readonly indexes?: ReadonlyArray<{ table: TableName; index: string; actions: readonly DynamoAction[] }>;
   /** CreateDeployment / StopDeployment / GetDeployment ... on the pipelines' groups. */
   readonly deploy?: boolean;
   /** GetDeployment only. */
   readonly readDeployments?: boolean;
   readonly describeAlarms?: boolean;
   readonly metricData?: boolean;
-  /** SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat on the handsoff state machines. */
-  readonly completeTasks?: boolean;
-  readonly createSchedules?: boolean;
-  readonly deleteSchedules?: boolean;
+  /** Step Functions task completion on the handsoff state machines. */
+  readonly completeTasks?: readonly ('SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat')[];
+  /** EventBridge Scheduler actions in the bake schedule group. */
+  readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
   readonly readArtifacts?: boolean;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
 }
 
-const STATE_TABLES: readonly TableName[] = ['deployments', 'waiters', 'watches'];
+const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE, watches: READ_WRITE } as const;
+const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
 
 const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.NOTIFY]: {},
-  [HandlerName.CHECK_WINDOW]: { read: ['windows', 'holidays'] },
+  // Also reads the team aggregate and company event alarms: a blocker closes the window.
+  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ }, describeAlarms: true },
   [HandlerName.START_DEPLOYMENT]: {
-    readWrite: STATE_TABLES,
+    tables: STATE_TABLES,
     deploy: true,
     describeAlarms: true,
-    completeTasks: true,
+    completeTasks: COMPLETE_TASKS,
     readArtifacts: true,
   },
   [HandlerName.START_BAKE]: {
-    readWrite: STATE_TABLES,
+    tables: STATE_TABLES,
     describeAlarms: true,
     metricData: true,
-    completeTasks: true,
-    createSchedules: true,
-    deleteSchedules: true,
+    completeTasks: COMPLETE_TASKS,
+    schedules: ['CreateSchedule', 'GetSchedule', 'DeleteSchedule'],
   },
   [HandlerName.BAKE_END]: {
-    readWrite: STATE_TABLES,
+    tables: STATE_TABLES,
     describeAlarms: true,
     metricData: true,
-    completeTasks: true,
-    deleteSchedules: true,
+    completeTasks: COMPLETE_TASKS,
+    schedules: ['DeleteSchedule'],
   },
   [HandlerName.ROLLBACK]: {
-    readWrite: STATE_TABLES,
+    tables: STATE_TABLES,
     deploy: true,
     describeAlarms: true,
-    completeTasks: true,
+    completeTasks: COMPLETE_TASKS,
     readArtifacts: true,
   },
-  [HandlerName.LANE]: { readWrite: ['lanes'], completeTasks: true },
-  [HandlerName.ON_DEPLOYMENT_EVENT]: { readWrite: STATE_TABLES, readDeployments: true, completeTasks: true },
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
+  [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
   [HandlerName.ON_ALARM_EVENT]: {
-    readWrite: STATE_TABLES,
+    tables: STATE_TABLES,
     deploy: true,
     describeAlarms: true,
-    completeTasks: true,
-    deleteSchedules: true,
+    completeTasks: COMPLETE_TASKS,
+    schedules: ['DeleteSchedule'],
+  },
+  // The sweep for lost events: lists the open waiters, re-reads their deployments, alarms and
+  // bake metrics, and completes, extends or re-schedules them as the event handlers would have.
+  [HandlerName.RECONCILE]: {
+    tables: {
+      waiters: ['Query', 'GetItem', 'UpdateItem', 'DeleteItem'],
+      // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
+      watches: ['GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+      deployments: ['Query', 'UpdateItem'],
+    },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
+    readDeployments: true,
+    describeAlarms: true,
+    metricData: true,
+    completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
+    schedules: ['CreateSchedule', 'DeleteSchedule'],
+    // A sweep of every open waiter; well within the five minutes between two sweeps.
+    timeout: Duration.minutes(2),
   },
 };
+
+/** How often the reconciler sweeps the open waiters. */
+export const RECONCILE_RATE = Duration.minutes(5);
 
 /** Key layouts and TTLs: lambdas/shared/tables.ts. */
 const TABLES: Record<TableName, { sortKey: boolean; env: string; ttl?: string }> = {
@@ -155,6 +189,8 @@ export class ControlPlaneStack extends Stack {
   readonly bus: events.EventBus;
   readonly pipelineMachines: Record<string, sfn.StateMachine> = {};
   readonly regionMachines: Record<string, sfn.StateMachine> = {};
+  /** The definition file of each state machine (by state machine name), as uploaded. */
+  readonly definitionFiles: Record<string, string> = {};
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, { suppressTemplateIndentation: true, ...props });
@@ -174,6 +210,13 @@ export class ControlPlaneStack extends Stack {
         }),
       ]),
     ) as Record<TableName, dynamodb.Table>;
+    // Sparse: only open waiters carry `openShard`, so the reconciler reads exactly those.
+    this.tables.waiters.addGlobalSecondaryIndex({
+      indexName: OPEN_WAITERS_INDEX,
+      partitionKey: { name: OPEN_SHARD_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
 
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: HANDSOFF_BUS_NAME });
     this.bus.archive('Archive', {
@@ -270,7 +313,7 @@ export class ControlPlaneStack extends Stack {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.seconds(30),
+      timeout: ACCESS[name].timeout ?? Duration.seconds(30),
       role,
       logGroup,
       description: `handsoff ${name}`,
@@ -311,7 +354,7 @@ export class ControlPlaneStack extends Stack {
       const sm = new sfn.StateMachine(this, `${id}StateMachine`, {
         stateMachineName: name,
         stateMachineType: sfn.StateMachineType.STANDARD,
-        definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(definition)),
+        definitionBody: this.definitionFile(name, definition),
         definitionSubstitutions: substitutions,
         role,
         tracingEnabled: true,
@@ -364,6 +407,22 @@ export class ControlPlaneStack extends Stack {
     this.pipelineMachines[p.name] = pipeline.sm;
   }
 
+  /**
+   * The definition as a file asset (`DefinitionS3Location`) instead of an inline string: a
+   * pipeline's definitions are ~160 KB, and inline they would hit CloudFormation's 1 MB
+   * template limit at about five pipelines. CloudFormation applies `DefinitionSubstitutions`
+   * to the fetched S3 definition as it does to an inline one. The file is written into the
+   * cloud assembly directory, next to the assets staged from it.
+   */
+  private definitionFile(machineName: string, definition: Record<string, unknown>): sfn.DefinitionBody {
+    const dir = path.join(Stage.of(this)!.outdir, 'handsoff-definitions', this.stackName);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${machineName}.asl.json`);
+    writeFileSync(file, JSON.stringify(definition));
+    this.definitionFiles[machineName] = file;
+    return sfn.DefinitionBody.fromFile(file);
+  }
+
   private grantHandler(
     name: HandlerName,
     pipelines: readonly ResolvedPipeline[],
@@ -373,8 +432,19 @@ export class ControlPlaneStack extends Stack {
     const role = fn.role!;
     const access = ACCESS[name];
     this.bus.grantPutEventsTo(fn);
-    for (const t of access.readWrite ?? []) this.tables[t].grantReadWriteData(fn);
-    for (const t of access.read ?? []) this.tables[t].grantReadData(fn);
+    for (const [t, actions] of Object.entries(access.tables ?? {}) as Array<[TableName, readonly DynamoAction[]]>) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [this.tables[t].tableArn] }),
+      );
+    }
+    for (const { table, index, actions } of access.indexes ?? []) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: actions.map((a) => `dynamodb:${a}`),
+          resources: [`${this.tables[table].tableArn}/index/${index}`],
+        }),
+      );
+    }
     const forPipelines = (f: (p: ResolvedPipeline) => string[]): string[] => pipelines.flatMap(f);
 
     if (access.deploy || access.readDeployments) {
@@ -430,7 +500,7 @@ export class ControlPlaneStack extends Stack {
     if (access.completeTasks) {
       role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          actions: access.completeTasks.map((a) => `states:${a}`),
           // By name, not by reference: the state machines reference these functions.
           resources: forPipelines((p) => [
             stateMachineArn(this, pipelineStateMachineName(p.name)),
@@ -439,22 +509,19 @@ export class ControlPlaneStack extends Stack {
         }),
       );
     }
-    if (access.createSchedules || access.deleteSchedules) {
+    if (access.schedules) {
       allowWithWildcardResources(
         role,
         new iam.PolicyStatement({
-          actions: [
-            ...(access.createSchedules ? ['scheduler:CreateSchedule', 'scheduler:GetSchedule'] : []),
-            'scheduler:DeleteSchedule',
-          ],
+          actions: access.schedules.map((a) => `scheduler:${a}`),
           resources: [
             this.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${BAKE_SCHEDULE_GROUP}/*` }),
           ],
         }),
         'One-time bake-end schedules are named per bake at run time; the pattern covers only the handsoff bake schedule group.',
       );
+      if (access.schedules.includes('CreateSchedule')) deps.schedulerRole.grantPassRole(role);
     }
-    if (access.createSchedules) deps.schedulerRole.grantPassRole(role);
     if (access.readArtifacts) {
       allowWithWildcardResources(
         role,
@@ -480,6 +547,21 @@ export class ControlPlaneStack extends Stack {
       description: 'CloudWatch alarm state changes of every target region: fail steps and roll back in seconds.',
       eventPattern: { source: ['aws.cloudwatch'], detailType: ['CloudWatch Alarm State Change'] },
       targets: [new targets.LambdaFunction(this.functions[HandlerName.ON_ALARM_EVENT], { retryAttempts: 8 })],
+    });
+
+    // An EventBridge rule rather than a Scheduler schedule: it needs no role to pass (Lambda's
+    // resource policy lets events.amazonaws.com invoke this function only), and a recurring
+    // schedule in the bake group would be in reach of the handlers' DeleteSchedule there.
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: `Every ${RECONCILE_RATE.toMinutes()} minutes: re-check the open waiters, in case an event was lost.`,
+      schedule: events.Schedule.rate(RECONCILE_RATE),
+      targets: [
+        new targets.LambdaFunction(this.functions[HandlerName.RECONCILE], {
+          // The next sweep does the same work: no point retrying a stale one.
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
     });
 
     const key = new kms.Key(this, 'NotificationsKey', {

@@ -4,7 +4,7 @@
  * event alarms (the blockers), and the forwarding of CodeDeploy and alarm state changes to
  * the handsoff bus of the home region.
  */
-import { ArnFormat, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
 import { Reason, allowWithWildcardResources } from '../nag.ts';
+import { ALARM_PERIOD, fleetRequestsAnomalyAlarm, nameOf, oneBoxAnomalyAlarms, pascal, standardAlarms } from '../constructs/service-alarms.ts';
 import { eventBusArn, productionRegions } from './arns.ts';
 
 export interface TargetStackProps extends StackProps {
@@ -31,19 +32,44 @@ export const InstanceTag = { SERVICE: 'Service', UNIT: 'Unit', ONE_BOX: 'OneBox'
 /** Namespace of the company-wide event metric an operator raises to block every deployment. */
 export const COMPANY_EVENTS_NAMESPACE = 'Handsoff/Company';
 
-const PERIOD = Duration.seconds(60);
+/** CodeDeploy's alarms per deployment group (the quota handsoff designs for). */
+export const MAX_ALARMS_PER_GROUP = 10;
 
-const pascal = (s: string): string =>
-  s
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join('');
+/**
+ * The one-box alarms CodeDeploy watches (with the three one-box anomaly alarms and the team
+ * aggregate): the ones that tell a bad change on one host. Its CPU, memory, disk and p50/p90
+ * alarms exist (handsoff's bakes watch them all) but would overflow the group's limit.
+ */
+export const ONE_BOX_GROUP_ALARMS: readonly naming.StandardAlarm[] = [
+  naming.StandardAlarm.FAULTS,
+  naming.StandardAlarm.LATENCY_P99,
+  naming.StandardAlarm.HEALTH,
+  naming.StandardAlarm.LOG_ERRORS,
+];
+
+/** CloudWatch's limit on a composite alarm's rule. */
+const MAX_ALARM_RULE_LENGTH = 10_240;
+
+/**
+ * Fails synth when a team's aggregate rule would exceed CloudWatch's limit once its ARNs are
+ * resolved (`ALARM("arn:aws:cloudwatch:<region>:<account>:alarm:<name>") OR ...`).
+ */
+const checkAlarmRuleLength = (name: string, alarms: readonly cloudwatch.Alarm[], region: string): void => {
+  const arnLength = (alarm: string) => `arn:aws-xx-xxxx:cloudwatch:${region}:123456789012:alarm:${alarm}`.length;
+  const length = alarms.reduce((sum, a) => sum + 'ALARM("")'.length + arnLength(nameOf(a)), 0) + ' OR '.length * (alarms.length - 1);
+  if (length > MAX_ALARM_RULE_LENGTH) {
+    throw new Error(
+      `aggregate alarm '${name}' would watch ${alarms.length} fleet alarms, a rule of about ${length} characters; CloudWatch takes at most ${MAX_ALARM_RULE_LENGTH}: split the team, or aggregate per service first`,
+    );
+  }
+};
 
 export class TargetStack extends Stack {
   /** Fleet alarms of the region per team: what the team aggregate alarm watches. */
-  private readonly fleetAlarmsByTeam = new Map<string, cloudwatch.IAlarm[]>();
+  private readonly fleetAlarmsByTeam = new Map<string, cloudwatch.Alarm[]>();
   private readonly alarmNames: string[] = [];
+  /** Alarm names of each deployment group, by group name (what CodeDeploy watches). */
+  readonly groupAlarms = new Map<string, string[]>();
   readonly deploymentGroups: codedeploy.ServerDeploymentGroup[] = [];
 
   constructor(scope: Construct, id: string, props: TargetStackProps) {
@@ -65,12 +91,14 @@ export class TargetStack extends Stack {
     });
 
     const role = this.codeDeployRole();
+    /** Groups that also watch their team's aggregate alarm, once it exists. */
+    const watchAggregate: Array<{ team: string; group: codedeploy.ServerDeploymentGroup; name: string }> = [];
 
     for (const p of applications) {
       const application = new codedeploy.ServerApplication(this, `${pascal(p.name)}Application`, {
         applicationName: naming.applicationName(p.name),
       });
-      const group = (id: string, name: string, tags: codedeploy.InstanceTagSet, config: codedeploy.IServerDeploymentConfig, alarms: cloudwatch.IAlarm[]) => {
+      const group = (id: string, name: string, tags: codedeploy.InstanceTagSet, config: codedeploy.IServerDeploymentConfig, alarms: Array<cloudwatch.Alarm | cloudwatch.CompositeAlarm>) => {
         const g = new codedeploy.ServerDeploymentGroup(this, id, {
           application,
           deploymentGroupName: name,
@@ -83,55 +111,108 @@ export class TargetStack extends Stack {
           installAgent: false,
         });
         this.deploymentGroups.push(g);
+        this.groupAlarms.set(name, alarms.map(nameOf));
+        return g;
       };
       // Tag groups are ANDed (a tag set holds up to three), keys within one group ORed.
       const service = { [InstanceTag.SERVICE]: [p.service] };
 
       if (production.includes(p)) {
-        const oneBox = this.standardAlarms(p, 'onebox', (kind) => naming.oneBoxAlarmName(p.name, region, kind), true);
-        const fleet = this.standardAlarms(p, 'fleet', (kind) => naming.serviceAlarmName(p.name, region, kind), false);
-        this.fleetAlarmsByTeam.set(p.team, [...(this.fleetAlarmsByTeam.get(p.team) ?? []), ...fleet]);
-        group(
-          `${pascal(p.name)}OneBox`,
-          naming.oneBoxGroupName(p.name),
-          new codedeploy.InstanceTagSet(service, { [InstanceTag.ONE_BOX]: ['true'] }),
-          codedeploy.ServerDeploymentConfig.ONE_AT_A_TIME,
-          oneBox,
-        );
         const units = p.waves.flatMap((w) => w.regions).find((r) => r.region === region)!.units;
+        const fleet = standardAlarms(this, {
+          service: p.service,
+          scope: 'fleet',
+          idPrefix: `${pascal(p.name)}Fleet`,
+          alarmName: (kind) => naming.serviceAlarmName(p.name, region, kind),
+          where: `fleet of ${region}`,
+        });
+        this.fleetAlarmsByTeam.set(p.team, [...(this.fleetAlarmsByTeam.get(p.team) ?? []), ...Object.values(fleet)]);
+        this.alarmNames.push(...Object.values(fleet).map(nameOf));
+        // Watched by handsoff's bakes, not by CodeDeploy nor the team aggregate: a seasonal
+        // band is noisier than a threshold, and the aggregate blocks every service of the team.
+        this.alarmNames.push(nameOf(fleetRequestsAnomalyAlarm(this, { pipeline: p.name, service: p.service, region, idPrefix: pascal(p.name) })));
+
+        if (p.oneBox ?? true) {
+          const oneBox = standardAlarms(this, {
+            service: p.service,
+            scope: 'onebox',
+            idPrefix: `${pascal(p.name)}Onebox`,
+            alarmName: (kind) => naming.oneBoxAlarmName(p.name, region, kind),
+            where: `one-box host of ${region}`,
+          });
+          const anomalies = oneBoxAnomalyAlarms(this, {
+            pipeline: p.name,
+            service: p.service,
+            region,
+            idPrefix: pascal(p.name),
+            fleetHosts: units.length * p.hostsPerUnit,
+          });
+          this.alarmNames.push(...[...Object.values(oneBox), ...Object.values(anomalies)].map(nameOf));
+          const name = naming.oneBoxGroupName(p.name);
+          const g = group(
+            `${pascal(p.name)}OneBox`,
+            name,
+            new codedeploy.InstanceTagSet(service, { [InstanceTag.ONE_BOX]: ['true'] }),
+            codedeploy.ServerDeploymentConfig.ONE_AT_A_TIME,
+            [...ONE_BOX_GROUP_ALARMS.map((kind) => oneBox[kind]), ...Object.values(anomalies)],
+          );
+          watchAggregate.push({ team: p.team, group: g, name });
+        }
         for (const unit of units) {
-          group(
+          const name = naming.unitGroupName(p.name, unit);
+          const g = group(
             `${pascal(p.name)}${pascal(unit)}`,
-            naming.unitGroupName(p.name, unit),
+            name,
             new codedeploy.InstanceTagSet(service, { [InstanceTag.UNIT]: [unit] }, { [InstanceTag.ONE_BOX]: ['false'] }),
             rolling,
-            fleet,
+            Object.values(fleet),
           );
+          watchAggregate.push({ team: p.team, group: g, name });
         }
       }
       if (preProd.includes(p)) {
         for (const stage of p.preProd) {
-          const alarms = this.standardAlarms(p, stage, (kind) => naming.serviceAlarmName(p.name, stage, kind), false);
+          const alarms = standardAlarms(this, {
+            service: p.service,
+            scope: stage,
+            idPrefix: `${pascal(p.name)}${pascal(stage)}`,
+            alarmName: (kind) => naming.serviceAlarmName(p.name, stage, kind),
+            where: `stage ${stage}`,
+          });
+          this.alarmNames.push(...Object.values(alarms).map(nameOf));
           group(
             `${pascal(p.name)}${pascal(stage)}`,
             naming.preProdGroupName(p.name, stage),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.STAGE]: [stage] }),
             rolling,
-            alarms,
+            Object.values(alarms),
           );
         }
       }
     }
 
+    const aggregates = new Map<string, cloudwatch.CompositeAlarm>();
     for (const [team, alarms] of this.fleetAlarmsByTeam) {
       const name = naming.teamAggregateAlarmName(team, region);
-      new cloudwatch.CompositeAlarm(this, `${pascal(team)}Aggregate`, {
-        compositeAlarmName: name,
-        alarmDescription: `Team ${team} in ${region}: any fleet alarm of its services. Blocks its deployments; when it fires, every in-flight deployment of the team here rolls back.`,
-        alarmRule: cloudwatch.AlarmRule.anyOf(...alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
-      });
+      checkAlarmRuleLength(name, alarms, region);
+      aggregates.set(
+        team,
+        new cloudwatch.CompositeAlarm(this, `${pascal(team)}Aggregate`, {
+          compositeAlarmName: name,
+          alarmDescription: `Team ${team} in ${region}: any fleet alarm of its services. Blocks its deployments; when it fires, every in-flight deployment of the team here rolls back.`,
+          alarmRule: cloudwatch.AlarmRule.anyOf(...alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
+        }),
+      );
       this.alarmNames.push(name);
     }
+    // A regression elsewhere in the team's region (a shared dependency, a sibling service)
+    // stops this team's deployments too.
+    for (const { team, group, name } of watchAggregate) {
+      const aggregate = aggregates.get(team)!;
+      group.addAlarm(aggregate);
+      this.groupAlarms.get(name)!.push(nameOf(aggregate));
+    }
+    this.node.addValidation({ validate: () => this.alarmLimitProblems() });
 
     // A company-wide event (a peak sales day, an incident elsewhere) blocks every team: an
     // operator raises it with `put-metric-data` (or `set-alarm-state`) on this metric.
@@ -144,7 +225,7 @@ export class TargetStack extends Stack {
         metricName: 'CompanyEvent',
         dimensionsMap: { Region: region },
         statistic: cloudwatch.Stats.MAXIMUM,
-        period: PERIOD,
+        period: ALARM_PERIOD,
       }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -154,80 +235,40 @@ export class TargetStack extends Stack {
     });
     this.alarmNames.push(companyEvent);
 
-    // CodeDeploy reads the state of each group's alarms (named exactly, this region only).
-    role.addToPrincipalPolicy(
+    // CodeDeploy reads the state of each group's alarms: those of the region's pipelines (every
+    // name starts with the pipeline's), the team aggregates and the company event, this region only.
+    // By pipeline prefix rather than by name: 20-odd alarms per pipeline would overflow the
+    // role's 10 KB inline policy limit at a handful of pipelines.
+    const alarmArn = (name: string) =>
+      this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    allowWithWildcardResources(
+      role,
       new iam.PolicyStatement({
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: [...new Set(this.alarmNames)].sort().map((name) =>
-          this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-        ),
+        resources: [
+          ...applications.map((p) => alarmArn(`${p.name}-*`)),
+          ...[...aggregates.values()].map((a) => alarmArn(nameOf(a))),
+          alarmArn(companyEvent),
+        ],
       }),
+      'The alarms of the pipelines deploying to this region, by pipeline name prefix (one-box, fleet, anomaly and pre-production alarms), in this region only; CodeDeploy only reads their state.',
     );
 
     this.forwardEvents(props.homeRegion, applications);
   }
 
-  /**
-   * The standard alarms of one scope of a service (Scope dimension: `onebox`, `fleet` or a
-   * pre-production stage): fault rate, p99 latency, unhealthy hosts.
-   */
-  private standardAlarms(
-    p: ResolvedPipeline,
-    scope: string,
-    alarmName: (kind: naming.StandardAlarm) => string,
-    oneBox: boolean,
-  ): cloudwatch.IAlarm[] {
-    const dimensionsMap = { Service: p.service, Scope: scope };
-    const metric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: naming.METRICS_NAMESPACE, metricName, dimensionsMap, statistic, period: PERIOD });
-    const id = `${pascal(p.name)}${pascal(scope)}`;
-    const where = oneBox ? 'the one-box host' : `scope ${scope}`;
-
-    const faults = new cloudwatch.Alarm(this, `${id}Faults`, {
-      alarmName: alarmName(naming.StandardAlarm.FAULTS),
-      alarmDescription: `${p.service} ${where}: more than 1% of requests fault.`,
-      metric: new cloudwatch.MathExpression({
-        expression: '100 * faults / requests',
-        usingMetrics: {
-          faults: metric(naming.StandardMetric.FAULTS, cloudwatch.Stats.SUM),
-          requests: metric(naming.StandardMetric.REQUESTS, cloudwatch.Stats.SUM),
-        },
-        label: 'Fault rate (%)',
-        period: PERIOD,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      // No requests means no fault rate: safe, because a bake never passes on silence (it
-      // requires its minimum requests), so silence cannot promote a change.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  /** Deployment groups over CodeDeploy's alarm limit, as synth errors (read from what is rendered). */
+  private alarmLimitProblems(): string[] {
+    return this.deploymentGroups.flatMap((g) => {
+      const cfn = g.node.defaultChild as codedeploy.CfnDeploymentGroup;
+      const config = this.resolve(cfn.alarmConfiguration) as { alarms?: unknown[] } | undefined;
+      const count = config?.alarms?.length ?? 0;
+      return count > MAX_ALARMS_PER_GROUP
+        ? [
+            `deployment group '${cfn.deploymentGroupName}' in ${this.region} has ${count} alarms; CodeDeploy takes at most ${MAX_ALARMS_PER_GROUP}: watch fewer, or fold some into a composite alarm`,
+          ]
+        : [];
     });
-    const latency = new cloudwatch.Alarm(this, `${id}LatencyP99`, {
-      alarmName: alarmName(naming.StandardAlarm.LATENCY_P99),
-      alarmDescription: `${p.service} ${where}: p99 latency above 1000 ms.`,
-      metric: metric(naming.StandardMetric.LATENCY, cloudwatch.Stats.p(99)),
-      threshold: 1000,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      // As above: no requests, no latency; the bake's minimum requests guard against silence.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const health = new cloudwatch.Alarm(this, `${id}Health`, {
-      alarmName: alarmName(naming.StandardAlarm.HEALTH),
-      alarmDescription: `${p.service} ${where}: at least one host fails its health check.`,
-      metric: metric(naming.StandardMetric.UNHEALTHY_HOSTS, cloudwatch.Stats.MAXIMUM),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      // Not safe to ignore: hosts that stop reporting may be down. Missing data leaves the
-      // alarm INSUFFICIENT_DATA, on which handsoff fails closed.
-      treatMissingData: cloudwatch.TreatMissingData.MISSING,
-    });
-    this.alarmNames.push(...Object.values(naming.StandardAlarm).map(alarmName));
-    return [faults, latency, health];
   }
 
   /**

@@ -41,6 +41,7 @@ export const fixturePipelines: ResolvedPipeline[] = [
     hostsPerUnit: 3,
     preProd: ['beta', 'gamma'],
     preProdRegion: 'us-west-2',
+    oneBox: true,
     waves: [
       {
         name: 'wave-1',
@@ -70,6 +71,7 @@ export const fixturePipelines: ResolvedPipeline[] = [
     hostsPerUnit: 3,
     preProd: ['beta'],
     preProdRegion: 'us-west-2',
+    oneBox: true,
     waves: [
       {
         name: 'wave-1',

@@ -2,13 +2,19 @@
  * The handsoff CDK app, synthesized once WITH cdk-nag (AwsSolutions): Template.fromStack
  * throws on any unacknowledged finding, so every test here also asserts the app is clean.
  */
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
 import { ENV } from '../../lambdas/shared/config.ts';
-import { TaskHandlers, REGION_STATE_MACHINE_ARN_KEY, functionArnKey } from '../../statemachines/resources.ts';
+import { HandlerName, TaskHandlers, REGION_STATE_MACHINE_ARN_KEY, functionArnKey } from '../../statemachines/resources.ts';
+import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
+import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
+import { MAX_ALARMS_PER_GROUP } from '../../infra/stacks/target-stack.ts';
+import { fixturePipelines } from './fixtures.ts';
 import { eventBusArn, pipelineStateMachineName, productionRegions, regionStateMachineName, targetRegions } from '../../infra/stacks/arns.ts';
 import { buildHandsoffApp, targetStackName } from '../../infra/stacks/handsoff-app.ts';
 import type { TargetStack } from '../../infra/stacks/target-stack.ts';
@@ -18,6 +24,7 @@ type Resources = Record<string, { Type: string; Properties: Record<string, any> 
 
 let pipelines: ResolvedPipeline[];
 let controlPlane: Template;
+let controlPlaneStack: ControlPlaneStack;
 let targets: Map<string, Template>;
 let targetStacks: TargetStack[];
 const HOME = 'us-east-1';
@@ -29,13 +36,30 @@ beforeAll(async () => {
   const app = new App({ context: cdkContext });
   // Act
   const built = buildHandsoffApp(app, { pipelines, buildStateMachines: build, handlerEntry, homeRegion: HOME });
+  controlPlaneStack = built.controlPlane;
   controlPlane = Template.fromStack(built.controlPlane);
   targetStacks = built.targets;
   targets = new Map(built.targets.map((s) => [s.region, Template.fromStack(s)]));
 }, 240_000);
 
 const resourcesOf = (t: Template, type: string): Resources => t.findResources(type) as Resources;
+const pascalCase = (s: string): string => s.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+/** Logical id of a handler's function. */
+const functionId = (name: HandlerName): string =>
+  Object.keys(resourcesOf(controlPlane, 'AWS::Lambda::Function')).find((id) => id.startsWith(`${pascalCase(name)}Function`))!;
+/** Every IAM statement of a handler's role. */
+const statementsOf = (name: HandlerName): Array<{ Action: string | string[]; Resource: unknown }> =>
+  Object.values(resourcesOf(controlPlane, 'AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith(`${pascalCase(name)}Role`)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
 const allTemplates = (): Template[] => [controlPlane, ...targets.values()];
+/** Names of the alarms a deployment group watches (CodeDeploy's alarm configuration). */
+const groupAlarmNames = (t: Template, groupName: string): string[] => {
+  const alarms = { ...resourcesOf(t, 'AWS::CloudWatch::Alarm'), ...resourcesOf(t, 'AWS::CloudWatch::CompositeAlarm') };
+  const group = Object.values(resourcesOf(t, 'AWS::CodeDeploy::DeploymentGroup')).find((g) => g.Properties.DeploymentGroupName === groupName)!;
+  expect(group, groupName).toBeDefined();
+  return group.Properties.AlarmConfiguration.Alarms.map((a: { Name: { Ref: string } }) => alarms[a.Name.Ref]!.Properties.AlarmName);
+};
 
 describe('app', () => {
   it('has one target stack per region any pipeline deploys to, with its region set', () => {
@@ -76,26 +100,41 @@ describe('control plane', () => {
     }
   });
 
-  it('fills every placeholder: handler ARNs in both machines, the region machine ARN in the pipeline machine', () => {
+  it('keeps each definition out of the template: an S3 file asset whose every placeholder has a substitution', () => {
     const machines = resourcesOf(controlPlane, 'AWS::StepFunctions::StateMachine');
     for (const p of pipelines) {
       const [regionId, region] = Object.entries(machines).find(([, m]) => m.Properties.StateMachineName === regionStateMachineName(p.name))!;
       const pipeline = Object.values(machines).find((m) => m.Properties.StateMachineName === pipelineStateMachineName(p.name))!;
       for (const m of [region, pipeline]) {
-        const definition: string = m.Properties.DefinitionString;
-        const placeholders = [...definition.matchAll(/\$\{([A-Za-z]+)\}/g)].map((x) => x[1]);
-        for (const key of placeholders) expect(m.Properties.DefinitionSubstitutions, key).toHaveProperty(key!);
+        expect(m.Properties.DefinitionString).toBeUndefined();
+        expect(m.Properties.Definition).toBeUndefined();
+        expect(m.Properties.DefinitionS3Location).toEqual({
+          Bucket: { 'Fn::Sub': expect.stringContaining('cdk-') },
+          Key: expect.stringMatching(/^[0-9a-f]{64}\.json$/),
+        });
+        const definition = readFileSync(controlPlaneStack.definitionFiles[m.Properties.StateMachineName]!, 'utf8');
+        JSON.parse(definition);
+        const placeholders = new Set([...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((x) => x[1]!));
+        expect(placeholders.size).toBeGreaterThan(0);
+        for (const key of placeholders) expect(m.Properties.DefinitionSubstitutions, key).toHaveProperty(key);
         for (const h of TaskHandlers) {
-          if (definition.includes(`\${${functionArnKey(h)}}`)) {
+          if (placeholders.has(functionArnKey(h))) {
             expect(m.Properties.DefinitionSubstitutions[functionArnKey(h)]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/Function/), 'Arn'] });
           }
         }
       }
-      expect(region.Properties.DefinitionString).toContain('arn:aws:states:::lambda:invoke.waitForTaskToken');
-      expect(region.Properties.DefinitionString).toContain(`\${${functionArnKey('start-deployment')}}`);
-      expect(pipeline.Properties.DefinitionString).toContain('arn:aws:states:::states:startExecution.sync:2');
+      const regionDefinition = readFileSync(controlPlaneStack.definitionFiles[regionStateMachineName(p.name)]!, 'utf8');
+      const pipelineDefinition = readFileSync(controlPlaneStack.definitionFiles[pipelineStateMachineName(p.name)]!, 'utf8');
+      expect(regionDefinition).toContain('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      expect(regionDefinition).toContain(`\${${functionArnKey('start-deployment')}}`);
+      expect(pipelineDefinition).toContain('arn:aws:states:::states:startExecution.sync:2');
       expect(pipeline.Properties.DefinitionSubstitutions[REGION_STATE_MACHINE_ARN_KEY]).toEqual({ Ref: regionId });
     }
+  });
+
+  it('stays far from the 1 MB template limit: under 200 KB with the example pipelines', () => {
+    const size = JSON.stringify(controlPlane.toJSON()).length;
+    expect(size).toBeLessThan(200 * 1024);
   });
 
   it('lets a pipeline machine run its region machine as a child (.sync:2 permissions)', () => {
@@ -116,7 +155,7 @@ describe('control plane', () => {
     const functions = Object.values(resourcesOf(controlPlane, 'AWS::Lambda::Function')).filter((f) =>
       String(f.Properties.Description ?? '').startsWith('handsoff '),
     );
-    expect(functions).toHaveLength(Object.keys(ACCESS_NAMES).length);
+    expect(functions).toHaveLength(Object.values(HandlerName).length);
     for (const f of functions) {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(f.Properties.Runtime).toBe('nodejs22.x');
@@ -136,6 +175,66 @@ describe('control plane', () => {
       expect(t.Properties.KeySchema[0]).toEqual({ AttributeName: 'pk', KeyType: 'HASH' });
     }
     expect(tables.filter((t) => t.Properties.KeySchema.length === 1)).toHaveLength(1); // waiters
+  });
+
+  it('indexes the open waiters (sparse GSI open-waiters: openShard, pk; projection ALL)', () => {
+    controlPlane.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: OPEN_WAITERS_INDEX,
+          KeySchema: [
+            { AttributeName: 'openShard', KeyType: 'HASH' },
+            { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'openShard', AttributeType: 'S' }]),
+    });
+  });
+
+  it('runs reconcile every 5 minutes with exactly the access it needs', () => {
+    const fnId = functionId(HandlerName.RECONCILE);
+    controlPlane.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 } })],
+    });
+    const statements = statementsOf(HandlerName.RECONCILE);
+    const actions = statements.flatMap((st) => [st.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'codedeploy:GetDeployment',
+        'cloudwatch:DescribeAlarms',
+        'cloudwatch:GetMetricData',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem', 'dynamodb:DeleteItem',
+        'dynamodb:GetItem', 'dynamodb:GetItem',
+        'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query',
+        'dynamodb:UpdateItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'iam:PassRole',
+        'logs:CreateLogStream', 'logs:PutLogEvents',
+        'scheduler:CreateSchedule', 'scheduler:DeleteSchedule',
+        'states:SendTaskFailure', 'states:SendTaskSuccess',
+      ].sort(),
+    );
+    const json = JSON.stringify(statements);
+    expect(json).toContain(`/index/${OPEN_WAITERS_INDEX}`);
+    expect(json).not.toContain('/index/*');
+    expect(json).toContain('handsoff-bakes/*');
+    const passRole = statements.find((st) => st.Action === 'iam:PassRole')!;
+    expect(passRole.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^BakeSchedulerRole/), 'Arn'] });
+  });
+
+  it('lets check-window read the blocker alarms, and lane its lanes table', () => {
+    expect(statementsOf(HandlerName.CHECK_WINDOW).flatMap((st) => [st.Action].flat())).toContain('cloudwatch:DescribeAlarms');
+    const lane = statementsOf(HandlerName.LANE);
+    expect(JSON.stringify(lane)).toContain('LanesTable');
+    expect(lane.flatMap((st) => [st.Action].flat())).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'states:SendTaskSuccess']));
+    const laneFn = resourcesOf(controlPlane, 'AWS::Lambda::Function')[functionId(HandlerName.LANE)]!;
+    expect(laneFn.Properties.Environment.Variables[ENV.LANES_TABLE]).toEqual({ Ref: expect.stringMatching(/^LanesTable/) });
   });
 
   it('routes forwarded CodeDeploy and alarm events on the handsoff bus to their handlers', () => {
@@ -190,10 +289,6 @@ describe('control plane', () => {
     }
   });
 });
-
-const ACCESS_NAMES = Object.fromEntries(
-  ['notify', 'check-window', 'start-deployment', 'start-bake', 'bake-end', 'rollback', 'lane', 'on-deployment-event', 'on-alarm-event'].map((n) => [n, n]),
-);
 
 describe('target stacks', () => {
   it('guard every deployment group with alarms and automatic rollback', () => {
@@ -276,6 +371,144 @@ describe('target stacks', () => {
       Threshold: 1000,
       Dimensions: Match.arrayWith([{ Name: 'Scope', Value: 'onebox' }]),
     });
+  });
+
+  it('alarm on every standard kind of every scope: one-box, fleet, pre-production stage', () => {
+    const expected: Record<naming.StandardAlarm, { Threshold: number; ComparisonOperator: string; TreatMissingData: string; stat: string }> = {
+      faults: { Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'math:Faults' },
+      'latency-p50': { Threshold: 400, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'p50' },
+      'latency-p90': { Threshold: 700, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'p90' },
+      'latency-p99': { Threshold: 1000, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'p99' },
+      cpu: { Threshold: 90, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'Average' },
+      memory: { Threshold: 90, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'Average' },
+      disk: { Threshold: 90, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'Average' },
+      'log-errors': { Threshold: 2, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', stat: 'math:LogErrors' },
+      health: { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'missing', stat: 'Maximum' },
+    };
+    const metricNames: Record<naming.StandardAlarm, string> = {
+      faults: 'Faults', 'latency-p50': 'Latency', 'latency-p90': 'Latency', 'latency-p99': 'Latency', cpu: 'CPUUtilization',
+      memory: 'MemoryUtilization', disk: 'DiskUtilization', 'log-errors': 'LogErrors', health: 'UnhealthyHosts',
+    };
+    for (const p of pipelines) {
+      const region = productionRegions(p)[0]!;
+      const scopes: Array<[Template, string, (kind: naming.StandardAlarm) => string]> = [
+        [targets.get(region)!, 'fleet', (kind) => naming.serviceAlarmName(p.name, region, kind)],
+        ...(p.oneBox ? [[targets.get(region)!, 'onebox', (kind: naming.StandardAlarm) => naming.oneBoxAlarmName(p.name, region, kind)] as [Template, string, (kind: naming.StandardAlarm) => string]] : []),
+        ...p.preProd.map((stage) => [targets.get(p.preProdRegion)!, stage, (kind: naming.StandardAlarm) => naming.serviceAlarmName(p.name, stage, kind)] as [Template, string, (kind: naming.StandardAlarm) => string]),
+      ];
+      for (const [t, scope, name] of scopes) {
+        for (const kind of Object.values(naming.StandardAlarm)) {
+          const { stat, ...props } = expected[kind];
+          const dimensions = [{ Name: 'Scope', Value: scope }, { Name: 'Service', Value: p.service }];
+          const metric = stat.startsWith('math:')
+            ? {
+                Metrics: Match.arrayWith([
+                  Match.objectLike({ Expression: Match.stringLikeRegexp('^100 \\* \\w+ / requests$'), ReturnData: true }),
+                  Match.objectLike({ MetricStat: Match.objectLike({ Metric: { Namespace: naming.METRICS_NAMESPACE, MetricName: stat.slice(5), Dimensions: dimensions }, Period: 60, Stat: 'Sum' }) }),
+                  Match.objectLike({ MetricStat: Match.objectLike({ Metric: { Namespace: naming.METRICS_NAMESPACE, MetricName: 'RequestCount', Dimensions: dimensions }, Period: 60, Stat: 'Sum' }) }),
+                ]),
+              }
+            : {
+                Namespace: naming.METRICS_NAMESPACE,
+                MetricName: metricNames[kind],
+                Dimensions: dimensions,
+                Period: 60,
+                ...(stat.startsWith('p') ? { ExtendedStatistic: stat } : { Statistic: stat }),
+              };
+          t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name(kind), EvaluationPeriods: 3, DatapointsToAlarm: 2, ...props, ...metric });
+        }
+      }
+    }
+  });
+
+  it('check the one-box against its fleet, and the fleet requests against their anomaly band', () => {
+    for (const p of pipelines) {
+      for (const region of productionRegions(p)) {
+        const t = targets.get(region)!;
+        const units = p.waves.flatMap((w) => w.regions).find((r) => r.region === region)!.units;
+        const name = (scope: 'onebox' | 'fleet', m: naming.AnomalyMetric) => naming.anomalyAlarmName(p.name, region, scope, m);
+        const expressions = (alarmName: string): string[] => {
+          const alarm = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm')).find((a) => a.Properties.AlarmName === alarmName)!;
+          return alarm.Properties.Metrics.filter((m: { Expression?: string }) => m.Expression).map((m: { Expression: string }) => m.Expression);
+        };
+        if (p.oneBox) {
+          t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+            AlarmName: name('onebox', 'requests'),
+            ComparisonOperator: 'LessThanThreshold',
+            Threshold: 20,
+            EvaluationPeriods: 3,
+            DatapointsToAlarm: 3,
+          });
+          expect(expressions(name('onebox', 'requests'))).toEqual([`IF(fleet > 0, 100 * FILL(onebox, 0) * ${units.length * p.hostsPerUnit} / fleet)`]);
+          t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name('onebox', 'latency'), ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+          expect(expressions(name('onebox', 'latency'))).toEqual(['IF(onebox > 2 * fleet AND onebox > fleet + 150, 1, 0)']);
+          t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name('onebox', 'faults'), ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
+          expect(expressions(name('onebox', 'faults'))).toEqual(
+            expect.arrayContaining(['IF(oneboxRate > 5 * fleetRate AND oneboxRate > 0.5, 1, 0)', '100 * oneboxFaults / oneboxRequests', '100 * fleetFaults / fleetRequests']),
+          );
+        }
+        t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          AlarmName: name('fleet', 'requests'),
+          ComparisonOperator: 'LessThanLowerThreshold',
+          ThresholdMetricId: 'expr_1',
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 3,
+          Metrics: Match.arrayWith([
+            Match.objectLike({ Id: 'expr_1', Expression: 'ANOMALY_DETECTION_BAND(m0, 3)' }),
+            Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'RequestCount', Dimensions: [{ Name: 'Scope', Value: 'fleet' }, { Name: 'Service', Value: p.service }] }), Stat: 'Sum' }) }),
+          ]),
+        });
+      }
+    }
+  });
+
+  it('give each deployment group its most telling alarms, never more than CodeDeploy takes', () => {
+    for (const p of pipelines) {
+      for (const region of productionRegions(p)) {
+        const t = targets.get(region)!;
+        const aggregate = naming.teamAggregateAlarmName(p.team, region);
+        if (p.oneBox) {
+          expect(groupAlarmNames(t, naming.oneBoxGroupName(p.name)).sort()).toEqual(
+            [
+              naming.oneBoxAlarmName(p.name, region, 'faults'),
+              naming.oneBoxAlarmName(p.name, region, 'latency-p99'),
+              naming.oneBoxAlarmName(p.name, region, 'health'),
+              naming.oneBoxAlarmName(p.name, region, 'log-errors'),
+              naming.anomalyAlarmName(p.name, region, 'onebox', 'requests'),
+              naming.anomalyAlarmName(p.name, region, 'onebox', 'latency'),
+              naming.anomalyAlarmName(p.name, region, 'onebox', 'faults'),
+              aggregate,
+            ].sort(),
+          );
+        }
+        for (const unit of p.waves.flatMap((w) => w.regions).find((r) => r.region === region)!.units) {
+          expect(groupAlarmNames(t, naming.unitGroupName(p.name, unit)).sort()).toEqual(
+            [...Object.values(naming.StandardAlarm).map((kind) => naming.serviceAlarmName(p.name, region, kind)), aggregate].sort(),
+          );
+        }
+      }
+      for (const stage of p.preProd) {
+        expect(groupAlarmNames(targets.get(p.preProdRegion)!, naming.preProdGroupName(p.name, stage)).sort()).toEqual(
+          Object.values(naming.StandardAlarm).map((kind) => naming.serviceAlarmName(p.name, stage, kind)).sort(),
+        );
+      }
+    }
+    for (const t of targets.values()) {
+      for (const g of Object.values(resourcesOf(t, 'AWS::CodeDeploy::DeploymentGroup'))) {
+        expect(g.Properties.AlarmConfiguration.Alarms.length).toBeLessThanOrEqual(MAX_ALARMS_PER_GROUP);
+      }
+    }
+  });
+
+  it('fail synth when a deployment group would watch more alarms than CodeDeploy takes', () => {
+    // Prepare: the fixture pipelines, then one alarm too many on a unit group (10 already).
+    const app = new App({ context: cdkContext });
+    const built = buildHandsoffApp(app, { pipelines: fixturePipelines, buildStateMachines: () => ({ pipeline: {}, region: {} }), handlerEntry, homeRegion: HOME, nag: false });
+    const stack = built.targets.find((s) => s.region === 'eu-west-1')!;
+    const unit = stack.deploymentGroups.find((g) => (g.node.defaultChild as { deploymentGroupName?: string }).deploymentGroupName === naming.unitGroupName('orders', 'euw1-az1'))!;
+    unit.addAlarm(stack.node.findChild('CompanyEvent') as cloudwatch.Alarm);
+    // Act / Assess
+    expect(() => app.synth()).toThrow(/'orders-euw1-az1' in eu-west-1 has 11 alarms; CodeDeploy takes at most 10/);
   });
 
   it('aggregate every fleet alarm of a team in a region into its composite alarm', () => {

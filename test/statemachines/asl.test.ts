@@ -16,12 +16,13 @@ const resolve = (input: unknown): ResolvedPipeline => {
   return v.pipeline;
 };
 
-const pipeline = resolve({
+const pipelineJson = {
   name: 'storefront-api',
   service: 'StorefrontApi',
   team: 'storefront',
   regions: ['us-east-1', 'us-west-2', 'eu-west-1', 'sa-east-1', 'ap-southeast-2'],
-});
+};
+const pipeline = resolve(pipelineJson);
 
 /** Walks every state, nested ones included. */
 const allStates = (def: any, out: Array<[string, any]> = []): Array<[string, any]> => {
@@ -55,7 +56,7 @@ describe('buildStateMachines', () => {
 
   it('waits for deployments, bakes and rollbacks on task tokens, never by polling', () => {
     const tasks = allStates(defs.region).filter(([, s]) => s.Type === 'Task');
-    const waiting = tasks.filter(([n]) => /Deploy$|Bake$|Rollback$/.test(n));
+    const waiting = tasks.filter(([n]) => /Deploy$|Bake$|Rollback$|WaitForWindow$/.test(n));
     expect(waiting.length).toBeGreaterThanOrEqual(5);
     for (const [, s] of waiting) {
       expect(s.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
@@ -65,6 +66,8 @@ describe('buildStateMachines', () => {
     }
     // no Wait state with a fixed polling interval
     expect(allStates(defs.region).filter(([, s]) => s.Type === 'Wait' && s.Seconds)).toEqual([]);
+    // holds while a window is closed are waits on a token too
+    expect(allStates(defs.region).filter(([n]) => n.endsWith('WaitForWindow') && n !== 'OneBox.WaitForWindow').every(([, s]) => s.Type === 'Task')).toBe(true);
   });
 
   it('deploys one unit at a time after the one-box and its bake', () => {
@@ -74,10 +77,43 @@ describe('buildStateMachines', () => {
     expect((defs.region as any).States['OneBox.Bake'].Next).toBe('Units');
   });
 
-  it('gates each production step on the window with a Wait until the next opening', () => {
-    const waits = allStates(defs.region).filter(([, s]) => s.Type === 'Wait');
-    expect(waits.map(([n]) => n).sort()).toEqual(['OneBox.WaitForWindow', 'Unit.WaitForWindow']);
-    for (const [, s] of waits) expect(s.TimestampPath).toBe('$.gate.value.nextOpening');
+  it('gates each production step on the window and blockers, holding while the change runs in the region', () => {
+    const states = Object.fromEntries(allStates(defs.region));
+    for (const gate of ['OneBox.Gate', 'Unit.Gate']) {
+      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'previous.$': '$.gate.value' });
+    }
+    // before the one-box nothing of the change runs in the region: a plain Wait
+    expect(states['OneBox.WaitForWindow']).toMatchObject({ Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: 'OneBox.Gate' });
+    // between units the change runs there: the wait watches the region's alarms (slow burns)
+    const hold = states['Unit.WaitForWindow'];
+    expect(hold.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(hold.Parameters.Payload).toMatchObject({ purpose: 'hold', 'until.$': '$.gate.value.nextOpening', 'alarms.$': '$.alarms' });
+    expect(hold.Next).toBe('Unit.Gate');
+    expect(hold.Catch[0].Next).toBe('Unit.Failed');
+  });
+
+  it('watches one-box alarms and anomalies, the team aggregate and the fleet anomaly in a region; the aggregate and anomaly in a wave bake', () => {
+    const [, plan] = allStates(defs.pipeline).find(([n]) => n === 'Wave1.Plan')!;
+    const region = plan.Result.regions[0].region;
+    const names: string[] = plan.Result.regions[0].alarmNames;
+    expect(names).toContain(`handsoff-storefront-${region}-aggregate`);
+    expect(names).toContain(`storefront-api-${region}-onebox-faults`);
+    expect(names).toContain(`storefront-api-${region}-onebox-latency-p50`);
+    expect(names).toContain(`storefront-api-${region}-onebox-anomaly-requests`);
+    expect(names).toContain(`storefront-api-${region}-fleet-anomaly-requests`);
+    const [, waveBake] = allStates(defs.pipeline).find(([n]) => n === 'Wave1.Bake')!;
+    expect(waveBake.Parameters.Payload.alarms.map((a: { name: string }) => a.name).sort()).toEqual(
+      [`handsoff-storefront-${region}-aggregate`, `storefront-api-${region}-fleet-anomaly-requests`].sort(),
+    );
+  });
+
+  it('leaves the one-box out of a pipeline that turns it off', () => {
+    const noOneBox = buildStateMachines(resolve({ ...pipelineJson, oneBox: false }));
+    const region = noOneBox.region as any;
+    expect(region.StartAt).toBe('Units');
+    expect(Object.keys(region.States).filter((n) => n.startsWith('OneBox'))).toEqual([]);
+    expect(JSON.stringify(noOneBox.pipeline)).not.toContain('onebox-faults');
+    expect(aslValidator(structuredClone(region), { checkArn: false }).isValid).toBe(true);
   });
 
   it('routes every failure of a region to its rollback', () => {
