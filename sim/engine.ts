@@ -42,6 +42,10 @@ if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
 const ACCOUNT = '000000000000';
 const HOME = 'us-east-1';
 const TOKEN_PLACEHOLDER = '__HANDSOFF_LOCAL_TASK_TOKEN__';
+/** Delivery latency of an AWS event (CodeDeploy, CloudWatch) to handsoff's handlers. */
+export const EVENT_DELIVERY_MS = 1_000;
+/** The reconciler's schedule, as on AWS: a lost event delays a decision by at most this. */
+export const RECONCILE_PERIOD_MS = 5 * 60_000;
 
 export const localFunctionArn = (handler: HandlerName): string => `arn:aws:lambda:${HOME}:${ACCOUNT}:function:handsoff-${handler}`;
 const stateMachineArn = (pipeline: string, kind: 'pipeline' | 'region'): string =>
@@ -60,6 +64,7 @@ export type SimEvent =
   | { at: number; kind: 'company-event'; state: 'OK' | 'ALARM'; region?: string }
   | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
+  | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
   | { at: number; kind: 'unsupported'; what: string };
 
 export interface SimScenario {
@@ -232,6 +237,14 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       process.stderr.write(`handsoff simulate: ${functionArn.split(':').pop()} failed: ${e.name}: ${e.message}\n`);
     });
   };
+  /**
+   * AWS events reach the home region's rule targets about a second after the change (the
+   * target region's rule forwards them to the home bus): the simulator delivers them then,
+   * so reaction times it reports are not flattered.
+   */
+  const deliver = (functionArn: string, payload: unknown): void => {
+    setTimeout(() => invokeAsync(functionArn, payload), EVENT_DELIVERY_MS);
+  };
 
   const world = new World({
     pipelines,
@@ -239,7 +252,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     emit: (w) => {
       if (w.kind === 'stream') emit(w.event);
       else if (w.kind === 'codedeploy') {
-        invokeAsync(localFunctionArn(HandlerName.ON_DEPLOYMENT_EVENT), {
+        deliver(localFunctionArn(HandlerName.ON_DEPLOYMENT_EVENT), {
           source: 'aws.codedeploy',
           'detail-type': 'CodeDeploy Deployment State-change Notification',
           region: w.detail.region,
@@ -247,7 +260,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
           detail: w.detail,
         });
       } else if (w.kind === 'alarm') {
-        invokeAsync(localFunctionArn(HandlerName.ON_ALARM_EVENT), {
+        deliver(localFunctionArn(HandlerName.ON_ALARM_EVENT), {
           source: 'aws.cloudwatch',
           'detail-type': 'CloudWatch Alarm State Change',
           region: w.region,
@@ -399,6 +412,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
           // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
           if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
         }
+      } else if (e.kind === 'lose-events') {
+        world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
       } else if (e.kind === 'holiday') {
         for (const p of pipelines.filter((x) => !e.pipeline || x.name === e.pipeline)) {
           const pk = e.region ? `${p.name}#${e.region}` : p.name;
@@ -409,6 +424,10 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   }
 
   world.start();
+  // The reconciler runs on its schedule while any change is in flight.
+  const reconciler = setInterval(() => {
+    if ([...outcomes.values()].some((o) => o === 'in-progress')) invokeAsync(localFunctionArn(HandlerName.RECONCILE), {});
+  }, RECONCILE_PERIOD_MS);
   const lastScheduled = Math.max(scenario.start, ...scenario.changes.map((c) => c.at), ...scenario.events.map((e) => e.at));
   const settle = async (): Promise<void> => {
     for (let quiet = 0; quiet < 3; ) {
@@ -431,6 +450,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     }
     for (const run of pendingRuns) void run;
   } finally {
+    clearInterval(reconciler);
     world.stop();
     clock.uninstall();
     setClients(undefined);

@@ -94,6 +94,17 @@ export type ScenarioEvent =
       readonly region?: string;
       /** `undefined` = every pipeline. */
       readonly pipeline?: string;
+    }
+  | {
+      /**
+       * Chaos for the event path: the world's AWS events of `source` are lost (never reach
+       * handsoff) from `at` until `until`, as when a forwarding rule drops them. The world's
+       * own `world.*` records still show what happened; the reconciler must catch up.
+       */
+      readonly kind: 'lose-events';
+      readonly atMs: number;
+      readonly source: 'alarm' | 'deployment';
+      readonly untilMs: number;
     };
 
 export interface Scenario {
@@ -214,6 +225,7 @@ export const ScenarioEventSchema = z.discriminatedUnion('kind', [
       pipeline: z.string().optional(),
     })
     .strict(),
+  z.object({ at: isoTime(), kind: z.literal('lose-events'), source: z.enum(['alarm', 'deployment']), until: isoTime() }).strict(),
 ]);
 
 export const ScenarioSchema = z
@@ -353,6 +365,14 @@ function semanticProblems(raw: Record<string, unknown>, file: string, pipelines:
         checkRegion(['events', i, 'region'], event.region, 'holiday');
         if (event.pipeline !== undefined) checkPipelineName(['events', i, 'pipeline'], event.pipeline);
         break;
+      case 'lose-events': {
+        const at = parseTime(event.at);
+        const until = parseTime(event.until);
+        if (at !== undefined && until !== undefined && until <= at) {
+          add(['events', i, 'until'], `lose-events until ${showValue(event.until)} is not after at ${showValue(event.at)}; set until later than at`);
+        }
+        break;
+      }
       default:
         break;
     }
@@ -432,6 +452,8 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
           return { kind: e.kind, atMs, change: e.change, by: e.by, decision: e.decision, reason: e.reason };
         case 'holiday':
           return { kind: e.kind, atMs, date: e.date, region: e.region, pipeline: e.pipeline };
+        case 'lose-events':
+          return { kind: e.kind, atMs, source: e.source, untilMs: ms(e.until) };
       }
     }),
   };

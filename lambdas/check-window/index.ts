@@ -1,18 +1,24 @@
 /**
- * Handler `check-window`: may a production step start now in this region? Windows and
- * holidays live in DynamoDB so they change without a redeploy. Fails closed: a window it
- * cannot read, or one that never opens, throws WindowUnavailable; throttling propagates for
- * the ASL's Retry. When closed, the ASL waits until `nextOpening` and asks again.
+ * Handler `check-window`: may a production step start now in this region? First the
+ * blockers (with `team`): the team's aggregate alarm and the company event alarm of the
+ * region must not be in ALARM; then the deployment window. Windows and holidays live in
+ * DynamoDB so they change without a redeploy. Fails closed: a window it cannot read, or one
+ * that never opens, throws WindowUnavailable; a missing team aggregate alarm (or alarms it
+ * cannot read) throws BlockerUnavailable; throttling propagates for the ASL's Retry. When
+ * closed, the ASL waits (holds) until `nextOpening` and asks again, feeding back
+ * `blockedReason`: `blocked` is published when the reason changes, `unblocked` when it clears.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { DateTime } from 'luxon';
 import { BlockReason, EventType } from '../../core/events.ts';
 import type { DeploymentWindow } from '../../core/model.ts';
+import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
 import { isOpen, MAX_SEARCH_DAYS, nextOpening, windowProblems } from '../../core/window.ts';
-import type { CheckWindowInput, CheckWindowOutput } from '../shared/contracts.ts';
+import { alarmStates } from '../shared/alarms.ts';
+import { BLOCKER_RECHECK_SECONDS, type CheckWindowInput, type CheckWindowOutput } from '../shared/contracts.ts';
 import { getItem, queryAll } from '../shared/dynamo.ts';
-import { InvalidInputError, isThrottling, WindowUnavailableError } from '../shared/errors.ts';
+import { BlockerUnavailableError, InvalidInputError, isThrottling, WindowUnavailableError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from '../shared/tables.ts';
@@ -60,11 +66,67 @@ export const loadHolidays = async (pipeline: string, region: string, from: Date)
   return new Set(items.map((item) => item.sk));
 };
 
+/** ISO 8601 UTC without milliseconds when they are zero (`2026-12-02T00:00:00Z`). */
+const isoSeconds = (at: Date): string => at.toISOString().replace(/\.000Z$/, 'Z');
+
+/**
+ * The blocker in ALARM, if any: the team aggregate alarm first, then the company event
+ * alarm. Fails closed when the team aggregate alarm does not exist; a missing company event
+ * alarm is fine (not every account has one).
+ */
+export const activeBlocker = async (team: string, region: string): Promise<BlockReason | undefined> => {
+  const teamAlarm = { region, name: teamAggregateAlarmName(team, region) };
+  const companyAlarm = { region, name: companyEventAlarmName(region) };
+  let states: Awaited<ReturnType<typeof alarmStates>>;
+  try {
+    states = await alarmStates([teamAlarm, companyAlarm]);
+  } catch (err) {
+    if (isThrottling(err)) throw err;
+    throw new BlockerUnavailableError(
+      `cannot read the blocker alarms in ${region}: ${(err as Error).name}: ${(err as Error).message}`,
+      { team, region },
+      { cause: err },
+    );
+  }
+  if (states.missing.some((a) => a.name === teamAlarm.name)) {
+    throw new BlockerUnavailableError(
+      `the aggregate alarm '${teamAlarm.name}' of team '${team}' does not exist in ${region}; refusing to start a step without its blocker`,
+      { team, region, alarm: teamAlarm.name },
+    );
+  }
+  const alarming = new Set(states.alarming.map((a) => a.name));
+  if (alarming.has(teamAlarm.name)) return BlockReason.TEAM_ALARM;
+  if (alarming.has(companyAlarm.name)) return BlockReason.COMPANY_EVENT;
+  return undefined;
+};
+
 export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowOutput> => {
   const { pipeline, change, stage, region, unit, target } = input ?? {};
   if (!pipeline || !region) {
     throw new InvalidInputError(`check-window needs pipeline and region; received ${JSON.stringify({ pipeline, region })}`);
   }
+  const scope = { pipeline, change, stage, region, unit, target };
+  // What blocked the previous check (an old state machine only says wasBlocked: the window).
+  const previous = input.blockedReason || (input.wasBlocked ? BlockReason.TIME_WINDOW : undefined);
+  /** Publishes the transition from the previous reason to `current` (undefined: open). */
+  const transition = async (current: BlockReason | undefined, until?: string): Promise<void> => {
+    if (previous === current) return;
+    const events = [];
+    if (previous) events.push({ type: EventType.UNBLOCKED, ...scope, reason: previous });
+    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until });
+    await publish(events);
+  };
+
+  if (input.team) {
+    const blocker = await activeBlocker(input.team, region);
+    if (blocker) {
+      const recheck = isoSeconds(new Date(Date.now() + BLOCKER_RECHECK_SECONDS * 1000));
+      logger.info('blocked by an alarm', { pipeline, region, reason: blocker, recheck });
+      await transition(blocker);
+      return { open: false, blocked: true, reason: blocker, blockedReason: blocker, nextOpening: recheck };
+    }
+  }
+
   const item = await loadWindow(pipeline, region);
   if (!item) {
     throw new WindowUnavailableError(
@@ -82,10 +144,9 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   }
   const now = new Date(Date.now());
   const holidays = await loadHolidays(pipeline, region, now);
-  const scope = { pipeline, change, stage, region, unit, target };
 
   if (isOpen(window, holidays, now)) {
-    if (input.wasBlocked) await publish([{ type: EventType.UNBLOCKED, ...scope, reason: BlockReason.TIME_WINDOW }]);
+    await transition(undefined);
     return { open: true, blocked: false };
   }
   const opening = nextOpening(window, holidays, now);
@@ -95,10 +156,10 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
       { pipeline, region },
     );
   }
-  const until = opening.toISOString().replace(/\.000Z$/, 'Z');
+  const until = isoSeconds(opening);
   logger.info('deployment window closed', { pipeline, region, until });
-  await publish([{ type: EventType.BLOCKED, ...scope, reason: BlockReason.TIME_WINDOW, until }]);
-  return { open: false, nextOpening: until, blocked: true };
+  await transition(BlockReason.TIME_WINDOW, until);
+  return { open: false, nextOpening: until, blocked: true, reason: BlockReason.TIME_WINDOW, blockedReason: BlockReason.TIME_WINDOW };
 };
 
 export const handler = middy(checkWindow).use(injectLambdaContext(logger));

@@ -11,7 +11,7 @@ import { isoDuration } from '../shared/duration.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import { firstFailedRegion, reasonFromCause } from '../shared/failure.ts';
+import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
 
 export interface NotifyOutput {
   published: true;
@@ -44,6 +44,8 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
       extra.reason ??= fromRegions.reason;
     } else if ('cause' in fields) {
       extra.reason ??= reasonFromCause(fields.cause);
+      // A wave bake has no region of its own: the alarm that failed it names one.
+      where ??= regionFromCause(fields.cause);
     }
     delete extra.outcomes;
     delete extra.cause;

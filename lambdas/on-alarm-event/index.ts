@@ -6,14 +6,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { EventType } from '../../core/events.ts';
+import { failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
-import { StepError, type AlarmStateChangeDetail, type BusEvent } from '../shared/contracts.ts';
+import type { AlarmStateChangeDetail, BusEvent } from '../shared/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
-import { publish } from '../shared/publish.ts';
-import { scopeOf, table, type WatchItem } from '../shared/tables.ts';
-import { deliver, finishWaiter, unwatch } from '../shared/waiters.ts';
+import { table, type WatchItem } from '../shared/tables.ts';
 
 export interface AlarmEventOutput {
   /** Waiters this event failed. */
@@ -31,11 +29,7 @@ export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Pro
   });
   const failed: string[] = [];
   for (const w of watches) {
-    const waiter = await finishWaiter(w.sk, {
-      ok: false,
-      error: StepError.ALARM_TRIGGERED,
-      cause: { reason: `alarm ${alarm} went to ALARM`, alarm },
-    });
+    const waiter = await failWaiterOnAlarm(w.sk, { name: alarm, region: w.region ?? event.region }, `alarm ${alarm} went to ALARM`);
     if (!waiter) {
       // Finished already (or gone): the watch is stale.
       await clients()
@@ -44,9 +38,6 @@ export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Pro
       continue;
     }
     failed.push(waiter.pk);
-    await publish([{ type: EventType.ALARM_TRIGGERED, ...scopeOf(waiter), alarm }]);
-    await deliver(waiter);
-    await unwatch(waiter.alarms, waiter.pk);
   }
   logger.info('alarm state change handled', { alarm, watches: watches.length, failed });
   return { failed };

@@ -12,7 +12,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
-import { reasonFromCause } from '../shared/failure.ts';
+import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { findRunningDeployment, getDeployment, TERMINAL_STATE } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import type { RollbackInput, RollbackResult } from '../shared/contracts.ts';
@@ -159,8 +159,12 @@ const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, 
 export const rollback = async (input: RollbackInput): Promise<RollbackOutput> => {
   const missing = (['pipeline', 'change', 'stage', 'taskToken'] as const).filter((f) => typeof input?.[f] !== 'string' || !input[f]);
   if (missing.length > 0) throw new InvalidInputError(`rollback input lacks ${missing.join(', ')}`);
-  const { pipeline, change, stage, region } = input;
+  const { pipeline, change, stage } = input;
   const reason = reasonFromCause(input.reason ?? 'rollback');
+  // A wave-level rollback (no region) after a failure that names its region (an alarm of one
+  // region failed the wave bake) rolls back that region only; the other regions keep the
+  // change, as when one region of a wave fails. Without a named region: every region.
+  const region = input.region ?? regionFromCause(input.reason);
 
   const items = await queryAll<DeploymentItem>({
     TableName: table.deployments(),
@@ -177,13 +181,14 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   }
   if (restorable.length === 0) {
     await sendTaskSuccess(input.taskToken, { rolledBack: [] } satisfies RollbackResult);
-    logger.info('nothing to roll back', { pipeline, change, stage, region });
+    logger.info('nothing to roll back', { pipeline, change, stage, region: region ?? '*' });
     return { rollbacks: 0 };
   }
 
   const now = nowIso();
   const set: RollbackSetWaiter = {
-    pk: rollbackSetKey(pipeline, change, stage, region),
+    // Keyed by the task's own scope: a retry of the same task finds the same set.
+    pk: rollbackSetKey(pipeline, change, stage, input.region),
     kind: WaiterKind.ROLLBACK_SET,
     status: WaiterStatus.OPEN,
     token: input.taskToken,

@@ -1,7 +1,51 @@
-/** Reading the current state of watched alarms (metric and composite), region by region. */
+/**
+ * Reading the current state of watched alarms (metric and composite), region by region, and
+ * failing a waiter on an alarm in ALARM (the alarm-event path and the reconciler alike).
+ */
 import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
+import { EventType } from '../../core/events.ts';
+import { triggeredAlarmLabel } from '../../core/naming.ts';
 import { clients } from './clients.ts';
-import type { WatchedAlarm } from './tables.ts';
+import { StepError } from './contracts.ts';
+import { publish, type EventDraft } from './publish.ts';
+import { scopeOf, type ScopeFields, type Waiter, type WatchedAlarm } from './tables.ts';
+import { deliver, finishWaiter, unwatch } from './waiters.ts';
+
+/**
+ * `alarm.triggered` for a scope: `alarm` is the label SIMULATION.md names (`anomaly:<Metric>`
+ * for anomaly alarms, else the alarm's name), `alarmName` always the full name. A scope
+ * without a region (a wave bake) takes the alarm's region.
+ */
+export const alarmTriggeredEvent = (scope: ScopeFields, alarm: WatchedAlarm, extra: Record<string, unknown> = {}): EventDraft => ({
+  type: EventType.ALARM_TRIGGERED,
+  ...scopeOf(scope),
+  region: scope.region ?? alarm.region,
+  alarm: triggeredAlarmLabel(alarm.name),
+  alarmName: alarm.name,
+  ...extra,
+});
+
+/**
+ * Fails an OPEN waiter because `alarm` is in ALARM (once: undefined when it was finished
+ * already), publishes `alarm.triggered`, completes its task and drops its watches.
+ */
+export const failWaiterOnAlarm = async (
+  waiterKey: string,
+  alarm: WatchedAlarm,
+  reason: string,
+  eventFields: Record<string, unknown> = {},
+): Promise<Waiter | undefined> => {
+  const waiter = await finishWaiter(waiterKey, {
+    ok: false,
+    error: StepError.ALARM_TRIGGERED,
+    cause: { reason, alarm: alarm.name, region: alarm.region },
+  });
+  if (!waiter) return undefined;
+  await publish([alarmTriggeredEvent(waiter, alarm, eventFields)]);
+  await deliver(waiter);
+  await unwatch(waiter.alarms, waiter.pk);
+  return waiter;
+};
 
 export interface AlarmStates {
   missing: WatchedAlarm[];
@@ -12,6 +56,7 @@ export interface AlarmStates {
 /** DescribeAlarms takes at most 100 names per call. */
 const BATCH = 100;
 
+/** Alarms grouped by state (OK ones in none); DescribeAlarms per region, 100 names per call. */
 export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> => {
   const byRegion = new Map<string, string[]>();
   for (const alarm of alarms) byRegion.set(alarm.region, [...(byRegion.get(alarm.region) ?? []), alarm.name]);

@@ -1,16 +1,22 @@
-/** Bakes: ids, bake-end schedules and the request count that proves a bake saw traffic. */
+/**
+ * Bakes and holds: ids, bake-end schedules, the request count that proves a bake saw
+ * traffic, and the end of a bake (shared by the bake-end schedule and the reconciler).
+ */
 import { createHash } from 'node:crypto';
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
-import { alarmStates } from './alarms.ts';
+import { alarmStates, alarmTriggeredEvent } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
-import { StepError, type BakeEndInput, type MetricScope, type StepScope } from './contracts.ts';
+import { StepError, type BakeEndInput, type BakeResult, type HoldResult, type MetricScope, type StepScope } from './contracts.ts';
+import { getItem, isConditionalCheckFailed } from './dynamo.ts';
+import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
-import { scopeOf, type BakeWaiter, type WaiterResult } from './tables.ts';
+import { bakeWaiterKey, scopeOf, table, WaiterStatus, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
 import { deliver, finishWaiter, unwatch } from './waiters.ts';
 
 export const bakeIdOf = (s: StepScope): string =>
@@ -104,43 +110,198 @@ export const countRequests = async (service: string, scopes: MetricScope[], from
   return total;
 };
 
-/** Ends a bake as failed (once), publishing what the failure needs, and completes its task. */
-export const failBake = async (waiter: BakeWaiter, result: WaiterResult & { ok: false }, alarms: string[] = []): Promise<boolean> => {
+/** `bake` or `hold`, for messages. */
+export const purposeOf = (waiter: Pick<BakeWaiter, 'purpose'>): 'bake' | 'hold' => (waiter.purpose === 'hold' ? 'hold' : 'bake');
+
+/**
+ * Ends a bake or hold as failed (once), publishing `alarm.triggered` for `alarms`, and
+ * completes its task. @returns false when it was finished already.
+ */
+export const failBake = async (
+  waiter: BakeWaiter,
+  result: WaiterResult & { ok: false },
+  alarms: WatchedAlarm[] = [],
+): Promise<boolean> => {
   const finished = await finishWaiter(waiter.pk, result);
   if (!finished) return false;
-  if (alarms.length > 0) {
-    await publish(alarms.map((alarm) => ({ type: EventType.ALARM_TRIGGERED, ...scopeOf(waiter), alarm })));
-  }
+  if (alarms.length > 0) await publish(alarms.map((alarm) => alarmTriggeredEvent(waiter, alarm)));
   await deliver(finished);
   await unwatch(waiter.alarms, waiter.pk);
   return true;
 };
 
+export interface AlarmCheck {
+  /** What was wrong, if anything: the bake was failed for `missing` and `alarm`. */
+  problem: 'missing' | 'alarm' | 'insufficient' | undefined;
+  /** Alarms in INSUFFICIENT_DATA. */
+  insufficient: WatchedAlarm[];
+}
+
+const listAlarms = (alarms: WatchedAlarm[]): string => alarms.map((a) => `${a.name} (${a.region})`).join(', ');
+
 /**
  * Fails closed at once when a watched alarm is missing or already in ALARM (no state
- * change would come for it). @returns what was wrong, if anything; the bake was failed
- * for `missing` and `alarm`.
+ * change would come for it).
  */
-export const failOnAlarmStates = async (waiter: BakeWaiter, when: string): Promise<'missing' | 'alarm' | 'insufficient' | undefined> => {
+export const checkBakeAlarms = async (waiter: BakeWaiter, when: string): Promise<AlarmCheck> => {
   const states = await alarmStates(waiter.alarms);
+  const noun = purposeOf(waiter);
   if (states.missing.length > 0) {
-    const names = states.missing.map((a) => `${a.name} (${a.region})`);
+    const first = states.missing[0]!;
     await failBake(waiter, {
       ok: false,
       error: StepError.ALARM_MISSING,
-      cause: { reason: `alarm ${names.join(', ')} does not exist ${when}; a bake never passes unwatched`, alarm: states.missing[0]!.name },
+      cause: {
+        reason: `alarm ${listAlarms(states.missing)} does not exist ${when}; a ${noun} never passes unwatched`,
+        alarm: first.name,
+        region: first.region,
+      },
     });
-    return 'missing';
+    return { problem: 'missing', insufficient: states.insufficient };
   }
   if (states.alarming.length > 0) {
-    const alarm = states.alarming[0]!.name;
+    const first = states.alarming[0]!;
     await failBake(
       waiter,
-      { ok: false, error: StepError.ALARM_TRIGGERED, cause: { reason: `alarm ${alarm} is in ALARM ${when}`, alarm } },
-      states.alarming.map((a) => a.name),
+      { ok: false, error: StepError.ALARM_TRIGGERED, cause: { reason: `alarm ${first.name} is in ALARM ${when}`, alarm: first.name, region: first.region } },
+      states.alarming,
     );
-    return 'alarm';
+    return { problem: 'alarm', insufficient: states.insufficient };
   }
-  return states.insufficient.length > 0 ? 'insufficient' : undefined;
+  return { problem: states.insufficient.length > 0 ? 'insufficient' : undefined, insufficient: states.insufficient };
 };
 
+/** checkBakeAlarms, returning only what was wrong. */
+export const failOnAlarmStates = async (waiter: BakeWaiter, when: string): Promise<AlarmCheck['problem']> =>
+  (await checkBakeAlarms(waiter, when)).problem;
+
+// ---------------------------------------------------------------- bake end
+
+export interface BakeEndOutput {
+  bakeId: string;
+  outcome: 'completed' | 'extended' | 'failed' | 'not-open' | 'early';
+  requests?: number;
+}
+
+/** A schedule may fire a little early; beyond this it is a stale schedule. */
+const EARLY_TOLERANCE_MS = 1000;
+
+/** Extends a bake that lacks data, or fails it with `insufficient-data` past its extension cap. */
+const extend = async (
+  waiter: BakeWaiter,
+  requests: number,
+  now: number,
+  alarmsWithoutData: WatchedAlarm[],
+): Promise<BakeEndOutput> => {
+  const seen = `${requests} requests seen of ${waiter.minRequests} required over ${isoDuration(now - waiter.startedAt)}`;
+  const noData = alarmsWithoutData.length > 0 ? `alarms in INSUFFICIENT_DATA: ${listAlarms(alarmsWithoutData)}` : undefined;
+  const remaining = waiter.maxExtensionSeconds - waiter.extendedSeconds;
+  if (remaining <= 0) {
+    await failBake(waiter, {
+      ok: false,
+      error: StepError.INSUFFICIENT_DATA,
+      cause: {
+        reason: 'insufficient-data',
+        detail: `${seen}${noData ? `; ${noData}` : ''} (bake ${isoDurationSeconds(waiter.durationSeconds)}, extended by ${isoDurationSeconds(waiter.extendedSeconds)}, cap ${isoDurationSeconds(waiter.maxExtensionSeconds)})`,
+      },
+    });
+    return { bakeId: waiter.bakeId, outcome: 'failed', requests };
+  }
+  const by = Math.min(extensionSeconds(waiter.durationSeconds), remaining);
+  const endsAt = now + by * 1000;
+  const next = waiter.extensions + 1;
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.waiters(),
+          Key: { pk: waiter.pk },
+          UpdateExpression: 'SET #endsAt = :endsAt, #extensions = :next, #extendedSeconds = #extendedSeconds + :by, #updatedAt = :now',
+          ConditionExpression: '#status = :open AND #extensions = :current',
+          ExpressionAttributeNames: {
+            '#endsAt': 'endsAt',
+            '#extensions': 'extensions',
+            '#extendedSeconds': 'extendedSeconds',
+            '#status': 'status',
+            '#updatedAt': 'updatedAt',
+          },
+          ExpressionAttributeValues: {
+            ':endsAt': endsAt,
+            ':next': next,
+            ':current': waiter.extensions,
+            ':by': by,
+            ':open': WaiterStatus.OPEN,
+            ':now': nowIso(),
+          },
+        }),
+      );
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    logger.info('bake changed meanwhile (duplicate schedule invocation); nothing to do', { bakeId: waiter.bakeId });
+    return { bakeId: waiter.bakeId, outcome: 'not-open' };
+  }
+  await scheduleBakeEnd(waiter.bakeId, endsAt, next);
+  await publish([
+    {
+      type: EventType.BAKE_EXTENDED,
+      ...scopeOf(waiter),
+      reason: 'min-datapoints',
+      requests,
+      minRequests: waiter.minRequests,
+      until: new Date(endsAt).toISOString(),
+      detail: noData,
+    },
+  ]);
+  logger.info('bake extended', { bakeId: waiter.bakeId, seen, noData, by });
+  return { bakeId: waiter.bakeId, outcome: 'extended', requests };
+};
+
+/** A hold ends: it succeeds unless an alarm is missing or in ALARM (INSUFFICIENT_DATA is fine). */
+const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
+  const { bakeId } = waiter;
+  const check = await checkBakeAlarms(waiter, 'at the end of the hold');
+  if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };
+  // Alarms without data do not fail a hold: the next step's gate and bake judge data.
+  const output: HoldResult = { bakeId, purpose: 'hold', until: new Date(waiter.endsAt).toISOString() };
+  const finished = await finishWaiter(waiter.pk, { ok: true, output });
+  if (!finished) return { bakeId, outcome: 'not-open' };
+  await deliver(finished);
+  await unwatch(waiter.alarms, waiter.pk);
+  logger.info('hold ended', { bakeId });
+  return { bakeId, outcome: 'completed' };
+};
+
+/**
+ * Ends the bake (or hold) `bakeId` when its time has passed: passes when its minimum data
+ * points were seen with every alarm OK; extends on thin traffic (or alarms without data) up
+ * to its cap, then fails with `insufficient-data`; fails at once on a missing alarm or one in
+ * ALARM. A bake that is not open, or not due yet, is left alone.
+ */
+export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
+  const waiter = await getItem<BakeWaiter>(table.waiters(), { pk: bakeWaiterKey(bakeId) });
+  if (!waiter || waiter.status !== WaiterStatus.OPEN) {
+    logger.info('bake not open; schedule ignored', { bakeId, status: waiter?.status });
+    return { bakeId, outcome: 'not-open' };
+  }
+  const now = Date.now();
+  if (now + EARLY_TOLERANCE_MS < waiter.endsAt) {
+    logger.info('bake not over yet (stale schedule); ignored', { bakeId, endsAt: new Date(waiter.endsAt).toISOString() });
+    return { bakeId, outcome: 'early' };
+  }
+  if (waiter.purpose === 'hold') return endHold(waiter);
+
+  const check = await checkBakeAlarms(waiter, 'at the end of the bake');
+  if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };
+
+  const requests = await countRequests(waiter.service, waiter.metricScopes, waiter.startedAt, now);
+  if (check.problem === 'insufficient' || requests < waiter.minRequests) return extend(waiter, requests, now, check.insufficient);
+
+  const finished = await finishWaiter(waiter.pk, { ok: true, output: { bakeId, requests } satisfies BakeResult });
+  if (!finished) return { bakeId, outcome: 'not-open' };
+  await publish([{ type: EventType.BAKE_COMPLETED, ...scopeOf(waiter), requests }]);
+  await deliver(finished);
+  await unwatch(waiter.alarms, waiter.pk);
+  logger.info('bake completed', { bakeId, requests });
+  return { bakeId, outcome: 'completed', requests };
+};

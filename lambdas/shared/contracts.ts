@@ -38,14 +38,35 @@ export interface CheckWindowInput extends StepScope {
   region: string;
   /** Result of the previous check of this gate, if any (to publish `unblocked` once). */
   wasBlocked?: boolean;
+  /**
+   * `blockedReason` of the previous check's output, if it was blocked: `blocked` is published
+   * only when the reason changes, `unblocked` (with this reason) when it clears. A previous
+   * check with `wasBlocked: true` and no `blockedReason` counts as blocked by the time window.
+   */
+  blockedReason?: string;
+  /**
+   * The pipeline's team. When given, the blockers are checked before the window: the team
+   * aggregate alarm of the region (must exist) and the company event alarm (if it exists).
+   */
+  team?: string;
 }
 export interface CheckWindowOutput {
   open: boolean;
-  /** ISO 8601 UTC of the next opening, when closed. */
+  /**
+   * ISO 8601 UTC of the next opening, when closed: the window's next opening, or (blocked by
+   * an alarm) the time to check again, BLOCKER_RECHECK_SECONDS from now.
+   */
   nextOpening?: string;
   /** Equals !open; fed back as `wasBlocked` on the next check. */
   blocked: boolean;
+  /** Why it is closed (BlockReason: `time-window`, `team-alarm`, `company-event`); absent when open. */
+  reason?: string;
+  /** Same as `reason`; fed back as `blockedReason` on the next check. Absent when open. */
+  blockedReason?: string;
 }
+
+/** How long check-window asks the state machine to wait before re-checking a blocking alarm. */
+export const BLOCKER_RECHECK_SECONDS = 300;
 
 /** Handler `start-deployment` (`.waitForTaskToken`). */
 export interface StartDeploymentInput extends StepScope {
@@ -85,10 +106,34 @@ export interface StartBakeInput extends StepScope {
    * InsufficientData. @default twice durationSeconds
    */
   maxExtensionSeconds?: number;
+  /**
+   * `hold`: a wait between steps (e.g. while a window is closed) that watches `alarms` like a
+   * bake and ends at `until`, publishing no `bake.*` events and needing no requests; at its
+   * end it succeeds unless an alarm is missing or in ALARM. @default 'bake'
+   */
+  purpose?: 'bake' | 'hold';
+  /** ISO 8601 end of a hold (required with `purpose: 'hold'`; ignored for bakes). */
+  until?: string;
 }
 export interface BakeResult {
   bakeId: string;
   requests: number;
+}
+/** Sent with SendTaskSuccess when a hold ends with its alarms healthy. */
+export interface HoldResult {
+  bakeId: string;
+  purpose: 'hold';
+  until: string;
+}
+
+/** Handler `reconcile`, invoked on a schedule (every 5 minutes): what it did. */
+export interface ReconcileOutput {
+  /** Open waiters examined. */
+  checked: number;
+  /** Waiters it completed successfully (a lost success event, an overdue bake that passed). */
+  completed: number;
+  /** Waiters it failed (a lost alarm or failure event, an overdue bake that failed). */
+  failed: number;
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */
@@ -96,9 +141,14 @@ export interface BakeEndInput {
   bakeId: string;
 }
 
-/** Handler `rollback` (`.waitForTaskToken`): roll back every scope of (stage, region) that got the change. */
+/**
+ * Handler `rollback` (`.waitForTaskToken`): roll back every scope of (stage, region) that got
+ * the change. Without `region` (a wave-level rollback), the region named by `reason` (when it
+ * is the JSON of a StepFailureCause with `region`) is rolled back, else every region of the stage.
+ */
 export interface RollbackInput extends StepScope {
   taskToken: string;
+  /** The failure's raw Step Functions `Cause` (JSON of StepFailureCause), or text. */
   reason: string;
 }
 export interface RollbackResult {
@@ -132,16 +182,30 @@ export const HandlerError = {
   WINDOW_UNAVAILABLE: 'WindowUnavailable',
   /** Thrown by rollback when a rollback cannot be started. */
   ROLLBACK_FAILED: 'RollbackFailed',
+  /**
+   * Thrown by check-window when the blockers cannot be read (the team aggregate alarm does not
+   * exist, or DescribeAlarms failed other than by throttling): fail closed, like WindowUnavailable.
+   */
+  BLOCKER_UNAVAILABLE: 'BlockerUnavailable',
+  /** DynamoDB left items of a BatchWriteItem unprocessed after several retries (throttled); retry. */
+  BATCH_WRITE_INCOMPLETE: 'BatchWriteIncomplete',
 } as const;
 export type HandlerError = (typeof HandlerError)[keyof typeof HandlerError];
-export const RetryableHandlerErrors: readonly string[] = [HandlerError.DEPLOYMENT_GROUP_BUSY, HandlerError.PUBLISH_FAILED];
+export const RetryableHandlerErrors: readonly string[] = [
+  HandlerError.DEPLOYMENT_GROUP_BUSY,
+  HandlerError.PUBLISH_FAILED,
+  HandlerError.BATCH_WRITE_INCOMPLETE,
+];
 
 /** `cause` of a SendTaskFailure: JSON of this shape, so ASL can surface the reason. */
 export interface StepFailureCause {
   reason: string;
   /** Human-readable detail when `reason` is a fixed code (e.g. `insufficient-data`). */
   detail?: string;
+  /** Full name of the alarm (AlarmTriggered, AlarmMissing). */
   alarm?: string;
+  /** Region of the alarm or deployment that failed the step: a wave-level rollback rolls back only this region. */
+  region?: string;
   deploymentId?: string;
 }
 

@@ -1,9 +1,10 @@
-/** DynamoDB helpers: conditional-write conflicts and paginated queries. */
+/** DynamoDB helpers: conditional-write conflicts, paginated queries and batched writes. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { clients } from './clients.ts';
-import { hasName } from './errors.ts';
+import { BatchWriteIncompleteError, hasName } from './errors.ts';
 
 export const isConditionalCheckFailed = (err: unknown): boolean => hasName(err, 'ConditionalCheckFailedException');
 
@@ -55,4 +56,40 @@ export const clean = <T>(value: T): T => {
     ) as T;
   }
   return value;
+};
+
+/** One write of a BatchWriteItem (document client form). */
+export type BatchWriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/** BatchWriteItem takes at most 25 writes per call. */
+export const BATCH_WRITE_LIMIT = 25;
+/** Calls per chunk before giving up on unprocessed items (the first plus retries). */
+export const BATCH_WRITE_ATTEMPTS = 5;
+/** Backoff before retry n (1-based): 25 ms, 50 ms, 100 ms, 200 ms (plus jitter). */
+const backoffMillis = (retry: number): number => 25 * 2 ** (retry - 1) * (1 + Math.random() / 2);
+
+/**
+ * Writes items to one table with BatchWriteItem, 25 per call, retrying unprocessed items with
+ * exponential backoff; still unprocessed after BATCH_WRITE_ATTEMPTS calls: BatchWriteIncomplete
+ * (retryable). Unconditional writes only; requests for the same key must not repeat.
+ */
+export const batchWrite = async (tableName: string, requests: BatchWriteRequest[]): Promise<void> => {
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+    let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > BATCH_WRITE_ATTEMPTS) {
+        throw new BatchWriteIncompleteError(
+          `DynamoDB left ${pending.length} writes to ${tableName} unprocessed after ${BATCH_WRITE_ATTEMPTS} attempts`,
+          { tableName, unprocessed: pending.length },
+        );
+      }
+      if (attempt > 1) await sleep(backoffMillis(attempt - 1));
+      const result = await clients()
+        .dynamo()
+        .send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
+      pending = (result?.UnprocessedItems?.[tableName] ?? []) as BatchWriteRequest[];
+    }
+  }
 };

@@ -24,6 +24,20 @@ export class WindowUnavailableError extends HandsoffError {
 }
 
 /**
+ * The blockers (team aggregate alarm, company event alarm) cannot be read, or the team
+ * aggregate alarm does not exist: fail closed, never start a step unguarded.
+ */
+export class BlockerUnavailableError extends HandsoffError {
+  override readonly name = HandlerError.BLOCKER_UNAVAILABLE;
+}
+
+/** DynamoDB kept leaving items of a BatchWriteItem unprocessed (throttling). Retryable. */
+export class BatchWriteIncompleteError extends HandsoffError {
+  override readonly name = HandlerError.BATCH_WRITE_INCOMPLETE;
+  override readonly retryable = true;
+}
+
+/**
  * Another deployment runs in the CodeDeploy deployment group (one per group at a time).
  * Retryable: handsoff never starts a second one next to it.
  */

@@ -20,6 +20,17 @@ export const reasonFromCause = (cause: unknown): string => {
   return cause;
 };
 
+/** The `region` a handsoff failure cause (JSON of StepFailureCause) names, if any. */
+export const regionFromCause = (cause: unknown): string | undefined => {
+  if (typeof cause !== 'string' || !cause.trim().startsWith('{')) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as Partial<StepFailureCause> | null;
+    return parsed && typeof parsed.region === 'string' && parsed.region.length > 0 ? parsed.region : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** The first failed region of a wave, with its reason. */
 export const firstFailedRegion = (outcomes: unknown): { region: string; reason: string } | undefined => {
   if (!Array.isArray(outcomes)) return undefined;

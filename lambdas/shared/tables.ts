@@ -1,7 +1,10 @@
 /**
  * DynamoDB item layouts and key builders of the handlers' tables. Every table has a string
  * partition key `pk`; all but the waiters table also have a string sort key `sk`. Table
- * names come from the environment (config.ts). No GSIs.
+ * names come from the environment (config.ts). One GSI: the waiters table's sparse
+ * `open-waiters` index (OPEN_WAITERS_INDEX), partition key `openShard` (S), sort key `pk` (S),
+ * projection ALL: an open waiter carries `openShard = 'OPEN'`, a finished one does not, so the
+ * reconciler lists exactly the open waiters.
  *
  * | table (env)                 | pk                                   | sk                                  |
  * | --------------------------- | ------------------------------------ | ----------------------------------- |
@@ -116,6 +119,13 @@ export type WaiterKind = (typeof WaiterKind)[keyof typeof WaiterKind];
 export const WaiterStatus = { OPEN: 'OPEN', DONE: 'DONE' } as const;
 export type WaiterStatus = (typeof WaiterStatus)[keyof typeof WaiterStatus];
 
+/** Sparse GSI of the waiters table listing the open waiters (partition `openShard`, sort `pk`, projection ALL). */
+export const OPEN_WAITERS_INDEX = 'open-waiters';
+/** Attribute (the GSI's partition key) set on open waiters and removed when they finish. */
+export const OPEN_SHARD_ATTRIBUTE = 'openShard';
+/** The value of `openShard` on every open waiter (one partition: a few thousand open waiters at most). */
+export const OPEN_SHARD = 'OPEN';
+
 /** How a waiter ended; kept so a retried task (new token) gets the same answer. */
 export type WaiterResult =
   | { ok: true; output: unknown }
@@ -136,8 +146,10 @@ export interface WaiterBase extends ScopeFields {
   createdAt: string;
   updatedAt: string;
   result?: WaiterResult;
-  /** Set once the result reached Step Functions (a reconciler replays DONE, undelivered ones). */
+  /** Set once the result reached Step Functions. */
   delivered?: boolean;
+  /** `OPEN` while the waiter is open (the key of the open-waiters index); removed when it finishes. */
+  openShard?: typeof OPEN_SHARD;
   expiresAt: number;
 }
 
@@ -188,12 +200,16 @@ export interface BakeWaiter extends WaiterBase {
   extensions: number;
   extendedSeconds: number;
   maxExtensionSeconds: number;
+  /** `hold`: a wait between steps watching alarms (no requests needed, no bake events). @default 'bake' */
+  purpose?: 'bake' | 'hold';
 }
 
 export type Waiter = DeploymentWaiter | RollbackWaiter | RollbackSetWaiter | BakeWaiter;
 
 export const deploymentWaiterKey = (deploymentId: string): string => `deployment#${deploymentId}`;
 export const bakeWaiterKey = (bakeId: string): string => `bake#${bakeId}`;
+/** Id of a hold of a scope until `until`: never the id of that scope's bake, nor of an earlier hold. */
+export const holdBakeId = (bakeId: string, until: string): string => `${bakeId}#hold#${until}`;
 export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string): string =>
   `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}`;
 

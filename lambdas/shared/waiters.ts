@@ -5,10 +5,20 @@
  */
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients.ts';
-import { clean, conflictingItem, isConditionalCheckFailed } from './dynamo.ts';
+import { batchWrite, clean, conflictingItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
-import { expiresAt, table, WaiterStatus, type Waiter, type WaiterResult, type WatchedAlarm, type WatchItem } from './tables.ts';
+import {
+  expiresAt,
+  OPEN_SHARD,
+  OPEN_SHARD_ATTRIBUTE,
+  table,
+  WaiterStatus,
+  type Waiter,
+  type WaiterResult,
+  type WatchedAlarm,
+  type WatchItem,
+} from './tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from './tokens.ts';
 
 export type Registration = 'created' | 'reregistered' | 'replayed';
@@ -39,22 +49,31 @@ export const deliver = async (waiter: Waiter, token = waiter.token): Promise<boo
  * invocation), re-registers the new token while it is OPEN, or replays its result to the
  * new token when it is DONE. Never creates a second one.
  */
-export const registerWaiter = async (waiter: Waiter): Promise<Registration> => {
+export const registerWaiter = async (waiter: Waiter): Promise<Registration> => (await registerWaiterItem(waiter)).registration;
+
+/**
+ * registerWaiter, also returning the waiter as stored (the new one, or the existing one with
+ * the new token), so that callers need not read back what they just wrote.
+ */
+export const registerWaiterItem = async <W extends Waiter>(waiter: W): Promise<{ registration: Registration; stored: W }> => {
   const db = clients().dynamo();
+  const item: W = waiter.status === WaiterStatus.OPEN ? { ...waiter, [OPEN_SHARD_ATTRIBUTE]: OPEN_SHARD } : waiter;
   try {
     await db.send(
       new PutCommand({
         TableName: table.waiters(),
-        Item: clean(waiter),
+        Item: clean(item),
         ConditionExpression: 'attribute_not_exists(pk)',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    return 'created';
+    return { registration: 'created', stored: item };
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
-    const existing = await conflictingItem<Waiter>(err, table.waiters(), { pk: waiter.pk });
-    return existing ? adoptWaiter(existing, waiter.token) : registerWaiter(waiter);
+    const existing = await conflictingItem<W>(err, table.waiters(), { pk: waiter.pk });
+    if (!existing) return registerWaiterItem(waiter);
+    const registration = await adoptWaiter(existing, waiter.token);
+    return { registration, stored: registration === 'reregistered' && waiter.token ? { ...existing, token: waiter.token } : existing };
   }
 };
 
@@ -104,9 +123,9 @@ export const finishWaiter = async (pk: string, result: WaiterResult): Promise<Wa
         new UpdateCommand({
           TableName: table.waiters(),
           Key: { pk },
-          UpdateExpression: 'SET #status = :done, #result = :result, #updatedAt = :now',
+          UpdateExpression: 'SET #status = :done, #result = :result, #updatedAt = :now REMOVE #openShard',
           ConditionExpression: '#status = :open',
-          ExpressionAttributeNames: { '#status': 'status', '#result': 'result', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeNames: { '#status': 'status', '#result': 'result', '#updatedAt': 'updatedAt', '#openShard': OPEN_SHARD_ATTRIBUTE },
           ExpressionAttributeValues: { ':done': WaiterStatus.DONE, ':open': WaiterStatus.OPEN, ':result': clean(result), ':now': nowIso() },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -128,29 +147,35 @@ export const finishWaiter = async (pk: string, result: WaiterResult): Promise<Wa
   }
 };
 
-/** Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM). */
-export const watch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
-  const ttl = expiresAt(Date.now());
-  await Promise.all(
-    alarms.map((alarm) =>
-      clients()
-        .dynamo()
-        .send(
-          new PutCommand({
-            TableName: table.watches(),
-            Item: { pk: alarm.name, sk: waiterKey, region: alarm.region, expiresAt: ttl } satisfies WatchItem,
-          }),
-        ),
-    ),
-  );
+/** One watch per alarm name (the watches table's key is (alarm name, waiter key)); the first one wins. */
+const firstByName = (alarms: WatchedAlarm[] = []): WatchedAlarm[] => {
+  const seen = new Map<string, WatchedAlarm>();
+  for (const alarm of alarms) if (!seen.has(alarm.name)) seen.set(alarm.name, alarm);
+  return [...seen.values()];
 };
 
+/**
+ * Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM): one
+ * PutItem for a single alarm, BatchWriteItem (25 per call) for more.
+ */
+export const watch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
+  const ttl = expiresAt(Date.now());
+  const items = firstByName(alarms).map((alarm) => ({ pk: alarm.name, sk: waiterKey, region: alarm.region, expiresAt: ttl }) satisfies WatchItem);
+  if (items.length === 0) return;
+  if (items.length === 1) {
+    await clients().dynamo().send(new PutCommand({ TableName: table.watches(), Item: items[0] }));
+    return;
+  }
+  await batchWrite(table.watches(), items.map((Item) => ({ PutRequest: { Item } })));
+};
+
+/** Removes the waiter's watches: one DeleteItem for a single alarm, BatchWriteItem for more. */
 export const unwatch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
-  await Promise.all(
-    alarms.map((alarm) =>
-      clients()
-        .dynamo()
-        .send(new DeleteCommand({ TableName: table.watches(), Key: { pk: alarm.name, sk: waiterKey } })),
-    ),
-  );
+  const keys = firstByName(alarms).map((alarm) => ({ pk: alarm.name, sk: waiterKey }));
+  if (keys.length === 0) return;
+  if (keys.length === 1) {
+    await clients().dynamo().send(new DeleteCommand({ TableName: table.watches(), Key: keys[0] }));
+    return;
+  }
+  await batchWrite(table.watches(), keys.map((Key) => ({ DeleteRequest: { Key } })));
 };

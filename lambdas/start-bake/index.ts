@@ -1,89 +1,122 @@
 /**
- * Handler `start-bake` (`.waitForTaskToken`): starts a bake. The task token waits in the
- * waiters table; an alarm going to ALARM fails it (on-alarm-event), the one-time schedule
- * ends it (bake-end). A retried task re-registers its new token on the same bake: the
- * bake's clock does not restart.
+ * Handler `start-bake` (`.waitForTaskToken`): starts a bake, or a hold. The task token waits
+ * in the waiters table; an alarm going to ALARM fails it (on-alarm-event), the one-time
+ * schedule ends it (bake-end), and the reconciler catches a lost event or schedule. A
+ * retried task re-registers its new token on the same bake: the bake's clock does not restart.
+ *
+ * A hold (`purpose: 'hold'`) is the wait of a change between steps (e.g. while a deployment
+ * window is closed): it watches its alarms exactly like a bake, ends at `until`, publishes no
+ * `bake.*` events and needs no requests. Its id (`<bake id>#hold#<until>`) never collides with
+ * the bake of the same scope, nor with an earlier hold.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { EventType } from '../../core/events.ts';
-import { bakeIdOf, failOnAlarmStates, scheduleBakeEnd } from '../shared/bakes.ts';
+import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
 import type { StartBakeInput } from '../shared/contracts.ts';
-import { getItem } from '../shared/dynamo.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import {
-  bakeWaiterKey,
-  expiresAt,
-  scopeOf,
-  table,
-  WaiterKind,
-  WaiterStatus,
-  type BakeWaiter,
-} from '../shared/tables.ts';
-import { registerWaiter, watch, type Registration } from '../shared/waiters.ts';
+import { bakeWaiterKey, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
+import { registerWaiterItem, watch, type Registration } from '../shared/waiters.ts';
 
 export interface StartBakeOutput {
   bakeId: string;
   registration: Registration;
 }
 
+/** A hold whose end is this close (or past) ends in the invocation that starts it. */
+const DUE_TOLERANCE_MS = 1000;
+
 const validate = (input: StartBakeInput): void => {
   const problems: string[] = [];
   for (const f of ['pipeline', 'change', 'stage', 'taskToken'] as const) {
     if (typeof input?.[f] !== 'string' || input[f].length === 0) problems.push(`${f} is required`);
   }
-  if (!(Number.isFinite(input?.durationSeconds) && input.durationSeconds >= 0)) problems.push('durationSeconds must be >= 0');
-  if (!(Number.isFinite(input?.minRequests) && input.minRequests >= 0)) problems.push('minRequests must be >= 0');
+  const purpose = input?.purpose ?? 'bake';
+  if (purpose !== 'bake' && purpose !== 'hold') problems.push(`purpose must be 'bake' or 'hold', not '${String(purpose)}'`);
+  if (purpose === 'hold') {
+    if (typeof input.until !== 'string' || !Number.isFinite(Date.parse(input.until))) problems.push('until must be an ISO 8601 time for a hold');
+  } else {
+    if (!(Number.isFinite(input?.durationSeconds) && input.durationSeconds >= 0)) problems.push('durationSeconds must be >= 0');
+    if (!(Number.isFinite(input?.minRequests) && input.minRequests >= 0)) problems.push('minRequests must be >= 0');
+    if (!Array.isArray(input?.metricScopes)) problems.push('metricScopes must be a list');
+  }
   if (!Array.isArray(input?.alarms)) problems.push('alarms must be a list');
-  if (!Array.isArray(input?.metricScopes)) problems.push('metricScopes must be a list');
   if (problems.length > 0) throw new InvalidInputError(`start-bake input: ${problems.join('; ')}`);
 };
 
-export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput> => {
-  validate(input);
-  const bakeId = bakeIdOf(input);
-  const now = Date.now();
-  const waiter: BakeWaiter = {
-    pk: bakeWaiterKey(bakeId),
+const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
+  const base = {
     kind: WaiterKind.BAKE,
     status: WaiterStatus.OPEN,
     token: input.taskToken,
     ...scopeOf(input),
     alarms: input.alarms.map((a) => ({ region: a.region, name: a.name })),
-    bakeId,
     startedAt: now,
+    service: input.service ?? input.pipeline,
+    extensions: 0,
+    extendedSeconds: 0,
+    createdAt: nowIso(),
+    updatedAt: nowIso(),
+    expiresAt: expiresAt(now),
+  } as const;
+  if (input.purpose === 'hold') {
+    const until = Date.parse(input.until!);
+    const bakeId = holdBakeId(bakeIdOf(input), new Date(until).toISOString());
+    return {
+      ...base,
+      pk: bakeWaiterKey(bakeId),
+      bakeId,
+      purpose: 'hold',
+      endsAt: until,
+      durationSeconds: Math.max(0, Math.round((until - now) / 1000)),
+      minRequests: 0,
+      metricScopes: [],
+      maxExtensionSeconds: 0,
+    };
+  }
+  const bakeId = bakeIdOf(input);
+  return {
+    ...base,
+    pk: bakeWaiterKey(bakeId),
+    bakeId,
     endsAt: now + input.durationSeconds * 1000,
     durationSeconds: input.durationSeconds,
     minRequests: input.minRequests,
     metricScopes: input.metricScopes,
-    service: input.service ?? input.pipeline,
-    extensions: 0,
-    extendedSeconds: 0,
     maxExtensionSeconds: input.maxExtensionSeconds ?? 2 * input.durationSeconds,
-    createdAt: nowIso(),
-    updatedAt: nowIso(),
-    expiresAt: expiresAt(now),
   };
-  const registration = await registerWaiter(waiter);
-  if (registration === 'replayed') return { bakeId, registration };
+};
 
+export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput> => {
+  validate(input);
+  const now = Date.now();
+  const waiter = waiterOf(input, now);
+  const { bakeId } = waiter;
+  const noun = purposeOf(waiter);
   // A retry continues the stored bake (its start, end and extensions), and makes sure its
   // watches and schedule exist in case the first attempt died before creating them.
-  const stored = registration === 'created' ? waiter : ((await getItem<BakeWaiter>(table.waiters(), { pk: waiter.pk })) ?? waiter);
+  const { registration, stored } = await registerWaiterItem(waiter);
+  if (registration === 'replayed') return { bakeId, registration };
+
+  if (noun === 'hold' && stored.endsAt <= now + DUE_TOLERANCE_MS) {
+    // Already over (the window opened meanwhile): end it now, checking its alarms.
+    await endBake(bakeId);
+    return { bakeId, registration };
+  }
   await watch(stored.alarms, stored.pk);
   if (registration === 'created') {
-    const problem = await failOnAlarmStates(stored, 'at the start of the bake');
+    const problem = await failOnAlarmStates(stored, `at the start of the ${noun}`);
     // INSUFFICIENT_DATA is judged at the bake's end, when data is required.
     if (problem === 'missing' || problem === 'alarm') return { bakeId, registration };
   }
   await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
-  if (registration === 'created') {
+  if (registration === 'created' && noun === 'bake') {
     await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(input.durationSeconds) }]);
   }
-  logger.info('bake waiting', { bakeId, registration, endsAt: new Date(stored.endsAt).toISOString() });
+  logger.info(`${noun} waiting`, { bakeId, registration, endsAt: new Date(stored.endsAt).toISOString() });
   return { bakeId, registration };
 };
 

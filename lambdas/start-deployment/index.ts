@@ -14,7 +14,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { DeploymentTarget } from '../../core/model.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
-import { alarmStates } from '../shared/alarms.ts';
+import { alarmStates, alarmTriggeredEvent } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { currentRevision, findRunningDeployment, getDeployment, TERMINAL_STATE, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
@@ -68,15 +68,17 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
     await sendTaskFailure(input.taskToken, StepError.ALARM_MISSING, {
       reason: `alarm ${names.join(', ')} does not exist in ${input.region}; handsoff does not deploy without its alarms`,
       alarm: names[0],
+      region: input.region,
     });
     return true;
   }
   if (states.alarming.length > 0) {
     const alarm = states.alarming[0]!.name;
-    await publish(states.alarming.map((a) => ({ type: EventType.ALARM_TRIGGERED, ...scopeOf(input), alarm: a.name })));
+    await publish(states.alarming.map((a) => alarmTriggeredEvent(input, a)));
     await sendTaskFailure(input.taskToken, StepError.ALARM_TRIGGERED, {
       reason: `alarm ${alarm} is in ALARM; deployment not started`,
       alarm,
+      region: input.region,
     });
     return true;
   }

@@ -32,11 +32,33 @@ export interface Host {
   installedAt: number;
   /** CodeDeploy is installing a revision: out of the load balancer. */
   installing: boolean;
+  /** When CodeDeploy last finished installing on this host (-Infinity: never in this world). */
+  installEndedAt: number;
   /** Scratch of the current minute tick (see World.serveMinute). */
   mode: number;
   faultRate: number;
-  latencyMs: number;
+  /** Latency multiplier over the baseline percentiles (a `latency` behavior: p99Ms / 120). */
+  latencyScale: number;
   unhealthy: boolean;
+  /** Per-host offsets of memory and disk utilization (percent points), fixed at creation. */
+  readonly memoryOffset: number;
+  readonly diskOffset: number;
+  /** The host's own metrics of the last minute served (for snapshots; not a CloudWatch series; p50/p90 derived from p99). */
+  last: HostMinute;
+}
+
+/** One host's metrics of one minute. */
+export interface HostMinute {
+  minute: number;
+  requests: number;
+  faults: number;
+  logErrors: number;
+  latencyP50: number;
+  latencyP90: number;
+  latencyP99: number;
+  cpu: number;
+  memory: number;
+  disk: number;
 }
 
 export interface DeploymentGroup {
@@ -96,4 +118,7 @@ export interface Fleet {
   readonly units: DeploymentGroup[];
   /** Whole-region series (production only). */
   readonly fleetSeries?: MinuteSeries;
+  /** Scratch: expected requests (traffic model, no noise) of `expectedMinute`. */
+  expected: number;
+  expectedMinute: number;
 }

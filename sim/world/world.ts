@@ -9,6 +9,8 @@
  */
 import type { RegionInfo, ResolvedPipeline } from '../../core/model.ts';
 import {
+  anomalyAlarmName,
+  AnomalyMetric,
   applicationName,
   artifactKey,
   companyEventAlarmName,
@@ -27,12 +29,14 @@ import {
   type AlarmScope,
   type AlarmState,
   type AnyAlarm,
+  anomalyRule,
   CompanyEventAlarm,
   MetricAlarm,
+  standardRule,
   TeamAggregateAlarm,
 } from './alarms.ts';
-import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES } from './metrics.ts';
-import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, S3Revision } from './model.ts';
+import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES, type MinuteDatapoint } from './metrics.ts';
+import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, HostMinute, S3Revision } from './model.ts';
 import { keyOf, noise, stochasticRound } from './random.ts';
 import {
   BASE_REQUESTS_PER_MINUTE,
@@ -71,7 +75,19 @@ export type { Behavior } from './model.ts';
 export const BASELINE_REVISION = 'initial';
 /** Healthy boxes fail this fraction of requests anyway. */
 export const BASELINE_FAULT_RATE = 0.001;
+/** Healthy boxes log this many error lines per request on top of one per fault. */
+export const BASELINE_LOG_ERROR_RATE = 0.0005;
+/** Latency percentiles of a healthy box (+/-10% noise per host and minute); a `latency` behavior scales all three by p99Ms / 120. */
+export const BASELINE_LATENCY_P50_MS = 40;
+export const BASELINE_LATENCY_P90_MS = 80;
 export const BASELINE_LATENCY_P99_MS = 120;
+/** CPU of a healthy box: idle part plus a mild load part (requests per minute per host), +/-2% noise. */
+export const BASELINE_CPU_IDLE_PERCENT = 28;
+export const BASELINE_CPU_LOAD_PERCENT = 12;
+export const CPU_HALF_LOAD_REQUESTS = 1000;
+/** Memory and disk of a healthy box: a per-host offset (+/-4%, +/-5%) and a little per-minute noise. */
+export const BASELINE_MEMORY_PERCENT = 50;
+export const BASELINE_DISK_PERCENT = 40;
 /** The one-box host never takes more than this share of its region's traffic. */
 export const ONE_BOX_MAX_SHARE = 0.1;
 /** Time CodeDeploy takes from CreateDeployment to the first batch. */
@@ -102,6 +118,17 @@ export interface HostSnapshot {
   installing: boolean;
   healthy: boolean;
   installedAt: string;
+  /** The host's metrics of the last minute it reported (absent before the first tick). */
+  lastMinute?: Omit<HostMinute, 'minute'> & { time: string };
+}
+
+/** Emissions `World.dropEvents` suppresses: of one kind, until a time, optionally in one region. */
+export interface DropFilter {
+  kind: 'alarm' | 'codedeploy';
+  /** Epoch ms (virtual clock): emissions before this time are dropped. */
+  untilMs: number;
+  /** Only emissions of this region. @default every region */
+  region?: string;
 }
 
 export class World {
@@ -129,6 +156,8 @@ export class World {
   private readonly failed = new Map<string, number>();
   private readonly cdClients = new Map<string, { send(command: unknown): Promise<unknown> }>();
   private readonly cwClients = new Map<string, { send(command: unknown): Promise<unknown> }>();
+  private dropFilters: DropFilter[] = [];
+  private droppedCount = 0;
   private deploymentCounter = 0;
   private hostCounter = 0;
   private running = 0;
@@ -242,6 +271,26 @@ export class World {
     return this.running;
   }
 
+  /**
+   * Lose events: until `untilMs`, the world silently does not deliver its `{kind: 'alarm'}`
+   * (or `{kind: 'codedeploy'}`) emissions, as when EventBridge forwarding fails. The state
+   * changes still happen (DescribeAlarms, GetDeployment see them) and their `world.*`
+   * stream events still appear, marked `dropped: true`: they are ground truth. Filters add
+   * up; one past its time is forgotten.
+   */
+  dropEvents(filter: DropFilter): void {
+    if (filter.kind !== 'alarm' && filter.kind !== 'codedeploy') {
+      throw new Error(`dropEvents: kind must be 'alarm' or 'codedeploy', got '${String(filter.kind)}'`);
+    }
+    if (!Number.isFinite(filter.untilMs)) throw new Error('dropEvents: untilMs must be a finite epoch time in milliseconds');
+    this.dropFilters.push({ ...filter });
+  }
+
+  /** How many `alarm` / `codedeploy` emissions `dropEvents` has suppressed so far. */
+  droppedEvents(): number {
+    return this.droppedCount;
+  }
+
   /** Whether an alarm of that name has ever been in ALARM. */
   hasAlarmed(name: string): boolean {
     for (const list of this.alarmsByRegion.values()) {
@@ -260,13 +309,19 @@ export class World {
     const found = [...this.groups.values()].find((g) => g.region === region && g.name === group);
     if (!found) throw new Error(`no deployment group '${group}' in region '${region}'`);
     const now = Date.now();
-    return found.hosts.map((h) => ({
-      id: h.id,
-      revision: h.revision,
-      installing: h.installing,
-      healthy: h.installing || !this.crashes(h, now),
-      installedAt: new Date(h.installedAt).toISOString(),
-    }));
+    return found.hosts.map((h) => {
+      const { minute, ...metrics } = h.last;
+      metrics.latencyP50 = (metrics.latencyP99 * BASELINE_LATENCY_P50_MS) / BASELINE_LATENCY_P99_MS;
+      metrics.latencyP90 = (metrics.latencyP99 * BASELINE_LATENCY_P90_MS) / BASELINE_LATENCY_P99_MS;
+      return {
+        id: h.id,
+        revision: h.revision,
+        installing: h.installing,
+        healthy: h.installing || !this.crashes(h, now),
+        installedAt: new Date(h.installedAt).toISOString(),
+        ...(minute >= 0 ? { lastMinute: { time: new Date(minute * MINUTE_MS).toISOString(), ...metrics } } : {}),
+      };
+    });
   }
 
   private crashes(host: Host, now: number): boolean {
@@ -359,10 +414,14 @@ export class World {
         revision: key,
         installedAt: now,
         installing: false,
+        installEndedAt: Number.NEGATIVE_INFINITY,
         mode: MODE_SERVE,
         faultRate: 0,
-        latencyMs: BASELINE_LATENCY_P99_MS,
+        latencyScale: 1,
         unhealthy: false,
+        memoryOffset: 8 * (noise(this.seed ^ 0x6c8e9cf5, index, 0) - 0.5),
+        diskOffset: 10 * (noise(this.seed ^ 0x3c6ef372, index, 0) - 0.5),
+        last: { minute: -1, requests: 0, faults: 0, logErrors: 0, latencyP50: Number.NaN, latencyP90: Number.NaN, latencyP99: Number.NaN, cpu: Number.NaN, memory: Number.NaN, disk: Number.NaN },
       });
     }
     const gk = groupKey(spec.region, application, spec.name);
@@ -397,11 +456,15 @@ export class World {
   private buildProductionFleet(pipeline: ResolvedPipeline, wave: string, region: string, units: readonly string[], now: number): void {
     const info = this.catalog.get(region)!;
     const common = { region, stage: wave, preProd: false, location: region };
-    const oneBox = this.buildGroup(
-      pipeline,
-      { ...common, name: oneBoxGroupName(pipeline.name), target: 'onebox', scope: 'onebox', hosts: 1, defaultConfig: DeploymentConfig.ONE_AT_A_TIME },
-      now,
-    );
+    // A pipeline without one-box (`oneBox: false`) has no one-box group: its units take all the traffic.
+    const oneBox =
+      pipeline.oneBox === false
+        ? undefined
+        : this.buildGroup(
+            pipeline,
+            { ...common, name: oneBoxGroupName(pipeline.name), target: 'onebox', scope: 'onebox', hosts: 1, defaultConfig: DeploymentConfig.ONE_AT_A_TIME },
+            now,
+          );
     const unitGroups = units.map((unit) =>
       this.buildGroup(
         pipeline,
@@ -410,32 +473,58 @@ export class World {
       ),
     );
     const fleetSeries = this.seriesOf(pipeline.service, region, 'fleet');
-    this.fleets.push({
+    const fleet: Fleet = {
       pipeline,
       region,
       peakRequestsPerMinute: BASE_REQUESTS_PER_MINUTE * info.traffic,
       clock: this.clockOf(region),
       noiseKey: keyOf(`${pipeline.name}/${region}`),
-      oneBox,
+      ...(oneBox ? { oneBox } : {}),
       units: unitGroups,
       fleetSeries,
-    });
+      expected: 0,
+      expectedMinute: -1,
+    };
+    this.fleets.push(fleet);
     const team = this.teamAlarm(pipeline.team, region, now);
+    const fleetScope = { pipeline: pipeline.name, stage: wave, target: 'fleet' as const };
+    const oneBoxScope = { pipeline: pipeline.name, stage: wave, target: 'onebox' as const };
     for (const kind of Object.values(StandardAlarm)) {
-      const fleetAlarm = new MetricAlarm(
-        serviceAlarmName(pipeline.name, region, kind),
-        region,
-        { pipeline: pipeline.name, stage: wave, target: 'fleet' },
-        now,
-        kind,
-        fleetSeries,
-      );
+      const fleetAlarm = new MetricAlarm(serviceAlarmName(pipeline.name, region, kind), region, fleetScope, now, standardRule(kind, fleetSeries));
       this.addMetricAlarm(fleetAlarm);
       team.members.push(fleetAlarm);
-      this.addMetricAlarm(
-        new MetricAlarm(oneBoxAlarmName(pipeline.name, region, kind), region, { pipeline: pipeline.name, stage: wave, target: 'onebox' }, now, kind, oneBox.series),
-      );
+      if (oneBox) {
+        this.addMetricAlarm(new MetricAlarm(oneBoxAlarmName(pipeline.name, region, kind), region, oneBoxScope, now, standardRule(kind, oneBox.series)));
+      }
     }
+    // Anomaly alarms: the one box against its fleet; the fleet against its daily season.
+    if (oneBox) {
+      for (const metric of Object.values(AnomalyMetric)) {
+        const rule = anomalyRule(metric, 'onebox', { oneBox: oneBox.series, fleet: fleetSeries });
+        this.addMetricAlarm(new MetricAlarm(anomalyAlarmName(pipeline.name, region, 'onebox', metric), region, oneBoxScope, now, rule));
+      }
+    }
+    const expected = (minute: number) => this.expectedRequests(fleet, minute);
+    const fleetAnomaly = new MetricAlarm(
+      anomalyAlarmName(pipeline.name, region, 'fleet', AnomalyMetric.REQUESTS),
+      region,
+      fleetScope,
+      now,
+      anomalyRule(AnomalyMetric.REQUESTS, 'fleet', { fleet: fleetSeries }, expected),
+    );
+    // Not part of the team aggregate, as in the CDK target stack: a seasonal band is noisier
+    // than a fixed threshold, and the aggregate blocks the whole team. The state machines
+    // watch it in every region step and wave bake instead.
+    this.addMetricAlarm(fleetAnomaly);
+  }
+
+  /** The traffic model's expected requests of a fleet in a minute: the centre of the anomaly band (CloudWatch learns the season). */
+  private expectedRequests(fleet: Fleet, minute: number): number {
+    if (fleet.expectedMinute !== minute) {
+      fleet.expectedMinute = minute;
+      fleet.expected = fleet.peakRequestsPerMinute * (fleet.clock ? dailyFactor(fleet.clock.hourAt((minute + 0.5) * MINUTE_MS)) : 1);
+    }
+    return fleet.expected;
   }
 
   private buildPreProdFleet(pipeline: ResolvedPipeline, stage: string, now: number): void {
@@ -461,9 +550,11 @@ export class World {
       peakRequestsPerMinute: PRE_PROD_REQUESTS_PER_MINUTE,
       noiseKey: keyOf(`${pipeline.name}/${stage}:${region}`),
       units: [group],
+      expected: 0,
+      expectedMinute: -1,
     });
     for (const kind of Object.values(StandardAlarm)) {
-      this.addMetricAlarm(new MetricAlarm(serviceAlarmName(pipeline.name, stage, kind), region, { pipeline: pipeline.name, stage }, now, kind, group.series));
+      this.addMetricAlarm(new MetricAlarm(serviceAlarmName(pipeline.name, stage, kind), region, { pipeline: pipeline.name, stage }, now, standardRule(kind, group.series)));
     }
   }
 
@@ -519,7 +610,7 @@ export class World {
   /** Sets a host's scratch fields (mode, fault rate, latency, health) for the minute ending `now`. */
   private classify(host: Host, now: number): void {
     host.faultRate = 0;
-    host.latencyMs = BASELINE_LATENCY_P99_MS;
+    host.latencyScale = 1;
     host.unhealthy = false;
     if (host.installing) {
       host.mode = MODE_OUT;
@@ -541,17 +632,14 @@ export class World {
         if (age >= (behavior.afterSeconds ?? 0) * 1000) host.faultRate = Math.min(1, Math.max(0, behavior.rate));
         break;
       case 'latency':
-        if (age >= (behavior.afterSeconds ?? 0) * 1000) host.latencyMs = behavior.p99Ms;
+        if (age >= (behavior.afterSeconds ?? 0) * 1000) host.latencyScale = Math.max(0, behavior.p99Ms) / BASELINE_LATENCY_P99_MS;
         break;
     }
   }
 
   /** Routes one minute of the fleet's traffic to its hosts and records the scopes' datapoints. */
   private serveMinute(fleet: Fleet, minute: number, now: number): void {
-    const seed = this.seed;
-    const middle = (minute + 0.5) * MINUTE_MS;
-    const shape = fleet.clock ? dailyFactor(fleet.clock.hourAt(middle)) : 1;
-    const total = fleet.peakRequestsPerMinute * shape * (1 + TRAFFIC_NOISE * (2 * noise(seed, fleet.noiseKey, minute) - 1));
+    const total = this.expectedRequests(fleet, minute) * (1 + TRAFFIC_NOISE * (2 * noise(this.seed, fleet.noiseKey, minute) - 1));
 
     let oneBoxRoutable = false;
     if (fleet.oneBox) {
@@ -571,50 +659,129 @@ export class World {
     const unitShare = unitRoutable > 0 ? (1 - oneBoxShare) / unitRoutable : 0;
 
     const acc = this.acc;
-    acc.requests = 0;
-    acc.faults = 0;
-    acc.latency = 0;
-    acc.unhealthy = 0;
-    if (fleet.oneBox) this.serveGroup(fleet.oneBox, oneBoxShare, total, minute);
-    for (const group of fleet.units) this.serveGroup(group, unitShare, total, minute);
-    fleet.fleetSeries?.record(minute, acc.requests, acc.faults, acc.requests > 0 ? acc.latency / acc.requests : Number.NaN, acc.unhealthy);
+    resetAcc(acc);
+    const minuteStart = minute * MINUTE_MS;
+    if (fleet.oneBox) this.serveGroup(fleet.oneBox, oneBoxShare, total, minute, minuteStart);
+    for (const group of fleet.units) this.serveGroup(group, unitShare, total, minute, minuteStart);
+    if (fleet.fleetSeries) fleet.fleetSeries.record(minute, this.datapointOf(acc));
   }
 
   /** Region-wide sums of the fleet being served (reused: the tick allocates nothing per host). */
-  private readonly acc = { requests: 0, faults: 0, latency: 0, unhealthy: 0 };
+  private readonly acc: Acc = newAcc();
+  private readonly groupAcc: Acc = newAcc();
+  private readonly scratch: MinuteDatapoint = {
+    requests: 0, faults: 0, logErrors: 0, latencyP50: 0, latencyP90: 0, latencyP99: 0,
+    cpu: 0, memory: 0, disk: 0, unhealthyHosts: 0, inServiceHosts: 0, installingHosts: 0,
+  };
 
-  private serveGroup(group: DeploymentGroup, share: number, total: number, minute: number): void {
+  /** A scope's datapoint from its sums: latency = request-weighted mean of the hosts' percentiles (see README). */
+  private datapointOf(a: Acc): MinuteDatapoint {
+    const d = this.scratch;
+    d.requests = a.requests;
+    d.faults = a.faults;
+    d.logErrors = a.logErrors;
+    d.latencyP50 = a.requests > 0 ? a.p50 / a.requests : Number.NaN;
+    d.latencyP90 = a.requests > 0 ? a.p90 / a.requests : Number.NaN;
+    d.latencyP99 = a.requests > 0 ? a.p99 / a.requests : Number.NaN;
+    d.cpu = a.reporting > 0 ? a.cpu / a.reporting : Number.NaN;
+    d.memory = a.reporting > 0 ? a.memory / a.reporting : Number.NaN;
+    d.disk = a.reporting > 0 ? a.disk / a.reporting : Number.NaN;
+    d.unhealthyHosts = a.unhealthy;
+    d.inServiceHosts = a.inService;
+    d.installingHosts = a.installing;
+    return d;
+  }
+
+  private serveGroup(group: DeploymentGroup, share: number, total: number, minute: number, minuteStart: number): void {
     const seed = this.seed;
+    const perHost = total * share;
+    // Sums in locals (registers), written out once per group.
     let requests = 0;
-    let faults = 0;
-    let latency = 0;
+    let faultSum = 0;
+    let logErrorSum = 0;
+    let p99Sum = 0;
+    let cpuSum = 0;
+    let memorySum = 0;
+    let diskSum = 0;
+    let reporting = 0;
     let unhealthy = 0;
+    let inService = 0;
+    let installing = 0;
     for (const host of group.hosts) {
       if (host.unhealthy) unhealthy++;
+      // Out of the load balancer for an install at any moment of the minute.
+      if (host.installing || host.installEndedAt > minuteStart) installing++;
       if (host.mode === MODE_OUT) continue;
+      inService++;
       const u = noise(seed, host.index, minute);
-      const routed = stochasticRound(total * share, u);
+      const routed = stochasticRound(perHost, u);
+      // One more hash per host and minute, sliced: latency noise (high bits), CPU and memory noise (lower bits).
+      const v = noise(seed ^ 0x2545f491, host.index, minute);
+      let served = 0;
+      let faults = 0;
+      let p99 = Number.NaN;
       if (host.mode === MODE_BLACKHOLE) {
         this.addFailed(host.revision, routed);
-        continue;
+      } else {
+        served = routed;
+        const extra = host.faultRate > 0 ? Math.min(routed, stochasticRound(routed * host.faultRate, (u * 64) % 1)) : 0;
+        if (extra > 0) this.addFailed(host.revision, extra);
+        // Baseline faults (and log errors) as their expected value: rounding 0.03 faults up to
+        // 1 on a thin one box would make healthy boxes trip the 1% alarm by chance.
+        faults = (routed - extra) * BASELINE_FAULT_RATE + extra;
+        p99 = BASELINE_LATENCY_P99_MS * (host.latencyScale === 1 ? 0.9 + 0.2 * v : host.latencyScale);
+        p99Sum += p99 * served;
       }
-      const extra = host.faultRate > 0 ? Math.min(routed, stochasticRound(routed * host.faultRate, (u * 64) % 1)) : 0;
-      if (extra > 0) this.addFailed(host.revision, extra);
-      // Baseline faults as their expected value: rounding 0.03 faults up to 1 on a thin
-      // one box would make healthy boxes trip the 1% alarm by chance.
-      const base = (routed - extra) * BASELINE_FAULT_RATE;
-      const p99 = host.latencyMs === BASELINE_LATENCY_P99_MS ? BASELINE_LATENCY_P99_MS * (0.9 + 0.2 * noise(seed ^ 0x2545f491, host.index, minute)) : host.latencyMs;
-      requests += routed;
-      faults += base + extra;
-      latency += p99 * routed;
+      const logErrors = faults + served * BASELINE_LOG_ERROR_RATE;
+      // Hosts in the load balancer report utilization; CPU follows the work done, mildly.
+      const v2 = v * 4096;
+      const v3 = v * 16_777_216;
+      const cpu = BASELINE_CPU_IDLE_PERCENT + (BASELINE_CPU_LOAD_PERCENT * served) / (served + CPU_HALF_LOAD_REQUESTS) + 4 * (v2 - Math.floor(v2) - 0.5);
+      const memory = BASELINE_MEMORY_PERCENT + host.memoryOffset + 2 * (v3 - Math.floor(v3) - 0.5);
+      const disk = BASELINE_DISK_PERCENT + host.diskOffset;
+      const last = host.last;
+      last.minute = minute;
+      last.requests = served;
+      last.faults = faults;
+      last.logErrors = logErrors;
+      last.latencyP99 = p99;
+      last.cpu = cpu;
+      last.memory = memory;
+      last.disk = disk;
+      requests += served;
+      faultSum += faults;
+      logErrorSum += logErrors;
+      cpuSum += cpu;
+      memorySum += memory;
+      diskSum += disk;
+      reporting++;
     }
-    // Latency of a scope: request-weighted mean of its hosts' p99 (see README).
-    group.series.record(minute, requests, faults, requests > 0 ? latency / requests : Number.NaN, unhealthy);
-    const acc = this.acc;
-    acc.requests += requests;
-    acc.faults += faults;
-    acc.latency += latency;
-    acc.unhealthy += unhealthy;
+    const g = this.groupAcc;
+    g.requests = requests;
+    g.faults = faultSum;
+    g.logErrors = logErrorSum;
+    // Every percentile scales with the host's p99 (baseline 40/80/120 ms; a latency behavior scales all three).
+    g.p99 = p99Sum;
+    g.p90 = (p99Sum * BASELINE_LATENCY_P90_MS) / BASELINE_LATENCY_P99_MS;
+    g.p50 = (p99Sum * BASELINE_LATENCY_P50_MS) / BASELINE_LATENCY_P99_MS;
+    g.cpu = cpuSum;
+    g.memory = memorySum;
+    g.disk = diskSum;
+    g.reporting = reporting;
+    g.unhealthy = unhealthy;
+    g.inService = inService;
+    g.installing = installing;
+    group.series.record(minute, this.datapointOf(g));
+    addAcc(this.acc, g);
+  }
+
+  /** Whether an emission of that kind and region is to be lost now (see dropEvents). */
+  private drops(kind: DropFilter['kind'], region: string, now: number): boolean {
+    if (this.dropFilters.length === 0) return false;
+    this.dropFilters = this.dropFilters.filter((f) => f.untilMs > now);
+    const hit = this.dropFilters.some((f) => f.kind === kind && (f.region === undefined || f.region === region));
+    if (hit) this.droppedCount++;
+    return hit;
   }
 
   private addFailed(revision: string, count: number): void {
@@ -629,12 +796,16 @@ export class World {
     alarm.updatedAt = now;
     if (state === 'ALARM') alarm.everAlarmed = true;
     const time = new Date(now).toISOString();
-    this.emitFn({
-      kind: 'alarm',
-      region: alarm.region,
-      detail: { alarmName: alarm.name, state: { value: state, reason, timestamp: time }, previousState: { value: previous } },
-    });
-    this.emitFn({ kind: 'stream', event: alarmEvent(alarm.scope, { time, alarm: alarm.name, region: alarm.region, state, previousState: previous }) });
+    const dropped = this.drops('alarm', alarm.region, now);
+    if (!dropped) {
+      this.emitFn({
+        kind: 'alarm',
+        region: alarm.region,
+        detail: { alarmName: alarm.name, state: { value: state, reason, timestamp: time }, previousState: { value: previous } },
+      });
+    }
+    const event = alarmEvent(alarm.scope, { time, alarm: alarm.name, region: alarm.region, state, previousState: previous });
+    this.emitFn({ kind: 'stream', event: dropped ? { ...event, dropped: true } : event });
   }
 
   // ---------------------------------------------------------------- deployments (used by the CodeDeploy adapter)
@@ -707,6 +878,7 @@ export class World {
       host.installing = false;
       host.revision = key;
       host.installedAt = now;
+      host.installEndedAt = now;
       const behavior = this.behaviors.get(key);
       if (behavior?.kind === 'crash' && appliesTo(behavior, host.group)) crashed.push(host);
     }
@@ -743,7 +915,8 @@ export class World {
   private announce(deployment: Deployment): void {
     const group = deployment.group;
     const state = codeDeployState[deployment.status];
-    if (state) {
+    const dropped = state !== undefined && this.drops('codedeploy', group.region, Date.now());
+    if (state && !dropped) {
       this.emitFn({
         kind: 'codedeploy',
         detail: { region: group.region, application: group.application, deploymentGroup: group.name, deploymentId: deployment.id, state },
@@ -764,10 +937,51 @@ export class World {
       status: deployment.status,
       revision,
       deploymentGroup: group.name,
+      ...(dropped ? { dropped: true } : {}),
     };
     this.emitFn({ kind: 'stream', event });
   }
 }
+
+/** Sums of a scope's hosts over one minute (latency and utilization sums weighted for the mean). */
+interface Acc {
+  requests: number;
+  faults: number;
+  logErrors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  cpu: number;
+  memory: number;
+  disk: number;
+  reporting: number;
+  unhealthy: number;
+  inService: number;
+  installing: number;
+}
+
+const newAcc = (): Acc => ({ requests: 0, faults: 0, logErrors: 0, p50: 0, p90: 0, p99: 0, cpu: 0, memory: 0, disk: 0, reporting: 0, unhealthy: 0, inService: 0, installing: 0 });
+
+const resetAcc = (a: Acc): void => {
+  a.requests = a.faults = a.logErrors = a.p50 = a.p90 = a.p99 = a.cpu = a.memory = a.disk = 0;
+  a.reporting = a.unhealthy = a.inService = a.installing = 0;
+};
+
+const addAcc = (a: Acc, b: Acc): void => {
+  a.requests += b.requests;
+  a.faults += b.faults;
+  a.logErrors += b.logErrors;
+  a.p50 += b.p50;
+  a.p90 += b.p90;
+  a.p99 += b.p99;
+  a.cpu += b.cpu;
+  a.memory += b.memory;
+  a.disk += b.disk;
+  a.reporting += b.reporting;
+  a.unhealthy += b.unhealthy;
+  a.inService += b.inService;
+  a.installing += b.installing;
+};
 
 const alarmEvent = (scope: AlarmScope, fields: { time: string; alarm: string; region: string; state: AlarmState; previousState: AlarmState }): HandsoffEvent => ({
   time: fields.time,

@@ -139,8 +139,16 @@ describe('bake-end', () => {
       error: 'InsufficientData',
       cause: expect.stringContaining('"reason":"insufficient-data"'),
     });
+    const cause = JSON.parse(sfn.commandCalls(SendTaskFailureCommand)[0]!.args[0].input.cause!);
+    expect(cause).toEqual({
+      reason: 'insufficient-data',
+      detail: '10 requests seen of 100 required over PT3H (bake PT1H, extended by PT2H, cap PT2H)',
+    });
     expect(published().filter((e) => e.type === 'bake.extended')).toHaveLength(8);
     expect(published()[1]).toMatchObject({ type: 'bake.extended', reason: 'min-datapoints', stage: 'wave-1' });
+    expect(published()[1]).toEqual(
+      expect.objectContaining({ requests: 10, minRequests: 100, until: new Date(NOW.getTime() + HOUR + 15 * 60_000).toISOString() }),
+    );
   });
 
   it('treats an alarm in INSUFFICIENT_DATA as not enough data: extends', async () => {
@@ -148,6 +156,7 @@ describe('bake-end', () => {
     alarms({ agg: 'OK', faults: 'INSUFFICIENT_DATA' });
     await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'extended' });
     expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(published()[1]).toMatchObject({ type: 'bake.extended', reason: 'min-datapoints', requests: 500, minRequests: 100, detail: 'alarms in INSUFFICIENT_DATA: faults (sa-east-1)' });
     expect(store.get(`bake#${bakeId}`)).toMatchObject({ endsAt: NOW.getTime() + HOUR + 15 * 60_000 });
   });
 
@@ -162,8 +171,11 @@ describe('bake-end', () => {
     requests(500);
     alarms({ agg: 'ALARM', faults: 'OK' });
     await bakeEnd({ bakeId });
-    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'AlarmTriggered', cause: expect.stringContaining('agg') });
-    expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarm: 'agg' }));
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      error: 'AlarmTriggered',
+      cause: JSON.stringify({ reason: 'alarm agg is in ALARM at the end of the bake', alarm: 'agg', region: 'sa-east-1' }),
+    });
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarm: 'agg', alarmName: 'agg' }));
   });
 
   it('ignores a stale schedule that fires before the end', async () => {

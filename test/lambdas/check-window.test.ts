@@ -1,10 +1,11 @@
+import { DescribeAlarmsCommand, ResourceNotFound } from '@aws-sdk/client-cloudwatch';
 import { ProvisionedThroughputExceededException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
 import type { CheckWindowInput } from '../../lambdas/shared/contracts.ts';
 import type { WindowItem } from '../../lambdas/shared/tables.ts';
-import { $metadata, ddb, published, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, ddb, events, published, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -52,7 +53,7 @@ describe('check-window', () => {
     given({ '*': { timeZone: 'Asia/Tokyo', ...businessHours } });
     vi.setSystemTime(new Date('2026-12-01T06:30:00Z'));
     const out = await checkWindow(input('ap-northeast-1'));
-    expect(out).toEqual({ open: false, blocked: true, nextOpening: '2026-12-02T00:00:00Z' });
+    expect(out).toEqual({ open: false, blocked: true, nextOpening: '2026-12-02T00:00:00Z', reason: 'time-window', blockedReason: 'time-window' });
     expect(published()).toEqual([
       expect.objectContaining({ type: 'blocked', reason: 'time-window', until: '2026-12-02T00:00:00Z', region: 'ap-northeast-1', change: 'c1' }),
     ]);
@@ -101,5 +102,95 @@ describe('check-window', () => {
     ddb.reset();
     given({ '*': { timeZone: 'UTC', ...businessHours, days: [] } });
     await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/does not open/) });
+  });
+});
+
+describe('check-window blockers', () => {
+  const team = 'storefront';
+  const teamAlarm = 'handsoff-storefront-us-east-1-aggregate';
+  const companyAlarm = 'handsoff-company-event-us-east-1';
+  const blockers = (teamState: 'OK' | 'ALARM' | undefined, companyState: 'OK' | 'ALARM' | undefined): void => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({
+      CompositeAlarms: teamState ? [{ AlarmName: teamAlarm, StateValue: teamState }] : [],
+      MetricAlarms: companyState ? [{ AlarmName: companyAlarm, StateValue: companyState }] : [],
+    });
+  };
+  const open = (): void => {
+    given({ '*': { timeZone: 'America/New_York', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-01T15:00:00Z')); // Tuesday 10:00 EST
+  };
+
+  it('is blocked while the team aggregate alarm is in ALARM, re-checking in 5 minutes, without reading the window', async () => {
+    open();
+    blockers('ALARM', 'OK');
+    await expect(checkWindow(input('us-east-1', { team }))).resolves.toEqual({
+      open: false,
+      blocked: true,
+      reason: 'team-alarm',
+      blockedReason: 'team-alarm',
+      nextOpening: '2026-12-01T15:05:00Z',
+    });
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [teamAlarm, companyAlarm], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'blocked', reason: 'team-alarm', stage: 'wave-2', region: 'us-east-1', change: 'c1' }),
+    ]);
+  });
+
+  it('is blocked by a company event', async () => {
+    open();
+    blockers('OK', 'ALARM');
+    await expect(checkWindow(input('us-east-1', { team }))).resolves.toMatchObject({ open: false, reason: 'company-event', blockedReason: 'company-event' });
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'company-event' })]);
+  });
+
+  it('publishes blocked once per reason, and unblocked with the previous reason when it clears', async () => {
+    open();
+    blockers('ALARM', 'OK');
+    await checkWindow(input('us-east-1', { team, wasBlocked: true, blockedReason: 'team-alarm' }));
+    expect(published()).toEqual([]);
+    blockers('OK', 'OK');
+    await expect(checkWindow(input('us-east-1', { team, wasBlocked: true, blockedReason: 'team-alarm' }))).resolves.toEqual({ open: true, blocked: false });
+    expect(published()).toEqual([expect.objectContaining({ type: 'unblocked', reason: 'team-alarm', region: 'us-east-1' })]);
+  });
+
+  it('moves from one reason to another: unblocked, then blocked', async () => {
+    given({ '*': { timeZone: 'America/New_York', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-01T21:00:00Z')); // 16:00 EST: closed
+    blockers('OK', 'OK');
+    await expect(checkWindow(input('us-east-1', { team, wasBlocked: true, blockedReason: 'company-event' }))).resolves.toMatchObject({
+      reason: 'time-window',
+      nextOpening: '2026-12-02T14:00:00Z',
+    });
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'unblocked', reason: 'company-event' }),
+      expect.objectContaining({ type: 'blocked', reason: 'time-window', until: '2026-12-02T14:00:00Z' }),
+    ]);
+    // The window still closed on the next check (an old state machine only says wasBlocked): no new event.
+    events.resetHistory();
+    await checkWindow(input('us-east-1', { team, wasBlocked: true }));
+    expect(published()).toEqual([]);
+  });
+
+  it('fails closed without the team aggregate alarm; a missing company event alarm is fine', async () => {
+    open();
+    blockers(undefined, 'OK');
+    await expect(checkWindow(input('us-east-1', { team }))).rejects.toMatchObject({ name: 'BlockerUnavailable', message: expect.stringContaining(teamAlarm) });
+    blockers('OK', undefined);
+    await expect(checkWindow(input('us-east-1', { team }))).resolves.toEqual({ open: true, blocked: false });
+  });
+
+  it('fails closed when the alarms cannot be read, but lets throttling through', async () => {
+    open();
+    cloudWatch.on(DescribeAlarmsCommand).rejects(new ResourceNotFound({ message: 'nope', $metadata }));
+    await expect(checkWindow(input('us-east-1', { team }))).rejects.toMatchObject({ name: 'BlockerUnavailable' });
+    cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    await expect(checkWindow(input('us-east-1', { team }))).rejects.toMatchObject({ name: 'Throttling' });
+  });
+
+  it('checks no blockers without a team', async () => {
+    open();
+    await checkWindow(input('us-east-1'));
+    expect(cloudWatch).not.toHaveReceivedCommand(DescribeAlarmsCommand);
   });
 });

@@ -1,5 +1,5 @@
 import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
-import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import type { AlarmStateChangeDetail, BusEvent } from '../../lambdas/shared/contracts.ts';
@@ -34,14 +34,16 @@ beforeEach(() => {
 describe('on-alarm-event', () => {
   it('fails every step watching the alarm, within the event', async () => {
     await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: ['deployment#d-1', 'bake#b'] });
-    const cause = JSON.stringify({ reason: `alarm ${alarm} went to ALARM`, alarm });
+    const cause = JSON.stringify({ reason: `alarm ${alarm} went to ALARM`, alarm, region: 'sa-east-1' });
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'dep-token', error: 'AlarmTriggered', cause });
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmTriggered', cause });
     expect(published()).toEqual([
       expect.objectContaining({ type: 'alarm.triggered', alarm, stage: 'wave-1', region: 'sa-east-1', target: 'onebox' }),
       expect.objectContaining({ type: 'alarm.triggered', alarm, unit: 'sae1-az1' }),
     ]);
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: 'faults', sk: 'deployment#d-1' } });
+    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
+      RequestItems: { watches: [{ DeleteRequest: { Key: { pk: alarm, sk: 'deployment#d-1' } } }, { DeleteRequest: { Key: { pk: 'faults', sk: 'deployment#d-1' } } }] },
+    });
     expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: alarm, sk: 'bake#b' } });
   });
 
@@ -55,5 +57,16 @@ describe('on-alarm-event', () => {
   it('ignores alarms going back to OK', async () => {
     await expect(onAlarmEvent(event('OK'))).resolves.toEqual({ failed: [] });
     expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('names an anomaly alarm anomaly:<Metric>, with its full name in alarmName', async () => {
+    const anomaly = 'storefront-api-sa-east-1-onebox-anomaly-latency';
+    ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: anomaly, sk: 'bake#b', region: 'sa-east-1' }] });
+    await onAlarmEvent({ ...event('ALARM'), detail: { alarmName: anomaly, state: { value: 'ALARM' } } });
+    expect(published()).toEqual([expect.objectContaining({ type: 'alarm.triggered', alarm: 'anomaly:Latency', alarmName: anomaly, unit: 'sae1-az1' })]);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      taskToken: 'bake-token',
+      cause: JSON.stringify({ reason: `alarm ${anomaly} went to ALARM`, alarm: anomaly, region: 'sa-east-1' }),
+    });
   });
 });

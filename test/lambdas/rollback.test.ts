@@ -96,4 +96,26 @@ describe('rollback', () => {
     await expect(rollback(input)).resolves.toMatchObject({ rollbacks: 1 });
     expect(store.get('deployment#d-auto')).toMatchObject({ kind: 'rollback' });
   });
+
+  it('rolls back only the region a wave-level failure names', async () => {
+    const { region: _region, ...waveInput } = input;
+    const cause = JSON.stringify({ reason: 'alarm agg is in ALARM at the end of the bake', alarm: 'agg', region: 'sa-east-1' });
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    await expect(rollback({ ...waveInput, reason: cause })).resolves.toMatchObject({ rollbacks: 1, registration: 'created' });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'deployments',
+      ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#sa-east-1#' },
+    });
+    expect(store.get('rollback#storefront-api#c1#wave-1#*')).toMatchObject({ kind: 'rollback-set', pending: 1, reason: 'alarm agg is in ALARM at the end of the bake' });
+  });
+
+  it('rolls back every region of the stage when a wave-level failure names none', async () => {
+    const { region: _region, ...waveInput } = input;
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    for (const reason of [JSON.stringify({ reason: 'insufficient-data', detail: '3 requests seen of 100 required over PT6H' }), 'States.Timeout']) {
+      await rollback({ ...waveInput, reason });
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#' } });
+    }
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#sa-east-1#' } });
+  });
 });

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StartDeploymentInput } from '../../lambdas/shared/contracts.ts';
 import { startDeployment } from '../../lambdas/start-deployment/index.ts';
@@ -79,12 +79,15 @@ describe('start-deployment', () => {
       TableName: 'waiters',
       Item: expect.objectContaining({ pk: 'deployment#d-NEW', kind: 'deployment', status: 'OPEN', token: 'token-2', stage: 'wave-1', target: 'onebox' }),
     });
-    for (const alarm of input.alarms) {
-      expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-        TableName: 'watches',
-        Item: expect.objectContaining({ pk: alarm, sk: 'deployment#d-NEW', region: 'sa-east-1' }),
-      });
-    }
+    // Both watches in one BatchWriteItem.
+    expect(ddb).toHaveReceivedCommandTimes(BatchWriteCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
+      RequestItems: {
+        watches: input.alarms.map((alarm) => ({
+          PutRequest: { Item: expect.objectContaining({ pk: alarm, sk: 'deployment#d-NEW', region: 'sa-east-1' }) },
+        })),
+      },
+    });
     expect(published()).toEqual([
       expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW', revision: 'r1', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', change: 'c1' }),
     ]);

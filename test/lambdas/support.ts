@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, vi } from 'vitest';
@@ -61,6 +61,7 @@ export const useAwsMocks = (): void => {
   beforeEach(() => {
     for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler]) m.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
     for (const [k, v] of Object.entries(TABLES)) vi.stubEnv(k, v);
     setClients(testClients());
     logger.setLogLevel('SILENT');
@@ -109,7 +110,10 @@ export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string
     const v = input.ExpressionAttributeValues ?? {};
     if (input.ConditionExpression?.includes('#status = :open') && item?.status !== 'OPEN') throw conflict(item);
     if (!item) return {};
-    if (input.UpdateExpression.includes(':done')) Object.assign(item, { status: 'DONE', result: v[':result'] });
+    if (input.UpdateExpression.includes(':done')) {
+      Object.assign(item, { status: 'DONE', result: v[':result'] });
+      if (input.UpdateExpression.includes('REMOVE #openShard')) delete item.openShard;
+    }
     if (input.UpdateExpression.includes('#delivered')) Object.assign(item, { delivered: true, token: v[':token'] });
     if (input.UpdateExpression.includes('#pending')) {
       item.pending -= v[':one'];

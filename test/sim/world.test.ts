@@ -11,6 +11,7 @@ import {
 import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  anomalyAlarmName,
   artifactKey,
   companyEventAlarmName,
   DeploymentConfig,
@@ -44,6 +45,7 @@ const pipeline = (overrides: Partial<ResolvedPipeline> = {}, regions: RegionInfo
   hostsPerUnit: 6,
   preProd: ['alpha', 'beta', 'gamma'],
   preProdRegion: 'us-west-2',
+  oneBox: true,
   waves: [
     { name: 'wave-1', regions: [resolved(regions[0]!)], bakeSeconds: 12 * 3600 },
     { name: 'wave-2', regions: regions.slice(1).map(resolved), bakeSeconds: 2 * 3600 },
@@ -288,10 +290,12 @@ describe('World alarms', () => {
     expect(world.alarmState('us-east-1', fleet)).toBe('OK');
     expect(world.hasAlarmed(fleet)).toBe(false);
     expect(world.alarmState('us-east-1', teamAggregateAlarmName('storefront', 'us-east-1'))).toBe('OK');
+    // Every alarm that fired is a one-box alarm: faults, log errors (faults are logged) and the one-box-vs-fleet fault anomaly.
     const alarmEvents = streamOf('world.alarm');
-    expect(alarmEvents).toEqual([
-      expect.objectContaining({ alarm: oneBox, region: 'us-east-1', state: 'ALARM', pipeline: P, target: 'onebox' }),
-    ]);
+    expect(alarmEvents.map((e) => e.alarm).sort()).toEqual(
+      [oneBox, oneBoxAlarmName(P, 'us-east-1', StandardAlarm.LOG_ERRORS), anomalyAlarmName(P, 'us-east-1', 'onebox', 'faults')].sort(),
+    );
+    expect(alarmEvents[0]).toEqual(expect.objectContaining({ alarm: oneBox, region: 'us-east-1', state: 'ALARM', pipeline: P, target: 'onebox' }));
     expect(emissions).toContainEqual({
       kind: 'alarm',
       region: 'us-east-1',

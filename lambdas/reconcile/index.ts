@@ -1,0 +1,149 @@
+/**
+ * Handler `reconcile`, invoked on a schedule (every 5 minutes on AWS; the simulator calls it
+ * the same way): a lost event delays a decision but never loses it. For every OPEN waiter
+ * (the sparse `open-waiters` index of the waiters table):
+ * - a watched alarm in ALARM fails it, exactly as on-alarm-event would (AlarmTriggered,
+ *   `alarm.triggered` with `detectedBy: 'reconciler'`);
+ * - a change deployment or rollback deployment that CodeDeploy reports finished is settled
+ *   exactly as on-deployment-event would (a lost CodeDeploy event);
+ * - a bake or hold more than a minute past its end is ended as bake-end would (a lost schedule).
+ * Every decision is a conditional OPEN -> DONE update: whichever of the event path and the
+ * reconciler comes first wins, the other is a no-op. Throttling propagates (the next run, or
+ * the Lambda retry, goes on); any other error with one waiter is logged and the rest are
+ * still reconciled.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { alarmStates, failWaiterOnAlarm } from '../shared/alarms.ts';
+import { endBake } from '../shared/bakes.ts';
+import { getDeployment, TERMINAL_STATE } from '../shared/codedeploy.ts';
+import type { ReconcileOutput } from '../shared/contracts.ts';
+import { onDeploymentState } from '../shared/deployment-outcome.ts';
+import { queryAll } from '../shared/dynamo.ts';
+import { isThrottling } from '../shared/errors.ts';
+import { logger } from '../shared/logger.ts';
+import {
+  OPEN_SHARD,
+  OPEN_SHARD_ATTRIBUTE,
+  OPEN_WAITERS_INDEX,
+  table,
+  WaiterKind,
+  WaiterStatus,
+  type BakeWaiter,
+  type DeploymentWaiter,
+  type RollbackWaiter,
+  type Waiter,
+  type WatchedAlarm,
+} from '../shared/tables.ts';
+
+export type { ReconcileOutput } from '../shared/contracts.ts';
+
+/** A bake this long past its end while still open lost its schedule. */
+export const OVERDUE_MS = 60_000;
+
+/** Every open waiter, from the sparse index (eventually consistent: re-checked by each conditional write). */
+export const openWaiters = async (): Promise<Waiter[]> =>
+  (
+    await queryAll<Waiter>({
+      TableName: table.waiters(),
+      IndexName: OPEN_WAITERS_INDEX,
+      KeyConditionExpression: '#shard = :open',
+      ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE },
+      ExpressionAttributeValues: { ':open': OPEN_SHARD },
+    })
+  ).filter((w) => w.status === WaiterStatus.OPEN);
+
+const alarmKey = (a: WatchedAlarm): string => `${a.region}\u0000${a.name}`;
+
+type Tally = { completed: number; failed: number; errors: number };
+
+/** Runs one waiter's reconciliation: throttling propagates, anything else is logged and counted. */
+const guarded = async <T>(tally: Tally, waiter: Waiter, step: string, run: () => Promise<T>): Promise<T | undefined> => {
+  try {
+    return await run();
+  } catch (err) {
+    if (isThrottling(err)) throw err;
+    tally.errors++;
+    logger.error('reconciling a waiter failed; the next run tries again', { waiter: waiter.pk, step, error: err as Error });
+    return undefined;
+  }
+};
+
+/** (b) Alarms in ALARM whose state-change event was lost: fail the waiters watching them. */
+const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally): Promise<void> => {
+  const byRegion = new Map<string, Map<string, WatchedAlarm>>();
+  for (const w of waiters) {
+    for (const a of w.alarms ?? []) {
+      const region = byRegion.get(a.region) ?? new Map<string, WatchedAlarm>();
+      region.set(a.name, a);
+      byRegion.set(a.region, region);
+    }
+  }
+  const alarming = new Set<string>();
+  for (const [region, alarms] of byRegion) {
+    try {
+      for (const a of (await alarmStates([...alarms.values()])).alarming) alarming.add(alarmKey(a));
+    } catch (err) {
+      if (isThrottling(err)) throw err;
+      tally.errors++;
+      logger.error('cannot read alarm states; the next run tries again', { region, error: err as Error });
+    }
+  }
+  if (alarming.size === 0) return;
+  for (const w of waiters) {
+    const alarm = (w.alarms ?? []).find((a) => alarming.has(alarmKey(a)));
+    if (!alarm) continue;
+    const failed = await guarded(tally, w, 'alarm', () =>
+      failWaiterOnAlarm(w.pk, alarm, `alarm ${alarm.name} is in ALARM (found by the reconciler)`, { detectedBy: 'reconciler' }),
+    );
+    settled.add(w.pk);
+    if (failed) {
+      tally.failed++;
+      logger.warn('alarm event lost; waiter failed by the reconciler', { waiter: w.pk, alarm: alarm.name, region: alarm.region });
+    }
+  }
+};
+
+/** (a) Deployments CodeDeploy reports finished whose state-change event was lost. */
+const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, tally: Tally): Promise<void> => {
+  if (!w.region || !w.deploymentId) return;
+  const status = (await getDeployment(w.region, w.deploymentId))?.status;
+  const state = status ? TERMINAL_STATE[status] : undefined;
+  if (!state) return;
+  const outcome = await onDeploymentState(w.deploymentId, state);
+  if (outcome !== 'finished') return;
+  if (state === 'SUCCESS') tally.completed++;
+  else tally.failed++;
+  logger.warn('deployment event lost; settled by the reconciler', { waiter: w.pk, deploymentId: w.deploymentId, state });
+};
+
+/** (c) Bakes and holds past their end (lost schedule). */
+const reconcileBake = async (w: BakeWaiter, now: number, tally: Tally): Promise<void> => {
+  if (!(w.endsAt < now - OVERDUE_MS)) return;
+  const out = await endBake(w.bakeId);
+  if (out.outcome === 'completed') tally.completed++;
+  else if (out.outcome === 'failed') tally.failed++;
+  logger.warn('bake end schedule lost; ended by the reconciler', { waiter: w.pk, outcome: out.outcome });
+};
+
+export const reconcile = async (): Promise<ReconcileOutput> => {
+  const waiters = await openWaiters();
+  const tally: Tally = { completed: 0, failed: 0, errors: 0 };
+  const settled = new Set<string>();
+  // Alarms first: a step whose alarm fires fails, even if its deployment also ended.
+  await reconcileAlarms(waiters, settled, tally);
+  const now = Date.now();
+  for (const w of waiters) {
+    if (settled.has(w.pk)) continue;
+    if (w.kind === WaiterKind.DEPLOYMENT || w.kind === WaiterKind.ROLLBACK) {
+      await guarded(tally, w, 'deployment', () => reconcileDeployment(w, tally));
+    } else if (w.kind === WaiterKind.BAKE) {
+      await guarded(tally, w, 'bake', () => reconcileBake(w, now, tally));
+    }
+  }
+  const out: ReconcileOutput = { checked: waiters.length, completed: tally.completed, failed: tally.failed };
+  logger.info('reconciled open waiters', { ...out, errors: tally.errors });
+  return out;
+};
+
+export const handler = middy(reconcile).use(injectLambdaContext(logger));

@@ -1,0 +1,208 @@
+import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetDeploymentCommand, ThrottlingException } from '@aws-sdk/client-codedeploy';
+import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
+import { onDeploymentEvent } from '../../lambdas/on-deployment-event/index.ts';
+import { reconcile } from '../../lambdas/reconcile/index.ts';
+import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
+const agg = 'handsoff-storefront-sa-east-1-aggregate';
+const anomaly = 'storefront-api-sa-east-1-onebox-anomaly-requests';
+const deploymentWaiter = (id: string, extra: Record<string, unknown> = {}) => ({
+  pk: `deployment#${id}`,
+  kind: 'deployment',
+  status: 'OPEN',
+  openShard: 'OPEN',
+  token: `token-${id}`,
+  ...scope,
+  target: 'onebox',
+  alarms: [{ region: 'sa-east-1', name: agg }],
+  deploymentId: id,
+  revision: 'r1',
+  deploymentGroup: 'storefront-api-onebox',
+  deploymentsPk: 'storefront-api#c1',
+  deploymentsSk: 'wave-1#sa-east-1#storefront-api-onebox',
+  ...extra,
+});
+const bakeWaiter = (bakeId: string, extra: Record<string, unknown> = {}) => ({
+  pk: `bake#${bakeId}`,
+  kind: 'bake',
+  status: 'OPEN',
+  openShard: 'OPEN',
+  token: `token-${bakeId}`,
+  ...scope,
+  unit: 'sae1-az1',
+  target: 'fleet',
+  alarms: [
+    { region: 'sa-east-1', name: agg },
+    { region: 'sa-east-1', name: anomaly },
+  ],
+  bakeId,
+  startedAt: NOW.getTime() - 3_600_000,
+  endsAt: NOW.getTime() - 2 * 60_000,
+  durationSeconds: 3600,
+  minRequests: 100,
+  metricScopes: [{ region: 'sa-east-1', scope: 'sae1-az1' }],
+  service: 'StorefrontApi',
+  extensions: 0,
+  extendedSeconds: 0,
+  maxExtensionSeconds: 7200,
+  ...extra,
+});
+
+let store: ReturnType<typeof fakeWaiters>;
+/** The open-waiters index over the fake store: items with openShard, `pageSize` per page. */
+const openIndex = (pageSize = 25, stale: Array<Record<string, unknown>> = []): void => {
+  ddb.on(QueryCommand, { IndexName: OPEN_WAITERS_INDEX }).callsFake((input) => {
+    const all = [...[...store.values()].filter((w) => w.openShard === 'OPEN'), ...stale].sort((a, b) => String(a.pk).localeCompare(String(b.pk)));
+    const from = input.ExclusiveStartKey ? all.findIndex((w) => w.pk === input.ExclusiveStartKey.pk) + 1 : 0;
+    const page = all.slice(from, from + pageSize);
+    const last = page.at(-1);
+    return { Items: structuredClone(page), LastEvaluatedKey: from + pageSize < all.length && last ? { pk: last.pk, openShard: 'OPEN' } : undefined };
+  });
+};
+const alarms = (states: Record<string, 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'>): void => {
+  cloudWatch.on(DescribeAlarmsCommand).resolves({
+    MetricAlarms: Object.entries(states).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue })),
+  });
+};
+
+beforeEach(() => {
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
+  scheduler.on(CreateScheduleCommand).resolves({});
+  alarms({ [agg]: 'OK', [anomaly]: 'OK' });
+});
+
+describe('reconcile', () => {
+  it('lists open waiters from the sparse index', async () => {
+    store = fakeWaiters([]);
+    openIndex();
+    await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      TableName: 'waiters',
+      IndexName: 'open-waiters',
+      KeyConditionExpression: '#shard = :open',
+      ExpressionAttributeNames: { '#shard': 'openShard' },
+      ExpressionAttributeValues: { ':open': 'OPEN' },
+    });
+  });
+
+  it('completes a deployment whose CodeDeploy event was lost, as the event would', async () => {
+    store = fakeWaiters([deploymentWaiter('d-1'), deploymentWaiter('d-2')]);
+    openIndex();
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Succeeded' } });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { status: 'InProgress' } });
+    await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 1, failed: 0 });
+    expect(codeDeploy).toHaveReceivedCommandWith(GetDeploymentCommand, { deploymentId: 'd-1' });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+      taskToken: 'token-d-1',
+      output: JSON.stringify({ deploymentId: 'd-1', status: 'Succeeded' }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'deployments',
+      Key: { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' },
+      ExpressionAttributeValues: expect.objectContaining({ ':status': 'SUCCEEDED' }),
+    });
+    expect(published()).toEqual([expect.objectContaining({ type: 'deployment.succeeded', deploymentId: 'd-1', stage: 'wave-1', region: 'sa-east-1' })]);
+    expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', delivered: true });
+    expect(store.get('deployment#d-1')).not.toHaveProperty('openShard');
+    expect(store.get('deployment#d-2')).toMatchObject({ status: 'OPEN', openShard: 'OPEN' });
+
+    // The late event is then a no-op, and so is the next run.
+    await expect(onDeploymentEvent({ source: 'aws.codedeploy', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { region: 'sa-east-1', application: 'a', deploymentGroup: 'g', deploymentId: 'd-1', state: 'SUCCESS' } })).resolves.toEqual({ outcome: 'duplicate' });
+    await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+  });
+
+  it('fails a waiter whose alarm is in ALARM although the event was lost, as on-alarm-event would', async () => {
+    store = fakeWaiters([bakeWaiter('b-1', { endsAt: NOW.getTime() + 3_600_000 })]);
+    openIndex();
+    alarms({ [agg]: 'OK', [anomaly]: 'ALARM' });
+    await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 1 });
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [agg, anomaly], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
+      taskToken: 'token-b-1',
+      error: 'AlarmTriggered',
+      cause: JSON.stringify({ reason: `alarm ${anomaly} is in ALARM (found by the reconciler)`, alarm: anomaly, region: 'sa-east-1' }),
+    });
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'alarm.triggered', alarm: 'anomaly:RequestCount', alarmName: anomaly, detectedBy: 'reconciler', unit: 'sae1-az1', region: 'sa-east-1' }),
+    ]);
+    // The late alarm event finds the waiter failed already.
+    ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: anomaly, sk: 'bake#b-1', region: 'sa-east-1' }] });
+    await expect(
+      onAlarmEvent({ source: 'aws.cloudwatch', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { alarmName: anomaly, state: { value: 'ALARM' } } }),
+    ).resolves.toEqual({ failed: [] });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 1);
+  });
+
+  it('leaves a waiter the event path finished meanwhile untouched (stale index entry)', async () => {
+    const finished = { ...deploymentWaiter('d-1'), status: 'DONE', delivered: true, result: { ok: true, output: {} } };
+    delete (finished as Record<string, unknown>).openShard;
+    store = fakeWaiters([finished]);
+    // The index still lists it as open (GSIs are eventually consistent).
+    openIndex(25, [{ ...deploymentWaiter('d-1') }]);
+    codeDeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { status: 'Succeeded' } });
+    alarms({ [agg]: 'ALARM' });
+    await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(published()).toEqual([]);
+    expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', result: { ok: true } });
+  });
+
+  it('ends a bake whose schedule was lost, but not one still within a minute of its end', async () => {
+    store = fakeWaiters([bakeWaiter('b-late'), bakeWaiter('b-recent', { endsAt: NOW.getTime() - 30_000 })]);
+    openIndex();
+    cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: [80, 70] }] });
+    await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 1, failed: 0 });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-b-late', output: JSON.stringify({ bakeId: 'b-late', requests: 150 }) });
+    expect(published()).toEqual([expect.objectContaining({ type: 'bake.completed', requests: 150, unit: 'sae1-az1' })]);
+    expect(store.get('bake#b-recent')).toMatchObject({ status: 'OPEN' });
+  });
+
+  it('ends an overdue hold as its schedule would', async () => {
+    store = fakeWaiters([bakeWaiter('h-1#hold#2026-12-01T17:00:00.000Z', { bakeId: 'h-1#hold#2026-12-01T17:00:00.000Z', purpose: 'hold', minRequests: 0, metricScopes: [] })]);
+    openIndex();
+    alarms({ [agg]: 'OK', [anomaly]: 'INSUFFICIENT_DATA' });
+    await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 1, failed: 0 });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-h-1#hold#2026-12-01T17:00:00.000Z' });
+    expect(cloudWatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+    expect(published()).toEqual([]);
+  });
+
+  it('reads every page of the index', async () => {
+    store = fakeWaiters([deploymentWaiter('d-1'), deploymentWaiter('d-2'), deploymentWaiter('d-3'), deploymentWaiter('d-4'), deploymentWaiter('d-5')]);
+    openIndex(2);
+    codeDeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { status: 'Failed' } });
+    await expect(reconcile()).resolves.toEqual({ checked: 5, completed: 0, failed: 5 });
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 3);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { IndexName: 'open-waiters', ExclusiveStartKey: { pk: 'deployment#d-2', openShard: 'OPEN' } });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 5);
+    // One DescribeAlarms for the five waiters' (shared) alarm.
+    expect(cloudWatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
+  });
+
+  it('lets throttling propagate', async () => {
+    store = fakeWaiters([deploymentWaiter('d-1')]);
+    openIndex();
+    codeDeploy.on(GetDeploymentCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata }));
+    await expect(reconcile()).rejects.toBeInstanceOf(ThrottlingException);
+  });
+
+  it('goes on with the other waiters when one cannot be checked', async () => {
+    store = fakeWaiters([deploymentWaiter('d-1'), deploymentWaiter('d-2')]);
+    openIndex();
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).rejects(Object.assign(new Error('no such deployment'), { name: 'DeploymentDoesNotExistException' }));
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { status: 'Stopped' } });
+    await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 0, failed: 1 });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'token-d-2', error: 'DeploymentFailed' });
+  });
+});
