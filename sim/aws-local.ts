@@ -76,6 +76,9 @@ export class TaskTokens {
   open(): { token: string; promise: Promise<unknown> } {
     const token = `local-token-${String(this.next++).padStart(6, '0')}`;
     const promise = new Promise<unknown>((resolve, reject) => this.pending.set(token, { resolve, reject }));
+    // A handler may fail its own task before the interpreter awaits it (an alarm already in
+    // ALARM when a bake starts): that rejection is handled later, not lost.
+    promise.catch(() => undefined);
     return { token, promise };
   }
 

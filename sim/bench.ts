@@ -115,7 +115,7 @@ export const bench = async (): Promise<void> => {
       const f = await run(p, c.behavior);
       (all[name] ??= { latencies: [], failed: [] }).latencies.push(...f.latencies);
       all[name]!.failed.push(f.failedRequests);
-      rows.push(`| ${c.name} | ${name} | ${f.status} | ${f.failedRequests} | ${fmt(median(f.latencies))} / ${fmt(Math.max(...f.latencies, NaN))} | ${fmt(f.wallSeconds)} |`);
+      rows.push(`| ${c.name} | ${name} | ${f.status} | ${f.failedRequests} | ${fmt(median(f.latencies))} / ${fmt(f.latencies.length ? Math.max(...f.latencies) : NaN)} | ${fmt(f.wallSeconds)} |`);
       process.stderr.write('.');
     }
   }
@@ -135,7 +135,7 @@ export const bench = async (): Promise<void> => {
     '| --- | ---: | ---: | ---: |',
     ...Object.entries(all).map(
       ([name, v]) =>
-        `| ${name} | ${fmt(median(v.latencies))} | ${fmt(Math.max(...v.latencies))} | ${fmt(v.failed.reduce((a, b) => a + b, 0) / v.failed.length)} |`,
+        `| ${name} | ${fmt(median(v.latencies))} | ${fmt(v.latencies.length ? Math.max(...v.latencies) : NaN)} | ${fmt(v.failed.reduce((a, b) => a + b, 0) / v.failed.length)} |`,
     ),
     '',
     '| control | policy | outcome | false positives | wall |',

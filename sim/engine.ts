@@ -144,6 +144,25 @@ const replaceToken = (value: unknown, token: string): unknown => {
   return value;
 };
 
+/**
+ * Map states with the task states inside them and the states their Catch leads to.
+ * aws-local-stepfunctions keeps starting a Map's queued iterations after one failed (its
+ * concurrency limiter is not cancelled); Step Functions does not. The engine stops such
+ * iterations itself: once a Map's Catch target runs, its inner tasks no longer run.
+ */
+const mapScopes = (def: { States: Record<string, any> }, out: Array<{ inner: Set<string>; catchTargets: Set<string> }> = []) => {
+  for (const state of Object.values(def.States)) {
+    if (state.Type !== 'Map') continue;
+    const processor = state.ItemProcessor ?? state.Iterator;
+    out.push({
+      inner: new Set(Object.keys(taskResources(processor))),
+      catchTargets: new Set((state.Catch ?? []).map((c: { Next: string }) => c.Next)),
+    });
+    mapScopes(processor, out);
+  }
+  return out;
+};
+
 /** Rough AWS history size of an execution from the local event log. */
 const historyWeight = (type: string, stateType?: string): number => {
   if (type === 'StateEntered') return stateType === 'Task' ? 4 : stateType === 'Map' ? 2 : 1;
@@ -288,12 +307,16 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
 
   // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
   // One interpreter per definition, validated once; each execution is a run of it.
-  const machines = new Map<string, Record<'pipeline' | 'region', { machine: StateMachine; overrides: Record<string, string> }>>();
+  const machines = new Map<
+    string,
+    Record<'pipeline' | 'region', { machine: StateMachine; overrides: Record<string, string>; definition: StateMachineDefinition }>
+  >();
   for (const p of pipelines) {
     const defs = buildStateMachines(p);
     const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
     for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
     const prepare = (def: StateMachineDefinition) => ({
+      definition: def,
       machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
       overrides: taskResources(def as unknown as { States: Record<string, any> }),
     });
@@ -308,8 +331,17 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     const { machine, overrides: resources } = machines.get(pipeline)![kind];
     const executionArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:handsoff-${pipeline}-${kind}:${name}`;
     const overrides: Record<string, (input: any) => Promise<any>> = {};
+    const stopped = new Set<ReturnType<typeof mapScopes>[number]>();
+    const scopes = mapScopes(machines.get(pipeline)![kind].definition as unknown as { States: Record<string, any> });
     for (const [stateName, resource] of Object.entries(resources)) {
-      overrides[stateName] = (taskInput) => routeTask(pipeline, change, resource, taskInput);
+      overrides[stateName] = (taskInput) => {
+        for (const scope of scopes) {
+          if (scope.catchTargets.has(stateName)) stopped.add(scope);
+          // An iteration of a Map that already failed: Step Functions would not run it.
+          if (stopped.has(scope) && scope.inner.has(stateName)) return new Promise(() => undefined);
+        }
+        return routeTask(pipeline, change, resource, taskInput);
+      };
     }
     const execution = machine.run(input as any, {
       overrides: { taskResourceLocalHandlers: overrides },

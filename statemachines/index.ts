@@ -26,7 +26,7 @@ import {
   unitGroupName,
 } from '../core/naming.ts';
 import { EventType } from '../core/events.ts';
-import { RetryableHandlerErrors } from '../lambdas/shared/contracts.ts';
+import { HandlerError, RetryableHandlerErrors } from '../lambdas/shared/contracts.ts';
 import { functionArnKey, HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -70,6 +70,16 @@ const TRANSIENT_RETRY: Json[] = [
     BackoffRate: 2,
     MaxDelaySeconds: 60,
   },
+];
+
+/**
+ * A rollback waits for the stopped deployment's in-flight batch to finish before CodeDeploy
+ * takes the rollback deployment: it keeps trying for a quarter of an hour, never gives up
+ * after a minute while the bad revision still serves.
+ */
+const ROLLBACK_RETRY: Json[] = [
+  { ErrorEquals: [HandlerError.DEPLOYMENT_GROUP_BUSY], IntervalSeconds: 5, MaxAttempts: 45, BackoffRate: 1.5, MaxDelaySeconds: 20 },
+  ...TRANSIENT_RETRY,
 ];
 
 const arn = (handler: HandlerName): string => placeholder(functionArnKey(handler));
@@ -332,7 +342,8 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       Choices: [{ Variable: '$.check.anyFailed', BooleanEquals: true, Next: regionFailedId }],
       Default: 'NEXT',
     });
-    const bakeAlarms = wave.regions.flatMap((r) => regionFleetAlarms(p, r.region).map((name) => ({ region: r.region, name })));
+    // The one-box still runs the change while the wave bakes: its alarms stay watched too.
+    const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r.region).map((name) => ({ region: r.region, name })));
     add(
       `${id}.Bake`,
       callback(
@@ -392,7 +403,7 @@ const rollbackState = (stage: string, region: string | undefined, next: string):
     },
   },
   TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
-  Retry: TRANSIENT_RETRY,
+  Retry: ROLLBACK_RETRY,
   // A rollback that itself fails still ends in a failed change, never a promotion.
   Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: next }],
   ResultPath: null,
@@ -587,7 +598,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       Payload: { ...base, 'reason.$': '$.error.Cause', 'taskToken.$': '$$.Task.Token' },
     },
     TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
-    Retry: TRANSIENT_RETRY,
+    Retry: ROLLBACK_RETRY,
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: failed }],
     ResultPath: null,
     Next: failed,

@@ -110,6 +110,28 @@ const startRollbackDeployment = async (item: DeploymentItem, reason: string): Pr
   }
 };
 
+/** Marks the start of a scope's rollback; true only for the first attempt that does. */
+const markRollbackStarted = async (item: DeploymentItem): Promise<boolean> => {
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.deployments(),
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: 'SET #started = :now',
+          ConditionExpression: 'attribute_not_exists(#started)',
+          ExpressionAttributeNames: { '#started': 'rollbackStartedAt' },
+          ExpressionAttributeValues: { ':now': nowIso() },
+        }),
+      );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+};
+
 /** Records the rollback on the deployment item; the first recorded id wins. */
 const recordRollback = async (item: DeploymentItem, rollbackId: string): Promise<string> => {
   try {
@@ -204,6 +226,26 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   const registration = await registerWaiter(set);
   if (registration === 'replayed') return { rollbacks: restorable.length, registration };
 
+  // 1. Begin: every scope that got the change is announced once (the moment handsoff starts
+  //    rolling it back) and its deployment stopped if it still runs. Nothing here waits for
+  //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
+  for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
+    if (await markRollbackStarted(item)) {
+      await publish([
+        {
+          type: EventType.ROLLBACK_STARTED,
+          ...scopeOf(item),
+          revision: item.previousRevision ?? locationOf(item).key,
+          stopped: item.deploymentId,
+          reason,
+        },
+      ]);
+    }
+    await stopIfRunning(item);
+  }
+  // 2. Restore: a rollback deployment per group. A group whose stopped deployment is still
+  //    finishing its batch refuses it; the others go ahead and the task retries for that one.
+  let busy: DeploymentGroupBusyError | undefined;
   for (const item of restorable) {
     if (item.rollbackDeploymentId) {
       // Started by an earlier attempt: make sure its waiter exists, and settle it if the
@@ -215,19 +257,15 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       }
       continue;
     }
-    await stopIfRunning(item);
-    const rollbackId = await recordRollback(item, await startRollbackDeployment(item, reason));
-    await registerRollbackWaiter(item, rollbackId, set.pk);
-    await publish([
-      {
-        type: EventType.ROLLBACK_STARTED,
-        ...scopeOf(item),
-        revision: item.previousRevision ?? locationOf(item).key,
-        deploymentId: rollbackId,
-        reason,
-      },
-    ]);
+    try {
+      const rollbackId = await recordRollback(item, await startRollbackDeployment(item, reason));
+      await registerRollbackWaiter(item, rollbackId, set.pk);
+    } catch (err) {
+      if (!(err instanceof DeploymentGroupBusyError)) throw err;
+      busy ??= err;
+    }
   }
+  if (busy) throw busy;
   return { rollbacks: restorable.length, registration };
 };
 

@@ -84,6 +84,8 @@ export interface DeploymentItem extends ScopeFields {
   previousRevision?: string;
   previousLocation?: ArtifactLocation;
   deploymentId?: string;
+  /** When handsoff began rolling this scope back (set once: `rollback.started` is published once). */
+  rollbackStartedAt?: string;
   /** The fast-rollback deployment handsoff started for this one. */
   rollbackDeploymentId?: string;
   claimedAt: string;

@@ -71,8 +71,8 @@ describe('rollback', () => {
     expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ kind: 'rollback-set', status: 'OPEN', token: 'rb-1', pending: 2 });
     expect(store.get('deployment#d-r2')).toMatchObject({ kind: 'rollback', parent: 'rollback#storefront-api#c1#wave-1#sa-east-1', revision: 'r0', unit: 'sae1-az1' });
     expect(published()).toEqual([
-      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', deploymentId: 'd-r1' }),
-      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'fleet', unit: 'sae1-az1', deploymentId: 'd-r2' }),
+      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', stopped: 'd-1' }),
+      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'fleet', unit: 'sae1-az1', stopped: 'd-2' }),
     ]);
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
@@ -85,6 +85,19 @@ describe('rollback', () => {
     expect(codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
     expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ token: 'rb-2', pending: 2 });
     expect(published().filter((e) => e.type === 'rollback.started')).toHaveLength(2);
+  });
+
+  it('starts every scope at once and retries only a group still winding down its stopped deployment', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [unit, onebox] });
+    codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-sae1-az1' }).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-2'] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/c1.zip' } } } });
+    await expect(rollback(input)).rejects.toMatchObject({ name: 'DeploymentGroupBusy' });
+    // both scopes announced and the running one stopped before anything waited
+    expect(published().filter((e) => e.type === 'rollback.started').map((e) => e.target)).toEqual(['fleet', 'onebox']);
+    expect(codeDeploy).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-2' });
+    // the free group got its rollback deployment regardless
+    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
   });
 
   it('adopts a rollback already running in the group, and ignores a deployment that already completed', async () => {
