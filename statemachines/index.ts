@@ -184,6 +184,8 @@ const failChange = (
     releaseId,
     source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': source.causePath ?? '$.error.Cause' },
   );
+  // Reporting the failure must not keep the lanes held if EventBridge is down.
+  (states[notifyId] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: releaseId }];
   states[releaseId] = releaseLanes(lanes, failId, { Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: failId }] });
   states[failId] = { Type: 'Fail', Error: 'ChangeFailed', Cause: `the change failed in ${stage}` };
   return notifyId;
@@ -379,6 +381,24 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     if (state.Next === 'NEXT') state.Next = next!;
     if (state.Default === 'NEXT') state.Default = next!;
   });
+
+  // A step of the main line that fails beyond its retries (EventBridge down for minutes, a
+  // handler bug) must not strand the lanes the change holds: it frees every lane of the
+  // pipeline the change may hold, reports the failure, and fails the execution.
+  const internalFailure = 'Change.InternalFailure';
+  const stages = [...p.preProd, ...p.waves.map((w) => w.name)];
+  states[internalFailure] = releaseLanes(stages, 'Change.InternalFailure.MarkFailed', {
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Change.InternalFailure.Fail' }],
+  });
+  states['Change.InternalFailure.MarkFailed'] = notify(EventType.CHANGE_FAILED, {}, 'Change.InternalFailure.Fail', { 'cause.$': '$.error.Cause' });
+  (states['Change.InternalFailure.MarkFailed'] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Change.InternalFailure.Fail' }];
+  states['Change.InternalFailure.Fail'] = { Type: 'Fail', Error: 'ChangeFailed', Cause: 'a step of the pipeline failed beyond its retries' };
+  for (const id of order) {
+    const state = states[id]!;
+    if ((state.Type === 'Task' || state.Type === 'Map') && !state.Catch) {
+      state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: internalFailure }];
+    }
+  }
 
   return {
     Comment: `handsoff pipeline ${p.name}: source -> build -> ${[...p.preProd, ...p.waves.map((w) => w.name)].join(' -> ')}`,

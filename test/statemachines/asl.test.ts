@@ -123,6 +123,16 @@ describe('buildStateMachines', () => {
     expect(region.States['Region.Rollback'].Next).toBe('Region.Failed');
   });
 
+  it('catches every failure of the pipeline machine, so a change never strands its lanes', () => {
+    const top = Object.entries<any>((defs.pipeline as any).States);
+    for (const [name, s] of top.filter(([, s]) => s.Type === 'Task' || s.Type === 'Map')) {
+      expect(s.Catch?.length, name).toBeGreaterThan(0);
+    }
+    // the catch-all path frees every lane of the pipeline before failing
+    const release = (defs.pipeline as any).States['Change.InternalFailure'];
+    expect(release.Parameters.Payload).toMatchObject({ action: 'release', stages: [...pipeline.preProd, ...pipeline.waves.map((w) => w.name)] });
+  });
+
   it('retries throttling with exponential backoff on every Lambda task', () => {
     const tasks = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([, s]) => s.Type === 'Task' && s.Resource.includes('lambda'));
     for (const [name, s] of tasks) {
