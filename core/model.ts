@@ -33,6 +33,13 @@ export interface RegionInfo {
    * simulator's traffic model.
    */
   readonly traffic: number;
+  /**
+   * A region recently added to the catalog: every `waves: auto` plan puts it in its last
+   * wave, whatever its traffic weight, until the catalog drops the flag (its traffic is
+   * known and it has proven itself). Without it a quiet new region would become wave 1.
+   * @default false
+   */
+  readonly newRegion?: boolean;
 }
 
 export interface DeploymentWindow {

@@ -12,10 +12,15 @@ export const WAVE_SIZES_AFTER_FIRST_TWO = [3, 12] as const;
 
 const byCode = (a: RegionInfo, b: RegionInfo): number => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
 
-/** Plan waves of region codes for the given regions (any order). Empty waves are skipped. */
+/**
+ * Plan waves of region codes for the given regions (any order). Empty waves are skipped.
+ * Regions flagged `newRegion` join the last wave (by code), whatever their traffic.
+ */
 export function planWaves(regions: readonly RegionInfo[]): string[][] {
-  const unique = [...new Map(regions.map((r) => [r.code, r])).values()];
-  if (unique.length === 0) return [];
+  const all = [...new Map(regions.map((r) => [r.code, r])).values()];
+  const unique = all.filter((r) => !r.newRegion);
+  const added = all.filter((r) => r.newRegion).sort(byCode).map((r) => r.code);
+  if (unique.length === 0) return added.length > 0 ? [added] : [];
 
   const ascending = [...unique].sort((a, b) => a.traffic - b.traffic || byCode(a, b));
   const first = ascending[0]!;
@@ -28,5 +33,7 @@ export function planWaves(regions: readonly RegionInfo[]): string[][] {
     next += size;
   }
   waves.push(rest.slice(next).map((r) => r.code));
-  return waves.filter((wave) => wave.length > 0);
+  const planned = waves.filter((wave) => wave.length > 0);
+  if (added.length > 0) planned[planned.length - 1]!.push(...added);
+  return planned;
 }

@@ -78,6 +78,18 @@ describe('planWaves', () => {
   });
 });
 
+describe('a region flagged new in the catalog', () => {
+  it('lands in the last wave even when it has the least traffic of all', () => {
+    const quiet: RegionInfo = { code: 'ap-new-1', name: 'New', azIds: ['apn1-az1', 'apn1-az2'], timeZone: 'Asia/Tokyo', traffic: 0.01, newRegion: true };
+    const plan = planWaves([...REGION_CATALOG, quiet]);
+    expect(plan[0]).toEqual(planWaves(REGION_CATALOG)[0]);
+    expect(plan.at(-1)).toContain('ap-new-1');
+    expect(plan.slice(0, -1).flat()).not.toContain('ap-new-1');
+    // without the flag the same region would have become wave 1
+    expect(planWaves([...REGION_CATALOG, { ...quiet, newRegion: false }])[0]).toEqual(['ap-new-1']);
+  });
+});
+
 describe('a region added to the catalog', () => {
   it('lands in the last wave of an auto pipeline, which is not edited, and moves no other region', () => {
     // Prepare
