@@ -16,7 +16,7 @@ import { BlockReason, EventType } from '../../core/events.ts';
 import { clients } from '../shared/clients.ts';
 import { env, ENV } from '../shared/config.ts';
 import type { LaneInput } from '../shared/contracts.ts';
-import { isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
+import { conditionalWrite, queryAll } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -37,24 +37,15 @@ interface LaneWaiter {
 const laneKey = (pipeline: string, stage: string): string => `${pipeline}#${stage}`;
 
 /** Takes the lane if it is free or already ours. */
-const tryHold = async (pk: string, change: string): Promise<boolean> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new PutCommand({
-          TableName: env(ENV.LANES_TABLE),
-          Item: { pk, sk: HOLDER, change, since: nowIso() },
-          ConditionExpression: 'attribute_not_exists(pk) OR change = :change',
-          ExpressionAttributeValues: { ':change': change },
-        }),
-      );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
-};
+const tryHold = (pk: string, change: string): Promise<boolean> =>
+  conditionalWrite(
+    new PutCommand({
+      TableName: env(ENV.LANES_TABLE),
+      Item: { pk, sk: HOLDER, change, since: nowIso() },
+      ConditionExpression: 'attribute_not_exists(pk) OR change = :change',
+      ExpressionAttributeValues: { ':change': change },
+    }),
+  );
 
 const removeWaiter = (pk: string, change: string) =>
   clients()
@@ -120,20 +111,17 @@ const release = async (input: Extract<LaneInput, { action: 'release' }>): Promis
   const released: string[] = [];
   for (const stage of input.stages) {
     const pk = laneKey(input.pipeline, stage);
-    try {
-      await clients()
-        .dynamo()
-        .send(
-          new DeleteCommand({
-            TableName: env(ENV.LANES_TABLE),
-            Key: { pk, sk: HOLDER },
-            ConditionExpression: 'change = :change',
-            ExpressionAttributeValues: { ':change': input.change },
-          }),
-        );
+    const ours = await conditionalWrite(
+      new DeleteCommand({
+        TableName: env(ENV.LANES_TABLE),
+        Key: { pk, sk: HOLDER },
+        ConditionExpression: 'change = :change',
+        ExpressionAttributeValues: { ':change': input.change },
+      }),
+    );
+    if (ours) {
       released.push(stage);
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) throw err;
+    } else {
       // Not ours (already released, or never acquired): still drop a stale wait entry.
       await removeWaiter(pk, input.change);
       logger.info('lane not held by this change; nothing to release', { stage, change: input.change });

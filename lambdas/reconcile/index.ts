@@ -16,9 +16,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { alarmStates, failWaiterOnAlarm } from '../shared/alarms.ts';
 import { endBake } from '../shared/bakes.ts';
-import { getDeployment, TERMINAL_STATE } from '../shared/codedeploy.ts';
 import type { ReconcileOutput } from '../shared/contracts.ts';
-import { onDeploymentState } from '../shared/deployment-outcome.ts';
+import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
@@ -107,14 +106,11 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
 /** (a) Deployments CodeDeploy reports finished whose state-change event was lost. */
 const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, tally: Tally): Promise<void> => {
   if (!w.region || !w.deploymentId) return;
-  const status = (await getDeployment(w.region, w.deploymentId))?.status;
-  const state = status ? TERMINAL_STATE[status] : undefined;
-  if (!state) return;
-  const outcome = await onDeploymentState(w.deploymentId, state);
-  if (outcome !== 'finished') return;
-  if (state === 'SUCCESS') tally.completed++;
+  const settled = await settleFromCodeDeploy(w.region, w.deploymentId);
+  if (settled?.outcome !== 'finished') return;
+  if (settled.state === 'SUCCESS') tally.completed++;
   else tally.failed++;
-  logger.warn('deployment event lost; settled by the reconciler', { waiter: w.pk, deploymentId: w.deploymentId, state });
+  logger.warn('deployment event lost; settled by the reconciler', { waiter: w.pk, deploymentId: w.deploymentId, state: settled.state });
 };
 
 /** (c) Bakes and holds past their end (lost schedule). */

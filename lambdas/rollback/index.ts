@@ -7,17 +7,17 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { CreateDeploymentCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
-import { findRunningDeployment, getDeployment, TERMINAL_STATE } from '../shared/codedeploy.ts';
+import { createOrAdoptDeployment } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import type { RollbackInput, RollbackResult } from '../shared/contracts.ts';
-import { onDeploymentState } from '../shared/deployment-outcome.ts';
-import { conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
+import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
+import { conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
@@ -71,66 +71,45 @@ const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
 const startRollbackDeployment = async (item: DeploymentItem, reason: string): Promise<string> => {
   const location = locationOf(item);
   const group = { region: item.region, application: item.application, deploymentGroup: item.deploymentGroup };
-  try {
-    const created = await clients()
-      .codeDeploy(item.region)
-      .send(
-        new CreateDeploymentCommand({
-          applicationName: item.application,
-          deploymentGroupName: item.deploymentGroup,
-          revision: {
-            revisionType: 'S3',
-            // eTag/version pin the exact previous artifact: CodeDeploy verifies them.
-            s3Location: {
-              bucket: location.bucket,
-              key: location.key,
-              bundleType: (location.bundleType ?? 'zip') as 'zip',
-              eTag: location.eTag,
-              version: location.version,
-            },
-          },
-          deploymentConfigName: DeploymentConfig.FAST_ROLLBACK,
-          description: `handsoff rollback ${item.pipeline} ${item.change} ${item.stage} to ${item.previousRevision}: ${reason}`.slice(0, 1000),
-          autoRollbackConfiguration: { enabled: false },
-        }),
-      );
-    if (!created.deploymentId) throw new Error(`CodeDeploy returned no deploymentId for ${item.deploymentGroup}`);
-    return created.deploymentId;
-  } catch (err) {
-    if (!hasName(err, 'DeploymentLimitExceededException')) throw err;
-    // A rollback of ours from a dead attempt, or CodeDeploy's automatic one, restoring the
-    // same artifact: adopt it. Anything else (the stopped deployment still winding down): retry.
-    const running = await findRunningDeployment(group, location.key);
-    if (running) return running;
-    throw new DeploymentGroupBusyError(
-      `deployment group ${item.deploymentGroup} in ${item.region} is busy; rollback to ${item.previousRevision} will be retried`,
-      { region: item.region, deploymentGroup: item.deploymentGroup },
-      { cause: err },
-    );
-  }
+  // A group already running a rollback of ours from a dead attempt, or CodeDeploy's automatic
+  // one, restoring the same artifact: adopted. Anything else (the stopped deployment still
+  // winding down): busy, retried.
+  const { id } = await createOrAdoptDeployment(
+    group,
+    location.key,
+    {
+      revision: {
+        revisionType: 'S3',
+        // eTag/version pin the exact previous artifact: CodeDeploy verifies them.
+        s3Location: {
+          bucket: location.bucket,
+          key: location.key,
+          bundleType: (location.bundleType ?? 'zip') as 'zip',
+          eTag: location.eTag,
+          version: location.version,
+        },
+      },
+      deploymentConfigName: DeploymentConfig.FAST_ROLLBACK,
+      description: `handsoff rollback ${item.pipeline} ${item.change} ${item.stage} to ${item.previousRevision}: ${reason}`.slice(0, 1000),
+      autoRollbackConfiguration: { enabled: false },
+    },
+    `deployment group ${item.deploymentGroup} in ${item.region} is busy; rollback to ${item.previousRevision} will be retried`,
+  );
+  return id;
 };
 
 /** Marks the start of a scope's rollback; true only for the first attempt that does. */
-const markRollbackStarted = async (item: DeploymentItem): Promise<boolean> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.deployments(),
-          Key: { pk: item.pk, sk: item.sk },
-          UpdateExpression: 'SET #started = :now',
-          ConditionExpression: 'attribute_not_exists(#started)',
-          ExpressionAttributeNames: { '#started': 'rollbackStartedAt' },
-          ExpressionAttributeValues: { ':now': nowIso() },
-        }),
-      );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
-};
+const markRollbackStarted = (item: DeploymentItem): Promise<boolean> =>
+  conditionalWrite(
+    new UpdateCommand({
+      TableName: table.deployments(),
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: 'SET #started = :now',
+      ConditionExpression: 'attribute_not_exists(#started)',
+      ExpressionAttributeNames: { '#started': 'rollbackStartedAt' },
+      ExpressionAttributeValues: { ':now': nowIso() },
+    }),
+  );
 
 /** Records the rollback on the deployment item; the first recorded id wins. */
 const recordRollback = async (item: DeploymentItem, rollbackId: string): Promise<string> => {
@@ -251,9 +230,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       // Started by an earlier attempt: make sure its waiter exists, and settle it if the
       // rollback ended while none did.
       if ((await registerRollbackWaiter(item, item.rollbackDeploymentId, set.pk)) === 'created') {
-        const status = (await getDeployment(item.region, item.rollbackDeploymentId))?.status;
-        const state = status ? TERMINAL_STATE[status] : undefined;
-        if (state) await onDeploymentState(item.rollbackDeploymentId, state);
+        await settleFromCodeDeploy(item.region, item.rollbackDeploymentId);
       }
       continue;
     }

@@ -12,7 +12,7 @@ import { alarmStates, alarmTriggeredEvent } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
 import { StepError, type BakeEndInput, type BakeResult, type HoldResult, type MetricScope, type StepScope } from './contracts.ts';
-import { getItem, isConditionalCheckFailed } from './dynamo.ts';
+import { conditionalWrite, getItem } from './dynamo.ts';
 import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
@@ -210,34 +210,30 @@ const extend = async (
   const by = Math.min(extensionSeconds(waiter.durationSeconds), remaining);
   const endsAt = now + by * 1000;
   const next = waiter.extensions + 1;
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.waiters(),
-          Key: { pk: waiter.pk },
-          UpdateExpression: 'SET #endsAt = :endsAt, #extensions = :next, #extendedSeconds = #extendedSeconds + :by, #updatedAt = :now',
-          ConditionExpression: '#status = :open AND #extensions = :current',
-          ExpressionAttributeNames: {
-            '#endsAt': 'endsAt',
-            '#extensions': 'extensions',
-            '#extendedSeconds': 'extendedSeconds',
-            '#status': 'status',
-            '#updatedAt': 'updatedAt',
-          },
-          ExpressionAttributeValues: {
-            ':endsAt': endsAt,
-            ':next': next,
-            ':current': waiter.extensions,
-            ':by': by,
-            ':open': WaiterStatus.OPEN,
-            ':now': nowIso(),
-          },
-        }),
-      );
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
+  const extended = await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.waiters(),
+      Key: { pk: waiter.pk },
+      UpdateExpression: 'SET #endsAt = :endsAt, #extensions = :next, #extendedSeconds = #extendedSeconds + :by, #updatedAt = :now',
+      ConditionExpression: '#status = :open AND #extensions = :current',
+      ExpressionAttributeNames: {
+        '#endsAt': 'endsAt',
+        '#extensions': 'extensions',
+        '#extendedSeconds': 'extendedSeconds',
+        '#status': 'status',
+        '#updatedAt': 'updatedAt',
+      },
+      ExpressionAttributeValues: {
+        ':endsAt': endsAt,
+        ':next': next,
+        ':current': waiter.extensions,
+        ':by': by,
+        ':open': WaiterStatus.OPEN,
+        ':now': nowIso(),
+      },
+    }),
+  );
+  if (!extended) {
     logger.info('bake changed meanwhile (duplicate schedule invocation); nothing to do', { bakeId: waiter.bakeId });
     return { bakeId: waiter.bakeId, outcome: 'not-open' };
   }

@@ -1,12 +1,15 @@
-/** CodeDeploy reads shared by start-deployment, rollback and the deployment-event handler. */
+/** CodeDeploy calls shared by start-deployment, rollback and the deployment-event handler. */
 import {
+  CreateDeploymentCommand,
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
   ListDeploymentsCommand,
+  type CreateDeploymentCommandInput,
   type DeploymentStatus as CodeDeployStatus,
 } from '@aws-sdk/client-codedeploy';
 import { artifactKey } from '../../core/naming.ts';
 import { clients } from './clients.ts';
+import { DeploymentGroupBusyError, hasName } from './errors.ts';
 import type { ArtifactLocation } from './tables.ts';
 
 export interface GroupRef {
@@ -75,4 +78,30 @@ export const findRunningDeployment = async (group: GroupRef, key: string): Promi
     nextToken = page.nextToken;
   } while (nextToken);
   return undefined;
+};
+
+/**
+ * Creates a deployment of the artifact `key` in the group. When CodeDeploy refuses because
+ * the group runs one already, adopts it if it deploys the same artifact (created by an
+ * attempt that died before recording it); otherwise throws DeploymentGroupBusy (retried)
+ * with `busyMessage`.
+ */
+export const createOrAdoptDeployment = async (
+  group: GroupRef,
+  key: string,
+  input: Omit<CreateDeploymentCommandInput, 'applicationName' | 'deploymentGroupName'>,
+  busyMessage: string,
+): Promise<{ id: string; adopted: boolean }> => {
+  try {
+    const created = await clients()
+      .codeDeploy(group.region)
+      .send(new CreateDeploymentCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup, ...input }));
+    if (!created.deploymentId) throw new Error(`CodeDeploy returned no deploymentId for ${group.deploymentGroup}`);
+    return { id: created.deploymentId, adopted: false };
+  } catch (err) {
+    if (!hasName(err, 'DeploymentLimitExceededException')) throw err;
+    const running = await findRunningDeployment(group, key);
+    if (running) return { id: running, adopted: true };
+    throw new DeploymentGroupBusyError(busyMessage, { region: group.region, deploymentGroup: group.deploymentGroup }, { cause: err });
+  }
 };

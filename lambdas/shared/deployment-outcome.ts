@@ -1,13 +1,15 @@
 /**
  * What a CodeDeploy deployment's end means to handsoff: completes the deployment step's
- * task, or counts a rollback done. Shared by on-deployment-event and by start-deployment
- * when it finds an adopted deployment already finished.
+ * task, or counts a rollback done. Shared by on-deployment-event, and (from what CodeDeploy
+ * reports) by the reconciler and by start-deployment and rollback when they find a
+ * deployment already finished.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { clients } from './clients.ts';
+import { getDeployment, TERMINAL_STATE } from './codedeploy.ts';
 import { StepError, type DeploymentResult, type RollbackResult } from './contracts.ts';
-import { getItem, isConditionalCheckFailed } from './dynamo.ts';
+import { conditionalWrite, getItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
@@ -41,32 +43,23 @@ export const resultOf = (deploymentId: string, state: string): WaiterResult =>
     : { ok: false, error: StepError.DEPLOYMENT_FAILED, cause: { reason: `deployment ${deploymentId} ${state}`, deploymentId } };
 
 /** Moves the deployments item to a final status once; true when this call did it. */
-const settleDeploymentItem = async (waiter: DeploymentWaiter, status: DeploymentStatus): Promise<boolean> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.deployments(),
-          Key: { pk: waiter.deploymentsPk, sk: waiter.deploymentsSk },
-          UpdateExpression: 'SET #status = :status, #updatedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND #status IN (:claimed, :running) AND (attribute_not_exists(#id) OR #id = :id)',
-          ExpressionAttributeNames: { '#status': 'status', '#updatedAt': 'updatedAt', '#id': 'deploymentId' },
-          ExpressionAttributeValues: {
-            ':status': status,
-            ':now': nowIso(),
-            ':claimed': DeploymentStatus.CLAIMED,
-            ':running': DeploymentStatus.IN_PROGRESS,
-            ':id': waiter.deploymentId,
-          },
-        }),
-      );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
-};
+const settleDeploymentItem = (waiter: DeploymentWaiter, status: DeploymentStatus): Promise<boolean> =>
+  conditionalWrite(
+    new UpdateCommand({
+      TableName: table.deployments(),
+      Key: { pk: waiter.deploymentsPk, sk: waiter.deploymentsSk },
+      UpdateExpression: 'SET #status = :status, #updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk) AND #status IN (:claimed, :running) AND (attribute_not_exists(#id) OR #id = :id)',
+      ExpressionAttributeNames: { '#status': 'status', '#updatedAt': 'updatedAt', '#id': 'deploymentId' },
+      ExpressionAttributeValues: {
+        ':status': status,
+        ':now': nowIso(),
+        ':claimed': DeploymentStatus.CLAIMED,
+        ':running': DeploymentStatus.IN_PROGRESS,
+        ':id': waiter.deploymentId,
+      },
+    }),
+  );
 
 const onChangeDeployment = async (waiter: DeploymentWaiter, finished: boolean, state: string): Promise<void> => {
   const status = FINAL_STATES[state]!;
@@ -143,4 +136,18 @@ export const onDeploymentState = async (deploymentId: string, state: string): Pr
     await onRollbackDeployment(waiter, state);
   }
   return finished ? 'finished' : 'duplicate';
+};
+
+/**
+ * Applies the end CodeDeploy reports for a deployment now: for an end whose state-change
+ * event came while no waiter was stored, or was lost. Undefined while it still runs.
+ */
+export const settleFromCodeDeploy = async (
+  region: string,
+  deploymentId: string,
+): Promise<{ state: string; outcome: Outcome } | undefined> => {
+  const status = (await getDeployment(region, deploymentId))?.status;
+  const state = status ? TERMINAL_STATE[status] : undefined;
+  if (!state) return undefined;
+  return { state, outcome: await onDeploymentState(deploymentId, state) };
 };

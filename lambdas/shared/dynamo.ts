@@ -1,12 +1,38 @@
 /** DynamoDB helpers: conditional-write conflicts, paginated queries and batched writes. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { clients } from './clients.ts';
 import { BatchWriteIncompleteError, hasName } from './errors.ts';
 
 export const isConditionalCheckFailed = (err: unknown): boolean => hasName(err, 'ConditionalCheckFailedException');
+
+/**
+ * Sends a conditional write: true when it was applied, false when its condition failed;
+ * any other error is thrown.
+ */
+export const conditionalWrite = async (command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> => {
+  try {
+    // send() infers its types from one command class; a union of them needs the cast.
+    await clients()
+      .dynamo()
+      .send(command as Parameters<DynamoDBDocumentClient['send']>[0]);
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+};
 
 /**
  * The item a conditional write collided with: from `ReturnValuesOnConditionCheckFailure:

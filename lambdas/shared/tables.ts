@@ -14,9 +14,9 @@
  * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
  */
-import type { DeploymentTarget, Weekday } from '../../core/model.ts';
+import type { Weekday } from '../../core/model.ts';
 import { env, ENV } from './config.ts';
-import type { MetricScope, StepError, StepFailureCause } from './contracts.ts';
+import type { MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
 export const table = {
   deployments: (): string => env(ENV.DEPLOYMENTS_TABLE),
@@ -31,15 +31,8 @@ export const TTL_ATTRIBUTE = 'expiresAt';
 export const TTL_SECONDS = 30 * 24 * 3600;
 export const expiresAt = (nowMillis: number): number => Math.floor(nowMillis / 1000) + TTL_SECONDS;
 
-/** Scope fields stored on items, copied into the events they lead to. */
-export interface ScopeFields {
-  pipeline: string;
-  change: string;
-  stage: string;
-  region?: string;
-  unit?: string;
-  target?: DeploymentTarget;
-}
+/** Scope fields stored on items, copied into the events they lead to: a step's scope. */
+export type ScopeFields = StepScope;
 
 export const scopeOf = (s: ScopeFields): ScopeFields => ({
   pipeline: s.pipeline,

@@ -9,20 +9,19 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { CreateDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { DeploymentTarget } from '../../core/model.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
-import { currentRevision, findRunningDeployment, getDeployment, TERMINAL_STATE, type GroupRef } from '../shared/codedeploy.ts';
+import { createOrAdoptDeployment, currentRevision, findRunningDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { StepError, type StartDeploymentInput } from '../shared/contracts.ts';
-import { onDeploymentState } from '../shared/deployment-outcome.ts';
+import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
-import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
-import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../shared/errors.ts';
+import { clean, conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
+import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
@@ -85,59 +84,37 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
   return false;
 };
 
-const createDeployment = async (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> => {
+const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> => {
   const key = artifactKey(input.pipeline, input.revision);
-  try {
-    const created = await clients()
-      .codeDeploy(input.region)
-      .send(
-        new CreateDeploymentCommand({
-          applicationName: input.application,
-          deploymentGroupName: input.deploymentGroup,
-          revision: {
-            revisionType: 'S3',
-            s3Location: { bucket: env(ENV.ARTIFACT_BUCKET), key, bundleType: 'zip' },
-          },
-          deploymentConfigName:
-            input.target === DeploymentTarget.ONE_BOX ? DeploymentConfig.ONE_AT_A_TIME : DeploymentConfig.ROLLING,
-          description: `handsoff ${input.pipeline} ${input.change} ${input.stage}`,
-          autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
-        }),
-      );
-    if (!created.deploymentId) throw new Error(`CodeDeploy returned no deploymentId for ${input.deploymentGroup}`);
-    return { id: created.deploymentId, adopted: false };
-  } catch (err) {
-    if (!hasName(err, 'DeploymentLimitExceededException')) throw err;
-    // Ours, created by an attempt that died before recording it? Then adopt it.
-    const running = await findRunningDeployment(group, key);
-    if (running) return { id: running, adopted: true };
-    throw new DeploymentGroupBusyError(
-      `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
-      { region: input.region, deploymentGroup: input.deploymentGroup },
-      { cause: err },
-    );
-  }
+  return createOrAdoptDeployment(
+    group,
+    key,
+    {
+      revision: {
+        revisionType: 'S3',
+        s3Location: { bucket: env(ENV.ARTIFACT_BUCKET), key, bundleType: 'zip' },
+      },
+      deploymentConfigName: input.target === DeploymentTarget.ONE_BOX ? DeploymentConfig.ONE_AT_A_TIME : DeploymentConfig.ROLLING,
+      description: `handsoff ${input.pipeline} ${input.change} ${input.stage}`,
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
+    },
+    `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
+  );
 };
 
 /** Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit). */
 const recordDeploymentId = async (key: { pk: string; sk: string }, deploymentId: string): Promise<void> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.deployments(),
-          Key: key,
-          UpdateExpression: 'SET #id = :id, #status = :running, #updatedAt = :now',
-          ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
-          ExpressionAttributeNames: { '#id': 'deploymentId', '#status': 'status', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':id': deploymentId, ':running': DeploymentStatus.IN_PROGRESS, ':now': nowIso() },
-        }),
-      );
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    logger.error('deployment claim already holds another deployment id', { key, deploymentId });
-  }
+  const recorded = await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.deployments(),
+      Key: key,
+      UpdateExpression: 'SET #id = :id, #status = :running, #updatedAt = :now',
+      ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
+      ExpressionAttributeNames: { '#id': 'deploymentId', '#status': 'status', '#updatedAt': 'updatedAt' },
+      ExpressionAttributeValues: { ':id': deploymentId, ':running': DeploymentStatus.IN_PROGRESS, ':now': nowIso() },
+    }),
+  );
+  if (!recorded) logger.error('deployment claim already holds another deployment id', { key, deploymentId });
 };
 
 export const startDeployment = async (input: StartDeploymentInput): Promise<StartDeploymentOutput> => {
@@ -223,11 +200,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   if (outcome === 'waiting') {
     // The deployment may have ended while no waiter was stored (a crash before it was):
     // settle it now rather than wait for an event that already came.
-    if (registration === 'created') {
-      const status = (await getDeployment(region, deploymentId))?.status;
-      const state = status ? TERMINAL_STATE[status] : undefined;
-      if (state) await onDeploymentState(deploymentId, state);
-    }
+    if (registration === 'created') await settleFromCodeDeploy(region, deploymentId);
     logger.info('deployment already started; waiting on it', { deploymentId, registration });
   } else {
     await publish([

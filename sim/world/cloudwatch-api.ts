@@ -9,19 +9,8 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { METRICS_NAMESPACE } from '../../core/naming.ts';
 import { queryStat, SUPPORTED_STAT } from './metrics.ts';
+import { dispatcher, meta, toMs, type Handler } from './sdk.ts';
 import type { World } from './world.ts';
-
-const $metadata = { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 };
-const meta = { $metadata: { httpStatusCode: 400 } };
-
-type Input = Record<string, unknown>;
-type Handler = (input: Input) => unknown;
-
-const toMs = (value: unknown): number | undefined => {
-  if (value === undefined || value === null) return undefined;
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value * 1000 : Date.parse(String(value));
-  return Number.isNaN(ms) ? undefined : ms;
-};
 
 interface MetricDataQuery {
   Id?: string;
@@ -105,21 +94,5 @@ export const cloudWatchApi = (world: World, region: string): { send(command: unk
     },
   };
 
-  return {
-    send(command: unknown): Promise<unknown> {
-      const name = (command as { constructor?: { name?: string } } | null)?.constructor?.name ?? String(command);
-      const handler = handlers[name];
-      if (!handler) {
-        return Promise.reject(
-          new Error(`the simulated CloudWatch does not implement ${name}; it implements ${Object.keys(handlers).join(', ')}`),
-        );
-      }
-      try {
-        const input = ((command as { input?: Input }).input ?? {}) as Input;
-        return Promise.resolve({ $metadata, ...(handler(input) as object) });
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-  };
+  return dispatcher('CloudWatch', handlers);
 };

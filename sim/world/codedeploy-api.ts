@@ -19,20 +19,9 @@ import {
 import type { Deployment, DeploymentGroup, S3Revision } from './model.ts';
 import type { World } from './world.ts';
 import { batchSize } from './deployment-config.ts';
-
-const $metadata = { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 };
-const meta = { $metadata: { httpStatusCode: 400 } };
-
-type Input = Record<string, unknown>;
-type Handler = (input: Input) => unknown;
+import { dispatcher, meta, toMs, type Handler, type Input } from './sdk.ts';
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
-
-const toMs = (value: unknown): number | undefined => {
-  if (value === undefined || value === null) return undefined;
-  const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value * 1000 : Date.parse(String(value));
-  return Number.isNaN(ms) ? undefined : ms;
-};
 
 const revisionOf = (revision: S3Revision): S3Revision => ({
   revisionType: 'S3',
@@ -202,21 +191,5 @@ export const codeDeployApi = (world: World, region: string): { send(command: unk
     },
   };
 
-  return {
-    send(command: unknown): Promise<unknown> {
-      const name = (command as { constructor?: { name?: string } } | null)?.constructor?.name ?? String(command);
-      const handler = handlers[name];
-      if (!handler) {
-        return Promise.reject(
-          new Error(`the simulated CodeDeploy does not implement ${name}; it implements ${Object.keys(handlers).join(', ')}`),
-        );
-      }
-      try {
-        const input = ((command as { input?: Input }).input ?? {}) as Input;
-        return Promise.resolve({ $metadata, ...(handler(input) as object) });
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-  };
+  return dispatcher('CodeDeploy', handlers);
 };

@@ -3,7 +3,7 @@
  * pipeline, or one of its pre-production stages) whose traffic they share.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
-import type { MinuteSeries } from './metrics.ts';
+import type { MinuteDatapoint, MinuteSeries } from './metrics.ts';
 import type { LocalClock } from './traffic.ts';
 
 /** What boxes running a revision do. `regions`: `us-east-1` = production there, `gamma:us-west-2` = that stage. */
@@ -47,18 +47,9 @@ export interface Host {
   last: HostMinute;
 }
 
-/** One host's metrics of one minute. */
-export interface HostMinute {
+/** One host's metrics of one minute: those of a scope's minute but the host counts. */
+export interface HostMinute extends Omit<MinuteDatapoint, 'unhealthyHosts' | 'inServiceHosts' | 'installingHosts'> {
   minute: number;
-  requests: number;
-  faults: number;
-  logErrors: number;
-  latencyP50: number;
-  latencyP90: number;
-  latencyP99: number;
-  cpu: number;
-  memory: number;
-  disk: number;
 }
 
 export interface DeploymentGroup {
