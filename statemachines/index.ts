@@ -95,9 +95,13 @@ const invoke = (handler: HandlerName, payload: Json, next: string | undefined, e
   ...extra,
 });
 
-/** Optional bake fields from the pipeline's policy. */
-const bakePolicy = (p: ResolvedPipeline): Record<string, Json> =>
-  p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {};
+/** What every bake of the pipeline is told: its duration and the pipeline's data-point policy. */
+const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record<string, Json> => ({
+  service: p.service,
+  durationSeconds,
+  minRequests: p.bake.minRequests,
+  ...(p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {}),
+});
 
 const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => ({
   Type: 'Task',
@@ -255,10 +259,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           'pipeline.$': '$.pipeline',
           'change.$': '$.change',
           ...scope,
-          service: p.service,
-          durationSeconds: p.bake.preProdSeconds,
-          minRequests: p.bake.minRequests,
-          ...bakePolicy(p),
+          ...bakeFields(p, p.bake.preProdSeconds),
           alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
           metricScopes: [{ region: p.preProdRegion, scope: stage }],
         },
@@ -354,10 +355,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           'pipeline.$': '$.pipeline',
           'change.$': '$.change',
           stage,
-          service: p.service,
-          durationSeconds: wave.bakeSeconds,
-          minRequests: p.bake.minRequests,
-          ...bakePolicy(p),
+          ...bakeFields(p, wave.bakeSeconds),
           alarms: bakeAlarms,
           metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })),
         },
@@ -533,10 +531,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     {
       ...base,
       target: DeploymentTarget.ONE_BOX,
-      service: p.service,
-      durationSeconds: p.bake.oneBoxSeconds,
-      minRequests: p.bake.minRequests,
-          ...bakePolicy(p),
+      ...bakeFields(p, p.bake.oneBoxSeconds),
       'alarms.$': '$.alarms',
       'metricScopes.$': '$.oneBoxMetricScopes',
     },
@@ -569,10 +564,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     {
       ...base,
       ...unitScope,
-      service: p.service,
-      durationSeconds: p.bake.unitSeconds,
-      minRequests: p.bake.minRequests,
-          ...bakePolicy(p),
+      ...bakeFields(p, p.bake.unitSeconds),
       'alarms.$': '$.alarms',
       'metricScopes.$': '$.unit.metricScopes',
     },
