@@ -3,6 +3,7 @@
  * Exit status: 0 when the run finished, 2 for invalid input (every problem on stderr, and
  * nothing runs), 1 for an internal error.
  */
+import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { HandsoffEvent } from '../core/events.ts';
@@ -11,6 +12,8 @@ import { formatProblem, validatePipeline, type Problem } from '../infra/pipeline
 import { defaultPipeline } from '../infra/pipelines/index.ts';
 import { defaultScenario, loadScenarioFile, type Scenario } from './scenario.ts';
 import { toSimScenario } from './scenario-adapter.ts';
+
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export class InvalidInputError extends Error {
   constructor(readonly problems: Problem[]) {
@@ -62,6 +65,7 @@ const out = (line: string): void => {
 export const buildCli = (): Command => {
   const program = new Command('handsoff')
     .description('Hands-off, safe continuous deployment on AWS; this CLI runs pipelines in the local simulator.')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
 

@@ -473,11 +473,39 @@ const windowGate = (
     ResultPath: '$.gate',
     Next: choice,
   };
+  const blockerWait = `${prefix}.WaitForBlocker`;
   states[choice] = {
     Type: 'Choice',
-    Choices: [{ Variable: '$.gate.value.open', BooleanEquals: true, Next: next }],
+    Choices: [
+      { Variable: '$.gate.value.open', BooleanEquals: true, Next: next },
+      { Variable: '$.gate.value.blockingAlarm', IsPresent: true, Next: blockerWait },
+    ],
     Default: wait,
   };
+  // A blocker (team aggregate or company event in ALARM) is waited for as an event: the wait
+  // ends when the alarm goes back to OK (or, as a net, at the re-check time), not by polling.
+  // Where the change already runs, the region's alarms stay watched: a team alarm there is a
+  // team-wide rollback, not a pause.
+  states[blockerWait] = callback(
+    HandlerName.START_BAKE,
+    {
+      purpose: 'blocker',
+      'blocker.$': '$.gate.value.blockingAlarm',
+      'until.$': '$.gate.value.nextOpening',
+      'pipeline.$': '$.pipeline',
+      'change.$': '$.change',
+      'stage.$': '$.stage',
+      'region.$': '$.region',
+      ...scope,
+      ...bakeFields(p, 0),
+      minRequests: 0,
+      ...(watchWhileWaiting ? { 'alarms.$': '$.alarms' } : { alarms: [] }),
+      metricScopes: [],
+    },
+    CHILD_TIMEOUT_SECONDS,
+    check,
+    failTo,
+  );
   states[wait] = watchWhileWaiting
     ? callback(
         HandlerName.START_BAKE,

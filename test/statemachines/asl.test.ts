@@ -106,6 +106,19 @@ describe('buildStateMachines', () => {
     expect(waveBake.Parameters.Payload.alarms.map((a: { name: string }) => a.name).sort()).toEqual([...names].sort());
   });
 
+  it('waits for a blocker as an event, watching the region only where the change already runs', () => {
+    const states = Object.fromEntries(allStates(defs.region));
+    for (const [gate, watches] of [['OneBox', false], ['Unit', true]] as const) {
+      const choice = states[`${gate}.GateOpen`];
+      expect(choice.Choices[1]).toEqual({ Variable: '$.gate.value.blockingAlarm', IsPresent: true, Next: `${gate}.WaitForBlocker` });
+      const wait = states[`${gate}.WaitForBlocker`];
+      expect(wait.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      expect(wait.Parameters.Payload).toMatchObject({ purpose: 'blocker', 'blocker.$': '$.gate.value.blockingAlarm', 'until.$': '$.gate.value.nextOpening' });
+      expect('alarms.$' in wait.Parameters.Payload).toBe(watches);
+      expect(wait.Next).toBe(`${gate}.Gate`);
+    }
+  });
+
   it('leaves the one-box out of a pipeline that turns it off', () => {
     const noOneBox = buildStateMachines(resolve({ ...pipelineJson, oneBox: false }));
     const region = noOneBox.region as any;
