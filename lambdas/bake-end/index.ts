@@ -2,7 +2,8 @@
  * Handler `bake-end`, invoked by the bake's (or hold's) one-time schedule. A bake passes only
  * when its time has passed AND it saw its minimum data points with every alarm OK; thin
  * traffic (or alarms without data) extends it, and past the extension cap it fails: it never
- * passes on silence. A hold passes at its end unless an alarm is missing or in ALARM.
+ * passes on silence. A hold passes at its end unless an alarm is missing or in ALARM; so
+ * does a blocker wait at its `until` (the gate then checks its blocker again).
  * The logic lives in shared/bakes.ts (the reconciler ends overdue bakes the same way).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

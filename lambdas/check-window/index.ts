@@ -5,8 +5,11 @@
  * DynamoDB so they change without a redeploy. Fails closed: a window it cannot read, or one
  * that never opens, throws WindowUnavailable; a missing team aggregate alarm (or alarms it
  * cannot read) throws BlockerUnavailable; throttling propagates for the ASL's Retry. When
- * closed, the ASL waits (holds) until `nextOpening` and asks again, feeding back
- * `blockedReason`: `blocked` is published when the reason changes, `unblocked` when it clears.
+ * closed, the ASL waits and asks again, feeding back its output as `previous`: `blocked` is
+ * published when the reason changes, `unblocked` when it clears. Closed by the window, it
+ * waits (holds) until `nextOpening`; blocked by an alarm (`blockingAlarm`), it waits for that
+ * alarm to leave ALARM (start-bake `purpose: 'blocker'`), at most until `nextOpening`
+ * (BLOCKER_RECHECK_SECONDS from now).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -16,7 +19,7 @@ import type { DeploymentWindow } from '../../core/model.ts';
 import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
 import { isOpen, MAX_SEARCH_DAYS, nextOpening, windowProblems } from '../../core/window.ts';
 import { alarmStates } from '../shared/alarms.ts';
-import { BLOCKER_RECHECK_SECONDS, type CheckWindowInput, type CheckWindowOutput } from '../shared/contracts.ts';
+import { BLOCKER_RECHECK_SECONDS, type AlarmRef, type CheckWindowInput, type CheckWindowOutput } from '../shared/contracts.ts';
 import { getItem, queryAll } from '../shared/dynamo.ts';
 import { BlockerUnavailableError, InvalidInputError, isThrottling, WindowUnavailableError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
@@ -69,12 +72,22 @@ export const loadHolidays = async (pipeline: string, region: string, from: Date)
 /** ISO 8601 UTC without milliseconds when they are zero (`2026-12-02T00:00:00Z`). */
 const isoSeconds = (at: Date): string => at.toISOString().replace(/\.000Z$/, 'Z');
 
+/** A blocker in ALARM: why the gate is closed, and the alarm to wait for. */
+export interface ActiveBlocker {
+  reason: BlockReason;
+  alarm: AlarmRef;
+}
+
 /**
  * The blocker in ALARM, if any: the team aggregate alarm first, then the company event
  * alarm. Fails closed when the team aggregate alarm does not exist; a missing company event
  * alarm is fine (not every account has one).
  */
-export const activeBlocker = async (team: string, region: string): Promise<BlockReason | undefined> => {
+export const activeBlocker = async (team: string, region: string): Promise<BlockReason | undefined> =>
+  (await activeBlockingAlarm(team, region))?.reason;
+
+/** activeBlocker, with the alarm that blocks. */
+export const activeBlockingAlarm = async (team: string, region: string): Promise<ActiveBlocker | undefined> => {
   const teamAlarm = { region, name: teamAggregateAlarmName(team, region) };
   const companyAlarm = { region, name: companyEventAlarmName(region) };
   let states: Awaited<ReturnType<typeof alarmStates>>;
@@ -95,9 +108,22 @@ export const activeBlocker = async (team: string, region: string): Promise<Block
     );
   }
   const alarming = new Set(states.alarming.map((a) => a.name));
-  if (alarming.has(teamAlarm.name)) return BlockReason.TEAM_ALARM;
-  if (alarming.has(companyAlarm.name)) return BlockReason.COMPANY_EVENT;
+  if (alarming.has(teamAlarm.name)) return { reason: BlockReason.TEAM_ALARM, alarm: teamAlarm };
+  if (alarming.has(companyAlarm.name)) return { reason: BlockReason.COMPANY_EVENT, alarm: companyAlarm };
   return undefined;
+};
+
+/**
+ * What blocked the previous check: from `previous` (the previous check's whole output) when
+ * given, else from `wasBlocked` / `blockedReason`. Blocked without a reason: the time window
+ * (an old state machine only says wasBlocked).
+ */
+export const previousReason = (input: Pick<CheckWindowInput, 'previous' | 'wasBlocked' | 'blockedReason'>): string | undefined => {
+  const previous = input.previous;
+  if (previous && typeof previous === 'object') {
+    return previous.blocked === true ? previous.reason || previous.blockedReason || BlockReason.TIME_WINDOW : undefined;
+  }
+  return input.blockedReason || (input.wasBlocked ? BlockReason.TIME_WINDOW : undefined);
 };
 
 export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowOutput> => {
@@ -106,9 +132,8 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
     throw new InvalidInputError(`check-window needs pipeline and region; received ${JSON.stringify({ pipeline, region })}`);
   }
   const scope = { pipeline, change, stage, region, unit, target };
-  // What blocked the previous check (an old state machine only says wasBlocked: the window).
-  const previous = input.blockedReason || (input.wasBlocked ? BlockReason.TIME_WINDOW : undefined);
-  /** Publishes the transition from the previous reason to `current` (undefined: open). */
+  const previous = previousReason(input);
+  /** Publishes the transition from the previous reason to `current` (undefined: open): once per episode and reason. */
   const transition = async (current: BlockReason | undefined, until?: string): Promise<void> => {
     if (previous === current) return;
     const events = [];
@@ -118,12 +143,20 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   };
 
   if (input.team) {
-    const blocker = await activeBlocker(input.team, region);
+    const blocker = await activeBlockingAlarm(input.team, region);
     if (blocker) {
+      // The state machine waits for the alarm's OK event; `nextOpening` is only the re-check cap.
       const recheck = isoSeconds(new Date(Date.now() + BLOCKER_RECHECK_SECONDS * 1000));
-      logger.info('blocked by an alarm', { pipeline, region, reason: blocker, recheck });
-      await transition(blocker);
-      return { open: false, blocked: true, reason: blocker, blockedReason: blocker, nextOpening: recheck };
+      logger.info('blocked by an alarm', { pipeline, region, reason: blocker.reason, alarm: blocker.alarm.name, recheck });
+      await transition(blocker.reason);
+      return {
+        open: false,
+        blocked: true,
+        reason: blocker.reason,
+        blockedReason: blocker.reason,
+        nextOpening: recheck,
+        blockingAlarm: { region: blocker.alarm.region, name: blocker.alarm.name },
+      };
     }
   }
 

@@ -1,12 +1,17 @@
 /**
- * Handler `on-alarm-event`: CloudWatch "Alarm State Change" events. An alarm going to ALARM
- * fails, within seconds, every deployment step and bake watching it; the state machine then
- * rolls back. Each waiter fails once, however often the event is delivered.
+ * Handler `on-alarm-event`: CloudWatch "Alarm State Change" events.
+ * - ALARM fails, within seconds, every deployment step, bake and hold watching the alarm; the
+ *   state machine then rolls back. A blocker wait whose blocking alarm it is only waits for it
+ *   to clear and is not failed, unless the alarm is also one of the wait's own alarms.
+ * - OK or INSUFFICIENT_DATA ends every blocker wait for the alarm (SendTaskSuccess with
+ *   `cleared`): the gate checks again, and publishes `unblocked`. Nothing else is published.
+ * Each waiter finishes once, however often the event is delivered.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { failWaiterOnAlarm } from '../shared/alarms.ts';
+import { clearBlocker } from '../shared/bakes.ts';
 import { clients } from '../shared/clients.ts';
 import type { AlarmStateChangeDetail, BusEvent } from '../shared/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
@@ -14,33 +19,46 @@ import { logger } from '../shared/logger.ts';
 import { table, type WatchItem } from '../shared/tables.ts';
 
 export interface AlarmEventOutput {
-  /** Waiters this event failed. */
+  /** Waiters this event failed (ALARM). */
   failed: string[];
+  /** Blocker waits this event ended because their blocking alarm cleared (OK, INSUFFICIENT_DATA). */
+  cleared: string[];
 }
+
+const dropStaleWatch = async (w: WatchItem): Promise<void> => {
+  await clients()
+    .dynamo()
+    .send(new DeleteCommand({ TableName: table.watches(), Key: { pk: w.pk, sk: w.sk } }));
+};
 
 export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Promise<AlarmEventOutput> => {
   const alarm = event?.detail?.alarmName;
-  if (!alarm || event.detail.state?.value !== 'ALARM') return { failed: [] };
+  const state = event?.detail?.state?.value;
+  const out: AlarmEventOutput = { failed: [], cleared: [] };
+  if (!alarm || (state !== 'ALARM' && state !== 'OK' && state !== 'INSUFFICIENT_DATA')) return out;
   const watches = await queryAll<WatchItem>({
     TableName: table.watches(),
     KeyConditionExpression: '#pk = :alarm',
     ExpressionAttributeNames: { '#pk': 'pk' },
     ExpressionAttributeValues: { ':alarm': alarm },
   });
-  const failed: string[] = [];
   for (const w of watches) {
-    const waiter = await failWaiterOnAlarm(w.sk, { name: alarm, region: w.region ?? event.region }, `alarm ${alarm} went to ALARM`);
-    if (!waiter) {
+    if (state === 'ALARM') {
+      // A blocker wait watches its blocking alarm to learn when it clears: ALARM is what it waits out.
+      if (w.failsOnAlarm === false) continue;
+      const waiter = await failWaiterOnAlarm(w.sk, { name: alarm, region: w.region ?? event.region }, `alarm ${alarm} went to ALARM`);
       // Finished already (or gone): the watch is stale.
-      await clients()
-        .dynamo()
-        .send(new DeleteCommand({ TableName: table.watches(), Key: { pk: w.pk, sk: w.sk } }));
-      continue;
+      if (!waiter) await dropStaleWatch(w);
+      else out.failed.push(waiter.pk);
+    } else {
+      if (w.blocker !== true) continue;
+      // Finished already: whoever finished it dropped its watches (or does so now).
+      const waiter = await clearBlocker(w.sk, alarm);
+      if (waiter) out.cleared.push(waiter.pk);
     }
-    failed.push(waiter.pk);
   }
-  logger.info('alarm state change handled', { alarm, watches: watches.length, failed });
-  return { failed };
+  logger.info('alarm state change handled', { alarm, state, watches: watches.length, ...out });
+  return out;
 };
 
 export const handler = middy(onAlarmEvent).use(injectLambdaContext(logger));

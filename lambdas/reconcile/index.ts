@@ -6,7 +6,10 @@
  *   `alarm.triggered` with `detectedBy: 'reconciler'`);
  * - a change deployment or rollback deployment that CodeDeploy reports finished is settled
  *   exactly as on-deployment-event would (a lost CodeDeploy event);
- * - a bake or hold more than a minute past its end is ended as bake-end would (a lost schedule).
+ * - a blocker wait whose blocking alarm is not in ALARM (or no longer exists) succeeds, as
+ *   on-alarm-event would on its OK event (the gate checks again, and fails closed on a missing
+ *   team aggregate alarm);
+ * - a bake, hold or blocker wait more than a minute past its end is ended as bake-end would (a lost schedule).
  * Every decision is a conditional OPEN -> DONE update: whichever of the event path and the
  * reconciler comes first wins, the other is a no-op. Throttling propagates (the next run, or
  * the Lambda retry, goes on); any other error with one waiter is logged and the rest are
@@ -15,7 +18,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { alarmStates, failWaiterOnAlarm } from '../shared/alarms.ts';
-import { endBake } from '../shared/bakes.ts';
+import { clearBlocker, endBake } from '../shared/bakes.ts';
 import type { ReconcileOutput } from '../shared/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
@@ -28,6 +31,7 @@ import {
   table,
   WaiterKind,
   WaiterStatus,
+  watchedAlarms,
   type BakeWaiter,
   type DeploymentWaiter,
   type RollbackWaiter,
@@ -68,30 +72,46 @@ const guarded = async <T>(tally: Tally, waiter: Waiter, step: string, run: () =>
   }
 };
 
-/** (b) Alarms in ALARM whose state-change event was lost: fail the waiters watching them. */
+/**
+ * (b) Alarms in ALARM whose state-change event was lost: fail the waiters watching them.
+ * Blocking alarms that left ALARM (or no longer exist) whose event was lost: end the blocker
+ * waits for them, as on-alarm-event would.
+ */
 const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally): Promise<void> => {
   const byRegion = new Map<string, Map<string, WatchedAlarm>>();
   for (const w of waiters) {
-    for (const a of w.alarms ?? []) {
+    for (const a of watchedAlarms(w)) {
       const region = byRegion.get(a.region) ?? new Map<string, WatchedAlarm>();
       region.set(a.name, a);
       byRegion.set(a.region, region);
     }
   }
   const alarming = new Set<string>();
+  /** Regions whose alarm states were read: only there may "not in ALARM" end a blocker wait. */
+  const read = new Set<string>();
   for (const [region, alarms] of byRegion) {
     try {
       for (const a of (await alarmStates([...alarms.values()])).alarming) alarming.add(alarmKey(a));
+      read.add(region);
     } catch (err) {
       if (isThrottling(err)) throw err;
       tally.errors++;
       logger.error('cannot read alarm states; the next run tries again', { region, error: err as Error });
     }
   }
-  if (alarming.size === 0) return;
   for (const w of waiters) {
     const alarm = (w.alarms ?? []).find((a) => alarming.has(alarmKey(a)));
-    if (!alarm) continue;
+    if (!alarm) {
+      const blocker = w.kind === WaiterKind.BAKE && w.purpose === 'blocker' ? w.blocker : undefined;
+      if (!blocker || !read.has(blocker.region) || alarming.has(alarmKey(blocker))) continue;
+      const cleared = await guarded(tally, w, 'blocker', () => clearBlocker(w.pk, blocker.name));
+      settled.add(w.pk);
+      if (cleared) {
+        tally.completed++;
+        logger.warn('blocking alarm not in ALARM; blocker wait ended by the reconciler', { waiter: w.pk, alarm: blocker.name, region: blocker.region });
+      }
+      continue;
+    }
     const failed = await guarded(tally, w, 'alarm', () =>
       failWaiterOnAlarm(w.pk, alarm, `alarm ${alarm.name} is in ALARM (found by the reconciler)`, { detectedBy: 'reconciler' }),
     );

@@ -8,7 +8,7 @@ import { triggeredAlarmLabel } from '../../core/naming.ts';
 import { clients } from './clients.ts';
 import { StepError } from './contracts.ts';
 import { publish, type EventDraft } from './publish.ts';
-import { scopeOf, type ScopeFields, type Waiter, type WatchedAlarm } from './tables.ts';
+import { scopeOf, watchedAlarms, type ScopeFields, type Waiter, type WatchedAlarm } from './tables.ts';
 import { deliver, finishWaiter, unwatch } from './waiters.ts';
 
 /**
@@ -43,7 +43,7 @@ export const failWaiterOnAlarm = async (
   if (!waiter) return undefined;
   await publish([alarmTriggeredEvent(waiter, alarm, eventFields)]);
   await deliver(waiter);
-  await unwatch(waiter.alarms, waiter.pk);
+  await unwatch(watchedAlarms(waiter), waiter.pk);
   return waiter;
 };
 

@@ -8,15 +8,15 @@ import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-schedu
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
-import { alarmStates, alarmTriggeredEvent } from './alarms.ts';
+import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
-import { StepError, type BakeEndInput, type BakeResult, type HoldResult, type MetricScope, type StepScope } from './contracts.ts';
+import { StepError, type BakeEndInput, type BakeResult, type BlockerResult, type HoldResult, type MetricScope, type StepScope } from './contracts.ts';
 import { conditionalWrite, getItem } from './dynamo.ts';
 import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
-import { bakeWaiterKey, scopeOf, table, WaiterStatus, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
+import { bakeWaiterKey, scopeOf, table, WaiterStatus, watchedAlarms, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
 import { deliver, finishWaiter, unwatch } from './waiters.ts';
 
 export const bakeIdOf = (s: StepScope): string =>
@@ -110,8 +110,12 @@ export const countRequests = async (service: string, scopes: MetricScope[], from
   return total;
 };
 
-/** `bake` or `hold`, for messages. */
-export const purposeOf = (waiter: Pick<BakeWaiter, 'purpose'>): 'bake' | 'hold' => (waiter.purpose === 'hold' ? 'hold' : 'bake');
+/** `bake`, `hold` or `blocker`. */
+export const purposeOf = (waiter: Pick<BakeWaiter, 'purpose'>): 'bake' | 'hold' | 'blocker' =>
+  waiter.purpose === 'hold' || waiter.purpose === 'blocker' ? waiter.purpose : 'bake';
+
+/** A noun for messages: `a ${noun} never passes unwatched`. */
+const nounOf = (waiter: Pick<BakeWaiter, 'purpose'>): string => (waiter.purpose === 'blocker' ? 'blocker wait' : purposeOf(waiter));
 
 /**
  * Ends a bake or hold as failed (once), publishing `alarm.triggered` for `alarms`, and
@@ -126,7 +130,7 @@ export const failBake = async (
   if (!finished) return false;
   if (alarms.length > 0) await publish(alarms.map((alarm) => alarmTriggeredEvent(waiter, alarm)));
   await deliver(finished);
-  await unwatch(waiter.alarms, waiter.pk);
+  await unwatch(watchedAlarms(waiter), waiter.pk);
   return true;
 };
 
@@ -143,9 +147,16 @@ const listAlarms = (alarms: WatchedAlarm[]): string => alarms.map((a) => `${a.na
  * Fails closed at once when a watched alarm is missing or already in ALARM (no state
  * change would come for it).
  */
-export const checkBakeAlarms = async (waiter: BakeWaiter, when: string): Promise<AlarmCheck> => {
-  const states = await alarmStates(waiter.alarms);
-  const noun = purposeOf(waiter);
+export const checkBakeAlarms = async (waiter: BakeWaiter, when: string): Promise<AlarmCheck> =>
+  judgeBakeAlarms(waiter, await alarmStates(waiter.alarms), when);
+
+const sameAlarm = (a: WatchedAlarm, b: WatchedAlarm): boolean => a.name === b.name && a.region === b.region;
+
+/** checkBakeAlarms on states read already (those of other alarms than the waiter's `alarms` are ignored). */
+const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when: string): Promise<AlarmCheck> => {
+  const own = (list: WatchedAlarm[]): WatchedAlarm[] => list.filter((a) => waiter.alarms.some((w) => sameAlarm(a, w)));
+  const states: AlarmStates = { missing: own(all.missing), alarming: own(all.alarming), insufficient: own(all.insufficient) };
+  const noun = nounOf(waiter);
   if (states.missing.length > 0) {
     const first = states.missing[0]!;
     await failBake(waiter, {
@@ -263,13 +274,70 @@ const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
   const finished = await finishWaiter(waiter.pk, { ok: true, output });
   if (!finished) return { bakeId, outcome: 'not-open' };
   await deliver(finished);
-  await unwatch(waiter.alarms, waiter.pk);
+  await unwatch(watchedAlarms(waiter), waiter.pk);
   logger.info('hold ended', { bakeId });
   return { bakeId, outcome: 'completed' };
 };
 
 /**
- * Ends the bake (or hold) `bakeId` when its time has passed: passes when its minimum data
+ * A blocker wait's blocking alarm left ALARM (or does not exist): it succeeds with `cleared`,
+ * once (the guard makes sure the waiter is a blocker wait for that very alarm). Publishes
+ * nothing: the gate's next check publishes `unblocked`. @returns the finished waiter, or
+ * undefined when it was finished already (or is no blocker wait for `alarm`).
+ */
+export const clearBlocker = async (waiterKey: string, alarm: string): Promise<BakeWaiter | undefined> => {
+  const bakeId = waiterKey.startsWith('bake#') ? waiterKey.slice('bake#'.length) : waiterKey;
+  const output: BlockerResult = { bakeId, purpose: 'blocker', cleared: alarm };
+  const finished = (await finishWaiter(
+    waiterKey,
+    { ok: true, output },
+    { condition: '#purpose = :blocker AND #blocker.#name = :alarm', names: { '#purpose': 'purpose', '#blocker': 'blocker', '#name': 'name' }, values: { ':blocker': 'blocker', ':alarm': alarm } },
+  )) as BakeWaiter | undefined;
+  if (!finished) return undefined;
+  await deliver(finished);
+  await unwatch(watchedAlarms(finished), finished.pk);
+  logger.info('blocking alarm cleared; blocker wait ended', { waiter: waiterKey, alarm });
+  return finished;
+};
+
+/**
+ * The start of a blocker wait (its watches written already): one DescribeAlarms for its alarms
+ * and its blocking alarm. One of `alarms` missing or in ALARM fails it at once, as it fails a
+ * hold (the blocking alarm too when it is one of `alarms`); else a blocking alarm that is not
+ * in ALARM (OK, INSUFFICIENT_DATA, or missing: the gate fails closed on a missing team
+ * aggregate) ends it at once with `cleared`; else it waits.
+ */
+export const startBlockerCheck = async (waiter: BakeWaiter): Promise<'failed' | 'cleared' | 'waiting'> => {
+  const blocker = waiter.blocker;
+  const states = await alarmStates(watchedAlarms(waiter));
+  const check = await judgeBakeAlarms(waiter, states, 'at the start of the blocker wait');
+  if (check.problem === 'missing' || check.problem === 'alarm') return 'failed';
+  if (blocker && !states.alarming.some((a) => sameAlarm(a, blocker))) {
+    await clearBlocker(waiter.pk, blocker.name);
+    return 'cleared';
+  }
+  return 'waiting';
+};
+
+/**
+ * A blocker wait reaches its re-check cap: it succeeds (the gate checks again) unless one of
+ * its alarms is missing or in ALARM. The blocking alarm's state does not matter here.
+ */
+const endBlocker = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
+  const { bakeId } = waiter;
+  const check = await checkBakeAlarms(waiter, 'at the end of the blocker wait');
+  if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };
+  const output: BlockerResult = { bakeId, purpose: 'blocker', until: new Date(waiter.endsAt).toISOString() };
+  const finished = await finishWaiter(waiter.pk, { ok: true, output });
+  if (!finished) return { bakeId, outcome: 'not-open' };
+  await deliver(finished);
+  await unwatch(watchedAlarms(waiter), waiter.pk);
+  logger.info('blocker wait reached its re-check time', { bakeId, blocker: waiter.blocker?.name });
+  return { bakeId, outcome: 'completed' };
+};
+
+/**
+ * Ends the bake (or hold, or blocker wait) `bakeId` when its time has passed: passes when its minimum data
  * points were seen with every alarm OK; extends on thin traffic (or alarms without data) up
  * to its cap, then fails with `insufficient-data`; fails at once on a missing alarm or one in
  * ALARM. A bake that is not open, or not due yet, is left alone.
@@ -286,6 +354,7 @@ export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
     return { bakeId, outcome: 'early' };
   }
   if (waiter.purpose === 'hold') return endHold(waiter);
+  if (waiter.purpose === 'blocker') return endBlocker(waiter);
 
   const check = await checkBakeAlarms(waiter, 'at the end of the bake');
   if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };
@@ -297,7 +366,7 @@ export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
   if (!finished) return { bakeId, outcome: 'not-open' };
   await publish([{ type: EventType.BAKE_COMPLETED, ...scopeOf(waiter), requests }]);
   await deliver(finished);
-  await unwatch(waiter.alarms, waiter.pk);
+  await unwatch(watchedAlarms(waiter), waiter.pk);
   logger.info('bake completed', { bakeId, requests });
   return { bakeId, outcome: 'completed', requests };
 };

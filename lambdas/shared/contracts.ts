@@ -49,6 +49,19 @@ export interface CheckWindowInput extends StepScope {
    * aggregate alarm of the region (must exist) and the company event alarm (if it exists).
    */
   team?: string;
+  /**
+   * The previous check's whole output, if any. When present it wins over `wasBlocked` and
+   * `blockedReason`: the previous check was blocked when `previous.blocked` is true, for
+   * `previous.reason` (or `previous.blockedReason`; neither: the time window). So `blocked` is
+   * published once per blocking episode and reason, `unblocked` once when it clears.
+   */
+  previous?: CheckWindowOutput;
+}
+
+/** A CloudWatch alarm: its region and full name. */
+export interface AlarmRef {
+  region: string;
+  name: string;
 }
 export interface CheckWindowOutput {
   open: boolean;
@@ -63,10 +76,20 @@ export interface CheckWindowOutput {
   reason?: string;
   /** Same as `reason`; fed back as `blockedReason` on the next check. Absent when open. */
   blockedReason?: string;
+  /**
+   * The alarm in ALARM that blocks the gate (reason `team-alarm` or `company-event`); absent
+   * when open or closed by the time window. The state machine then waits for it with
+   * start-bake `purpose: 'blocker'` (`blocker` = this, `until` = `nextOpening`): the wait
+   * ends when the alarm leaves ALARM, or at `nextOpening` at the latest, then it checks again.
+   */
+  blockingAlarm?: AlarmRef;
 }
 
-/** How long check-window asks the state machine to wait before re-checking a blocking alarm. */
-export const BLOCKER_RECHECK_SECONDS = 300;
+/**
+ * How long after a check blocked by an alarm the gate checks again at the latest
+ * (`nextOpening`): a safety net, the blocker wait normally ends on the alarm's OK event.
+ */
+export const BLOCKER_RECHECK_SECONDS = 900;
 
 /** Handler `start-deployment` (`.waitForTaskToken`). */
 export interface StartDeploymentInput extends StepScope {
@@ -109,11 +132,21 @@ export interface StartBakeInput extends StepScope {
   /**
    * `hold`: a wait between steps (e.g. while a window is closed) that watches `alarms` like a
    * bake and ends at `until`, publishing no `bake.*` events and needing no requests; at its
-   * end it succeeds unless an alarm is missing or in ALARM. @default 'bake'
+   * end it succeeds unless an alarm is missing or in ALARM.
+   *
+   * `blocker`: a hold while the gate is blocked by the alarm `blocker` (check-window's
+   * `blockingAlarm`), that also succeeds (BlockerResult with `cleared`) as soon as `blocker`
+   * leaves ALARM (OK, INSUFFICIENT_DATA, or it no longer exists), at its start if it is not in
+   * ALARM already. `blocker` in ALARM never fails it, unless it is also one of `alarms` (e.g.
+   * the team aggregate where the change runs): then it fails with AlarmTriggered like any of
+   * `alarms`. At `until` (the re-check cap) it succeeds (BlockerResult without `cleared`)
+   * unless one of `alarms` is missing or in ALARM. @default 'bake'
    */
-  purpose?: 'bake' | 'hold';
-  /** ISO 8601 end of a hold (required with `purpose: 'hold'`; ignored for bakes). */
+  purpose?: 'bake' | 'hold' | 'blocker';
+  /** ISO 8601 end of a hold or blocker wait (required with `purpose: 'hold'` or `'blocker'`; ignored for bakes). */
   until?: string;
+  /** The alarm a blocker wait waits for (required with `purpose: 'blocker'`). */
+  blocker?: AlarmRef;
 }
 export interface BakeResult {
   bakeId: string;
@@ -124,6 +157,15 @@ export interface HoldResult {
   bakeId: string;
   purpose: 'hold';
   until: string;
+}
+/** Sent with SendTaskSuccess when a blocker wait ends: the gate then checks again. */
+export interface BlockerResult {
+  bakeId: string;
+  purpose: 'blocker';
+  /** Name of the blocking alarm, when the wait ended because it left ALARM (or does not exist). */
+  cleared?: string;
+  /** ISO 8601: the wait reached its re-check cap with the blocking alarm (as far as it knows) still in ALARM. */
+  until?: string;
 }
 
 /** Handler `reconcile`, invoked on a schedule (every 5 minutes): what it did. */

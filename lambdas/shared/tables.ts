@@ -195,8 +195,13 @@ export interface BakeWaiter extends WaiterBase {
   extensions: number;
   extendedSeconds: number;
   maxExtensionSeconds: number;
-  /** `hold`: a wait between steps watching alarms (no requests needed, no bake events). @default 'bake' */
-  purpose?: 'bake' | 'hold';
+  /**
+   * `hold`: a wait between steps watching alarms (no requests needed, no bake events);
+   * `blocker`: a hold that also ends when `blocker` leaves ALARM. @default 'bake'
+   */
+  purpose?: 'bake' | 'hold' | 'blocker';
+  /** The blocking alarm a `blocker` wait waits for (watched too; in ALARM it fails the wait only if it is one of `alarms`). */
+  blocker?: WatchedAlarm;
 }
 
 export type Waiter = DeploymentWaiter | RollbackWaiter | RollbackSetWaiter | BakeWaiter;
@@ -205,12 +210,25 @@ export const deploymentWaiterKey = (deploymentId: string): string => `deployment
 export const bakeWaiterKey = (bakeId: string): string => `bake#${bakeId}`;
 /** Id of a hold of a scope until `until`: never the id of that scope's bake, nor of an earlier hold. */
 export const holdBakeId = (bakeId: string, until: string): string => `${bakeId}#hold#${until}`;
+/**
+ * Id of a blocker wait of a scope for the alarm `blocker` until `until`: never the id of that
+ * scope's bake or holds, nor of an earlier blocker wait (each has its own `until`).
+ */
+export const blockerBakeId = (bakeId: string, blocker: string, until: string): string => `${bakeId}#blocker#${blocker}#${until}`;
+/** The alarms a waiter is registered on in the watches table: its `alarms`, plus a blocker wait's blocking alarm. */
+export const watchedAlarms = (waiter: Pick<Waiter, 'alarms'> & { blocker?: WatchedAlarm }): WatchedAlarm[] =>
+  waiter.blocker && !(waiter.alarms ?? []).some((a) => a.name === waiter.blocker!.name)
+    ? [...(waiter.alarms ?? []), waiter.blocker]
+    : (waiter.alarms ?? []);
 export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string): string =>
   `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}`;
 
 // ---------------------------------------------------------------- watches
 
-/** "This waiter fails when this alarm goes to ALARM." */
+/**
+ * "This waiter fails when this alarm goes to ALARM" and, for a blocker wait's blocking alarm,
+ * "this waiter succeeds when this alarm leaves ALARM".
+ */
 export interface WatchItem {
   /** Alarm name. */
   pk: string;
@@ -218,6 +236,10 @@ export interface WatchItem {
   sk: string;
   region: string;
   expiresAt: number;
+  /** The waiter is a blocker wait for this alarm: OK or INSUFFICIENT_DATA completes it. */
+  blocker?: boolean;
+  /** Whether ALARM fails the waiter. @default true (false for a blocking alarm that is not one of the waiter's alarms) */
+  failsOnAlarm?: boolean;
 }
 
 // ---------------------------------------------------------------- windows, holidays

@@ -110,12 +110,19 @@ const adoptWaiter = async (existing: Waiter, token: string | undefined): Promise
   return 'replayed';
 };
 
+/** An extra condition on finishing a waiter (its names and values must not clash with finishWaiter's own). */
+export interface WaiterGuard {
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
 /**
- * Finishes an OPEN waiter with a result: the caller then delivers it and publishes the
+ * Finishes an OPEN waiter with a result (and `guard`, when given, holds on it): the caller then delivers it and publishes the
  * events. Undefined when someone else finished it first (a duplicate event): a no-op,
  * except that a result that never reached Step Functions is delivered again.
  */
-export const finishWaiter = async (pk: string, result: WaiterResult): Promise<Waiter | undefined> => {
+export const finishWaiter = async (pk: string, result: WaiterResult, guard?: WaiterGuard): Promise<Waiter | undefined> => {
   try {
     const updated = await clients()
       .dynamo()
@@ -124,9 +131,21 @@ export const finishWaiter = async (pk: string, result: WaiterResult): Promise<Wa
           TableName: table.waiters(),
           Key: { pk },
           UpdateExpression: 'SET #status = :done, #result = :result, #updatedAt = :now REMOVE #openShard',
-          ConditionExpression: '#status = :open',
-          ExpressionAttributeNames: { '#status': 'status', '#result': 'result', '#updatedAt': 'updatedAt', '#openShard': OPEN_SHARD_ATTRIBUTE },
-          ExpressionAttributeValues: { ':done': WaiterStatus.DONE, ':open': WaiterStatus.OPEN, ':result': clean(result), ':now': nowIso() },
+          ConditionExpression: guard ? `#status = :open AND (${guard.condition})` : '#status = :open',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#result': 'result',
+            '#updatedAt': 'updatedAt',
+            '#openShard': OPEN_SHARD_ATTRIBUTE,
+            ...guard?.names,
+          },
+          ExpressionAttributeValues: {
+            ':done': WaiterStatus.DONE,
+            ':open': WaiterStatus.OPEN,
+            ':result': clean(result),
+            ':now': nowIso(),
+            ...guard?.values,
+          },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -155,18 +174,29 @@ const firstByName = (alarms: WatchedAlarm[] = []): WatchedAlarm[] => {
 };
 
 /**
- * Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM): one
- * PutItem for a single alarm, BatchWriteItem (25 per call) for more.
+ * Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM), and a
+ * blocker wait on its blocking alarm (on-alarm-event completes it when the alarm leaves
+ * ALARM; ALARM fails it only when the alarm is also one of `alarms`): one PutItem for a
+ * single alarm, BatchWriteItem (25 per call) for more.
  */
-export const watch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
+export const watch = async (alarms: WatchedAlarm[], waiterKey: string, blocker?: WatchedAlarm): Promise<void> => {
   const ttl = expiresAt(Date.now());
-  const items = firstByName(alarms).map((alarm) => ({ pk: alarm.name, sk: waiterKey, region: alarm.region, expiresAt: ttl }) satisfies WatchItem);
+  const items: WatchItem[] = firstByName(alarms).map((alarm) => ({
+    pk: alarm.name,
+    sk: waiterKey,
+    region: alarm.region,
+    expiresAt: ttl,
+    ...(blocker?.name === alarm.name ? { blocker: true } : {}),
+  }));
+  if (blocker && !items.some((item) => item.pk === blocker.name)) {
+    items.push({ pk: blocker.name, sk: waiterKey, region: blocker.region, expiresAt: ttl, blocker: true, failsOnAlarm: false });
+  }
   if (items.length === 0) return;
   if (items.length === 1) {
     await clients().dynamo().send(new PutCommand({ TableName: table.watches(), Item: items[0] }));
     return;
   }
-  await batchWrite(table.watches(), items.map((Item) => ({ PutRequest: { Item } })));
+  await batchWrite(table.watches(), items.map((Item) => ({ PutRequest: { Item: { ...Item } } })));
 };
 
 /** Removes the waiter's watches: one DeleteItem for a single alarm, BatchWriteItem for more. */

@@ -8,17 +8,24 @@
  * window is closed): it watches its alarms exactly like a bake, ends at `until`, publishes no
  * `bake.*` events and needs no requests. Its id (`<bake id>#hold#<until>`) never collides with
  * the bake of the same scope, nor with an earlier hold.
+ *
+ * A blocker wait (`purpose: 'blocker'`) is the wait of a gate blocked by an alarm (the team
+ * aggregate, a company event): a hold that also watches the blocking alarm, and ends
+ * successfully as soon as it leaves ALARM (on-alarm-event; at once when it is not in ALARM at
+ * the start), or at `until` (the gate's re-check cap) at the latest. The blocking alarm in
+ * ALARM fails it only when it is also one of `alarms`. Its id is
+ * `<bake id>#blocker#<alarm>#<until>`.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { EventType } from '../../core/events.ts';
-import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
+import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd, startBlockerCheck } from '../shared/bakes.ts';
 import type { StartBakeInput } from '../shared/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import { bakeWaiterKey, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
+import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
 import { registerWaiterItem, watch, type Registration } from '../shared/waiters.ts';
 
 export interface StartBakeOutput {
@@ -35,9 +42,15 @@ const validate = (input: StartBakeInput): void => {
     if (typeof input?.[f] !== 'string' || input[f].length === 0) problems.push(`${f} is required`);
   }
   const purpose = input?.purpose ?? 'bake';
-  if (purpose !== 'bake' && purpose !== 'hold') problems.push(`purpose must be 'bake' or 'hold', not '${String(purpose)}'`);
-  if (purpose === 'hold') {
-    if (typeof input.until !== 'string' || !Number.isFinite(Date.parse(input.until))) problems.push('until must be an ISO 8601 time for a hold');
+  if (purpose !== 'bake' && purpose !== 'hold' && purpose !== 'blocker') problems.push(`purpose must be 'bake', 'hold' or 'blocker', not '${String(purpose)}'`);
+  if (purpose === 'hold' || purpose === 'blocker') {
+    if (typeof input.until !== 'string' || !Number.isFinite(Date.parse(input.until))) problems.push(`until must be an ISO 8601 time for a ${purpose}`);
+    if (purpose === 'blocker') {
+      const b = input.blocker;
+      if (typeof b?.region !== 'string' || b.region.length === 0 || typeof b.name !== 'string' || b.name.length === 0) {
+        problems.push('blocker must be { region, name } of the blocking alarm');
+      }
+    }
   } else {
     if (!(Number.isFinite(input?.durationSeconds) && input.durationSeconds >= 0)) problems.push('durationSeconds must be >= 0');
     if (!(Number.isFinite(input?.minRequests) && input.minRequests >= 0)) problems.push('minRequests must be >= 0');
@@ -62,14 +75,18 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     updatedAt: nowIso(),
     expiresAt: expiresAt(now),
   } as const;
-  if (input.purpose === 'hold') {
+  if (input.purpose === 'hold' || input.purpose === 'blocker') {
     const until = Date.parse(input.until!);
-    const bakeId = holdBakeId(bakeIdOf(input), new Date(until).toISOString());
+    const blocker = input.purpose === 'blocker' ? { region: input.blocker!.region, name: input.blocker!.name } : undefined;
+    const bakeId = blocker
+      ? blockerBakeId(bakeIdOf(input), blocker.name, new Date(until).toISOString())
+      : holdBakeId(bakeIdOf(input), new Date(until).toISOString());
     return {
       ...base,
       pk: bakeWaiterKey(bakeId),
       bakeId,
-      purpose: 'hold',
+      purpose: input.purpose,
+      ...(blocker ? { blocker } : {}),
       endsAt: until,
       durationSeconds: Math.max(0, Math.round((until - now) / 1000)),
       minRequests: 0,
@@ -101,13 +118,18 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   const { registration, stored } = await registerWaiterItem(waiter);
   if (registration === 'replayed') return { bakeId, registration };
 
-  if (noun === 'hold' && stored.endsAt <= now + DUE_TOLERANCE_MS) {
-    // Already over (the window opened meanwhile): end it now, checking its alarms.
+  if (noun !== 'bake' && stored.endsAt <= now + DUE_TOLERANCE_MS) {
+    // Already over (the window opened meanwhile, the re-check time passed): end it now, checking its alarms.
     await endBake(bakeId);
     return { bakeId, registration };
   }
-  await watch(stored.alarms, stored.pk);
-  if (registration === 'created') {
+  // Watches first: a state change during the checks below is not lost.
+  await watch(stored.alarms, stored.pk, stored.blocker);
+  if (noun === 'blocker') {
+    // Also on a retry: the first attempt may have died before its check, and the blocking
+    // alarm's OK event before its watch existed. Finishing is conditional: at most once.
+    if ((await startBlockerCheck(stored)) !== 'waiting') return { bakeId, registration };
+  } else if (registration === 'created') {
     const problem = await failOnAlarmStates(stored, `at the start of the ${noun}`);
     // INSUFFICIENT_DATA is judged at the bake's end, when data is required.
     if (problem === 'missing' || problem === 'alarm') return { bakeId, registration };

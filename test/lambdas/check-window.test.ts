@@ -120,7 +120,7 @@ describe('check-window blockers', () => {
     vi.setSystemTime(new Date('2026-12-01T15:00:00Z')); // Tuesday 10:00 EST
   };
 
-  it('is blocked while the team aggregate alarm is in ALARM, re-checking in 5 minutes, without reading the window', async () => {
+  it('is blocked while the team aggregate alarm is in ALARM, naming it, re-checking in 15 minutes at the latest, without reading the window', async () => {
     open();
     blockers('ALARM', 'OK');
     await expect(checkWindow(input('us-east-1', { team }))).resolves.toEqual({
@@ -128,7 +128,8 @@ describe('check-window blockers', () => {
       blocked: true,
       reason: 'team-alarm',
       blockedReason: 'team-alarm',
-      nextOpening: '2026-12-01T15:05:00Z',
+      nextOpening: '2026-12-01T15:15:00Z',
+      blockingAlarm: { region: 'us-east-1', name: teamAlarm },
     });
     expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [teamAlarm, companyAlarm], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
     expect(ddb).not.toHaveReceivedCommand(GetCommand);
@@ -140,7 +141,12 @@ describe('check-window blockers', () => {
   it('is blocked by a company event', async () => {
     open();
     blockers('OK', 'ALARM');
-    await expect(checkWindow(input('us-east-1', { team }))).resolves.toMatchObject({ open: false, reason: 'company-event', blockedReason: 'company-event' });
+    await expect(checkWindow(input('us-east-1', { team }))).resolves.toMatchObject({
+      open: false,
+      reason: 'company-event',
+      blockedReason: 'company-event',
+      blockingAlarm: { region: 'us-east-1', name: companyAlarm },
+    });
     expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'company-event' })]);
   });
 
@@ -170,6 +176,57 @@ describe('check-window blockers', () => {
     events.resetHistory();
     await checkWindow(input('us-east-1', { team, wasBlocked: true }));
     expect(published()).toEqual([]);
+  });
+
+  it('with `previous` (the state machine feeds back its whole output): blocked once per episode, unblocked once', async () => {
+    open();
+    blockers('ALARM', 'OK');
+    // The first check of the gate: the state machine's initial value.
+    const first = await checkWindow(input('us-east-1', { team, wasBlocked: false, previous: { open: false, blocked: false } }));
+    expect(first).toMatchObject({ blocked: true, reason: 'team-alarm', blockingAlarm: { region: 'us-east-1', name: teamAlarm } });
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'team-alarm' })]);
+
+    // Re-checks while it still blocks (the state machine also passes wasBlocked, never blockedReason): silent.
+    events.resetHistory();
+    let previous = first;
+    for (let i = 0; i < 3; i++) {
+      vi.setSystemTime(Date.now() + 15 * 60_000);
+      previous = await checkWindow(input('us-east-1', { team, wasBlocked: previous.blocked, previous }));
+      expect(previous).toMatchObject({ blocked: true, reason: 'team-alarm' });
+    }
+    expect(published()).toEqual([]);
+
+    // The team alarm clears while a company event starts: one transition.
+    blockers('OK', 'ALARM');
+    previous = await checkWindow(input('us-east-1', { team, wasBlocked: true, previous }));
+    expect(previous).toMatchObject({ reason: 'company-event', blockingAlarm: { region: 'us-east-1', name: companyAlarm } });
+    expect(published()).toEqual([
+      expect.objectContaining({ type: 'unblocked', reason: 'team-alarm' }),
+      expect.objectContaining({ type: 'blocked', reason: 'company-event' }),
+    ]);
+
+    // It clears: unblocked once, then nothing.
+    events.resetHistory();
+    blockers('OK', 'OK');
+    previous = await checkWindow(input('us-east-1', { team, wasBlocked: true, previous }));
+    expect(previous).toEqual({ open: true, blocked: false });
+    expect(published()).toEqual([expect.objectContaining({ type: 'unblocked', reason: 'company-event', region: 'us-east-1' })]);
+    events.resetHistory();
+    await checkWindow(input('us-east-1', { team, wasBlocked: false, previous }));
+    expect(published()).toEqual([]);
+  });
+
+  it('`previous` wins over wasBlocked and blockedReason; without a reason it was the window', async () => {
+    open();
+    blockers('ALARM', 'OK');
+    // Without previous, wasBlocked alone means the window: the alarm is a new reason.
+    await checkWindow(input('us-east-1', { team, wasBlocked: true }));
+    expect(published().map((e) => `${e.type}:${e.reason}`)).toEqual(['unblocked:time-window', 'blocked:team-alarm']);
+    events.resetHistory();
+    await checkWindow(input('us-east-1', { team, wasBlocked: true, previous: { open: false, blocked: true, blockedReason: 'team-alarm' } }));
+    expect(published()).toEqual([]);
+    await checkWindow(input('us-east-1', { team, wasBlocked: true, blockedReason: 'team-alarm', previous: { open: true, blocked: false } }));
+    expect(published().map((e) => `${e.type}:${e.reason}`)).toEqual(['blocked:team-alarm']);
   });
 
   it('fails closed without the team aggregate alarm; a missing company event alarm is fine', async () => {

@@ -79,7 +79,7 @@ describe('hold (start-bake with purpose hold)', () => {
     ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: agg, sk: `bake#${bakeId}`, region: 'sa-east-1' }] });
     await expect(
       onAlarmEvent({ source: 'aws.cloudwatch', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { alarmName: agg, state: { value: 'ALARM' } } }),
-    ).resolves.toEqual({ failed: [`bake#${bakeId}`] });
+    ).resolves.toEqual({ failed: [`bake#${bakeId}`], cleared: [] });
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
       taskToken: 'hold-token',
       error: 'AlarmTriggered',

@@ -1,5 +1,5 @@
 import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
-import { BatchWriteCommand, DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import type { AlarmStateChangeDetail, BusEvent } from '../../lambdas/shared/contracts.ts';
@@ -33,7 +33,7 @@ beforeEach(() => {
 
 describe('on-alarm-event', () => {
   it('fails every step watching the alarm, within the event', async () => {
-    await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: ['deployment#d-1', 'bake#b'] });
+    await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: ['deployment#d-1', 'bake#b'], cleared: [] });
     const cause = JSON.stringify({ reason: `alarm ${alarm} went to ALARM`, alarm, region: 'sa-east-1' });
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'dep-token', error: 'AlarmTriggered', cause });
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmTriggered', cause });
@@ -49,14 +49,17 @@ describe('on-alarm-event', () => {
 
   it('fails each step once when the event is delivered twice', async () => {
     await onAlarmEvent(event('ALARM'));
-    await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: [] });
+    await expect(onAlarmEvent(event('ALARM'))).resolves.toEqual({ failed: [], cleared: [] });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 2);
     expect(published()).toHaveLength(2);
   });
 
-  it('ignores alarms going back to OK', async () => {
-    await expect(onAlarmEvent(event('OK'))).resolves.toEqual({ failed: [] });
-    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  it('ends no step when the alarm goes back to OK (only blocker waits end on OK)', async () => {
+    await expect(onAlarmEvent(event('OK'))).resolves.toEqual({ failed: [], cleared: [] });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(published()).toEqual([]);
   });
 
   it('names an anomaly alarm anomaly:<Metric>, with its full name in alarmName', async () => {

@@ -140,7 +140,7 @@ describe('reconcile', () => {
     ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: anomaly, sk: 'bake#b-1', region: 'sa-east-1' }] });
     await expect(
       onAlarmEvent({ source: 'aws.cloudwatch', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { alarmName: anomaly, state: { value: 'ALARM' } } }),
-    ).resolves.toEqual({ failed: [] });
+    ).resolves.toEqual({ failed: [], cleared: [] });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 1);
   });
 
@@ -176,6 +176,74 @@ describe('reconcile', () => {
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-h-1#hold#2026-12-01T17:00:00.000Z' });
     expect(cloudWatch).not.toHaveReceivedCommand(GetMetricDataCommand);
     expect(published()).toEqual([]);
+  });
+
+  describe('blocker waits', () => {
+    const company = 'handsoff-company-event-sa-east-1';
+    const blockerWaiter = (id: string, extra: Record<string, unknown> = {}) =>
+      bakeWaiter(id, { purpose: 'blocker', blocker: { region: 'sa-east-1', name: company }, minRequests: 0, metricScopes: [], endsAt: NOW.getTime() + 600_000, ...extra });
+
+    it('ends a blocker wait whose OK event was lost, as on-alarm-event would', async () => {
+      store = fakeWaiters([blockerWaiter('w-1')]);
+      openIndex();
+      alarms({ [agg]: 'OK', [anomaly]: 'OK', [company]: 'OK' });
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 1, failed: 0 });
+      // One DescribeAlarms for its alarms and its blocker.
+      expect(cloudWatch).toHaveReceivedCommandExactlyOnceWith(DescribeAlarmsCommand, { AlarmNames: [agg, anomaly, company] });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+        taskToken: 'token-w-1',
+        output: JSON.stringify({ bakeId: 'w-1', purpose: 'blocker', cleared: company }),
+      });
+      expect(store.get('bake#w-1')).toMatchObject({ status: 'DONE', delivered: true });
+      expect(published()).toEqual([]);
+      // The late OK event then ends nothing.
+      ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: company, sk: 'bake#w-1', region: 'sa-east-1', blocker: true, failsOnAlarm: false }] });
+      await expect(
+        onAlarmEvent({ source: 'aws.cloudwatch', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { alarmName: company, state: { value: 'OK' } } }),
+      ).resolves.toEqual({ failed: [], cleared: [] });
+      expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    });
+
+    it('ends a blocker wait whose blocking alarm no longer exists (the gate fails closed on it)', async () => {
+      store = fakeWaiters([blockerWaiter('w-1')]);
+      openIndex();
+      alarms({ [agg]: 'OK', [anomaly]: 'OK' });
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 1, failed: 0 });
+      expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-w-1', output: expect.stringContaining(`"cleared":"${company}"`) });
+    });
+
+    it('leaves a blocker wait alone while its blocker is in ALARM, and fails it when one of its alarms is', async () => {
+      store = fakeWaiters([blockerWaiter('w-1')]);
+      openIndex();
+      alarms({ [agg]: 'OK', [anomaly]: 'OK', [company]: 'ALARM' });
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      expect(store.get('bake#w-1')).toMatchObject({ status: 'OPEN' });
+
+      alarms({ [agg]: 'OK', [anomaly]: 'ALARM', [company]: 'OK' });
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 1 });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'token-w-1', error: 'AlarmTriggered' });
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('decides nothing about a blocker whose state it cannot read', async () => {
+      store = fakeWaiters([blockerWaiter('w-1')]);
+      openIndex();
+      cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+    });
+
+    it('ends an overdue blocker wait (lost schedule) at its re-check time, blocker still in ALARM', async () => {
+      store = fakeWaiters([blockerWaiter('w-1', { endsAt: NOW.getTime() - 2 * 60_000 })]);
+      openIndex();
+      alarms({ [agg]: 'OK', [anomaly]: 'OK', [company]: 'ALARM' });
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 1, failed: 0 });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+        taskToken: 'token-w-1',
+        output: JSON.stringify({ bakeId: 'w-1', purpose: 'blocker', until: new Date(NOW.getTime() - 2 * 60_000).toISOString() }),
+      });
+    });
   });
 
   it('reads every page of the index', async () => {

@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, vi } from 'vitest';
@@ -126,5 +126,34 @@ export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string
     }
     return { Attributes: structuredClone(item) };
   });
+  return store;
+};
+
+/**
+ * A small in-memory watches table behind the mocked document client (PutItem, DeleteItem,
+ * BatchWriteItem, Query by alarm name), so that an alarm event finds exactly the watches a
+ * handler wrote. Keys are `${alarm}\u0000${waiter key}`.
+ */
+export const fakeWatches = (): Map<string, Record<string, any>> => {
+  const store = new Map<string, Record<string, any>>();
+  const key = (k: { pk: unknown; sk: unknown }): string => `${String(k.pk)}\u0000${String(k.sk)}`;
+  ddb.on(PutCommand, { TableName: 'watches' }).callsFake((input) => {
+    store.set(key(input.Item), structuredClone(input.Item));
+    return {};
+  });
+  ddb.on(DeleteCommand, { TableName: 'watches' }).callsFake((input) => {
+    store.delete(key(input.Key));
+    return {};
+  });
+  ddb.on(BatchWriteCommand).callsFake((input) => {
+    for (const request of input.RequestItems.watches ?? []) {
+      if (request.PutRequest) store.set(key(request.PutRequest.Item), structuredClone(request.PutRequest.Item));
+      if (request.DeleteRequest) store.delete(key(request.DeleteRequest.Key));
+    }
+    return { UnprocessedItems: {} };
+  });
+  ddb.on(QueryCommand, { TableName: 'watches' }).callsFake((input) => ({
+    Items: [...store.values()].filter((w) => w.pk === input.ExpressionAttributeValues[':alarm']).map((w) => structuredClone(w)),
+  }));
   return store;
 };

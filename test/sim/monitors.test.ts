@@ -172,3 +172,27 @@ describe('healthy changes over three weeks with daily traffic swings', () => {
     expect(Object.values(finished).every((c) => c.status === 'succeeded')).toBe(true);
   });
 });
+
+describe('a company event', () => {
+  it('holds every production step while it is in ALARM, says so once per gate, and lets the change go on after', async () => {
+    const alarmAt = Date.parse('2026-11-30T08:30:00Z');
+    const clearAt = Date.parse('2026-12-01T12:00:00Z');
+    const events = await simulateJson({
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-12-08T00:00:00Z',
+      changes: [{ id: 'held', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'healthy' } }],
+      events: [
+        { at: new Date(alarmAt).toISOString(), kind: 'company-event', state: 'ALARM' },
+        { at: new Date(clearAt).toISOString(), kind: 'company-event', state: 'OK' },
+      ],
+    });
+    const prodStarts = ofType(events, 'deployment.started', 'held').filter(isProd);
+    expect(prodStarts.length).toBeGreaterThan(0);
+    expect(prodStarts.filter((e) => ms(e) >= alarmAt && ms(e) < clearAt)).toEqual([]);
+    const blocked = ofType(events, 'blocked', 'held').filter((e) => e.reason === 'company-event');
+    expect(blocked).toHaveLength(1);
+    const unblocked = ofType(events, 'unblocked', 'held').find((e) => e.reason === 'company-event')!;
+    expect(ms(unblocked) - clearAt).toBeLessThanOrEqual(60_000);
+    expect(ofType(events, 'change.completed', 'held')).toHaveLength(1);
+  });
+});
