@@ -59,9 +59,16 @@ export type AnomalyMetric = (typeof AnomalyMetric)[keyof typeof AnomalyMetric];
 export const anomalyAlarmName = (pipeline: string, region: string, scope: 'onebox' | 'fleet', metric: AnomalyMetric): string =>
   `${pipeline}-${region}-${scope}-anomaly-${metric}`;
 
+/**
+ * A unit's (AZ's or cell's) requests against the rest of its region: the unit's boxes
+ * stopped serving while the region as a whole still looks normal.
+ */
+export const unitAnomalyAlarmName = (pipeline: string, region: string, unit: string): string =>
+  `${pipeline}-${region}-${unit}-anomaly-requests`;
+
 /** The anomaly metric of an anomaly alarm name, or undefined for other alarms. */
 export const anomalyOf = (alarmName: string): AnomalyMetric | undefined => {
-  const m = /-(?:onebox|fleet)-anomaly-(requests|latency|faults)$/.exec(alarmName);
+  const m = /-anomaly-(requests|latency|faults)$/.exec(alarmName);
   return m ? (m[1] as AnomalyMetric) : undefined;
 };
 

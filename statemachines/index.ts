@@ -23,6 +23,7 @@ import {
   serviceAlarmName,
   StandardAlarm,
   teamAggregateAlarmName,
+  unitAnomalyAlarmName,
   unitGroupName,
 } from '../core/naming.ts';
 import { EventType } from '../core/events.ts';
@@ -122,33 +123,28 @@ const notify = (type: string, scope: Record<string, Json>, next: string | undefi
 const bakeTimeout = (seconds: number): number => seconds * 4 + 3600;
 
 /**
- * What watches the region while the fleet of a region has the change: the team's aggregate
- * alarm (ANY of the team's fleet alarms there, every pipeline: a team-wide rollback) and the
- * fleet's request-count anomaly (requests dropping towards zero).
+ * What watches a region while it has the change: the team's aggregate alarm (ANY of the
+ * team's fleet alarms there, every pipeline: a team-wide rollback), the fleet's request
+ * count against its daily season, each unit's requests against the rest of the region (a
+ * unit whose boxes stopped serving), and, with one-box, the one-box's own alarms and its
+ * anomaly checks against the fleet (a fault on one box is 10% of the region: the fleet
+ * alarms may stay quiet).
  */
-export const regionFleetAlarms = (p: ResolvedPipeline, region: string): string[] => [
-  teamAggregateAlarmName(p.team, region),
-  anomalyAlarmName(p.name, region, 'fleet', AnomalyMetric.REQUESTS),
-];
-
-/**
- * Alarms that stop a step in a region: the one-box's own alarms and its anomaly checks
- * against the fleet (a fault on one box is 10% of the region: the fleet alarms may stay
- * quiet), plus the fleet's.
- */
-export const regionAlarms = (p: ResolvedPipeline, region: string): string[] => [
+export const regionAlarms = (p: ResolvedPipeline, r: ResolvedRegion): string[] => [
   ...(p.oneBox
     ? [
-        ...Object.values(StandardAlarm).map((kind) => oneBoxAlarmName(p.name, region, kind)),
-        ...Object.values(AnomalyMetric).map((metric) => anomalyAlarmName(p.name, region, 'onebox', metric)),
+        ...Object.values(StandardAlarm).map((kind) => oneBoxAlarmName(p.name, r.region, kind)),
+        ...Object.values(AnomalyMetric).map((metric) => anomalyAlarmName(p.name, r.region, 'onebox', metric)),
       ]
     : []),
-  ...regionFleetAlarms(p, region),
+  teamAggregateAlarmName(p.team, r.region),
+  anomalyAlarmName(p.name, r.region, 'fleet', AnomalyMetric.REQUESTS),
+  ...r.units.map((unit) => unitAnomalyAlarmName(p.name, r.region, unit)),
 ];
 
 /** The static per-region input of a region execution (everything but the change). */
 export const regionItem = (p: ResolvedPipeline, r: ResolvedRegion): Record<string, Json> => {
-  const alarmNames = regionAlarms(p, r.region);
+  const alarmNames = regionAlarms(p, r);
   return {
     region: r.region,
     application: applicationName(p.name),
@@ -346,7 +342,7 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       Default: 'NEXT',
     });
     // The one-box still runs the change while the wave bakes: its alarms stay watched too.
-    const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r.region).map((name) => ({ region: r.region, name })));
+    const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r).map((name) => ({ region: r.region, name })));
     add(
       `${id}.Bake`,
       callback(

@@ -1,7 +1,8 @@
 /**
  * The alarms that watch a service in a target region: the standard alarms of one scope
  * (one-box, region fleet or pre-production stage) and the anomaly checks of a region (the
- * one-box against the rest of the fleet; the fleet against its own seasonal baseline).
+ * one-box against the rest of the fleet; each unit against its fleet; the fleet against its
+ * own seasonal baseline).
  *
  * Functions over a scope rather than child constructs: the alarms were first created
  * directly under the target stack, and their construct ids (hence logical ids) are a public
@@ -158,6 +159,10 @@ export const ANOMALY = {
   ONE_BOX_FAULTS_MIN_PERCENT: 0.5,
   /** Width of the fleet request-count band, in standard deviations. */
   FLEET_REQUESTS_BAND_STD_DEVS: 3,
+  /** A unit's requests per host below this share (%) of the region fleet's requests per host ... */
+  UNIT_MIN_REQUEST_SHARE_PERCENT: 20,
+  /** ... counted only in minutes where the fleet served at least this many requests. */
+  UNIT_MIN_FLEET_REQUESTS: 30,
 } as const;
 
 export interface AnomalyAlarmsProps {
@@ -279,6 +284,48 @@ export const fleetRequestsAnomalyAlarm = (scope: Construct, props: Omit<AnomalyA
     // missing data as missing, and handsoff fails closed on INSUFFICIENT_DATA).
     treatMissingData: NOT_BREACHING,
   });
+
+export interface UnitAnomalyAlarmProps extends Omit<AnomalyAlarmsProps, 'idPrefix'> {
+  /** Construct id prefix (`<Pipeline><Unit>`). */
+  readonly idPrefix: string;
+  /** The unit (AZ or cell): its `Scope` dimension. */
+  readonly unit: string;
+  /** Hosts of the unit (the pipeline's hostsPerUnit). */
+  readonly unitHosts: number;
+}
+
+/**
+ * A unit's requests per host against the region fleet's (one box and the unit itself
+ * included): a unit whose boxes stopped serving costs its region only a third of its
+ * requests, which the fleet band does not see. Per host from constants (the unit's and the
+ * region's host counts): CloudWatch knows no in-service host count. Not in the deployment
+ * groups (CodeDeploy takes 10 alarms) nor in the team aggregate; the region steps watch it.
+ */
+export const unitRequestsAnomalyAlarm = (scope: Construct, props: UnitAnomalyAlarmProps): cloudwatch.Alarm => {
+  const { service, pipeline, region, unit } = props;
+  const A = ANOMALY;
+  return new cloudwatch.Alarm(scope, `${props.idPrefix}AnomalyRequests`, {
+    alarmName: naming.unitAnomalyAlarmName(pipeline, region, unit),
+    alarmDescription: `${service} unit ${unit} in ${region}: serves less than ${A.UNIT_MIN_REQUEST_SHARE_PERCENT}% of the fleet's requests per host (unit of ${props.unitHosts} hosts, fleet of ${props.fleetHosts}).`,
+    metric: new cloudwatch.MathExpression({
+      // Silent boxes may report nothing at all: a unit's missing datapoint counts as zero
+      // requests (rolling deployments keep two thirds of a unit in service). A quiet or
+      // silent fleet gives no datapoint (the fleet band's business).
+      expression: `IF(fleet >= ${A.UNIT_MIN_FLEET_REQUESTS}, 100 * (FILL(unit, 0) / ${props.unitHosts}) / (fleet / ${props.fleetHosts}))`,
+      usingMetrics: {
+        unit: serviceMetric(service, unit, naming.StandardMetric.REQUESTS, cloudwatch.Stats.SUM),
+        fleet: serviceMetric(service, FLEET, naming.StandardMetric.REQUESTS, cloudwatch.Stats.SUM),
+      },
+      label: "Unit requests per host (% of a fleet host's)",
+      period: ALARM_PERIOD,
+    }),
+    threshold: A.UNIT_MIN_REQUEST_SHARE_PERCENT,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    treatMissingData: NOT_BREACHING,
+  });
+};
 
 /**
  * The name an alarm was given (`alarm.alarmName` is a `Ref` token): for name-based lists

@@ -14,7 +14,7 @@ import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
 import { Reason, allowWithWildcardResources } from '../nag.ts';
-import { ALARM_PERIOD, fleetRequestsAnomalyAlarm, nameOf, oneBoxAnomalyAlarms, pascal, standardAlarms } from '../constructs/service-alarms.ts';
+import { ALARM_PERIOD, fleetRequestsAnomalyAlarm, nameOf, oneBoxAnomalyAlarms, pascal, standardAlarms, unitRequestsAnomalyAlarm } from '../constructs/service-alarms.ts';
 import { eventBusArn, productionRegions } from './arns.ts';
 
 export interface TargetStackProps extends StackProps {
@@ -159,6 +159,21 @@ export class TargetStack extends Stack {
           watchAggregate.push({ team: p.team, group: g, name });
         }
         for (const unit of units) {
+          // The unit against its region: watched by the region steps, like the fleet band;
+          // neither in the unit's group (10 alarms already) nor in the team aggregate.
+          this.alarmNames.push(
+            nameOf(
+              unitRequestsAnomalyAlarm(this, {
+                pipeline: p.name,
+                service: p.service,
+                region,
+                unit,
+                idPrefix: `${pascal(p.name)}${pascal(unit)}`,
+                unitHosts: p.hostsPerUnit,
+                fleetHosts: units.length * p.hostsPerUnit,
+              }),
+            ),
+          );
           const name = naming.unitGroupName(p.name, unit);
           const g = group(
             `${pascal(p.name)}${pascal(unit)}`,

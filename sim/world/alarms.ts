@@ -7,6 +7,8 @@
  * - Anomaly alarms (AnomalyMetric, per pipeline and production region): metric math of the
  *   one box against its fleet, and an anomaly-detection band of the fleet's requests whose
  *   centre is the world's own traffic model (what CloudWatch's model learns of the season).
+ * - Unit anomaly alarms (per pipeline, production region and unit): metric math of the
+ *   unit's requests per in-service host against the region fleet's.
  */
 import {
   type AnomalyMetric,
@@ -52,6 +54,10 @@ export const ONEBOX_FAULTS_RATIO = 5;
 export const ONEBOX_FAULTS_MIN_RATE = 0.005;
 /** Fleet requests below this fraction of the expected value (the anomaly band's lower edge). */
 export const FLEET_REQUESTS_BAND = 0.25;
+/** A unit's requests per in-service host below this fraction of the region fleet's (one box and the unit itself included)... */
+export const UNIT_REQUESTS_RATIO = 0.2;
+/** ...counted only in minutes where the fleet served at least this many requests. */
+export const UNIT_REQUESTS_MIN_FLEET = 30;
 
 export const ACCOUNT_ID = '123456789012';
 export const alarmArn = (region: string, name: string): string =>
@@ -62,6 +68,8 @@ export interface AlarmScope {
   pipeline?: string;
   team?: string;
   stage?: string;
+  /** Unit alarms: the unit (AZ or cell) watched. */
+  unit?: string;
   target?: 'onebox' | 'fleet';
 }
 
@@ -97,6 +105,8 @@ export const Op = {
   ONEBOX_FAULTS: 4,
   /** Fleet requests; the band of the minute is set from `expected`. */
   FLEET_BAND: 5,
+  /** Unit (`series`) requests per in-service host / fleet (`other`) requests per in-service host. */
+  UNIT_REQUESTS: 6,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -112,7 +122,7 @@ export interface AlarmRule {
   readonly threshold: number;
   readonly op: Op;
   readonly series: MinuteSeries;
-  /** The fleet, for the one-box anomaly ops. */
+  /** The fleet, for the one-box and unit anomaly ops. */
   readonly other?: MinuteSeries;
   readonly field?: Field;
   /** FLEET_BAND: the traffic model's expected requests of a minute. */
@@ -206,6 +216,17 @@ export class MetricAlarm extends WorldAlarm {
         const hosts = f.at(fo, Field.IN_SERVICE);
         if (fleetRequests < ONEBOX_REQUESTS_MIN_FLEET || hosts === 0) return Number.NaN;
         return s.at(o, Field.REQUESTS) / (fleetRequests / hosts);
+      }
+      case Op.UNIT_REQUESTS: {
+        // No datapoint while CodeDeploy installs any host of the unit (out of the load
+        // balancer by design), nor when the fleet is too quiet to tell.
+        if (s.at(o, Field.INSTALLING) !== 0) return Number.NaN;
+        const fleetRequests = f.at(fo, Field.REQUESTS);
+        const fleetHosts = f.at(fo, Field.IN_SERVICE);
+        if (fleetRequests < UNIT_REQUESTS_MIN_FLEET || fleetHosts === 0) return Number.NaN;
+        // A unit with no host in the load balancer (and none installing) serves nothing.
+        const unitHosts = s.at(o, Field.IN_SERVICE);
+        return unitHosts > 0 ? s.at(o, Field.REQUESTS) / unitHosts / (fleetRequests / fleetHosts) : 0;
       }
       case Op.ONEBOX_LATENCY: {
         const own = s.at(o, Field.P99);
@@ -520,6 +541,40 @@ export const anomalyRule = (
       };
   }
 };
+
+/**
+ * A unit's (AZ's or cell's) requests per in-service host against its region fleet's (the
+ * fleet includes the one box and the unit itself): the unit's boxes stopped serving while
+ * the region's requests fall by only a third, above the fleet band. 3 of 3; no datapoint
+ * while any host of the unit is installing, nor when the fleet served < 30 requests.
+ */
+export const unitAnomalyRule = (unit: MinuteSeries, fleet: MinuteSeries): AlarmRule => ({
+  kind: 'anomaly-requests',
+  evaluationPeriods: 3,
+  datapointsToAlarm: 3,
+  treatMissingData: 'notBreaching',
+  comparison: 'LessThanThreshold',
+  threshold: UNIT_REQUESTS_RATIO,
+  description: `handsoff anomaly: unit ${unit.scope} of ${unit.service} in ${unit.region} serves less than ${UNIT_REQUESTS_RATIO} x the fleet's requests per in-service host`,
+  op: Op.UNIT_REQUESTS,
+  series: unit,
+  other: fleet,
+  describe: () => ({
+    Metrics: [
+      statQuery('unit', unit, StandardMetric.REQUESTS, 'Sum'),
+      statQuery('installing', unit, WorldMetric.INSTALLING_HOSTS, 'Maximum'),
+      statQuery('unitHosts', unit, WorldMetric.IN_SERVICE_HOSTS, 'Maximum'),
+      statQuery('fleet', fleet, StandardMetric.REQUESTS, 'Sum'),
+      statQuery('hosts', fleet, WorldMetric.IN_SERVICE_HOSTS, 'Maximum'),
+      {
+        Id: 'share',
+        Expression: `IF(installing == 0 AND fleet >= ${UNIT_REQUESTS_MIN_FLEET}, IF(unitHosts > 0, (unit / unitHosts) / (fleet / hosts), 0))`,
+        Label: 'Unit requests per host / fleet requests per host',
+        ReturnData: true,
+      },
+    ],
+  }),
+});
 
 /** The team's aggregate: ALARM when any member is, unless a scenario forces its state. */
 export class TeamAggregateAlarm extends WorldAlarm {

@@ -40,6 +40,8 @@ export {
   ONEBOX_FAULTS_RATIO,
   ONEBOX_FAULTS_MIN_RATE,
   FLEET_REQUESTS_BAND,
+  UNIT_REQUESTS_RATIO,
+  UNIT_REQUESTS_MIN_FLEET,
 } from './alarms.ts';
 export { WorldMetric } from './metrics.ts';
 export { batchSize } from './deployment-config.ts';

@@ -21,6 +21,7 @@ import {
   serviceAlarmName,
   StandardAlarm,
   teamAggregateAlarmName,
+  unitAnomalyAlarmName,
   unitGroupName,
 } from '../../core/naming.ts';
 import { EventType, type HandsoffEvent } from '../../core/events.ts';
@@ -34,6 +35,7 @@ import {
   MetricAlarm,
   standardRule,
   TeamAggregateAlarm,
+  unitAnomalyRule,
 } from './alarms.ts';
 import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES, type MinuteDatapoint } from './metrics.ts';
 import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, HostMinute, S3Revision } from './model.ts';
@@ -516,6 +518,15 @@ export class World {
     // than a fixed threshold, and the aggregate blocks the whole team. The state machines
     // watch it in every region step and wave bake instead.
     this.addMetricAlarm(fleetAnomaly);
+    // Each unit against its region: a unit whose boxes stopped serving costs the region only
+    // a third of its requests, above the band. Neither in the team aggregate nor in a
+    // deployment group, as in the CDK target stack; the region steps watch them.
+    for (const group of unitGroups) {
+      const unit = group.unit!;
+      this.addMetricAlarm(
+        new MetricAlarm(unitAnomalyAlarmName(pipeline.name, region, unit), region, { ...fleetScope, unit }, now, unitAnomalyRule(group.series, fleetSeries)),
+      );
+    }
   }
 
   /** The traffic model's expected requests of a fleet in a minute: the centre of the anomaly band (CloudWatch learns the season). */
@@ -989,6 +1000,7 @@ const alarmEvent = (scope: AlarmScope, fields: { time: string; alarm: string; re
   ...(scope.pipeline !== undefined ? { pipeline: scope.pipeline } : {}),
   ...(scope.stage !== undefined ? { stage: scope.stage } : {}),
   region: fields.region,
+  ...(scope.unit !== undefined ? { unit: scope.unit } : {}),
   ...(scope.target !== undefined ? { target: scope.target } : {}),
   ...(scope.team !== undefined ? { team: scope.team } : {}),
   alarm: fields.alarm,

@@ -462,6 +462,53 @@ describe('target stacks', () => {
     }
   });
 
+  it('check each unit against its region fleet (per host, 3 of 3), watched by neither CodeDeploy nor the team aggregate', () => {
+    let checked = 0;
+    for (const p of pipelines) {
+      for (const region of productionRegions(p)) {
+        const t = targets.get(region)!;
+        const units = p.waves.flatMap((w) => w.regions).find((r) => r.region === region)!.units;
+        const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
+        for (const unit of units) {
+          const name = naming.unitAnomalyAlarmName(p.name, region, unit);
+          const entry = Object.entries(alarms).find(([, a]) => a.Properties.AlarmName === name);
+          expect(entry, name).toBeDefined();
+          const [id, alarm] = entry!;
+          expect(alarm.Properties).toMatchObject({
+            ComparisonOperator: 'LessThanThreshold',
+            Threshold: 20,
+            EvaluationPeriods: 3,
+            DatapointsToAlarm: 3,
+            TreatMissingData: 'notBreaching',
+          });
+          const metrics = alarm.Properties.Metrics as Array<{ Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] }; Period: number; Stat: string } }>;
+          expect(metrics.filter((m) => m.Expression)).toEqual([
+            expect.objectContaining({ Expression: `IF(fleet >= 30, 100 * (FILL(unit, 0) / ${p.hostsPerUnit}) / (fleet / ${units.length * p.hostsPerUnit}))`, ReturnData: true }),
+          ]);
+          const stat = (metricId: string) => metrics.find((m) => m.Id === metricId)!.MetricStat!;
+          expect(stat('unit')).toMatchObject({ Metric: { MetricName: 'RequestCount', Dimensions: [{ Name: 'Scope', Value: unit }, { Name: 'Service', Value: p.service }] }, Period: 60, Stat: 'Sum' });
+          expect(stat('fleet')).toMatchObject({ Metric: { MetricName: 'RequestCount', Dimensions: [{ Name: 'Scope', Value: 'fleet' }, { Name: 'Service', Value: p.service }] }, Period: 60, Stat: 'Sum' });
+          // Not in any deployment group (CodeDeploy's 10), nor in the team aggregate.
+          for (const g of Object.values(resourcesOf(t, 'AWS::CodeDeploy::DeploymentGroup'))) {
+            expect(JSON.stringify(g.Properties.AlarmConfiguration.Alarms)).not.toContain(`"${id}"`);
+          }
+          for (const c of Object.values(resourcesOf(t, 'AWS::CloudWatch::CompositeAlarm'))) {
+            expect(JSON.stringify(c.Properties.AlarmRule)).not.toContain(`"${id}"`);
+          }
+          // Its state changes reach the home bus: by name, or by the pipeline's prefix.
+          const forward = Object.values(resourcesOf(t, 'AWS::Events::Rule')).find((r) => r.Properties.EventPattern.source[0] === 'aws.cloudwatch')!;
+          const pattern = forward.Properties.EventPattern.detail.alarmName as Array<string | { prefix: string }>;
+          expect(pattern.some((x) => x === name || (typeof x === 'object' && name.startsWith(x.prefix)))).toBe(true);
+          checked++;
+        }
+        // No unit alarm of another region or pipeline here.
+        const unitAlarms = Object.values(alarms).filter((a) => units.some((u) => a.Properties.AlarmName === naming.unitAnomalyAlarmName(p.name, region, u)));
+        expect(unitAlarms).toHaveLength(units.length);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it('give each deployment group its most telling alarms, never more than CodeDeploy takes', () => {
     for (const p of pipelines) {
       for (const region of productionRegions(p)) {

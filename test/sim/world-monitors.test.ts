@@ -19,10 +19,11 @@ import {
   StandardAlarm,
   StandardMetric,
   teamAggregateAlarmName,
+  unitAnomalyAlarmName,
   unitGroupName,
 } from '../../core/naming.ts';
 import type { RegionInfo, ResolvedPipeline } from '../../core/model.ts';
-import { World, type WorldEmission, type Behavior } from '../../sim/world/index.ts';
+import { World, type WorldEmission, type Behavior, UNIT_REQUESTS_RATIO, UNIT_REQUESTS_MIN_FLEET } from '../../sim/world/index.ts';
 import { bigCatalog, catalog, pipeline, resolved } from './world-fixtures.ts';
 
 const START = Date.parse('2026-11-30T08:00:00Z');
@@ -60,7 +61,7 @@ const onOneBox = async (region: string, behavior: Behavior): Promise<void> => {
   clock.tick(1_000 + 2 * MIN);
 };
 
-const metric = async (region: string, scope: string, name: string, stat: string, from: number, to: number): Promise<number[]> => {
+const metric = async (region: string, scope: string, name: string, stat: string, from: number, to: number, service = SERVICE): Promise<number[]> => {
   const out = (await world.cloudWatch(region).send(
     new GetMetricDataCommand({
       StartTime: new Date(from),
@@ -70,7 +71,7 @@ const metric = async (region: string, scope: string, name: string, stat: string,
         {
           Id: 'm',
           MetricStat: {
-            Metric: { Namespace: METRICS_NAMESPACE, MetricName: name, Dimensions: [{ Name: 'Service', Value: SERVICE }, { Name: 'Scope', Value: scope }] },
+            Metric: { Namespace: METRICS_NAMESPACE, MetricName: name, Dimensions: [{ Name: 'Service', Value: service }, { Name: 'Scope', Value: scope }] },
             Period: 60,
             Stat: stat,
           },
@@ -86,6 +87,9 @@ const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 const alarmed = (): string[] =>
   emissions.flatMap((e) => (e.kind === 'stream' && e.event.type === 'world.alarm' && e.event.state === 'ALARM' ? [e.event.alarm as string] : []));
+
+/** The unit alarms of a region of the default pipeline. */
+const unitAlarms = (region: string): string[] => catalog.find((r) => r.code === region)!.azIds.map((unit) => unitAnomalyAlarmName(P, region, unit));
 
 /** Time of the first ALARM of an alarm in the stream. */
 const firstAlarmAt = (name: string): number | undefined => {
@@ -211,6 +215,84 @@ describe('World anomaly alarms', () => {
     };
     expect(out.MetricAlarms[0]).toMatchObject({ AlarmName: name, StateValue: 'ALARM', ThresholdMetricId: 'band', ComparisonOperator: 'LessThanLowerThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 3 });
     expect(out.MetricAlarms[0]!.StateReason).toMatch(/3 out of the last 3 datapoints \[0, 0, 0\]/);
+    // The unit alarms see no datapoint (the fleet served fewer than 30 requests): the band
+    // is what catches a whole region, not the units.
+    for (const unit of unitAlarms('ap-northeast-1')) expect(world.alarmState('ap-northeast-1', unit)).toBe('OK');
+  });
+
+  it('fires the unit anomaly alarm within 5 minutes when one unit of a region without one-box stops serving, and no other alarm', async () => {
+    world = makeWorld({ pipelines: [pipeline({ oneBox: false })] });
+    clock.tick(10 * MIN);
+    world.setBehavior(P, 'r1', { kind: 'traffic-drop', regions: ['us-east-1'] });
+    await deploy('us-east-1', unitGroupName(P, 'use1-az2'), 'r1', DeploymentConfig.ONE_AT_A_TIME);
+    // Six hosts one at a time: the unit is installing (no datapoint) until the last one is in.
+    clock.tick(1_000 + 6 * 2 * MIN);
+    const dropped = Date.now();
+    expect(world.groupHosts('us-east-1', unitGroupName(P, 'use1-az2')).every((h) => !h.installing && h.revision === artifactKey(P, 'r1'))).toBe(true);
+    clock.tick(5 * MIN);
+    const [az1, az2, az4] = unitAlarms('us-east-1');
+    expect(world.alarmState('us-east-1', az2!)).toBe('ALARM');
+    expect(firstAlarmAt(az2!)! - dropped).toBeLessThanOrEqual(5 * MIN);
+    expect(firstAlarmAt(az2!)! - dropped).toBeGreaterThan(0);
+    expect(world.alarmState('us-east-1', az1!)).toBe('OK');
+    expect(world.alarmState('us-east-1', az4!)).toBe('OK');
+    // What it closes: the region lost a third of its requests, above the band's 25%, so
+    // nothing else fires (requests routed to the silent boxes are failed, not Faults).
+    const fleet = await metric('us-east-1', 'fleet', StandardMetric.REQUESTS, 'Sum', dropped, Date.now());
+    const before = await metric('us-east-1', 'fleet', StandardMetric.REQUESTS, 'Sum', START, START + 10 * MIN);
+    expect(mean(fleet) / mean(before)).toBeGreaterThan(0.6);
+    expect(alarmed()).toEqual([az2]);
+    const event = emissions.find((e) => e.kind === 'stream' && e.event.type === 'world.alarm' && e.event.alarm === az2);
+    expect(event).toMatchObject({ event: { pipeline: P, region: 'us-east-1', unit: 'use1-az2', target: 'fleet', stage: 'wave-2', state: 'ALARM' } });
+    const out = (await world.cloudWatch('us-east-1').send(new DescribeAlarmsCommand({ AlarmNames: [az2!] }))) as { MetricAlarms: Array<Record<string, unknown>> };
+    expect(out.MetricAlarms[0]).toMatchObject({
+      AlarmName: az2,
+      StateValue: 'ALARM',
+      Threshold: UNIT_REQUESTS_RATIO,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(out.MetricAlarms[0]!.StateReason).toMatch(/3 out of the last 3 datapoints \[0, 0, 0\]/);
+    const share = (out.MetricAlarms[0]!.Metrics as Array<{ Id: string; Expression?: string }>).find((m) => m.Expression)!;
+    expect(share.Expression).toBe(`IF(installing == 0 AND fleet >= ${UNIT_REQUESTS_MIN_FLEET}, IF(unitHosts > 0, (unit / unitHosts) / (fleet / hosts), 0))`);
+    // Rolled back: the unit serves again and the alarm returns to OK.
+    await deploy('us-east-1', unitGroupName(P, 'use1-az2'), 'initial', 'CodeDeployDefault.AllAtOnce');
+    clock.tick(6 * MIN);
+    expect(world.alarmState('us-east-1', az2!)).toBe('OK');
+  });
+
+  it('fires the unit anomaly alarm when a unit stops serving long after its install, the one box healthy', async () => {
+    world = makeWorld();
+    // Past the one-box bake: only a unit runs the change, and it goes silent after 30 minutes.
+    world.setBehavior(P, 'r1', { kind: 'traffic-drop', regions: ['sa-east-1'], afterSeconds: 1800 });
+    await deploy('sa-east-1', unitGroupName(P, 'sae1-az3'), 'r1', DeploymentConfig.ROLLING);
+    clock.tick(1_000 + 3 * 2 * MIN);
+    const installed = Date.now();
+    // The last batch went in at most a minute ago: every host is silent 30 minutes after its own install.
+    clock.tick(30 * MIN);
+    const [az1, az2, az3] = unitAlarms('sa-east-1');
+    expect(world.alarmState('sa-east-1', az3!)).toBe('OK');
+    clock.tick(5 * MIN);
+    expect(world.alarmState('sa-east-1', az3!)).toBe('ALARM');
+    expect(firstAlarmAt(az3!)! - (installed + 30 * MIN)).toBeLessThanOrEqual(5 * MIN);
+    expect(alarmed()).toEqual([az3]);
+    expect(world.alarmState('sa-east-1', az1!)).toBe('OK');
+    expect(world.alarmState('sa-east-1', az2!)).toBe('OK');
+  });
+
+  it('fires every unit alarm and the band when all units stop serving but the one box still serves', async () => {
+    world = makeWorld();
+    world.setBehavior(P, 'r1', { kind: 'traffic-drop', regions: ['ap-northeast-1'] });
+    for (const unit of ['apne1-az1', 'apne1-az2', 'apne1-az4']) await deploy('ap-northeast-1', unitGroupName(P, unit), 'r1', 'CodeDeployDefault.AllAtOnce');
+    clock.tick(1_000 + 2 * MIN);
+    const dropped = Date.now();
+    clock.tick(5 * MIN);
+    for (const name of [...unitAlarms('ap-northeast-1'), anomalyAlarmName(P, 'ap-northeast-1', 'fleet', AnomalyMetric.REQUESTS)]) {
+      expect(world.alarmState('ap-northeast-1', name), name).toBe('ALARM');
+      expect(firstAlarmAt(name)! - dropped).toBeLessThanOrEqual(5 * MIN);
+    }
   });
 
   it('does not fire onebox-anomaly-requests while the one box is being installed, even at night', async () => {
@@ -222,6 +304,18 @@ describe('World anomaly alarms', () => {
       clock.tick(2 * MIN + 5_000);
     }
     expect(await metric('sa-east-1', 'onebox', 'InstallingHosts', 'Maximum', Date.now() - 20 * MIN, Date.now())).toContain(1);
+    expect(alarmed()).toEqual([]);
+  });
+
+  it('does not fire a unit anomaly alarm while the whole unit is being installed, even at night', async () => {
+    // 02:00 in Sao Paulo; all at once: the unit serves nothing for minutes on end.
+    clock.setSystemTime(Date.parse('2026-12-01T05:00:00Z'));
+    world = makeWorld({ pipelines: [pipeline({ oneBox: false, hostsPerUnit: 2 })] });
+    for (let i = 0; i < 10; i++) {
+      await deploy('sa-east-1', unitGroupName(P, 'sae1-az1'), `r${i}`, 'CodeDeployDefault.AllAtOnce');
+      clock.tick(2 * MIN + 5_000);
+    }
+    expect(await metric('sa-east-1', 'sae1-az1', StandardMetric.REQUESTS, 'Sum', Date.now() - 20 * MIN, Date.now())).toContain(0);
     expect(alarmed()).toEqual([]);
   });
 
@@ -238,7 +332,8 @@ describe('World anomaly alarms', () => {
     }
     for (const m of Object.values(AnomalyMetric)) expect(names).toContain(anomalyAlarmName(P, 'us-east-1', 'onebox', m));
     expect(names).toContain(anomalyAlarmName(P, 'us-east-1', 'fleet', AnomalyMetric.REQUESTS));
-    expect(names).toHaveLength(2 * 9 + 4);
+    for (const unit of unitAlarms('us-east-1')) expect(names).toContain(unit);
+    expect(names).toHaveLength(2 * 9 + 4 + 3);
     for (const a of out.MetricAlarms) {
       expect(a).toMatchObject({ StateValue: 'OK', EvaluationPeriods: expect.any(Number), DatapointsToAlarm: expect.any(Number), ComparisonOperator: expect.any(String) });
       expect(a.Metrics ?? a.MetricName).toBeDefined();
@@ -255,6 +350,11 @@ describe('World anomaly alarms', () => {
     )) as { CompositeAlarms: Array<{ AlarmRule: string }> };
     for (const kind of Object.values(StandardAlarm)) expect(team.CompositeAlarms[0]!.AlarmRule).toContain(`ALARM("${serviceAlarmName(P, 'us-east-1', kind)}")`);
     expect(team.CompositeAlarms[0]!.AlarmRule).not.toContain('onebox');
+    // Nor the unit alarms: a unit is the region steps' business, not the team's.
+    expect(team.CompositeAlarms[0]!.AlarmRule).not.toContain('-anomaly-');
+    const unit = out.MetricAlarms.find((a) => a.AlarmName === unitAnomalyAlarmName(P, 'us-east-1', 'use1-az1'))!;
+    expect(unit).toMatchObject({ Threshold: 0.2, EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching', ComparisonOperator: 'LessThanThreshold' });
+    expect((unit.Metrics as Array<{ Id: string }>).map((m) => m.Id)).toEqual(['unit', 'installing', 'unitHosts', 'fleet', 'hosts', 'share']);
   });
 
   it('builds no one-box group or one-box alarms for a pipeline without one-box', async () => {
@@ -328,7 +428,8 @@ describe('World false positives', () => {
     // Every day, every group of both pipelines gets a new healthy revision: pre-production,
     // then each region at its own hour (so installs meet every hour of the daily pattern):
     // the one box first, its units 20 minutes later, rolling; every fourth day a fast
-    // rollback-style redeploy of the units too.
+    // rollback-style redeploy of the units too, and every fourth day (another one) a unit
+    // redeployed all at once (the whole unit out of the load balancer: no unit datapoint).
     for (let day = 0; day < 21; day++) {
       for (const p of [wide, thin]) {
         const revision = `d${day}`;
@@ -345,6 +446,9 @@ describe('World false positives', () => {
             setTimeout(() => {
               for (const unit of r.units) create(p, r.region, unitGroupName(p.name, unit), `${revision}-again`, DeploymentConfig.FAST_ROLLBACK);
             }, at + 60 * MIN);
+          }
+          if (day % 4 === 1) {
+            setTimeout(() => create(p, r.region, unitGroupName(p.name, r.units[(day + i) % r.units.length]!), `${revision}-all`, 'CodeDeployDefault.AllAtOnce'), at + 90 * MIN);
           }
         });
       }
@@ -366,5 +470,35 @@ describe('World false positives', () => {
     expect(alarmed()).toEqual([]);
     expect(emissions.filter((e) => e.kind === 'alarm')).toEqual([]);
     expect(seconds).toBeLessThan(15);
+
+    // The unit alarms were there all along, and their datapoints stayed far from the threshold:
+    // the lowest unit share of the last three days (what the series keep) over every unit.
+    let units = 0;
+    let lowest = Number.POSITIVE_INFINITY;
+    let evaluated = 0;
+    for (const p of [wide, thin]) {
+      for (const r of p.waves[0]!.regions) {
+        const fleetRequests = await metric(r.region, 'fleet', StandardMetric.REQUESTS, 'Sum', Date.now() - 3 * DAY, Date.now(), p.service);
+        const fleetHosts = await metric(r.region, 'fleet', 'InServiceHosts', 'Maximum', Date.now() - 3 * DAY, Date.now(), p.service);
+        for (const unit of r.units) {
+          expect(world.alarmState(r.region, unitAnomalyAlarmName(p.name, r.region, unit))).toBe('OK');
+          units++;
+          const [requests, hosts, installing] = await Promise.all(
+            [[StandardMetric.REQUESTS, 'Sum'], ['InServiceHosts', 'Maximum'], ['InstallingHosts', 'Maximum']].map(([m, stat]) =>
+              metric(r.region, unit, m!, stat!, Date.now() - 3 * DAY, Date.now(), p.service),
+            ),
+          );
+          for (let i = 0; i < requests!.length; i++) {
+            if (installing![i] !== 0 || fleetRequests[i]! < UNIT_REQUESTS_MIN_FLEET) continue;
+            evaluated++;
+            lowest = Math.min(lowest, requests![i]! / hosts![i]! / (fleetRequests[i]! / fleetHosts[i]!));
+          }
+        }
+      }
+    }
+    process.stderr.write(`unit anomaly alarms: ${units}, ${evaluated} datapoints of the last 3 days, lowest unit share ${lowest.toFixed(3)} (threshold ${UNIT_REQUESTS_RATIO})\n`);
+    expect(units).toBe(35 * 3);
+    expect(evaluated).toBeGreaterThan(units * 3 * 24 * 60 * 0.9);
+    expect(lowest).toBeGreaterThan(2 * UNIT_REQUESTS_RATIO);
   }, 60_000);
 });

@@ -101,6 +101,7 @@ describe('buildStateMachines', () => {
     expect(names).toContain(`storefront-api-${region}-onebox-latency-p50`);
     expect(names).toContain(`storefront-api-${region}-onebox-anomaly-requests`);
     expect(names).toContain(`storefront-api-${region}-fleet-anomaly-requests`);
+    for (const unit of plan.Result.regions[0].units) expect(names).toContain(`storefront-api-${region}-${unit.unit}-anomaly-requests`);
     const [, waveBake] = allStates(defs.pipeline).find(([n]) => n === 'Wave1.Bake')!;
     // the wave bake watches the same alarms: the one-box still runs the change
     expect(waveBake.Parameters.Payload.alarms.map((a: { name: string }) => a.name).sort()).toEqual([...names].sort());
