@@ -507,7 +507,14 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     };
   }
   const endTime = new Date(Math.min(clock.now, scenario.until)).toISOString();
-  const finishedEvent: HandsoffEvent = { time: endTime, type: EventType.SIMULATION_FINISHED, changes };
+  // Every event names its pipeline; the run's summary names all of them.
+  const finishedEvent: HandsoffEvent = {
+    time: endTime,
+    type: EventType.SIMULATION_FINISHED,
+    pipeline: pipelines.map((p) => p.name).join(','),
+    pipelines: pipelines.map((p) => p.name),
+    changes,
+  };
   emit(finishedEvent);
   return {
     changes,

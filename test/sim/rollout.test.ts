@@ -76,6 +76,17 @@ describe('a healthy change', () => {
     expect(ofType(events, 'change.completed', 'c1')).toHaveLength(1);
   });
 
+  it('speaks the vocabulary: every event has its virtual time, type and pipeline, in time order', () => {
+    for (const e of events) {
+      expect(e.time, JSON.stringify(e)).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+      expect(typeof e.type).toBe('string');
+      expect(e.pipeline, JSON.stringify(e)).toBe('storefront-api');
+    }
+    const times = events.map(ms);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(events.at(-1)!.type).toBe('simulation.finished');
+  });
+
   it('goes through the waves in order, each after the previous wave baked', () => {
     thePlan.waves.forEach((wave, i) => {
       const started = ofType(events, 'stage.started', 'c1').find((e) => e.stage === wave.name)!;
