@@ -61,3 +61,32 @@ describe('handsoff validate / simulate on invalid input', () => {
     for (const r of plan.waves.flatMap((w: any) => w.regions)) expect(r.units.length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('handsoff simulate for a person', () => {
+  it('prints a readable timeline and each change outcome, exit 0', async () => {
+    const scenario = writeJson('short.json', {
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-12-02T00:00:00Z',
+      changes: [
+        { id: 'ok1', at: '2026-11-30T09:00:00Z', author: 'alice', approvedBy: ['bob'], behavior: { kind: 'healthy' } },
+        { id: 'nope', at: '2026-11-30T09:00:00Z', author: 'eve', behavior: { kind: 'healthy' } },
+      ],
+    });
+    const run = await runCli(['simulate', '--pipeline', SMALL_PIPELINE, '--scenario', scenario]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/2026-11-30 09:00Z {2}ok1 +merged by alice into storefront-api/);
+    expect(run.stdout).toMatch(/nope +REJECTED: unreviewed/);
+    expect(run.stdout).toMatch(/deploying to alpha \/ us-west-2/);
+    expect(run.stdout).toMatch(/Outcome:\n {2}ok1 +in-progress/);
+    expect(run.stdout).toMatch(/nope +rejected/);
+    // nothing of the JSON stream leaks into the human form
+    expect(run.stdout).not.toMatch(/^\{/m);
+  });
+
+  it('answers --help and --version with exit 0', async () => {
+    expect((await runCli(['--help'])).code).toBe(0);
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
