@@ -474,13 +474,14 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   const finished = (): boolean =>
     Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-progress');
 
+  // The end of the run is a timer too, so the clock never jumps past it to a later one.
+  setTimeout(() => undefined, Math.max(0, scenario.until - Date.now()));
   try {
     await settle();
     while (!finished() && Date.now() < scenario.until) {
       clock.next();
       await settle();
     }
-    for (const run of pendingRuns) void run;
   } finally {
     clearInterval(reconciler);
     world.stop();

@@ -90,3 +90,20 @@ describe('handsoff simulate for a person', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe('a scenario that ends mid-rollout', () => {
+  it('stops at until: nothing after it, the change in progress', async () => {
+    const scenario = writeJson('cut.json', {
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-11-30T09:45:00Z',
+      changes: [{ id: 'cut', at: '2026-11-30T09:00:00Z', author: 'alice', approvedBy: ['bob'], behavior: { kind: 'healthy' } }],
+    });
+    const run = await runCli(['simulate', '--pipeline', SMALL_PIPELINE, '--scenario', scenario, '--json']);
+    expect(run.code).toBe(0);
+    const until = Date.parse('2026-11-30T09:45:00Z');
+    const last = run.events.at(-1)!;
+    expect(last).toMatchObject({ type: 'simulation.finished', time: '2026-11-30T09:45:00.000Z' });
+    expect((last.changes as Record<string, { status: string }>).cut!.status).toBe('in-progress');
+    for (const e of run.events.slice(0, -1)) expect(Date.parse(e.time), e.type).toBeLessThan(until);
+  });
+});
