@@ -9,8 +9,9 @@
  *   back and the execution reports `failed` with the reason.
  *
  * JSONPath with intrinsic functions only (no JSONata, no variables): the local interpreter
- * runs this exact JSON. Waits on deployments and bakes are `.waitForTaskToken` tasks
- * completed by events; a closed window is a `Wait` until the computed next opening.
+ * runs this exact JSON. Waits on deployments, bakes, holds, blockers and lanes are
+ * `.waitForTaskToken` tasks completed by events; a closed window before anything runs in a
+ * region is a `Wait` until the computed next opening.
  */
 import { DeploymentTarget, type ResolvedPipeline, type ResolvedRegion } from '../core/model.ts';
 import {
@@ -119,8 +120,12 @@ const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSe
 const notify = (type: string, scope: Record<string, Json>, next: string | undefined, fields?: Record<string, Json>): State =>
   invoke(HandlerName.NOTIFY, { type, 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...scope, ...(fields ? { fields } : {}) }, next);
 
-/** A bake may extend up to twice its duration for data points; past that the task times out. */
-const bakeTimeout = (seconds: number): number => seconds * 4 + 3600;
+/**
+ * A bake may extend for data points up to its cap (default twice its duration) and then
+ * fails itself; the task's timeout is only the net beyond that.
+ */
+const bakeTimeout = (p: ResolvedPipeline, seconds: number): number =>
+  seconds + (p.bake.maxExtensionSeconds ?? 2 * seconds) + 3600;
 
 /**
  * What watches a region while it has the change: the team's aggregate alarm (ANY of the
@@ -259,14 +264,14 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
           metricScopes: [{ region: p.preProdRegion, scope: stage }],
         },
-        bakeTimeout(p.bake.preProdSeconds),
+        bakeTimeout(p, p.bake.preProdSeconds),
         'NEXT',
         rollbackId,
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
     const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
-    states[rollbackId] = rollbackState(stage, p.preProdRegion, failedId);
+    rollbackStates(states, rollbackId, { stage, region: p.preProdRegion }, failedId);
   }
 
   p.waves.forEach((wave, index) => {
@@ -355,14 +360,14 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           alarms: bakeAlarms,
           metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })),
         },
-        bakeTimeout(wave.bakeSeconds),
+        bakeTimeout(p, wave.bakeSeconds),
         'NEXT',
         rollbackId,
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
     const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
-    states[rollbackId] = rollbackState(stage, undefined, failedId);
+    rollbackStates(states, rollbackId, { stage }, failedId);
   });
 
   if (previous) add('ReleaseLast', releaseLanes([previous], 'NEXT'));
@@ -395,34 +400,45 @@ const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   }
 
   return {
-    Comment: `handsoff pipeline ${p.name}: source -> build -> ${[...p.preProd, ...p.waves.map((w) => w.name)].join(' -> ')}`,
+    Comment: `handsoff pipeline ${p.name}: source -> build -> ${stages.join(' -> ')}`,
     StartAt: order[0],
     States: states,
   };
 };
 
-/** Rolls back every scope of (stage, region) that got the change; then marks it failed. */
-const rollbackState = (stage: string, region: string | undefined, next: string): State => ({
-  Type: 'Task',
-  Resource: LAMBDA_CALLBACK,
-  Parameters: {
-    FunctionName: arn(HandlerName.ROLLBACK),
-    Payload: {
-      'pipeline.$': '$.pipeline',
-      'change.$': '$.change',
-      stage,
-      ...(region ? { region } : {}),
-      'reason.$': '$.error.Cause',
-      'taskToken.$': '$$.Task.Token',
+/**
+ * Rolls back every scope of the stage (and region) that got the change, then goes on to
+ * `next` (marking the change or region failed). A rollback that itself fails still ends
+ * there, never in a promotion, and its reason says the bad revision may still serve.
+ */
+const rollbackStates = (states: States, id: string, scope: Record<string, Json>, next: string): string => {
+  const failedId = `${id}.RollbackFailed`;
+  states[id] = {
+    Type: 'Task',
+    Resource: LAMBDA_CALLBACK,
+    Parameters: {
+      FunctionName: arn(HandlerName.ROLLBACK),
+      Payload: { 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...scope, 'reason.$': '$.error.Cause', 'taskToken.$': '$$.Task.Token' },
     },
-  },
-  TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
-  Retry: ROLLBACK_RETRY,
-  // A rollback that itself fails still ends in a failed change, never a promotion.
-  Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: next }],
-  ResultPath: null,
-  Next: next,
-});
+    TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
+    Retry: ROLLBACK_RETRY,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: failedId }],
+    ResultPath: null,
+    Next: next,
+  };
+  // The reason names both failures: the rollback's, and what made the change fail.
+  states[failedId] = {
+    Type: 'Pass',
+    Parameters: {
+      Error: 'RollbackFailed',
+      'Cause.$':
+        "States.Format('rollback failed ({}), the previous revision may still serve; the change had failed: {}', $.rollbackError.Cause, $.error.Cause)",
+    },
+    ResultPath: '$.error',
+    Next: next,
+  };
+  return id;
+};
 
 /**
  * Gate + wait loop before a production step: the step starts only inside the region's
@@ -559,7 +575,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       'alarms.$': '$.alarms',
       'metricScopes.$': '$.oneBoxMetricScopes',
     },
-    bakeTimeout(p.bake.oneBoxSeconds),
+    bakeTimeout(p, p.bake.oneBoxSeconds),
     'Units',
     rollback,
   );
@@ -592,7 +608,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       'alarms.$': '$.alarms',
       'metricScopes.$': '$.unit.metricScopes',
     },
-    bakeTimeout(p.bake.unitSeconds),
+    bakeTimeout(p, p.bake.unitSeconds),
     'Unit.Done',
     'Unit.Failed',
   );
@@ -626,19 +642,7 @@ const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     Parameters: { 'region.$': '$.region', status: 'succeeded', reason: '' },
     End: true,
   };
-  states[rollback] = {
-    Type: 'Task',
-    Resource: LAMBDA_CALLBACK,
-    Parameters: {
-      FunctionName: arn(HandlerName.ROLLBACK),
-      Payload: { ...base, 'reason.$': '$.error.Cause', 'taskToken.$': '$$.Task.Token' },
-    },
-    TimeoutSeconds: DEPLOY_TIMEOUT_SECONDS,
-    Retry: ROLLBACK_RETRY,
-    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackError', Next: failed }],
-    ResultPath: null,
-    Next: failed,
-  };
+  rollbackStates(states, rollback, { 'stage.$': '$.stage', 'region.$': '$.region' }, failed);
   states[failed] = {
     Type: 'Pass',
     Parameters: { 'region.$': '$.region', status: 'failed', 'reason.$': '$.error.Cause' },

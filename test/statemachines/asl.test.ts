@@ -135,6 +135,11 @@ describe('buildStateMachines', () => {
       expect(region.States[name].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
     }
     expect(region.States['Region.Rollback'].Next).toBe('Region.Failed');
+    // a rollback that fails still ends the region failed, with a reason that says so
+    expect(region.States['Region.Rollback'].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback.RollbackFailed' });
+    const failedRollback = region.States['Region.Rollback.RollbackFailed'];
+    expect(failedRollback).toMatchObject({ Type: 'Pass', ResultPath: '$.error', Next: 'Region.Failed' });
+    expect(failedRollback.Parameters['Cause.$']).toContain('rollback failed');
   });
 
   it('catches every failure of the pipeline machine, so a change never strands its lanes', () => {
