@@ -61,7 +61,10 @@ interface RunFigures {
 const rollbackLatencies = (events: HandsoffEvent[]): number[] => {
   const out: number[] = [];
   for (const rb of events.filter((e) => e.type === 'rollback.started')) {
-    const trigger = events.find((e) => e.type === 'alarm.triggered' && e.change === rb.change && Date.parse(e.time) <= Date.parse(rb.time));
+    // The alarm that led to this rollback: the latest one of the change in its region before it.
+    const trigger = events
+      .filter((e) => e.type === 'alarm.triggered' && e.change === rb.change && e.region === rb.region && Date.parse(e.time) <= Date.parse(rb.time))
+      .at(-1);
     const alarmName = (trigger?.alarmName ?? trigger?.alarm) as string | undefined;
     const worldAlarm = events
       .filter((e) => e.type === 'world.alarm' && e.state === 'ALARM' && e.alarm === alarmName && Date.parse(e.time) <= Date.parse(rb.time))

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { HandsoffEvent } from '../core/events.ts';
-import { loadPipelineFile } from '../infra/pipeline/load.ts';
+import { loadPipelineFiles } from '../infra/pipeline/load.ts';
 import { formatProblem, validatePipeline, type Problem } from '../infra/pipeline/resolve.ts';
 import { defaultPipeline } from '../infra/pipelines/index.ts';
 import { defaultScenario, loadScenarioFile, type Scenario } from './scenario.ts';
@@ -28,22 +28,9 @@ const loadPipelines = async (files: string[] | undefined): Promise<ResolvedPipel
     if (!v.ok) throw new InvalidInputError(v.problems);
     return [v.pipeline];
   }
-  const problems: Problem[] = [];
-  const pipelines: ResolvedPipeline[] = [];
-  for (const file of files) {
-    const v = await loadPipelineFile(file);
-    if (v.ok) pipelines.push(v.pipeline);
-    else problems.push(...v.problems);
-  }
-  const seen = new Map<string, string>();
-  pipelines.forEach((p, i) => {
-    if (seen.has(p.name)) {
-      problems.push({ file: files[i]!, path: 'name', message: `pipeline name '${p.name}' is also used by ${seen.get(p.name)}; each pipeline needs its own name` });
-    }
-    seen.set(p.name, files[i]!);
-  });
-  if (problems.length > 0) throw new InvalidInputError(problems);
-  return pipelines;
+  const loaded = await loadPipelineFiles(files);
+  if (!loaded.ok) throw new InvalidInputError(loaded.problems);
+  return loaded.pipelines;
 };
 
 const loadScenario = async (file: string | undefined, pipelines: ResolvedPipeline[]): Promise<Scenario> => {

@@ -51,6 +51,16 @@ export const localFunctionArn = (handler: HandlerName): string => `arn:aws:lambd
 const stateMachineArn = (pipeline: string, kind: 'pipeline' | 'region'): string =>
   `arn:aws:states:${HOME}:${ACCOUNT}:stateMachine:handsoff-${pipeline}-${kind}`;
 
+/** Node (and the fake clock) fire a timer longer than this at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs `fn` at virtual time `whenMs`, however far away: long waits re-arm in steps. */
+export const at = (whenMs: number, fn: () => void): void => {
+  const delay = whenMs - Date.now();
+  if (delay > MAX_TIMER_MS) setTimeout(() => at(whenMs, fn), MAX_TIMER_MS);
+  else setTimeout(fn, Math.max(0, delay));
+};
+
 export interface SimChange {
   id: string;
   pipeline: string;
@@ -224,301 +234,317 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     shouldClearNativeTimers: true,
   });
   const realImmediate = (): Promise<void> => new Promise((r) => setImmediate(r));
+  let clockInstalled = true;
+  let dynamoStopped = false;
+  // Whatever fails while the clock is fake must not leave it (or the clients) installed.
+  try {
 
-  const queue = new InvocationQueue();
-  const tokens = new TaskTokens();
-  let requestId = 0;
-  const invokeHandler = (functionArn: string, payload: unknown): Promise<unknown> => {
-    const handler = handlers[functionArn];
-    if (!handler) return Promise.reject(new TaskError('Lambda.ResourceNotFoundException', `Function not found: ${functionArn}`));
-    return queue.run(async () => {
-      const name = functionArn.split(':').pop()!;
-      const context = {
-        functionName: name,
-        functionVersion: '$LATEST',
-        invokedFunctionArn: functionArn,
-        memoryLimitInMB: '512',
-        awsRequestId: `local-${++requestId}`,
-        logGroupName: `/aws/lambda/${name}`,
-        logStreamName: 'local',
-        callbackWaitsForEmptyEventLoop: false,
-        done: () => undefined,
-        fail: () => undefined,
-        succeed: () => undefined,
-      } as unknown as Context; // no getRemainingTimeInMillis: middy would arm a real (not virtual) timer
-      // Deep copy: a handler never shares objects with the interpreter, as over the wire.
-      return JSON.parse(JSON.stringify((await handler(JSON.parse(JSON.stringify(payload)), context)) ?? null));
-    });
-  };
-  /** Fire-and-forget invocation (EventBridge rules, Scheduler): errors are logged, like async Lambda. */
-  const invokeAsync = (functionArn: string, payload: unknown): void => {
-    invokeHandler(functionArn, payload).catch((e: Error) => {
-      process.stderr.write(`handsoff simulate: ${functionArn.split(':').pop()} failed: ${e.name}: ${e.message}\n`);
-    });
-  };
-  /**
-   * AWS events reach the home region's rule targets about a second after the change (the
-   * target region's rule forwards them to the home bus): the simulator delivers them then,
-   * so reaction times it reports are not flattered.
-   */
-  const deliver = (functionArn: string, payload: unknown): void => {
-    setTimeout(() => invokeAsync(functionArn, payload), EVENT_DELIVERY_MS);
-  };
+    const queue = new InvocationQueue();
+    const tokens = new TaskTokens();
+    let requestId = 0;
+    const invokeHandler = (functionArn: string, payload: unknown): Promise<unknown> => {
+      const handler = handlers[functionArn];
+      if (!handler) return Promise.reject(new TaskError('Lambda.ResourceNotFoundException', `Function not found: ${functionArn}`));
+      return queue.run(async () => {
+        const name = functionArn.split(':').pop()!;
+        const context = {
+          functionName: name,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: functionArn,
+          memoryLimitInMB: '512',
+          awsRequestId: `local-${++requestId}`,
+          logGroupName: `/aws/lambda/${name}`,
+          logStreamName: 'local',
+          callbackWaitsForEmptyEventLoop: false,
+          done: () => undefined,
+          fail: () => undefined,
+          succeed: () => undefined,
+        } as unknown as Context; // no getRemainingTimeInMillis: middy would arm a real (not virtual) timer
+        // Deep copy: a handler never shares objects with the interpreter, as over the wire.
+        return JSON.parse(JSON.stringify((await handler(JSON.parse(JSON.stringify(payload)), context)) ?? null));
+      });
+    };
+    /** Fire-and-forget invocation (EventBridge rules, Scheduler): errors are logged, like async Lambda. */
+    const invokeAsync = (functionArn: string, payload: unknown): void => {
+      invokeHandler(functionArn, payload).catch((e: Error) => {
+        process.stderr.write(`handsoff simulate: ${functionArn.split(':').pop()} failed: ${e.name}: ${e.message}\n`);
+      });
+    };
+    /**
+     * AWS events reach the home region's rule targets about a second after the change (the
+     * target region's rule forwards them to the home bus): the simulator delivers them then,
+     * so reaction times it reports are not flattered.
+     */
+    const deliver = (functionArn: string, payload: unknown): void => {
+      setTimeout(() => invokeAsync(functionArn, payload), EVENT_DELIVERY_MS);
+    };
 
-  const world = new World({
-    pipelines,
-    regions: [...REGION_CATALOG],
-    emit: (w) => {
-      if (w.kind === 'stream') emit(w.event);
-      else if (w.kind === 'codedeploy') {
-        deliver(localFunctionArn(HandlerName.ON_DEPLOYMENT_EVENT), {
-          source: 'aws.codedeploy',
-          'detail-type': 'CodeDeploy Deployment State-change Notification',
-          region: w.detail.region,
-          time: new Date(Date.now()).toISOString(),
-          detail: w.detail,
-        });
-      } else if (w.kind === 'alarm') {
-        deliver(localFunctionArn(HandlerName.ON_ALARM_EVENT), {
-          source: 'aws.cloudwatch',
-          'detail-type': 'CloudWatch Alarm State Change',
-          region: w.region,
-          time: new Date(Date.now()).toISOString(),
-          detail: w.detail,
-        });
-      }
-    },
-  });
-
-  const scheduler = localScheduler(invokeAsync);
-  let dynamoCalls = 0;
-  dynamo.client.middlewareStack.add((next) => (args) => {
-    dynamoCalls++;
-    return next(args);
-  }, { step: 'initialize', name: 'handsoffCountCalls' });
-  setClients({
-    codeDeploy: (region) => world.codeDeploy(region) as unknown as CodeDeployClient,
-    cloudWatch: (region) => world.cloudWatch(region) as unknown as CloudWatchClient,
-    dynamo: () => dynamo.client,
-    sfn: () => tokens.client() as unknown as SFNClient,
-    events: () => localEventBridge(emit) as unknown as EventBridgeClient,
-    scheduler: () => scheduler as unknown as SchedulerClient,
-  });
-
-  // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
-  // One interpreter per definition, validated once; each execution is a run of it.
-  const machines = new Map<
-    string,
-    Record<'pipeline' | 'region', { machine: StateMachine; overrides: Record<string, string>; definition: StateMachineDefinition }>
-  >();
-  for (const p of pipelines) {
-    const defs = buildStateMachines(p);
-    const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
-    for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
-    const prepare = (def: StateMachineDefinition) => ({
-      definition: def,
-      machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
-      overrides: taskResources(def as unknown as { States: Record<string, any> }),
-    });
-    machines.set(p.name, { pipeline: prepare(substitute(defs.pipeline, values)), region: prepare(substitute(defs.region, values)) });
-  }
-
-  const transitions: Record<string, number> = {};
-  let largestHistory = { execution: '', events: 0 };
-  const pendingRuns = new Set<Promise<unknown>>();
-
-  const runExecution = (pipeline: string, kind: 'pipeline' | 'region', name: string, change: string, input: unknown): Promise<unknown> => {
-    const { machine, overrides: resources } = machines.get(pipeline)![kind];
-    const executionArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:handsoff-${pipeline}-${kind}:${name}`;
-    const overrides: Record<string, (input: any) => Promise<any>> = {};
-    const stopped = new Set<ReturnType<typeof mapScopes>[number]>();
-    const scopes = mapScopes(machines.get(pipeline)![kind].definition as unknown as { States: Record<string, any> });
-    for (const [stateName, resource] of Object.entries(resources)) {
-      overrides[stateName] = (taskInput) => {
-        for (const scope of scopes) {
-          if (scope.catchTargets.has(stateName)) stopped.add(scope);
-          // An iteration of a Map that already failed: Step Functions would not run it.
-          if (stopped.has(scope) && scope.inner.has(stateName)) return new Promise(() => undefined);
+    const world = new World({
+      pipelines,
+      regions: [...REGION_CATALOG],
+      emit: (w) => {
+        if (w.kind === 'stream') emit(w.event);
+        else if (w.kind === 'codedeploy') {
+          deliver(localFunctionArn(HandlerName.ON_DEPLOYMENT_EVENT), {
+            source: 'aws.codedeploy',
+            'detail-type': 'CodeDeploy Deployment State-change Notification',
+            region: w.detail.region,
+            time: new Date(Date.now()).toISOString(),
+            detail: w.detail,
+          });
+        } else if (w.kind === 'alarm') {
+          deliver(localFunctionArn(HandlerName.ON_ALARM_EVENT), {
+            source: 'aws.cloudwatch',
+            'detail-type': 'CloudWatch Alarm State Change',
+            region: w.region,
+            time: new Date(Date.now()).toISOString(),
+            detail: w.detail,
+          });
         }
-        return routeTask(pipeline, change, resource, taskInput);
-      };
-    }
-    const execution = machine.run(input as any, {
-      overrides: { taskResourceLocalHandlers: overrides },
-      context: {
-        Execution: { Id: executionArn, Name: name, StartTime: new Date(Date.now()).toISOString(), Input: input as any },
-        StateMachine: { Id: stateMachineArn(pipeline, kind) },
-        Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
-    const counting = (async () => {
-      let history = 0;
-      for await (const log of execution.eventLogs) {
-        const stateType = 'state' in log ? log.state.type : undefined;
-        if (log.type === 'StateEntered') transitions[change] = (transitions[change] ?? 0) + 1;
-        history += historyWeight(log.type, stateType);
-      }
-      if (history > largestHistory.events) largestHistory = { execution: executionArn, events: history };
-    })();
-    pendingRuns.add(counting);
-    void counting.finally(() => pendingRuns.delete(counting));
-    return execution.result;
-  };
 
-  const routeTask = async (pipeline: string, change: string, resource: string, taskInput: any): Promise<unknown> => {
-    if (resource === 'arn:aws:states:::lambda:invoke') {
-      const payload = await invokeHandler(taskInput.FunctionName, taskInput.Payload);
-      return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
-    }
-    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
-      const { token, promise } = tokens.open();
-      await invokeHandler(taskInput.FunctionName, replaceToken(taskInput.Payload, token));
-      return promise;
-    }
-    if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
-      const input = taskInput.Input as { region?: string };
-      const name = `${change}-${input.region ?? 'child'}`;
-      try {
-        const output = await runExecution(pipeline, 'region', name, change, input);
-        return { Output: output, Status: 'SUCCEEDED', ExecutionArn: name };
-      } catch (e) {
-        throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
-      }
-    }
-    throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
-  };
+    const scheduler = localScheduler(invokeAsync);
+    let dynamoCalls = 0;
+    dynamo.client.middlewareStack.add((next) => (args) => {
+      dynamoCalls++;
+      return next(args);
+    }, { step: 'initialize', name: 'handsoffCountCalls' });
+    setClients({
+      codeDeploy: (region) => world.codeDeploy(region) as unknown as CodeDeployClient,
+      cloudWatch: (region) => world.cloudWatch(region) as unknown as CloudWatchClient,
+      dynamo: () => dynamo.client,
+      sfn: () => tokens.client() as unknown as SFNClient,
+      events: () => localEventBridge(emit) as unknown as EventBridgeClient,
+      scheduler: () => scheduler as unknown as SchedulerClient,
+    });
 
-  // Changes and scenario events happen at their virtual times.
-  const outcomes = new Map<string, ChangeSummary['status']>();
-  for (const c of scenario.changes) outcomes.set(c.id, 'in-progress');
-  for (const c of scenario.changes) {
-    setTimeout(() => {
-      const pipeline = byName.get(c.pipeline)!;
-      world.setBehavior(pipeline.name, c.id, c.behavior);
-      const base = { time: new Date(Date.now()).toISOString(), pipeline: pipeline.name, change: c.id };
-      emit({ ...base, type: EventType.CHANGE_RECEIVED, author: c.author });
-      // Only reviewed commits deploy: approved by someone other than the author.
-      const reviewers = c.approvedBy.filter((r) => r !== c.author);
-      if (reviewers.length === 0) {
-        outcomes.set(c.id, 'rejected');
-        emit({
-          ...base,
-          type: EventType.CHANGE_REJECTED,
-          reason: c.approvedBy.length === 0 ? 'unreviewed: no approval on the merge' : 'self-approved: the only approval is the author\'s own',
-        });
-        return;
-      }
-      const input: ChangeExecutionInput = {
-        pipeline: pipeline.name,
-        change: c.id,
-        revision: c.id,
-        author: c.author,
-        mergedAt: new Date(c.at).toISOString(),
-      };
-      const run = runExecution(pipeline.name, 'pipeline', c.id, c.id, input);
-      run.then(
-        () => outcomes.set(c.id, 'succeeded'),
-        (e: Error) => {
-          outcomes.set(c.id, 'failed');
-          // An execution that failed without marking the change (a States.Runtime error, say)
-          // is still a failed change, with the execution's error as the reason.
-          if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === c.id)) {
-            const cause = (e as Error & { cause?: Error }).cause;
-            emit({
-              time: new Date(Date.now()).toISOString(),
-              type: EventType.CHANGE_FAILED,
-              pipeline: pipeline.name,
-              change: c.id,
-              reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
-            });
+    // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
+    // One interpreter per definition, validated once; each execution is a run of it.
+    const machines = new Map<
+      string,
+      Record<'pipeline' | 'region', { machine: StateMachine; overrides: Record<string, string>; scopes: ReturnType<typeof mapScopes> }>
+    >();
+    for (const p of pipelines) {
+      const defs = buildStateMachines(p);
+      const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
+      for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
+      const prepare = (def: StateMachineDefinition) => ({
+        machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
+        overrides: taskResources(def as unknown as { States: Record<string, any> }),
+        scopes: mapScopes(def as unknown as { States: Record<string, any> }),
+      });
+      machines.set(p.name, { pipeline: prepare(substitute(defs.pipeline, values)), region: prepare(substitute(defs.region, values)) });
+    }
+
+    const transitions: Record<string, number> = {};
+    let largestHistory = { execution: '', events: 0 };
+    const pendingRuns = new Set<Promise<unknown>>();
+
+    const runExecution = (pipeline: string, kind: 'pipeline' | 'region', name: string, change: string, input: unknown): Promise<unknown> => {
+      const { machine, overrides: resources, scopes } = machines.get(pipeline)![kind];
+      const executionArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:handsoff-${pipeline}-${kind}:${name}`;
+      const overrides: Record<string, (input: any) => Promise<any>> = {};
+      const stopped = new Set<ReturnType<typeof mapScopes>[number]>();
+      for (const [stateName, resource] of Object.entries(resources)) {
+        overrides[stateName] = (taskInput) => {
+          for (const scope of scopes) {
+            if (scope.catchTargets.has(stateName)) stopped.add(scope);
+            // An iteration of a Map that already failed: Step Functions would not run it.
+            if (stopped.has(scope) && scope.inner.has(stateName)) return new Promise(() => undefined);
           }
+          return routeTask(pipeline, change, resource, taskInput);
+        };
+      }
+      const execution = machine.run(input as any, {
+        overrides: { taskResourceLocalHandlers: overrides },
+        context: {
+          Execution: { Id: executionArn, Name: name, StartTime: new Date(Date.now()).toISOString(), Input: input as any },
+          StateMachine: { Id: stateMachineArn(pipeline, kind) },
+          Task: { Token: TOKEN_PLACEHOLDER },
         },
-      );
-    }, Math.max(0, c.at - scenario.start));
-  }
-  for (const e of scenario.events) {
-    setTimeout(() => {
-      if (e.kind === 'company-event') world.setCompanyEvent(e.state);
-      else if (e.kind === 'team-alarm') {
-        for (const team of new Set(pipelines.map((p) => p.team))) {
-          // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
-          if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
+      });
+      const counting = (async () => {
+        let history = 0;
+        for await (const log of execution.eventLogs) {
+          const stateType = 'state' in log ? log.state.type : undefined;
+          if (log.type === 'StateEntered') transitions[change] = (transitions[change] ?? 0) + 1;
+          history += historyWeight(log.type, stateType);
         }
-      } else if (e.kind === 'lose-events') {
-        world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
-      } else if (e.kind === 'holiday') {
-        for (const p of pipelines.filter((x) => !e.pipeline || x.name === e.pipeline)) {
-          const pk = e.region ? `${p.name}#${e.region}` : p.name;
-          void queue.run(() => dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk, sk: e.date } })));
-        }
-      }
-    }, Math.max(0, e.at - scenario.start));
-  }
-
-  world.start();
-  // The reconciler runs on its schedule while any change is in flight.
-  const reconciler = setInterval(() => {
-    if ([...outcomes.values()].some((o) => o === 'in-progress')) invokeAsync(localFunctionArn(HandlerName.RECONCILE), {});
-  }, RECONCILE_PERIOD_MS);
-  const lastScheduled = Math.max(scenario.start, ...scenario.changes.map((c) => c.at), ...scenario.events.map((e) => e.at));
-  const settle = async (): Promise<void> => {
-    for (let quiet = 0; quiet < 3; ) {
-      await realImmediate();
-      if (queue.pending === 0) quiet++;
-      else {
-        quiet = 0;
-        await queue.idle();
-      }
-    }
-  };
-  const finished = (): boolean =>
-    Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-progress');
-
-  // The end of the run is a timer too, so the clock never jumps past it to a later one.
-  setTimeout(() => undefined, Math.max(0, scenario.until - Date.now()));
-  try {
-    await settle();
-    while (!finished() && Date.now() < scenario.until) {
-      clock.next();
-      await settle();
-    }
-  } finally {
-    clearInterval(reconciler);
-    world.stop();
-    clock.uninstall();
-    setClients(undefined);
-  }
-  await Promise.race([Promise.all([...pendingRuns]), new Promise((r) => setTimeout(r, 50))]);
-  await dynamo.stop();
-
-  const changes: Record<string, ChangeSummary> = {};
-  for (const c of scenario.changes) {
-    const completed = emitted.find((e) => e.type === EventType.CHANGE_COMPLETED && e.change === c.id);
-    const reached = new Set<string>();
-    for (const e of emitted) {
-      if (e.type === EventType.DEPLOYMENT_SUCCEEDED && e.change === c.id && typeof e.stage === 'string' && e.stage.startsWith('wave-') && e.region) {
-        reached.add(e.region);
-      }
-    }
-    changes[c.id] = {
-      status: outcomes.get(c.id)!,
-      leadTime: (completed?.leadTime as string | undefined) ?? null,
-      failedRequests: world.failedRequests(c.pipeline, c.id),
-      regionsReached: [...reached].sort(),
+        if (history > largestHistory.events) largestHistory = { execution: executionArn, events: history };
+      })();
+      pendingRuns.add(counting);
+      void counting.catch(() => undefined).finally(() => pendingRuns.delete(counting));
+      return execution.result;
     };
+
+    const routeTask = async (pipeline: string, change: string, resource: string, taskInput: any): Promise<unknown> => {
+      if (resource === 'arn:aws:states:::lambda:invoke') {
+        const payload = await invokeHandler(taskInput.FunctionName, taskInput.Payload);
+        return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
+      }
+      if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+        const { token, promise } = tokens.open();
+        await invokeHandler(taskInput.FunctionName, replaceToken(taskInput.Payload, token));
+        return promise;
+      }
+      if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
+        const input = taskInput.Input as { region?: string };
+        const name = `${change}-${input.region ?? 'child'}`;
+        try {
+          const output = await runExecution(pipeline, 'region', name, change, input);
+          return { Output: output, Status: 'SUCCEEDED', ExecutionArn: name };
+        } catch (e) {
+          throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
+        }
+      }
+      throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
+    };
+
+    // Changes and scenario events happen at their virtual times.
+    const outcomes = new Map<string, ChangeSummary['status'] | 'pending'>();
+    // 'pending' until merged: the reconciler runs only while a merged change is in flight.
+    for (const c of scenario.changes) outcomes.set(c.id, 'pending');
+    for (const c of scenario.changes) {
+      at(c.at, () => {
+        const pipeline = byName.get(c.pipeline)!;
+        outcomes.set(c.id, 'in-progress');
+        world.setBehavior(pipeline.name, c.id, c.behavior);
+        const base = { time: new Date(Date.now()).toISOString(), pipeline: pipeline.name, change: c.id };
+        emit({ ...base, type: EventType.CHANGE_RECEIVED, author: c.author });
+        // Only reviewed commits deploy: approved by someone other than the author.
+        const reviewers = c.approvedBy.filter((r) => r !== c.author);
+        if (reviewers.length === 0) {
+          outcomes.set(c.id, 'rejected');
+          emit({
+            ...base,
+            type: EventType.CHANGE_REJECTED,
+            reason: c.approvedBy.length === 0 ? 'unreviewed: no approval on the merge' : 'self-approved: the only approval is the author\'s own',
+          });
+          return;
+        }
+        const input: ChangeExecutionInput = {
+          pipeline: pipeline.name,
+          change: c.id,
+          revision: c.id,
+          author: c.author,
+          mergedAt: new Date(c.at).toISOString(),
+        };
+        const run = runExecution(pipeline.name, 'pipeline', c.id, c.id, input);
+        run.then(
+          () => outcomes.set(c.id, 'succeeded'),
+          (e: Error) => {
+            outcomes.set(c.id, 'failed');
+            // An execution that failed without marking the change (a States.Runtime error, say)
+            // is still a failed change, with the execution's error as the reason.
+            if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === c.id)) {
+              const cause = (e as Error & { cause?: Error }).cause;
+              emit({
+                time: new Date(Date.now()).toISOString(),
+                type: EventType.CHANGE_FAILED,
+                pipeline: pipeline.name,
+                change: c.id,
+                reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
+              });
+            }
+          },
+        );
+      });
+    }
+    for (const e of scenario.events) {
+      at(e.at, () => {
+        if (e.kind === 'company-event') world.setCompanyEvent(e.state, e.region);
+        else if (e.kind === 'team-alarm') {
+          for (const team of new Set(pipelines.map((p) => p.team))) {
+            // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
+            if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
+          }
+        } else if (e.kind === 'lose-events') {
+          world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
+        } else if (e.kind === 'holiday') {
+          for (const p of pipelines.filter((x) => !e.pipeline || x.name === e.pipeline)) {
+            const pk = e.region ? `${p.name}#${e.region}` : p.name;
+            queue
+              .run(() => dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk, sk: e.date } })))
+              .catch((err: Error) => process.stderr.write(`handsoff simulate: holiday ${e.date} not stored: ${err.message}\n`));
+          }
+        }
+      });
+    }
+
+    world.start();
+    // The reconciler runs on its schedule while any change is in flight.
+    const reconciler = setInterval(() => {
+      if ([...outcomes.values()].some((o) => o === 'in-progress')) invokeAsync(localFunctionArn(HandlerName.RECONCILE), {});
+    }, RECONCILE_PERIOD_MS);
+    const lastScheduled = Math.max(scenario.start, ...scenario.changes.map((c) => c.at), ...scenario.events.map((e) => e.at));
+    const settle = async (): Promise<void> => {
+      for (let quiet = 0; quiet < 3; ) {
+        await realImmediate();
+        if (queue.pending === 0) quiet++;
+        else {
+          quiet = 0;
+          await queue.idle();
+        }
+      }
+    };
+    const finished = (): boolean =>
+      Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-progress' && s !== 'pending');
+
+    // The end of the run is a timer too, so the clock never jumps past it to a later one.
+    at(scenario.until, () => undefined);
+    try {
+      await settle();
+      while (!finished() && Date.now() < scenario.until) {
+        clock.next();
+        await settle();
+      }
+    } finally {
+      clearInterval(reconciler);
+      world.stop();
+      clock.uninstall();
+      clockInstalled = false;
+      setClients(undefined);
+    }
+    await Promise.race([Promise.all([...pendingRuns]), new Promise((r) => setTimeout(r, 50))]);
+    await dynamo.stop();
+    dynamoStopped = true;
+
+    const changes: Record<string, ChangeSummary> = {};
+    for (const c of scenario.changes) {
+      const completed = emitted.find((e) => e.type === EventType.CHANGE_COMPLETED && e.change === c.id);
+      const reached = new Set<string>();
+      for (const e of emitted) {
+        if (e.type === EventType.DEPLOYMENT_SUCCEEDED && e.change === c.id && typeof e.stage === 'string' && e.stage.startsWith('wave-') && e.region) {
+          reached.add(e.region);
+        }
+      }
+      changes[c.id] = {
+        // Every change merges before `until` (the scenario is validated so), hence never pending.
+        status: outcomes.get(c.id) === 'pending' ? 'in-progress' : (outcomes.get(c.id) as ChangeSummary['status']),
+        leadTime: (completed?.leadTime as string | undefined) ?? null,
+        failedRequests: world.failedRequests(c.pipeline, c.id),
+        regionsReached: [...reached].sort(),
+      };
+    }
+    const endTime = new Date(Math.min(clock.now, scenario.until)).toISOString();
+    // Every event names its pipeline; the run's summary names all of them.
+    const finishedEvent: HandsoffEvent = {
+      time: endTime,
+      type: EventType.SIMULATION_FINISHED,
+      pipeline: pipelines.map((p) => p.name).join(','),
+      pipelines: pipelines.map((p) => p.name),
+      changes,
+    };
+    emit(finishedEvent);
+    return {
+      changes,
+      stats: { transitions, largestHistory, handlerInvocations: queue.invocations, dynamoCalls, virtualEnd: endTime },
+    };
+  } catch (e) {
+    if (clockInstalled) clock.uninstall();
+    setClients(undefined);
+    if (!dynamoStopped) await dynamo.stop();
+    throw e;
   }
-  const endTime = new Date(Math.min(clock.now, scenario.until)).toISOString();
-  // Every event names its pipeline; the run's summary names all of them.
-  const finishedEvent: HandsoffEvent = {
-    time: endTime,
-    type: EventType.SIMULATION_FINISHED,
-    pipeline: pipelines.map((p) => p.name).join(','),
-    pipelines: pipelines.map((p) => p.name),
-    changes,
-  };
-  emit(finishedEvent);
-  return {
-    changes,
-    stats: { transitions, largestHistory, handlerInvocations: queue.invocations, dynamoCalls, virtualEnd: endTime },
-  };
 };

@@ -147,8 +147,10 @@ export const standardAlarms = (scope: Construct, props: StandardAlarmsProps): Re
 
 /** Thresholds of the anomaly checks (the simulator's world mirrors them). */
 export const ANOMALY = {
-  /** The one-box serves less than this share (%) of a fleet host's requests. */
+  /** The one-box serves less than this share (%) of a fleet host's requests ... */
   ONE_BOX_MIN_REQUEST_SHARE_PERCENT: 20,
+  /** ... counted only in minutes where the fleet served at least this many requests. */
+  ONE_BOX_MIN_FLEET_REQUESTS: 30,
   /** The one-box p99 above this multiple of the fleet's p99 ... */
   ONE_BOX_LATENCY_FACTOR: 2,
   /** ... and above the fleet's p99 plus this many milliseconds (no alarm on 20 ms vs 45 ms). */
@@ -195,8 +197,8 @@ export const oneBoxAnomalyAlarms = (scope: Construct, props: AnomalyAlarmsProps)
     alarmDescription: `${service} one-box in ${region}: serves less than ${A.ONE_BOX_MIN_REQUEST_SHARE_PERCENT}% of a fleet host's requests (fleet of ${props.fleetHosts} hosts).`,
     metric: new cloudwatch.MathExpression({
       // A silent one-box is the case to catch: its missing datapoints count as zero requests.
-      // No fleet traffic, no datapoint (and no alarm).
-      expression: `IF(fleet > 0, 100 * FILL(onebox, 0) * ${props.fleetHosts} / fleet)`,
+      // A fleet too quiet to tell, no datapoint (and no alarm).
+      expression: `IF(fleet >= ${A.ONE_BOX_MIN_FLEET_REQUESTS}, 100 * FILL(onebox, 0) * ${props.fleetHosts} / fleet)`,
       usingMetrics: {
         onebox: metric(ONE_BOX, naming.StandardMetric.REQUESTS, cloudwatch.Stats.SUM),
         fleet: metric(FLEET, naming.StandardMetric.REQUESTS, cloudwatch.Stats.SUM),

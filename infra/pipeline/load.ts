@@ -122,6 +122,7 @@ export async function loadPipelineFiles(
   const problems: Problem[] = [];
   const pipelines: ResolvedPipeline[] = [];
   const firstFileOf = new Map<string, string>();
+  const firstFileOfService = new Map<string, string>();
   results.forEach((r, i) => {
     if (!r.ok) {
       problems.push(...r.problems);
@@ -136,6 +137,16 @@ export async function loadPipelineFiles(
       });
     }
     firstFileOf.set(r.pipeline.name, paths[i]!);
+    // The service names the metrics (and the simulated fleets) of a pipeline: one each.
+    const sameService = firstFileOfService.get(r.pipeline.service);
+    if (sameService !== undefined) {
+      problems.push({
+        file: paths[i]!,
+        path: 'service',
+        message: `service '${r.pipeline.service}' is also deployed by ${sameService}; each pipeline deploys its own service`,
+      });
+    }
+    firstFileOfService.set(r.pipeline.service, paths[i]!);
     pipelines.push(r.pipeline);
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines };

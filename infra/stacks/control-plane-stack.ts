@@ -3,7 +3,7 @@
  * bus that AWS events of every target region are forwarded to, the bake-end schedules,
  * notifications, and per pipeline a pipeline state machine and a region child state machine.
  */
-import { Duration, RemovalPolicy, Stack, Stage, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Stage, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -125,7 +125,8 @@ const ACCESS: Record<HandlerName, HandlerAccess> = {
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
-    schedules: ['DeleteSchedule'],
+    // CreateSchedule: a bake that is not over yet schedules its next end check.
+    schedules: ['CreateSchedule', 'DeleteSchedule'],
   },
   [HandlerName.ROLLBACK]: {
     tables: STATE_TABLES,
@@ -136,12 +137,16 @@ const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
   [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
+  // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): reads its watches,
+  // finishes the waiters and drops their watches; no deployment, alarm or schedule API.
   [HandlerName.ON_ALARM_EVENT]: {
-    tables: STATE_TABLES,
-    deploy: true,
-    describeAlarms: true,
-    completeTasks: COMPLETE_TASKS,
-    schedules: ['DeleteSchedule'],
+    tables: {
+      // GetItem: the waiter a conditional finish collided with (dynamo.ts conflictingItem).
+      waiters: ['GetItem', 'UpdateItem'],
+      // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
+      watches: ['Query', 'DeleteItem', 'BatchWriteItem'],
+    },
+    completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
   },
   // The sweep for lost events: lists the open waiters, re-reads their deployments, alarms and
   // bake metrics, and completes, extends or re-schedules them as the event handlers would have.
@@ -240,15 +245,25 @@ export class ControlPlaneStack extends Stack {
     });
 
     this.functions = {} as Record<HandlerName, NodejsFunction>;
+    // bake-end schedules its own next end check, so it needs its own ARN: from a fixed name,
+    // as a reference to itself would be circular.
+    const bakeEndName = `${this.stackName}-bake-end`;
+    if (bakeEndName.length > 64) throw new Error(`function name '${bakeEndName}' is longer than Lambda's 64 characters: shorten the stack name`);
+    const bakeEndArn = this.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: bakeEndName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     // bake-end first: other functions get its ARN in their environment.
     const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
     for (const name of order) {
-      this.functions[name] = this.handler(name, props, {
+      this.functions[name] = this.handler(name, props, name === HandlerName.BAKE_END ? bakeEndName : undefined, {
         [ENV.EVENT_BUS_NAME]: this.bus.eventBusName,
         [ENV.SCHEDULER_ROLE_ARN]: schedulerRole.roleArn,
         [ENV.SCHEDULE_GROUP]: scheduleGroup.scheduleGroupName,
         [ENV.ARTIFACT_BUCKET]: artifacts.bucketName,
-        ...(name === HandlerName.BAKE_END ? {} : { [ENV.BAKE_END_FUNCTION_ARN]: this.functions[HandlerName.BAKE_END]!.functionArn }),
+        [ENV.BAKE_END_FUNCTION_ARN]: name === HandlerName.BAKE_END ? bakeEndArn : this.functions[HandlerName.BAKE_END]!.functionArn,
         ...Object.fromEntries(Object.entries(TABLES).map(([t, spec]) => [spec.env, this.tables[t as TableName].tableName])),
       });
     }
@@ -293,7 +308,12 @@ export class ControlPlaneStack extends Stack {
     });
   }
 
-  private handler(name: HandlerName, props: ControlPlaneStackProps, environment: Record<string, string>): NodejsFunction {
+  private handler(
+    name: HandlerName,
+    props: ControlPlaneStackProps,
+    functionName: string | undefined,
+    environment: Record<string, string>,
+  ): NodejsFunction {
     const id = pascal(name);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
     // An own role per function: no AWSLambdaBasicExecutionRole, logs only to its own group.
@@ -310,6 +330,7 @@ export class ControlPlaneStack extends Stack {
     const fn = new NodejsFunction(this, `${id}Function`, {
       entry: props.handlerEntry?.(name) ?? path.join(ROOT, 'lambdas', name, 'index.ts'),
       handler: 'handler',
+      functionName,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -592,7 +613,8 @@ export class ControlPlaneStack extends Stack {
           source: ['aws.codecommit'],
           detailType: ['CodeCommit Repository State Change'],
           resources: [this.formatArn({ service: 'codecommit', resource: repository, resourceName: undefined })],
-          detail: { event: ['referenceUpdated'], referenceType: ['branch'], referenceName: ['main'] },
+          // referenceCreated: the first push, which creates main.
+          detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: ['main'] },
         },
         targets: [
           new targets.SfnStateMachine(this.pipelineMachines[p.name]!, {

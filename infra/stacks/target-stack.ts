@@ -36,7 +36,7 @@ export const COMPANY_EVENTS_NAMESPACE = 'Handsoff/Company';
 export const MAX_ALARMS_PER_GROUP = 10;
 
 /**
- * The one-box alarms CodeDeploy watches (with the three one-box anomaly alarms and the team
+ * The one-box alarms CodeDeploy watches (with the one-box latency and faults anomaly alarms and the team
  * aggregate): the ones that tell a bad change on one host. Its CPU, memory, disk and p50/p90
  * alarms exist (handsoff's bakes watch them all) but would overflow the group's limit.
  */
@@ -86,8 +86,9 @@ export class TargetStack extends Stack {
     });
     new codedeploy.ServerDeploymentConfig(this, 'FastRollback', {
       deploymentConfigName: naming.DeploymentConfig.FAST_ROLLBACK,
-      // 67% healthy: a third of the hosts roll back at once.
-      minimumHealthyHosts: codedeploy.MinimumHealthyHosts.percentage(67),
+      // 66% healthy: a third of the hosts roll back at once (CodeDeploy rounds the healthy
+      // count up: 67% of 6 hosts would keep 5, one at a time).
+      minimumHealthyHosts: codedeploy.MinimumHealthyHosts.percentage(66),
     });
 
     const role = this.codeDeployRole();
@@ -154,7 +155,10 @@ export class TargetStack extends Stack {
             name,
             new codedeploy.InstanceTagSet(service, { [InstanceTag.ONE_BOX]: ['true'] }),
             codedeploy.ServerDeploymentConfig.ONE_AT_A_TIME,
-            [...ONE_BOX_GROUP_ALARMS.map((kind) => oneBox[kind]), ...Object.values(anomalies)],
+            // Not the requests anomaly: while CodeDeploy installs the one host it serves
+            // nothing, and that alarm would stop the deployment itself (handsoff's steps and
+            // bakes watch it).
+            [...ONE_BOX_GROUP_ALARMS.map((kind) => oneBox[kind]), anomalies[naming.AnomalyMetric.LATENCY], anomalies[naming.AnomalyMetric.FAULTS]],
           );
           watchAggregate.push({ team: p.team, group: g, name });
         }

@@ -219,10 +219,10 @@ export class World {
     this.behaviors.set(artifactKey(pipeline, revision), behavior);
   }
 
-  /** Company-wide event alarm in every region. */
-  setCompanyEvent(state: 'OK' | 'ALARM'): void {
+  /** Company-wide event alarm in one region, or in every region when none is named. */
+  setCompanyEvent(state: 'OK' | 'ALARM', region?: string): void {
     const now = Date.now();
-    for (const alarm of this.companyAlarms) {
+    for (const alarm of this.companyAlarms.filter((a) => region === undefined || a.region === region)) {
       this.transition(alarm, state, `Company-wide event state set to ${state} by the scenario.`, now);
     }
   }

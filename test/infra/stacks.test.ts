@@ -160,10 +160,40 @@ describe('control plane', () => {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = Object.keys(f.Properties.Environment.Variables);
-      for (const v of [ENV.DEPLOYMENTS_TABLE, ENV.WAITERS_TABLE, ENV.WATCHES_TABLE, ENV.WINDOWS_TABLE, ENV.HOLIDAYS_TABLE, ENV.LANES_TABLE, ENV.EVENT_BUS_NAME, ENV.SCHEDULE_GROUP, ENV.SCHEDULER_ROLE_ARN, ENV.ARTIFACT_BUCKET]) {
+      for (const v of [ENV.DEPLOYMENTS_TABLE, ENV.WAITERS_TABLE, ENV.WATCHES_TABLE, ENV.WINDOWS_TABLE, ENV.HOLIDAYS_TABLE, ENV.LANES_TABLE, ENV.EVENT_BUS_NAME, ENV.SCHEDULE_GROUP, ENV.SCHEDULER_ROLE_ARN, ENV.ARTIFACT_BUCKET, ENV.BAKE_END_FUNCTION_ARN]) {
         expect(vars).toContain(v);
       }
     }
+  });
+
+  it('lets bake-end schedule its own next end check: its ARN from its fixed name, CreateSchedule and PassRole', () => {
+    const fn = resourcesOf(controlPlane, 'AWS::Lambda::Function')[functionId(HandlerName.BAKE_END)]!;
+    const name = `${controlPlaneStack.stackName}-bake-end`;
+    expect(fn.Properties.FunctionName).toBe(name);
+    const arn = JSON.stringify(fn.Properties.Environment.Variables[ENV.BAKE_END_FUNCTION_ARN]);
+    expect(arn).toContain(`:function:${name}`);
+    expect(arn).not.toContain(functionId(HandlerName.BAKE_END));
+    const statements = statementsOf(HandlerName.BAKE_END);
+    expect(statements.flatMap((st) => [st.Action].flat())).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole']));
+    const passRole = statements.find((st) => st.Action === 'iam:PassRole')!;
+    expect(passRole.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^BakeSchedulerRole/), 'Arn'] });
+  });
+
+  it('gives on-alarm-event exactly the access it uses: no CodeDeploy, alarms or schedules', () => {
+    const actions = statementsOf(HandlerName.ON_ALARM_EVENT).flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => a.startsWith('codedeploy:'))).toEqual([]);
+    expect(actions.sort()).toEqual(
+      [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'logs:CreateLogStream', 'logs:PutLogEvents',
+        'states:SendTaskFailure', 'states:SendTaskSuccess',
+      ].sort(),
+    );
   });
 
   it('has on-demand tables with point-in-time recovery and pk/sk keys', () => {
@@ -257,7 +287,7 @@ describe('control plane', () => {
       controlPlane.hasResourceProperties('AWS::Events::Rule', {
         EventPattern: {
           source: ['aws.codecommit'],
-          detail: { event: ['referenceUpdated'], referenceName: ['main'], referenceType: ['branch'] },
+          detail: { event: ['referenceCreated', 'referenceUpdated'], referenceName: ['main'], referenceType: ['branch'] },
         },
         Targets: [
           Match.objectLike({
@@ -332,7 +362,7 @@ describe('target stacks', () => {
     }
   });
 
-  it('share the rolling (66% healthy) and fast-rollback deployment configs once per region', () => {
+  it('share the rolling and fast-rollback (both 66% healthy: a third at a time) deployment configs once per region', () => {
     for (const t of targets.values()) {
       t.resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 2);
       t.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
@@ -341,7 +371,7 @@ describe('target stacks', () => {
       });
       t.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
         DeploymentConfigName: naming.DeploymentConfig.FAST_ROLLBACK,
-        MinimumHealthyHosts: { Type: 'FLEET_PERCENT', Value: 67 },
+        MinimumHealthyHosts: { Type: 'FLEET_PERCENT', Value: 66 },
       });
     }
   });
@@ -439,7 +469,7 @@ describe('target stacks', () => {
             EvaluationPeriods: 3,
             DatapointsToAlarm: 3,
           });
-          expect(expressions(name('onebox', 'requests'))).toEqual([`IF(fleet > 0, 100 * FILL(onebox, 0) * ${units.length * p.hostsPerUnit} / fleet)`]);
+          expect(expressions(name('onebox', 'requests'))).toEqual([`IF(fleet >= 30, 100 * FILL(onebox, 0) * ${units.length * p.hostsPerUnit} / fleet)`]);
           t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name('onebox', 'latency'), ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
           expect(expressions(name('onebox', 'latency'))).toEqual(['IF(onebox > 2 * fleet AND onebox > fleet + 150, 1, 0)']);
           t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name('onebox', 'faults'), ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
@@ -521,7 +551,6 @@ describe('target stacks', () => {
               naming.oneBoxAlarmName(p.name, region, 'latency-p99'),
               naming.oneBoxAlarmName(p.name, region, 'health'),
               naming.oneBoxAlarmName(p.name, region, 'log-errors'),
-              naming.anomalyAlarmName(p.name, region, 'onebox', 'requests'),
               naming.anomalyAlarmName(p.name, region, 'onebox', 'latency'),
               naming.anomalyAlarmName(p.name, region, 'onebox', 'faults'),
               aggregate,

@@ -107,3 +107,32 @@ describe('a scenario that ends mid-rollout', () => {
     for (const e of run.events.slice(0, -1)) expect(Date.parse(e.time), e.type).toBeLessThan(until);
   });
 });
+
+describe('runs longer than a Node timer', () => {
+  it('merges a change 26 days after the start at its own time, not at once', async () => {
+    const scenario = writeJson('long.json', {
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-12-27T00:00:00Z',
+      changes: [{ id: 'late', at: '2026-12-26T09:00:00Z', author: 'alice', approvedBy: ['bob'], behavior: { kind: 'healthy' } }],
+    });
+    const run = await runCli(['simulate', '--pipeline', SMALL_PIPELINE, '--scenario', scenario, '--json']);
+    expect(run.code).toBe(0);
+    expect(run.events.find((e) => e.type === 'change.received')).toMatchObject({ change: 'late', time: '2026-12-26T09:00:00.000Z' });
+    expect(run.events.at(-1)).toMatchObject({ type: 'simulation.finished', time: '2026-12-27T00:00:00.000Z' });
+  });
+});
+
+describe('two pipelines of one service', () => {
+  it('is invalid input: exit 2 before anything runs', async () => {
+    const other = writeJson('same-service.json', {
+      name: 'storefront-api-copy',
+      service: 'StorefrontApi',
+      team: 'storefront',
+      regions: ['us-east-1', 'sa-east-1'],
+    });
+    const run = await runCli(['simulate', '--pipeline', SMALL_PIPELINE, '--pipeline', other, '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`${other}: service: service 'StorefrontApi' is also deployed by`);
+  });
+});
