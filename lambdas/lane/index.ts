@@ -101,10 +101,13 @@ const handOver = async (pipeline: string, stage: string): Promise<void> => {
   waiters.sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt) || a.change.localeCompare(b.change));
   const next = waiters[0];
   if (!next) return;
+  // tryHold also succeeds when the lane already is next's (a retried release whose earlier try
+  // failed after taking it): its wait entry still exists, so its token is sent again.
   if (!(await tryHold(pk, next.change))) return; // someone else took it: they will hand over in turn
+  // Tell the waiter before dropping its entry, so that a failure in between is retried, never lost.
+  await sendTaskSuccess(next.token, { lane: stage });
   await removeWaiter(pk, next.change);
   await publish([{ type: EventType.UNBLOCKED, reason: BlockReason.LANE, pipeline, change: next.change, stage }]);
-  await sendTaskSuccess(next.token, { lane: stage });
 };
 
 const release = async (input: Extract<LaneInput, { action: 'release' }>): Promise<{ released: string[] }> => {

@@ -16,7 +16,7 @@ import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { createOrAdoptDeployment } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import type { RollbackInput, RollbackResult } from '../shared/contracts.ts';
-import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
+import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../shared/errors.ts';
@@ -37,7 +37,7 @@ import {
   type RollbackSetWaiter,
   type RollbackWaiter,
 } from '../shared/tables.ts';
-import { sendTaskSuccess } from '../shared/tokens.ts';
+import { sendTaskFailure, sendTaskSuccess } from '../shared/tokens.ts';
 import { registerWaiter, type Registration } from '../shared/waiters.ts';
 
 export interface RollbackOutput {
@@ -175,10 +175,19 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   });
   const deployed = items.filter((i) => i.deploymentId);
   const restorable = deployed.filter((i) => i.previousRevision || i.previousLocation);
-  for (const item of deployed.filter((i) => !restorable.includes(i))) {
+  const unrestorable = deployed.filter((i) => !restorable.includes(i));
+  for (const item of unrestorable) {
     // The group's first deployment: there is no previous revision to restore; stop it.
     logger.warn('no previous revision to restore; deployment stopped only', { deploymentGroup: item.deploymentGroup, region: item.region });
     await stopIfRunning(item);
+  }
+  // Those groups keep serving what they got: once the others are restored, the task fails (RollbackFailed).
+  const unrestorableGroups = unrestorable.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region }));
+  if (restorable.length === 0 && unrestorableGroups.length > 0) {
+    const failure = unrestorableResult(unrestorableGroups);
+    await sendTaskFailure(input.taskToken, failure.error, failure.cause);
+    logger.error('nothing could be rolled back', { pipeline, change, stage, region: region ?? '*', unrestorable: unrestorableGroups });
+    return { rollbacks: 0 };
   }
   if (restorable.length === 0) {
     await sendTaskSuccess(input.taskToken, { rolledBack: [] } satisfies RollbackResult);
@@ -198,6 +207,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     pending: restorable.length,
     reason,
     rolledBack: [],
+    unrestorable: unrestorableGroups.length > 0 ? unrestorableGroups : undefined,
     createdAt: now,
     updatedAt: now,
     expiresAt: expiresAt(Date.now()),

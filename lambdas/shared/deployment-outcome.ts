@@ -9,7 +9,7 @@ import { EventType } from '../../core/events.ts';
 import { clients } from './clients.ts';
 import { getDeployment, TERMINAL_STATE } from './codedeploy.ts';
 import { StepError, type DeploymentResult, type RollbackResult } from './contracts.ts';
-import { conditionalWrite, getItem, isConditionalCheckFailed } from './dynamo.ts';
+import { conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
@@ -80,7 +80,37 @@ const onChangeDeployment = async (waiter: DeploymentWaiter, finished: boolean, s
   }
 };
 
-/** One rollback deployment ended: count it on its set; the last one completes the rollback task. */
+/**
+ * The rollback task fails when some group had no previous revision to restore: its deployment
+ * was only stopped, so boxes it updated keep serving the change.
+ */
+export const unrestorableResult = (
+  unrestorable: NonNullable<RollbackSetWaiter['unrestorable']>,
+  rolledBack: RollbackSetWaiter['rolledBack'] = [],
+): Extract<WaiterResult, { ok: false }> => ({
+  ok: false,
+  error: StepError.ROLLBACK_FAILED,
+  cause: {
+    reason: `no previous revision to restore in ${unrestorable.map((g) => `${g.deploymentGroup} (${g.region})`).join(', ')}; deployment stopped only`,
+    detail: rolledBack.length > 0 ? `rolled back: ${rolledBack.map((g) => `${g.deploymentGroup} (${g.region})`).join(', ')}` : undefined,
+  },
+});
+
+/** Completes the rollback set once every rollback is counted; a no-op (or a re-delivery) when it is done already. */
+const finishSet = async (set: RollbackSetWaiter): Promise<void> => {
+  if (set.pending > 0) return;
+  const result: WaiterResult = set.unrestorable?.length
+    ? unrestorableResult(set.unrestorable, set.rolledBack)
+    : { ok: true, output: { rolledBack: set.rolledBack } satisfies RollbackResult };
+  const done = await finishWaiter(set.pk, result);
+  if (done) await deliver(done);
+};
+
+/**
+ * One rollback deployment ended: count it on its set; the last one completes the rollback task.
+ * Runs again for a child already DONE (a redelivered event after a crash): the countdown records
+ * the ids it counted, so it never counts one twice, and a set counted down to 0 is finished then.
+ */
 const onRollbackDeployment = async (waiter: RollbackWaiter, state: string): Promise<void> => {
   const entry = { deploymentGroup: waiter.deploymentGroup, region: waiter.region ?? '', revision: waiter.revision };
   if (state !== 'SUCCESS') {
@@ -92,7 +122,8 @@ const onRollbackDeployment = async (waiter: RollbackWaiter, state: string): Prom
     if (set) await deliver(set);
     return;
   }
-  let set: RollbackSetWaiter;
+  let set: RollbackSetWaiter | undefined;
+  let counted = false;
   try {
     const updated = await clients()
       .dynamo()
@@ -100,23 +131,39 @@ const onRollbackDeployment = async (waiter: RollbackWaiter, state: string): Prom
         new UpdateCommand({
           TableName: table.waiters(),
           Key: { pk: waiter.parent },
-          UpdateExpression: 'SET #pending = #pending - :one, #rolledBack = list_append(#rolledBack, :entry), #updatedAt = :now',
-          ConditionExpression: '#status = :open',
-          ExpressionAttributeNames: { '#pending': 'pending', '#rolledBack': 'rolledBack', '#status': 'status', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':one': 1, ':entry': [entry], ':open': WaiterStatus.OPEN, ':now': nowIso() },
+          UpdateExpression: 'SET #pending = #pending - :one, #rolledBack = list_append(#rolledBack, :entry), #updatedAt = :now ADD #counted :idSet',
+          ConditionExpression: '#status = :open AND NOT contains(#counted, :id)',
+          ExpressionAttributeNames: {
+            '#pending': 'pending',
+            '#rolledBack': 'rolledBack',
+            '#status': 'status',
+            '#updatedAt': 'updatedAt',
+            '#counted': 'counted',
+          },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':entry': [entry],
+            ':open': WaiterStatus.OPEN,
+            ':now': nowIso(),
+            ':id': waiter.deploymentId,
+            ':idSet': new Set([waiter.deploymentId]),
+          },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     set = updated.Attributes as RollbackSetWaiter;
+    counted = true;
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
-    logger.warn('rollback set no longer open; rollback counted nowhere', { parent: waiter.parent, deploymentId: waiter.deploymentId });
-    return;
+    // Counted already (a duplicate, or a retry after a crash), or the set is done: finish it if it is due.
+    set = await conflictingItem<RollbackSetWaiter>(err, table.waiters(), { pk: waiter.parent });
+    if (!set) logger.warn('no rollback set; rollback counted nowhere', { parent: waiter.parent, deploymentId: waiter.deploymentId });
   }
-  await publish([{ type: EventType.ROLLBACK_COMPLETED, ...scopeOf(waiter), revision: waiter.revision, deploymentId: waiter.deploymentId }]);
-  if (set.pending <= 0) {
-    const done = await finishWaiter(set.pk, { ok: true, output: { rolledBack: set.rolledBack } satisfies RollbackResult });
-    if (done) await deliver(done);
+  if (set) await finishSet(set);
+  // Last, and only by the call that counted it: a duplicate publishes nothing.
+  if (counted) {
+    await publish([{ type: EventType.ROLLBACK_COMPLETED, ...scopeOf(waiter), revision: waiter.revision, deploymentId: waiter.deploymentId }]);
   }
 };
 
@@ -132,7 +179,8 @@ export const onDeploymentState = async (deploymentId: string, state: string): Pr
   }
   if (waiter.kind === WaiterKind.DEPLOYMENT) {
     await onChangeDeployment(waiter, finished !== undefined, state);
-  } else if (waiter.kind === WaiterKind.ROLLBACK && finished) {
+  } else if (waiter.kind === WaiterKind.ROLLBACK) {
+    // Also for a child already DONE: a crash between finishing it and counting it down must not strand the set.
     await onRollbackDeployment(waiter, state);
   }
   return finished ? 'finished' : 'duplicate';

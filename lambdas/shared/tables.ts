@@ -177,6 +177,10 @@ export interface RollbackSetWaiter extends WaiterBase {
   pending: number;
   reason: string;
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
+  /** Groups that got the change but have no previous revision to restore (stopped only): the rollback task fails. */
+  unrestorable?: Array<{ deploymentGroup: string; region: string }>;
+  /** Ids of the rollback deployments already counted down (a DynamoDB string set): the countdown is idempotent. */
+  counted?: Set<string>;
 }
 
 export interface BakeWaiter extends WaiterBase {

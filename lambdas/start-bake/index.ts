@@ -57,6 +57,7 @@ const validate = (input: StartBakeInput): void => {
     if (!Array.isArray(input?.metricScopes)) problems.push('metricScopes must be a list');
   }
   if (!Array.isArray(input?.alarms)) problems.push('alarms must be a list');
+  else if (input.alarms.length === 0 && purpose !== 'hold' && purpose !== 'blocker') problems.push('alarms must not be empty for a bake: it would pass unwatched');
   if (problems.length > 0) throw new InvalidInputError(`start-bake input: ${problems.join('; ')}`);
 };
 

@@ -20,7 +20,7 @@ import { env, ENV } from '../shared/config.ts';
 import { StepError, type StartDeploymentInput } from '../shared/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
-import { clean, conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
+import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
@@ -53,6 +53,9 @@ const validate = (input: StartDeploymentInput): void => {
   );
   if (missing.length > 0 || !Array.isArray(input.alarms)) {
     throw new InvalidInputError(`start-deployment input lacks ${[...missing, ...(Array.isArray(input?.alarms) ? [] : ['alarms'])].join(', ')}`);
+  }
+  if (input.alarms.length === 0) {
+    throw new InvalidInputError('start-deployment input: alarms must not be empty; the deployment would run unwatched');
   }
 };
 
@@ -102,19 +105,33 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
   );
 };
 
-/** Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit). */
-const recordDeploymentId = async (key: { pk: string; sk: string }, deploymentId: string): Promise<void> => {
-  const recorded = await conditionalWrite(
-    new UpdateCommand({
-      TableName: table.deployments(),
-      Key: key,
-      UpdateExpression: 'SET #id = :id, #status = :running, #updatedAt = :now',
-      ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
-      ExpressionAttributeNames: { '#id': 'deploymentId', '#status': 'status', '#updatedAt': 'updatedAt' },
-      ExpressionAttributeValues: { ':id': deploymentId, ':running': DeploymentStatus.IN_PROGRESS, ':now': nowIso() },
-    }),
-  );
-  if (!recorded) logger.error('deployment claim already holds another deployment id', { key, deploymentId });
+/**
+ * Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit).
+ * @returns the id the claim holds: ours, or the one another attempt recorded first.
+ */
+const recordDeploymentId = async (key: { pk: string; sk: string }, deploymentId: string): Promise<string> => {
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.deployments(),
+          Key: key,
+          UpdateExpression: 'SET #id = :id, #status = :running, #updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
+          ExpressionAttributeNames: { '#id': 'deploymentId', '#status': 'status', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':id': deploymentId, ':running': DeploymentStatus.IN_PROGRESS, ':now': nowIso() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    return deploymentId;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), key))?.deploymentId;
+    if (!recorded) throw err; // the condition failed yet no id is recorded: let the task retry
+    logger.error('deployment claim already holds another deployment id; waiting on the recorded one', { key, deploymentId, recorded });
+    return recorded;
+  }
 };
 
 export const startDeployment = async (input: StartDeploymentInput): Promise<StartDeploymentOutput> => {
@@ -173,7 +190,12 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       deploymentId = created.id;
       outcome = created.adopted ? 'adopted' : 'started';
     }
-    await recordDeploymentId(key, deploymentId);
+    const recorded = await recordDeploymentId(key, deploymentId);
+    // Another attempt recorded its deployment first: wait on that one, never on an unrecorded id.
+    if (recorded !== deploymentId) {
+      deploymentId = recorded;
+      outcome = 'waiting';
+    }
   }
 
   const now = nowIso();

@@ -80,6 +80,14 @@ describe('start-bake', () => {
     expect(published()).toHaveLength(1);
   });
 
+  it('rejects an empty alarm list for a bake, which would pass unwatched', async () => {
+    await expect(startBake({ ...input, alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms must not be empty') });
+    await expect(startBake({ ...input, purpose: 'bake', alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms') });
+    expect(store.size).toBe(0);
+    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
   it('fails closed at once when a watched alarm does not exist', async () => {
     alarms({ agg: 'OK' });
     await startBake(input);

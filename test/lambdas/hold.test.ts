@@ -127,6 +127,10 @@ describe('hold (start-bake with purpose hold)', () => {
     expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
   });
 
+  it('accepts an empty alarm list for a hold', async () => {
+    await expect(startBake({ ...hold, alarms: [] })).resolves.toMatchObject({ registration: 'created' });
+  });
+
   it('needs `until`', async () => {
     await expect(startBake({ ...hold, until: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/until/) });
     await expect(startBake({ ...hold, until: 'tomorrow' })).rejects.toMatchObject({ name: 'InvalidInput' });

@@ -3,7 +3,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { lane } from '../../lambdas/lane/index.ts';
-import { $metadata, ddb, published, sfn, useAwsMocks } from './support.ts';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { $metadata, ddb, events, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -82,6 +83,28 @@ describe('lane', () => {
     items.get('p#beta|wait#c2')!.enqueuedAt = '2026-12-01T17:30:00.000Z';
     await lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['beta'] });
     expect(tokensSent()).toEqual(['t1', 't3']);
+  });
+
+  it('tells the next change before dropping its wait entry: a failing publish cannot strand it', async () => {
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1' });
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't2' });
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] });
+    await expect(lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] })).rejects.toMatchObject({ name: 'PublishFailed' });
+    expect(tokensSent()).toEqual(['t1', 't2']);
+    expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+    expect(items.has('p#wave-1|wait#c2')).toBe(false);
+  });
+
+  it('a retried release sends the token again when the next change holds the lane but still waits', async () => {
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1' });
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't2' });
+    // An earlier release took the lane for c2, then failed before telling it.
+    items.set('p#wave-1|holder', { pk: 'p#wave-1', sk: 'holder', change: 'c2', since: '2026-12-01T17:59:00.000Z' });
+    await expect(lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] })).resolves.toEqual({ released: [] });
+    expect(tokensSent()).toEqual(['t1', 't2']);
+    expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+    expect(items.has('p#wave-1|wait#c2')).toBe(false);
+    expect(published().at(-1)).toMatchObject({ type: 'unblocked', reason: 'lane', change: 'c2' });
   });
 
   it('rejects an unknown action, naming it', async () => {

@@ -127,4 +127,56 @@ describe('on-deployment-event', () => {
     expect(published().map((e) => e.type)).toEqual(['rollback.completed', 'rollback.completed']);
     expect(published()[0]).toMatchObject({ revision: 'r0', stage: 'wave-1', region: 'sa-east-1' });
   });
+
+  describe('a rollback countdown interrupted by a crash', () => {
+    const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
+    const parent = 'rollback#storefront-api#c1#wave-1#sa-east-1';
+    const rollbackOf = (id: string, group: string, extra: Record<string, unknown> = {}) => ({
+      pk: `deployment#${id}`,
+      kind: 'rollback',
+      status: 'OPEN',
+      ...scope,
+      alarms: [],
+      deploymentId: id,
+      revision: 'r0',
+      deploymentGroup: group,
+      parent,
+      deploymentsPk: 'storefront-api#c1',
+      deploymentsSk: `wave-1#sa-east-1#${group}`,
+      ...extra,
+    });
+    const done = { status: 'DONE', result: { ok: true, output: { deploymentId: 'd-r1', status: 'Succeeded' } } };
+    const setOf = (extra: Record<string, unknown>) => ({ pk: parent, kind: 'rollback-set', status: 'OPEN', token: 'rb-token', ...scope, alarms: [], ...extra });
+    const entry1 = { deploymentGroup: 'storefront-api-onebox', region: 'sa-east-1', revision: 'r0' };
+
+    it('counts a rollback whose waiter was finished but never counted, exactly once', async () => {
+      const store = fakeWaiters([setOf({ pending: 2, rolledBack: [] }), rollbackOf('d-r1', 'storefront-api-onebox', done), rollbackOf('d-r2', 'storefront-api-sae1-az1')]);
+      await expect(onDeploymentEvent(event('d-r1', 'SUCCESS'))).resolves.toEqual({ outcome: 'duplicate' });
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+        TableName: 'waiters',
+        Key: { pk: parent },
+        UpdateExpression: expect.stringContaining('ADD #counted :idSet'),
+        ConditionExpression: '#status = :open AND NOT contains(#counted, :id)',
+        ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-r1', ':idSet': new Set(['d-r1']) }),
+      });
+      expect(store.get(parent)).toMatchObject({ status: 'OPEN', pending: 1, rolledBack: [entry1], counted: new Set(['d-r1']) });
+      await onDeploymentEvent(event('d-r1', 'SUCCESS')); // redelivered again: not counted twice
+      expect(store.get(parent)).toMatchObject({ status: 'OPEN', pending: 1 });
+      expect(published()).toEqual([expect.objectContaining({ type: 'rollback.completed', deploymentId: 'd-r1' })]);
+      await onDeploymentEvent(event('d-r2', 'SUCCESS'));
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+        taskToken: 'rb-token',
+        output: JSON.stringify({ rolledBack: [entry1, { deploymentGroup: 'storefront-api-sae1-az1', region: 'sa-east-1', revision: 'r0' }] }),
+      });
+      expect(store.get(parent)).toMatchObject({ status: 'DONE', pending: 0, delivered: true });
+    });
+
+    it('finishes a set counted down to 0 when the duplicate event of its last rollback arrives', async () => {
+      const store = fakeWaiters([setOf({ pending: 0, rolledBack: [entry1], counted: new Set(['d-r1']) }), rollbackOf('d-r1', 'storefront-api-onebox', done)]);
+      await onDeploymentEvent(event('d-r1', 'SUCCESS'));
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'rb-token', output: JSON.stringify({ rolledBack: [entry1] }) });
+      expect(store.get(parent)).toMatchObject({ status: 'DONE', pending: 0, delivered: true });
+      expect(published()).toEqual([]);
+    });
+  });
 });

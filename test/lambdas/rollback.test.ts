@@ -6,10 +6,11 @@ import {
   ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
-import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rollback } from '../../lambdas/rollback/index.ts';
+import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
 import type { RollbackInput } from '../../lambdas/shared/contracts.ts';
 import { $metadata, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
@@ -130,5 +131,46 @@ describe('rollback', () => {
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#' } });
     }
     expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#sa-east-1#' } });
+  });
+
+  describe('a group without a previous revision to restore', () => {
+    const first = item('storefront-api-sae1-az1', { target: 'fleet', unit: 'sae1-az1', status: 'IN_PROGRESS', deploymentId: 'd-2', previousRevision: undefined, previousLocation: undefined });
+    beforeEach(() => {
+      sfn.on(SendTaskFailureCommand).resolves({});
+    });
+
+    it('is stopped, and the task fails with RollbackFailed naming it when nothing else is restorable', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [first] });
+      await expect(rollback(input)).resolves.toEqual({ rollbacks: 0 });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, { deploymentId: 'd-2', autoRollbackEnabled: false });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
+        taskToken: 'rb-1',
+        error: 'RollbackFailed',
+        cause: expect.stringContaining('storefront-api-sae1-az1 (sa-east-1)'),
+      });
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    });
+
+    it('is stopped while the others are restored; then the task fails with RollbackFailed naming it', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [onebox, first] });
+      await expect(rollback(input)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(codeDeploy).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-2', autoRollbackEnabled: false });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
+      expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({
+        pending: 1,
+        unrestorable: [{ deploymentGroup: 'storefront-api-sae1-az1', region: 'sa-east-1' }],
+      });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+
+      await onDeploymentState('d-r1', 'SUCCESS');
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
+        taskToken: 'rb-1',
+        error: 'RollbackFailed',
+        cause: expect.stringContaining('no previous revision to restore in storefront-api-sae1-az1 (sa-east-1)'),
+      });
+      expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { cause: expect.stringContaining('rolled back: storefront-api-onebox (sa-east-1)') });
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
   });
 });

@@ -169,6 +169,30 @@ describe('start-deployment', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-7' }) });
   });
 
+  it('waits on the deployment the claim holds when another attempt recorded its id first', async () => {
+    ddb.on(UpdateCommand, { TableName: 'deployments' }).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata,
+        Item: marshalled({ ...claimKey, status: 'IN_PROGRESS', deploymentId: 'd-FIRST' }),
+      }),
+    );
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-FIRST' }).resolves({ deploymentInfo: { deploymentId: 'd-FIRST', status: 'InProgress' } });
+    const out = await startDeployment(input);
+    expect(out).toMatchObject({ outcome: 'waiting', deploymentId: 'd-FIRST' });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters', Item: expect.objectContaining({ pk: 'deployment#d-FIRST', deploymentId: 'd-FIRST' }) });
+    expect(ddb).not.toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters', Item: expect.objectContaining({ pk: 'deployment#d-NEW' }) });
+    expect(published()).not.toContainEqual(expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW' }));
+  });
+
+  it('rejects an empty alarm list: a deployment never runs unwatched', async () => {
+    await expect(startDeployment({ ...input, alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms') });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
   it('never starts a second deployment next to another one in the group', async () => {
     codeDeploy.on(CreateDeploymentCommand).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
     codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-ROLLBACK'] });

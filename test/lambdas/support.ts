@@ -116,8 +116,11 @@ export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string
     }
     if (input.UpdateExpression.includes('#delivered')) Object.assign(item, { delivered: true, token: v[':token'] });
     if (input.UpdateExpression.includes('#pending')) {
+      // `NOT contains(#counted, :id)`: a rollback deployment is counted down once.
+      if (input.ConditionExpression?.includes('NOT contains(#counted, :id)') && item.counted?.has(v[':id'])) throw conflict(item);
       item.pending -= v[':one'];
       item.rolledBack = [...item.rolledBack, ...v[':entry']];
+      if (input.UpdateExpression.includes('ADD #counted :idSet')) item.counted = new Set([...(item.counted ?? []), ...v[':idSet']]);
     }
     if (input.UpdateExpression.startsWith('SET #token')) item.token = v[':token'];
     if (input.UpdateExpression.includes('#endsAt')) {

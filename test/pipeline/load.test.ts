@@ -1,3 +1,4 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -86,8 +87,19 @@ describe('loadPipelineFile', () => {
     expect(result.ok && result.pipelines.map((p) => p.name)).toEqual(['storefront-api', 'checkout-service']);
   });
 
-  it('rejects two pipelines with one name', async () => {
+  it('rejects two pipelines with one name (and, here, one service)', async () => {
     const result = await loadPipelineFiles(['examples/pipeline.json', 'infra/pipelines/storefront-api.ts']);
-    expect(!result.ok && result.problems.map((p) => [p.file, p.path])).toEqual([['infra/pipelines/storefront-api.ts', 'name']]);
+    expect(!result.ok && result.problems.map((p) => [p.file, p.path])).toEqual([
+      ['infra/pipelines/storefront-api.ts', 'name'],
+      ['infra/pipelines/storefront-api.ts', 'service'],
+    ]);
+  });
+
+  it('rejects two pipelines of one service under different names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'handsoff-load-'));
+    const copy = join(dir, 'copy.json');
+    writeFileSync(copy, JSON.stringify({ name: 'storefront-api-copy', service: 'StorefrontApi', team: 'storefront', regions: ['us-east-1'] }));
+    const result = await loadPipelineFiles(['examples/pipeline.json', copy]);
+    expect(!result.ok && result.problems.map((p) => [p.file, p.path])).toEqual([[copy, 'service']]);
   });
 });
