@@ -10,5 +10,5 @@ process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(0);
   throw err;
 });
-const { main } = await import('../sim/cli.ts');
+const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

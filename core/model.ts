@@ -1,7 +1,7 @@
 /**
  * The resolved pipeline model: what every other part of handsoff (state machine builders,
  * CDK stacks, handlers, the simulator) consumes. It is produced from a pipeline definition
- * (JSON form or pipelines-as-code class) by validation + wave planning in infra/pipeline.
+ * (JSON form or pipelines-as-code class) by validation + wave planning in core/pipeline.
  * Pure data, no AWS imports.
  */
 

@@ -5,7 +5,8 @@
  */
 import { App } from 'aws-cdk-lib';
 import { examplePipelines } from './pipelines/index.ts';
-import { formatProblem, validatePipeline } from './pipeline/resolve.ts';
+import { formatProblem, validatePipeline } from '../core/pipeline/resolve.ts';
+import { REGION_CATALOG } from './catalog/regions.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { buildHandsoffApp } from './stacks/handsoff-app.ts';
 import { resolvePipelines, type ValidatePipeline } from './stacks/pipelines.ts';
@@ -15,7 +16,7 @@ const homeRegion = (app.node.tryGetContext('homeRegion') as string | undefined) 
 
 const pipelines = resolvePipelines(
   examplePipelines as unknown as readonly unknown[],
-  validatePipeline as unknown as ValidatePipeline,
+  ((input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG })) satisfies ValidatePipeline,
   formatProblem,
   'infra/pipelines/index.ts',
 );

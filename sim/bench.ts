@@ -13,7 +13,8 @@
  */
 import type { HandsoffEvent } from '../core/events.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
-import { validatePipeline } from '../infra/pipeline/resolve.ts';
+import { validatePipeline } from '../core/pipeline/resolve.ts';
+import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { simulate, type SimChange } from './engine.ts';
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'sa-east-1', 'ap-southeast-2'];
@@ -24,6 +25,7 @@ const pipeline = (oneBox: boolean): ResolvedPipeline => {
   const v = validatePipeline(
     { name: 'bench-service', service: 'BenchService', team: 'bench', regions: REGIONS, hostsPerUnit: 6, oneBox },
     'bench',
+    { catalog: REGION_CATALOG },
   );
   if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('; '));
   return v.pipeline;

@@ -18,7 +18,7 @@ import type { ResolvedPipeline } from '../core/model.ts';
 import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
-import type { ChangeExecutionInput } from '../lambdas/shared/contracts.ts';
+import type { ChangeExecutionInput } from '../core/contracts.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';

@@ -11,10 +11,9 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
-import { checkIsoDuration } from '../infra/pipeline/duration.ts';
-import { readJsonFile } from '../infra/pipeline/load.ts';
-import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../infra/pipeline/resolve.ts';
-import { calendarDate, isoDuration } from '../infra/pipeline/schema.ts';
+import { checkIsoDuration } from '../core/pipeline/duration.ts';
+import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../core/pipeline/resolve.ts';
+import { calendarDate, isoDuration } from '../core/pipeline/schema.ts';
 
 // ---------------------------------------------------------------------------------------
 // Resolved types
@@ -475,12 +474,6 @@ export function validateScenario(
   ];
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
   return { ok: true, scenario: resolveScenario(parsed.data, pipelines) };
-}
-
-/** Read, parse and validate a `.json` scenario file. */
-export async function loadScenarioFile(path: string, pipelines: readonly ResolvedPipeline[]): Promise<ScenarioValidation> {
-  const json = await readJsonFile(path);
-  return json.ok ? validateScenario(json.value, path, pipelines) : json;
 }
 
 /** The scenario file form of the built-in demo, for `defaultScenario` and as an example. */

@@ -28,7 +28,7 @@ import {
   unitGroupName,
 } from '../core/naming.ts';
 import { EventType } from '../core/events.ts';
-import { HandlerError, RetryableHandlerErrors } from '../lambdas/shared/contracts.ts';
+import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
 import { functionArnKey, HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -102,8 +102,3 @@ export const regionCodes = (catalog: readonly RegionInfo[] = REGION_CATALOG): st
  * Short prefix of a region's AZ ids (`use1` for us-east-1), used to name cells
  * (`use1-cell1`).
  */
-export const azIdPrefix = (info: RegionInfo): string => {
-  const first = info.azIds[0] ?? info.code;
-  const i = first.lastIndexOf('-az');
-  return i > 0 ? first.slice(0, i) : first;
-};

@@ -16,9 +16,10 @@
  * ```
  */
 import type { PreProdStage, ResolvedPipeline, UnitKind, Weekday } from '../../core/model.ts';
-import { checkIsoDuration, secondsToIso } from './duration.ts';
-import { resolvePipeline } from './resolve.ts';
-import type { PipelineJson } from './schema.ts';
+import { checkIsoDuration, secondsToIso } from '../../core/pipeline/duration.ts';
+import { resolvePipeline } from '../../core/pipeline/resolve.ts';
+import { REGION_CATALOG } from '../catalog/regions.ts';
+import type { PipelineJson } from '../../core/pipeline/schema.ts';
 
 /** A bake (or any) duration, in the style of `Duration.minutes(30)` of aws-cdk-lib. */
 export class Bake {
@@ -272,7 +273,7 @@ export class Pipeline {
 
   /** Validate and resolve; throws a PipelineValidationError listing every problem. */
   resolve(source = `pipeline '${this.props.name}'`): ResolvedPipeline {
-    return resolvePipeline(this, source);
+    return resolvePipeline(this, source, { catalog: REGION_CATALOG });
   }
 }
 

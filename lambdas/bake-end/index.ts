@@ -9,8 +9,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { endBake, type BakeEndOutput } from '../shared/bakes.ts';
-import type { BakeEndInput } from '../shared/contracts.ts';
-import { InvalidInputError } from '../shared/errors.ts';
+import type { BakeEndInput } from '../../core/contracts.ts';
+import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 
 export type { BakeEndOutput } from '../shared/bakes.ts';

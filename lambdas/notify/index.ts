@@ -6,9 +6,9 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { EventType } from '../../core/events.ts';
-import type { NotifyInput } from '../shared/contracts.ts';
+import type { NotifyInput } from '../../core/contracts.ts';
 import { isoDuration } from '../shared/duration.ts';
-import { InvalidInputError } from '../shared/errors.ts';
+import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';

@@ -13,7 +13,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clearBlocker } from '../shared/bakes.ts';
 import { clients } from '../shared/clients.ts';
-import type { AlarmStateChangeDetail, BusEvent } from '../shared/contracts.ts';
+import type { AlarmStateChangeDetail, BusEvent } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
 import { table, type WatchItem } from '../shared/tables.ts';

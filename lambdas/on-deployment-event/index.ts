@@ -5,7 +5,7 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { BusEvent, CodeDeployStateChangeDetail } from '../shared/contracts.ts';
+import type { BusEvent, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
 import { onDeploymentState, type Outcome } from '../shared/deployment-outcome.ts';
 import { logger } from '../shared/logger.ts';
 

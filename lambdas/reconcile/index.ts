@@ -19,10 +19,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { alarmStates, failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clearBlocker, endBake } from '../shared/bakes.ts';
-import type { ReconcileOutput } from '../shared/contracts.ts';
+import type { ReconcileOutput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
-import { isThrottling } from '../shared/errors.ts';
+import { isThrottling } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import {
   OPEN_SHARD,
@@ -39,7 +39,7 @@ import {
   type WatchedAlarm,
 } from '../shared/tables.ts';
 
-export type { ReconcileOutput } from '../shared/contracts.ts';
+export type { ReconcileOutput } from '../../core/contracts.ts';
 
 /** A bake this long past its end while still open lost its schedule. */
 export const OVERDUE_MS = 60_000;

@@ -15,11 +15,11 @@ import { clients } from '../shared/clients.ts';
 import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { createOrAdoptDeployment } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
-import type { RollbackInput, RollbackResult } from '../shared/contracts.ts';
+import type { RollbackInput, RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
-import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../shared/errors.ts';
+import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {

@@ -6,7 +6,7 @@ import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwat
 import { EventType } from '../../core/events.ts';
 import { triggeredAlarmLabel } from '../../core/naming.ts';
 import { clients } from './clients.ts';
-import { StepError } from './contracts.ts';
+import { StepError } from '../../core/contracts.ts';
 import { publish, type EventDraft } from './publish.ts';
 import { scopeOf, watchedAlarms, type ScopeFields, type Waiter, type WatchedAlarm } from './tables.ts';
 import { deliver, finishWaiter, unwatch } from './waiters.ts';

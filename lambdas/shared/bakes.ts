@@ -11,7 +11,7 @@ import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
-import { StepError, type BakeEndInput, type BakeResult, type BlockerResult, type HoldResult, type MetricScope, type StepScope } from './contracts.ts';
+import { StepError, type BakeEndInput, type BakeResult, type BlockerResult, type HoldResult, type MetricScope, type StepScope } from '../../core/contracts.ts';
 import { conditionalWrite, getItem } from './dynamo.ts';
 import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';

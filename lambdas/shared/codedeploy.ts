@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { artifactKey } from '../../core/naming.ts';
 import { clients } from './clients.ts';
-import { DeploymentGroupBusyError, hasName } from './errors.ts';
+import { DeploymentGroupBusyError, hasName } from '../../core/errors.ts';
 import type { ArtifactLocation } from './tables.ts';
 
 export interface GroupRef {

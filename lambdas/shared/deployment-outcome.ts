@@ -8,7 +8,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { clients } from './clients.ts';
 import { getDeployment, TERMINAL_STATE } from './codedeploy.ts';
-import { StepError, type DeploymentResult, type RollbackResult } from './contracts.ts';
+import { StepError, type DeploymentResult, type RollbackResult } from '../../core/contracts.ts';
 import { conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { clients } from './clients.ts';
-import { BatchWriteIncompleteError, hasName } from './errors.ts';
+import { BatchWriteIncompleteError, hasName } from '../../core/errors.ts';
 
 export const isConditionalCheckFailed = (err: unknown): boolean => hasName(err, 'ConditionalCheckFailedException');
 

@@ -2,7 +2,7 @@
  * Turning what the state machine knows about a failure (a task error's `Cause`, or the
  * outcomes of a wave's regions) into the reason a person reads in `change.failed`.
  */
-import type { RegionOutcome, StepFailureCause } from './contracts.ts';
+import type { RegionOutcome, StepFailureCause } from '../../core/contracts.ts';
 
 /** A Step Functions `Cause`: the JSON of StepFailureCause from handsoff, or any text. */
 export const reasonFromCause = (cause: unknown): string => {

@@ -6,7 +6,7 @@ import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-ev
 import { EVENT_SOURCE, type HandsoffEvent } from '../../core/events.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
-import { PublishFailedError } from './errors.ts';
+import { PublishFailedError } from '../../core/errors.ts';
 import { nowIso } from './duration.ts';
 
 /** An event before it is stamped with the time of publication. */

@@ -16,7 +16,7 @@
  */
 import type { Weekday } from '../../core/model.ts';
 import { env, ENV } from './config.ts';
-import type { MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
+import type { MetricScope, StepError, StepFailureCause, StepScope } from '../../core/contracts.ts';
 
 export const table = {
   deployments: (): string => env(ENV.DEPLOYMENTS_TABLE),

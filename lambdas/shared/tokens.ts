@@ -4,8 +4,8 @@
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { clients } from './clients.ts';
-import type { StepError, StepFailureCause } from './contracts.ts';
-import { hasName } from './errors.ts';
+import type { StepError, StepFailureCause } from '../../core/contracts.ts';
+import { hasName } from '../../core/errors.ts';
 import { logger } from './logger.ts';
 
 const LATE = ['TaskDoesNotExist', 'TaskTimedOut'];

@@ -25,7 +25,7 @@ import {
   unitGroupName,
 } from '../../core/naming.ts';
 import { EventType, type HandsoffEvent } from '../../core/events.ts';
-import type { AlarmStateChangeDetail, CodeDeployStateChangeDetail } from '../../lambdas/shared/contracts.ts';
+import type { AlarmStateChangeDetail, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
 import {
   type AlarmScope,
   type AlarmState,

@@ -10,7 +10,10 @@ import path from 'node:path';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { HandlerName, placeholder, functionArnKey, REGION_STATE_MACHINE_ARN_KEY } from '../../statemachines/resources.ts';
 import type { BuildStateMachines } from '../../infra/stacks/control-plane-stack.ts';
-import { resolvePipelines, type PipelineProblem, type ValidatePipeline } from '../../infra/stacks/pipelines.ts';
+import { resolvePipelines, type ValidatePipeline } from '../../infra/stacks/pipelines.ts';
+import { examplePipelines } from '../../infra/pipelines/index.ts';
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
+import { formatProblem, validatePipeline } from '../../core/pipeline/resolve.ts';
 import cdkJson from '../../cdk.json' with { type: 'json' };
 
 /** The context of cdk.json (feature flags), so tests synthesize what `cdk synth` does. */
@@ -142,16 +145,9 @@ export const loadBuildStateMachines = async (): Promise<{ build: BuildStateMachi
   return { build: mod.buildStateMachines, real: true };
 };
 
-/** The example pipelines once infra/pipelines and infra/pipeline/resolve.ts exist, else the fixture. */
+/** The example pipelines (infra/pipelines), resolved against the region catalog as `cdk synth` does. */
 export const loadPipelines = async (): Promise<{ pipelines: ResolvedPipeline[]; real: boolean }> => {
-  if (!exists('infra/pipelines/index.ts') || !exists('infra/pipeline/resolve.ts')) {
-    return { pipelines: fixturePipelines, real: false };
-  }
-  const { examplePipelines } = (await import('../../infra/pipelines/index.ts' as string)) as { examplePipelines: unknown };
-  const { validatePipeline, formatProblem } = (await import('../../infra/pipeline/resolve.ts' as string)) as {
-    validatePipeline: ValidatePipeline;
-    formatProblem: (p: PipelineProblem) => string;
-  };
-  const pipelines = resolvePipelines(examplePipelines as unknown[], validatePipeline, formatProblem, 'infra/pipelines/index.ts');
+  const validate: ValidatePipeline = (input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG });
+  const pipelines = resolvePipelines(examplePipelines as unknown[], validate, formatProblem, 'infra/pipelines/index.ts');
   return { pipelines, real: true };
 };

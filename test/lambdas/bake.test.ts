@@ -6,7 +6,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
-import type { StartBakeInput } from '../../lambdas/shared/contracts.ts';
+import type { StartBakeInput } from '../../core/contracts.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
 

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
-import type { AlarmStateChangeDetail, BusEvent, StartBakeInput } from '../../lambdas/shared/contracts.ts';
+import type { AlarmStateChangeDetail, BusEvent, StartBakeInput } from '../../core/contracts.ts';
 import { watch } from '../../lambdas/shared/waiters.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { cloudWatch, ddb, fakeWaiters, fakeWatches, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';

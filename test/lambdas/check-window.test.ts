@@ -3,7 +3,7 @@ import { ProvisionedThroughputExceededException, ResourceNotFoundException } fro
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
-import type { CheckWindowInput } from '../../lambdas/shared/contracts.ts';
+import type { CheckWindowInput } from '../../core/contracts.ts';
 import type { WindowItem } from '../../lambdas/shared/tables.ts';
 import { $metadata, cloudWatch, ddb, events, published, useAwsMocks } from './support.ts';
 

@@ -2,7 +2,7 @@ import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
-import type { AlarmStateChangeDetail, BusEvent } from '../../lambdas/shared/contracts.ts';
+import type { AlarmStateChangeDetail, BusEvent } from '../../core/contracts.ts';
 import { ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();

@@ -2,7 +2,7 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, TaskTimedOut } from '@a
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onDeploymentEvent } from '../../lambdas/on-deployment-event/index.ts';
-import type { BusEvent, CodeDeployStateChangeDetail } from '../../lambdas/shared/contracts.ts';
+import type { BusEvent, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
 import { $metadata, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();

@@ -11,7 +11,7 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rollback } from '../../lambdas/rollback/index.ts';
 import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
-import type { RollbackInput } from '../../lambdas/shared/contracts.ts';
+import type { RollbackInput } from '../../core/contracts.ts';
 import { $metadata, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();

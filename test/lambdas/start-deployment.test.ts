@@ -11,7 +11,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StartDeploymentInput } from '../../lambdas/shared/contracts.ts';
+import type { StartDeploymentInput } from '../../core/contracts.ts';
 import { startDeployment } from '../../lambdas/start-deployment/index.ts';
 import { $metadata, cloudWatch, codeDeploy, ddb, marshalled, published, sfn, useAwsMocks } from './support.ts';
 

@@ -1,13 +1,14 @@
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { describe, expect, it } from 'vitest';
 import { Bake, Pipeline, Waves, Window, mergePipelineProps } from '../../infra/pipeline/definition.ts';
-import { formatProblem, validatePipeline } from '../../infra/pipeline/resolve.ts';
+import { formatProblem, validatePipeline } from '../../core/pipeline/resolve.ts';
 import { CheckoutServicePipeline } from '../../infra/pipelines/checkout-service.ts';
 import { defaultPipeline, examplePipelines } from '../../infra/pipelines/index.ts';
 import { StorefrontApiPipeline } from '../../infra/pipelines/storefront-api.ts';
 import { STOREFRONT_TEAM_DEFAULTS, StorefrontTeamPipeline } from '../../infra/pipelines/team-base.ts';
 
 const resolved = (p: unknown) => {
-  const result = validatePipeline(p);
+  const result = validatePipeline(p, 'p.ts', { catalog: REGION_CATALOG });
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
   return result.pipeline;
 };
@@ -55,14 +56,14 @@ describe('Pipeline', () => {
 
   it('is accepted by validatePipeline as an instance, with problems on its fields', () => {
     const bad = new Pipeline({ name: 'orders', service: 'Orders', team: 'shop', bake: { unit: Bake.iso('half an hour') } });
-    const result = validatePipeline(bad, 'orders.ts');
+    const result = validatePipeline(bad, 'orders.ts', { catalog: REGION_CATALOG });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems.map((p) => `${p.file} ${p.path}`)).toEqual(['orders.ts bake.unit']);
   });
 
   it('reports a wave number that is not one as a problem of the file', () => {
     const bad = new Pipeline({ name: 'orders', service: 'Orders', team: 'shop', bake: { waves: { 0: Bake.hours(1) } } });
-    const result = validatePipeline(bad, 'orders.ts');
+    const result = validatePipeline(bad, 'orders.ts', { catalog: REGION_CATALOG });
     expect(!result.ok && result.problems[0]!.message).toMatch(/wave numbers start at 1/);
   });
 });

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPipelineFile, loadPipelineFiles } from '../../infra/pipeline/load.ts';
-import { formatProblem } from '../../infra/pipeline/resolve.ts';
+import { loadPipelineFile, loadPipelineFiles } from '../../cli/load.ts';
+import { formatProblem } from '../../core/pipeline/resolve.ts';
 
 const definitionUrl = JSON.stringify(resolve('infra/pipeline/definition.ts'));
 let dir: string;

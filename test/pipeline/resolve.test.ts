@@ -1,17 +1,18 @@
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { describe, expect, it } from 'vitest';
-import { formatProblem, validatePipeline, type Problem } from '../../infra/pipeline/resolve.ts';
-import { checkIsoDuration, parseIsoDuration, secondsToIso } from '../../infra/pipeline/duration.ts';
+import { formatProblem, validatePipeline, type Problem } from '../../core/pipeline/resolve.ts';
+import { checkIsoDuration, parseIsoDuration, secondsToIso } from '../../core/pipeline/duration.ts';
 
 const minimal = { name: 'storefront-api', service: 'StorefrontApi', team: 'storefront' };
 
 const problemsOf = (input: unknown): Problem[] => {
-  const result = validatePipeline(input, 'p.json');
+  const result = validatePipeline(input, 'p.json', { catalog: REGION_CATALOG });
   if (result.ok) throw new Error('expected problems, the pipeline validated');
   return result.problems;
 };
 const paths = (problems: Problem[]) => problems.map((p) => p.path).sort();
 const ok = (input: unknown) => {
-  const result = validatePipeline(input, 'p.json');
+  const result = validatePipeline(input, 'p.json', { catalog: REGION_CATALOG });
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
   return result.pipeline;
 };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RegionInfo } from '../../core/model.ts';
 import { REGION_CATALOG, regionInfo } from '../../infra/catalog/regions.ts';
-import { validatePipeline } from '../../infra/pipeline/resolve.ts';
-import { planWaves } from '../../infra/pipeline/waves.ts';
+import { validatePipeline } from '../../core/pipeline/resolve.ts';
+import { planWaves } from '../../core/pipeline/waves.ts';
 
 const region = (code: string, traffic: number): RegionInfo => ({
   code,
@@ -94,7 +94,7 @@ describe('a region added to the catalog', () => {
   it('lands in the last wave of an auto pipeline, which is not edited, and moves no other region', () => {
     // Prepare
     const pipeline = { name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', waves: 'auto' };
-    const before = validatePipeline(pipeline);
+    const before = validatePipeline(pipeline, 'p.json', { catalog: REGION_CATALOG });
     const newRegion: RegionInfo = {
       code: 'eu-east-9',
       name: 'Europe (New)',

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedPipeline } from '../../core/model.ts';
-import { formatProblem, resolvePipeline, type Problem } from '../../infra/pipeline/resolve.ts';
+import { loadScenarioFile } from '../../cli/load.ts';
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
+import { formatProblem, resolvePipeline, type Problem } from '../../core/pipeline/resolve.ts';
 import {
   behaviorAppliesTo,
   defaultScenario,
-  loadScenarioFile,
   validateScenario,
 } from '../../sim/scenario.ts';
 
@@ -16,14 +17,14 @@ const api: ResolvedPipeline = resolvePipeline({
   service: 'StorefrontApi',
   team: 'storefront',
   regions: ['sa-east-1', 'us-east-1', 'eu-west-1'],
-});
+}, 'api.json', { catalog: REGION_CATALOG });
 const checkout: ResolvedPipeline = resolvePipeline({
   name: 'checkout-service',
   service: 'CheckoutService',
   team: 'storefront',
   regions: ['us-east-1', 'ap-northeast-1'],
   preProd: ['beta', 'gamma'],
-});
+}, 'checkout.json', { catalog: REGION_CATALOG });
 
 const START = '2026-11-30T08:00:00Z';
 const change = (over: Record<string, unknown> = {}) => ({ id: 'c1', at: '2026-11-30T09:00:00Z', author: 'alice', ...over });
@@ -208,7 +209,7 @@ describe('loadScenarioFile', () => {
   });
 
   it('loads the example scenario against the example pipeline', async () => {
-    const { loadPipelineFile } = await import('../../infra/pipeline/load.ts');
+    const { loadPipelineFile } = await import('../../cli/load.ts');
     const pipeline = await loadPipelineFile('examples/pipeline.json');
     if (!pipeline.ok) throw new Error('example pipeline invalid');
     const result = await loadScenarioFile('examples/scenario.json', [pipeline.pipeline]);

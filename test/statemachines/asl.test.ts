@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { validatePipeline } from '../../infra/pipeline/resolve.ts';
+import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { buildStateMachines, definitionPlaceholders } from '../../statemachines/index.ts';
 import { functionArnKey, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers } from '../../statemachines/resources.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 
 const aslValidator = createRequire(import.meta.url)('asl-validator') as (
   def: unknown,
@@ -11,7 +12,7 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as (
 ) => { isValid: boolean; errorsText: (sep?: string) => string };
 
 const resolve = (input: unknown): ResolvedPipeline => {
-  const v = validatePipeline(input, 'test');
+  const v = validatePipeline(input, 'test', { catalog: REGION_CATALOG });
   if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('\n'));
   return v.pipeline;
 };

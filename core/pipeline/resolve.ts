@@ -15,9 +15,8 @@ import type {
   ResolvedRegion,
   ResolvedWave,
   UnitKind,
-} from '../../core/model.ts';
-import { PreProdStages } from '../../core/model.ts';
-import { REGION_CATALOG, azIdPrefix } from '../catalog/regions.ts';
+} from '../model.ts';
+import { PreProdStages } from '../model.ts';
 import { parseIsoDuration } from './duration.ts';
 import { PIPELINE_DEFAULTS, PipelineJsonSchema, type PipelineJsonWithDefaults } from './schema.ts';
 import { planWaves } from './waves.ts';
@@ -37,9 +36,16 @@ export const formatProblem = (p: Problem): string =>
 export type PipelineValidation = { ok: true; pipeline: ResolvedPipeline } | { ok: false; problems: Problem[] };
 
 export interface ValidateOptions {
-  /** Region catalog to validate against. @default REGION_CATALOG */
-  readonly catalog?: readonly RegionInfo[];
+  /** The central region catalog to validate against and plan waves from (passed in: core holds no catalog). */
+  readonly catalog: readonly RegionInfo[];
 }
+
+/** `use1-az1` -> `use1`: the prefix of a region's cell ids. */
+export const azIdPrefix = (info: RegionInfo): string => {
+  const first = info.azIds[0] ?? info.code;
+  const i = first.lastIndexOf('-az');
+  return i > 0 ? first.slice(0, i) : first;
+};
 
 // ---------------------------------------------------------------------------------------
 // Paths and values in messages
@@ -441,7 +447,7 @@ export function resolveRegion(
 export function resolveRegions(
   plan: readonly (readonly string[])[],
   def: PipelineJsonWithDefaults,
-  catalog: readonly RegionInfo[] = REGION_CATALOG,
+  catalog: readonly RegionInfo[],
 ): ResolvedWave[] {
   const cells = def.cellsPerRegion ?? PIPELINE_DEFAULTS.cellsPerRegion;
   const firstWave = parseIsoDuration(def.bake.firstWave);
@@ -498,8 +504,8 @@ function resolve(def: PipelineJsonWithDefaults, catalog: readonly RegionInfo[]):
  * Validate a pipeline definition (JSON form, or a pipelines-as-code instance) and resolve
  * it. Every problem is reported at once; nothing is resolved unless there is none.
  */
-export function validatePipeline(input: unknown, source = '<pipeline>', options: ValidateOptions = {}): PipelineValidation {
-  const catalog = options.catalog ?? REGION_CATALOG;
+export function validatePipeline(input: unknown, source: string, options: ValidateOptions): PipelineValidation {
+  const catalog = options.catalog;
   let json: unknown;
   try {
     json = toPipelineJson(input);
@@ -532,7 +538,7 @@ function dedupe(problems: Problem[]): Problem[] {
 }
 
 /** Like {@link validatePipeline}, but throws a {@link PipelineValidationError} listing every problem. */
-export function resolvePipeline(input: unknown, source = '<pipeline>', options: ValidateOptions = {}): ResolvedPipeline {
+export function resolvePipeline(input: unknown, source: string, options: ValidateOptions): ResolvedPipeline {
   const result = validatePipeline(input, source, options);
   if (!result.ok) throw new PipelineValidationError(result.problems);
   return result.pipeline;

@@ -7,11 +7,12 @@ import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { HandsoffEvent } from '../core/events.ts';
-import { loadPipelineFiles } from '../infra/pipeline/load.ts';
-import { formatProblem, validatePipeline, type Problem } from '../infra/pipeline/resolve.ts';
+import { REGION_CATALOG } from '../infra/catalog/regions.ts';
+import { loadPipelineFiles, loadScenarioFile } from './load.ts';
+import { formatProblem, validatePipeline, type Problem } from '../core/pipeline/resolve.ts';
 import { defaultPipeline } from '../infra/pipelines/index.ts';
-import { defaultScenario, loadScenarioFile, type Scenario } from './scenario.ts';
-import { toSimScenario } from './scenario-adapter.ts';
+import { defaultScenario, type Scenario } from '../sim/scenario.ts';
+import { toSimScenario } from '../sim/scenario-adapter.ts';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -24,7 +25,7 @@ export class InvalidInputError extends Error {
 
 const loadPipelines = async (files: string[] | undefined): Promise<ResolvedPipeline[]> => {
   if (!files || files.length === 0) {
-    const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts');
+    const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
     if (!v.ok) throw new InvalidInputError(v.problems);
     return [v.pipeline];
   }
@@ -65,8 +66,8 @@ export const buildCli = (): Command => {
     .action(async (opts: { pipeline?: string[]; scenario?: string; json?: boolean }) => {
       const pipelines = await loadPipelines(opts.pipeline);
       const scenario = await loadScenario(opts.scenario, pipelines);
-      const { simulate } = await import('./engine.ts');
-      const { describeEvent, summary } = await import('./timeline.ts');
+      const { simulate } = await import('../sim/engine.ts');
+      const { describeEvent, summary } = await import('../sim/timeline.ts');
       const started = performance.now();
       const progress = process.stderr.isTTY && !opts.json;
       let lastProgress = 0;

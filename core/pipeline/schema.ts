@@ -9,7 +9,7 @@
  */
 import { IANAZone, DateTime } from 'luxon';
 import { z } from 'zod';
-import { PreProdStages, UnitKind, Weekdays } from '../../core/model.ts';
+import { PreProdStages, UnitKind, Weekdays } from '../model.ts';
 import { checkIsoDuration } from './duration.ts';
 
 /** Defaults of DESIGN.md section 1, in JSON form. */

@@ -7,8 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ResolvedPipeline } from '../../core/model.ts';
-import { type PipelineValidation, type Problem, type ValidateOptions, validatePipeline } from './resolve.ts';
+import { REGION_CATALOG } from '../infra/catalog/regions.ts';
+import type { ResolvedPipeline } from '../core/model.ts';
+import { validateScenario, type ScenarioValidation } from '../sim/scenario.ts';
+import { type PipelineValidation, type Problem, type ValidateOptions, validatePipeline } from '../core/pipeline/resolve.ts';
 
 export const PIPELINE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'] as const;
 
@@ -51,7 +53,7 @@ function fileProblem(path: string, err: unknown): Problem {
 }
 
 /** Load one pipeline file and validate it. */
-export async function loadPipelineFile(path: string, options: ValidateOptions = {}): Promise<PipelineValidation> {
+export async function loadPipelineFile(path: string, options: ValidateOptions = { catalog: REGION_CATALOG }): Promise<PipelineValidation> {
   const ext = extname(path).toLowerCase();
   if (ext === '.json') {
     const json = await readJsonFile(path);
@@ -116,7 +118,7 @@ export async function loadPipelineFile(path: string, options: ValidateOptions = 
  */
 export async function loadPipelineFiles(
   paths: readonly string[],
-  options: ValidateOptions = {},
+  options: ValidateOptions = { catalog: REGION_CATALOG },
 ): Promise<{ ok: true; pipelines: ResolvedPipeline[] } | { ok: false; problems: Problem[] }> {
   const results = await Promise.all(paths.map((p) => loadPipelineFile(p, options)));
   const problems: Problem[] = [];
@@ -150,4 +152,10 @@ export async function loadPipelineFiles(
     pipelines.push(r.pipeline);
   });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines };
+}
+
+/** Read, parse and validate a `.json` scenario file. */
+export async function loadScenarioFile(path: string, pipelines: readonly ResolvedPipeline[]): Promise<ScenarioValidation> {
+  const json = await readJsonFile(path);
+  return json.ok ? validateScenario(json.value, path, pipelines) : json;
 }

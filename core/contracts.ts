@@ -3,7 +3,7 @@
  * (lambdas/). The ASL builders produce exactly these shapes in `Parameters.Payload`;
  * handlers accept exactly these. Pure types, no AWS imports.
  */
-import type { DeploymentTarget } from '../../core/model.ts';
+import type { DeploymentTarget } from './model.ts';
 
 /** Where a step happens. `stage` is `alpha`..`zeta` or `wave-N`. */
 export interface StepScope {

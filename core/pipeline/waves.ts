@@ -5,7 +5,7 @@
  * (3, up to 12, the rest) as confidence grows. Ties break by region code so that the plan is
  * the same on every machine.
  */
-import type { RegionInfo } from '../../core/model.ts';
+import type { RegionInfo } from '../model.ts';
 
 /** Sizes of the waves after wave 1 and wave 2; whatever is left forms the last wave. */
 export const WAVE_SIZES_AFTER_FIRST_TWO = [3, 12] as const;
