@@ -7,8 +7,6 @@
  * deployment already started, adopts a deployment a crashed attempt created, and lets
  * CodeDeploy's one-deployment-per-group rule back that up (DeploymentGroupBusy, retried).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { DeploymentTarget } from '../../core/model.ts';
@@ -17,7 +15,7 @@ import { alarmStates, alarmTriggeredEvent } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { createOrAdoptDeployment, currentRevision, findRunningDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
-import { StepError, type StartDeploymentInput } from '../../core/contracts.ts';
+import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
@@ -39,6 +37,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure } from '../shared/tokens.ts';
 import { registerWaiter, watch, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartDeploymentOutput {
   /** `started`: created now; `adopted`: found running after a crash; `waiting`: token re-registered; `refused`: failed before starting. */
@@ -233,4 +232,4 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   return { outcome, deploymentId, registration };
 };
 
-export const handler = middy(startDeployment).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('start-deployment', StartDeploymentInput, startDeployment);
