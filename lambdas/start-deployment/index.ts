@@ -9,8 +9,7 @@
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { DeploymentTarget } from '../../core/model.ts';
-import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
+import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { createOrAdoptDeployment, currentRevision, findRunningDeployment, type GroupRef } from '../shared/codedeploy.ts';
@@ -96,7 +95,8 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
         revisionType: 'S3',
         s3Location: { bucket: env(ENV.ARTIFACT_BUCKET), key, bundleType: 'zip' },
       },
-      deploymentConfigName: input.target === DeploymentTarget.ONE_BOX ? DeploymentConfig.ONE_AT_A_TIME : DeploymentConfig.ROLLING,
+      // No configuration: the group's own (one host at a time for the one-box, the pipeline's
+      // rolling configuration for units and stages), set by the target stack.
       description: `handsoff ${input.pipeline} ${input.change} ${input.stage}`,
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     },
