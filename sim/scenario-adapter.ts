@@ -1,6 +1,6 @@
 /** From a validated scenario file to what the engine runs. */
 import type { ResolvedPipeline } from '../core/model.ts';
-import type { SimEvent, SimScenario } from './engine.ts';
+import type { SimEvent, SimScenario } from './types.ts';
 import type { Scenario } from './scenario.ts';
 
 export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): SimScenario => ({

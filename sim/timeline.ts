@@ -3,7 +3,7 @@
  * watching a rollout, and a closing summary per change.
  */
 import type { HandsoffEvent } from '../core/events.ts';
-import type { ChangeSummary, SimulationResult } from './engine.ts';
+import type { ChangeSummary, SimulationResult } from './types.ts';
 
 const when = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
 
