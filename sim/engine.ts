@@ -26,7 +26,9 @@ import { ACCOUNT, loadHandlers, localFunctionArn, LocalLambda } from './lambda.t
 import { LocalStepFunctions } from './stepfunctions.ts';
 import { awsEventOf, deliverLater, localEventBridge } from './eventbridge.ts';
 import { localScheduler } from './scheduler.ts';
-import type { ChangeSummary, SimulationOptions, SimulationResult } from './types.ts';
+import { Faults, faultyClient, type FaultSpec } from './faults.ts';
+import { scheduleAlarmDeletions } from './world-faults.ts';
+import type { ChangeSummary, RunStats, SimulationOptions, SimulationResult } from './types.ts';
 
 export type { SimChange, SimEvent, SimScenario, ChangeSummary, SimulationStats, SimulationResult, SimulationOptions } from './types.ts';
 export { at } from './clock.ts';
@@ -96,9 +98,13 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
   let dynamoStopped = false;
   // Whatever fails while the clock is fake must not leave it (or the clients) installed.
   try {
-    const lambda = new LocalLambda(handlers);
+    const specs = scenario.events.flatMap((e): FaultSpec[] => (e.kind === 'fault' ? [e.spec] : []));
+    const faults = new Faults(specs, scenario.seed ?? 1, emit, pipelines.map((p) => p.name).join(','));
+    const lambda = new LocalLambda(handlers, faults.wrapInvocation);
     const queue = lambda.queue;
     const invokeAsync = (functionArn: string, payload: unknown): void => lambda.invokeAsync(functionArn, payload);
+    lambda.onDeadLetter = (handler, _payload, error) =>
+      faults.record('dead-letter', { handler, error: error.name, reason: `every attempt of an asynchronous invocation failed: ${error.message}` });
 
     const world = new World({
       pipelines,
@@ -107,26 +113,41 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         if (w.kind === 'stream') emit(w.event);
         else {
           const event = awsEventOf(w);
-          if (event) deliverLater(event, invokeAsync);
+          if (!event) return;
+          const scope = { region: w.kind === 'alarm' ? w.region : w.detail.region, ...(w.kind === 'alarm' ? { alarm: w.detail.alarmName } : { deploymentId: w.detail.deploymentId }) };
+          if (faults.loses(event.source, scope)) return;
+          deliverLater(event, invokeAsync);
+          if (faults.duplicates(event.source, scope)) deliverLater(event, invokeAsync, Math.floor(faults.random('duplicate-lag') * 10_000));
         }
       },
     });
 
-    const scheduler = localScheduler(invokeAsync);
+    // The Scheduler invokes its targets at least once: a schedule may fire twice, or (a fault) never.
+    const scheduler = localScheduler((functionArn, payload) => {
+      if (faults.loses('schedule')) return;
+      invokeAsync(functionArn, payload);
+      if (faults.duplicates('schedule')) invokeAsync(functionArn, payload);
+    });
     const sfn = new LocalStepFunctions(pipelines, lambda);
     let dynamoCalls = 0;
     dynamo.client.middlewareStack.add((next) => (args) => {
       dynamoCalls++;
       return next(args);
     }, { step: 'initialize', name: 'handsoffCountCalls' });
+    let seeding = false;
+    dynamo.client.middlewareStack.add(
+      (next, context) => (args) => (seeding ? next(args) : faults.call('dynamodb', String(context.commandName ?? 'Unknown').replace(/Command$/, ''), () => next(args))),
+      { step: 'initialize', name: 'handsoffFaults' },
+    );
     setClients({
-      codeDeploy: (region) => world.codeDeploy(region) as unknown as CodeDeployClient,
-      cloudWatch: (region) => world.cloudWatch(region) as unknown as CloudWatchClient,
+      codeDeploy: (region) => faultyClient(faults, 'codedeploy', world.codeDeploy(region)) as unknown as CodeDeployClient,
+      cloudWatch: (region) => faultyClient(faults, 'cloudwatch', world.cloudWatch(region)) as unknown as CloudWatchClient,
       dynamo: () => dynamo.client,
-      sfn: () => sfn.tokens.client() as unknown as SFNClient,
-      events: () => localEventBridge(emit) as unknown as EventBridgeClient,
-      scheduler: () => scheduler as unknown as SchedulerClient,
+      sfn: () => faultyClient(faults, 'stepfunctions', sfn.tokens.client()) as unknown as SFNClient,
+      events: () => faultyClient(faults, 'eventbridge', localEventBridge(emit)) as unknown as EventBridgeClient,
+      scheduler: () => faultyClient(faults, 'scheduler', scheduler) as unknown as SchedulerClient,
     });
+    scheduleAlarmDeletions(world, faults, pipelines);
 
     // Changes and scenario events happen at their virtual times.
     const outcomes = new Map<string, ChangeSummary['status'] | 'pending'>();
@@ -158,6 +179,11 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
           mergedAt: new Date(c.at).toISOString(),
         };
         const run = sfn.run(pipeline.name, 'pipeline', c.id, c.id, input);
+        // A duplicated push event: the rule starts a second execution of the same change
+        // (EventBridge names it, so Step Functions' name idempotency does not apply).
+        if (faults.duplicates('source', { change: c.id })) {
+          sfn.run(pipeline.name, 'pipeline', `${c.id}-duplicate`, c.id, input).catch(() => undefined);
+        }
         run.then(
           () => outcomes.set(c.id, 'succeeded'),
           (e: Error) => {
@@ -192,7 +218,15 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
           for (const p of pipelines.filter((x) => !e.pipeline || x.name === e.pipeline)) {
             const pk = e.region ? `${p.name}#${e.region}` : p.name;
             queue
-              .run(() => dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk, sk: e.date } })))
+              .run(async () => {
+                // The scenario's own write, not a handler's: no fault applies to it.
+                seeding = true;
+                try {
+                  return await dynamo.client.send(new PutCommand({ TableName: holidaysTable, Item: { pk, sk: e.date } }));
+                } finally {
+                  seeding = false;
+                }
+              })
               .catch((err: Error) => process.stderr.write(`handsoff simulate: holiday ${e.date} not stored: ${err.message}\n`));
           }
         }
@@ -241,9 +275,17 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         leadTime: (completed?.leadTime as string | undefined) ?? null,
         failedRequests: world.failedRequests(c.pipeline, c.id),
         regionsReached: [...reached].sort(),
+        boxesAtEnd: world.boxesRunning(c.pipeline, c.id),
       };
     }
     const endTime = new Date(Math.min(clock.now, scenario.until)).toISOString();
+    const run: RunStats = {
+      transitions: Object.values(sfn.transitions).reduce((a, b) => a + b, 0),
+      invocations: queue.invocations,
+      dynamodbRequests: dynamoCalls,
+      executions: sfn.executions,
+      largestHistory: sfn.largestHistory.events,
+    };
     // Every event names its pipeline; the run's summary names all of them.
     const finishedEvent: HandsoffEvent = {
       time: endTime,
@@ -251,11 +293,12 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       pipeline: pipelines.map((p) => p.name).join(','),
       pipelines: pipelines.map((p) => p.name),
       changes,
+      stats: run,
     };
     emit(finishedEvent);
     return {
       changes,
-      stats: { transitions: sfn.transitions, largestHistory: sfn.largestHistory, handlerInvocations: queue.invocations, dynamoCalls, virtualEnd: endTime },
+      stats: { transitions: sfn.transitions, largestHistory: sfn.largestHistory, handlerInvocations: queue.invocations, dynamoCalls, virtualEnd: endTime, run, faults: { ...faults.hits } },
     };
   } catch (e) {
     clock.uninstall();

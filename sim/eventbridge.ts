@@ -68,6 +68,6 @@ export const awsEventOf = (w: WorldEmission): AwsEvent | undefined => {
  * Delivers an AWS event to its target EVENT_DELIVERY_MS later, so that reaction times the
  * simulator reports are not flattered.
  */
-export const deliverLater = (event: AwsEvent, invokeAsync: (functionArn: string, payload: unknown) => void): void => {
-  setTimeout(() => invokeAsync(event.functionArn, event.payload), EVENT_DELIVERY_MS);
+export const deliverLater = (event: AwsEvent, invokeAsync: (functionArn: string, payload: unknown) => void, extraMs = 0): void => {
+  setTimeout(() => invokeAsync(event.functionArn, event.payload), EVENT_DELIVERY_MS + extraMs);
 };

@@ -65,6 +65,11 @@ export class InvocationQueue {
   }
 }
 
+/** Attempts of an asynchronous invocation: the first and Lambda's two retries. */
+export const ASYNC_ATTEMPTS = 3;
+/** Lambda's wait before its first and second retry of a failed asynchronous invocation. */
+export const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000] as const;
+
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 export const loadHandlers = async (): Promise<Record<string, Handler>> => {
@@ -117,10 +122,21 @@ export class LocalLambda {
     });
   }
 
-  /** Fire-and-forget invocation (EventBridge rules, Scheduler): errors are logged, like async Lambda. */
-  invokeAsync(functionArn: string, payload: unknown): void {
-    this.invoke(functionArn, payload).catch((e: Error) => {
-      process.stderr.write(`handsoff simulate: ${functionArn.split(':').pop()} failed: ${e.name}: ${e.message}\n`);
+  /**
+   * An asynchronous invocation (EventBridge rule targets, Scheduler): Lambda queues the
+   * event and, when the function fails, runs it twice more, a minute and then two minutes
+   * later (its default retry policy); after the third failure the event is discarded, to
+   * the function's dead-letter queue where one is configured (`onDeadLetter`).
+   */
+  invokeAsync(functionArn: string, payload: unknown, attempt = 1): void {
+    this.invoke(functionArn, payload).catch((e: Error & { injected?: boolean }) => {
+      if (!e.injected) process.stderr.write(`handsoff simulate: ${functionArn.split(':').pop()} failed: ${e.name}: ${e.message}\n`);
+      if (attempt < ASYNC_ATTEMPTS) {
+        setTimeout(() => this.invokeAsync(functionArn, payload, attempt + 1), ASYNC_RETRY_DELAYS_MS[attempt - 1]);
+      } else this.onDeadLetter?.(handlerOf(functionArn), payload, e);
     });
   }
+
+  /** Called with an asynchronous event that failed every attempt. */
+  onDeadLetter?: (handler: string, payload: unknown, error: Error) => void;
 }

@@ -2,6 +2,7 @@
 import type { HandsoffEvent } from '../core/events.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { Behavior } from './world/index.ts';
+import type { FaultSpec } from './faults.ts';
 
 export interface SimChange {
   id: string;
@@ -17,11 +18,14 @@ export type SimEvent =
   | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
+  | { at: number; kind: 'fault'; spec: FaultSpec }
   | { at: number; kind: 'unsupported'; what: string };
 
 export interface SimScenario {
   start: number;
   until: number;
+  /** Seed of every random choice of the run (faults). @default 1 */
+  seed?: number;
   changes: SimChange[];
   events: SimEvent[];
 }
@@ -31,6 +35,21 @@ export interface ChangeSummary {
   leadTime: string | null;
   failedRequests: number;
   regionsReached: string[];
+  /** Boxes running the change's revision when the run ends. */
+  boxesAtEnd: number;
+}
+
+/** The AWS-side counts of a run, as `simulation.finished` reports them (SIMULATION.md). */
+export interface RunStats {
+  /** State transitions over every execution. */
+  transitions: number;
+  /** Lambda invocations (every attempt). */
+  invocations: number;
+  dynamodbRequests: number;
+  /** Step Functions executions (pipeline and region). */
+  executions: number;
+  /** The largest execution history of the run, in (estimated) AWS history events. */
+  largestHistory: number;
 }
 
 export interface SimulationStats {
@@ -42,6 +61,10 @@ export interface SimulationStats {
   /** DynamoDB requests the handlers made (to the local dynalite). */
   dynamoCalls: number;
   virtualEnd: string;
+  /** The counts of `simulation.finished`. */
+  run: RunStats;
+  /** Faults hit, by kind. */
+  faults: Record<string, number>;
 }
 
 export interface SimulationResult {
