@@ -18,6 +18,7 @@ import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
 import type { ChangeExecutionInput } from '../core/contracts.ts';
 import { HandlerName } from '../statemachines/resources.ts';
+import { teamAggregateAlarmName } from '../core/naming.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
@@ -210,7 +211,10 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         else if (e.kind === 'team-alarm') {
           for (const team of new Set(pipelines.map((p) => p.team))) {
             // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
-            if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
+            if (e.team && e.team !== team) continue;
+            // A team aggregate deleted by a fault stays deleted: nothing to force.
+            if (world.alarmState(e.region, teamAggregateAlarmName(team, e.region)) === undefined) continue;
+            world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
           }
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
