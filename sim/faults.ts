@@ -70,6 +70,23 @@ export const throttlingError = (service: ThrottledService): Error => {
   }
 };
 
+/** Scope fields of an invocation's payload (a task's or an event's), for the records. */
+const SCOPE_FIELDS = ['change', 'stage', 'region', 'unit', 'target'] as const;
+const scopeOf = (payload: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (!payload || typeof payload !== 'object') return out;
+  const p = payload as Record<string, unknown>;
+  for (const k of SCOPE_FIELDS) if (typeof p[k] === 'string') out[k] = p[k] as string;
+  return out;
+};
+
+/** The invocation running now (invocations run one at a time). */
+interface Running {
+  handler: string;
+  scope: Record<string, string>;
+  doomed?: Doomed;
+}
+
 interface Doomed {
   handler: string;
   crashAfter: number;
@@ -89,7 +106,7 @@ export class CrashError extends TaskError {
 export class Faults {
   private readonly specs: FaultSpec[];
   private draws = 0;
-  private current: Doomed | undefined;
+  private current: Running | undefined;
   /** Faults hit, by kind. */
   readonly hits: Record<string, number> = {};
 
@@ -130,14 +147,15 @@ export class Faults {
    * them; then, if the running invocation is doomed, it may die right after the call.
    */
   async call<T>(service: ThrottledService, operation: string, fn: () => Promise<T>): Promise<T> {
-    const doomed = this.current;
+    const running = this.current;
+    const doomed = running?.doomed;
     if (doomed?.dead) return never();
     const throttle = this.active('throttle', (s) => s.service === service);
     if (throttle) {
       for (let attempt = 1; attempt <= SDK_MAX_ATTEMPTS; attempt++) {
         if (this.random(`throttle:${service}`) >= throttle.rate) break;
         const surfaced = attempt === SDK_MAX_ATTEMPTS;
-        this.record('throttle', { service, operation, attempt, ...(doomed ? { handler: doomed.handler } : {}), surfaced });
+        this.record('throttle', { service, operation, attempt, surfaced, ...(running ? { handler: running.handler, ...running.scope } : {}) });
         if (surfaced) throw throttlingError(service);
       }
     }
@@ -154,9 +172,18 @@ export class Faults {
   }
 
   /** Wraps every Lambda invocation: a share of them crash (see the file's comment). */
-  readonly wrapInvocation: InvocationWrapper = async (handler, invoke) => {
+  readonly wrapInvocation: InvocationWrapper = async (handler, invoke, payload) => {
+    if (!this.any) return invoke();
+    const scope = scopeOf(payload);
     const spec = this.active('crash', (s) => s.handler === 'any' || s.handler === handler);
-    if (!spec || this.random(`crash:${handler}`) >= spec.rate) return invoke();
+    if (!spec || this.random(`crash:${handler}`) >= spec.rate) {
+      this.current = { handler, scope };
+      try {
+        return await invoke();
+      } finally {
+        this.current = undefined;
+      }
+    }
     let crashAfter = 1;
     while (this.random(`crash-point:${handler}`) < CRASH_CONTINUE) crashAfter++;
     let kill!: (e: Error) => void;
@@ -169,11 +196,11 @@ export class Faults {
       die: (when) => {
         if (doomed.dead) return;
         doomed.dead = true;
-        this.record('crash', { handler, when, calls: doomed.calls });
+        this.record('crash', { handler, when, calls: doomed.calls, ...scope });
         kill(new CrashError('Lambda.Unknown', `the ${handler} invocation crashed ${when} (injected)`));
       },
     };
-    this.current = doomed;
+    this.current = { handler, scope, doomed };
     try {
       await Promise.race([invoke(), dying]);
       // It answered before its crash point: it dies after its last call, before answering.

@@ -86,7 +86,7 @@ export const loadHandlers = async (): Promise<Record<string, Handler>> => {
  * What runs around one invocation (fault injection): `run` gets the invocation and calls
  * `invoke` to run the handler; it may make the invocation die instead.
  */
-export type InvocationWrapper = (handler: string, invoke: () => Promise<unknown>) => Promise<unknown>;
+export type InvocationWrapper = (handler: string, invoke: () => Promise<unknown>, payload: unknown) => Promise<unknown>;
 
 export class LocalLambda {
   readonly queue = new InvocationQueue();
@@ -117,7 +117,7 @@ export class LocalLambda {
         succeed: () => undefined,
       } as unknown as Context; // no getRemainingTimeInMillis: middy would arm a real (not virtual) timer
       // Deep copy: a handler never shares objects with the interpreter, as over the wire.
-      const result = await this.wrap(handlerOf(functionArn), () => handler(JSON.parse(JSON.stringify(payload)), context));
+      const result = await this.wrap(handlerOf(functionArn), () => handler(JSON.parse(JSON.stringify(payload)), context), payload);
       return JSON.parse(JSON.stringify(result ?? null));
     });
   }
