@@ -86,6 +86,28 @@ describe('throttling (20% of every service), crashes of any handler (15%), every
   });
 });
 
+describe('CodeDeploy throttling every call', () => {
+  let events: HandsoffEvent[];
+  beforeAll(async () => {
+    events = await simulateJson(
+      { start: START, until: UNTIL, changes: [changes[0]], events: [fault({ fault: 'throttle', service: 'codedeploy', rate: 1 })] },
+      [PIPELINE],
+    );
+  }, 120_000);
+
+  it("fails the change closed after the SDK's and the step's retries, having deployed nothing", () => {
+    const throttles = ofType(events, 'world.fault').filter((f) => f.fault === 'throttle');
+    expect(throttles.length).toBeGreaterThan(0);
+    expect(throttles.every((f) => f.service === 'codedeploy')).toBe(true);
+    // The SDK tries each call three times; only the third throttle reaches the handler.
+    const surfaced = throttles.filter((f) => f.surfaced);
+    expect(surfaced.length * 3).toBe(throttles.length);
+    expect(surfaced.every((f) => f.attempt === 3)).toBe(true);
+    expect(ofType(events, 'world.deployment')).toEqual([]);
+    expect(summary(events).c1).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+  });
+});
+
 describe('a duplicated push event (two executions of one change)', () => {
   let events: HandsoffEvent[];
   beforeAll(async () => {
