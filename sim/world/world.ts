@@ -294,6 +294,31 @@ export class World {
     return this.droppedCount;
   }
 
+  /**
+   * Deletes an alarm (a fault of the scenario): DescribeAlarms no longer returns it and it
+   * no longer changes state. False when the region holds no alarm of that name.
+   */
+  deleteAlarm(region: string, name: string): boolean {
+    const list = this.alarmsByRegion.get(region);
+    const index = list?.findIndex((a) => a.name === name) ?? -1;
+    if (!list || index < 0) return false;
+    const [alarm] = list.splice(index, 1);
+    this.metricAlarms.splice(0, this.metricAlarms.length, ...this.metricAlarms.filter((a) => a !== alarm));
+    this.companyAlarms.splice(0, this.companyAlarms.length, ...this.companyAlarms.filter((a) => a !== alarm));
+    for (const [key, a] of this.teamAlarms) if (a === alarm) this.teamAlarms.delete(key);
+    return true;
+  }
+
+  /** Boxes of `pipeline` that run `revision` now (installing or serving). */
+  boxesRunning(pipeline: string, revision: string): number {
+    const key = artifactKey(pipeline, revision);
+    let count = 0;
+    for (const group of this.groups.values()) {
+      if (group.pipeline.name === pipeline) for (const host of group.hosts) if (host.revision === key) count++;
+    }
+    return count;
+  }
+
   /** Whether an alarm of that name has ever been in ALARM. */
   hasAlarmed(name: string): boolean {
     for (const list of this.alarmsByRegion.values()) {
