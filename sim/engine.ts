@@ -22,7 +22,7 @@ import type { ChangeExecutionInput } from '../core/contracts.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
-import { World, type Behavior } from './world/index.ts';
+import { World, type AlarmState, type Behavior } from './world/index.ts';
 import { InvocationQueue, localEventBridge, localScheduler, TaskError, TaskTokens } from './aws-local.ts';
 import { startLocalDynamo } from './local-dynamo.ts';
 
@@ -71,8 +71,8 @@ export interface SimChange {
 }
 
 export type SimEvent =
-  | { at: number; kind: 'company-event'; state: 'OK' | 'ALARM'; region?: string }
-  | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
+  | { at: number; kind: 'company-event'; state: AlarmState; region?: string }
+  | { at: number; kind: 'team-alarm'; region: string; state: AlarmState; team?: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
   | { at: number; kind: 'unsupported'; what: string };
@@ -456,8 +456,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         if (e.kind === 'company-event') world.setCompanyEvent(e.state, e.region);
         else if (e.kind === 'team-alarm') {
           for (const team of new Set(pipelines.map((p) => p.team))) {
-            // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
-            if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
+            // ALARM or INSUFFICIENT_DATA forces the team's aggregate alarm; OK hands it back to its rule.
+            if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'OK' ? undefined : e.state);
           }
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });

@@ -220,7 +220,7 @@ export class World {
   }
 
   /** Company-wide event alarm in one region, or in every region when none is named. */
-  setCompanyEvent(state: 'OK' | 'ALARM', region?: string): void {
+  setCompanyEvent(state: AlarmState, region?: string): void {
     const now = Date.now();
     for (const alarm of this.companyAlarms.filter((a) => region === undefined || a.region === region)) {
       this.transition(alarm, state, `Company-wide event state set to ${state} by the scenario.`, now);
@@ -228,7 +228,7 @@ export class World {
   }
 
   /** Forces a team aggregate's state; `undefined` returns it to its computed state. */
-  forceTeamAlarm(team: string, region: string, state: 'OK' | 'ALARM' | undefined): void {
+  forceTeamAlarm(team: string, region: string, state: AlarmState | undefined): void {
     const alarm = this.teamAlarms.get(`${team}\u0000${region}`);
     if (!alarm) {
       const known = [...new Set([...this.teamAlarms.values()].map((a) => a.scope.team))].join(', ');
@@ -237,6 +237,24 @@ export class World {
     alarm.forced = state;
     const next = alarm.computed();
     if (next !== alarm.state) this.transition(alarm, next, alarm.reasonFor(next), Date.now());
+  }
+
+  /**
+   * Deletes the alarm `name` of `region`, as DeleteAlarms would: DescribeAlarms no longer
+   * finds it, it is evaluated no more and emits nothing (deleting emits no state change on
+   * AWS). @returns whether it existed.
+   */
+  deleteAlarm(region: string, name: string): boolean {
+    const list = this.alarmsByRegion.get(region);
+    const index = list?.findIndex((a) => a.name === name) ?? -1;
+    if (!list || index < 0) return false;
+    const [alarm] = list.splice(index, 1);
+    const metric = this.metricAlarms.indexOf(alarm as MetricAlarm);
+    if (metric >= 0) this.metricAlarms.splice(metric, 1);
+    for (const [key, team] of this.teamAlarms) if (team === alarm) this.teamAlarms.delete(key);
+    const company = this.companyAlarms.indexOf(alarm as CompanyEventAlarm);
+    if (company >= 0) this.companyAlarms.splice(company, 1);
+    return true;
   }
 
   /** Drop-in for a CodeDeployClient of `region`. */

@@ -81,7 +81,15 @@ describe('buildStateMachines', () => {
   it('gates each production step on the window and blockers, holding while the change runs in the region', () => {
     const states = Object.fromEntries(allStates(defs.region));
     for (const gate of ['OneBox.Gate', 'Unit.Gate']) {
-      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'previous.$': '$.gate.value' });
+      // The gate also asks whether the alarms the step's deployment watches have data.
+      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'alarms.$': '$.alarmNames', 'previous.$': '$.gate.value' });
+    }
+    // A deployment that did not start for an alarm without data goes back to its gate (which holds); nothing else does.
+    for (const [deploy, gate] of [['OneBox.Deploy', 'OneBox.Gate'], ['Unit.Deploy', 'Unit.Gate']]) {
+      expect(states[deploy].Catch).toEqual([
+        { ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: gate },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: deploy === 'OneBox.Deploy' ? 'Region.Rollback' : 'Unit.Failed' },
+      ]);
     }
     // before the one-box nothing of the change runs in the region: a plain Wait
     expect(states['OneBox.WaitForWindow']).toMatchObject({ Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: 'OneBox.Gate' });
@@ -133,7 +141,7 @@ describe('buildStateMachines', () => {
   it('routes every failure of a region to its rollback', () => {
     const region = defs.region as any;
     for (const name of ['OneBox.Deploy', 'OneBox.Bake', 'Units']) {
-      expect(region.States[name].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
+      expect(region.States[name].Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
     }
     expect(region.States['Region.Rollback'].Next).toBe('Region.Failed');
     // a rollback that fails still ends the region failed, with a reason that says so
