@@ -75,6 +75,8 @@ export type SimEvent =
   | { at: number; kind: 'team-alarm'; region: string; state: AlarmState; team?: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
+  /** The alarm `alarm` (full name) of `region` stops existing (World.deleteAlarm). */
+  | { at: number; kind: 'delete-alarm'; region: string; alarm: string }
   | { at: number; kind: 'unsupported'; what: string };
 
 export interface SimScenario {
@@ -459,6 +461,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
             // ALARM or INSUFFICIENT_DATA forces the team's aggregate alarm; OK hands it back to its rule.
             if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'OK' ? undefined : e.state);
           }
+        } else if (e.kind === 'delete-alarm') {
+          world.deleteAlarm(e.region, e.alarm);
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
         } else if (e.kind === 'holiday') {
