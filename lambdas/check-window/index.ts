@@ -179,7 +179,8 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   const gateAlarms: AlarmRef[] = input.team
     ? [{ region, name: teamAggregateAlarmName(input.team, region) }, { region, name: companyEventAlarmName(region) }]
     : [];
-  const states = gateAlarms.length + stepAlarms.length > 0 ? await readAlarms(region, [...gateAlarms, ...stepAlarms], { team: input.team }) : undefined;
+  const toRead = [...gateAlarms, ...stepAlarms.filter((a) => !gateAlarms.some((g) => g.name === a.name))];
+  const states = toRead.length > 0 ? await readAlarms(region, toRead, { team: input.team }) : undefined;
   if (input.team && states) {
     const blocker = blockerOf(states, input.team, region);
     if (blocker) return blockedBy(blocker);
