@@ -57,6 +57,11 @@ export interface CheckWindowInput extends StepScope {
    */
   alarms?: string[];
   /**
+   * Whether the step has a deployment window (production). `false` for a pre-production
+   * step: only the data of `alarms` is checked. @default true
+   */
+  window?: boolean;
+  /**
    * The previous check's whole output, if any. When present it wins over `wasBlocked` and
    * `blockedReason`: the previous check was blocked when `previous.blocked` is true, for
    * `previous.reason` (or `previous.blockedReason`; neither: the time window). So `blocked` is

@@ -15,7 +15,8 @@ export const returnsToGate = (state: State, prefix: string): State => ({
 });
 
 /**
- * Gate + wait loop before a production step: the step starts only inside the region's
+ * Gate + wait loop before a production step (and, with `preProd`, before a pre-production
+ * deployment, where only the data rule applies): the step starts only inside the region's
  * deployment window, while no blocker (the team's aggregate alarm, a company event) is in
  * ALARM, missing or without data, and while every alarm the step's deployment watches
  * (`$.alarmNames`) has data. While the gate is closed the change waits: a plain `Wait` until the next opening
@@ -31,7 +32,14 @@ export const windowGate = (
   next: string,
   failTo: string,
   watchWhileWaiting: boolean,
+  /**
+   * A pre-production step instead (in the pipeline machine: stage and region are literals):
+   * no window and no blockers there, only the data of the alarms its deployment watches.
+   */
+  preProd?: { stage: string; region: string; alarms: string[] },
 ): string => {
+  const where: Record<string, Json> = preProd ? { stage: preProd.stage, region: preProd.region } : { 'stage.$': '$.stage', 'region.$': '$.region' };
+  const asks: Record<string, Json> = preProd ? { window: false, alarms: preProd.alarms } : { team: p.team, 'alarms.$': '$.alarmNames' };
   const init = `${prefix}.GateInit`;
   const check = `${prefix}.Gate`;
   const choice = `${prefix}.GateOpen`;
@@ -45,10 +53,8 @@ export const windowGate = (
       Payload: {
         'pipeline.$': '$.pipeline',
         'change.$': '$.change',
-        'stage.$': '$.stage',
-        'region.$': '$.region',
-        team: p.team,
-        'alarms.$': '$.alarmNames',
+        ...where,
+        ...asks,
         ...scope,
         'wasBlocked.$': '$.gate.value.blocked',
         'previous.$': '$.gate.value',
@@ -83,8 +89,7 @@ export const windowGate = (
       'until.$': '$.gate.value.nextOpening',
       'pipeline.$': '$.pipeline',
       'change.$': '$.change',
-      'stage.$': '$.stage',
-      'region.$': '$.region',
+      ...where,
       ...scope,
       ...bakeFields(p, 0),
       minRequests: 0,
@@ -95,7 +100,7 @@ export const windowGate = (
     check,
     failTo,
   );
-  states[wait] = watchWhileWaiting
+  states[wait] = watchWhileWaiting && !preProd
     ? callback(
         HandlerName.START_BAKE,
         {

@@ -4,6 +4,7 @@
  * region must exist (else `alarm-missing`), have data (else `insufficient-data`) and not be
  * in ALARM (else `team-alarm` / `company-event`); then the deployment window; then, with the
  * window open, the step's own alarms (`alarms`) must have data (else `insufficient-data`).
+ * A pre-production step (`window: false`, no `team`) has only that last check.
  * Windows and holidays live in DynamoDB so they change without a redeploy. Fails closed: a
  * window it cannot read, or one that never opens, throws WindowUnavailable; alarms it
  * cannot read throw BlockerUnavailable; throttling propagates for the ASL's Retry. When
@@ -181,10 +182,20 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
     : [];
   const toRead = [...gateAlarms, ...stepAlarms.filter((a) => !gateAlarms.some((g) => g.name === a.name))];
   const states = toRead.length > 0 ? await readAlarms(region, toRead, { team: input.team }) : undefined;
+  /** Open but for the data: the step's deployment would start now, not on an alarm without data (withoutData's rule). */
+  const dataOnly = async (): Promise<CheckWindowOutput> => {
+    const noData = states ? withoutData(states).filter((a) => stepAlarms.some((s) => s.name === a.name)) : [];
+    if (noData.length > 0) return blockedBy({ reason: BlockReason.INSUFFICIENT_DATA, alarm: { ...noData[0]!, state: 'INSUFFICIENT_DATA' } });
+    await transition(undefined);
+    return { open: true, blocked: false };
+  };
+
   if (input.team && states) {
     const blocker = blockerOf(states, input.team, region);
     if (blocker) return blockedBy(blocker);
   }
+
+  if (input.window === false) return dataOnly();
 
   const item = await loadWindow(pipeline, region);
   if (!item) {
@@ -204,13 +215,7 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   const now = new Date(Date.now());
   const holidays = await loadHolidays(pipeline, region, now);
 
-  if (isOpen(window, holidays, now)) {
-    // The step's deployment would start now: not on an alarm without data (withoutData's rule).
-    const noData = states ? withoutData(states).filter((a) => stepAlarms.some((s) => s.name === a.name)) : [];
-    if (noData.length > 0) return blockedBy({ reason: BlockReason.INSUFFICIENT_DATA, alarm: { ...noData[0]!, state: 'INSUFFICIENT_DATA' } });
-    await transition(undefined);
-    return { open: true, blocked: false };
-  }
+  if (isOpen(window, holidays, now)) return dataOnly();
   const opening = nextOpening(window, holidays, now);
   if (!opening) {
     throw new WindowUnavailableError(

@@ -318,6 +318,19 @@ describe('check-window blockers', () => {
     expect(published()).toEqual([expect.objectContaining({ type: 'unblocked', reason: 'insufficient-data' })]);
   });
 
+  it('a pre-production step (window: false, no team): reads no window and no blockers, holds only on its alarms without data', async () => {
+    ddb.on(GetCommand).rejects(new Error('no window table for pre-production'));
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'beta-health', StateValue: 'INSUFFICIENT_DATA' }, { AlarmName: 'beta-faults', StateValue: 'OK' }] });
+    const pre = input('us-west-2', { stage: 'beta', window: false, alarms: ['beta-faults', 'beta-health'], previous: { open: false, blocked: false } });
+    const held = await checkWindow(pre);
+    expect(held).toMatchObject({ open: false, reason: 'insufficient-data', blockingAlarm: { region: 'us-west-2', name: 'beta-health', state: 'INSUFFICIENT_DATA' } });
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['beta-faults', 'beta-health'] });
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'insufficient-data', stage: 'beta', region: 'us-west-2' })]);
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'beta-health', StateValue: 'OK' }, { AlarmName: 'beta-faults', StateValue: 'OK' }] });
+    await expect(checkWindow({ ...pre, previous: held })).resolves.toEqual({ open: true, blocked: false });
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+  });
+
   it("lets the window speak first: closed, the step's alarms without data do not matter yet", async () => {
     given({ '*': { timeZone: 'America/New_York', ...businessHours } });
     vi.setSystemTime(new Date('2026-12-01T21:00:00Z')); // 16:00 EST: closed

@@ -138,6 +138,23 @@ describe('buildStateMachines', () => {
     expect(aslValidator(structuredClone(region), { checkArn: false }).isValid).toBe(true);
   });
 
+  it('gates each pre-production deployment on the data of its alarms (no window, no blockers), and goes back there when it did not start for want of data', () => {
+    const states = (defs.pipeline as any).States;
+    for (const stage of pipeline.preProd) {
+      const id = stage[0]!.toUpperCase() + stage.slice(1);
+      expect(states[`${id}.Started`].Next).toBe(`${id}.GateInit`);
+      const payload = states[`${id}.Gate`].Parameters.Payload;
+      expect(payload).toMatchObject({ stage, region: pipeline.preProdRegion, window: false, target: 'fleet' });
+      expect(payload).not.toHaveProperty('team');
+      expect(payload.alarms).toEqual(states[`${id}.Deploy`].Parameters.Payload.alarms);
+      expect(states[`${id}.GateOpen`].Choices[0]).toMatchObject({ Variable: '$.gate.value.open', BooleanEquals: true, Next: `${id}.Deploy` });
+      expect(states[`${id}.WaitForBlocker`]).toMatchObject({ Next: `${id}.Gate`, Parameters: { Payload: { purpose: 'blocker', stage, alarms: [] } } });
+      expect(states[`${id}.Deploy`].Catch[0]).toEqual({ ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: `${id}.Gate` });
+      expect(states[`${id}.Gate`].Catch[0].Next).toBe(`${id}.Rollback`);
+    }
+    expect(aslValidator(structuredClone(defs.pipeline), { checkArn: false }).isValid).toBe(true);
+  });
+
   it('routes every failure of a region to its rollback', () => {
     const region = defs.region as any;
     for (const name of ['OneBox.Deploy', 'OneBox.Bake', 'Units']) {
