@@ -150,12 +150,15 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   }
   const scope = { pipeline, change, stage, region, unit, target };
   const previous = previousReason(input);
-  /** Publishes the transition from the previous reason to `current` (undefined: open): once per episode and reason. */
-  const transition = async (current: BlockReason | undefined, until?: string): Promise<void> => {
+  /**
+   * Publishes the transition from the previous reason to `current` (undefined: open): once per
+   * episode and reason; `blocked` names the alarm that blocks, when one does.
+   */
+  const transition = async (current: BlockReason | undefined, until?: string, alarm?: string): Promise<void> => {
     if (previous === current) return;
     const events = [];
     if (previous) events.push({ type: EventType.UNBLOCKED, ...scope, reason: previous });
-    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until });
+    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}) });
     await publish(events);
   };
 
@@ -163,7 +166,7 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   const blockedBy = async (blocker: ActiveBlocker): Promise<CheckWindowOutput> => {
     const recheck = isoSeconds(new Date(Date.now() + BLOCKER_RECHECK_SECONDS * 1000));
     logger.info('blocked by an alarm', { pipeline, region, reason: blocker.reason, alarm: blocker.alarm.name, state: blocker.alarm.state, recheck });
-    await transition(blocker.reason);
+    await transition(blocker.reason, undefined, blocker.alarm.name);
     return {
       open: false,
       blocked: true,

@@ -250,7 +250,7 @@ describe('check-window blockers', () => {
       blockingAlarm: { region: 'us-east-1', name: missing, state: 'MISSING' },
     });
     expect(ddb).not.toHaveReceivedCommand(GetCommand);
-    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'alarm-missing', region: 'us-east-1', change: 'c1' })]);
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'alarm-missing', alarm: missing, region: 'us-east-1', change: 'c1' })]);
 
     // Created again, without data yet: still held, now for the data.
     events.resetHistory();

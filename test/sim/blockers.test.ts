@@ -38,7 +38,7 @@ describe.each([
 
   it('holds the region with blocked: alarm-missing, once, and never lifts it', () => {
     const blocked = ofType(events, 'blocked', 'c1').filter((e) => e.region === wave1Region);
-    expect(blocked.map((e) => e.reason)).toEqual(['alarm-missing']);
+    expect(blocked.map((e) => [e.reason, e.alarm])).toEqual([['alarm-missing', alarmOf(wave1Region)]]);
     expect(ofType(events, 'unblocked', 'c1').filter((e) => e.region === wave1Region)).toEqual([]);
   });
 
