@@ -11,7 +11,7 @@
  */
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { failWaiterOnAlarm } from '../shared/alarms.ts';
-import { clearBlocker, clearsBlocker } from '../shared/bakes.ts';
+import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
 import { clients } from '../shared/clients.ts';
 import { AlarmStateChangeDetail, type BusEvent, busEvent } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';

@@ -16,7 +16,8 @@
  * still reconciled.
  */
 import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from '../shared/alarms.ts';
-import { clearBlocker, clearsBlocker, endBake } from '../shared/bakes.ts';
+import { endBake } from '../shared/bakes.ts';
+import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
 import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';

@@ -8,7 +8,7 @@ import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-schedu
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
-import { alarmStates, alarmTriggeredEvent, observedState, type AlarmStates } from './alarms.ts';
+import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
 import {
@@ -16,10 +16,8 @@ import {
   type BakeEndInput,
   type BakeResult,
   type BlockerResult,
-  type BlockingState,
   type HoldResult,
   type MetricScope,
-  type ObservedAlarmState,
   type StepScope,
 } from '../../core/contracts.ts';
 import { conditionalWrite, getItem } from './dynamo.ts';
@@ -166,7 +164,7 @@ const sameAlarm = (a: WatchedAlarm, b: WatchedAlarm): boolean => a.name === b.na
  * checkBakeAlarms on states read already (those of other alarms than the waiter's `alarms` are
  * ignored). A blocker wait's blocking alarm missing does not fail it: that is what it waits out.
  */
-const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when: string): Promise<AlarmCheck> => {
+export const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when: string): Promise<AlarmCheck> => {
   const own = (list: WatchedAlarm[]): WatchedAlarm[] => list.filter((a) => waiter.alarms.some((w) => sameAlarm(a, w)));
   const waitsFor = waiter.purpose === 'blocker' ? waiter.blocker : undefined;
   const missing = own(all.missing).filter((a) => !waitsFor || !sameAlarm(a, waitsFor));
@@ -295,68 +293,6 @@ const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
   await unwatch(watchedAlarms(waiter), waiter.pk);
   logger.info('hold ended', { bakeId });
   return { bakeId, outcome: 'completed' };
-};
-
-/** The state a blocker wait's blocking alarm blocks in (a wait stored without one was blocked by ALARM). */
-export const blockingStateOf = (blocker: { state?: BlockingState }): BlockingState => blocker.state ?? 'ALARM';
-
-/**
- * Whether the blocking alarm being in `state` ends a blocker wait: it exists, in another
- * state than the one that closed the gate (the gate then decides again). An alarm that
- * vanishes never ends a wait: a gate does not open without its blocker.
- */
-export const clearsBlocker = (blocker: { state?: BlockingState }, state: ObservedAlarmState): boolean =>
-  state !== 'MISSING' && state !== blockingStateOf(blocker);
-
-/**
- * A blocker wait's blocking alarm is now in `state`, another than the one that blocked
- * (clearsBlocker): it succeeds with `cleared`, once (the guard makes sure the waiter is a
- * blocker wait for that very alarm, blocked in another state). Publishes nothing: the gate's
- * next check publishes `unblocked`. @returns the finished waiter, or undefined when it was
- * finished already (or is no blocker wait that `state` ends).
- */
-export const clearBlocker = async (waiterKey: string, alarm: string, state: Exclude<ObservedAlarmState, 'MISSING'>): Promise<BakeWaiter | undefined> => {
-  const bakeId = waiterKey.startsWith('bake#') ? waiterKey.slice('bake#'.length) : waiterKey;
-  const output: BlockerResult = { bakeId, purpose: 'blocker', cleared: alarm };
-  // A wait stored without `blocker.state` was blocked by ALARM: any other state ends it.
-  const blockedElsewise =
-    state === 'ALARM'
-      ? 'attribute_exists(#blocker.#blockedState) AND #blocker.#blockedState <> :state'
-      : '(attribute_not_exists(#blocker.#blockedState) OR #blocker.#blockedState <> :state)';
-  const finished = (await finishWaiter(
-    waiterKey,
-    { ok: true, output },
-    {
-      condition: `#purpose = :blocker AND #blocker.#name = :alarm AND ${blockedElsewise}`,
-      names: { '#purpose': 'purpose', '#blocker': 'blocker', '#name': 'name', '#blockedState': 'state' },
-      values: { ':blocker': 'blocker', ':alarm': alarm, ':state': state },
-    },
-  )) as BakeWaiter | undefined;
-  if (!finished) return undefined;
-  await deliver(finished);
-  await unwatch(watchedAlarms(finished), finished.pk);
-  logger.info('blocking alarm changed state; blocker wait ended', { waiter: waiterKey, alarm, state, blockedBy: finished.blocker && blockingStateOf(finished.blocker) });
-  return finished;
-};
-
-/**
- * The start of a blocker wait (its watches written already): one DescribeAlarms for its alarms
- * and its blocking alarm. One of `alarms` missing or in ALARM fails it at once, as it fails a
- * hold (the blocking alarm too when it is one of `alarms` and in ALARM; missing, it is waited
- * for); else a blocking alarm that exists in another state than the one that blocked ends it
- * at once with `cleared` (clearsBlocker); else it waits.
- */
-export const startBlockerCheck = async (waiter: BakeWaiter): Promise<'failed' | 'cleared' | 'waiting'> => {
-  const blocker = waiter.blocker;
-  const states = await alarmStates(watchedAlarms(waiter));
-  const check = await judgeBakeAlarms(waiter, states, 'at the start of the blocker wait');
-  if (check.problem === 'missing' || check.problem === 'alarm') return 'failed';
-  const now = blocker ? observedState(states, blocker) : undefined;
-  if (blocker && now && now !== 'MISSING' && clearsBlocker(blocker, now)) {
-    await clearBlocker(waiter.pk, blocker.name, now);
-    return 'cleared';
-  }
-  return 'waiting';
 };
 
 /**

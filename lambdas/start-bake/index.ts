@@ -19,7 +19,8 @@
  * `<bake id>#blocker#<alarm>#<until>`.
  */
 import { EventType } from '../../core/events.ts';
-import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd, startBlockerCheck } from '../shared/bakes.ts';
+import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
+import { startBlockerCheck } from '../shared/blockers.ts';
 import { StartBakeInput } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { InvalidInputError } from '../../core/errors.ts';
