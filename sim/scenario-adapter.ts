@@ -18,9 +18,9 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
   events: scenario.events.map((e): SimEvent => {
     switch (e.kind) {
       case 'company-event':
-        return { at: e.atMs, kind: 'company-event', state: e.state === 'ALARM' ? 'ALARM' : 'OK', region: e.region };
+        return { at: e.atMs, kind: 'company-event', state: e.state, region: e.region };
       case 'team-alarm':
-        return { at: e.atMs, kind: 'team-alarm', region: e.region, team: e.team, state: e.state === 'ALARM' ? 'ALARM' : 'OK' };
+        return { at: e.atMs, kind: 'team-alarm', region: e.region, team: e.team, state: e.state };
       case 'holiday':
         return { at: e.atMs, kind: 'holiday', date: e.date, region: e.region, pipeline: e.pipeline };
       case 'lose-events':

@@ -10,6 +10,7 @@ import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resour
 import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
 import { regionAlarms, regionItem } from './alarms.ts';
 import { rollbackStates } from './rollback.ts';
+import { returnsToGate, windowGate } from './gate.ts';
 
 /**
  * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
@@ -77,9 +78,12 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
     const rollbackId = `${id}.Rollback`;
     add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    // Nothing of the change runs in the stage yet: the gate only waits for its alarms' data.
+    const gate = windowGate(states, id, p, { target: DeploymentTarget.FLEET }, `${id}.Deploy`, rollbackId, false, { stage, region: p.preProdRegion, alarms });
+    add(gate, states[gate]!);
     add(
       `${id}.Deploy`,
-      callback(
+      returnsToGate(callback(
         HandlerName.START_DEPLOYMENT,
         {
           'pipeline.$': '$.pipeline',
@@ -93,7 +97,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
         DEPLOY_TIMEOUT_SECONDS,
         'NEXT',
         rollbackId,
-      ),
+      ), id),
     );
     add(
       `${id}.Bake`,

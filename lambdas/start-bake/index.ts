@@ -9,15 +9,18 @@
  * `bake.*` events and needs no requests. Its id (`<bake id>#hold#<until>`) never collides with
  * the bake of the same scope, nor with an earlier hold.
  *
- * A blocker wait (`purpose: 'blocker'`) is the wait of a gate blocked by an alarm (the team
- * aggregate, a company event): a hold that also watches the blocking alarm, and ends
- * successfully as soon as it leaves ALARM (on-alarm-event; at once when it is not in ALARM at
- * the start), or at `until` (the gate's re-check cap) at the latest. The blocking alarm in
- * ALARM fails it only when it is also one of `alarms`. Its id is
+ * A blocker wait (`purpose: 'blocker'`) is the wait of a gate closed by an alarm (the team
+ * aggregate or a company event in ALARM, missing or without data; a step's alarm without
+ * data): a hold that also watches the blocking alarm, and ends successfully as soon as the
+ * alarm exists in another state than the one that closed the gate (on-alarm-event, the
+ * reconciler; at once when it does at the start), or at `until` (the gate's re-check cap) at
+ * the latest; the gate then decides again. An alarm that vanishes never ends it. The
+ * blocking alarm in ALARM fails it only when it is also one of `alarms`. Its id is
  * `<bake id>#blocker#<alarm>#<until>`.
  */
 import { EventType } from '../../core/events.ts';
-import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd, startBlockerCheck } from '../shared/bakes.ts';
+import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
+import { startBlockerCheck } from '../shared/blockers.ts';
 import { StartBakeInput } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { InvalidInputError } from '../../core/errors.ts';
@@ -49,6 +52,9 @@ const validate = (input: StartBakeInput): void => {
       if (typeof b?.region !== 'string' || b.region.length === 0 || typeof b.name !== 'string' || b.name.length === 0) {
         problems.push('blocker must be { region, name } of the blocking alarm');
       }
+      if (b?.state !== undefined && !['ALARM', 'INSUFFICIENT_DATA', 'MISSING'].includes(b.state)) {
+        problems.push(`blocker.state must be ALARM, INSUFFICIENT_DATA or MISSING, not '${String(b.state)}'`);
+      }
     }
   } else {
     if (!(Number.isFinite(input?.durationSeconds) && input.durationSeconds >= 0)) problems.push('durationSeconds must be >= 0');
@@ -77,7 +83,7 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
   } as const;
   if (input.purpose === 'hold' || input.purpose === 'blocker') {
     const until = Date.parse(input.until!);
-    const blocker = input.purpose === 'blocker' ? { region: input.blocker!.region, name: input.blocker!.name } : undefined;
+    const blocker = input.purpose === 'blocker' ? { region: input.blocker!.region, name: input.blocker!.name, state: input.blocker!.state ?? 'ALARM' } : undefined;
     const bakeId = blocker
       ? blockerBakeId(bakeIdOf(input), blocker.name, new Date(until).toISOString())
       : holdBakeId(bakeIdOf(input), new Date(until).toISOString());

@@ -221,7 +221,7 @@ export class World {
   }
 
   /** Company-wide event alarm in one region, or in every region when none is named. */
-  setCompanyEvent(state: 'OK' | 'ALARM', region?: string): void {
+  setCompanyEvent(state: AlarmState, region?: string): void {
     const now = Date.now();
     for (const alarm of this.companyAlarms.filter((a) => region === undefined || a.region === region)) {
       this.transition(alarm, state, `Company-wide event state set to ${state} by the scenario.`, now);
@@ -229,7 +229,7 @@ export class World {
   }
 
   /** Forces a team aggregate's state; `undefined` returns it to its computed state. */
-  forceTeamAlarm(team: string, region: string, state: 'OK' | 'ALARM' | undefined): void {
+  forceTeamAlarm(team: string, region: string, state: AlarmState | undefined): void {
     const alarm = this.teamAlarms.get(`${team}\u0000${region}`);
     if (!alarm) {
       const known = [...new Set([...this.teamAlarms.values()].map((a) => a.scope.team))].join(', ');

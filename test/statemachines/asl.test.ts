@@ -81,7 +81,15 @@ describe('buildStateMachines', () => {
   it('gates each production step on the window and blockers, holding while the change runs in the region', () => {
     const states = Object.fromEntries(allStates(defs.region));
     for (const gate of ['OneBox.Gate', 'Unit.Gate']) {
-      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'previous.$': '$.gate.value' });
+      // The gate also asks whether the alarms the step's deployment watches have data.
+      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'alarms.$': '$.alarmNames', 'previous.$': '$.gate.value' });
+    }
+    // A deployment that did not start for an alarm without data goes back to its gate (which holds); nothing else does.
+    for (const [deploy, gate] of [['OneBox.Deploy', 'OneBox.Gate'], ['Unit.Deploy', 'Unit.Gate']]) {
+      expect(states[deploy].Catch).toEqual([
+        { ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: gate },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: deploy === 'OneBox.Deploy' ? 'Region.Rollback' : 'Unit.Failed' },
+      ]);
     }
     // before the one-box nothing of the change runs in the region: a plain Wait
     expect(states['OneBox.WaitForWindow']).toMatchObject({ Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: 'OneBox.Gate' });
@@ -130,10 +138,27 @@ describe('buildStateMachines', () => {
     expect(aslValidator(structuredClone(region), { checkArn: false }).isValid).toBe(true);
   });
 
+  it('gates each pre-production deployment on the data of its alarms (no window, no blockers), and goes back there when it did not start for want of data', () => {
+    const states = (defs.pipeline as any).States;
+    for (const stage of pipeline.preProd) {
+      const id = stage[0]!.toUpperCase() + stage.slice(1);
+      expect(states[`${id}.Started`].Next).toBe(`${id}.GateInit`);
+      const payload = states[`${id}.Gate`].Parameters.Payload;
+      expect(payload).toMatchObject({ stage, region: pipeline.preProdRegion, window: false, target: 'fleet' });
+      expect(payload).not.toHaveProperty('team');
+      expect(payload.alarms).toEqual(states[`${id}.Deploy`].Parameters.Payload.alarms);
+      expect(states[`${id}.GateOpen`].Choices[0]).toMatchObject({ Variable: '$.gate.value.open', BooleanEquals: true, Next: `${id}.Deploy` });
+      expect(states[`${id}.WaitForBlocker`]).toMatchObject({ Next: `${id}.Gate`, Parameters: { Payload: { purpose: 'blocker', stage, alarms: [] } } });
+      expect(states[`${id}.Deploy`].Catch[0]).toEqual({ ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: `${id}.Gate` });
+      expect(states[`${id}.Gate`].Catch[0].Next).toBe(`${id}.Rollback`);
+    }
+    expect(aslValidator(structuredClone(defs.pipeline), { checkArn: false }).isValid).toBe(true);
+  });
+
   it('routes every failure of a region to its rollback', () => {
     const region = defs.region as any;
     for (const name of ['OneBox.Deploy', 'OneBox.Bake', 'Units']) {
-      expect(region.States[name].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
+      expect(region.States[name].Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
     }
     expect(region.States['Region.Rollback'].Next).toBe('Region.Failed');
     // a rollback that fails still ends the region failed, with a reason that says so
