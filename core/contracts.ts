@@ -126,7 +126,7 @@ export interface StartBakeInput extends StepScope {
   service?: string;
   /**
    * Total time the bake may extend while traffic is too thin, before it fails with
-   * InsufficientData. @default twice durationSeconds
+   * InsufficientData. @default twice durationSeconds (core/bake.ts)
    */
   maxExtensionSeconds?: number;
   /**

@@ -81,3 +81,42 @@ describe('validate warns about scenario parts simulate ignores', () => {
     expect(run.stderr).toBe('');
   });
 });
+
+describe('a bake of zero', () => {
+  const zeroBakes = writeJson('zero-bakes.json', {
+    name: 'storefront-api',
+    service: 'StorefrontApi',
+    team: 'storefront',
+    regions: ['us-east-1', 'us-west-2', 'eu-west-1', 'sa-east-1', 'ap-southeast-2'],
+    hostsPerUnit: 3,
+    bake: { oneBox: 'PT0S', firstWave: 'PT0S', laterWaves: 'PT0S', unit: 'PT0S', preProd: 'PT0S', minRequests: 100 },
+  });
+
+  it('validates, and a healthy change goes everywhere without waiting for requests', async () => {
+    const scenario = writeJson('zero-bake-scenario.json', { start: START, until: '2026-12-10T00:00:00Z', changes: [change('c1')] });
+    const run = await runCli(['simulate', '--pipeline', zeroBakes, '--scenario', scenario, '--json']);
+    expect(run.code).toBe(0);
+    const finished = run.events.find((e) => e.type === 'simulation.finished') as unknown as { changes: Record<string, { status: string; regionsReached: unknown }> };
+    expect(finished.changes.c1!.status).toBe('succeeded');
+    expect(ofType(run.events, 'change.failed')).toEqual([]);
+    expect(ofType(run.events, 'bake.extended')).toEqual([]);
+    const bakes = ofType(run.events, 'bake.started', 'c1');
+    expect(bakes.length).toBeGreaterThan(0);
+    expect(bakes.every((b) => b.duration === 'PT0S')).toBe(true);
+    expect(ofType(run.events, 'bake.completed', 'c1')).toHaveLength(bakes.length);
+  });
+
+  it('still rolls back a bad change on its alarms', async () => {
+    const scenario = writeJson('zero-bake-bad.json', {
+      start: START,
+      until: '2026-12-10T00:00:00Z',
+      changes: [change('bad', { kind: 'faults', rate: 0.5 })],
+    });
+    const run = await runCli(['simulate', '--pipeline', zeroBakes, '--scenario', scenario, '--json']);
+    expect(run.code).toBe(0);
+    const finished = run.events.find((e) => e.type === 'simulation.finished') as unknown as { changes: Record<string, { status: string }> };
+    expect(finished.changes.bad!.status).toBe('failed');
+    expect(ofType(run.events, 'alarm.triggered', 'bad').length).toBeGreaterThan(0);
+    expect(ofType(run.events, 'change.completed', 'bad')).toEqual([]);
+  });
+});
