@@ -120,3 +120,27 @@ describe('a bake of zero', () => {
     expect(ofType(run.events, 'change.completed', 'bad')).toEqual([]);
   });
 });
+
+describe('a change that fails in pre-production', () => {
+  it('says in change.failed which region it failed in, also when the cause names none', async () => {
+    // Far more requests than pre-production serves: the first bake fails with insufficient-data.
+    const thirsty = writeJson('thirsty.json', {
+      name: 'storefront-api',
+      service: 'StorefrontApi',
+      team: 'storefront',
+      regions: ['us-east-1', 'us-west-2', 'sa-east-1'],
+      hostsPerUnit: 3,
+      bake: { minRequests: 1_000_000_000 },
+    });
+    const scenario = writeJson('preprod-thin.json', {
+      start: START,
+      until: '2026-12-01T00:00:00Z',
+      changes: [change('c1')],
+    });
+    const run = await runCli(['simulate', '--pipeline', thirsty, '--scenario', scenario, '--json']);
+    expect(run.code).toBe(0);
+    const failed = ofType(run.events, 'change.failed', 'c1');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ stage: 'alpha', region: 'us-west-2', reason: expect.stringMatching(/insufficient-data/) });
+  });
+});
