@@ -31,11 +31,13 @@ const pipelines = [
 
 let template: Template;
 let resources: Record<string, Resource>;
+let targetResources: Array<Record<string, Resource>>;
 beforeAll(() => {
   const app = new App({ context: cdkContext });
   const built = buildHandsoffApp(app, { pipelines, buildStateMachines, handlerEntry: fixtureHandlerEntry, homeRegion: 'us-east-1' });
   template = Template.fromStack(built.controlPlane);
   resources = template.toJSON().Resources;
+  targetResources = built.targets.map((t) => Template.fromStack(t).toJSON().Resources);
 }, 240_000);
 
 const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -75,14 +77,21 @@ describe('service principals in resource policies', () => {
     expect(ruleId).toMatch(/^ChangeFailed/);
   });
 
-  it('lets only this account assume the state machine roles', () => {
-    const roles = ofType('AWS::IAM::Role').filter(([, r]) =>
-      (r.Properties.AssumeRolePolicyDocument.Statement as Statement[]).some((s) => servicePrincipal(s) === 'states.amazonaws.com'),
+  it('lets only this account assume the roles of state machines, rules, schedules and CodeDeploy', () => {
+    const services = ['states.amazonaws.com', 'events.amazonaws.com', 'scheduler.amazonaws.com', 'codedeploy.amazonaws.com'];
+    const roles = [resources, ...targetResources].flatMap((r) =>
+      Object.entries(r).filter(
+        ([, x]) =>
+          x.Type === 'AWS::IAM::Role' &&
+          (x.Properties.AssumeRolePolicyDocument.Statement as Statement[]).some((st) => services.includes(servicePrincipal(st) ?? '')),
+      ),
     );
-    expect(roles.length).toBe(2 * pipelines.length);
+    // Per pipeline two machine roles and a source role; the bake scheduler; per target region a forwarder and CodeDeploy.
+    expect(roles.length).toBe(3 * pipelines.length + 1 + 2 * targetResources.length);
     for (const [id, r] of roles) {
-      for (const s of r.Properties.AssumeRolePolicyDocument.Statement as Statement[]) {
-        expect(conditionKeys(s), id).toEqual(expect.arrayContaining(['aws:SourceAccount', 'aws:SourceArn']));
+      for (const st of r.Properties.AssumeRolePolicyDocument.Statement as Statement[]) {
+        expect(conditionKeys(st), id).toContain('aws:SourceAccount');
+        if (servicePrincipal(st) === 'states.amazonaws.com') expect(conditionKeys(st), id).toContain('aws:SourceArn');
       }
     }
   });
