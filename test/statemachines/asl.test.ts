@@ -189,3 +189,22 @@ describe('buildStateMachines', () => {
     expect(json).not.toContain('{%');
   });
 });
+
+describe('bake task timeouts', () => {
+  /** Every bake task with the bake length it is given. */
+  const bakeTasks = (defs: ReturnType<typeof buildStateMachines>): Array<{ name: string; timeout: number; duration: number }> =>
+    [...allStates(defs.pipeline), ...allStates(defs.region)]
+      .filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Parameters?.FunctionName ?? '').includes('StartBake') && typeof s.Parameters?.Payload?.durationSeconds === 'number')
+      .map(([name, s]) => ({ name, timeout: s.TimeoutSeconds, duration: s.Parameters.Payload.durationSeconds }));
+
+  it('outlast a bake extended to its default cap, twice the bake', () => {
+    const tasks = bakeTasks(buildStateMachines(pipeline));
+    expect(tasks.length).toBeGreaterThan(3);
+    for (const t of tasks) expect(t.timeout, t.name).toBeGreaterThan(3 * t.duration);
+  });
+
+  it('outlast a bake extended to the pipeline maxExtension', () => {
+    const tasks = bakeTasks(buildStateMachines(resolve({ ...pipelineJson, bake: { maxExtension: 'PT30H' } })));
+    for (const t of tasks) expect(t.timeout, t.name).toBeGreaterThan(t.duration + 30 * 3600);
+  });
+});
