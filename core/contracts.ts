@@ -165,7 +165,7 @@ export const StartBakeInput = StepScope.extend({
   service: nonEmpty.optional(),
   /**
    * Total time the bake may extend while traffic is too thin, before it fails with
-   * InsufficientData. @default twice durationSeconds
+   * InsufficientData. @default twice durationSeconds (core/bake.ts)
    */
   maxExtensionSeconds: z.number().nonnegative().optional(),
   /**

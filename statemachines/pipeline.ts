@@ -23,13 +23,15 @@ export const failChange = (
   lanes: string[],
   /** Where the reason is: a task error's Cause, or the wave's region outcomes. */
   source: { causePath?: string; outcomesPath?: string },
+  /** The stage's region when it has one (pre-production: the pre-production region). */
+  region?: string,
 ): string => {
   const notifyId = `${id}.MarkFailed`;
   const releaseId = `${id}.ReleaseLanes`;
   const failId = `${id}.Fail`;
   states[notifyId] = notify(
     EventType.CHANGE_FAILED,
-    { stage },
+    region ? { stage, region } : { stage },
     releaseId,
     source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': source.causePath ?? '$.error.Cause' },
   );
@@ -64,8 +66,8 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
 
   let previous: string | undefined;
   /** Lane of the stage first, then free the previous one: changes keep their order. */
-  const enterStage = (id: string, stage: string): void => {
-    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' });
+  const enterStage = (id: string, stage: string, region?: string): void => {
+    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' }, region);
     add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed));
     if (previous) add(`${id}.ReleasePrevious`, releaseLanes([previous], 'NEXT'));
     previous = stage;
@@ -73,7 +75,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
 
   for (const stage of p.preProd) {
     const id = stageId(stage);
-    enterStage(id, stage);
+    enterStage(id, stage, p.preProdRegion);
     const scope = { stage, region: p.preProdRegion, target: DeploymentTarget.FLEET };
     const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
     const rollbackId = `${id}.Rollback`;
@@ -117,7 +119,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, p.preProdRegion);
     rollbackStates(states, rollbackId, { stage, region: p.preProdRegion }, failedId);
   }
 

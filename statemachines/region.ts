@@ -8,6 +8,7 @@ import { HandlerName } from './resources.ts';
 import { DEPLOY_TIMEOUT_SECONDS, States, bakeFields, bakeTimeout, callback } from './asl.ts';
 import { rollbackStates } from './rollback.ts';
 import { returnsToGate, windowGate } from './gate.ts';
+import { regionInputStates } from './region-input.ts';
 
 export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};
@@ -118,9 +119,11 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   if (!p.oneBox) {
     for (const id of Object.keys(states)) if (id.startsWith('OneBox.')) delete states[id];
   }
+  // First: the input is checked against the definition, and the plan comes from it.
+  const start = regionInputStates(states, p, p.oneBox ? oneBoxStart : 'Units');
   return {
     Comment: `handsoff region rollout of ${p.name}: ${p.oneBox ? 'one-box, bake, then ' : ''}each unit in turn`,
-    StartAt: p.oneBox ? oneBoxStart : 'Units',
+    StartAt: start,
     States: states,
   };
 };

@@ -18,6 +18,7 @@
  * blocking alarm in ALARM fails it only when it is also one of `alarms`. Its id is
  * `<bake id>#blocker#<alarm>#<until>`.
  */
+import { maxExtensionSeconds, requiredRequests } from '../../core/bake.ts';
 import { EventType } from '../../core/events.ts';
 import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
 import { startBlockerCheck } from '../shared/blockers.ts';
@@ -107,9 +108,9 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     bakeId,
     endsAt: now + input.durationSeconds * 1000,
     durationSeconds: input.durationSeconds,
-    minRequests: input.minRequests,
+    minRequests: requiredRequests(input.durationSeconds, input.minRequests),
     metricScopes: input.metricScopes,
-    maxExtensionSeconds: input.maxExtensionSeconds ?? 2 * input.durationSeconds,
+    maxExtensionSeconds: maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds),
   };
 };
 
@@ -140,9 +141,15 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
     // INSUFFICIENT_DATA is judged at the bake's end, when data is required.
     if (problem === 'missing' || problem === 'alarm') return { bakeId, registration };
   }
-  await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
+  // A bake due already (a bake of zero) ends in this invocation, not by a schedule in the past.
+  const due = stored.endsAt <= now + DUE_TOLERANCE_MS;
+  if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
   if (registration === 'created' && noun === 'bake') {
     await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(input.durationSeconds) }]);
+  }
+  if (due) {
+    await endBake(bakeId);
+    return { bakeId, registration };
   }
   logger.info(`${noun} waiting`, { bakeId, registration, endsAt: new Date(stored.endsAt).toISOString() });
   return { bakeId, registration };

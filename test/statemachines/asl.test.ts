@@ -132,7 +132,10 @@ describe('buildStateMachines', () => {
   it('leaves the one-box out of a pipeline that turns it off', () => {
     const noOneBox = buildStateMachines(resolve({ ...pipelineJson, oneBox: false }));
     const region = noOneBox.region as any;
-    expect(region.StartAt).toBe('Units');
+    // After the input check, the units come first.
+    const plans = Object.entries<any>(region.States).filter(([n]) => n.startsWith('Region.Plan.'));
+    expect(plans.length).toBeGreaterThan(0);
+    expect(plans.every(([, s]) => s.Next === 'Units')).toBe(true);
     expect(Object.keys(region.States).filter((n) => n.startsWith('OneBox'))).toEqual([]);
     expect(JSON.stringify(noOneBox.pipeline)).not.toContain('onebox-faults');
     expect(aslValidator(structuredClone(region), { checkArn: false }).isValid).toBe(true);
@@ -209,5 +212,24 @@ describe('buildStateMachines', () => {
     expect(json).not.toContain('QueryLanguage');
     expect(json).not.toContain('"Assign"');
     expect(json).not.toContain('{%');
+  });
+});
+
+describe('bake task timeouts', () => {
+  /** Every bake task with the bake length it is given. */
+  const bakeTasks = (defs: ReturnType<typeof buildStateMachines>): Array<{ name: string; timeout: number; duration: number }> =>
+    [...allStates(defs.pipeline), ...allStates(defs.region)]
+      .filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Parameters?.FunctionName ?? '').includes('StartBake') && typeof s.Parameters?.Payload?.durationSeconds === 'number')
+      .map(([name, s]) => ({ name, timeout: s.TimeoutSeconds, duration: s.Parameters.Payload.durationSeconds }));
+
+  it('outlast a bake extended to its default cap, twice the bake', () => {
+    const tasks = bakeTasks(buildStateMachines(pipeline));
+    expect(tasks.length).toBeGreaterThan(3);
+    for (const t of tasks) expect(t.timeout, t.name).toBeGreaterThan(3 * t.duration);
+  });
+
+  it('outlast a bake extended to the pipeline maxExtension', () => {
+    const tasks = bakeTasks(buildStateMachines(resolve({ ...pipelineJson, bake: { maxExtension: 'PT30H' } })));
+    for (const t of tasks) expect(t.timeout, t.name).toBeGreaterThan(t.duration + 30 * 3600);
   });
 });
