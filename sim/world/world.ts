@@ -38,6 +38,7 @@ import {
   unitAnomalyRule,
 } from './alarms.ts';
 import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES, type MinuteDatapoint } from './metrics.ts';
+import { EVENT_STATE_OF_STATUS } from '../../core/codedeploy.ts';
 import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, HostMinute, S3Revision } from './model.ts';
 import { keyOf, noise, stochasticRound } from './random.ts';
 import {
@@ -103,13 +104,6 @@ const MODE_OUT = 0;
 const MODE_SERVE = 1;
 /** In the load balancer but failing everything routed to it (crashed, or dropping traffic). */
 const MODE_BLACKHOLE = 2;
-
-const codeDeployState: Partial<Record<DeploymentStatus, string>> = {
-  InProgress: 'START',
-  Succeeded: 'SUCCESS',
-  Failed: 'FAILURE',
-  Stopped: 'STOP',
-};
 
 const groupKey = (region: string, application: string, group: string): string => `${region}\u0000${application}\u0000${group}`;
 const seriesKey = (service: string, region: string, scope: string): string => `${service}\u0000${region}\u0000${scope}`;
@@ -925,7 +919,7 @@ export class World {
   /** Emits the CodeDeploy state-change event (if any) and the world.deployment stream event. */
   private announce(deployment: Deployment): void {
     const group = deployment.group;
-    const state = codeDeployState[deployment.status];
+    const state = EVENT_STATE_OF_STATUS[deployment.status];
     const dropped = state !== undefined && this.drops('codedeploy', group.region, Date.now());
     if (state && !dropped) {
       this.emitFn({
