@@ -3,11 +3,11 @@
  * functions construct turns these into IAM statements.
  */
 import { Duration } from 'aws-cdk-lib';
-import { OPEN_WAITERS_INDEX } from '../../../lambdas/shared/tables.ts';
+import { OPEN_WAITERS_INDEX, type TableName } from '../../../core/tables.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 
 
-export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
+export type { TableName } from '../../../core/tables.ts';
 
 export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'ConditionCheckItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
