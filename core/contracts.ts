@@ -21,9 +21,25 @@ export interface ChangeExecutionInput {
   change: string;
   /** Immutable revision id of the change's artifact (its key is naming.artifactKey). */
   revision: string;
+  /** The artifact's exact S3 object: every deployment of the change deploys this version, checked by its checksum. */
+  artifact: ArtifactRef;
   author: string;
   /** ISO time the change was merged: the base of its lead time. */
   mergedAt: string;
+}
+
+/**
+ * The change's artifact pinned to one S3 object: the version the build uploaded at
+ * `artifactKey(pipeline, revision)` and its checksums. handsoff deploys and rolls back by
+ * these, never by key alone: CodeDeploy is given `version` and `eTag` and refuses another object.
+ */
+export interface ArtifactRef {
+  /** S3 object version id. */
+  versionId: string;
+  /** The object's ETag as S3 reports it (CodeDeploy checks the object against it). */
+  eTag: string;
+  /** Hex SHA-256 of the bundle, as `build.completed` reports it (recorded with each deployment). */
+  sha256: string;
 }
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
@@ -96,6 +112,8 @@ export interface StartDeploymentInput extends StepScope {
   region: string;
   taskToken: string;
   revision: string;
+  /** The exact object of the revision (the change's `artifact`): deployed by version and checksum. */
+  artifact: ArtifactRef;
   application: string;
   deploymentGroup: string;
   /** Alarms that fail the step while it runs. */

@@ -19,7 +19,7 @@
  * Pure: no AWS imports, no environment. Read by lambdas/, infra/ and sim/.
  */
 import type { Weekday } from './model.ts';
-import type { MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
+import type { ArtifactRef, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
 export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
 
@@ -95,6 +95,8 @@ export interface DeploymentItem extends ScopeFields {
   application: string;
   deploymentGroup: string;
   revision: string;
+  /** The exact object deployed (S3 version, ETag, SHA-256). */
+  artifact?: ArtifactRef;
   /** Revision the group ran before (its last successful deployment); absent on a group's first deployment. */
   previousRevision?: string;
   previousLocation?: ArtifactLocation;

@@ -23,6 +23,8 @@ import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World, type Behavior } from './world/index.ts';
+import { simulatedObject } from './world/artifacts.ts';
+import { artifactKey } from '../core/naming.ts';
 import { InvocationQueue, localEventBridge, localScheduler, TaskError, TaskTokens } from './aws-local.ts';
 import { startLocalDynamo } from './local-dynamo.ts';
 
@@ -427,6 +429,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
           pipeline: pipeline.name,
           change: c.id,
           revision: c.id,
+          // The build's upload: the exact object every deployment of the change deploys.
+          artifact: simulatedObject(artifactKey(pipeline.name, c.id)),
           author: c.author,
           mergedAt: new Date(c.at).toISOString(),
         };

@@ -23,6 +23,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     {
       ...base,
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       target: DeploymentTarget.ONE_BOX,
       'application.$': '$.application',
       'deploymentGroup.$': '$.oneBoxGroup',
@@ -57,6 +58,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       ...base,
       ...unitScope,
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       'application.$': '$.application',
       'deploymentGroup.$': '$.unit.deploymentGroup',
       'alarms.$': '$.alarmNames',
@@ -89,6 +91,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       'pipeline.$': '$.pipeline',
       'change.$': '$.change',
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       'stage.$': '$.stage',
       'region.$': '$.region',
       'application.$': '$.application',

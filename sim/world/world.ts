@@ -39,6 +39,7 @@ import {
 } from './alarms.ts';
 import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES, type MinuteDatapoint } from './metrics.ts';
 import { EVENT_STATE_OF_STATUS } from '../../core/codedeploy.ts';
+import { simulatedObject } from './artifacts.ts';
 import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, HostMinute, S3Revision } from './model.ts';
 import { keyOf, noise, stochasticRound } from './random.ts';
 import {
@@ -431,7 +432,10 @@ export class World {
       id: this.nextDeploymentId(),
       group,
       configName: DeploymentConfig.ONE_AT_A_TIME,
-      revision: { revisionType: 'S3', s3Location: { bucket: this.artifactBucket, key, bundleType: 'zip' } },
+      revision: {
+        revisionType: 'S3',
+        s3Location: { bucket: this.artifactBucket, key, bundleType: 'zip', version: simulatedObject(key).versionId, eTag: simulatedObject(key).eTag },
+      },
       description: 'baseline of the simulated world',
       status: 'Succeeded',
       createTime: now,
