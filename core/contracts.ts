@@ -194,6 +194,10 @@ export interface ReconcileOutput {
   completed: number;
   /** Waiters it failed (a lost alarm or failure event, an overdue bake that failed). */
   failed: number;
+  /** Lanes it freed because the execution holding them had ended. */
+  lanesFreed?: number;
+  /** Changes it told they hold a lane (a hand-over that had failed, or a freed lane handed on). */
+  lanesHandedOver?: number;
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */
@@ -311,5 +315,13 @@ export interface BusEvent<T> {
  * to the change that has waited longest.
  */
 export type LaneInput =
-  | { action: 'acquire'; pipeline: string; change: string; stage: string; taskToken: string }
+  | {
+      action: 'acquire';
+      pipeline: string;
+      change: string;
+      stage: string;
+      taskToken: string;
+      /** ARN of the acquiring execution (`$$.Execution.Id`): a lane held by an execution that ended is freed by the reconciler. */
+      execution?: string;
+    }
   | { action: 'release'; pipeline: string; change: string; stages: string[] };

@@ -291,3 +291,37 @@ export interface HolidayItem {
 }
 
 export const holidayKeys = (pipeline: string, region: string): string[] => [pipeline, `${pipeline}#${region}`];
+
+// ---------------------------------------------------------------- lanes
+
+/** Sort key of the item naming the change that holds a lane. */
+export const LANE_HOLDER_SK = 'holder';
+/** Sort key prefix of the items of the changes waiting for a lane. */
+export const LANE_WAIT_PREFIX = 'wait#';
+
+export const laneKey = (pipeline: string, stage: string): string => `${pipeline}#${stage}`;
+export const laneWaitSk = (change: string): string => `${LANE_WAIT_PREFIX}${change}`;
+
+/** The change holding a lane (sk `holder`). */
+export interface LaneHolderItem {
+  pk: string;
+  sk: typeof LANE_HOLDER_SK;
+  change: string;
+  since: string;
+  pipeline?: string;
+  stage?: string;
+  /** ARN of the execution that holds the lane: the reconciler frees a lane whose execution ended. */
+  execution?: string;
+}
+
+/** A change waiting for a lane (sk `wait#${change}`), with its task token and enqueue time. */
+export interface LaneWaitItem {
+  pk: string;
+  sk: string;
+  change: string;
+  token: string;
+  enqueuedAt: string;
+  pipeline?: string;
+  stage?: string;
+  execution?: string;
+}

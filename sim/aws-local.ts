@@ -7,7 +7,7 @@
  * - a serial invocation queue for handlers, so that runs are deterministic and the clock
  *   only moves when no handler is running.
  */
-import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException } from '@aws-sdk/client-scheduler';
 import type { HandsoffEvent } from '../core/events.ts';
@@ -67,9 +67,11 @@ interface PendingToken {
   reject: (error: Error) => void;
 }
 
-/** Step Functions task tokens: the SFN client handlers use to complete waiting tasks. */
+/** Step Functions task tokens: the SFN client handlers use to complete waiting tasks (and DescribeExecution). */
 export class TaskTokens {
   private readonly pending = new Map<string, PendingToken>();
+  /** Status of every execution the engine started (RUNNING, then SUCCEEDED or FAILED). */
+  readonly executions = new Map<string, string>();
   private next = 1;
 
   /** Opens a token; the promise settles when a handler sends success or failure. */
@@ -110,6 +112,11 @@ export class TaskTokens {
         if (command instanceof SendTaskHeartbeatCommand) {
           if (!this.pending.has(command.input.taskToken!)) this.take(command.input.taskToken!);
           return {};
+        }
+        if (command instanceof DescribeExecutionCommand) {
+          const status = this.executions.get(command.input.executionArn!);
+          if (!status) throw new ExecutionDoesNotExist({ message: `Execution does not exist: '${command.input.executionArn}'`, $metadata: {} });
+          return { executionArn: command.input.executionArn, status };
         }
         throw new Error(`the local Step Functions does not implement ${(command as object).constructor.name}`);
       },

@@ -377,6 +377,12 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       })();
       pendingRuns.add(counting);
       void counting.catch(() => undefined).finally(() => pendingRuns.delete(counting));
+      // What DescribeExecution answers (the reconciler frees lanes of executions that ended).
+      tokens.executions.set(executionArn, 'RUNNING');
+      execution.result.then(
+        () => tokens.executions.set(executionArn, 'SUCCEEDED'),
+        () => tokens.executions.set(executionArn, 'FAILED'),
+      );
       return execution.result;
     };
 

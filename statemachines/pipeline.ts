@@ -44,7 +44,13 @@ export const releaseLanes = (stages: string[], next: string | undefined, extra: 
 
 /** Waits until the change holds the stage's lane (one change per stage at a time). */
 export const acquireLane = (stage: string, next: string, catchTo: string): State =>
-  callback(HandlerName.LANE, { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage }, CHILD_TIMEOUT_SECONDS, next, catchTo);
+  callback(
+    HandlerName.LANE,
+    { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage, 'execution.$': '$$.Execution.Id' },
+    CHILD_TIMEOUT_SECONDS,
+    next,
+    catchTo,
+  );
 
 export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};

@@ -183,6 +183,12 @@ describe('buildStateMachines', () => {
     expect(child?.[1].Parameters.Input['artifact.$']).toBe('$.artifact');
   });
 
+  it('names the acquiring execution on every lane it takes, so a lane held by an ended execution can be freed', () => {
+    const acquires = allStates(defs.pipeline).filter(([, s]) => s.Parameters?.Payload?.action === 'acquire');
+    expect(acquires.length).toBeGreaterThan(2);
+    for (const [name, s] of acquires) expect(s.Parameters.Payload['execution.$'], name).toBe('$$.Execution.Id');
+  });
+
   it('keeps retrying a rollback while the stopped deployment winds down, for minutes not seconds', () => {
     const rollbacks = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([n]) => n.endsWith('Rollback'));
     expect(rollbacks.length).toBeGreaterThan(3);
