@@ -52,6 +52,33 @@ export const acquireLane = (stage: string, next: string, catchTo: string): State
     catchTo,
   );
 
+/**
+ * A change deploys one pinned object (core/contracts.ts ArtifactRef): without its S3 version
+ * and checksums it fails in `build`, with the reason, before it takes a lane or deploys anything.
+ */
+const artifactPinned = (states: States, add: (id: string, state: State) => void): void => {
+  const failed = failChange(states, 'Build.Artifact', 'build', [], { causePath: '$.error.Cause' });
+  states['Build.ArtifactMissing'] = {
+    Type: 'Pass',
+    Parameters: {
+      Error: 'ArtifactNotPinned',
+      Cause: JSON.stringify({ reason: 'the change carries no pinned artifact (S3 version id, ETag and SHA-256); handsoff never deploys by key alone' }),
+    },
+    ResultPath: '$.error',
+    Next: failed,
+  };
+  add('Build.ArtifactPinned', {
+    Type: 'Choice',
+    Choices: [
+      {
+        Not: { And: ['versionId', 'eTag', 'sha256'].map((f) => ({ Variable: `$.artifact.${f}`, IsPresent: true })) },
+        Next: 'Build.ArtifactMissing',
+      },
+    ],
+    Default: 'NEXT',
+  });
+};
+
 export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};
   const order: string[] = [];
@@ -64,6 +91,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   // with its artifact; the stage events still mark where it is.
   for (const stage of ['source', 'build']) {
     add(`${stageId(stage)}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    if (stage === 'build') artifactPinned(states, add);
     add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
   }
 
