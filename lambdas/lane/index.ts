@@ -8,12 +8,10 @@
  * time. The logic (lambdas/shared/lanes.ts) is shared with the reconciler, which frees lanes
  * whose holder's execution ended and retries hand-overs that failed.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BlockReason, EventType } from '../../core/events.ts';
 import { clients } from '../shared/clients.ts';
-import type { LaneInput } from '../../core/contracts.ts';
+import { LaneInput } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { handOver, releaseHolder, removeWaiter, tryHold } from '../shared/lanes.ts';
@@ -22,6 +20,7 @@ import { nowIso } from '../shared/duration.ts';
 import { publish } from '../shared/publish.ts';
 import { laneKey, laneWaitSk, table, type LaneWaitItem } from '../shared/tables.ts';
 import { sendTaskSuccess } from '../shared/tokens.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 const acquire = async (input: Extract<LaneInput, { action: 'acquire' }>): Promise<{ held: boolean }> => {
   const { pipeline, stage, change, execution } = input;
@@ -84,4 +83,4 @@ export const lane = async (input: LaneInput): Promise<{ held?: boolean; released
   throw new InvalidInputError(`lane action must be 'acquire' or 'release'; received ${JSON.stringify((input as { action?: unknown })?.action)}`);
 };
 
-export const handler = middy(lane).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('lane', LaneInput, lane);

@@ -11,8 +11,6 @@
  * restored. The previous revision is restored by its S3 version (and ETag), never by key alone:
  * a group whose previous revision is not pinned by a version cannot be restored (RollbackFailed).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
@@ -21,7 +19,7 @@ import { clients } from '../shared/clients.ts';
 import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { createOrAdoptDeployment, findDeployment } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
-import type { RollbackInput, RollbackResult } from '../../core/contracts.ts';
+import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -45,6 +43,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from '../shared/tokens.ts';
 import { registerWaiter, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface RollbackOutput {
   /** Deployment groups being rolled back (0: completed at once). */
@@ -308,4 +307,4 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   return { rollbacks: restorable.length, registration };
 };
 
-export const handler = middy(rollback).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('rollback', RollbackInput, rollback);

@@ -14,17 +14,14 @@
  * again once the waiter's watches are written: an alarm that fires between the first check
  * and the watches fails the step instead of being lost.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { DeploymentTarget } from '../../core/model.ts';
-import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
+import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { createOrAdoptDeployment, currentRevision, findDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
-import { StepError, type StartDeploymentInput } from '../../core/contracts.ts';
+import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
@@ -47,6 +44,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure } from '../shared/tokens.ts';
 import { deliver, finishWaiter, registerWaiter, unwatch, watch, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartDeploymentOutput {
   /** `started`: created now; `adopted`: found running after a crash; `waiting`: token re-registered; `refused`: failed before starting. */
@@ -151,7 +149,8 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
     group,
     locationOf(input),
     {
-      deploymentConfigName: input.target === DeploymentTarget.ONE_BOX ? DeploymentConfig.ONE_AT_A_TIME : DeploymentConfig.ROLLING,
+      // No configuration: the group's own (one host at a time for the one-box, the pipeline's
+      // rolling configuration for units and stages), set by the target stack.
       description: descriptionOf(input),
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     },
@@ -297,4 +296,4 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   return { outcome, deploymentId, registration };
 };
 
-export const handler = middy(startDeployment).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('start-deployment', StartDeploymentInput, startDeployment);

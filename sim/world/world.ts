@@ -24,6 +24,7 @@ import {
   unitAnomalyAlarmName,
   unitGroupName,
 } from '../../core/naming.ts';
+import { rollingConfig } from '../../core/rollout.ts';
 import { EventType, type HandsoffEvent } from '../../core/events.ts';
 import type { AlarmStateChangeDetail, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
 import {
@@ -468,7 +469,7 @@ export class World {
     const unitGroups = units.map((unit) =>
       this.buildGroup(
         pipeline,
-        { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: DeploymentConfig.ROLLING },
+        { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: rollingConfig(pipeline.rolling).name },
         now,
       ),
     );
@@ -549,7 +550,7 @@ export class World {
         location: `${stage}:${region}`,
         scope: stage,
         hosts: pipeline.hostsPerUnit,
-        defaultConfig: DeploymentConfig.ROLLING,
+        defaultConfig: rollingConfig(pipeline.rolling).name,
       },
       now,
     );
