@@ -28,10 +28,27 @@ export interface ChangeExecutionInput {
   change: string;
   /** Immutable revision id of the change's artifact (its key is naming.artifactKey). */
   revision: string;
+  /** The artifact's exact S3 object: every deployment of the change deploys this version, checked by its checksum. */
+  artifact: ArtifactRef;
   author: string;
   /** ISO time the change was merged: the base of its lead time. */
   mergedAt: string;
 }
+
+/**
+ * The change's artifact pinned to one S3 object: the version the build uploaded at
+ * `artifactKey(pipeline, revision)` and its checksums. handsoff deploys and rolls back by
+ * these, never by key alone: CodeDeploy is given `version` and `eTag` and refuses another object.
+ */
+export const ArtifactRef = z.object({
+  /** S3 object version id. */
+  versionId: nonEmpty,
+  /** The object's ETag as S3 reports it (CodeDeploy checks the object against it). */
+  eTag: nonEmpty,
+  /** Hex SHA-256 of the bundle, as `build.completed` reports it (recorded with each deployment). */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected the hex SHA-256 of the bundle' }),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
 export const NotifyInput = StepScope.partial().extend({
@@ -136,6 +153,8 @@ export const StartDeploymentInput = StepScope.extend({
   region: nonEmpty,
   taskToken: nonEmpty,
   revision: nonEmpty,
+  /** The exact object of the revision (the change's `artifact`): deployed by S3 version and checksum, never by key alone. */
+  artifact: ArtifactRef,
   application: nonEmpty,
   deploymentGroup: nonEmpty,
   /** Alarms that fail the step while it runs; never empty (a deployment never runs unwatched). */
@@ -221,6 +240,10 @@ export interface ReconcileOutput {
   completed: number;
   /** Waiters it failed (a lost alarm or failure event, an overdue bake that failed). */
   failed: number;
+  /** Lanes it freed because the execution holding them had ended. */
+  lanesFreed?: number;
+  /** Changes it told they hold a lane (a hand-over that had failed, or a freed lane handed on). */
+  lanesHandedOver?: number;
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */
@@ -357,7 +380,15 @@ export const busEvent = <T extends z.ZodType>(detail: T) =>
  * to the change that has waited longest.
  */
 export const LaneInput = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('acquire'), pipeline: nonEmpty, change: nonEmpty, stage: nonEmpty, taskToken: nonEmpty }),
+  z.object({
+    action: z.literal('acquire'),
+    pipeline: nonEmpty,
+    change: nonEmpty,
+    stage: nonEmpty,
+    taskToken: nonEmpty,
+    /** ARN of the acquiring execution (`$$.Execution.Id`): a lane held by an execution that ended is freed by the reconciler. */
+    execution: nonEmpty.optional(),
+  }),
   z.object({ action: z.literal('release'), pipeline: nonEmpty, change: nonEmpty, stages: z.array(nonEmpty) }),
 ]);
 export type LaneInput = z.infer<typeof LaneInput>;

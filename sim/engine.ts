@@ -18,7 +18,8 @@ import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
 import type { ChangeExecutionInput } from '../core/contracts.ts';
 import { HandlerName } from '../statemachines/resources.ts';
-import { teamAggregateAlarmName } from '../core/naming.ts';
+import { artifactKey, teamAggregateAlarmName } from '../core/naming.ts';
+import { simulatedObject } from './world/artifacts.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
@@ -176,6 +177,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
           pipeline: pipeline.name,
           change: c.id,
           revision: c.id,
+          // The build's upload: the exact object every deployment of the change deploys.
+          artifact: simulatedObject(artifactKey(pipeline.name, c.id)),
           author: c.author,
           mergedAt: new Date(c.at).toISOString(),
         };

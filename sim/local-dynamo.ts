@@ -13,26 +13,20 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENV } from '../lambdas/shared/config.ts';
+import { TABLE_ENV } from '../lambdas/shared/config.ts';
+import { TABLE_SCHEMAS, type TableName, type TableSchema } from '../core/tables.ts';
 
-export interface TableSpec {
+export interface TableSpec extends TableSchema {
   env: string;
   name: string;
-  sortKey: boolean;
-  /** Global secondary indexes: name, partition key, sort key (strings), projection ALL. */
-  indexes?: Array<{ name: string; partitionKey: string; sortKey: string }>;
 }
 
-/** The control plane's tables: partition key `pk`, optional sort key `sk` (strings). */
-export const TABLES: readonly TableSpec[] = [
-  { env: ENV.DEPLOYMENTS_TABLE, name: 'handsoff-deployments', sortKey: true },
-  // Open waiters carry `openShard`: the sparse index the reconciler sweeps.
-  { env: ENV.WAITERS_TABLE, name: 'handsoff-waiters', sortKey: false, indexes: [{ name: 'open-waiters', partitionKey: 'openShard', sortKey: 'pk' }] },
-  { env: ENV.WATCHES_TABLE, name: 'handsoff-watches', sortKey: true },
-  { env: ENV.WINDOWS_TABLE, name: 'handsoff-windows', sortKey: true },
-  { env: ENV.HOLIDAYS_TABLE, name: 'handsoff-holidays', sortKey: true },
-  { env: ENV.LANES_TABLE, name: 'handsoff-lanes', sortKey: true },
-];
+/** The control plane's tables, keys and indexes exactly as core/tables.ts defines them (the CDK stack reads the same). */
+export const TABLES: readonly TableSpec[] = (Object.entries(TABLE_SCHEMAS) as Array<[TableName, TableSchema]>).map(([t, schema]) => ({
+  ...schema,
+  env: TABLE_ENV[t],
+  name: `handsoff-${t}`,
+}));
 
 export interface LocalDynamo {
   client: DynamoDBDocumentClient;

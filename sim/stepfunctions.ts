@@ -6,7 +6,7 @@
  * counts transitions and history sizes.
  */
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
@@ -90,9 +90,11 @@ interface PendingToken {
   reject: (error: Error) => void;
 }
 
-/** Step Functions task tokens: the SFN client handlers use to complete waiting tasks. */
+/** Step Functions task tokens: the SFN client handlers use to complete waiting tasks (and DescribeExecution). */
 export class TaskTokens {
   private readonly pending = new Map<string, PendingToken>();
+  /** Status of every execution the engine started (RUNNING, then SUCCEEDED or FAILED). */
+  readonly executions = new Map<string, string>();
   private next = 1;
 
   /** Opens a token; the promise settles when a handler sends success or failure. */
@@ -133,6 +135,11 @@ export class TaskTokens {
         if (command instanceof SendTaskHeartbeatCommand) {
           if (!this.pending.has(command.input.taskToken!)) this.take(command.input.taskToken!);
           return {};
+        }
+        if (command instanceof DescribeExecutionCommand) {
+          const status = this.executions.get(command.input.executionArn!);
+          if (!status) throw new ExecutionDoesNotExist({ message: `Execution does not exist: '${command.input.executionArn}'`, $metadata: {} });
+          return { executionArn: command.input.executionArn, status };
         }
         throw new Error(`the local Step Functions does not implement ${(command as object).constructor.name}`);
       },
@@ -213,6 +220,12 @@ export class LocalStepFunctions {
     })();
     this.pendingRuns.add(counting);
     void counting.catch(() => undefined).finally(() => this.pendingRuns.delete(counting));
+    // What DescribeExecution answers (the reconciler frees lanes of executions that ended).
+    this.tokens.executions.set(executionArn, 'RUNNING');
+    execution.result.then(
+      () => this.tokens.executions.set(executionArn, 'SUCCEEDED'),
+      () => this.tokens.executions.set(executionArn, 'FAILED'),
+    );
     return execution.result;
   }
 

@@ -31,10 +31,17 @@ export const CHILD_TIMEOUT_SECONDS = 24 * 24 * 3600;
 export const DEPLOY_TIMEOUT_SECONDS = 6 * 3600;
 export const INVOKE_TIMEOUT_SECONDS = 60;
 
-/** Throttling and transient Lambda errors are retried with exponential backoff. */
+/**
+ * Handler crashes and timeouts: the invocation died, perhaps after a side effect (a deployment
+ * created, not yet recorded). Every handler is idempotent, so the retry finishes the work.
+ */
+export const CRASH_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout', 'Runtime.ExitError'] as const;
+
+/** Throttling, transient Lambda errors and handler crashes are retried with exponential backoff. */
 export const TRANSIENT_RETRY: Json[] = [
   {
     ErrorEquals: [
+      ...CRASH_ERRORS,
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
       'Lambda.SdkClientException',

@@ -47,7 +47,40 @@ export const releaseLanes = (stages: string[], next: string | undefined, extra: 
 
 /** Waits until the change holds the stage's lane (one change per stage at a time). */
 export const acquireLane = (stage: string, next: string, catchTo: string): State =>
-  callback(HandlerName.LANE, { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage }, CHILD_TIMEOUT_SECONDS, next, catchTo);
+  callback(
+    HandlerName.LANE,
+    { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage, 'execution.$': '$$.Execution.Id' },
+    CHILD_TIMEOUT_SECONDS,
+    next,
+    catchTo,
+  );
+
+/**
+ * A change deploys one pinned object (core/contracts.ts ArtifactRef): without its S3 version
+ * and checksums it fails in `build`, with the reason, before it takes a lane or deploys anything.
+ */
+const artifactPinned = (states: States, add: (id: string, state: State) => void): void => {
+  const failed = failChange(states, 'Build.Artifact', 'build', [], { causePath: '$.error.Cause' });
+  states['Build.ArtifactMissing'] = {
+    Type: 'Pass',
+    Parameters: {
+      Error: 'ArtifactNotPinned',
+      Cause: JSON.stringify({ reason: 'the change carries no pinned artifact (S3 version id, ETag and SHA-256); handsoff never deploys by key alone' }),
+    },
+    ResultPath: '$.error',
+    Next: failed,
+  };
+  add('Build.ArtifactPinned', {
+    Type: 'Choice',
+    Choices: [
+      {
+        Not: { And: ['versionId', 'eTag', 'sha256'].map((f) => ({ Variable: `$.artifact.${f}`, IsPresent: true })) },
+        Next: 'Build.ArtifactMissing',
+      },
+    ],
+    Default: 'NEXT',
+  });
+};
 
 export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};
@@ -61,6 +94,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   // with its artifact; the stage events still mark where it is.
   for (const stage of ['source', 'build']) {
     add(`${stageId(stage)}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    if (stage === 'build') artifactPinned(states, add);
     add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
   }
 
@@ -91,6 +125,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
           'pipeline.$': '$.pipeline',
           'change.$': '$.change',
           'revision.$': '$.revision',
+          'artifact.$': '$.artifact',
           ...scope,
           application: applicationName(p.name),
           deploymentGroup: preProdGroupName(p.name, stage),
@@ -142,6 +177,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
         'pipeline.$': '$.pipeline',
         'change.$': '$.change',
         'revision.$': '$.revision',
+        'artifact.$': '$.artifact',
         stage,
         'item.$': '$$.Map.Item.Value',
       },
@@ -158,6 +194,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
                 'pipeline.$': '$.pipeline',
                 'change.$': '$.change',
                 'revision.$': '$.revision',
+                'artifact.$': '$.artifact',
                 'stage.$': '$.stage',
                 'region.$': '$.item.region',
                 'application.$': '$.item.application',

@@ -24,6 +24,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     {
       ...base,
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       target: DeploymentTarget.ONE_BOX,
       'application.$': '$.application',
       'deploymentGroup.$': '$.oneBoxGroup',
@@ -58,6 +59,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       ...base,
       ...unitScope,
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       'application.$': '$.application',
       'deploymentGroup.$': '$.unit.deploymentGroup',
       'alarms.$': '$.alarmNames',
@@ -90,6 +92,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
       'pipeline.$': '$.pipeline',
       'change.$': '$.change',
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       'stage.$': '$.stage',
       'region.$': '$.region',
       'application.$': '$.application',

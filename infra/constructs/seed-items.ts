@@ -1,12 +1,12 @@
 /**
  * Items the stack seeds into the windows and holidays tables from the pipeline config, in
- * the layouts of lambdas/shared/tables.ts (the contract with check-window). The config is
+ * the layouts of core/tables.ts (the contract with check-window). The config is
  * the source of truth at deploy time; between deploys an operator may edit the items
  * (windows and holidays change without a redeploy), and the next deploy that changes the
  * config writes its items again.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
-import type { HolidayItem, WindowItem } from '../../lambdas/shared/tables.ts';
+import type { HolidayItem, WindowItem } from '../../core/tables.ts';
 
 export type SeedItem = Record<string, string | number | boolean | readonly string[]>;
 

@@ -10,6 +10,11 @@
  *   gate succeeds, as on-alarm-event would on its event (the gate checks again); one whose
  *   blocking alarm no longer exists waits on (a vanished alarm ends no wait);
  * - a bake, hold or blocker wait more than a minute past its end is ended as bake-end would (a lost schedule).
+ * Nothing is settled as succeeded while its alarms cannot be read: a deployment whose region's
+ * DescribeAlarms failed stays open (the next run tries again); one whose watched alarm no longer
+ * exists fails closed (AlarmMissing), as start-deployment would refuse it.
+ * Then the lanes: a lane held by an execution that ended (stopped, failed, timed out) is freed
+ * and handed on; a hand-over that failed is done again (lambdas/shared/lanes.ts).
  * Every decision is a conditional OPEN -> DONE update: whichever of the event path and the
  * reconciler comes first wins, the other is a no-op. Throttling propagates (the next run, or
  * the Lambda retry, goes on); any other error with one waiter is logged and the rest are
@@ -18,6 +23,9 @@
 import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from '../shared/alarms.ts';
 import { endBake } from '../shared/bakes.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
+import { sweepLanes } from '../shared/lanes.ts';
+import { deliver, finishWaiter, unwatch } from '../shared/waiters.ts';
+import { StepError } from '../../core/contracts.ts';
 import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
@@ -77,7 +85,14 @@ const guarded = async <T>(tally: Tally, waiter: Waiter, step: string, run: () =>
  * Blocking alarms that changed state whose event was lost: end the blocker waits for them
  * (reconcileBlockerWait), as on-alarm-event would.
  */
-const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally): Promise<void> => {
+/** What the alarm pass could read: regions whose states were read, and alarms found missing there. */
+interface AlarmView {
+  /** Alarm states per region read: only there may a blocker wait or a deployment be decided. */
+  read: Map<string, AlarmStates>;
+  missing: Set<string>;
+}
+
+const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally): Promise<AlarmView> => {
   const byRegion = new Map<string, Map<string, WatchedAlarm>>();
   for (const w of waiters) {
     for (const a of watchedAlarms(w)) {
@@ -87,12 +102,14 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
     }
   }
   const alarming = new Set<string>();
-  /** Alarm states per region read: only there may a blocker wait be decided. */
+  /** Alarm states per region read: only there may a blocker wait or a deployment be decided. */
   const read = new Map<string, AlarmStates>();
+  const missing = new Set<string>();
   for (const [region, alarms] of byRegion) {
     try {
       const states = await alarmStates([...alarms.values()]);
       for (const a of states.alarming) alarming.add(alarmKey(a));
+      for (const a of states.missing) missing.add(alarmKey(a));
       read.set(region, states);
     } catch (err) {
       if (isThrottling(err)) throw err;
@@ -115,6 +132,42 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
       logger.warn('alarm event lost; waiter failed by the reconciler', { waiter: w.pk, alarm: alarm.name, region: alarm.region });
     }
   }
+  return { read, missing };
+};
+
+/**
+ * A change deployment is settled only as far as its alarms were read: none missing (else it
+ * fails closed, AlarmMissing) and every region read (else it stays open: true is returned and
+ * nothing is decided). Rollback deployments watch no alarms.
+ */
+const holdOnUnreadAlarms = async (w: DeploymentWaiter | RollbackWaiter, view: AlarmView, tally: Tally): Promise<boolean> => {
+  const alarms = w.alarms ?? [];
+  const missing = alarms.filter((a) => view.read.has(a.region) && view.missing.has(alarmKey(a)));
+  if (missing.length > 0) {
+    const names = missing.map((a) => a.name);
+    const done = await finishWaiter(w.pk, {
+      ok: false,
+      error: StepError.ALARM_MISSING,
+      cause: {
+        reason: `alarm ${names.join(', ')} does not exist in ${missing[0]!.region}; handsoff does not promote a deployment it cannot watch (found by the reconciler)`,
+        alarm: names[0],
+        region: missing[0]!.region,
+        deploymentId: w.deploymentId,
+      },
+    });
+    if (done) {
+      await deliver(done);
+      await unwatch(alarms, w.pk);
+      tally.failed++;
+      logger.warn('watched alarm missing; deployment failed closed by the reconciler', { waiter: w.pk, alarms: names });
+    }
+    return true;
+  }
+  if (alarms.some((a) => !view.read.has(a.region))) {
+    logger.warn('alarm states unreadable; deployment left open for the next run', { waiter: w.pk });
+    return true;
+  }
+  return false;
 };
 
 /**
@@ -137,8 +190,9 @@ const reconcileBlockerWait = async (w: BakeWaiter, read: Map<string, AlarmStates
 };
 
 /** (a) Deployments CodeDeploy reports finished whose state-change event was lost. */
-const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, tally: Tally): Promise<void> => {
+const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, view: AlarmView, tally: Tally): Promise<void> => {
   if (!w.region || !w.deploymentId) return;
+  if (await holdOnUnreadAlarms(w, view, tally)) return;
   const settled = await settleFromCodeDeploy(w.region, w.deploymentId);
   if (settled?.outcome !== 'finished') return;
   if (settled.state === 'SUCCESS') tally.completed++;
@@ -155,22 +209,42 @@ const reconcileBake = async (w: BakeWaiter, now: number, tally: Tally): Promise<
   logger.warn('bake end schedule lost; ended by the reconciler', { waiter: w.pk, outcome: out.outcome });
 };
 
+/** (d) Lanes held by executions that ended, and hand-overs that failed. */
+const reconcileLanes = async (tally: Tally): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
+  try {
+    const sweep = await sweepLanes();
+    return { lanesFreed: sweep.freed, lanesHandedOver: sweep.handedOver };
+  } catch (err) {
+    if (isThrottling(err)) throw err;
+    tally.errors++;
+    logger.error('sweeping the lanes failed; the next run tries again', { error: err as Error });
+    return { lanesFreed: 0, lanesHandedOver: 0 };
+  }
+};
+
 export const reconcile = async (): Promise<ReconcileOutput> => {
   const waiters = await openWaiters();
   const tally: Tally = { completed: 0, failed: 0, errors: 0 };
   const settled = new Set<string>();
   // Alarms first: a step whose alarm fires fails, even if its deployment also ended.
-  await reconcileAlarms(waiters, settled, tally);
+  const view = await reconcileAlarms(waiters, settled, tally);
   const now = Date.now();
   for (const w of waiters) {
     if (settled.has(w.pk)) continue;
     if (w.kind === WaiterKind.DEPLOYMENT || w.kind === WaiterKind.ROLLBACK) {
-      await guarded(tally, w, 'deployment', () => reconcileDeployment(w, tally));
+      await guarded(tally, w, 'deployment', () => reconcileDeployment(w, view, tally));
     } else if (w.kind === WaiterKind.BAKE) {
       await guarded(tally, w, 'bake', () => reconcileBake(w, now, tally));
     }
   }
-  const out: ReconcileOutput = { checked: waiters.length, completed: tally.completed, failed: tally.failed };
+  const lanes = await reconcileLanes(tally);
+  const out: ReconcileOutput = {
+    checked: waiters.length,
+    completed: tally.completed,
+    failed: tally.failed,
+    ...(lanes.lanesFreed > 0 ? { lanesFreed: lanes.lanesFreed } : {}),
+    ...(lanes.lanesHandedOver > 0 ? { lanesHandedOver: lanes.lanesHandedOver } : {}),
+  };
   logger.info('reconciled open waiters', { ...out, errors: tally.errors });
   return out;
 };

@@ -4,6 +4,12 @@
  * configuration. The task completes when every rollback deployment succeeded
  * (on-deployment-event counts them down). A retry re-registers its token and only starts
  * rollbacks not started yet; CodeDeploy's one-deployment-per-group rule backs that up.
+ *
+ * A group claimed by start-deployment whose deployment id was never recorded (the attempt
+ * died between CreateDeployment and recording it) is not taken for untouched: its deployment
+ * of the artifact is looked up in CodeDeploy, in any status, stopped if it runs and the group
+ * restored. The previous revision is restored by its S3 version (and ETag), never by key alone:
+ * a group whose previous revision is not pinned by a version cannot be restored (RollbackFailed).
  */
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -11,7 +17,7 @@ import { EventType } from '../../core/events.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
-import { createOrAdoptDeployment } from '../shared/codedeploy.ts';
+import { createOrAdoptDeployment, findDeployment } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
@@ -47,12 +53,57 @@ export interface RollbackOutput {
 
 const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED];
 
-const locationOf = (item: DeploymentItem): ArtifactLocation =>
-  item.previousLocation ?? {
-    bucket: env(ENV.ARTIFACT_BUCKET),
-    key: artifactKey(item.pipeline, item.previousRevision!),
-    bundleType: 'zip',
-  };
+/** The previous revision's exact object, when it is pinned by an S3 version. */
+const previousOf = (item: DeploymentItem): ArtifactLocation | undefined =>
+  item.previousLocation?.version ? item.previousLocation : undefined;
+
+/** The change's own artifact in the group (its version and ETag when the claim recorded them). */
+const changeLocationOf = (item: DeploymentItem): ArtifactLocation => ({
+  bucket: env(ENV.ARTIFACT_BUCKET),
+  key: artifactKey(item.pipeline, item.revision),
+  bundleType: 'zip',
+  ...(item.artifact ? { version: item.artifact.versionId, eTag: item.artifact.eTag } : {}),
+});
+
+/**
+ * A claim without a recorded deployment: finds the deployment of the change's artifact that a
+ * crashed start-deployment created in the group (running or ended) and records it on the claim.
+ * @returns the item with its deployment id, or undefined when CodeDeploy has none (nothing was deployed).
+ */
+const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem | undefined> => {
+  const claimed = Date.parse(item.claimedAt);
+  const found = await findDeployment(
+    { region: item.region, application: item.application, deploymentGroup: item.deploymentGroup },
+    {
+      location: changeLocationOf(item),
+      statuses: 'any',
+      description: `handsoff ${item.pipeline} ${item.change} ${item.stage}`,
+      ...(Number.isFinite(claimed) ? { since: new Date(claimed - 5 * 60_000) } : {}),
+    },
+  );
+  if (!found) return undefined;
+  logger.warn('claimed deployment was never recorded; found it in CodeDeploy', { deploymentGroup: item.deploymentGroup, deploymentId: found.id, status: found.info.status });
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.deployments(),
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: 'SET #id = :id, #updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
+          ExpressionAttributeNames: { '#id': 'deploymentId', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':id': found.id, ':now': nowIso() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    return { ...item, deploymentId: found.id };
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), { pk: item.pk, sk: item.sk }))?.deploymentId;
+    return { ...item, deploymentId: recorded ?? found.id };
+  }
+};
 
 /** Stops the change's deployment if it may still run; our rollback replaces CodeDeploy's own. */
 const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
@@ -68,26 +119,15 @@ const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
 };
 
 const startRollbackDeployment = async (item: DeploymentItem, reason: string): Promise<string> => {
-  const location = locationOf(item);
+  const location = previousOf(item)!;
   const group = { region: item.region, application: item.application, deploymentGroup: item.deploymentGroup };
   // A group already running a rollback of ours from a dead attempt, or CodeDeploy's automatic
-  // one, restoring the same artifact: adopted. Anything else (the stopped deployment still
-  // winding down): busy, retried.
+  // one, restoring the same object: adopted. Anything else (the stopped deployment still
+  // winding down): busy, retried. Version and ETag pin the exact previous object: CodeDeploy verifies them.
   const { id } = await createOrAdoptDeployment(
     group,
-    location.key,
+    location,
     {
-      revision: {
-        revisionType: 'S3',
-        // eTag/version pin the exact previous artifact: CodeDeploy verifies them.
-        s3Location: {
-          bucket: location.bucket,
-          key: location.key,
-          bundleType: (location.bundleType ?? 'zip') as 'zip',
-          eTag: location.eTag,
-          version: location.version,
-        },
-      },
       deploymentConfigName: DeploymentConfig.FAST_ROLLBACK,
       description: `handsoff rollback ${item.pipeline} ${item.change} ${item.stage} to ${item.previousRevision}: ${reason}`.slice(0, 1000),
       autoRollbackConfiguration: { enabled: false },
@@ -144,7 +184,7 @@ const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, 
     ...scopeOf(item),
     alarms: [],
     deploymentId: rollbackId,
-    revision: item.previousRevision ?? locationOf(item).key,
+    revision: item.previousRevision ?? previousOf(item)!.key,
     deploymentGroup: item.deploymentGroup,
     parent,
     deploymentsPk: item.pk,
@@ -172,12 +212,24 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
   });
-  const deployed = items.filter((i) => i.deploymentId);
-  const restorable = deployed.filter((i) => i.previousRevision || i.previousLocation);
+  const deployed: DeploymentItem[] = [];
+  for (const item of items) {
+    if (item.deploymentId) deployed.push(item);
+    else {
+      // Claimed, but the id never recorded: CodeDeploy may still have (or have had) a deployment of it.
+      const recovered = await recoverUnrecorded(item);
+      if (recovered) deployed.push(recovered);
+    }
+  }
+  const restorable = deployed.filter((i) => previousOf(i));
   const unrestorable = deployed.filter((i) => !restorable.includes(i));
   for (const item of unrestorable) {
-    // The group's first deployment: there is no previous revision to restore; stop it.
-    logger.warn('no previous revision to restore; deployment stopped only', { deploymentGroup: item.deploymentGroup, region: item.region });
+    // The group's first deployment (or a previous revision not pinned by an S3 version): nothing exact to restore; stop it.
+    logger.warn('no previous revision to restore; deployment stopped only', {
+      deploymentGroup: item.deploymentGroup,
+      region: item.region,
+      previous: item.previousLocation?.key ?? item.previousRevision,
+    });
     await stopIfRunning(item);
   }
   // Those groups keep serving what they got: once the others are restored, the task fails (RollbackFailed).
@@ -223,7 +275,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
         {
           type: EventType.ROLLBACK_STARTED,
           ...scopeOf(item),
-          revision: item.previousRevision ?? locationOf(item).key,
+          revision: item.previousRevision ?? previousOf(item)!.key,
           stopped: item.deploymentId,
           reason,
         },

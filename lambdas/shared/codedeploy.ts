@@ -5,8 +5,11 @@ import {
   GetDeploymentGroupCommand,
   ListDeploymentsCommand,
   type CreateDeploymentCommandInput,
-  type DeploymentStatus as CodeDeployStatus,
+  type DeploymentInfo,
+  type DeploymentStatus as SdkDeploymentStatus,
+  type S3Location,
 } from '@aws-sdk/client-codedeploy';
+import { RUNNING_STATUSES } from '../../core/codedeploy.ts';
 import { artifactKey } from '../../core/naming.ts';
 import { clients } from './clients.ts';
 import { DeploymentGroupBusyError, hasName } from '../../core/errors.ts';
@@ -18,24 +21,33 @@ export interface GroupRef {
   deploymentGroup: string;
 }
 
-/** Statuses of a deployment that still occupies its group. */
-export const RUNNING_STATUSES: CodeDeployStatus[] = ['Created', 'Queued', 'InProgress'];
-
-/** CodeDeploy terminal statuses as the state-change events name them. */
-export const TERMINAL_STATE: Partial<Record<string, string>> = {
-  Succeeded: 'SUCCESS',
-  Failed: 'FAILURE',
-  Stopped: 'STOP',
-};
-
 /** Revision id of an artifact key (`${pipeline}/${revision}.zip`); the raw key otherwise. */
 export const revisionOf = (pipeline: string, key: string): string => {
   const prefix = artifactKey(pipeline, '').replace(/\.zip$/, '');
   return key.startsWith(prefix) && key.endsWith('.zip') ? key.slice(prefix.length, -'.zip'.length) : key;
 };
 
-export const getDeployment = async (region: string, deploymentId: string) =>
+export const getDeployment = async (region: string, deploymentId: string): Promise<DeploymentInfo | undefined> =>
   (await clients().codeDeploy(region).send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo;
+
+/** The CodeDeploy S3 revision of a location: bucket, key, bundle type, and the object's version and ETag when known. */
+export const s3LocationOf = (location: ArtifactLocation): S3Location => ({
+  bucket: location.bucket,
+  key: location.key,
+  bundleType: (location.bundleType ?? 'zip') as S3Location['bundleType'],
+  ...(location.version ? { version: location.version } : {}),
+  ...(location.eTag ? { eTag: location.eTag } : {}),
+});
+
+/** True when the deployment's S3 revision is `location`: same bucket and key, and the same version and ETag where `location` pins them. */
+export const deploys = (info: DeploymentInfo | undefined, location: ArtifactLocation): boolean => {
+  const s3 = info?.revision?.s3Location;
+  if (!s3 || s3.key !== location.key) return false;
+  if (s3.bucket !== undefined && s3.bucket !== location.bucket) return false;
+  if (location.version && s3.version !== location.version) return false;
+  if (location.eTag && s3.eTag !== location.eTag) return false;
+  return true;
+};
 
 /** The revision the group runs now: that of its last successful deployment. */
 export const currentRevision = async (
@@ -57,8 +69,19 @@ export const currentRevision = async (
   };
 };
 
-/** A deployment still running in the group whose artifact is `key`, if any. */
-export const findRunningDeployment = async (group: GroupRef, key: string): Promise<string | undefined> => {
+export interface DeploymentQuery {
+  /** The artifact the deployment deploys. */
+  location: ArtifactLocation;
+  /** Only deployments still running (the default), or in any status (running or ended). */
+  statuses?: 'running' | 'any';
+  /** Only deployments with this description (handsoff's own, of one change and stage). */
+  description?: string;
+  /** Only deployments created at or after this time. */
+  since?: Date;
+}
+
+/** The newest deployment in the group of `query.location` (and description), if any. */
+export const findDeployment = async (group: GroupRef, query: DeploymentQuery): Promise<{ id: string; info: DeploymentInfo } | undefined> => {
   let nextToken: string | undefined;
   do {
     const page = await clients()
@@ -67,40 +90,54 @@ export const findRunningDeployment = async (group: GroupRef, key: string): Promi
         new ListDeploymentsCommand({
           applicationName: group.application,
           deploymentGroupName: group.deploymentGroup,
-          includeOnlyStatuses: RUNNING_STATUSES,
+          ...(query.statuses === 'any' ? {} : { includeOnlyStatuses: RUNNING_STATUSES as SdkDeploymentStatus[] }),
+          ...(query.since ? { createTimeRange: { start: query.since } } : {}),
           nextToken,
         }),
       );
     for (const id of page.deployments ?? []) {
       const info = await getDeployment(group.region, id);
-      if (info?.revision?.s3Location?.key === key) return id;
+      if (!deploys(info, query.location)) continue;
+      if (query.description !== undefined && info?.description !== undefined && info.description !== query.description) continue;
+      return { id, info: info! };
     }
     nextToken = page.nextToken;
   } while (nextToken);
   return undefined;
 };
 
+/** A deployment still running in the group whose artifact is `location`, if any. */
+export const findRunningDeployment = async (group: GroupRef, location: ArtifactLocation): Promise<string | undefined> =>
+  (await findDeployment(group, { location }))?.id;
+
 /**
- * Creates a deployment of the artifact `key` in the group. When CodeDeploy refuses because
+ * Creates a deployment of the artifact `location` in the group. When CodeDeploy refuses because
  * the group runs one already, adopts it if it deploys the same artifact (created by an
  * attempt that died before recording it); otherwise throws DeploymentGroupBusy (retried)
  * with `busyMessage`.
  */
 export const createOrAdoptDeployment = async (
   group: GroupRef,
-  key: string,
-  input: Omit<CreateDeploymentCommandInput, 'applicationName' | 'deploymentGroupName'>,
+  location: ArtifactLocation,
+  input: Omit<CreateDeploymentCommandInput, 'applicationName' | 'deploymentGroupName' | 'revision'>,
   busyMessage: string,
 ): Promise<{ id: string; adopted: boolean }> => {
   try {
     const created = await clients()
       .codeDeploy(group.region)
-      .send(new CreateDeploymentCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup, ...input }));
+      .send(
+        new CreateDeploymentCommand({
+          applicationName: group.application,
+          deploymentGroupName: group.deploymentGroup,
+          revision: { revisionType: 'S3', s3Location: s3LocationOf(location) },
+          ...input,
+        }),
+      );
     if (!created.deploymentId) throw new Error(`CodeDeploy returned no deploymentId for ${group.deploymentGroup}`);
     return { id: created.deploymentId, adopted: false };
   } catch (err) {
     if (!hasName(err, 'DeploymentLimitExceededException')) throw err;
-    const running = await findRunningDeployment(group, key);
+    const running = await findRunningDeployment(group, location);
     if (running) return { id: running, adopted: true };
     throw new DeploymentGroupBusyError(busyMessage, { region: group.region, deploymentGroup: group.deploymentGroup }, { cause: err });
   }

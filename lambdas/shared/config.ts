@@ -2,6 +2,8 @@
  * Handler configuration, read from the environment the CDK stack sets (and the simulator
  * sets the same way). A missing value is a deployment error: fail loudly, never guess.
  */
+import type { TableName } from '../../core/tables.ts';
+
 export const ENV = {
   DEPLOYMENTS_TABLE: 'HANDSOFF_DEPLOYMENTS_TABLE',
   WAITERS_TABLE: 'HANDSOFF_WAITERS_TABLE',
@@ -16,6 +18,16 @@ export const ENV = {
   ARTIFACT_BUCKET: 'HANDSOFF_ARTIFACT_BUCKET',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** The variable naming each table (core/tables.ts): the stack sets it, the simulator too. */
+export const TABLE_ENV: Readonly<Record<TableName, EnvName>> = {
+  deployments: ENV.DEPLOYMENTS_TABLE,
+  waiters: ENV.WAITERS_TABLE,
+  watches: ENV.WATCHES_TABLE,
+  windows: ENV.WINDOWS_TABLE,
+  holidays: ENV.HOLIDAYS_TABLE,
+  lanes: ENV.LANES_TABLE,
+};
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';

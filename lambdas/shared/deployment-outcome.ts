@@ -7,7 +7,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { clients } from './clients.ts';
-import { getDeployment, TERMINAL_STATE } from './codedeploy.ts';
+import { FINAL_EVENT_STATES, finalStateOf } from '../../core/codedeploy.ts';
+import { getDeployment } from './codedeploy.ts';
 import { StepError, type DeploymentResult, type RollbackResult } from '../../core/contracts.ts';
 import { conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
@@ -28,14 +29,15 @@ import {
 } from './tables.ts';
 import { deliver, finishWaiter, unwatch } from './waiters.ts';
 
-/** CodeDeploy state-change `state` values that end a deployment. */
-export const FINAL_STATES: Record<string, DeploymentStatus> = {
-  SUCCESS: DeploymentStatus.SUCCEEDED,
-  FAILURE: DeploymentStatus.FAILED,
-  STOP: DeploymentStatus.STOPPED,
+/** The deployments table's status for each CodeDeploy status that ends a deployment (core/codedeploy.ts). */
+const ITEM_STATUS: Record<string, DeploymentStatus> = {
+  Succeeded: DeploymentStatus.SUCCEEDED,
+  Failed: DeploymentStatus.FAILED,
+  Stopped: DeploymentStatus.STOPPED,
 };
 
-export type Outcome = 'ignored' | 'unknown-deployment' | 'finished' | 'duplicate';
+/** `unconfirmed`: a SUCCESS event CodeDeploy does not confirm (the deployment still runs): nothing promoted. */
+export type Outcome = 'ignored' | 'unknown-deployment' | 'finished' | 'duplicate' | 'unconfirmed';
 
 export const resultOf = (deploymentId: string, state: string): WaiterResult =>
   state === 'SUCCESS'
@@ -62,7 +64,7 @@ const settleDeploymentItem = (waiter: DeploymentWaiter, status: DeploymentStatus
   );
 
 const onChangeDeployment = async (waiter: DeploymentWaiter, finished: boolean, state: string): Promise<void> => {
-  const status = FINAL_STATES[state]!;
+  const status = ITEM_STATUS[FINAL_EVENT_STATES[state]!]!;
   if (await settleDeploymentItem(waiter, status)) {
     await publish([
       {
@@ -167,10 +169,30 @@ const onRollbackDeployment = async (waiter: RollbackWaiter, state: string): Prom
   }
 };
 
-/** Applies a CodeDeploy deployment's state change. Duplicates and non-final states are no-ops. */
-export const onDeploymentState = async (deploymentId: string, state: string): Promise<Outcome> => {
-  if (!(state in FINAL_STATES)) return 'ignored';
+/**
+ * Applies a CodeDeploy deployment's state change. Duplicates and non-final states are no-ops.
+ * A SUCCESS is believed only as CodeDeploy confirms it (GetDeployment, in the waiter's region):
+ * a forged or stale event never completes a step; when CodeDeploy reports another end, that
+ * end is applied. `confirmed`: the state was read from CodeDeploy already.
+ */
+export const onDeploymentState = async (deploymentId: string, state: string, opts: { confirmed?: boolean } = {}): Promise<Outcome> => {
+  if (!(state in FINAL_EVENT_STATES)) return 'ignored';
   const pk = deploymentWaiterKey(deploymentId);
+  if (state === 'SUCCESS' && !opts.confirmed) {
+    const stored = await getItem<Waiter>(table.waiters(), { pk });
+    if (!stored?.region) {
+      logger.info('deployment not started by handsoff (or its waiter is not stored yet); ignored', { deploymentId, state });
+      return 'unknown-deployment';
+    }
+    const status = (await getDeployment(stored.region, deploymentId))?.status;
+    const real = finalStateOf(status);
+    if (!real) {
+      logger.warn('SUCCESS event not confirmed by CodeDeploy; ignored', { deploymentId, status });
+      return 'unconfirmed';
+    }
+    if (real !== state) logger.warn('CodeDeploy reports another end than the event; applying what CodeDeploy reports', { deploymentId, event: state, status });
+    state = real;
+  }
   const finished = await finishWaiter(pk, resultOf(deploymentId, state));
   const waiter = finished ?? (await getItem<Waiter>(table.waiters(), { pk }));
   if (!waiter) {
@@ -194,8 +216,7 @@ export const settleFromCodeDeploy = async (
   region: string,
   deploymentId: string,
 ): Promise<{ state: string; outcome: Outcome } | undefined> => {
-  const status = (await getDeployment(region, deploymentId))?.status;
-  const state = status ? TERMINAL_STATE[status] : undefined;
+  const state = finalStateOf((await getDeployment(region, deploymentId))?.status);
   if (!state) return undefined;
-  return { state, outcome: await onDeploymentState(deploymentId, state) };
+  return { state, outcome: await onDeploymentState(deploymentId, state, { confirmed: true }) };
 };

@@ -4,15 +4,22 @@
  *
  * Idempotent by a claim on the deployments table: a Step Functions retry or a duplicate
  * invocation never starts a second deployment. It re-registers the new token on the
- * deployment already started, adopts a deployment a crashed attempt created, and lets
- * CodeDeploy's one-deployment-per-group rule back that up (DeploymentGroupBusy, retried).
+ * deployment already started, adopts a deployment a crashed attempt created (running or
+ * ended: one revision is deployed to a group once, and an ended one reports its real
+ * outcome), and lets CodeDeploy's one-deployment-per-group rule back that up
+ * (DeploymentGroupBusy, retried).
+ *
+ * The artifact is deployed by S3 object version and ETag (the change's `artifact`), never by
+ * key alone. Alarms are checked before anything starts (nothing deploys into an alarm), and
+ * again once the waiter's watches are written: an alarm that fires between the first check
+ * and the watches fails the step instead of being lost.
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey } from '../../core/naming.ts';
-import { alarmStates, alarmTriggeredEvent, withoutData } from '../shared/alarms.ts';
+import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
-import { createOrAdoptDeployment, currentRevision, findRunningDeployment, type GroupRef } from '../shared/codedeploy.ts';
+import { createOrAdoptDeployment, currentRevision, findDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
@@ -31,11 +38,12 @@ import {
   WaiterKind,
   WaiterStatus,
   type DeploymentItem,
+  type ArtifactLocation,
   type DeploymentWaiter,
   type WatchedAlarm,
 } from '../shared/tables.ts';
 import { sendTaskFailure } from '../shared/tokens.ts';
-import { registerWaiter, watch, type Registration } from '../shared/waiters.ts';
+import { deliver, finishWaiter, registerWaiter, unwatch, watch, type Registration } from '../shared/waiters.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartDeploymentOutput {
@@ -55,6 +63,57 @@ const validate = (input: StartDeploymentInput): void => {
   if (input.alarms.length === 0) {
     throw new InvalidInputError('start-deployment input: alarms must not be empty; the deployment would run unwatched');
   }
+  const pins = (['versionId', 'eTag', 'sha256'] as const).filter((f) => typeof input.artifact?.[f] !== 'string' || input.artifact[f].length === 0);
+  if (pins.length > 0) {
+    throw new InvalidInputError(`start-deployment input: artifact lacks ${pins.join(', ')}; handsoff deploys an artifact by its S3 version and checksum, never by key alone`);
+  }
+};
+
+/** The exact S3 object of the change's revision. */
+const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
+  bucket: env(ENV.ARTIFACT_BUCKET),
+  key: artifactKey(input.pipeline, input.revision),
+  bundleType: 'zip',
+  version: input.artifact.versionId,
+  eTag: input.artifact.eTag,
+});
+
+const descriptionOf = (input: StartDeploymentInput): string => `handsoff ${input.pipeline} ${input.change} ${input.stage}`;
+
+/** How far before its claim a crashed attempt's deployment may have been created (clock skew between Lambda and CodeDeploy). */
+const CLAIM_SKEW_MS = 5 * 60_000;
+
+/**
+ * With the waiter's watches written, checks the alarms again: one that went to ALARM (or
+ * vanished) since the first check, before the watches existed, fails the step now, exactly as
+ * on-alarm-event would. @returns true when the waiter was failed (by this call or before).
+ */
+const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean> => {
+  const states = await alarmStates(waiter.alarms);
+  const alarm = states.alarming[0];
+  if (alarm) {
+    await failWaiterOnAlarm(waiter.pk, alarm, `alarm ${alarm.name} is in ALARM while deployment ${waiter.deploymentId} starts`);
+    return true;
+  }
+  if (states.missing.length > 0) {
+    const names = states.missing.map((a) => a.name);
+    const done = await finishWaiter(waiter.pk, {
+      ok: false,
+      error: StepError.ALARM_MISSING,
+      cause: {
+        reason: `alarm ${names.join(', ')} does not exist in ${waiter.region}; handsoff does not deploy without its alarms`,
+        alarm: names[0],
+        region: waiter.region,
+        deploymentId: waiter.deploymentId,
+      },
+    });
+    if (done) {
+      await deliver(done);
+      await unwatch(waiter.alarms, waiter.pk);
+    }
+    return true;
+  }
+  return false;
 };
 
 /**
@@ -96,24 +155,18 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
   return false;
 };
 
-const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> => {
-  const key = artifactKey(input.pipeline, input.revision);
-  return createOrAdoptDeployment(
+const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> =>
+  createOrAdoptDeployment(
     group,
-    key,
+    locationOf(input),
     {
-      revision: {
-        revisionType: 'S3',
-        s3Location: { bucket: env(ENV.ARTIFACT_BUCKET), key, bundleType: 'zip' },
-      },
       // No configuration: the group's own (one host at a time for the one-box, the pipeline's
       // rolling configuration for units and stages), set by the target stack.
-      description: `handsoff ${input.pipeline} ${input.change} ${input.stage}`,
+      description: descriptionOf(input),
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     },
     `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
   );
-};
 
 /**
  * Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit).
@@ -164,6 +217,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       application: input.application,
       deploymentGroup,
       revision: input.revision,
+      artifact: input.artifact,
       previousRevision: previous?.revision,
       previousLocation: previous?.location,
       claimedAt: now,
@@ -190,8 +244,16 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   let outcome: StartDeploymentOutput['outcome'] = 'waiting';
   if (!deploymentId) {
     if (existing) {
-      // Claimed by an attempt that died between claim and create: adopt what it created.
-      deploymentId = await findRunningDeployment(group, artifactKey(pipeline, input.revision));
+      // Claimed by an attempt that died between claim and record: adopt what it created,
+      // running or ended (a revision is deployed to a group once; an ended one reports its outcome).
+      const since = Date.parse(existing.claimedAt);
+      const found = await findDeployment(group, {
+        location: locationOf(input),
+        statuses: 'any',
+        description: descriptionOf(input),
+        ...(Number.isFinite(since) ? { since: new Date(since - CLAIM_SKEW_MS) } : {}),
+      });
+      deploymentId = found?.id;
       outcome = 'adopted';
       if (!deploymentId && (await refuseOnAlarms(input, alarms))) return { outcome: 'refused' };
     }
@@ -227,19 +289,21 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
     expiresAt: expiresAt(Date.now()),
   };
   const registration = await registerWaiter(waiter);
+  if (registration === 'replayed') return { outcome, deploymentId, registration };
+  // Watches first, then the check: an alarm that fired before they existed is not lost.
   await watch(alarms, waiter.pk);
-
-  if (outcome === 'waiting') {
-    // The deployment may have ended while no waiter was stored (a crash before it was):
-    // settle it now rather than wait for an event that already came.
-    if (registration === 'created') await settleFromCodeDeploy(region, deploymentId);
-    logger.info('deployment already started; waiting on it', { deploymentId, registration });
-  } else {
+  if (outcome !== 'waiting') {
     await publish([
       { type: EventType.DEPLOYMENT_STARTED, ...scopeOf(input), deploymentId, revision: input.revision, deploymentGroup },
     ]);
     logger.info('deployment started', { deploymentId, outcome, deploymentGroup, region });
+  } else {
+    logger.info('deployment already started; waiting on it', { deploymentId, registration });
   }
+  if (await failOnAlarmsAfterWatch(waiter)) return { outcome, deploymentId, registration };
+  // A deployment found rather than created may have ended while no waiter was stored (a crash
+  // before it was): settle it from what CodeDeploy reports rather than wait for an event that already came.
+  if (registration === 'created' && outcome !== 'started') await settleFromCodeDeploy(region, deploymentId);
   return { outcome, deploymentId, registration };
 };
 

@@ -18,6 +18,8 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import type { Deployment, DeploymentGroup, S3Revision } from './model.ts';
 import type { World } from './world.ts';
+import { isRunningStatus } from '../../core/codedeploy.ts';
+import { objectMismatch } from './artifacts.ts';
 import { batchSize } from './deployment-config.ts';
 import { dispatcher, meta, toMs, type Handler, type Input } from './sdk.ts';
 
@@ -51,11 +53,11 @@ const deploymentInfo = (d: Deployment): Record<string, unknown> => {
     ...(d.startTime !== undefined ? { startTime: new Date(d.startTime) } : {}),
     ...(d.completeTime !== undefined ? { completeTime: new Date(d.completeTime) } : {}),
     deploymentOverview: {
-      Pending: d.status === 'Created' || d.status === 'InProgress' ? pending : 0,
+      Pending: isRunningStatus(d.status) ? pending : 0,
       InProgress: d.batch.length,
       Succeeded: d.succeeded,
       Failed: d.failed,
-      Skipped: d.status === 'Created' || d.status === 'InProgress' ? 0 : pending,
+      Skipped: isRunningStatus(d.status) ? 0 : pending,
       Ready: 0,
     },
     ...(d.description !== undefined ? { description: d.description } : {}),
@@ -118,6 +120,9 @@ export const codeDeployApi = (world: World, region: string): { send(command: unk
       const s3Location: S3Revision['s3Location'] = { bucket, key, bundleType: str(location?.bundleType) ?? 'zip' };
       if (str(location?.version)) s3Location.version = String(location?.version);
       if (str(location?.eTag)) s3Location.eTag = String(location?.eTag);
+      // The bucket is versioned: a version or ETag of another object is refused.
+      const mismatch = objectMismatch(s3Location);
+      if (mismatch) throw new InvalidRevisionException({ message: `the revision does not match the object in s3://${bucket}: ${mismatch}`, ...meta });
       const deployment = world.createDeployment(group, configName, { revisionType: 'S3', s3Location }, str(input.description));
       return { deploymentId: deployment.id };
     },
@@ -181,7 +186,7 @@ export const codeDeployApi = (world: World, region: string): { send(command: unk
 
     StopDeploymentCommand(input) {
       const d = findDeployment(input);
-      if (d.status !== 'Created' && d.status !== 'InProgress') {
+      if (!isRunningStatus(d.status)) {
         throw new DeploymentAlreadyCompletedException({ message: `Deployment ${d.id} has already completed (${d.status}).`, ...meta });
       }
       world.stopDeployment(d);

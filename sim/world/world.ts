@@ -39,6 +39,8 @@ import {
   unitAnomalyRule,
 } from './alarms.ts';
 import { MINUTE_MS, MinuteSeries, DEFAULT_RETENTION_MINUTES, type MinuteDatapoint } from './metrics.ts';
+import { EVENT_STATE_OF_STATUS } from '../../core/codedeploy.ts';
+import { simulatedObject } from './artifacts.ts';
 import type { Behavior, Deployment, DeploymentGroup, DeploymentStatus, Fleet, Host, HostMinute, S3Revision } from './model.ts';
 import { keyOf, noise, stochasticRound } from './random.ts';
 import {
@@ -104,13 +106,6 @@ const MODE_OUT = 0;
 const MODE_SERVE = 1;
 /** In the load balancer but failing everything routed to it (crashed, or dropping traffic). */
 const MODE_BLACKHOLE = 2;
-
-const codeDeployState: Partial<Record<DeploymentStatus, string>> = {
-  InProgress: 'START',
-  Succeeded: 'SUCCESS',
-  Failed: 'FAILURE',
-  Stopped: 'STOP',
-};
 
 const groupKey = (region: string, application: string, group: string): string => `${region}\u0000${application}\u0000${group}`;
 const seriesKey = (service: string, region: string, scope: string): string => `${service}\u0000${region}\u0000${scope}`;
@@ -463,7 +458,10 @@ export class World {
       id: this.nextDeploymentId(),
       group,
       configName: DeploymentConfig.ONE_AT_A_TIME,
-      revision: { revisionType: 'S3', s3Location: { bucket: this.artifactBucket, key, bundleType: 'zip' } },
+      revision: {
+        revisionType: 'S3',
+        s3Location: { bucket: this.artifactBucket, key, bundleType: 'zip', version: simulatedObject(key).versionId, eTag: simulatedObject(key).eTag },
+      },
       description: 'baseline of the simulated world',
       status: 'Succeeded',
       createTime: now,
@@ -951,7 +949,7 @@ export class World {
   /** Emits the CodeDeploy state-change event (if any) and the world.deployment stream event. */
   private announce(deployment: Deployment): void {
     const group = deployment.group;
-    const state = codeDeployState[deployment.status];
+    const state = EVENT_STATE_OF_STATUS[deployment.status];
     const dropped = state !== undefined && this.drops('codedeploy', group.region, Date.now());
     if (state && !dropped) {
       this.emitFn({

@@ -241,18 +241,26 @@ describe('control plane', () => {
         'cloudwatch:DescribeAlarms',
         'cloudwatch:GetMetricData',
         'dynamodb:BatchWriteItem',
-        'dynamodb:DeleteItem', 'dynamodb:DeleteItem',
+        'dynamodb:DeleteItem', 'dynamodb:DeleteItem', 'dynamodb:DeleteItem',
         'dynamodb:GetItem', 'dynamodb:GetItem',
-        'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query',
+        'dynamodb:Scan',
         'dynamodb:UpdateItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem',
         'events:PutEvents',
         'iam:PassRole',
         'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
         'logs:CreateLogStream', 'logs:PutLogEvents',
         'scheduler:CreateSchedule', 'scheduler:DeleteSchedule',
+        'states:DescribeExecution',
         'states:SendTaskFailure', 'states:SendTaskSuccess',
       ].sort(),
     );
+    // The lane sweep scans the lanes table only, and describes only the handsoff executions.
+    const scan = statements.find((st) => [st.Action].flat().includes('dynamodb:Scan'))!;
+    expect(JSON.stringify(scan.Resource)).toContain('LanesTable');
+    const describe = statements.find((st) => [st.Action].flat().includes('states:DescribeExecution'))!;
+    expect(JSON.stringify(describe.Resource)).toMatch(/execution:handsoff-[^"]*:\*/);
     const json = JSON.stringify(statements);
     expect(json).toContain(`/index/${OPEN_WAITERS_INDEX}`);
     expect(json).not.toContain('/index/*');

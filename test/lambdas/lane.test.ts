@@ -1,8 +1,9 @@
-import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { lane } from '../../lambdas/lane/index.ts';
+import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { $metadata, ddb, events, published, sfn, useAwsMocks } from './support.ts';
 
@@ -27,7 +28,9 @@ const lanesTable = () => {
     items.delete(k);
     return {};
   });
+  ddb.on(ScanCommand, { TableName: 'lanes' }).callsFake(() => ({ Items: structuredClone([...items.values()]) }));
   ddb.on(QueryCommand).callsFake((input) => {
+    if (input.TableName !== 'lanes') return { Items: [] };
     const v = input.ExpressionAttributeValues;
     const found = [...items.values()].filter((i) => i.pk === v[':pk'] && (v[':sk'] ? i.sk === v[':sk'] : i.sk.startsWith(v[':wait'])));
     return { Items: structuredClone(found) };
@@ -105,6 +108,78 @@ describe('lane', () => {
     expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
     expect(items.has('p#wave-1|wait#c2')).toBe(false);
     expect(published().at(-1)).toMatchObject({ type: 'unblocked', reason: 'lane', change: 'c2' });
+  });
+
+  it('hands the lane past a waiting change whose task no longer waits (its execution ended)', async () => {
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'beta', taskToken: 't1' });
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'beta', taskToken: 't2' });
+    items.get('p#beta|wait#c2')!.enqueuedAt = '2026-12-01T17:00:00.000Z';
+    await lane({ action: 'acquire', pipeline: 'p', change: 'c3', stage: 'beta', taskToken: 't3' });
+    sfn.on(SendTaskSuccessCommand, { taskToken: 't2' }).rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata }));
+    await lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['beta'] });
+    expect(items.get('p#beta|holder')).toMatchObject({ change: 'c3' });
+    expect(tokensSent()).toEqual(['t1', 't2', 't3']);
+    expect(items.has('p#beta|wait#c2')).toBe(false);
+    expect(published().at(-1)).toMatchObject({ type: 'unblocked', change: 'c3' });
+  });
+
+  describe('the reconciler', () => {
+    const execution = (change: string) => `arn:aws:states:us-west-2:111122223333:execution:handsoff-p:${change}`;
+    const statuses = new Map<string, string>();
+    beforeEach(() => {
+      statuses.clear();
+      sfn.on(DescribeExecutionCommand).callsFake((input) => ({ status: statuses.get(input.executionArn) ?? 'RUNNING' }));
+    });
+
+    it.each(['ABORTED', 'FAILED', 'TIMED_OUT'])('frees a lane held by an execution that ended (%s) and hands it on', async (status) => {
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't2', execution: execution('c2') });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c1', execution: execution('c1') });
+      // Nothing to do while c1 runs.
+      await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+      expect(tokensSent()).toEqual(['t1']);
+      // c1's execution ends without releasing (stopped by hand, or its Lambda never ran).
+      statuses.set(execution('c1'), status);
+      await expect(reconcile()).resolves.toMatchObject({ lanesFreed: 1, lanesHandedOver: 1 });
+      expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: execution('c1') });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+      expect(tokensSent()).toEqual(['t1', 't2']);
+    });
+
+    it('frees a lane whose holder ended with nobody waiting', async () => {
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'gamma', taskToken: 't1', execution: execution('c1') });
+      statuses.set(execution('c1'), 'FAILED');
+      await expect(reconcile()).resolves.toMatchObject({ lanesFreed: 1 });
+      expect(items.has('p#gamma|holder')).toBe(false);
+    });
+
+    it('retries a hand-over that failed: the change that took the lane but was never told gets its token', async () => {
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't2', execution: execution('c2') });
+      // c1's release freed the lane, then its hand-over failed for good.
+      sfn.on(SendTaskSuccessCommand, { taskToken: 't2' }).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'NetworkingError' }));
+      await expect(lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] })).rejects.toThrow('socket hang up');
+      await expect(reconcile()).resolves.toMatchObject({ lanesHandedOver: 1 });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+      expect(items.has('p#wave-1|wait#c2')).toBe(false);
+      expect(tokensSent().filter((t) => t === 't2')).toHaveLength(2);
+      // and once told, nothing more
+      await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+    });
+
+    it('hands a free lane to the change waiting for it (a release that died before its hand-over)', async () => {
+      items.set('p#beta|wait#c2', { pk: 'p#beta', sk: 'wait#c2', change: 'c2', token: 't2', enqueuedAt: '2026-12-01T17:00:00.000Z', pipeline: 'p', stage: 'beta' });
+      await expect(reconcile()).resolves.toMatchObject({ lanesHandedOver: 1 });
+      expect(items.get('p#beta|holder')).toMatchObject({ change: 'c2' });
+      expect(tokensSent()).toEqual(['t2']);
+    });
+
+    it('never frees a lane when it cannot tell whether the execution ended', async () => {
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
+      sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      await reconcile();
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c1' });
+    });
   });
 
   it('rejects an unknown action, naming it', async () => {

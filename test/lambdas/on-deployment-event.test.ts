@@ -1,9 +1,10 @@
+import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onDeploymentEvent } from '../../lambdas/on-deployment-event/index.ts';
 import type { BusEvent, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
-import { $metadata, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
+import { $metadata, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -36,6 +37,8 @@ const deploymentWaiter = {
 beforeEach(() => {
   sfn.on(SendTaskSuccessCommand).resolves({});
   sfn.on(SendTaskFailureCommand).resolves({});
+  // CodeDeploy agrees with the events unless a test says otherwise.
+  codeDeploy.on(GetDeploymentCommand).callsFake(({ deploymentId }) => ({ deploymentInfo: { deploymentId, status: 'Succeeded' } }));
 });
 
 describe('on-deployment-event', () => {
@@ -56,6 +59,31 @@ describe('on-deployment-event', () => {
       expect.objectContaining({ type: 'deployment.succeeded', deploymentId: 'd-1', revision: 'r1', target: 'onebox', stage: 'wave-1', region: 'sa-east-1' }),
     ]);
     expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', delivered: true });
+  });
+
+  it('confirms a SUCCESS with CodeDeploy, in the deployment\'s region, before it completes the step', async () => {
+    fakeWaiters([deploymentWaiter]);
+    await onDeploymentEvent(event('d-1', 'SUCCESS'));
+    expect(codeDeploy).toHaveReceivedCommandWith(GetDeploymentCommand, { deploymentId: 'd-1' });
+    expect(await codeDeploy.call(0).thisValue.config.region()).toBe('sa-east-1');
+  });
+
+  it('never promotes on a forged or early SUCCESS: CodeDeploy says the deployment still runs', async () => {
+    const store = fakeWaiters([deploymentWaiter]);
+    codeDeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-1', status: 'InProgress' } });
+    await expect(onDeploymentEvent(event('d-1', 'SUCCESS'))).resolves.toEqual({ outcome: 'unconfirmed' });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(published()).toEqual([]);
+    expect(store.get('deployment#d-1')).toMatchObject({ status: 'OPEN' });
+  });
+
+  it('applies the end CodeDeploy reports when a stale SUCCESS contradicts it', async () => {
+    fakeWaiters([deploymentWaiter]);
+    codeDeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { deploymentId: 'd-1', status: 'Failed' } });
+    await onDeploymentEvent(event('d-1', 'SUCCESS'));
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'token-1', error: 'DeploymentFailed' });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect(published()).toEqual([expect.objectContaining({ type: 'deployment.failed' })]);
   });
 
   it('fails the step on FAILURE with the reason', async () => {

@@ -122,6 +122,34 @@ describe('reconcile', () => {
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
   });
 
+  describe('settles nothing as succeeded while it cannot read the alarms', () => {
+    it('leaves a finished deployment open while DescribeAlarms fails, and settles it once it reads them', async () => {
+      store = fakeWaiters([deploymentWaiter('d-1')]);
+      openIndex();
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Succeeded' } });
+      cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('service unavailable'), { name: 'InternalServiceError' }));
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      expect(store.get('deployment#d-1')).toMatchObject({ status: 'OPEN' });
+      expect(published()).toEqual([]);
+
+      alarms({ [agg]: 'OK' });
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 1, failed: 0 });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-d-1' });
+    });
+
+    it('fails closed a deployment whose watched alarm no longer exists, never completes it', async () => {
+      store = fakeWaiters([deploymentWaiter('d-1')]);
+      openIndex();
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Succeeded' } });
+      alarms({});
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 1 });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'token-d-1', error: 'AlarmMissing', cause: expect.stringContaining(agg) });
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', result: { ok: false, error: 'AlarmMissing' } });
+    });
+  });
+
   it('fails a waiter whose alarm is in ALARM although the event was lost, as on-alarm-event would', async () => {
     store = fakeWaiters([bakeWaiter('b-1', { endsAt: NOW.getTime() + 3_600_000 })]);
     openIndex();

@@ -46,7 +46,7 @@ describe('DynamoDB requests per invocation (5 watched alarms)', () => {
     codeDeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: {} });
     codeDeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-1' });
     codeDeploy.on(GetDeploymentCommand).resolves({});
-    await startDeployment({ pipeline: 'p', change: 'c', stage: 'wave-1', region: 'r', taskToken: 't', revision: 'r1', application: 'p', deploymentGroup: 'g', alarms: names });
+    await startDeployment({ pipeline: 'p', change: 'c', stage: 'wave-1', region: 'r', taskToken: 't', revision: 'r1', artifact: { versionId: 'v1', eTag: 'e1', sha256: 'f'.repeat(64) }, application: 'p', deploymentGroup: 'g', alarms: names });
     expect(commands()).toEqual(['GetCommand', 'PutCommand', 'UpdateCommand', 'PutCommand', 'BatchWriteCommand']);
   });
 });

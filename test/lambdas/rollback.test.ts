@@ -25,8 +25,10 @@ const item = (group: string, extra: Record<string, unknown>) => ({
   application: 'storefront-api',
   deploymentGroup: group,
   revision: 'r1',
+  artifact: { versionId: 'v1', eTag: 'e1', sha256: 'b'.repeat(64) },
+  claimedAt: '2026-12-01T17:00:00.000Z',
   previousRevision: 'r0',
-  previousLocation: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', eTag: 'e0' },
+  previousLocation: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', eTag: 'e0', version: 'v0' },
   ...extra,
 });
 const onebox = item('storefront-api-onebox', { target: 'onebox', status: 'SUCCEEDED', deploymentId: 'd-1' });
@@ -42,11 +44,53 @@ beforeEach(() => {
 });
 
 describe('rollback', () => {
-  it('succeeds at once when nothing was deployed', async () => {
+  it('succeeds at once when nothing was deployed: CodeDeploy has no deployment of the claimed group\'s artifact', async () => {
     ddb.on(QueryCommand).resolves({ Items: [item('storefront-api-onebox', { status: 'CLAIMED' })] });
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     await expect(rollback(input)).resolves.toEqual({ rollbacks: 0 });
+    // looked for, in any status, before it concluded nothing was deployed
+    expect(codeDeploy).toHaveReceivedCommandWith(ListDeploymentsCommand, { applicationName: 'storefront-api', deploymentGroupName: 'storefront-api-onebox' });
+    expect(codeDeploy.commandCalls(ListDeploymentsCommand)[0]!.args[0].input.includeOnlyStatuses).toBeUndefined();
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'rb-1', output: JSON.stringify({ rolledBack: [] }) });
-    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+  });
+
+  it('rolls back a claimed group whose deployment was created but never recorded (a crash in between): stops it and restores', async () => {
+    // Prepare: start-deployment died after CreateDeployment; the claim holds no id.
+    ddb.on(QueryCommand).resolves({ Items: [item('storefront-api-onebox', { target: 'onebox', status: 'CLAIMED' })] });
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-lost'] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-lost' }).resolves({
+      deploymentInfo: {
+        status: 'InProgress',
+        description: 'handsoff storefront-api c1 wave-1',
+        revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v1', eTag: 'e1' } },
+      },
+    });
+    // Act
+    await expect(rollback(input)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+    // Assess: found, recorded, stopped, and the previous object restored by version and ETag.
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-lost' }) });
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, { deploymentId: 'd-lost', autoRollbackEnabled: false });
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
+      deploymentGroupName: 'storefront-api-onebox',
+      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', version: 'v0', eTag: 'e0' } },
+    });
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'rollback.started', stopped: 'd-lost', revision: 'r0' }));
+  });
+
+  it('also restores a claimed group whose unrecorded deployment already ended', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [item('storefront-api-onebox', { target: 'onebox', status: 'CLAIMED' })] });
+    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-lost'] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-lost' }).resolves({
+      deploymentInfo: {
+        status: 'Succeeded',
+        description: 'handsoff storefront-api c1 wave-1',
+        revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v1', eTag: 'e1' } },
+      },
+    });
+    codeDeploy.on(StopDeploymentCommand).rejects(new DeploymentAlreadyCompletedException({ message: 'done', $metadata }));
+    await expect(rollback(input)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
   });
 
   it('restores the exact previous artifact in every group of the region, stopping what still runs', async () => {
@@ -60,7 +104,8 @@ describe('rollback', () => {
     expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
       applicationName: 'storefront-api',
       deploymentGroupName: 'storefront-api-onebox',
-      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', eTag: 'e0' } },
+      // the exact previous object: S3 version and ETag (CodeDeploy checks them)
+      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip', version: 'v0', eTag: 'e0' } },
       deploymentConfigName: 'handsoff-fast-rollback-33',
       description: expect.stringMatching(/^handsoff rollback storefront-api c1 wave-1/),
     });
@@ -106,7 +151,7 @@ describe('rollback', () => {
     codeDeploy.on(StopDeploymentCommand).rejects(new DeploymentAlreadyCompletedException({ message: 'done', $metadata }));
     codeDeploy.on(CreateDeploymentCommand).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
     codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-auto'] });
-    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-auto' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip' } } } });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-auto' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip', version: 'v0', eTag: 'e0' } } } });
     await expect(rollback(input)).resolves.toMatchObject({ rollbacks: 1 });
     expect(store.get('deployment#d-auto')).toMatchObject({ kind: 'rollback' });
   });
@@ -152,6 +197,15 @@ describe('rollback', () => {
       expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     });
 
+    it('counts a previous revision not pinned by an S3 version as nothing to restore: never rolls back by key alone', async () => {
+      const keyOnly = { ...unit, previousLocation: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', bundleType: 'zip' } };
+      ddb.on(QueryCommand).resolves({ Items: [keyOnly] });
+      await expect(rollback(input)).resolves.toEqual({ rollbacks: 0 });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, { deploymentId: 'd-2', autoRollbackEnabled: false });
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'rb-1', error: 'RollbackFailed' });
+    });
+
     it('is stopped while the others are restored; then the task fails with RollbackFailed naming it', async () => {
       ddb.on(QueryCommand).resolves({ Items: [onebox, first] });
       await expect(rollback(input)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
@@ -163,6 +217,7 @@ describe('rollback', () => {
       });
       expect(sfn).not.toHaveReceivedAnyCommand();
 
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-r1' }).resolves({ deploymentInfo: { deploymentId: 'd-r1', status: 'Succeeded' } });
       await onDeploymentState('d-r1', 'SUCCESS');
       expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
         taskToken: 'rb-1',

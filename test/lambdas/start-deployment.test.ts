@@ -2,6 +2,8 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateDeploymentCommand,
   DeploymentLimitExceededException,
+  type DeploymentStatus,
+  type GetDeploymentCommandOutput,
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
   ListDeploymentsCommand,
@@ -13,7 +15,7 @@ import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-s
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StartDeploymentInput } from '../../core/contracts.ts';
 import { startDeployment } from '../../lambdas/start-deployment/index.ts';
-import { $metadata, cloudWatch, codeDeploy, ddb, marshalled, published, sfn, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, marshalled, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -25,11 +27,21 @@ const input: StartDeploymentInput = {
   target: 'onebox',
   taskToken: 'token-2',
   revision: 'r1',
+  artifact: { versionId: 'v-r1', eTag: 'e-r1', sha256: 'a'.repeat(64) },
   application: 'storefront-api',
   deploymentGroup: 'storefront-api-onebox',
   alarms: ['handsoff-storefront-sa-east-1-aggregate', 'storefront-api-sa-east-1-onebox-faults'],
 };
 const claimKey = { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' };
+/** What CodeDeploy reports of a deployment of the change's exact artifact, made by handsoff for this change and stage. */
+const ours = (status: DeploymentStatus): GetDeploymentCommandOutput => ({
+  deploymentInfo: {
+    status,
+    description: 'handsoff storefront-api c1 wave-1',
+    revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v-r1', eTag: 'e-r1' } },
+  },
+  $metadata: {},
+});
 
 const alarmsAre = (state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA', present = input.alarms): void => {
   cloudWatch.on(DescribeAlarmsCommand).resolves({
@@ -60,12 +72,13 @@ describe('start-deployment', () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: 'deployments',
       ConditionExpression: 'attribute_not_exists(pk)',
-      Item: expect.objectContaining({ ...claimKey, status: 'CLAIMED', revision: 'r1', previousRevision: 'r0' }),
+      Item: expect.objectContaining({ ...claimKey, status: 'CLAIMED', revision: 'r1', artifact: input.artifact, previousRevision: 'r0' }),
     });
     expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
       applicationName: 'storefront-api',
       deploymentGroupName: 'storefront-api-onebox',
-      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip' } },
+      // The exact object: its S3 version and ETag, which CodeDeploy checks.
+      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v-r1', eTag: 'e-r1' } },
       description: 'handsoff storefront-api c1 wave-1',
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
@@ -158,16 +171,56 @@ describe('start-deployment', () => {
     expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
   });
 
-  it('adopts the deployment a crashed attempt created between claim and record', async () => {
-    ddb.on(GetCommand, { TableName: 'deployments' }).resolves({ Item: { ...claimKey, status: 'CLAIMED', previousRevision: 'r0' } });
-    codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-OTHER', 'd-7'] });
-    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip' } } } });
-    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-7' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r1.zip' } } } });
-    const out = await startDeployment(input);
-    expect(out).toMatchObject({ outcome: 'adopted', deploymentId: 'd-7' });
-    expect(codeDeploy).toHaveReceivedCommandWith(ListDeploymentsCommand, { includeOnlyStatuses: ['Created', 'Queued', 'InProgress'] });
-    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-7' }) });
+  describe('a claim whose deployment id was never recorded (the attempt died after CreateDeployment)', () => {
+    beforeEach(() => {
+      fakeWaiters([]);
+      ddb.on(GetCommand, { TableName: 'deployments' }).resolves({ Item: { ...claimKey, status: 'CLAIMED', previousRevision: 'r0', claimedAt: '2026-12-01T17:50:00.000Z' } });
+      sfn.on(SendTaskSuccessCommand).resolves({});
+      sfn.on(SendTaskFailureCommand).resolves({});
+    });
+
+    it('adopts the deployment it created while it still runs', async () => {
+      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-OTHER', 'd-7'] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip' } } } });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-7' }).resolves(ours('InProgress'));
+      const out = await startDeployment(input);
+      expect(out).toMatchObject({ outcome: 'adopted', deploymentId: 'd-7' });
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-7' }) });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+    });
+
+    it('adopts the deployment it created after it ended, reporting its real outcome: a revision is deployed to a group once', async () => {
+      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-7'] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-7' }).resolves(ours('Failed'));
+      const out = await startDeployment(input);
+      expect(out).toMatchObject({ outcome: 'adopted', deploymentId: 'd-7' });
+      // every status, not only the running ones, since the claim was made
+      const list = codeDeploy.commandCalls(ListDeploymentsCommand)[0]!.args[0].input;
+      expect(list.includeOnlyStatuses).toBeUndefined();
+      expect(list.createTimeRange?.start?.getTime()).toBeLessThanOrEqual(Date.parse('2026-12-01T17:50:00.000Z'));
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'token-2', error: 'DeploymentFailed' });
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
+    it('completes the step when the adopted deployment had succeeded', async () => {
+      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-7'] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-7' }).resolves(ours('Succeeded'));
+      await startDeployment(input);
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-2', output: JSON.stringify({ deploymentId: 'd-7', status: 'Succeeded' }) });
+    });
+
+    it('does not adopt a deployment of another object or another change at that key', async () => {
+      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-OTHER-VERSION', 'd-OTHER-CHANGE'] });
+      const other = ours('Succeeded').deploymentInfo!;
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER-VERSION' }).resolves({ deploymentInfo: { ...other, revision: { s3Location: { ...other.revision!.s3Location, version: 'v-old' } } } });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER-CHANGE' }).resolves({ deploymentInfo: { ...other, description: 'handsoff storefront-api c0 wave-1' } });
+      const out = await startDeployment(input);
+      expect(out).toMatchObject({ outcome: 'started', deploymentId: 'd-NEW' });
+      expect(codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
+    });
   });
 
   it('waits on the deployment the claim holds when another attempt recorded its id first', async () => {
@@ -185,6 +238,45 @@ describe('start-deployment', () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters', Item: expect.objectContaining({ pk: 'deployment#d-FIRST', deploymentId: 'd-FIRST' }) });
     expect(ddb).not.toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters', Item: expect.objectContaining({ pk: 'deployment#d-NEW' }) });
     expect(published()).not.toContainEqual(expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW' }));
+  });
+
+  it('refuses an artifact not pinned by S3 version and checksum: never deploys by key alone', async () => {
+    for (const artifact of [undefined, { versionId: '', eTag: 'e-r1', sha256: 'a'.repeat(64) }, { versionId: 'v-r1', eTag: 'e-r1' }]) {
+      await expect(startDeployment({ ...input, artifact } as unknown as StartDeploymentInput)).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('never by key alone') });
+    }
+    expect(codeDeploy).not.toHaveReceivedAnyCommand();
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('writes its alarm watches before it checks the alarms: an alarm that fires meanwhile fails the step', async () => {
+    // Prepare: OK at the first check; ALARM by the time the watches are written.
+    const order: string[] = [];
+    const store = fakeWaiters([]);
+    ddb.on(BatchWriteCommand).callsFake(() => {
+      order.push('watch');
+      return { UnprocessedItems: {} };
+    });
+    let checks = 0;
+    cloudWatch.on(DescribeAlarmsCommand).callsFake(() => {
+      order.push('check');
+      const state = ++checks === 1 ? 'OK' : 'ALARM';
+      return {
+        MetricAlarms: input.alarms.slice(1).map((AlarmName) => ({ AlarmName, StateValue: state })),
+        CompositeAlarms: input.alarms.slice(0, 1).map((AlarmName) => ({ AlarmName, StateValue: 'OK' })),
+      };
+    });
+    sfn.on(SendTaskFailureCommand).resolves({});
+    // Act
+    await startDeployment(input);
+    // Assess: the last check comes after the watches, and it fails the step as on-alarm-event would.
+    expect(order.lastIndexOf('check')).toBeGreaterThan(order.indexOf('watch'));
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
+      taskToken: 'token-2',
+      error: 'AlarmTriggered',
+      cause: expect.stringContaining('storefront-api-sa-east-1-onebox-faults'),
+    });
+    expect(store.get('deployment#d-NEW')).toMatchObject({ status: 'DONE', result: { ok: false, error: 'AlarmTriggered' } });
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarmName: 'storefront-api-sa-east-1-onebox-faults' }));
   });
 
   it('rejects an empty alarm list: a deployment never runs unwatched', async () => {

@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, vi } from 'vitest';
@@ -62,6 +62,8 @@ export const useAwsMocks = (): void => {
     for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler]) m.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
+    // The reconciler's lane sweep finds no lanes unless a test gives some.
+    ddb.on(ScanCommand).resolves({ Items: [] });
     for (const [k, v] of Object.entries(TABLES)) vi.stubEnv(k, v);
     setClients(testClients());
     logger.setLogLevel('SILENT');

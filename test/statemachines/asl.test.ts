@@ -190,6 +190,33 @@ describe('buildStateMachines', () => {
     }
   });
 
+  it('retries a handler that crashed or timed out on every Lambda task (handlers are idempotent; a crash may follow a side effect)', () => {
+    const tasks = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([, s]) => s.Type === 'Task' && s.Resource.includes('lambda'));
+    expect(tasks.length).toBeGreaterThan(10);
+    for (const [name, s] of tasks) {
+      for (const error of ['Lambda.Unknown', 'Sandbox.Timedout', 'Runtime.ExitError']) {
+        const retry = s.Retry.find((r: { ErrorEquals: string[] }) => r.ErrorEquals.includes(error));
+        expect(retry, `${name} ${error}`).toBeDefined();
+        expect(retry.MaxAttempts, `${name} ${error}`).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it('hands every deployment the change\'s pinned artifact (S3 version and checksum), never the key alone', () => {
+    const deploys = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Parameters).includes('StartDeploymentFunctionArn'));
+    expect(deploys.length).toBeGreaterThan(2);
+    for (const [name, s] of deploys) expect(s.Parameters.Payload['artifact.$'], name).toBe('$.artifact');
+    // and the child region executions get it
+    const child = allStates(defs.pipeline).find(([, s]) => s.Resource?.includes('startExecution'));
+    expect(child?.[1].Parameters.Input['artifact.$']).toBe('$.artifact');
+  });
+
+  it('names the acquiring execution on every lane it takes, so a lane held by an ended execution can be freed', () => {
+    const acquires = allStates(defs.pipeline).filter(([, s]) => s.Parameters?.Payload?.action === 'acquire');
+    expect(acquires.length).toBeGreaterThan(2);
+    for (const [name, s] of acquires) expect(s.Parameters.Payload['execution.$'], name).toBe('$$.Execution.Id');
+  });
+
   it('keeps retrying a rollback while the stopped deployment winds down, for minutes not seconds', () => {
     const rollbacks = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([n]) => n.endsWith('Rollback'));
     expect(rollbacks.length).toBeGreaterThan(3);

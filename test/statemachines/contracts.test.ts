@@ -47,6 +47,7 @@ describe('payload contracts between the state machines and the handlers', () => 
       'region.$': '$.region',
       'taskToken.$': '$$.Task.Token',
       'revision.$': '$.revision',
+      'artifact.$': '$.artifact',
       application: 'storefront-api',
       'deploymentGroups.$': '$.group',
       alarms: ['a'],

@@ -3,15 +3,15 @@
  * functions construct turns these into IAM statements.
  */
 import { Duration } from 'aws-cdk-lib';
-import { OPEN_WAITERS_INDEX } from '../../../lambdas/shared/tables.ts';
+import { OPEN_WAITERS_INDEX, type TableName } from '../../../core/tables.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 
 
-export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
+export type { TableName } from '../../../core/tables.ts';
 
-export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'ConditionCheckItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'ConditionCheckItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
-/** Item reads (no Scan: no handler lists a whole table). */
+/** Item reads (no Scan: only the reconciler lists a whole table, the small lanes table). */
 const READ: readonly DynamoAction[] = ['GetItem', 'BatchGetItem', 'Query', 'ConditionCheckItem'];
 /** Item reads and writes (conditional writes and batch writes included). */
 const READ_WRITE: readonly DynamoAction[] = [...READ, 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
@@ -28,6 +28,8 @@ export interface HandlerAccess {
   readonly readDeployments?: boolean;
   readonly describeAlarms?: boolean;
   readonly metricData?: boolean;
+  /** states:DescribeExecution on the executions of the handsoff state machines. */
+  readonly describeExecutions?: boolean;
   /** Step Functions task completion on the handsoff state machines. */
   readonly completeTasks?: readonly ('SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat')[];
   /** EventBridge Scheduler actions in the bake schedule group. */
@@ -94,11 +96,14 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
       // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
       watches: ['GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
       deployments: ['Query', 'UpdateItem'],
+      // The lane sweep: lists the lanes, frees those whose execution ended and hands them on (lambdas/shared/lanes.ts).
+      lanes: ['Scan', 'Query', 'PutItem', 'DeleteItem'],
     },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     readDeployments: true,
     describeAlarms: true,
     metricData: true,
+    describeExecutions: true,
     completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
     schedules: ['CreateSchedule', 'DeleteSchedule'],
     // A sweep of every open waiter; well within the five minutes between two sweeps.

@@ -25,6 +25,7 @@ import {
   applicationArns,
   deploymentConfigArns,
   deploymentGroupArns,
+  executionsArn,
   pipelineStateMachineName,
   regionStateMachineName,
   stateMachineArn,
@@ -243,6 +244,19 @@ export const grantHandler = (
           stateMachineArn(stack, regionStateMachineName(p.name)),
         ]),
       }),
+    );
+  }
+  if (access.describeExecutions) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: forPipelines((p) => [
+          executionsArn(stack, pipelineStateMachineName(p.name)),
+          executionsArn(stack, regionStateMachineName(p.name)),
+        ]),
+      }),
+      'Executions are named per change at run time; the pattern covers only the executions of the handsoff state machines.',
     );
   }
   if (access.schedules) {

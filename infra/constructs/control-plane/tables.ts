@@ -1,5 +1,5 @@
 /**
- * The control plane's DynamoDB tables (key layouts and TTLs: lambdas/shared/tables.ts) and
+ * The control plane's DynamoDB tables (keys, TTLs and indexes: core/tables.ts TABLE_SCHEMAS) and
  * the seeding of each pipeline's windows and holidays at deploy time. Created in the stack's
  * own scope, so their construct ids (`<Name>Table`, `<Pipeline>Windows`) stay as they were.
  */
@@ -9,27 +9,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ResolvedPipeline } from '../../../core/model.ts';
-import { ENV } from '../../../lambdas/shared/config.ts';
-import { OPEN_SHARD_ATTRIBUTE, OPEN_WAITERS_INDEX, TTL_ATTRIBUTE } from '../../../lambdas/shared/tables.ts';
+import { TABLE_SCHEMAS, type TableName } from '../../../core/tables.ts';
+import { TABLE_ENV } from '../../../lambdas/shared/config.ts';
 import { TableSeed } from '../table-seed.ts';
 import { holidayItems, windowItems } from '../seed-items.ts';
-import type { TableName } from './access.ts';
 import { pascal } from './names.ts';
-
-/**
- * Key layouts and TTLs: lambdas/shared/tables.ts. `tokens`: the table holds Step Functions
- * task tokens (a waiter's, a change waiting for a lane), and whoever reads a token can
- * complete or fail that step: such tables are encrypted with the control plane's own key,
- * which only the handlers that use them may use (functions.ts).
- */
-export const TABLES: Record<TableName, { sortKey: boolean; env: string; ttl?: string; tokens?: boolean }> = {
-  deployments: { sortKey: true, env: ENV.DEPLOYMENTS_TABLE },
-  waiters: { sortKey: false, env: ENV.WAITERS_TABLE, ttl: TTL_ATTRIBUTE, tokens: true },
-  watches: { sortKey: true, env: ENV.WATCHES_TABLE, ttl: TTL_ATTRIBUTE },
-  windows: { sortKey: true, env: ENV.WINDOWS_TABLE },
-  holidays: { sortKey: true, env: ENV.HOLIDAYS_TABLE },
-  lanes: { sortKey: true, env: ENV.LANES_TABLE, tokens: true },
-};
 
 export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> => {
   const tokenKey = new kms.Key(stack, 'TaskTokensKey', {
@@ -38,7 +22,7 @@ export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> =>
     removalPolicy: RemovalPolicy.RETAIN,
   });
   const tables = Object.fromEntries(
-    Object.entries(TABLES).map(([name, spec]) => [
+    Object.entries(TABLE_SCHEMAS).map(([name, spec]) => [
       name,
       new dynamodb.Table(stack, `${pascal(name)}Table`, {
         partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -52,19 +36,23 @@ export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> =>
       }),
     ]),
   ) as Record<TableName, dynamodb.Table>;
-  // Sparse: only open waiters carry `openShard`, so the reconciler reads exactly those.
-  tables.waiters.addGlobalSecondaryIndex({
-    indexName: OPEN_WAITERS_INDEX,
-    partitionKey: { name: OPEN_SHARD_ATTRIBUTE, type: dynamodb.AttributeType.STRING },
-    sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-    projectionType: dynamodb.ProjectionType.ALL,
-  });
+  // The waiters' sparse index: only open waiters carry `openShard`, so the reconciler reads exactly those.
+  for (const [name, spec] of Object.entries(TABLE_SCHEMAS) as Array<[TableName, (typeof TABLE_SCHEMAS)[TableName]]>) {
+    for (const index of spec.indexes ?? []) {
+      tables[name].addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
   return tables;
 };
 
 /** Environment variables naming each table, for the handlers. */
 export const tableEnvironment = (tables: Record<TableName, dynamodb.Table>): Record<string, string> =>
-  Object.fromEntries(Object.entries(TABLES).map(([t, spec]) => [spec.env, tables[t as TableName].tableName]));
+  Object.fromEntries((Object.keys(TABLE_SCHEMAS) as TableName[]).map((t) => [TABLE_ENV[t], tables[t].tableName]));
 
 /** Writes the pipelines' windows and holidays into their tables at deploy time. */
 export const seedTables = (stack: Stack, tables: Record<TableName, dynamodb.Table>, pipelines: readonly ResolvedPipeline[]): void => {

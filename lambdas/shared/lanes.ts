@@ -1,0 +1,175 @@
+/**
+ * Lanes (lanes table, core/tables.ts): each stage of a pipeline holds at most one change at a
+ * time. Acquire, release and hand-over, shared by the `lane` handler and the reconciler
+ * (which hands on lanes whose holder's execution ended, or whose hand-over was never confirmed).
+ * Conditional writes make every step idempotent; a waiter re-checks the lane after enqueueing,
+ * so a release racing with it never strands it.
+ */
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BlockReason, EventType } from '../../core/events.ts';
+import { hasName } from '../../core/errors.ts';
+import { clients } from './clients.ts';
+import { conditionalWrite, queryAll } from './dynamo.ts';
+import { nowIso } from './duration.ts';
+import { logger } from './logger.ts';
+import { publish } from './publish.ts';
+import {
+  LANE_HOLDER_SK,
+  LANE_WAIT_PREFIX,
+  laneKey,
+  laneWaitSk,
+  table,
+  type LaneHolderItem,
+  type LaneWaitItem,
+} from './tables.ts';
+import { sendTaskSuccess } from './tokens.ts';
+
+/** Takes the lane if it is free or already the change's. */
+export const tryHold = (pipeline: string, stage: string, change: string, execution?: string): Promise<boolean> =>
+  conditionalWrite(
+    new PutCommand({
+      TableName: table.lanes(),
+      Item: {
+        pk: laneKey(pipeline, stage),
+        sk: LANE_HOLDER_SK,
+        change,
+        since: nowIso(),
+        pipeline,
+        stage,
+        ...(execution ? { execution } : {}),
+      } satisfies LaneHolderItem,
+      ConditionExpression: 'attribute_not_exists(pk) OR change = :change',
+      ExpressionAttributeValues: { ':change': change },
+    }),
+  );
+
+/** Frees the lane if `change` holds it; true when this call did. */
+export const releaseHolder = (pipeline: string, stage: string, change: string): Promise<boolean> =>
+  conditionalWrite(
+    new DeleteCommand({
+      TableName: table.lanes(),
+      Key: { pk: laneKey(pipeline, stage), sk: LANE_HOLDER_SK },
+      ConditionExpression: 'change = :change',
+      ExpressionAttributeValues: { ':change': change },
+    }),
+  );
+
+export const removeWaiter = (pipeline: string, stage: string, change: string) =>
+  clients()
+    .dynamo()
+    .send(new DeleteCommand({ TableName: table.lanes(), Key: { pk: laneKey(pipeline, stage), sk: laneWaitSk(change) } }));
+
+/** The changes waiting for a lane, longest first. */
+export const laneWaiters = async (pipeline: string, stage: string): Promise<LaneWaitItem[]> => {
+  const waiters = await queryAll<LaneWaitItem>({
+    TableName: table.lanes(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :wait)',
+    ExpressionAttributeValues: { ':pk': laneKey(pipeline, stage), ':wait': LANE_WAIT_PREFIX },
+  });
+  return waiters.sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt) || a.change.localeCompare(b.change));
+};
+
+/** Tells a waiting change it holds the lane; false when its task no longer waits (its execution ended, or the token is unusable). */
+const tell = async (token: string, stage: string): Promise<boolean> => {
+  try {
+    return await sendTaskSuccess(token, { lane: stage });
+  } catch (err) {
+    if (hasName(err, 'InvalidToken')) return false;
+    throw err;
+  }
+};
+
+/**
+ * Hands a freed lane to the change that has waited longest. A change whose task no longer
+ * waits (its execution stopped, failed or timed out while it waited) does not keep the lane:
+ * its entry is dropped and the lane goes to the next one. Also re-sends the token of a
+ * change that took the lane but was never told (its wait entry is still there; `holder`
+ * names it when known, so that it goes first).
+ * @returns the change told it holds the lane, if any.
+ */
+export const handOver = async (pipeline: string, stage: string, holder?: string): Promise<string | undefined> => {
+  const waiters = await laneWaiters(pipeline, stage);
+  // The change that took the lane but was never told goes first: it holds the lane already.
+  const ordered = holder ? [...waiters.filter((w) => w.change === holder), ...waiters.filter((w) => w.change !== holder)] : waiters;
+  for (const next of ordered) {
+    // tryHold also succeeds when the lane already is next's (a retried release whose earlier
+    // try failed after taking it): its wait entry still exists, so its token is sent again.
+    if (!(await tryHold(pipeline, stage, next.change, next.execution))) return undefined; // someone else took it: they hand over in turn
+    // Tell the waiter before dropping its entry, so that a failure in between is retried, never lost.
+    const told = await tell(next.token, stage);
+    await removeWaiter(pipeline, stage, next.change);
+    if (told) {
+      await publish([{ type: EventType.UNBLOCKED, reason: BlockReason.LANE, pipeline, change: next.change, stage }]);
+      return next.change;
+    }
+    logger.warn('waiting change no longer waits; lane handed to the next one', { pipeline, stage, change: next.change });
+    await releaseHolder(pipeline, stage, next.change);
+  }
+  return undefined;
+};
+
+/** Step Functions execution statuses that still hold what they acquired. */
+const LIVE = ['RUNNING', 'PENDING_REDRIVE'];
+
+/** Whether the execution still runs; true when it cannot tell (the lane is never freed on doubt). */
+const executionRuns = async (execution: string): Promise<boolean> => {
+  try {
+    const { status } = await clients().sfn().send(new DescribeExecutionCommand({ executionArn: execution }));
+    return status === undefined || LIVE.includes(status);
+  } catch (err) {
+    if (hasName(err, 'ExecutionDoesNotExist')) return false;
+    throw err;
+  }
+};
+
+export interface LaneSweep {
+  /** Lanes freed because their holder's execution ended. */
+  freed: number;
+  /** Changes told they hold a lane (a hand-over done or re-sent). */
+  handedOver: number;
+}
+
+/**
+ * The reconciler's lane sweep: a lane held by an execution that ended (stopped, failed, timed
+ * out) is freed and handed on; a lane with waiters and no holder (a release whose hand-over
+ * failed), or whose holder was never told, is handed over again.
+ */
+export const sweepLanes = async (): Promise<LaneSweep> => {
+  const items: Array<LaneHolderItem | LaneWaitItem> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await clients().dynamo().send(new ScanCommand({ TableName: table.lanes(), ExclusiveStartKey: start }));
+    items.push(...((page.Items ?? []) as Array<LaneHolderItem | LaneWaitItem>));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const lanes = new Map<string, { holder?: LaneHolderItem; waits: LaneWaitItem[] }>();
+  for (const item of items) {
+    const lane = lanes.get(item.pk) ?? { waits: [] };
+    if (item.sk === LANE_HOLDER_SK) lane.holder = item as LaneHolderItem;
+    else lane.waits.push(item as LaneWaitItem);
+    lanes.set(item.pk, lane);
+  }
+  const sweep: LaneSweep = { freed: 0, handedOver: 0 };
+  for (const { holder, waits } of lanes.values()) {
+    const pipeline = holder?.pipeline ?? waits[0]?.pipeline;
+    const stage = holder?.stage ?? waits[0]?.stage;
+    if (!pipeline || !stage) continue; // an item written before lanes named their pipeline and stage
+    if (holder?.execution && !(await executionRuns(holder.execution))) {
+      if (await releaseHolder(pipeline, stage, holder.change)) {
+        sweep.freed++;
+        logger.warn('lane held by an execution that ended; freed', { pipeline, stage, change: holder.change, execution: holder.execution });
+      }
+      // Its own entry, if it was still waiting to be told, goes too; the others get the lane.
+      await removeWaiter(pipeline, stage, holder.change);
+      if (waits.some((w) => w.change !== holder.change) && (await handOver(pipeline, stage))) sweep.handedOver++;
+    } else if (holder) {
+      // Held by a running execution: only a holder never told it holds the lane needs its token again.
+      if (waits.some((w) => w.change === holder.change) && (await handOver(pipeline, stage, holder.change))) sweep.handedOver++;
+    } else if (waits.length > 0 && (await handOver(pipeline, stage))) {
+      // Free, with changes waiting: a release whose hand-over failed.
+      sweep.handedOver++;
+    }
+  }
+  return sweep;
+};
