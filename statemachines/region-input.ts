@@ -7,7 +7,7 @@
  * itself is the stored copy of the pipeline: it holds, for every (wave, region) of the
  * pipeline, the region's units, deployment groups, metric scopes and alarms (its bakes are
  * constants of the bake states already). An execution's input only says which change to
- * run where: `pipeline`, `stage`, `region`, `change`, `revision`. The first Choice accepts
+ * run where: `pipeline`, `stage`, `region`, `change`, `revision` and its pinned `artifact`. The first Choice accepts
  * exactly the (pipeline, stage, region) triples of the definition and then REPLACES the
  * rest of the input with the definition's plan for that region, so a caller cannot shrink
  * the units, point at other deployment groups or drop an alarm (a deployment unwatched).
@@ -27,7 +27,7 @@ const REJECTED = 'Region.InputRejected';
 export const REGION_INPUT_REJECTED_ERROR = 'RegionInputRejected';
 
 /** What the input must carry (strings): the rest comes from the definition. */
-const REQUIRED = ['pipeline', 'change', 'revision', 'stage', 'region'] as const;
+const REQUIRED = ['pipeline', 'change', 'revision', 'stage', 'region', 'artifact.versionId', 'artifact.eTag', 'artifact.sha256'] as const;
 
 /**
  * Adds the check to `states` and returns its first state; a match goes on to `next` with
@@ -70,6 +70,8 @@ export const regionInputStates = (states: States, p: ResolvedPipeline, next: str
         pipeline: p.name,
         'change.$': '$.change',
         'revision.$': '$.revision',
+        // The exact object the change deploys (its S3 version and checksums), from the build.
+        'artifact.$': '$.artifact',
         stage,
         ...regionItem(p, region),
       } as State,

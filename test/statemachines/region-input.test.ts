@@ -70,7 +70,14 @@ const run = async (input: Record<string, unknown>) => {
   }
 };
 
-const valid = { pipeline: 'storefront-api', change: 'c1', revision: 'r1', stage: 'wave-2', region: 'us-east-1' };
+const valid = {
+  pipeline: 'storefront-api',
+  change: 'c1',
+  revision: 'r1',
+  artifact: { versionId: 'v1', eTag: '"e1"', sha256: 'a'.repeat(64) },
+  stage: 'wave-2',
+  region: 'us-east-1',
+};
 
 describe('region machine input check', () => {
   it.each([
@@ -87,11 +94,20 @@ describe('region machine input check', () => {
     expect(text).toContain('wave-1/sa-east-1, wave-2/us-east-1');
   });
 
-  it('rejects an input without its change or revision', async () => {
-    const { revision: _r, ...noRevision } = valid;
-    const result = await run(noRevision);
+  it.each([
+    ['its revision', (({ revision: _r, ...rest }) => rest)(valid)],
+    ['its pinned artifact', (({ artifact: _a, ...rest }) => rest)(valid)],
+    ['the checksum of its artifact', { ...valid, artifact: { versionId: 'v1', eTag: '"e1"' } }],
+  ])('rejects an input without %s', async (_what, input) => {
+    const result = await run(input);
     expect(result.calls).toEqual([]);
     expect(`${result.error?.name} ${result.error?.message}`).toMatch(/RegionInputRejected|needs the strings/);
+  });
+
+  it('hands every deployment the artifact of its input', async () => {
+    const result = await run(valid);
+    const deploy = result.calls.find((c) => c.state === 'OneBox.Deploy');
+    expect(deploy!.payload.artifact).toEqual(valid.artifact);
   });
 
   it('deploys with the groups and alarms of its definition, not those of the input', async () => {
