@@ -79,8 +79,9 @@ export const serviceMetric = (service: string, scope: string, metric: string, st
   periodSeconds: ALARM_PERIOD_SECONDS,
 });
 
-const ratePercent = (service: string, scope: string, numerator: string, id: string): MathExpr => ({
+const ratePercent = (service: string, scope: string, numerator: string, id: string, label: string): MathExpr => ({
   expression: `100 * ${id} / requests`,
+  label,
   using: {
     [id]: serviceMetric(service, scope, numerator, 'Sum'),
     requests: serviceMetric(service, scope, naming.StandardMetric.REQUESTS, 'Sum'),
@@ -92,7 +93,7 @@ export const standardAlarmMetric = (service: string, scope: string, kind: naming
   const m = (metric: string, statistic: string) => serviceMetric(service, scope, metric, statistic);
   switch (kind) {
     case naming.StandardAlarm.FAULTS:
-      return ratePercent(service, scope, naming.StandardMetric.FAULTS, 'faults');
+      return ratePercent(service, scope, naming.StandardMetric.FAULTS, 'faults', 'Fault rate (%)');
     case naming.StandardAlarm.LATENCY_P50:
       return m(naming.StandardMetric.LATENCY, 'p50');
     case naming.StandardAlarm.LATENCY_P90:
@@ -106,7 +107,7 @@ export const standardAlarmMetric = (service: string, scope: string, kind: naming
     case naming.StandardAlarm.DISK:
       return m(naming.StandardMetric.DISK, 'Average');
     case naming.StandardAlarm.LOG_ERRORS:
-      return ratePercent(service, scope, naming.StandardMetric.LOG_ERRORS, 'logErrors');
+      return ratePercent(service, scope, naming.StandardMetric.LOG_ERRORS, 'logErrors', 'Error log lines per 100 requests');
     case naming.StandardAlarm.HEALTH:
       return m(naming.StandardMetric.UNHEALTHY_HOSTS, 'Maximum');
   }
@@ -183,6 +184,7 @@ export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
         // A silent one-box is the case to catch: its missing datapoints count as zero requests.
         // A fleet too quiet to tell, no datapoint (and no alarm).
         expression: `IF(fleet >= ${A.ONE_BOX_MIN_FLEET_REQUESTS}, 100 * FILL(onebox, 0) * ${c.fleetHosts} / fleet)`,
+        label: "One-box requests (% of a fleet host's)",
         using: {
           onebox: metric(ONE_BOX, naming.StandardMetric.REQUESTS, 'Sum'),
           fleet: metric(FLEET, naming.StandardMetric.REQUESTS, 'Sum'),
@@ -199,6 +201,7 @@ export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
       description: `${service} one-box in ${region}: p99 latency above ${A.ONE_BOX_LATENCY_FACTOR}x the fleet's and more than ${A.ONE_BOX_LATENCY_MARGIN_MS} ms above it.`,
       math: {
         expression: `IF(onebox > ${A.ONE_BOX_LATENCY_FACTOR} * fleet AND onebox > fleet + ${A.ONE_BOX_LATENCY_MARGIN_MS}, 1, 0)`,
+        label: 'One-box p99 far above the fleet p99 (1 = yes)',
         using: {
           onebox: metric(ONE_BOX, naming.StandardMetric.LATENCY, 'p99'),
           fleet: metric(FLEET, naming.StandardMetric.LATENCY, 'p99'),
@@ -215,6 +218,7 @@ export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
       description: `${service} one-box in ${region}: fault rate above ${A.ONE_BOX_FAULTS_FACTOR}x the fleet's and above ${A.ONE_BOX_FAULTS_MIN_PERCENT}%.`,
       math: {
         expression: `IF(oneboxRate > ${A.ONE_BOX_FAULTS_FACTOR} * fleetRate AND oneboxRate > ${A.ONE_BOX_FAULTS_MIN_PERCENT}, 1, 0)`,
+        label: 'One-box fault rate far above the fleet rate (1 = yes)',
         using: {
           oneboxRate: {
             expression: '100 * oneboxFaults / oneboxRequests',
@@ -288,6 +292,7 @@ export const unitRequestsAnomalyAlarm = (c: AnomalyContext & { unit: string; uni
       // requests (rolling deployments keep two thirds of a unit in service). A quiet or
       // silent fleet gives no datapoint (the fleet band's business).
       expression: `IF(fleet >= ${A.UNIT_MIN_FLEET_REQUESTS}, 100 * (FILL(unit, 0) / ${c.unitHosts}) / (fleet / ${c.fleetHosts}))`,
+      label: "Unit requests per host (% of a fleet host's)",
       using: {
         unit: serviceMetric(c.service, c.unit, naming.StandardMetric.REQUESTS, 'Sum'),
         fleet: serviceMetric(c.service, FLEET, naming.StandardMetric.REQUESTS, 'Sum'),

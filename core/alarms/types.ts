@@ -36,6 +36,8 @@ export interface MetricStat {
 export interface MathExpr {
   readonly expression: string;
   readonly using: Readonly<Record<string, MetricStat | MathExpr>>;
+  /** What the expression's value means, for graphs. */
+  readonly label?: string;
 }
 
 export const isMathExpr = (q: MetricStat | MathExpr): q is MathExpr => 'expression' in q;
