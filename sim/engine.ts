@@ -456,8 +456,9 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         if (e.kind === 'company-event') world.setCompanyEvent(e.state, e.region);
         else if (e.kind === 'team-alarm') {
           for (const team of new Set(pipelines.map((p) => p.team))) {
-            // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
-            if (!e.team || e.team === team) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
+            // ALARM forces the team's aggregate alarm; OK hands it back to its rule. A team
+            // has one only where it runs in production (the alarm plan).
+            if ((!e.team || e.team === team) && world.hasTeamAlarm(team, e.region)) world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
           }
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
