@@ -1,19 +1,26 @@
 /**
  * Payload contracts between the state machines (statemachines/) and the handlers
- * (lambdas/). The ASL builders produce exactly these shapes in `Parameters.Payload`;
- * handlers accept exactly these. Pure types, no AWS imports.
+ * (lambdas/): zod schemas, read by both sides. The ASL builders produce exactly these shapes
+ * in `Parameters.Payload` (a test holds every task's payload keys against its handler's
+ * schema); each handler parses its input with its schema before any business logic runs, so
+ * a mismatch fails with the field named, never half done. Pure, no AWS imports.
  */
-import type { DeploymentTarget } from './model.ts';
+import { z } from 'zod';
+import { DeploymentTarget } from './model.ts';
+
+const nonEmpty = z.string().min(1);
+const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected an ISO 8601 time' });
 
 /** Where a step happens. `stage` is `alpha`..`zeta` or `wave-N`. */
-export interface StepScope {
-  pipeline: string;
-  change: string;
-  stage: string;
-  region?: string;
-  unit?: string;
-  target?: DeploymentTarget;
-}
+export const StepScope = z.object({
+  pipeline: nonEmpty,
+  change: nonEmpty,
+  stage: nonEmpty,
+  region: nonEmpty.optional(),
+  unit: nonEmpty.optional(),
+  target: z.enum([DeploymentTarget.ONE_BOX, DeploymentTarget.FLEET]).optional(),
+});
+export type StepScope = z.infer<typeof StepScope>;
 
 /** Input of a change's pipeline execution (started by the source trigger). */
 export interface ChangeExecutionInput {
@@ -27,63 +34,65 @@ export interface ChangeExecutionInput {
 }
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
-export interface NotifyInput extends Partial<StepScope> {
-  type: string;
+export const NotifyInput = StepScope.partial().extend({
+  type: nonEmpty,
   /** Extra fields of the event (e.g. `reason`, `leadTimeFrom`). */
-  fields?: Record<string, unknown>;
-}
-
-/** Handler `check-window`: is the region's deployment window open now? */
-export interface CheckWindowInput extends StepScope {
-  region: string;
-  /** Result of the previous check of this gate, if any (to publish `unblocked` once). */
-  wasBlocked?: boolean;
-  /**
-   * `blockedReason` of the previous check's output, if it was blocked: `blocked` is published
-   * only when the reason changes, `unblocked` (with this reason) when it clears. A previous
-   * check with `wasBlocked: true` and no `blockedReason` counts as blocked by the time window.
-   */
-  blockedReason?: string;
-  /**
-   * The pipeline's team. When given, the blockers are checked before the window: the team
-   * aggregate alarm of the region (must exist) and the company event alarm (if it exists).
-   */
-  team?: string;
-  /**
-   * The previous check's whole output, if any. When present it wins over `wasBlocked` and
-   * `blockedReason`: the previous check was blocked when `previous.blocked` is true, for
-   * `previous.reason` (or `previous.blockedReason`; neither: the time window). So `blocked` is
-   * published once per blocking episode and reason, `unblocked` once when it clears.
-   */
-  previous?: CheckWindowOutput;
-}
+  fields: z.record(z.string(), z.unknown()).optional(),
+});
+export type NotifyInput = z.infer<typeof NotifyInput>;
 
 /** A CloudWatch alarm: its region and full name. */
-export interface AlarmRef {
-  region: string;
-  name: string;
-}
-export interface CheckWindowOutput {
-  open: boolean;
+export const AlarmRef = z.object({ region: nonEmpty, name: nonEmpty });
+export type AlarmRef = z.infer<typeof AlarmRef>;
+
+export const CheckWindowOutput = z.object({
+  open: z.boolean(),
   /**
    * ISO 8601 UTC of the next opening, when closed: the window's next opening, or (blocked by
    * an alarm) the time to check again, BLOCKER_RECHECK_SECONDS from now.
    */
-  nextOpening?: string;
+  nextOpening: z.string().optional(),
   /** Equals !open; fed back as `wasBlocked` on the next check. */
-  blocked: boolean;
+  blocked: z.boolean(),
   /** Why it is closed (BlockReason: `time-window`, `team-alarm`, `company-event`); absent when open. */
-  reason?: string;
+  reason: z.string().optional(),
   /** Same as `reason`; fed back as `blockedReason` on the next check. Absent when open. */
-  blockedReason?: string;
+  blockedReason: z.string().optional(),
   /**
    * The alarm in ALARM that blocks the gate (reason `team-alarm` or `company-event`); absent
    * when open or closed by the time window. The state machine then waits for it with
    * start-bake `purpose: 'blocker'` (`blocker` = this, `until` = `nextOpening`): the wait
    * ends when the alarm leaves ALARM, or at `nextOpening` at the latest, then it checks again.
    */
-  blockingAlarm?: AlarmRef;
-}
+  blockingAlarm: AlarmRef.optional(),
+});
+export type CheckWindowOutput = z.infer<typeof CheckWindowOutput>;
+
+/** Handler `check-window`: is the region's deployment window open now? */
+export const CheckWindowInput = StepScope.extend({
+  region: nonEmpty,
+  /** Result of the previous check of this gate, if any (to publish `unblocked` once). */
+  wasBlocked: z.boolean().optional(),
+  /**
+   * `blockedReason` of the previous check's output, if it was blocked: `blocked` is published
+   * only when the reason changes, `unblocked` (with this reason) when it clears. A previous
+   * check with `wasBlocked: true` and no `blockedReason` counts as blocked by the time window.
+   */
+  blockedReason: z.string().optional(),
+  /**
+   * The pipeline's team. When given, the blockers are checked before the window: the team
+   * aggregate alarm of the region (must exist) and the company event alarm (if it exists).
+   */
+  team: nonEmpty.optional(),
+  /**
+   * The previous check's whole output, if any. When present it wins over `wasBlocked` and
+   * `blockedReason`: the previous check was blocked when `previous.blocked` is true, for
+   * `previous.reason` (or `previous.blockedReason`; neither: the time window). So `blocked` is
+   * published once per blocking episode and reason, `unblocked` once when it clears.
+   */
+  previous: CheckWindowOutput.optional(),
+});
+export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
 
 /**
  * How long after a check blocked by an alarm the gate checks again at the latest
@@ -92,15 +101,16 @@ export interface CheckWindowOutput {
 export const BLOCKER_RECHECK_SECONDS = 900;
 
 /** Handler `start-deployment` (`.waitForTaskToken`). */
-export interface StartDeploymentInput extends StepScope {
-  region: string;
-  taskToken: string;
-  revision: string;
-  application: string;
-  deploymentGroup: string;
-  /** Alarms that fail the step while it runs. */
-  alarms: string[];
-}
+export const StartDeploymentInput = StepScope.extend({
+  region: nonEmpty,
+  taskToken: nonEmpty,
+  revision: nonEmpty,
+  application: nonEmpty,
+  deploymentGroup: nonEmpty,
+  /** Alarms that fail the step while it runs; never empty (a deployment never runs unwatched). */
+  alarms: z.array(nonEmpty).min(1, { message: 'must not be empty; the deployment would run unwatched' }),
+});
+export type StartDeploymentInput = z.infer<typeof StartDeploymentInput>;
 /** Sent with SendTaskSuccess when the CodeDeploy deployment succeeds. */
 export interface DeploymentResult {
   deploymentId: string;
@@ -108,27 +118,25 @@ export interface DeploymentResult {
 }
 
 /** Where bake metrics are counted: CloudWatch region + the `Scope` dimension value. */
-export interface MetricScope {
-  region: string;
-  scope: string;
-}
+export const MetricScope = z.object({ region: nonEmpty, scope: nonEmpty });
+export type MetricScope = z.infer<typeof MetricScope>;
 
 /** Handler `start-bake` (`.waitForTaskToken`). */
-export interface StartBakeInput extends StepScope {
-  taskToken: string;
-  durationSeconds: number;
-  minRequests: number;
+export const StartBakeInput = StepScope.extend({
+  taskToken: nonEmpty,
+  durationSeconds: z.number().nonnegative(),
+  minRequests: z.number().int().nonnegative(),
   /** Alarms watched during the bake; checked again at its end. */
-  alarms: Array<{ region: string; name: string }>;
+  alarms: z.array(AlarmRef),
   /** Requests counted for minimum data points (summed over these scopes). */
-  metricScopes: MetricScope[];
+  metricScopes: z.array(MetricScope),
   /** `Service` dimension of the request metrics. @default the pipeline name */
-  service?: string;
+  service: nonEmpty.optional(),
   /**
    * Total time the bake may extend while traffic is too thin, before it fails with
    * InsufficientData. @default twice durationSeconds
    */
-  maxExtensionSeconds?: number;
+  maxExtensionSeconds: z.number().nonnegative().optional(),
   /**
    * `hold`: a wait between steps (e.g. while a window is closed) that watches `alarms` like a
    * bake and ends at `until`, publishing no `bake.*` events and needing no requests; at its
@@ -136,18 +144,20 @@ export interface StartBakeInput extends StepScope {
    *
    * `blocker`: a hold while the gate is blocked by the alarm `blocker` (check-window's
    * `blockingAlarm`), that also succeeds (BlockerResult with `cleared`) as soon as `blocker`
-   * leaves ALARM (OK, INSUFFICIENT_DATA, or it no longer exists), at its start if it is not in
-   * ALARM already. `blocker` in ALARM never fails it, unless it is also one of `alarms` (e.g.
-   * the team aggregate where the change runs): then it fails with AlarmTriggered like any of
-   * `alarms`. At `until` (the re-check cap) it succeeds (BlockerResult without `cleared`)
-   * unless one of `alarms` is missing or in ALARM. @default 'bake'
+   * leaves ALARM, at its start if it is not in ALARM already. `blocker` in ALARM never fails
+   * it, unless it is also one of `alarms` (e.g. the team aggregate where the change runs):
+   * then it fails with AlarmTriggered like any of `alarms`. At `until` (the re-check cap) it
+   * succeeds (BlockerResult without `cleared`) unless one of `alarms` is missing or in ALARM.
+   * @default 'bake'
    */
-  purpose?: 'bake' | 'hold' | 'blocker';
+  purpose: z.enum(['bake', 'hold', 'blocker']).optional(),
   /** ISO 8601 end of a hold or blocker wait (required with `purpose: 'hold'` or `'blocker'`; ignored for bakes). */
-  until?: string;
+  until: isoTime.optional(),
   /** The alarm a blocker wait waits for (required with `purpose: 'blocker'`). */
-  blocker?: AlarmRef;
-}
+  blocker: AlarmRef.optional(),
+});
+export type StartBakeInput = z.infer<typeof StartBakeInput>;
+
 export interface BakeResult {
   bakeId: string;
   requests: number;
@@ -168,6 +178,9 @@ export interface BlockerResult {
   until?: string;
 }
 
+/** Input of a handler started by a schedule (the reconciler): the scheduled event, not read. */
+export const ScheduledInvocation = z.unknown();
+
 /** Handler `reconcile`, invoked on a schedule (every 5 minutes): what it did. */
 export interface ReconcileOutput {
   /** Open waiters examined. */
@@ -179,20 +192,20 @@ export interface ReconcileOutput {
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */
-export interface BakeEndInput {
-  bakeId: string;
-}
+export const BakeEndInput = z.object({ bakeId: nonEmpty });
+export type BakeEndInput = z.infer<typeof BakeEndInput>;
 
 /**
  * Handler `rollback` (`.waitForTaskToken`): roll back every scope of (stage, region) that got
  * the change. Without `region` (a wave-level rollback), the region named by `reason` (when it
  * is the JSON of a StepFailureCause with `region`) is rolled back, else every region of the stage.
  */
-export interface RollbackInput extends StepScope {
-  taskToken: string;
+export const RollbackInput = StepScope.extend({
+  taskToken: nonEmpty,
   /** The failure's raw Step Functions `Cause` (JSON of StepFailureCause), or text. */
-  reason: string;
-}
+  reason: z.string(),
+});
+export type RollbackInput = z.infer<typeof RollbackInput>;
 export interface RollbackResult {
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
 }
@@ -259,21 +272,23 @@ export interface RegionOutcome {
 }
 
 /** CodeDeploy "Deployment State-change Notification" detail, as forwarded to the home bus. */
-export interface CodeDeployStateChangeDetail {
-  region: string;
-  application: string;
-  deploymentGroup: string;
-  deploymentId: string;
+export const CodeDeployStateChangeDetail = z.looseObject({
+  region: nonEmpty,
+  application: nonEmpty,
+  deploymentGroup: nonEmpty,
+  deploymentId: nonEmpty,
   /** START, SUCCESS, FAILURE, STOP, READY, ... */
-  state: string;
-}
+  state: nonEmpty,
+});
+export type CodeDeployStateChangeDetail = z.infer<typeof CodeDeployStateChangeDetail>;
 
 /** CloudWatch "Alarm State Change" detail (subset). */
-export interface AlarmStateChangeDetail {
-  alarmName: string;
-  state: { value: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'; reason?: string; timestamp?: string };
-  previousState?: { value: string };
-}
+export const AlarmStateChangeDetail = z.looseObject({
+  alarmName: nonEmpty,
+  state: z.looseObject({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional(), timestamp: z.string().optional() }),
+  previousState: z.looseObject({ value: z.string() }).optional(),
+});
+export type AlarmStateChangeDetail = z.infer<typeof AlarmStateChangeDetail>;
 
 /** An EventBridge event envelope as handlers receive it. */
 export interface BusEvent<T> {
@@ -285,6 +300,17 @@ export interface BusEvent<T> {
   resources?: string[];
   detail: T;
 }
+/** The envelope schema of an EventBridge event whose detail is `detail`. */
+export const busEvent = <T extends z.ZodType>(detail: T) =>
+  z.looseObject({
+    id: z.string().optional(),
+    source: nonEmpty,
+    'detail-type': nonEmpty,
+    region: nonEmpty,
+    time: z.string(),
+    resources: z.array(z.string()).optional(),
+    detail,
+  });
 
 /**
  * Handler `lane`. A lane is a stage of a pipeline (a pre-production stage or a wave): it
@@ -292,6 +318,8 @@ export interface BusEvent<T> {
  * when the change holds the lane; `release` frees the lanes the change holds and hands each
  * to the change that has waited longest.
  */
-export type LaneInput =
-  | { action: 'acquire'; pipeline: string; change: string; stage: string; taskToken: string }
-  | { action: 'release'; pipeline: string; change: string; stages: string[] };
+export const LaneInput = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('acquire'), pipeline: nonEmpty, change: nonEmpty, stage: nonEmpty, taskToken: nonEmpty }),
+  z.object({ action: z.literal('release'), pipeline: nonEmpty, change: nonEmpty, stages: z.array(nonEmpty) }),
+]);
+export type LaneInput = z.infer<typeof LaneInput>;

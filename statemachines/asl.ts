@@ -4,6 +4,7 @@
  */
 import { type ResolvedPipeline } from '../core/model.ts';
 import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
+import { assertPayload } from './contracts.ts';
 import { functionArnKey, HandlerName, placeholder } from './resources.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -61,7 +62,9 @@ export const ROLLBACK_RETRY: Json[] = [
 
 export const arn = (handler: HandlerName): string => placeholder(functionArnKey(handler));
 
-export const invoke = (handler: HandlerName, payload: Json, next: string | undefined, extra: State = {}): State => ({
+export const invoke = (handler: HandlerName, payload: Json, next: string | undefined, extra: State = {}): State => {
+  assertPayload(handler, payload);
+  return {
   Type: 'Task',
   Resource: LAMBDA_INVOKE,
   Parameters: { FunctionName: arn(handler), Payload: payload },
@@ -70,7 +73,8 @@ export const invoke = (handler: HandlerName, payload: Json, next: string | undef
   ResultPath: null,
   ...(next ? { Next: next } : { End: true }),
   ...extra,
-});
+  };
+};
 
 /** What every bake of the pipeline is told: its duration and the pipeline's data-point policy. */
 export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record<string, Json> => ({
@@ -80,17 +84,21 @@ export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record
   ...(p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {}),
 });
 
-export const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => ({
+export const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => {
+  const withToken = { ...payload, 'taskToken.$': '$$.Task.Token' };
+  assertPayload(handler, withToken);
+  return {
   Type: 'Task',
   Resource: LAMBDA_CALLBACK,
-  Parameters: { FunctionName: arn(handler), Payload: { ...payload, 'taskToken.$': '$$.Task.Token' } },
+  Parameters: { FunctionName: arn(handler), Payload: withToken },
   TimeoutSeconds: timeoutSeconds,
   Retry: TRANSIENT_RETRY,
   Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: catchTo }],
   ResultPath: null,
   Next: next,
   ...extra,
-});
+  };
+};
 
 export const notify = (type: string, scope: Record<string, Json>, next: string | undefined, fields?: Record<string, Json>): State =>
   invoke(HandlerName.NOTIFY, { type, 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...scope, ...(fields ? { fields } : {}) }, next);

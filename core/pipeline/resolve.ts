@@ -19,6 +19,7 @@ import { PreProdStages } from '../model.ts';
 import { parseIsoDuration } from './duration.ts';
 import { PIPELINE_DEFAULTS, PipelineJsonSchema, type PipelineJsonWithDefaults } from './schema.ts';
 import { planWaves } from './waves.ts';
+import { rollingProblems } from '../rollout.ts';
 import { type Problem, didYouMean, formatPath, formatProblem, isRecord, showValue, zodIssuesToProblems } from '../problems.ts';
 
 export { type Problem, closest, formatPath, formatProblem, isRecord, showValue, zodIssuesToProblems } from '../problems.ts';
@@ -129,19 +130,23 @@ function semanticProblems(raw: Record<string, unknown>, file: string, catalog: r
     );
   }
 
-  // rolling
+  // rolling: CodeDeploy enforces only the hosts that stay healthy (core/rollout.ts)
   if (isRecord(raw.rolling)) {
     const maxBatch = raw.rolling.maxBatchPercent ?? PIPELINE_DEFAULTS.rolling.maxBatchPercent;
     const minHealthy = raw.rolling.minHealthyPercent ?? PIPELINE_DEFAULTS.rolling.minHealthyPercent;
+    const hosts = raw.hostsPerUnit ?? PIPELINE_DEFAULTS.hostsPerUnit;
     if (
-      typeof maxBatch === 'number' && typeof minHealthy === 'number' &&
-      maxBatch >= 1 && maxBatch <= 100 && minHealthy >= 0 && minHealthy <= 99 &&
-      maxBatch + minHealthy > 100
+      typeof maxBatch === 'number' && typeof minHealthy === 'number' && typeof hosts === 'number' && Number.isInteger(hosts) && hosts >= 1 &&
+      maxBatch >= 1 && maxBatch <= 100 && minHealthy >= 0 && minHealthy <= 99
     ) {
-      add(
-        ['rolling'],
-        `maxBatchPercent (${maxBatch}) + minHealthyPercent (${minHealthy}) = ${maxBatch + minHealthy}, more than 100: no batch can be taken out while keeping that many boxes healthy; lower one of them`,
-      );
+      if (maxBatch + minHealthy > 100) {
+        add(
+          ['rolling'],
+          `maxBatchPercent (${maxBatch}) + minHealthyPercent (${minHealthy}) = ${maxBatch + minHealthy}, more than 100: no batch can be taken out while keeping that many boxes healthy; lower one of them`,
+        );
+      } else {
+        for (const problem of rollingProblems({ maxBatchPercent: maxBatch, minHealthyPercent: minHealthy }, hosts)) add(['rolling', 'maxBatchPercent'], problem);
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
+import { FAST_ROLLBACK, rollingConfig, type DeploymentConfigSpec } from '../../core/rollout.ts';
 import { Reason, allowWithWildcardResources } from '../nag.ts';
 import * as alarmPlan from '../../core/alarms/index.ts';
 import { pascal, planAlarm } from '../constructs/service-alarms.ts';
@@ -71,17 +72,28 @@ export class TargetStack extends Stack {
     const preProd = props.pipelines.filter((p) => p.preProd.length > 0 && p.preProdRegion === region);
     const applications = [...new Set([...production, ...preProd])];
 
-    // Shared by every pipeline of the region: an account holds at most 50 custom configs.
-    const rolling = new codedeploy.ServerDeploymentConfig(this, 'Rolling', {
-      deploymentConfigName: naming.DeploymentConfig.ROLLING,
-      minimumHealthyHosts: codedeploy.MinimumHealthyHosts.percentage(66),
-    });
-    new codedeploy.ServerDeploymentConfig(this, 'FastRollback', {
-      deploymentConfigName: naming.DeploymentConfig.FAST_ROLLBACK,
-      // 66% healthy: a third of the hosts roll back at once (CodeDeploy rounds the healthy
-      // count up: 67% of 6 hosts would keep 5, one at a time).
-      minimumHealthyHosts: codedeploy.MinimumHealthyHosts.percentage(66),
-    });
+    // Shared by every pipeline of the region with the same policy: an account holds at most
+    // 50 custom configs. The batches they make are core/rollout.ts.
+    const configs = new Map<string, codedeploy.ServerDeploymentConfig>();
+    const config = (spec: DeploymentConfigSpec, id: string): codedeploy.ServerDeploymentConfig => {
+      let c = configs.get(spec.name);
+      if (!c) {
+        const { type, value } = spec.minimumHealthyHosts;
+        c = new codedeploy.ServerDeploymentConfig(this, id, {
+          deploymentConfigName: spec.name,
+          minimumHealthyHosts:
+            type === 'FLEET_PERCENT' ? codedeploy.MinimumHealthyHosts.percentage(value) : codedeploy.MinimumHealthyHosts.count(value),
+        });
+        configs.set(spec.name, c);
+      }
+      return c;
+    };
+    // The default rolling configuration keeps its construct id `Rolling`.
+    const rollingOf = (p: ResolvedPipeline): codedeploy.ServerDeploymentConfig => {
+      const spec = rollingConfig(p.rolling);
+      return config(spec, spec.name === naming.DeploymentConfig.ROLLING ? 'Rolling' : `Rolling${p.rolling.minHealthyPercent}`);
+    };
+    config(FAST_ROLLBACK, 'FastRollback');
 
     // Every alarm of the region, as planned: metric alarms first, composites over them after.
     this.alarmPlan = alarmPlan.regionAlarmPlan(props.pipelines, region);
@@ -138,7 +150,7 @@ export class TargetStack extends Stack {
             `${pascal(p.name)}${pascal(unit)}`,
             naming.unitGroupName(p.name, unit),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.UNIT]: [unit] }, { [InstanceTag.ONE_BOX]: ['false'] }),
-            rolling,
+            rollingOf(p),
           );
         }
       }
@@ -148,7 +160,7 @@ export class TargetStack extends Stack {
             `${pascal(p.name)}${pascal(stage)}`,
             naming.preProdGroupName(p.name, stage),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.STAGE]: [stage] }),
-            rolling,
+            rollingOf(p),
           );
         }
       }

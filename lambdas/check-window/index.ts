@@ -11,20 +11,19 @@
  * alarm to leave ALARM (start-bake `purpose: 'blocker'`), at most until `nextOpening`
  * (BLOCKER_RECHECK_SECONDS from now).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { DateTime } from 'luxon';
 import { BlockReason, EventType } from '../../core/events.ts';
 import type { DeploymentWindow } from '../../core/model.ts';
 import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
 import { isOpen, MAX_SEARCH_DAYS, nextOpening, windowProblems } from '../../core/window.ts';
 import { alarmStates } from '../shared/alarms.ts';
-import { BLOCKER_RECHECK_SECONDS, type AlarmRef, type CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
+import { BLOCKER_RECHECK_SECONDS, type AlarmRef, CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
 import { getItem, queryAll } from '../shared/dynamo.ts';
 import { BlockerUnavailableError, InvalidInputError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from '../shared/tables.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 /** Reads a table, turning anything but throttling into WindowUnavailable (fail closed). */
 const readOrUnavailable = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
@@ -195,4 +194,4 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   return { open: false, nextOpening: until, blocked: true, reason: BlockReason.TIME_WINDOW, blockedReason: BlockReason.TIME_WINDOW };
 };
 
-export const handler = middy(checkWindow).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('check-window', CheckWindowInput, checkWindow);

@@ -7,16 +7,15 @@
  *   `cleared`): the gate checks again, and publishes `unblocked`. Nothing else is published.
  * Each waiter finishes once, however often the event is delivered.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clearBlocker } from '../shared/bakes.ts';
 import { clients } from '../shared/clients.ts';
-import type { AlarmStateChangeDetail, BusEvent } from '../../core/contracts.ts';
+import { AlarmStateChangeDetail, type BusEvent, busEvent } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
 import { table, type WatchItem } from '../shared/tables.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface AlarmEventOutput {
   /** Waiters this event failed (ALARM). */
@@ -61,4 +60,4 @@ export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Pro
   return out;
 };
 
-export const handler = middy(onAlarmEvent).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('on-alarm-event', busEvent(AlarmStateChangeDetail), onAlarmEvent);

@@ -15,11 +15,9 @@
  * the Lambda retry, goes on); any other error with one waiter is logged and the rest are
  * still reconciled.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { alarmStates, failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clearBlocker, endBake } from '../shared/bakes.ts';
-import type { ReconcileOutput } from '../../core/contracts.ts';
+import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../../core/errors.ts';
@@ -38,6 +36,7 @@ import {
   type Waiter,
   type WatchedAlarm,
 } from '../shared/tables.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export type { ReconcileOutput } from '../../core/contracts.ts';
 
@@ -162,4 +161,4 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
   return out;
 };
 
-export const handler = middy(reconcile).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('reconcile', ScheduledInvocation, reconcile);

@@ -16,17 +16,16 @@
  * ALARM fails it only when it is also one of `alarms`. Its id is
  * `<bake id>#blocker#<alarm>#<until>`.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { EventType } from '../../core/events.ts';
 import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd, startBlockerCheck } from '../shared/bakes.ts';
-import type { StartBakeInput } from '../../core/contracts.ts';
+import { StartBakeInput } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
 import { registerWaiterItem, watch, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartBakeOutput {
   bakeId: string;
@@ -143,4 +142,4 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   return { bakeId, registration };
 };
 
-export const handler = middy(startBake).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('start-bake', StartBakeInput, startBake);

@@ -6,6 +6,7 @@
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { applicationName, artifactKey, DeploymentConfig, oneBoxGroupName, preProdGroupName, unitGroupName } from '../../core/naming.ts';
+import { rollingConfig } from '../../core/rollout.ts';
 import { MinuteSeries } from './metrics.ts';
 import type { Deployment, DeploymentGroup, Fleet } from './model.ts';
 import { keyOf, noise } from './random.ts';
@@ -156,7 +157,7 @@ const buildProductionFleet = (state: WorldState, pipeline: ResolvedPipeline, wav
     buildGroup(
       state,
       pipeline,
-      { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: DeploymentConfig.ROLLING },
+      { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: rollingConfig(pipeline.rolling).name },
       now,
     ),
   );
@@ -189,7 +190,7 @@ const buildPreProdFleet = (state: WorldState, pipeline: ResolvedPipeline, stage:
       location: `${stage}:${region}`,
       scope: stage,
       hosts: pipeline.hostsPerUnit,
-      defaultConfig: DeploymentConfig.ROLLING,
+      defaultConfig: rollingConfig(pipeline.rolling).name,
     },
     now,
   );

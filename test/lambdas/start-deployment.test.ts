@@ -66,7 +66,6 @@ describe('start-deployment', () => {
       applicationName: 'storefront-api',
       deploymentGroupName: 'storefront-api-onebox',
       revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip' } },
-      deploymentConfigName: 'CodeDeployDefault.OneAtATime',
       description: 'handsoff storefront-api c1 wave-1',
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
@@ -94,9 +93,11 @@ describe('start-deployment', () => {
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 
-  it('uses the rolling configuration for a unit fleet', async () => {
+  it("leaves the batches to the group's own configuration (the pipeline's rolling one, set by the target stack)", async () => {
     await startDeployment({ ...input, target: 'fleet', unit: 'sae1-az1', deploymentGroup: 'storefront-api-sae1-az1' });
-    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentConfigName: 'handsoff-rolling-66' });
+    const create = codeDeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input;
+    expect(create.deploymentGroupName).toBe('storefront-api-sae1-az1');
+    expect(create).not.toHaveProperty('deploymentConfigName');
   });
 
   it('adopts the existing deployment on a claim conflict, re-registering the new token', async () => {
