@@ -101,13 +101,3 @@ export const planAlarm = (
       return new cloudwatch.AnomalyDetectionAlarm(scope, id, { ...common, metric: metricOf(a.metric), stdDevs: a.bandWidth });
   }
 };
-
-/**
- * The name an alarm was given (`alarm.alarmName` is a `Ref` token): for name-based lists
- * such as event patterns and CodeDeploy's alarm configuration checks.
- */
-export const nameOf = (alarm: cloudwatch.Alarm | cloudwatch.CompositeAlarm): string => {
-  const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm | cloudwatch.CfnCompositeAlarm;
-  if (typeof cfn.alarmName !== 'string') throw new Error(`alarm ${alarm.node.path} has no literal name; handsoff alarms are named (core/naming.ts)`);
-  return cfn.alarmName;
-};
