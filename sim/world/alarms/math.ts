@@ -206,6 +206,17 @@ export const compileMath = (src: string, ref: (id: string) => Series): Series =>
       case 'bin': {
         const a = c(n.a);
         const b = c(n.b);
+        // Specialised per operator (the minute tick runs these for every alarm): a missing
+        // operand (NaN) stays missing.
+        switch (n.op) {
+          case '+': return (m) => a(m) + b(m);
+          case '-': return (m) => a(m) - b(m);
+          case '*': return (m) => a(m) * b(m);
+          case '/': return (m) => {
+            const y = b(m);
+            return y === 0 ? Number.NaN : a(m) / y;
+          };
+        }
         const f = binary(n.op);
         return (m) => {
           const x = a(m);
