@@ -272,6 +272,14 @@ export class World {
     return this.book.get(region, name)?.state;
   }
 
+  /**
+   * Deletes an alarm, as DeleteAlarms does (a fault the scenario injects): it is no longer
+   * evaluated nor described, and composite rules naming it see no state. Returns whether it existed.
+   */
+  deleteAlarm(region: string, name: string): boolean {
+    return this.book.remove(region, name);
+  }
+
   /** The definitions of every alarm the world holds and evaluates (the alarm plan of its regions). */
   alarmDefinitions(): AlarmDef[] {
     return this.book.definitions();

@@ -86,6 +86,24 @@ describe('the world and the alarm plan', () => {
   });
 });
 
+describe('a deleted alarm', () => {
+  it('is neither evaluated nor described, and a composite naming only deleted alarms has no data', async () => {
+    const p = pipeline({ preProd: [] });
+    const world = new World({ pipelines: [p], regions: catalog, emit: (e) => emissions.push(e) });
+    world.start();
+    const fleet = pipelineAlarms(p, 'us-east-1').filter((a) => a.scope === 'fleet' && a.kind !== 'anomaly');
+    expect(world.deleteAlarm('us-east-1', fleet[0]!.name)).toBe(true);
+    expect(world.deleteAlarm('us-east-1', fleet[0]!.name)).toBe(false);
+    expect(world.alarmState('us-east-1', fleet[0]!.name)).toBeUndefined();
+    const out = (await world.cloudWatch('us-east-1').send(new DescribeAlarmsCommand({ AlarmNames: [fleet[0]!.name] }))) as { MetricAlarms: unknown[] };
+    expect(out.MetricAlarms).toEqual([]);
+    for (const a of fleet.slice(1)) world.deleteAlarm('us-east-1', a.name);
+    clock.tick(2 * MIN);
+    expect(world.alarmState('us-east-1', teamAggregateAlarmName('storefront', 'us-east-1'))).toBe('INSUFFICIENT_DATA');
+    world.stop();
+  });
+});
+
 describe('missing data, as CloudWatch treats it', () => {
   const p = pipeline();
   const own = pipelineAlarms(p, 'us-east-1');

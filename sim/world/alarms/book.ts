@@ -60,7 +60,7 @@ export class AlarmBook {
     for (const c of this.composites) {
       c.bind((name) => {
         const alarm = this.get(c.region, name);
-        return alarm ? () => alarm.state : () => undefined;
+        return alarm ? () => (alarm.deleted ? undefined : alarm.state) : () => undefined;
       });
     }
   }
@@ -98,6 +98,19 @@ export class AlarmBook {
     alarm.updatedAt = now;
     if (state === 'ALARM') alarm.everAlarmed = true;
     this.onTransition(alarm, previous, now);
+  }
+
+  /** DeleteAlarms: the alarm stops existing (no evaluation, no DescribeAlarms entry, no state for composites). */
+  remove(region: string, name: string): boolean {
+    const alarm = this.get(region, name);
+    if (!alarm) return false;
+    alarm.deleted = true;
+    this.index.delete(`${region}\u0000${name}`);
+    const list = this.byRegion.get(region)!;
+    list.splice(list.indexOf(alarm), 1);
+    if (alarm instanceof MetricAlarm) this.metricAlarms.splice(this.metricAlarms.indexOf(alarm), 1);
+    else this.composites.splice(this.composites.indexOf(alarm), 1);
+    return true;
   }
 
   composite(region: string, name: string): CompositeAlarm | undefined {

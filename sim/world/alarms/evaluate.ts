@@ -68,6 +68,8 @@ const comparisonText: Record<Comparison, string> = {
 const fmt = (v: number): string => (v !== v ? 'missing' : String(Number(v.toPrecision(4))));
 
 interface Stateful {
+  /** DeleteAlarms: the alarm no longer exists (composites naming it see no state). */
+  deleted: boolean;
   state: AlarmState;
   reason: string;
   updatedAt: number;
@@ -82,6 +84,7 @@ export interface Band {
 
 export class MetricAlarm implements Stateful {
   readonly type = 'MetricAlarm' as const;
+  deleted = false;
   state: AlarmState = 'OK';
   reason = 'Initial state: no breaching datapoints.';
   updatedAt: number;
@@ -179,6 +182,7 @@ export class MetricAlarm implements Stateful {
 
 export class CompositeAlarm implements Stateful {
   readonly type = 'CompositeAlarm' as const;
+  deleted = false;
   state: AlarmState = 'OK';
   reason = 'Initial state: the rule does not hold.';
   updatedAt: number;
