@@ -1,11 +1,12 @@
 /** From a validated scenario file to what the engine runs. */
 import type { ResolvedPipeline } from '../core/model.ts';
-import type { SimEvent, SimScenario } from './engine.ts';
+import type { SimEvent, SimScenario } from './types.ts';
 import type { Scenario } from './scenario.ts';
 
 export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): SimScenario => ({
   start: scenario.startMs,
   until: scenario.untilMs,
+  seed: scenario.seed,
   changes: scenario.changes.map((c) => ({
     id: c.id,
     pipeline: c.pipeline || pipelines[0]!.name,
@@ -24,6 +25,8 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
         return { at: e.atMs, kind: 'holiday', date: e.date, region: e.region, pipeline: e.pipeline };
       case 'lose-events':
         return { at: e.atMs, kind: 'lose-events', source: e.source, until: e.untilMs };
+      case 'fault':
+        return { at: e.atMs, kind: 'fault', spec: e.spec };
       default:
         return { at: e.atMs, kind: 'unsupported', what: e.kind };
     }

@@ -14,6 +14,8 @@ import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { checkIsoDuration } from '../core/pipeline/duration.ts';
 import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../core/problems.ts';
 import { calendarDate, isoDuration } from '../core/pipeline/schema.ts';
+import type { FaultSpec } from './faults.ts';
+import { faultEventSchema, faultProblems, resolveFault } from './scenario-faults.ts';
 
 // ---------------------------------------------------------------------------------------
 // Resolved types
@@ -104,13 +106,16 @@ export type ScenarioEvent =
       readonly atMs: number;
       readonly source: 'alarm' | 'deployment';
       readonly untilMs: number;
-    };
+    }
+  | { readonly kind: 'fault'; readonly atMs: number; readonly spec: FaultSpec };
 
 export interface Scenario {
   /** Virtual clock start, epoch ms. */
   readonly startMs: number;
   /** Virtual clock end (exclusive), epoch ms. */
   readonly untilMs: number;
+  /** Seed of every random choice of the run (faults). */
+  readonly seed: number;
   /** The principal engineers who may approve an emergency. */
   readonly approvers: readonly string[];
   /** In file order. */
@@ -225,6 +230,7 @@ export const ScenarioEventSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ at: isoTime(), kind: z.literal('lose-events'), source: z.enum(['alarm', 'deployment']), until: isoTime() }).strict(),
+  faultEventSchema(isoTime),
 ]);
 
 export const ScenarioSchema = z
@@ -232,6 +238,8 @@ export const ScenarioSchema = z
     start: isoTime(),
     /** @default start + 21 days */
     until: isoTime().optional(),
+    /** Seed of every random choice (faults). @default 1 */
+    seed: z.number().int().default(1),
     approvers: z.array(z.string().min(1)).default([]),
     changes: z.array(ScenarioChangeSchema).default([]),
     events: z.array(ScenarioEventSchema).default([]),
@@ -372,6 +380,14 @@ function semanticProblems(raw: Record<string, unknown>, file: string, pipelines:
         }
         break;
       }
+      case 'fault':
+        faultProblems(
+          event,
+          (field, message) => add(['events', i, field], message),
+          parseTime,
+          (field, region) => checkRegion(['events', i, field], region, 'delete-alarm'),
+        );
+        break;
       default:
         break;
     }
@@ -418,6 +434,7 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
   return {
     startMs,
     untilMs: s.until === undefined ? startMs + DEFAULT_LENGTH_DAYS * 86_400_000 : ms(s.until),
+    seed: s.seed,
     approvers: [...s.approvers],
     changes: s.changes.map((c) => ({
       id: c.id,
@@ -453,6 +470,8 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
           return { kind: e.kind, atMs, date: e.date, region: e.region, pipeline: e.pipeline };
         case 'lose-events':
           return { kind: e.kind, atMs, source: e.source, untilMs: ms(e.until) };
+        case 'fault':
+          return { kind: e.kind, atMs, spec: resolveFault(e, ms) };
       }
     }),
   };

@@ -41,6 +41,12 @@ export const TRANSIENT_RETRY: Json[] = [
       'ThrottlingException',
       'TooManyRequestsException',
       'ProvisionedThroughputExceededException',
+      // CloudWatch's throttling error code.
+      'Throttling',
+      // The function died (a crash, a timeout, the runtime exiting) before it answered.
+      'Lambda.Unknown',
+      'Sandbox.Timedout',
+      'Runtime.ExitError',
       ...RetryableHandlerErrors,
     ],
     IntervalSeconds: 2,

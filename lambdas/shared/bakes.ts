@@ -344,6 +344,14 @@ const endBlocker = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
  */
 export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
   const waiter = await getItem<BakeWaiter>(table.waiters(), { pk: bakeWaiterKey(bakeId) });
+  if (waiter?.status === WaiterStatus.DONE && waiter.result && waiter.token && !waiter.delivered) {
+    // Finished, but the result never reached Step Functions (the delivery failed, or the
+    // function died after finishing it): the retried invocation delivers it, or the task
+    // would wait for its timeout while nothing else knows of it.
+    logger.warn('bake finished but not delivered; delivering again', { bakeId });
+    await deliver(waiter);
+    return { bakeId, outcome: 'not-open' };
+  }
   if (!waiter || waiter.status !== WaiterStatus.OPEN) {
     logger.info('bake not open; schedule ignored', { bakeId, status: waiter?.status });
     return { bakeId, outcome: 'not-open' };

@@ -259,6 +259,16 @@ export class World {
     return this.droppedCount;
   }
 
+  /** Boxes of `pipeline` that run `revision` now (installing or serving). */
+  boxesRunning(pipeline: string, revision: string): number {
+    const key = artifactKey(pipeline, revision);
+    let count = 0;
+    for (const group of this.groups.values()) {
+      if (group.pipeline.name === pipeline) for (const host of group.hosts) if (host.revision === key) count++;
+    }
+    return count;
+  }
+
   /** Whether an alarm of that name has ever been in ALARM. */
   hasAlarmed(name: string): boolean {
     for (const list of this.book.byRegion.values()) {

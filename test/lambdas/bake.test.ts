@@ -192,6 +192,20 @@ describe('bake-end', () => {
     expect(cloudWatch).not.toHaveReceivedCommand(GetMetricDataCommand);
   });
 
+  it('delivers on a retried schedule a result whose first delivery failed after the bake was finished', async () => {
+    requests(60, 40, 25);
+    sfn.on(SendTaskSuccessCommand).rejectsOnce(new Error('Rate exceeded')).resolves({});
+    await expect(bakeEnd({ bakeId })).rejects.toThrow('Rate exceeded');
+    // Lambda retries the asynchronous invocation: the task must get its result now, not time out.
+    await bakeEnd({ bakeId });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+    expect(sfn).toHaveReceivedNthCommandWith(SendTaskSuccessCommand, 2, { taskToken: 'bake-token', output: JSON.stringify({ bakeId, requests: 125 }) });
+    expect(store.get(`bake#${bakeId}`)).toMatchObject({ status: 'DONE', delivered: true });
+    // Once delivered, a further duplicate is a no-op.
+    await bakeEnd({ bakeId });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+  });
+
   it('lets throttling propagate', async () => {
     ddb.on(GetCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata }));
     await expect(bakeEnd({ bakeId })).rejects.toBeInstanceOf(ThrottlingException);
