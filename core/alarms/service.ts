@@ -48,9 +48,20 @@ export const STANDARD_ALARMS: Readonly<Record<naming.StandardAlarm, StandardAlar
   },
 };
 
+/**
+ * The one-box takes its share of the region's traffic like any host, but never more than
+ * this (DESIGN.md: one box, at most 10% of the region's traffic); the load balancer's
+ * weights on AWS, the world's routing in the simulator. Its requests check compares it with
+ * that expected share.
+ */
+export const ONE_BOX_MAX_TRAFFIC_SHARE = 0.1;
+
+/** What share of the region's requests a healthy one-box serves, besides `fleetHosts` hosts. */
+export const oneBoxExpectedShare = (fleetHosts: number): number => Math.min(1 / (fleetHosts + 1), ONE_BOX_MAX_TRAFFIC_SHARE);
+
 /** Thresholds of the anomaly checks. */
 export const ANOMALY = {
-  /** The one-box serves less than this share (%) of a fleet host's requests ... */
+  /** The one-box serves less than this share (%) of its expected share of the region's requests ... */
   ONE_BOX_MIN_REQUEST_SHARE_PERCENT: 20,
   /** ... counted only in minutes where the fleet served at least this many requests. */
   ONE_BOX_MIN_FLEET_REQUESTS: 30,
@@ -179,12 +190,12 @@ export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
     {
       ...common,
       name: name(naming.AnomalyMetric.REQUESTS),
-      description: `${service} one-box in ${region}: serves less than ${A.ONE_BOX_MIN_REQUEST_SHARE_PERCENT}% of a fleet host's requests (fleet of ${c.fleetHosts} hosts).`,
+      description: `${service} one-box in ${region}: serves less than ${A.ONE_BOX_MIN_REQUEST_SHARE_PERCENT}% of its expected share of the region's requests (1 in ${Math.round(1 / oneBoxExpectedShare(c.fleetHosts))}: a fleet of ${c.fleetHosts} hosts, at most ${100 * ONE_BOX_MAX_TRAFFIC_SHARE}% on the one-box).`,
       math: {
         // A silent one-box is the case to catch: its missing datapoints count as zero requests.
         // A fleet too quiet to tell, no datapoint (and no alarm).
-        expression: `IF(fleet >= ${A.ONE_BOX_MIN_FLEET_REQUESTS}, 100 * FILL(onebox, 0) * ${c.fleetHosts} / fleet)`,
-        label: "One-box requests (% of a fleet host's)",
+        expression: `IF(fleet >= ${A.ONE_BOX_MIN_FLEET_REQUESTS}, 100 * FILL(onebox, 0) * ${Math.round(1 / oneBoxExpectedShare(c.fleetHosts))} / fleet)`,
+        label: 'One-box requests (% of its expected share)',
         using: {
           onebox: metric(ONE_BOX, naming.StandardMetric.REQUESTS, 'Sum'),
           fleet: metric(FLEET, naming.StandardMetric.REQUESTS, 'Sum'),

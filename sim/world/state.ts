@@ -3,6 +3,7 @@
  * its hosts. `World` (world.ts) owns one; topology.ts fills it, serve.ts routes a minute of
  * traffic through it, deployments.ts moves revisions over it, alarms/ evaluates it.
  */
+import { ONE_BOX_MAX_TRAFFIC_SHARE } from '../../core/alarms/service.ts';
 import type { RegionInfo } from '../../core/model.ts';
 import type { CodeDeployStateChangeDetail, AlarmStateChangeDetail } from '../../core/contracts.ts';
 import type { HandsoffEvent } from '../../core/events.ts';
@@ -32,8 +33,8 @@ export const CPU_HALF_LOAD_REQUESTS = 1000;
 /** Memory and disk of a healthy box: a per-host offset (+/-4%, +/-5%) and a little per-minute noise. */
 export const BASELINE_MEMORY_PERCENT = 50;
 export const BASELINE_DISK_PERCENT = 40;
-/** The one-box host never takes more than this share of its region's traffic. */
-export const ONE_BOX_MAX_SHARE = 0.1;
+/** The one-box host never takes more than this share of its region's traffic (the alarm plan's, core/alarms). */
+export const ONE_BOX_MAX_SHARE = ONE_BOX_MAX_TRAFFIC_SHARE;
 /** Time CodeDeploy takes from CreateDeployment to the first batch. */
 export const DEPLOYMENT_START_DELAY_MS = 1_000;
 /** Install + ValidateService of one host. */
