@@ -45,6 +45,20 @@ export type NotifyInput = z.infer<typeof NotifyInput>;
 export const AlarmRef = z.object({ region: nonEmpty, name: nonEmpty });
 export type AlarmRef = z.infer<typeof AlarmRef>;
 
+/** An alarm's state as handsoff reads it: CloudWatch's three, or MISSING when the alarm does not exist. */
+export type ObservedAlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | 'MISSING';
+
+/** A state in which an alarm closes a gate: anything but OK. */
+export const BlockingState = z.enum(['ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
+export type BlockingState = z.infer<typeof BlockingState>;
+
+/**
+ * The alarm that closes a gate, and the state it closed it in (@default 'ALARM'). A blocker
+ * wait for it ends when the alarm exists and is in another state: then the gate decides again.
+ */
+export const BlockingAlarm = AlarmRef.extend({ state: BlockingState.optional() });
+export type BlockingAlarm = z.infer<typeof BlockingAlarm>;
+
 export const CheckWindowOutput = z.object({
   open: z.boolean(),
   /**
@@ -54,17 +68,22 @@ export const CheckWindowOutput = z.object({
   nextOpening: z.string().optional(),
   /** Equals !open; fed back as `wasBlocked` on the next check. */
   blocked: z.boolean(),
-  /** Why it is closed (BlockReason: `time-window`, `team-alarm`, `company-event`); absent when open. */
+  /**
+   * Why it is closed (BlockReason: `time-window`, `team-alarm`, `company-event`,
+   * `alarm-missing`, `insufficient-data`); absent when open.
+   */
   reason: z.string().optional(),
   /** Same as `reason`; fed back as `blockedReason` on the next check. Absent when open. */
   blockedReason: z.string().optional(),
   /**
-   * The alarm in ALARM that blocks the gate (reason `team-alarm` or `company-event`); absent
-   * when open or closed by the time window. The state machine then waits for it with
+   * The alarm that blocks the gate, with the state it blocks in: in ALARM (reason `team-alarm`
+   * or `company-event`), missing (`alarm-missing`) or without data (`insufficient-data`);
+   * absent when open or closed by the time window. The state machine then waits for it with
    * start-bake `purpose: 'blocker'` (`blocker` = this, `until` = `nextOpening`): the wait
-   * ends when the alarm leaves ALARM, or at `nextOpening` at the latest, then it checks again.
+   * ends when the alarm exists in another state, or at `nextOpening` at the latest, then it
+   * checks again.
    */
-  blockingAlarm: AlarmRef.optional(),
+  blockingAlarm: BlockingAlarm.optional(),
 });
 export type CheckWindowOutput = z.infer<typeof CheckWindowOutput>;
 
@@ -81,9 +100,21 @@ export const CheckWindowInput = StepScope.extend({
   blockedReason: z.string().optional(),
   /**
    * The pipeline's team. When given, the blockers are checked before the window: the team
-   * aggregate alarm of the region (must exist) and the company event alarm (if it exists).
+   * aggregate alarm of the region and the company event alarm of the region; each must exist
+   * (else `alarm-missing`), have data (else `insufficient-data`) and not be in ALARM.
    */
   team: nonEmpty.optional(),
+  /**
+   * Names of the alarms (in `region`) the step's deployment will watch. With the window open,
+   * one of them without data (INSUFFICIENT_DATA) holds the gate (`insufficient-data`): a
+   * deployment never starts on alarms that cannot see.
+   */
+  alarms: z.array(nonEmpty).optional(),
+  /**
+   * Whether the step has a deployment window (production). `false` for a pre-production
+   * step: only the data of `alarms` is checked. @default true
+   */
+  window: z.boolean().optional(),
   /**
    * The previous check's whole output, if any. When present it wins over `wasBlocked` and
    * `blockedReason`: the previous check was blocked when `previous.blocked` is true, for
@@ -134,7 +165,7 @@ export const StartBakeInput = StepScope.extend({
   service: nonEmpty.optional(),
   /**
    * Total time the bake may extend while traffic is too thin, before it fails with
-   * InsufficientData. @default twice durationSeconds
+   * InsufficientData. @default twice durationSeconds (core/bake.ts)
    */
   maxExtensionSeconds: z.number().nonnegative().optional(),
   /**
@@ -143,18 +174,19 @@ export const StartBakeInput = StepScope.extend({
    * end it succeeds unless an alarm is missing or in ALARM.
    *
    * `blocker`: a hold while the gate is blocked by the alarm `blocker` (check-window's
-   * `blockingAlarm`), that also succeeds (BlockerResult with `cleared`) as soon as `blocker`
-   * leaves ALARM, at its start if it is not in ALARM already. `blocker` in ALARM never fails
-   * it, unless it is also one of `alarms` (e.g. the team aggregate where the change runs):
-   * then it fails with AlarmTriggered like any of `alarms`. At `until` (the re-check cap) it
-   * succeeds (BlockerResult without `cleared`) unless one of `alarms` is missing or in ALARM.
-   * @default 'bake'
+   * `blockingAlarm`, in `blocker.state`), that also succeeds (BlockerResult with `cleared`) as
+   * soon as `blocker` exists in another state (at its start if it does already). An alarm
+   * that vanishes never ends it. `blocker` in ALARM never fails it, unless it is also one of
+   * `alarms` (e.g. the team aggregate where the change runs): then it fails with
+   * AlarmTriggered like any of `alarms`; `blocker` missing never fails it (it waits for it).
+   * At `until` (the re-check cap) it succeeds (BlockerResult without `cleared`) unless one
+   * of `alarms` (but `blocker`) is missing or in ALARM. @default 'bake'
    */
   purpose: z.enum(['bake', 'hold', 'blocker']).optional(),
   /** ISO 8601 end of a hold or blocker wait (required with `purpose: 'hold'` or `'blocker'`; ignored for bakes). */
   until: isoTime.optional(),
-  /** The alarm a blocker wait waits for (required with `purpose: 'blocker'`). */
-  blocker: AlarmRef.optional(),
+  /** The alarm a blocker wait waits for, and the state it blocks in (required with `purpose: 'blocker'`). */
+  blocker: BlockingAlarm.optional(),
 });
 export type StartBakeInput = z.infer<typeof StartBakeInput>;
 
@@ -172,7 +204,7 @@ export interface HoldResult {
 export interface BlockerResult {
   bakeId: string;
   purpose: 'blocker';
-  /** Name of the blocking alarm, when the wait ended because it left ALARM (or does not exist). */
+  /** Name of the blocking alarm, when the wait ended because it exists in another state than the one that blocked. */
   cleared?: string;
   /** ISO 8601: the wait reached its re-check cap with the blocking alarm (as far as it knows) still in ALARM. */
   until?: string;
@@ -216,6 +248,11 @@ export const StepError = {
   ALARM_TRIGGERED: 'AlarmTriggered',
   ALARM_MISSING: 'AlarmMissing',
   INSUFFICIENT_DATA: 'InsufficientData',
+  /**
+   * start-deployment did not start: a watched alarm has no data (INSUFFICIENT_DATA). The
+   * state machine goes back to the step's gate, which holds (`insufficient-data`) until it has data.
+   */
+  ALARM_WITHOUT_DATA: 'AlarmWithoutData',
   WINDOW_UNAVAILABLE: 'WindowUnavailable',
   ROLLBACK_FAILED: 'RollbackFailed',
 } as const;
@@ -238,8 +275,9 @@ export const HandlerError = {
   /** Thrown by rollback when a rollback cannot be started. */
   ROLLBACK_FAILED: 'RollbackFailed',
   /**
-   * Thrown by check-window when the blockers cannot be read (the team aggregate alarm does not
-   * exist, or DescribeAlarms failed other than by throttling): fail closed, like WindowUnavailable.
+   * Thrown by check-window when the blockers cannot be read (DescribeAlarms failed other than
+   * by throttling): fail closed, like WindowUnavailable. (A blocker alarm that does not exist
+   * holds the gate instead: `blocked`, reason `alarm-missing`.)
    */
   BLOCKER_UNAVAILABLE: 'BlockerUnavailable',
   /** DynamoDB left items of a BatchWriteItem unprocessed after several retries (throttled); retry. */

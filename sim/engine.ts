@@ -210,12 +210,14 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         if (e.kind === 'company-event') world.setCompanyEvent(e.state, e.region);
         else if (e.kind === 'team-alarm') {
           for (const team of new Set(pipelines.map((p) => p.team))) {
-            // ALARM forces the team's aggregate alarm; OK hands it back to its rule.
+            // ALARM or INSUFFICIENT_DATA forces the team's aggregate alarm; OK hands it back to its rule.
             if (e.team && e.team !== team) continue;
             // A team aggregate deleted by a fault stays deleted: nothing to force.
             if (world.alarmState(e.region, teamAggregateAlarmName(team, e.region)) === undefined) continue;
-            world.forceTeamAlarm(team, e.region, e.state === 'ALARM' ? 'ALARM' : undefined);
+            world.forceTeamAlarm(team, e.region, e.state === 'OK' ? undefined : e.state);
           }
+        } else if (e.kind === 'delete-alarm') {
+          world.deleteAlarm(e.region, e.alarm);
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
         } else if (e.kind === 'holiday') {

@@ -32,7 +32,7 @@ export const describeEvent = (e: HandsoffEvent): string | undefined => {
     case 'stage.completed':
       return `${head} ${e.stage} completed`;
     case 'blocked':
-      return `${head} blocked (${e.reason}) at ${scope}${e.until ? ` until ${when(String(e.until))}` : ''}`;
+      return `${head} blocked (${e.reason}${e.alarm ? `: ${e.alarm}` : ''}) at ${scope}${e.until ? ` until ${when(String(e.until))}` : ''}`;
     case 'unblocked':
       return `${head} unblocked (${e.reason}) at ${scope}`;
     case 'deployment.started':

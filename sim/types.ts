@@ -1,7 +1,7 @@
 /** What the simulator runs (a scenario in epoch ms) and what it returns. */
 import type { HandsoffEvent } from '../core/events.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
-import type { Behavior } from './world/index.ts';
+import type { AlarmState, Behavior } from './world/index.ts';
 import type { FaultSpec } from './faults.ts';
 
 export interface SimChange {
@@ -14,8 +14,10 @@ export interface SimChange {
 }
 
 export type SimEvent =
-  | { at: number; kind: 'company-event'; state: 'OK' | 'ALARM'; region?: string }
-  | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
+  | { at: number; kind: 'company-event'; state: AlarmState; region?: string }
+  | { at: number; kind: 'team-alarm'; region: string; state: AlarmState; team?: string }
+  /** The alarm `alarm` (full name) of `region` stops existing (World.deleteAlarm). */
+  | { at: number; kind: 'delete-alarm'; region: string; alarm: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
   | { at: number; kind: 'fault'; spec: FaultSpec }

@@ -2,6 +2,7 @@
  * ASL primitives shared by the builders: task states, callbacks, retries, timeouts.
  * JSONPath with intrinsic functions only: the local interpreter runs this exact JSON.
  */
+import { maxExtensionSeconds } from '../core/bake.ts';
 import { type ResolvedPipeline } from '../core/model.ts';
 import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
 import { assertPayload } from './contracts.ts';
@@ -114,7 +115,7 @@ export const notify = (type: string, scope: Record<string, Json>, next: string |
  * fails itself; the task's timeout is only the net beyond that.
  */
 export const bakeTimeout = (p: ResolvedPipeline, seconds: number): number =>
-  seconds + (p.bake.maxExtensionSeconds ?? 2 * seconds) + 3600;
+  seconds + maxExtensionSeconds(seconds, p.bake.maxExtensionSeconds) + 3600;
 
 
 export const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9]/g, '');

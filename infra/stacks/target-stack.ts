@@ -206,7 +206,9 @@ export class TargetStack extends Stack {
    */
   private codeDeployRole(): iam.Role {
     const role = new iam.Role(this, 'CodeDeployRole', {
-      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
       description: 'handsoff CodeDeploy deployment groups: find tagged hosts, read their alarms.',
     });
     allowWithWildcardResources(
@@ -237,7 +239,13 @@ export class TargetStack extends Stack {
   private forwardEvents(homeRegion: string, applications: readonly ResolvedPipeline[]): void {
     const bus = events.EventBus.fromEventBusArn(this, 'HomeBus', eventBusArn(this, homeRegion));
     const role = new iam.Role(this, 'ForwardRole', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      // Only this account's rules of this region may use it (the confused deputy).
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
+        },
+      }),
       description: `Forwards handsoff CodeDeploy and alarm events of ${this.region} to the handsoff bus in ${homeRegion}.`,
     });
     new events.Rule(this, 'ForwardDeploymentStateChanges', {

@@ -10,7 +10,7 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey } from '../../core/naming.ts';
-import { alarmStates, alarmTriggeredEvent } from '../shared/alarms.ts';
+import { alarmStates, alarmTriggeredEvent, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { createOrAdoptDeployment, currentRevision, findRunningDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
@@ -58,7 +58,8 @@ const validate = (input: StartDeploymentInput): void => {
 };
 
 /**
- * Fail closed before starting: every watched alarm must exist and none may be in ALARM.
+ * Fail closed before starting: every watched alarm must exist, none may be in ALARM, and
+ * each must have data (withoutData's rule in alarms.ts).
  * @returns true when the task was failed.
  */
 const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<boolean> => {
@@ -78,6 +79,16 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
     await sendTaskFailure(input.taskToken, StepError.ALARM_TRIGGERED, {
       reason: `alarm ${alarm} is in ALARM; deployment not started`,
       alarm,
+      region: input.region,
+    });
+    return true;
+  }
+  const noData = withoutData(states);
+  if (noData.length > 0) {
+    // Not started: the region machine goes back to its gate, which holds until the alarm has data.
+    await sendTaskFailure(input.taskToken, StepError.ALARM_WITHOUT_DATA, {
+      reason: `alarm ${noData.map((a) => a.name).join(', ')} has no data (INSUFFICIENT_DATA); deployment not started`,
+      alarm: noData[0]!.name,
       region: input.region,
     });
     return true;

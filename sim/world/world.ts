@@ -15,7 +15,7 @@ import type { RegionInfo, ResolvedPipeline } from '../../core/model.ts';
 import { artifactKey, teamAggregateAlarmName } from '../../core/naming.ts';
 import { EventType, type HandsoffEvent } from '../../core/events.ts';
 import { AlarmBook } from './alarms/book.ts';
-import type { AlarmState, AnyAlarm } from './alarms/evaluate.ts';
+import { type AlarmState, type AnyAlarm, MetricAlarm } from './alarms/evaluate.ts';
 import { cloudWatchApi } from './cloudwatch-api.ts';
 import { codeDeployApi } from './codedeploy-api.ts';
 import { Deployments } from './deployments.ts';
@@ -172,15 +172,17 @@ export class World {
   /**
    * Company-wide event in one region, or in every region when none is named: as an operator
    * does, the event metric is put (every minute while declared; none once over) and the
-   * alarm's state set at once; its evaluations then keep it there.
+   * alarm's state set at once; its evaluations then keep it there. INSUFFICIENT_DATA stands
+   * for an alarm that cannot read its metric: it stays so until the next OK or ALARM.
    */
-  setCompanyEvent(state: 'OK' | 'ALARM', region?: string): void {
+  setCompanyEvent(state: AlarmState, region?: string): void {
     const now = Date.now();
     for (const list of this.book.byRegion.values()) {
       for (const alarm of list) {
         if (alarm.def.scope !== 'company' || (region !== undefined && alarm.region !== region)) continue;
         if (state === 'ALARM') this.companyEvents.set(alarm.region, 1);
         else this.companyEvents.delete(alarm.region);
+        if (alarm instanceof MetricAlarm) alarm.forced = state === 'INSUFFICIENT_DATA' ? state : undefined;
         this.book.set(alarm, state, `Company-wide event state set to ${state} by the scenario.`, now);
       }
     }

@@ -50,6 +50,22 @@ beforeEach(() => {
 });
 
 describe('start-bake', () => {
+  it('passes a bake of zero in the same invocation, without waiting for requests or a schedule', async () => {
+    requests();
+    await startBake({ ...input, durationSeconds: 0 });
+    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'bake-token' });
+    expect(published().map((e) => e.type)).toEqual(['bake.started', 'bake.completed']);
+  });
+
+  it('fails a bake of zero whose alarm is in ALARM', async () => {
+    requests();
+    alarms({ agg: 'OK', faults: 'ALARM' });
+    await startBake({ ...input, durationSeconds: 0 });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmTriggered' });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
   it('parks the token, watches the alarms and schedules the end', async () => {
     await expect(startBake(input)).resolves.toEqual({ bakeId, registration: 'created' });
     expect(store.get(`bake#${bakeId}`)).toMatchObject({ status: 'OPEN', token: 'bake-token', startedAt: NOW.getTime(), endsAt: NOW.getTime() + HOUR, service: 'StorefrontApi', maxExtensionSeconds: 7200 });

@@ -31,7 +31,7 @@ const input: StartDeploymentInput = {
 };
 const claimKey = { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' };
 
-const alarmsAre = (state: 'OK' | 'ALARM', present = input.alarms): void => {
+const alarmsAre = (state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA', present = input.alarms): void => {
   cloudWatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: present.slice(1).map((AlarmName) => ({ AlarmName, StateValue: state })),
     CompositeAlarms: present.slice(0, 1).map((AlarmName) => ({ AlarmName, StateValue: state })),
@@ -221,6 +221,26 @@ describe('start-deployment', () => {
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'AlarmTriggered' });
     expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarm: 'handsoff-storefront-sa-east-1-aggregate' }));
+  });
+
+  it('does not start while a watched alarm has no data (INSUFFICIENT_DATA): the gate holds it', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({
+      CompositeAlarms: [{ AlarmName: input.alarms[0], StateValue: 'OK' }],
+      MetricAlarms: [{ AlarmName: input.alarms[1], StateValue: 'INSUFFICIENT_DATA' }],
+    });
+    await expect(startDeployment(input)).resolves.toEqual({ outcome: 'refused' });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
+      taskToken: 'token-2',
+      error: 'AlarmWithoutData',
+      cause: JSON.stringify({
+        reason: `alarm ${input.alarms[1]} has no data (INSUFFICIENT_DATA); deployment not started`,
+        alarm: input.alarms[1],
+        region: 'sa-east-1',
+      }),
+    });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(published()).toEqual([]);
   });
 
   it('asks for composite alarms too', async () => {

@@ -6,6 +6,7 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { ResolvedPipeline } from '../../../core/model.ts';
@@ -45,6 +46,21 @@ export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Rec
   });
 };
 
+/**
+ * The role the source rule starts the pipeline machine with (the target grants it
+ * states:StartExecution on that machine only): only this account's rules may use it.
+ */
+const sourceRole = (stack: Stack, p: ResolvedPipeline): iam.Role =>
+  new iam.Role(stack, `${pascal(p.name)}SourceRole`, {
+    assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
+      },
+    }),
+    description: `Starts a change of pipeline ${p.name} on a push to main.`,
+  });
+
 /** A push to main of each pipeline's repository starts a change. */
 export const sourceRules = (
   stack: Stack,
@@ -67,6 +83,7 @@ export const sourceRules = (
       },
       targets: [
         new targets.SfnStateMachine(machines[p.name]!, {
+          role: sourceRole(stack, p),
           retryAttempts: 8,
           input: events.RuleTargetInput.fromObject({
             pipeline: p.name,

@@ -77,7 +77,8 @@ export class AlarmBook {
   /** Evaluates the minute that just ended: metric alarms first, then the composites over them. */
   tick(minute: number, now: number): void {
     for (const alarm of this.metricAlarms) {
-      const state = alarm.evaluate(minute);
+      const evaluated = alarm.evaluate(minute);
+      const state = alarm.forced ?? evaluated;
       if (state !== alarm.state) this.set(alarm, state, alarm.reasonFor(state), now);
     }
     for (const alarm of this.composites) this.recompute(alarm, now);

@@ -85,6 +85,8 @@ export interface Band {
 export class MetricAlarm implements Stateful {
   readonly type = 'MetricAlarm' as const;
   deleted = false;
+  /** A state the scenario forces (an alarm that cannot read its metric); undefined: evaluations decide. */
+  forced: AlarmState | undefined;
   state: AlarmState = 'OK';
   reason = 'Initial state: no breaching datapoints.';
   updatedAt: number;
