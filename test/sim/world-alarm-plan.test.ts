@@ -82,6 +82,13 @@ describe('the world and the alarm plan', () => {
     world.setCompanyEvent('OK');
     clock.tick(3 * MIN);
     expect(world.alarmState('sa-east-1', companyEventAlarmName('sa-east-1'))).toBe('OK');
+    // An alarm that cannot read its metric stays INSUFFICIENT_DATA until the scenario says otherwise.
+    world.setCompanyEvent('INSUFFICIENT_DATA', 'us-east-1');
+    clock.tick(3 * MIN);
+    expect(world.alarmState('us-east-1', companyEventAlarmName('us-east-1'))).toBe('INSUFFICIENT_DATA');
+    world.setCompanyEvent('OK', 'us-east-1');
+    clock.tick(MIN);
+    expect(world.alarmState('us-east-1', companyEventAlarmName('us-east-1'))).toBe('OK');
     world.stop();
   });
 });
