@@ -9,6 +9,7 @@ import type { ResolvedPipeline } from '../core/model.ts';
 import type { HandsoffEvent } from '../core/events.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { loadPipelineFiles, loadScenarioFile } from './load.ts';
+import { alarmsOf, alarmsTable, UnknownRegionError } from './alarms.ts';
 import { formatProblem, validatePipeline, type Problem } from '../core/pipeline/resolve.ts';
 import { defaultPipeline } from '../infra/pipelines/index.ts';
 import { defaultScenario, type Scenario } from '../sim/scenario.ts';
@@ -130,6 +131,19 @@ export const buildCli = (): Command => {
     });
 
   program
+    .command('alarms')
+    .description("print the alarm plan: every alarm that watches the pipeline's steps, as the target stacks create them")
+    .option('--pipeline <file>', 'pipeline file; default: the example pipeline')
+    .option('--region <region>', 'one region only')
+    .option('--json', 'print JSON')
+    .action(async (opts: { pipeline?: string; region?: string; json?: boolean }) => {
+      const [p] = await loadPipelines(opts.pipeline ? [opts.pipeline] : undefined);
+      const plan = alarmsOf(p!, REGION_CATALOG.map((r) => r.code), opts.region);
+      if (opts.json) out(JSON.stringify(plan));
+      else for (const line of alarmsTable(plan)) out(line);
+    });
+
+  program
     .command('validate')
     .description('validate pipeline (and scenario) files; reports every problem at once')
     .addOption(new Option('--pipeline <file>', 'pipeline file; repeatable').argParser(collect).makeOptionMandatory())
@@ -149,6 +163,10 @@ export const main = async (argv: string[]): Promise<number> => {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
+    if (e instanceof UnknownRegionError) {
+      process.stderr.write(`handsoff: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof InvalidInputError) {
       for (const p of e.problems) process.stderr.write(`${formatProblem(p)}\n`);
       process.stderr.write(`handsoff: ${e.problems.length} problem(s); nothing was run\n`);

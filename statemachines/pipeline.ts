@@ -4,11 +4,11 @@
  * (`startExecution.sync:2`) so that no execution's history nears the 25,000-event limit.
  */
 import { DeploymentTarget, type ResolvedPipeline } from '../core/model.ts';
-import { applicationName, preProdGroupName, serviceAlarmName, StandardAlarm } from '../core/naming.ts';
+import { applicationName, preProdGroupName } from '../core/naming.ts';
 import { EventType } from '../core/events.ts';
 import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
 import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
-import { regionAlarms, regionItem } from './alarms.ts';
+import { preProdAlarms, regionAlarms, regionItem } from './alarms.ts';
 import { rollbackStates } from './rollback.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 
@@ -111,7 +111,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     const id = stageId(stage);
     enterStage(id, stage, p.preProdRegion);
     const scope = { stage, region: p.preProdRegion, target: DeploymentTarget.FLEET };
-    const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
+    const alarms = preProdAlarms(p, stage);
     const rollbackId = `${id}.Rollback`;
     add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
     // Nothing of the change runs in the stage yet: the gate only waits for its alarms' data.

@@ -16,19 +16,8 @@ export const pipelineStateMachineName = (pipeline: string): string => `handsoff-
 /** The region child state machine: one execution per (change, region), started with `.sync:2`. */
 export const regionStateMachineName = (pipeline: string): string => `handsoff-${pipeline}-region`;
 
-/** Production regions of a pipeline, in wave order. */
-export const productionRegions = (p: ResolvedPipeline): string[] => [
-  ...new Set(p.waves.flatMap((w) => w.regions.map((r) => r.region))),
-];
-
-/** Every region a pipeline deploys to: its production regions and its pre-production region. */
-export const pipelineRegions = (p: ResolvedPipeline): string[] => [
-  ...new Set([...productionRegions(p), ...(p.preProd.length > 0 ? [p.preProdRegion] : [])]),
-];
-
-/** Every region any of the pipelines deploys to, sorted. */
-export const targetRegions = (pipelines: readonly ResolvedPipeline[]): string[] =>
-  [...new Set(pipelines.flatMap(pipelineRegions))].sort();
+/** Production, pipeline and target regions: one definition, in the alarm plan (a target stack per target region). */
+export { productionRegions, pipelineRegions, targetRegions } from '../../core/alarms/plan.ts';
 
 export const eventBusArn = (stack: Stack, homeRegion: string): string =>
   stack.formatArn({ service: 'events', region: homeRegion, resource: 'event-bus', resourceName: HANDSOFF_BUS_NAME });

@@ -15,7 +15,8 @@ import type { ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
 import { FAST_ROLLBACK, rollingConfig, type DeploymentConfigSpec } from '../../core/rollout.ts';
 import { Reason, allowWithWildcardResources } from '../nag.ts';
-import { ALARM_PERIOD, fleetRequestsAnomalyAlarm, nameOf, oneBoxAnomalyAlarms, pascal, standardAlarms, unitRequestsAnomalyAlarm } from '../constructs/service-alarms.ts';
+import * as alarmPlan from '../../core/alarms/index.ts';
+import { pascal, planAlarm } from '../constructs/service-alarms.ts';
 import { eventBusArn, productionRegions } from './arns.ts';
 
 export interface TargetStackProps extends StackProps {
@@ -31,22 +32,13 @@ export interface TargetStackProps extends StackProps {
 export const InstanceTag = { SERVICE: 'Service', UNIT: 'Unit', ONE_BOX: 'OneBox', STAGE: 'Stage' } as const;
 
 /** Namespace of the company-wide event metric an operator raises to block every deployment. */
-export const COMPANY_EVENTS_NAMESPACE = 'Handsoff/Company';
+export const COMPANY_EVENTS_NAMESPACE = alarmPlan.COMPANY_EVENTS_NAMESPACE;
 
 /** CodeDeploy's alarms per deployment group (the quota handsoff designs for). */
-export const MAX_ALARMS_PER_GROUP = 10;
+export const MAX_ALARMS_PER_GROUP = alarmPlan.MAX_ALARMS_PER_GROUP;
 
-/**
- * The one-box alarms CodeDeploy watches (with the one-box latency and faults anomaly alarms and the team
- * aggregate): the ones that tell a bad change on one host. Its CPU, memory, disk and p50/p90
- * alarms exist (handsoff's bakes watch them all) but would overflow the group's limit.
- */
-export const ONE_BOX_GROUP_ALARMS: readonly naming.StandardAlarm[] = [
-  naming.StandardAlarm.FAULTS,
-  naming.StandardAlarm.LATENCY_P99,
-  naming.StandardAlarm.HEALTH,
-  naming.StandardAlarm.LOG_ERRORS,
-];
+/** The one-box alarms CodeDeploy watches (see core/alarms/watches.ts). */
+export const ONE_BOX_GROUP_ALARMS = alarmPlan.ONE_BOX_GROUP_ALARMS;
 
 /** CloudWatch's limit on a composite alarm's rule. */
 const MAX_ALARM_RULE_LENGTH = 10_240;
@@ -55,23 +47,23 @@ const MAX_ALARM_RULE_LENGTH = 10_240;
  * Fails synth when a team's aggregate rule would exceed CloudWatch's limit once its ARNs are
  * resolved (`ALARM("arn:aws:cloudwatch:<region>:<account>:alarm:<name>") OR ...`).
  */
-const checkAlarmRuleLength = (name: string, alarms: readonly cloudwatch.Alarm[], region: string): void => {
+const checkAlarmRuleLength = (name: string, members: readonly string[], region: string): void => {
   const arnLength = (alarm: string) => `arn:aws-xx-xxxx:cloudwatch:${region}:123456789012:alarm:${alarm}`.length;
-  const length = alarms.reduce((sum, a) => sum + 'ALARM("")'.length + arnLength(nameOf(a)), 0) + ' OR '.length * (alarms.length - 1);
+  const length = members.reduce((sum, a) => sum + 'ALARM("")'.length + arnLength(a), 0) + ' OR '.length * (members.length - 1);
   if (length > MAX_ALARM_RULE_LENGTH) {
     throw new Error(
-      `aggregate alarm '${name}' would watch ${alarms.length} fleet alarms, a rule of about ${length} characters; CloudWatch takes at most ${MAX_ALARM_RULE_LENGTH}: split the team, or aggregate per service first`,
+      `aggregate alarm '${name}' would watch ${members.length} fleet alarms, a rule of about ${length} characters; CloudWatch takes at most ${MAX_ALARM_RULE_LENGTH}: split the team, or aggregate per service first`,
     );
   }
 };
 
 export class TargetStack extends Stack {
-  /** Fleet alarms of the region per team: what the team aggregate alarm watches. */
-  private readonly fleetAlarmsByTeam = new Map<string, cloudwatch.Alarm[]>();
   private readonly alarmNames: string[] = [];
   /** Alarm names of each deployment group, by group name (what CodeDeploy watches). */
   readonly groupAlarms = new Map<string, string[]>();
   readonly deploymentGroups: codedeploy.ServerDeploymentGroup[] = [];
+  /** The alarm plan of this region (core/alarms), which this stack creates exactly. */
+  readonly alarmPlan: readonly alarmPlan.AlarmDef[];
 
   constructor(scope: Construct, id: string, props: TargetStackProps) {
     super(scope, id, { ...props, env: { ...props.env, region: props.region } });
@@ -103,15 +95,28 @@ export class TargetStack extends Stack {
     };
     config(FAST_ROLLBACK, 'FastRollback');
 
-    const role = this.codeDeployRole();
-    /** Groups that also watch their team's aggregate alarm, once it exists. */
-    const watchAggregate: Array<{ team: string; group: codedeploy.ServerDeploymentGroup; name: string }> = [];
+    // Every alarm of the region, as planned: metric alarms first, composites over them after.
+    this.alarmPlan = alarmPlan.regionAlarmPlan(props.pipelines, region);
+    const alarms = new Map<string, cloudwatch.Alarm | cloudwatch.CompositeAlarm>();
+    for (const a of [...this.alarmPlan.filter((x) => x.kind !== 'composite'), ...this.alarmPlan.filter((x) => x.kind === 'composite')]) {
+      if (a.kind === 'composite') checkAlarmRuleLength(a.name, a.members, region);
+      alarms.set(a.name, planAlarm(this, a, alarms));
+      this.alarmNames.push(a.name);
+    }
+    const aggregates = this.alarmPlan.filter((a) => a.kind === 'composite');
+    const companyEvent = naming.companyEventAlarmName(region);
 
+    const role = this.codeDeployRole();
     for (const p of applications) {
       const application = new codedeploy.ServerApplication(this, `${pascal(p.name)}Application`, {
         applicationName: naming.applicationName(p.name),
       });
-      const group = (id: string, name: string, tags: codedeploy.InstanceTagSet, config: codedeploy.IServerDeploymentConfig, alarms: Array<cloudwatch.Alarm | cloudwatch.CompositeAlarm>) => {
+      // A regression elsewhere in the team's region (a shared dependency, a sibling service)
+      // stops this team's deployments too: the groups watch the team aggregate.
+      const watched = alarmPlan.deploymentGroupAlarms(p, region, { aggregate: aggregates.find((a) => a.team === p.team)?.name });
+      const group = (id: string, name: string, tags: codedeploy.InstanceTagSet, config: codedeploy.IServerDeploymentConfig) => {
+        const names = watched.get(name);
+        if (!names) throw new Error(`the alarm plan has no alarms for deployment group '${name}' in ${region}`);
         const g = new codedeploy.ServerDeploymentGroup(this, id, {
           application,
           deploymentGroupName: name,
@@ -119,152 +124,48 @@ export class TargetStack extends Stack {
           role: role.withoutPolicyUpdates(),
           ec2InstanceTags: tags,
           deploymentConfig: config,
-          alarms,
+          alarms: names.map((n) => alarms.get(n)!),
           autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
           installAgent: false,
         });
         this.deploymentGroups.push(g);
-        this.groupAlarms.set(name, alarms.map(nameOf));
+        this.groupAlarms.set(name, [...names]);
         return g;
       };
       // Tag groups are ANDed (a tag set holds up to three), keys within one group ORed.
       const service = { [InstanceTag.SERVICE]: [p.service] };
 
       if (production.includes(p)) {
-        const units = p.waves.flatMap((w) => w.regions).find((r) => r.region === region)!.units;
-        const fleet = standardAlarms(this, {
-          service: p.service,
-          scope: 'fleet',
-          idPrefix: `${pascal(p.name)}Fleet`,
-          alarmName: (kind) => naming.serviceAlarmName(p.name, region, kind),
-          where: `fleet of ${region}`,
-        });
-        this.fleetAlarmsByTeam.set(p.team, [...(this.fleetAlarmsByTeam.get(p.team) ?? []), ...Object.values(fleet)]);
-        this.alarmNames.push(...Object.values(fleet).map(nameOf));
-        // Watched by handsoff's bakes, not by CodeDeploy nor the team aggregate: a seasonal
-        // band is noisier than a threshold, and the aggregate blocks every service of the team.
-        this.alarmNames.push(nameOf(fleetRequestsAnomalyAlarm(this, { pipeline: p.name, service: p.service, region, idPrefix: pascal(p.name) })));
-
+        const units = alarmPlan.productionRegion(p, region)!.units;
         if (p.oneBox ?? true) {
-          const oneBox = standardAlarms(this, {
-            service: p.service,
-            scope: 'onebox',
-            idPrefix: `${pascal(p.name)}Onebox`,
-            alarmName: (kind) => naming.oneBoxAlarmName(p.name, region, kind),
-            where: `one-box host of ${region}`,
-          });
-          const anomalies = oneBoxAnomalyAlarms(this, {
-            pipeline: p.name,
-            service: p.service,
-            region,
-            idPrefix: pascal(p.name),
-            fleetHosts: units.length * p.hostsPerUnit,
-          });
-          this.alarmNames.push(...[...Object.values(oneBox), ...Object.values(anomalies)].map(nameOf));
-          const name = naming.oneBoxGroupName(p.name);
-          const g = group(
+          group(
             `${pascal(p.name)}OneBox`,
-            name,
+            naming.oneBoxGroupName(p.name),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.ONE_BOX]: ['true'] }),
             codedeploy.ServerDeploymentConfig.ONE_AT_A_TIME,
-            // Not the requests anomaly: while CodeDeploy installs the one host it serves
-            // nothing, and that alarm would stop the deployment itself (handsoff's steps and
-            // bakes watch it).
-            [...ONE_BOX_GROUP_ALARMS.map((kind) => oneBox[kind]), anomalies[naming.AnomalyMetric.LATENCY], anomalies[naming.AnomalyMetric.FAULTS]],
           );
-          watchAggregate.push({ team: p.team, group: g, name });
         }
         for (const unit of units) {
-          // The unit against its region: watched by the region steps, like the fleet band;
-          // neither in the unit's group (10 alarms already) nor in the team aggregate.
-          this.alarmNames.push(
-            nameOf(
-              unitRequestsAnomalyAlarm(this, {
-                pipeline: p.name,
-                service: p.service,
-                region,
-                unit,
-                idPrefix: `${pascal(p.name)}${pascal(unit)}`,
-                unitHosts: p.hostsPerUnit,
-                fleetHosts: units.length * p.hostsPerUnit,
-              }),
-            ),
-          );
-          const name = naming.unitGroupName(p.name, unit);
-          const g = group(
+          group(
             `${pascal(p.name)}${pascal(unit)}`,
-            name,
+            naming.unitGroupName(p.name, unit),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.UNIT]: [unit] }, { [InstanceTag.ONE_BOX]: ['false'] }),
             rollingOf(p),
-            Object.values(fleet),
           );
-          watchAggregate.push({ team: p.team, group: g, name });
         }
       }
       if (preProd.includes(p)) {
         for (const stage of p.preProd) {
-          const alarms = standardAlarms(this, {
-            service: p.service,
-            scope: stage,
-            idPrefix: `${pascal(p.name)}${pascal(stage)}`,
-            alarmName: (kind) => naming.serviceAlarmName(p.name, stage, kind),
-            where: `stage ${stage}`,
-          });
-          this.alarmNames.push(...Object.values(alarms).map(nameOf));
           group(
             `${pascal(p.name)}${pascal(stage)}`,
             naming.preProdGroupName(p.name, stage),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.STAGE]: [stage] }),
             rollingOf(p),
-            Object.values(alarms),
           );
         }
       }
     }
-
-    const aggregates = new Map<string, cloudwatch.CompositeAlarm>();
-    for (const [team, alarms] of this.fleetAlarmsByTeam) {
-      const name = naming.teamAggregateAlarmName(team, region);
-      checkAlarmRuleLength(name, alarms, region);
-      aggregates.set(
-        team,
-        new cloudwatch.CompositeAlarm(this, `${pascal(team)}Aggregate`, {
-          compositeAlarmName: name,
-          alarmDescription: `Team ${team} in ${region}: any fleet alarm of its services. Blocks its deployments; when it fires, every in-flight deployment of the team here rolls back.`,
-          alarmRule: cloudwatch.AlarmRule.anyOf(...alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
-        }),
-      );
-      this.alarmNames.push(name);
-    }
-    // A regression elsewhere in the team's region (a shared dependency, a sibling service)
-    // stops this team's deployments too.
-    for (const { team, group, name } of watchAggregate) {
-      const aggregate = aggregates.get(team)!;
-      group.addAlarm(aggregate);
-      this.groupAlarms.get(name)!.push(nameOf(aggregate));
-    }
     this.node.addValidation({ validate: () => this.alarmLimitProblems() });
-
-    // A company-wide event (a peak sales day, an incident elsewhere) blocks every team: an
-    // operator raises it with `put-metric-data` (or `set-alarm-state`) on this metric.
-    const companyEvent = naming.companyEventAlarmName(region);
-    new cloudwatch.Alarm(this, 'CompanyEvent', {
-      alarmName: companyEvent,
-      alarmDescription: `Company-wide event in ${region}: no production deployment may start while it is in ALARM.`,
-      metric: new cloudwatch.Metric({
-        namespace: COMPANY_EVENTS_NAMESPACE,
-        metricName: 'CompanyEvent',
-        dimensionsMap: { Region: region },
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: ALARM_PERIOD,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      // No event declared is the normal state.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.alarmNames.push(companyEvent);
 
     // CodeDeploy reads the state of each group's alarms: those of the region's pipelines (every
     // name starts with the pipeline's), the team aggregates and the company event, this region only.
@@ -276,11 +177,7 @@ export class TargetStack extends Stack {
       role,
       new iam.PolicyStatement({
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: [
-          ...applications.map((p) => alarmArn(`${p.name}-*`)),
-          ...[...aggregates.values()].map((a) => alarmArn(nameOf(a))),
-          alarmArn(companyEvent),
-        ],
+        resources: [...applications.map((p) => alarmArn(`${p.name}-*`)), ...aggregates.map((a) => alarmArn(a.name)), alarmArn(companyEvent)],
       }),
       'The alarms of the pipelines deploying to this region, by pipeline name prefix (one-box, fleet, anomaly and pre-production alarms), in this region only; CodeDeploy only reads their state.',
     );

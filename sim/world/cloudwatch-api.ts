@@ -2,6 +2,7 @@
  * The simulated CloudWatch API of one region: DescribeAlarms over the alarms the world
  * holds and GetMetricData over its per-minute series. A drop-in for CloudWatchClient.send.
  */
+import { describeAlarm } from './alarms/describe.ts';
 import {
   InvalidParameterCombinationException,
   InvalidParameterValueException,
@@ -42,7 +43,7 @@ export const cloudWatchApi = (world: World, region: string): { send(command: unk
         if (prefix !== undefined && !alarm.name.startsWith(prefix)) continue;
         if (state !== undefined && alarm.state !== state) continue;
         if (!types.has(alarm.type)) continue;
-        (alarm.type === 'CompositeAlarm' ? compositeAlarms : metricAlarms).push(alarm.describe());
+        (alarm.type === 'CompositeAlarm' ? compositeAlarms : metricAlarms).push(describeAlarm(alarm));
       }
       return { MetricAlarms: metricAlarms, CompositeAlarms: compositeAlarms };
     },

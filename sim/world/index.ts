@@ -22,27 +22,9 @@ export {
   appliesTo,
 } from './world.ts';
 export type { Behavior, DeploymentStatus, HostMinute } from './model.ts';
-export type { AlarmState } from './alarms.ts';
-export {
-  FAULT_RATE_THRESHOLD,
-  LATENCY_P50_THRESHOLD_MS,
-  LATENCY_P90_THRESHOLD_MS,
-  LATENCY_P99_THRESHOLD_MS,
-  CPU_THRESHOLD_PERCENT,
-  MEMORY_THRESHOLD_PERCENT,
-  DISK_THRESHOLD_PERCENT,
-  LOG_ERROR_RATE_THRESHOLD,
-  UNHEALTHY_HOSTS_THRESHOLD,
-  ONEBOX_REQUESTS_RATIO,
-  ONEBOX_REQUESTS_MIN_FLEET,
-  ONEBOX_LATENCY_RATIO,
-  ONEBOX_LATENCY_MARGIN_MS,
-  ONEBOX_FAULTS_RATIO,
-  ONEBOX_FAULTS_MIN_RATE,
-  FLEET_REQUESTS_BAND,
-  UNIT_REQUESTS_RATIO,
-  UNIT_REQUESTS_MIN_FLEET,
-} from './alarms.ts';
+export type { AlarmState } from './alarms/evaluate.ts';
+export { decideState } from './alarms/evaluate.ts';
+export { LEARNED_STD_DEV_FRACTION } from './traffic.ts';
 export { WorldMetric } from './metrics.ts';
 export { batchSize } from './deployment-config.ts';
 export { dailyFactor, BASE_REQUESTS_PER_MINUTE, PRE_PROD_REQUESTS_PER_MINUTE } from './traffic.ts';

@@ -14,6 +14,14 @@ export const TROUGH_HOUR = 4;
 export const PEAK_HOUR = 15;
 /** Minute-to-minute noise, +/- this fraction. */
 export const TRAFFIC_NOISE = 0.03;
+/**
+ * What CloudWatch's anomaly detection model has learned of a fleet's requests, as the world
+ * models it: the band's centre is the traffic model's expected value of the minute (the daily
+ * season), its standard deviation this fraction of it (day-to-day variation at that hour over
+ * the two weeks of training, far above the minute noise). A band of 3 deviations thus has its
+ * lower edge at a quarter of the expected requests.
+ */
+export const LEARNED_STD_DEV_FRACTION = 0.25;
 
 /**
  * Fraction of the peak at a local hour (0..24, fractional): a half cosine rising from the

@@ -1,0 +1,78 @@
+/**
+ * The world as CloudWatch's metric store for the alarms: a planned MetricStat resolves once
+ * to a reader of the world's per-minute series (NaN: no datapoint). The world refuses any
+ * metric, statistic or period it does not record, rather than guess.
+ */
+import { COMPANY_EVENT_METRIC, COMPANY_EVENTS_NAMESPACE } from '../../core/alarms/plan.ts';
+import type { MetricStat } from '../../core/alarms/types.ts';
+import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
+import type { Band } from './alarms/evaluate.ts';
+import type { Series } from './alarms/math.ts';
+import { Field, MINUTE_MS, WorldMetric } from './metrics.ts';
+import { expectedRequests } from './serve.ts';
+import { seriesKey, type WorldState } from './state.ts';
+import { LEARNED_STD_DEV_FRACTION } from './traffic.ts';
+
+export interface MetricSource {
+  series(m: MetricStat, region: string): Series;
+  band(m: MetricStat, region: string): Band;
+}
+
+/** The field a metric is recorded in at its one statistic (Latency: three percentiles). */
+const fieldOf = (metric: string, statistic: string): number | undefined => {
+  const at = (stat: string, field: number) => (statistic === stat ? field : undefined);
+  switch (metric) {
+    case StandardMetric.REQUESTS: return at('Sum', Field.REQUESTS);
+    case StandardMetric.FAULTS: return at('Sum', Field.FAULTS);
+    case StandardMetric.LOG_ERRORS: return at('Sum', Field.LOG_ERRORS);
+    case StandardMetric.LATENCY: return statistic === 'p50' ? Field.P50 : statistic === 'p90' ? Field.P90 : statistic === 'p99' ? Field.P99 : undefined;
+    case StandardMetric.CPU: return at('Average', Field.CPU);
+    case StandardMetric.MEMORY: return at('Average', Field.MEMORY);
+    case StandardMetric.DISK: return at('Average', Field.DISK);
+    case StandardMetric.UNHEALTHY_HOSTS: return at('Maximum', Field.UNHEALTHY);
+    case WorldMetric.IN_SERVICE_HOSTS: return at('Maximum', Field.IN_SERVICE);
+    case WorldMetric.INSTALLING_HOSTS: return at('Maximum', Field.INSTALLING);
+  }
+  return undefined;
+};
+
+const describe = (m: MetricStat): string =>
+  `${m.namespace} ${m.metric} {${Object.entries(m.dimensions).map(([k, v]) => `${k}=${v}`).join(', ')}} ${m.statistic}/${m.periodSeconds}s`;
+
+export const metricSource = (state: WorldState, companyEvents: ReadonlyMap<string, number>): MetricSource => {
+  const seriesFor = (m: MetricStat, region: string) => {
+    if (m.periodSeconds * 1000 !== MINUTE_MS) throw new Error(`the world records per minute: ${describe(m)} needs a 60 s period`);
+    const dims = Object.keys(m.dimensions);
+    const { Service: service, Scope: scope } = m.dimensions;
+    if (m.namespace !== METRICS_NAMESPACE || dims.length !== 2 || service === undefined || scope === undefined) return undefined;
+    const s = state.series.get(seriesKey(service, region, scope));
+    if (!s) throw new Error(`the world records no metrics for ${describe(m)} in ${region}`);
+    return s;
+  };
+  return {
+    series(m, region) {
+      if (m.namespace === COMPANY_EVENTS_NAMESPACE && m.metric === COMPANY_EVENT_METRIC && m.statistic === 'Maximum' && m.dimensions.Region === region) {
+        // The operator's event level while declared; no datapoint otherwise.
+        return () => companyEvents.get(region) ?? Number.NaN;
+      }
+      const s = seriesFor(m, region);
+      const field = fieldOf(m.metric, m.statistic);
+      if (!s || field === undefined) throw new Error(`the simulated CloudWatch holds no ${describe(m)} in ${region}`);
+      return (minute) => {
+        const o = s.offsetOf(minute);
+        return o < 0 ? Number.NaN : s.at(o, field as never);
+      };
+    },
+    band(m, region) {
+      const s = seriesFor(m, region);
+      const fleet = state.fleets.find((f) => f.fleetSeries === s);
+      if (!s || !fleet || m.metric !== StandardMetric.REQUESTS || m.statistic !== 'Sum') {
+        throw new Error(`the world models an anomaly band only for a production fleet's RequestCount (Sum), not ${describe(m)}`);
+      }
+      return {
+        centre: (minute) => expectedRequests(fleet, minute),
+        stdDev: (minute) => LEARNED_STD_DEV_FRACTION * expectedRequests(fleet, minute),
+      };
+    },
+  };
+};
