@@ -15,15 +15,64 @@ export interface StepScope {
   target?: DeploymentTarget;
 }
 
-/** Input of a change's pipeline execution (started by the source trigger). */
+/**
+ * Input of a change's pipeline execution, started by handler `start-change` under the
+ * execution name `change` (one push, one change, one execution).
+ */
 export interface ChangeExecutionInput {
   pipeline: string;
+  /** The change id (changeIdFor): the commit id, `-2`, `-3`... for later pushes of the same commit. */
   change: string;
   /** Immutable revision id of the change's artifact (its key is naming.artifactKey). */
   revision: string;
   author: string;
   /** ISO time the change was merged: the base of its lead time. */
   mergedAt: string;
+  /** The CodeCommit repository the push went to: the review gate reads its pull requests. */
+  repository: string;
+  /** The commit pushed to main. */
+  commit: string;
+}
+
+/** Handler `review-gate`: did `commit` reach main through an approved review? */
+export interface ReviewGateInput {
+  pipeline: string;
+  change: string;
+  repository: string;
+  commit: string;
+}
+export type ReviewGateOutput =
+  | { approved: true; pullRequest: string; reviewers: string[] }
+  /** `reason`: `unreviewed: ...`, `self-approved: ...`, `approval-rules-not-satisfied: ...`, `review-unknown: ...`. */
+  | { approved: false; reason: string };
+
+/** A CodeCommit "Repository State Change" event, as EventBridge delivers it. */
+export interface CodeCommitPushDetail {
+  event: string;
+  referenceType: string;
+  referenceName: string;
+  repositoryName: string;
+  commitId: string;
+  oldCommitId?: string;
+  callerUserArn?: string;
+}
+
+/**
+ * Handler `start-change`: the target of a pipeline's push rule. It turns one push event into
+ * one change and starts its pipeline execution by name.
+ */
+export interface StartChangeInput {
+  pipeline: string;
+  /** The pipeline state machine to start. */
+  stateMachineArn: string;
+  /** The push event, whole (its `id` tells a duplicated delivery from a new push). */
+  event: BusEvent<CodeCommitPushDetail> & { id: string };
+}
+export interface StartChangeOutput {
+  change: string;
+  executionArn: string;
+  /** False when this delivery found the change already started (a duplicate): nothing new ran. */
+  started: boolean;
 }
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */

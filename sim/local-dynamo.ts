@@ -32,6 +32,7 @@ export const TABLES: readonly TableSpec[] = [
   { env: ENV.WINDOWS_TABLE, name: 'handsoff-windows', sortKey: true },
   { env: ENV.HOLIDAYS_TABLE, name: 'handsoff-holidays', sortKey: true },
   { env: ENV.LANES_TABLE, name: 'handsoff-lanes', sortKey: true },
+  { env: ENV.CHANGES_TABLE, name: 'handsoff-changes', sortKey: true },
 ];
 
 export interface LocalDynamo {

@@ -1,9 +1,10 @@
 /**
  * The one place handlers get their AWS clients from. On AWS these are the SDK v3 clients,
  * created once per container and reused; the simulator replaces them with its world
- * (simulated CodeDeploy/CloudWatch, local DynamoDB, task-token emulation) via setClients.
+ * (simulated CodeDeploy/CloudWatch/CodeCommit, local DynamoDB, local Step Functions) via setClients.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -18,6 +19,8 @@ export interface AwsClients {
   sfn(): SFNClient;
   events(): EventBridgeClient;
   scheduler(): SchedulerClient;
+  /** The home region's CodeCommit (the review gate reads pull requests there). */
+  codeCommit(): CodeCommitClient;
 }
 
 const perRegion = <T>(make: (region: string) => T): ((region: string) => T) => {
@@ -48,6 +51,7 @@ export const createAwsClients = (): AwsClients => ({
   sfn: lazy(() => new SFNClient({})),
   events: lazy(() => new EventBridgeClient({})),
   scheduler: lazy(() => new SchedulerClient({})),
+  codeCommit: lazy(() => new CodeCommitClient({})),
 });
 
 let current: AwsClients | undefined;

@@ -13,6 +13,7 @@
  * | HANDSOFF_WATCHES_TABLE      | alarm name                           | waiter key (a waiters pk)           |
  * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
+ * | HANDSOFF_CHANGES_TABLE      | `${pipeline}#${change}`              | `started`                           |
  */
 import type { Weekday } from '../../core/model.ts';
 import { env, ENV } from './config.ts';
@@ -24,6 +25,7 @@ export const table = {
   watches: (): string => env(ENV.WATCHES_TABLE),
   windows: (): string => env(ENV.WINDOWS_TABLE),
   holidays: (): string => env(ENV.HOLIDAYS_TABLE),
+  changes: (): string => env(ENV.CHANGES_TABLE),
 };
 
 /** Waiters and watches carry a TTL attribute (epoch seconds) so finished ones age out. */
@@ -271,3 +273,30 @@ export interface HolidayItem {
 }
 
 export const holidayKeys = (pipeline: string, region: string): string[] => [pipeline, `${pipeline}#${region}`];
+
+// ---------------------------------------------------------------- changes
+
+/**
+ * "This push is change `change`, started": written once, conditionally, by start-change. A
+ * change id is taken by one push event only; a later push of the same commit takes the next id.
+ */
+export interface ChangeStartedItem {
+  pk: string;
+  sk: typeof CHANGE_STARTED_SK;
+  pipeline: string;
+  change: string;
+  commit: string;
+  repository: string;
+  /** EventBridge id of the push event: a duplicated delivery carries the same id. */
+  pushEvent: string;
+  author: string;
+  /** The push time (the event's `time`): the base of the change's lead time. */
+  mergedAt: string;
+  executionName: string;
+  startedAt: string;
+}
+export const CHANGE_STARTED_SK = 'started';
+export const changeKey = (pipeline: string, change: string): { pk: string; sk: typeof CHANGE_STARTED_SK } => ({
+  pk: `${pipeline}#${change}`,
+  sk: CHANGE_STARTED_SK,
+});

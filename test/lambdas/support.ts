@@ -5,6 +5,7 @@
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -24,6 +25,7 @@ export const cloudWatch = mockClient(CloudWatchClient);
 export const sfn = mockClient(SFNClient);
 export const events = mockClient(EventBridgeClient);
 export const scheduler = mockClient(SchedulerClient);
+export const codeCommit = mockClient(CodeCommitClient);
 
 export const TABLES = {
   [ENV.DEPLOYMENTS_TABLE]: 'deployments',
@@ -32,6 +34,7 @@ export const TABLES = {
   [ENV.WINDOWS_TABLE]: 'windows',
   [ENV.HOLIDAYS_TABLE]: 'holidays',
   [ENV.LANES_TABLE]: 'lanes',
+  [ENV.CHANGES_TABLE]: 'changes',
   [ENV.EVENT_BUS_NAME]: 'handsoff-bus',
   [ENV.BAKE_END_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
   [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',
@@ -51,6 +54,7 @@ const testClients = (): AwsClients => {
     sfn: () => new SFNClient({ region: 'us-west-2', credentials }),
     events: () => new EventBridgeClient({ region: 'us-west-2', credentials }),
     scheduler: () => new SchedulerClient({ region: 'us-west-2', credentials }),
+    codeCommit: () => new CodeCommitClient({ region: 'us-west-2', credentials }),
   };
 };
 
@@ -59,7 +63,7 @@ export const NOW = new Date('2026-12-01T18:00:00Z');
 /** Call at the top of a test file. */
 export const useAwsMocks = (): void => {
   beforeEach(() => {
-    for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler]) m.reset();
+    for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler, codeCommit]) m.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
     for (const [k, v] of Object.entries(TABLES)) vi.stubEnv(k, v);
