@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { checkIsoDuration } from '../core/pipeline/duration.ts';
-import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../core/pipeline/resolve.ts';
+import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../core/problems.ts';
 import { calendarDate, isoDuration } from '../core/pipeline/schema.ts';
 
 // ---------------------------------------------------------------------------------------

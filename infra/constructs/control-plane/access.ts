@@ -1,0 +1,110 @@
+/**
+ * What each handler may touch: least privilege per function, not one shared role. The
+ * functions construct turns these into IAM statements.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { OPEN_WAITERS_INDEX } from '../../../lambdas/shared/tables.ts';
+import { HandlerName } from '../../../statemachines/resources.ts';
+
+
+export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
+
+export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'ConditionCheckItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
+
+/** Item reads (no Scan: no handler lists a whole table). */
+const READ: readonly DynamoAction[] = ['GetItem', 'BatchGetItem', 'Query', 'ConditionCheckItem'];
+/** Item reads and writes (conditional writes and batch writes included). */
+const READ_WRITE: readonly DynamoAction[] = [...READ, 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
+
+/** What each handler may touch: least privilege per function, not one shared role. */
+export interface HandlerAccess {
+  /** DynamoDB actions per table, on the table only. */
+  readonly tables?: Partial<Record<TableName, readonly DynamoAction[]>>;
+  /** DynamoDB actions on a table's index (`<table>/<index>`). */
+  readonly indexes?: ReadonlyArray<{ table: TableName; index: string; actions: readonly DynamoAction[] }>;
+  /** CreateDeployment / StopDeployment / GetDeployment ... on the pipelines' groups. */
+  readonly deploy?: boolean;
+  /** GetDeployment only. */
+  readonly readDeployments?: boolean;
+  readonly describeAlarms?: boolean;
+  readonly metricData?: boolean;
+  /** Step Functions task completion on the handsoff state machines. */
+  readonly completeTasks?: readonly ('SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat')[];
+  /** EventBridge Scheduler actions in the bake schedule group. */
+  readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
+  readonly readArtifacts?: boolean;
+  /** @default 30 seconds */
+  readonly timeout?: Duration;
+}
+
+const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE, watches: READ_WRITE } as const;
+const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
+
+export const ACCESS: Record<HandlerName, HandlerAccess> = {
+  [HandlerName.NOTIFY]: {},
+  // Also reads the team aggregate and company event alarms: a blocker closes the window.
+  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ }, describeAlarms: true },
+  [HandlerName.START_DEPLOYMENT]: {
+    tables: STATE_TABLES,
+    deploy: true,
+    describeAlarms: true,
+    completeTasks: COMPLETE_TASKS,
+    readArtifacts: true,
+  },
+  [HandlerName.START_BAKE]: {
+    tables: STATE_TABLES,
+    describeAlarms: true,
+    metricData: true,
+    completeTasks: COMPLETE_TASKS,
+    schedules: ['CreateSchedule', 'GetSchedule', 'DeleteSchedule'],
+  },
+  [HandlerName.BAKE_END]: {
+    tables: STATE_TABLES,
+    describeAlarms: true,
+    metricData: true,
+    completeTasks: COMPLETE_TASKS,
+    // CreateSchedule: a bake that is not over yet schedules its next end check.
+    schedules: ['CreateSchedule', 'DeleteSchedule'],
+  },
+  [HandlerName.ROLLBACK]: {
+    tables: STATE_TABLES,
+    deploy: true,
+    describeAlarms: true,
+    completeTasks: COMPLETE_TASKS,
+    readArtifacts: true,
+  },
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
+  [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
+  // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): reads its watches,
+  // finishes the waiters and drops their watches; no deployment, alarm or schedule API.
+  [HandlerName.ON_ALARM_EVENT]: {
+    tables: {
+      // GetItem: the waiter a conditional finish collided with (dynamo.ts conflictingItem).
+      waiters: ['GetItem', 'UpdateItem'],
+      // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
+      watches: ['Query', 'DeleteItem', 'BatchWriteItem'],
+    },
+    completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
+  },
+  // The sweep for lost events: lists the open waiters, re-reads their deployments, alarms and
+  // bake metrics, and completes, extends or re-schedules them as the event handlers would have.
+  [HandlerName.RECONCILE]: {
+    tables: {
+      waiters: ['Query', 'GetItem', 'UpdateItem', 'DeleteItem'],
+      // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
+      watches: ['GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
+      deployments: ['Query', 'UpdateItem'],
+    },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
+    readDeployments: true,
+    describeAlarms: true,
+    metricData: true,
+    completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
+    schedules: ['CreateSchedule', 'DeleteSchedule'],
+    // A sweep of every open waiter; well within the five minutes between two sweeps.
+    timeout: Duration.minutes(2),
+  },
+};
+
+/** How often the reconciler sweeps the open waiters. */
+export const RECONCILE_RATE = Duration.minutes(5);

@@ -1,0 +1,82 @@
+/**
+ * Event routing of the control plane: AWS events of every target region to the handlers,
+ * the reconciler's schedule, and the source trigger of each pipeline. Created in the stack's
+ * own scope, so the construct ids (`DeploymentStateChanges`, `<Pipeline>Source`, ...) stay.
+ */
+import { Duration, type Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { ResolvedPipeline } from '../../../core/model.ts';
+import { HandlerName } from '../../../statemachines/resources.ts';
+import { RECONCILE_RATE } from './access.ts';
+import { pascal } from './names.ts';
+
+/** AWS events of every target region (forwarded to the handsoff bus) and the reconciler's schedule. */
+export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Record<HandlerName, NodejsFunction>): void => {
+  // AWS events of every target region arrive on the handsoff bus (the target stacks forward them).
+  new events.Rule(stack, 'DeploymentStateChanges', {
+    eventBus: bus,
+    description: 'CodeDeploy deployment state changes of every target region: complete the waiting step.',
+    eventPattern: { source: ['aws.codedeploy'], detailType: ['CodeDeploy Deployment State-change Notification'] },
+    targets: [new targets.LambdaFunction(functions[HandlerName.ON_DEPLOYMENT_EVENT], { retryAttempts: 8 })],
+  });
+  new events.Rule(stack, 'AlarmStateChanges', {
+    eventBus: bus,
+    description: 'CloudWatch alarm state changes of every target region: fail steps and roll back in seconds.',
+    eventPattern: { source: ['aws.cloudwatch'], detailType: ['CloudWatch Alarm State Change'] },
+    targets: [new targets.LambdaFunction(functions[HandlerName.ON_ALARM_EVENT], { retryAttempts: 8 })],
+  });
+
+  // An EventBridge rule rather than a Scheduler schedule: it needs no role to pass (Lambda's
+  // resource policy lets events.amazonaws.com invoke this function only), and a recurring
+  // schedule in the bake group would be in reach of the handlers' DeleteSchedule there.
+  new events.Rule(stack, 'ReconcileSchedule', {
+    description: `Every ${RECONCILE_RATE.toMinutes()} minutes: re-check the open waiters, in case an event was lost.`,
+    schedule: events.Schedule.rate(RECONCILE_RATE),
+    targets: [
+      new targets.LambdaFunction(functions[HandlerName.RECONCILE], {
+        // The next sweep does the same work: no point retrying a stale one.
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(5),
+      }),
+    ],
+  });
+};
+
+/** A push to main of each pipeline's repository starts a change. */
+export const sourceRules = (
+  stack: Stack,
+  pipelines: readonly ResolvedPipeline[],
+  machines: Record<string, sfn.StateMachine>,
+  repositoryName: ((p: ResolvedPipeline) => string) | undefined,
+): void => {
+  for (const p of pipelines) {
+    const repository = repositoryName?.(p) ?? p.name;
+    // A push to main starts a change. The review gate (only commits merged through an
+    // approved review) is a later issue: it becomes the first state of the pipeline.
+    new events.Rule(stack, `${pascal(p.name)}Source`, {
+      description: `Push to main of ${repository}: start a change of pipeline ${p.name}.`,
+      eventPattern: {
+        source: ['aws.codecommit'],
+        detailType: ['CodeCommit Repository State Change'],
+        resources: [stack.formatArn({ service: 'codecommit', resource: repository, resourceName: undefined })],
+        // referenceCreated: the first push, which creates main.
+        detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: ['main'] },
+      },
+      targets: [
+        new targets.SfnStateMachine(machines[p.name]!, {
+          retryAttempts: 8,
+          input: events.RuleTargetInput.fromObject({
+            pipeline: p.name,
+            change: events.EventField.fromPath('$.detail.commitId'),
+            revision: events.EventField.fromPath('$.detail.commitId'),
+            author: events.EventField.fromPath('$.detail.callerUserArn'),
+            mergedAt: events.EventField.time,
+          }),
+        }),
+      ],
+    });
+  }
+};

@@ -1,0 +1,238 @@
+/**
+ * The handlers: one Lambda function per handler (Node.js 22, arm64, esbuild), each with its
+ * own role and log group, granted exactly what lambdas/<name> calls (access.ts). Created in
+ * the stack's own scope, so the construct ids (`<Handler>Function`, `<Handler>Role`) stay.
+ */
+import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedPipeline } from '../../../core/model.ts';
+import { ENV } from '../../../lambdas/shared/config.ts';
+import { HandlerName } from '../../../statemachines/resources.ts';
+import { Reason, acknowledge, allowWithWildcardResources } from '../../nag.ts';
+import {
+  BAKE_SCHEDULE_GROUP,
+  alarmArns,
+  applicationArns,
+  deploymentConfigArns,
+  deploymentGroupArns,
+  pipelineStateMachineName,
+  regionStateMachineName,
+  stateMachineArn,
+} from '../../stacks/arns.ts';
+import { ACCESS, type DynamoAction, type TableName } from './access.ts';
+import { pascal } from './names.ts';
+import { tableEnvironment } from './tables.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** What the handlers are wired to. */
+export interface HandlerDeps {
+  readonly tables: Record<TableName, dynamodb.Table>;
+  readonly bus: events.EventBus;
+  readonly artifacts: s3.Bucket;
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  readonly schedulerRole: iam.Role;
+}
+
+/**
+ * Every handler's function, bake-end first: the others get its ARN in their environment,
+ * and it schedules its own next end check, so it needs its own ARN: from a fixed name, as a
+ * reference to itself would be circular.
+ */
+export const createFunctions = (
+  stack: Stack,
+  deps: HandlerDeps,
+  handlerEntry: ((name: HandlerName) => string) | undefined,
+): Record<HandlerName, NodejsFunction> => {
+  const functions = {} as Record<HandlerName, NodejsFunction>;
+  const bakeEndName = `${stack.stackName}-bake-end`;
+  if (bakeEndName.length > 64) throw new Error(`function name '${bakeEndName}' is longer than Lambda's 64 characters: shorten the stack name`);
+  const bakeEndArn = stack.formatArn({
+    service: 'lambda',
+    resource: 'function',
+    resourceName: bakeEndName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
+  for (const name of order) {
+    functions[name] = handlerFunction(stack, name, handlerEntry, name === HandlerName.BAKE_END ? bakeEndName : undefined, {
+      [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
+      [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
+      [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
+      [ENV.ARTIFACT_BUCKET]: deps.artifacts.bucketName,
+      [ENV.BAKE_END_FUNCTION_ARN]: name === HandlerName.BAKE_END ? bakeEndArn : functions[HandlerName.BAKE_END]!.functionArn,
+      ...tableEnvironment(deps.tables),
+    });
+  }
+  return functions;
+};
+
+const handlerFunction = (
+  stack: Stack,
+  name: HandlerName,
+  handlerEntry: ((name: HandlerName) => string) | undefined,
+  functionName: string | undefined,
+  environment: Record<string, string>,
+): NodejsFunction => {
+  const id = pascal(name);
+  const logGroup = new logs.LogGroup(stack, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
+  // An own role per function: no AWSLambdaBasicExecutionRole, logs only to its own group.
+  const role = new iam.Role(stack, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `handsoff ${name} handler`,
+  });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  const fn = new NodejsFunction(stack, `${id}Function`, {
+    entry: handlerEntry?.(name) ?? path.join(ROOT, 'lambdas', name, 'index.ts'),
+    handler: 'handler',
+    functionName,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 256,
+    timeout: ACCESS[name].timeout ?? Duration.seconds(30),
+    role,
+    logGroup,
+    description: `handsoff ${name}`,
+    environment,
+    projectRoot: ROOT,
+    depsLockFilePath: path.join(ROOT, 'package-lock.json'),
+    bundling: {
+      format: OutputFormat.ESM,
+      minify: true,
+      sourceMap: true,
+      target: 'node22',
+      mainFields: ['module', 'main'],
+      // Some CommonJS dependencies call require(); give the ESM bundle one.
+      banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+    },
+  });
+  acknowledge(fn, 'AwsSolutions-L1', Reason.NODE_22);
+  return fn;
+};
+
+/** Grants one handler what access.ts says it may touch. */
+export const grantHandler = (
+  stack: Stack,
+  fn: NodejsFunction,
+  name: HandlerName,
+  pipelines: readonly ResolvedPipeline[],
+  deps: HandlerDeps,
+): void => {
+  const role = fn.role!;
+  const access = ACCESS[name];
+  deps.bus.grantPutEventsTo(fn);
+  for (const [t, actions] of Object.entries(access.tables ?? {}) as Array<[TableName, readonly DynamoAction[]]>) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [deps.tables[t].tableArn] }),
+    );
+  }
+  for (const { table, index, actions } of access.indexes ?? []) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: actions.map((a) => `dynamodb:${a}`),
+        resources: [`${deps.tables[table].tableArn}/index/${index}`],
+      }),
+    );
+  }
+  const forPipelines = (f: (p: ResolvedPipeline) => string[]): string[] => pipelines.flatMap(f);
+
+  if (access.deploy || access.readDeployments) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: access.deploy
+          ? [
+              'codedeploy:CreateDeployment',
+              'codedeploy:GetDeployment',
+              'codedeploy:StopDeployment',
+              'codedeploy:ListDeployments',
+              'codedeploy:GetDeploymentGroup',
+            ]
+          : ['codedeploy:GetDeployment'],
+        resources: forPipelines((p) => deploymentGroupArns(stack, p)),
+      }),
+      'Deployment groups of the handsoff CodeDeploy applications only (<application>/<group>); any region, as a pipeline with automatic waves deploys to every catalog region.',
+    );
+  }
+  if (access.deploy) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: ['codedeploy:GetApplication', 'codedeploy:GetApplicationRevision', 'codedeploy:RegisterApplicationRevision'],
+        resources: forPipelines((p) => applicationArns(stack, p)),
+      }),
+      'The handsoff CodeDeploy applications by exact name, in any region (a pipeline with automatic waves deploys to every catalog region).',
+    );
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({ actions: ['codedeploy:GetDeploymentConfig'], resources: deploymentConfigArns(stack) }),
+      'The shared handsoff deployment configurations (and CodeDeployDefault.OneAtATime) by exact name, in any region.',
+    );
+  }
+  if (access.describeAlarms) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [...new Set(forPipelines((p) => alarmArns(stack, p)))],
+      }),
+      'Alarms whose names start with a handsoff pipeline name (its one-box, fleet and pre-production alarms), its team aggregate and the company event alarms (region-shaped names); any region.',
+    );
+  }
+  if (access.metricData) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+      Reason.METRIC_DATA,
+    );
+  }
+  if (access.completeTasks) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: access.completeTasks.map((a) => `states:${a}`),
+        // By name, not by reference: the state machines reference these functions.
+        resources: forPipelines((p) => [
+          stateMachineArn(stack, pipelineStateMachineName(p.name)),
+          stateMachineArn(stack, regionStateMachineName(p.name)),
+        ]),
+      }),
+    );
+  }
+  if (access.schedules) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: access.schedules.map((a) => `scheduler:${a}`),
+        resources: [
+          stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${BAKE_SCHEDULE_GROUP}/*` }),
+        ],
+      }),
+      'One-time bake-end schedules are named per bake at run time; the pattern covers only the handsoff bake schedule group.',
+    );
+    if (access.schedules.includes('CreateSchedule')) deps.schedulerRole.grantPassRole(role);
+  }
+  if (access.readArtifacts) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [deps.artifacts.arnForObjects('*')],
+      }),
+      'Artifacts are keyed per pipeline and revision at run time (naming.artifactKey); read-only, and only in the handsoff artifact bucket.',
+    );
+  }
+};

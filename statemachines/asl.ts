@@ -1,0 +1,107 @@
+/**
+ * ASL primitives shared by the builders: task states, callbacks, retries, timeouts.
+ * JSONPath with intrinsic functions only: the local interpreter runs this exact JSON.
+ */
+import { type ResolvedPipeline } from '../core/model.ts';
+import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
+import { functionArnKey, HandlerName, placeholder } from './resources.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type State = Record<string, Json>;
+export type States = Record<string, State>;
+
+export interface StateMachineDefinitions {
+  pipeline: Record<string, unknown>;
+  region: Record<string, unknown>;
+}
+
+export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+export const LAMBDA_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+export const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+
+/**
+ * A rollout of one region (or a wait for a lane) can take days of windows and bakes.
+ * 24 days: timers above 2^31-1 ms (24.8 days) fire at once in Node, so the local
+ * interpreter could not honour a longer timeout.
+ */
+export const CHILD_TIMEOUT_SECONDS = 24 * 24 * 3600;
+/** A deployment or rollback that runs longer than this has failed. */
+export const DEPLOY_TIMEOUT_SECONDS = 6 * 3600;
+export const INVOKE_TIMEOUT_SECONDS = 60;
+
+/** Throttling and transient Lambda errors are retried with exponential backoff. */
+export const TRANSIENT_RETRY: Json[] = [
+  {
+    ErrorEquals: [
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.TooManyRequestsException',
+      'ThrottlingException',
+      'TooManyRequestsException',
+      'ProvisionedThroughputExceededException',
+      ...RetryableHandlerErrors,
+    ],
+    IntervalSeconds: 2,
+    MaxAttempts: 6,
+    BackoffRate: 2,
+    MaxDelaySeconds: 60,
+  },
+];
+
+/**
+ * A rollback waits for the stopped deployment's in-flight batch to finish before CodeDeploy
+ * takes the rollback deployment: it keeps trying for a quarter of an hour, never gives up
+ * after a minute while the bad revision still serves.
+ */
+export const ROLLBACK_RETRY: Json[] = [
+  { ErrorEquals: [HandlerError.DEPLOYMENT_GROUP_BUSY], IntervalSeconds: 5, MaxAttempts: 45, BackoffRate: 1.5, MaxDelaySeconds: 20 },
+  ...TRANSIENT_RETRY,
+];
+
+export const arn = (handler: HandlerName): string => placeholder(functionArnKey(handler));
+
+export const invoke = (handler: HandlerName, payload: Json, next: string | undefined, extra: State = {}): State => ({
+  Type: 'Task',
+  Resource: LAMBDA_INVOKE,
+  Parameters: { FunctionName: arn(handler), Payload: payload },
+  TimeoutSeconds: INVOKE_TIMEOUT_SECONDS,
+  Retry: TRANSIENT_RETRY,
+  ResultPath: null,
+  ...(next ? { Next: next } : { End: true }),
+  ...extra,
+});
+
+/** What every bake of the pipeline is told: its duration and the pipeline's data-point policy. */
+export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record<string, Json> => ({
+  service: p.service,
+  durationSeconds,
+  minRequests: p.bake.minRequests,
+  ...(p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {}),
+});
+
+export const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => ({
+  Type: 'Task',
+  Resource: LAMBDA_CALLBACK,
+  Parameters: { FunctionName: arn(handler), Payload: { ...payload, 'taskToken.$': '$$.Task.Token' } },
+  TimeoutSeconds: timeoutSeconds,
+  Retry: TRANSIENT_RETRY,
+  Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: catchTo }],
+  ResultPath: null,
+  Next: next,
+  ...extra,
+});
+
+export const notify = (type: string, scope: Record<string, Json>, next: string | undefined, fields?: Record<string, Json>): State =>
+  invoke(HandlerName.NOTIFY, { type, 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...scope, ...(fields ? { fields } : {}) }, next);
+
+/**
+ * A bake may extend for data points up to its cap (default twice its duration) and then
+ * fails itself; the task's timeout is only the net beyond that.
+ */
+export const bakeTimeout = (p: ResolvedPipeline, seconds: number): number =>
+  seconds + (p.bake.maxExtensionSeconds ?? 2 * seconds) + 3600;
+
+
+export const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9]/g, '');
+export const stageId = (stage: string): string => sanitize(stage[0]!.toUpperCase() + stage.slice(1));

@@ -1,0 +1,250 @@
+/**
+ * The pipeline machine: one execution per change; source, build, pre-production stages,
+ * then each production wave as a Map over its regions, each region a child execution
+ * (`startExecution.sync:2`) so that no execution's history nears the 25,000-event limit.
+ */
+import { DeploymentTarget, type ResolvedPipeline } from '../core/model.ts';
+import { applicationName, preProdGroupName, serviceAlarmName, StandardAlarm } from '../core/naming.ts';
+import { EventType } from '../core/events.ts';
+import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
+import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
+import { regionAlarms, regionItem } from './alarms.ts';
+import { rollbackStates } from './rollback.ts';
+
+/**
+ * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
+ * fails the execution.
+ */
+export const failChange = (
+  states: States,
+  id: string,
+  stage: string,
+  lanes: string[],
+  /** Where the reason is: a task error's Cause, or the wave's region outcomes. */
+  source: { causePath?: string; outcomesPath?: string },
+): string => {
+  const notifyId = `${id}.MarkFailed`;
+  const releaseId = `${id}.ReleaseLanes`;
+  const failId = `${id}.Fail`;
+  states[notifyId] = notify(
+    EventType.CHANGE_FAILED,
+    { stage },
+    releaseId,
+    source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': source.causePath ?? '$.error.Cause' },
+  );
+  // Reporting the failure must not keep the lanes held if EventBridge is down.
+  (states[notifyId] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: releaseId }];
+  states[releaseId] = releaseLanes(lanes, failId, { Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: failId }] });
+  states[failId] = { Type: 'Fail', Error: 'ChangeFailed', Cause: `the change failed in ${stage}` };
+  return notifyId;
+};
+
+export const releaseLanes = (stages: string[], next: string | undefined, extra: State = {}): State =>
+  invoke(HandlerName.LANE, { action: 'release', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stages }, next, extra);
+
+/** Waits until the change holds the stage's lane (one change per stage at a time). */
+export const acquireLane = (stage: string, next: string, catchTo: string): State =>
+  callback(HandlerName.LANE, { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage }, CHILD_TIMEOUT_SECONDS, next, catchTo);
+
+export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
+  const states: States = {};
+  const order: string[] = [];
+  const add = (id: string, state: State): void => {
+    states[id] = state;
+    order.push(id);
+  };
+
+  // source and build are thin until the review gate and CodeBuild issues: a change arrives
+  // with its artifact; the stage events still mark where it is.
+  for (const stage of ['source', 'build']) {
+    add(`${stageId(stage)}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
+  }
+
+  let previous: string | undefined;
+  /** Lane of the stage first, then free the previous one: changes keep their order. */
+  const enterStage = (id: string, stage: string): void => {
+    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' });
+    add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed));
+    if (previous) add(`${id}.ReleasePrevious`, releaseLanes([previous], 'NEXT'));
+    previous = stage;
+  };
+
+  for (const stage of p.preProd) {
+    const id = stageId(stage);
+    enterStage(id, stage);
+    const scope = { stage, region: p.preProdRegion, target: DeploymentTarget.FLEET };
+    const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
+    const rollbackId = `${id}.Rollback`;
+    add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    add(
+      `${id}.Deploy`,
+      callback(
+        HandlerName.START_DEPLOYMENT,
+        {
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          'revision.$': '$.revision',
+          ...scope,
+          application: applicationName(p.name),
+          deploymentGroup: preProdGroupName(p.name, stage),
+          alarms,
+        },
+        DEPLOY_TIMEOUT_SECONDS,
+        'NEXT',
+        rollbackId,
+      ),
+    );
+    add(
+      `${id}.Bake`,
+      callback(
+        HandlerName.START_BAKE,
+        {
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          ...scope,
+          ...bakeFields(p, p.bake.preProdSeconds),
+          alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
+          metricScopes: [{ region: p.preProdRegion, scope: stage }],
+        },
+        bakeTimeout(p, p.bake.preProdSeconds),
+        'NEXT',
+        rollbackId,
+      ),
+    );
+    add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
+    rollbackStates(states, rollbackId, { stage, region: p.preProdRegion }, failedId);
+  }
+
+  p.waves.forEach((wave, index) => {
+    const id = `Wave${index + 1}`;
+    const stage = wave.name;
+    const rollbackId = `${id}.Rollback`;
+    enterStage(id, stage);
+    add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    add(`${id}.Plan`, {
+      Type: 'Pass',
+      Result: { regions: wave.regions.map((r) => regionItem(p, r)) },
+      ResultPath: '$.wave',
+      Next: 'NEXT',
+    });
+    add(`${id}.Regions`, {
+      Type: 'Map',
+      ItemsPath: '$.wave.regions',
+      ItemSelector: {
+        'pipeline.$': '$.pipeline',
+        'change.$': '$.change',
+        'revision.$': '$.revision',
+        stage,
+        'item.$': '$$.Map.Item.Value',
+      },
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'INLINE' },
+        StartAt: `${id}.Region`,
+        States: {
+          [`${id}.Region`]: {
+            Type: 'Task',
+            Resource: START_CHILD_SYNC,
+            Parameters: {
+              StateMachineArn: placeholder(REGION_STATE_MACHINE_ARN_KEY),
+              Input: {
+                'pipeline.$': '$.pipeline',
+                'change.$': '$.change',
+                'revision.$': '$.revision',
+                'stage.$': '$.stage',
+                'region.$': '$.item.region',
+                'application.$': '$.item.application',
+                'oneBoxGroup.$': '$.item.oneBoxGroup',
+                'units.$': '$.item.units',
+                'oneBoxMetricScopes.$': '$.item.oneBoxMetricScopes',
+                'alarmNames.$': '$.item.alarmNames',
+                'alarms.$': '$.item.alarms',
+                'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+              },
+            },
+            TimeoutSeconds: CHILD_TIMEOUT_SECONDS,
+            Retry: [{ ErrorEquals: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 }],
+            ResultSelector: { 'region.$': '$.Output.region', 'status.$': '$.Output.status', 'reason.$': '$.Output.reason' },
+            End: true,
+          },
+        },
+      },
+      MaxConcurrency: 0,
+      ResultPath: '$.outcomes',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollbackId }],
+      Next: 'NEXT',
+    });
+    // Regions of a wave are independent: a failed region does not stop the others, but the
+    // change is not promoted past a wave in which any region failed.
+    add(`${id}.Check`, {
+      Type: 'Pass',
+      Parameters: { 'anyFailed.$': "States.ArrayContains($.outcomes[*].status, 'failed')" },
+      ResultPath: '$.check',
+      Next: 'NEXT',
+    });
+    const regionFailedId = failChange(states, `${id}.Region`, stage, [stage], { outcomesPath: '$.outcomes' });
+    add(`${id}.AnyFailed`, {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.check.anyFailed', BooleanEquals: true, Next: regionFailedId }],
+      Default: 'NEXT',
+    });
+    // The one-box still runs the change while the wave bakes: its alarms stay watched too.
+    const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r).map((name) => ({ region: r.region, name })));
+    add(
+      `${id}.Bake`,
+      callback(
+        HandlerName.START_BAKE,
+        {
+          'pipeline.$': '$.pipeline',
+          'change.$': '$.change',
+          stage,
+          ...bakeFields(p, wave.bakeSeconds),
+          alarms: bakeAlarms,
+          metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })),
+        },
+        bakeTimeout(p, wave.bakeSeconds),
+        'NEXT',
+        rollbackId,
+      ),
+    );
+    add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
+    rollbackStates(states, rollbackId, { stage }, failedId);
+  });
+
+  if (previous) add('ReleaseLast', releaseLanes([previous], 'NEXT'));
+  add('Completed', notify(EventType.CHANGE_COMPLETED, {}, undefined, { 'mergedAt.$': '$.mergedAt' }));
+
+  // Resolve the 'NEXT' placeholders along the main line, in order.
+  order.forEach((id, i) => {
+    const state = states[id]!;
+    const next = order[i + 1];
+    if (state.Next === 'NEXT') state.Next = next!;
+    if (state.Default === 'NEXT') state.Default = next!;
+  });
+
+  // A step of the main line that fails beyond its retries (EventBridge down for minutes, a
+  // handler bug) must not strand the lanes the change holds: it frees every lane of the
+  // pipeline the change may hold, reports the failure, and fails the execution.
+  const internalFailure = 'Change.InternalFailure';
+  const stages = [...p.preProd, ...p.waves.map((w) => w.name)];
+  states[internalFailure] = releaseLanes(stages, 'Change.InternalFailure.MarkFailed', {
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Change.InternalFailure.Fail' }],
+  });
+  states['Change.InternalFailure.MarkFailed'] = notify(EventType.CHANGE_FAILED, {}, 'Change.InternalFailure.Fail', { 'cause.$': '$.error.Cause' });
+  (states['Change.InternalFailure.MarkFailed'] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Change.InternalFailure.Fail' }];
+  states['Change.InternalFailure.Fail'] = { Type: 'Fail', Error: 'ChangeFailed', Cause: 'a step of the pipeline failed beyond its retries' };
+  for (const id of order) {
+    const state = states[id]!;
+    if ((state.Type === 'Task' || state.Type === 'Map') && !state.Catch) {
+      state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: internalFailure }];
+    }
+  }
+
+  return {
+    Comment: `handsoff pipeline ${p.name}: source -> build -> ${stages.join(' -> ')}`,
+    StartAt: order[0],
+    States: states,
+  };
+};

@@ -1,0 +1,126 @@
+/**
+ * The region machine: one execution per (change, region): window gate, one-box deploy and
+ * bake, then each unit in turn (gate, rolling deploy, bake); any failure rolls the region
+ * back and the execution reports `failed` with the reason.
+ */
+import { DeploymentTarget, type ResolvedPipeline } from '../core/model.ts';
+import { HandlerName } from './resources.ts';
+import { DEPLOY_TIMEOUT_SECONDS, States, bakeFields, bakeTimeout, callback } from './asl.ts';
+import { rollbackStates } from './rollback.ts';
+import { windowGate } from './gate.ts';
+
+export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
+  const states: States = {};
+  const rollback = 'Region.Rollback';
+  const failed = 'Region.Failed';
+  const succeeded = 'Region.Succeeded';
+
+  // Nothing of the change runs in the region before its one-box: that gate only waits.
+  const oneBoxStart = windowGate(states, 'OneBox', p, { target: DeploymentTarget.ONE_BOX }, 'OneBox.Deploy', rollback, false);
+  const base = { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'stage.$': '$.stage', 'region.$': '$.region' };
+  states['OneBox.Deploy'] = callback(
+    HandlerName.START_DEPLOYMENT,
+    {
+      ...base,
+      'revision.$': '$.revision',
+      target: DeploymentTarget.ONE_BOX,
+      'application.$': '$.application',
+      'deploymentGroup.$': '$.oneBoxGroup',
+      'alarms.$': '$.alarmNames',
+    },
+    DEPLOY_TIMEOUT_SECONDS,
+    'OneBox.Bake',
+    rollback,
+  );
+  states['OneBox.Bake'] = callback(
+    HandlerName.START_BAKE,
+    {
+      ...base,
+      target: DeploymentTarget.ONE_BOX,
+      ...bakeFields(p, p.bake.oneBoxSeconds),
+      'alarms.$': '$.alarms',
+      'metricScopes.$': '$.oneBoxMetricScopes',
+    },
+    bakeTimeout(p, p.bake.oneBoxSeconds),
+    'Units',
+    rollback,
+  );
+
+  const unitStates: States = {};
+  const unitScope = { target: DeploymentTarget.FLEET, 'unit.$': '$.unit.unit' };
+  // Before the first unit of a pipeline without one-box nothing runs there yet either; the
+  // hold's alarms are the region's, so holding is safe (and it is what watches slow burns).
+  const unitStart = windowGate(unitStates, 'Unit', p, unitScope, 'Unit.Deploy', 'Unit.Failed', true);
+  unitStates['Unit.Deploy'] = callback(
+    HandlerName.START_DEPLOYMENT,
+    {
+      ...base,
+      ...unitScope,
+      'revision.$': '$.revision',
+      'application.$': '$.application',
+      'deploymentGroup.$': '$.unit.deploymentGroup',
+      'alarms.$': '$.alarmNames',
+    },
+    DEPLOY_TIMEOUT_SECONDS,
+    'Unit.Bake',
+    'Unit.Failed',
+  );
+  unitStates['Unit.Bake'] = callback(
+    HandlerName.START_BAKE,
+    {
+      ...base,
+      ...unitScope,
+      ...bakeFields(p, p.bake.unitSeconds),
+      'alarms.$': '$.alarms',
+      'metricScopes.$': '$.unit.metricScopes',
+    },
+    bakeTimeout(p, p.bake.unitSeconds),
+    'Unit.Done',
+    'Unit.Failed',
+  );
+  unitStates['Unit.Done'] = { Type: 'Succeed' };
+  // Re-raise with the original error so the region's Catch sees the cause.
+  unitStates['Unit.Failed'] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
+
+  states['Units'] = {
+    Type: 'Map',
+    ItemsPath: '$.units',
+    ItemSelector: {
+      'pipeline.$': '$.pipeline',
+      'change.$': '$.change',
+      'revision.$': '$.revision',
+      'stage.$': '$.stage',
+      'region.$': '$.region',
+      'application.$': '$.application',
+      'alarmNames.$': '$.alarmNames',
+      'alarms.$': '$.alarms',
+      'unit.$': '$$.Map.Item.Value',
+    },
+    // One unit (AZ or cell) at a time: a bad change reaches at most one unit's fleet.
+    MaxConcurrency: 1,
+    ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: unitStart, States: unitStates },
+    ResultPath: null,
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollback }],
+    Next: succeeded,
+  };
+  states[succeeded] = {
+    Type: 'Pass',
+    Parameters: { 'region.$': '$.region', status: 'succeeded', reason: '' },
+    End: true,
+  };
+  rollbackStates(states, rollback, { 'stage.$': '$.stage', 'region.$': '$.region' }, failed);
+  states[failed] = {
+    Type: 'Pass',
+    Parameters: { 'region.$': '$.region', status: 'failed', 'reason.$': '$.error.Cause' },
+    End: true,
+  };
+
+  if (!p.oneBox) {
+    for (const id of Object.keys(states)) if (id.startsWith('OneBox.')) delete states[id];
+  }
+  return {
+    Comment: `handsoff region rollout of ${p.name}: ${p.oneBox ? 'one-box, bake, then ' : ''}each unit in turn`,
+    StartAt: p.oneBox ? oneBoxStart : 'Units',
+    States: states,
+  };
+};
