@@ -13,18 +13,21 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
-import type { SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
-import type { ChangeExecutionInput } from '../core/contracts.ts';
+import type { StartChangeInput } from '../core/contracts.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World, type Behavior } from './world/index.ts';
 import { InvocationQueue, localEventBridge, localScheduler, TaskError, TaskTokens } from './aws-local.ts';
 import { startLocalDynamo } from './local-dynamo.ts';
+import { LocalExecutions } from './local-executions.ts';
+import { simulatedCodeCommit, userArn } from './world/codecommit-api.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -75,6 +78,8 @@ export type SimEvent =
   | { at: number; kind: 'team-alarm'; region: string; state: 'OK' | 'ALARM'; team?: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
+  /** Pushes to main (`source`) in [at, until) are delivered twice, as EventBridge may. */
+  | { at: number; kind: 'duplicate-events'; source: 'source'; until: number }
   | { at: number; kind: 'unsupported'; what: string };
 
 export interface SimScenario {
@@ -305,6 +310,41 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     });
 
     const scheduler = localScheduler(invokeAsync);
+    // Each change is a commit pushed to main of the pipeline's repository (named like it).
+    const codeCommit = simulatedCodeCommit(
+      scenario.changes.map((c) => ({ id: c.id, repository: c.pipeline, author: c.author, approvedBy: c.approvedBy, at: c.at })),
+    );
+    // Executions by name, as Step Functions keeps them: a repeated start is adopted, not re-run.
+    const machineOf = new Map<string, { pipeline: string; kind: 'pipeline' | 'region' }>();
+    for (const p of pipelines) {
+      machineOf.set(stateMachineArn(p.name, 'pipeline'), { pipeline: p.name, kind: 'pipeline' });
+      machineOf.set(stateMachineArn(p.name, 'region'), { pipeline: p.name, kind: 'region' });
+    }
+    const executions = new LocalExecutions((machineArn, name, input) => {
+      const { pipeline, kind } = machineOf.get(machineArn)!;
+      const change = (input as { change: string }).change;
+      const run = runExecution(pipeline, kind, name, change, input);
+      if (kind === 'pipeline') trackChange(pipeline, change, run);
+      return run;
+    });
+    const tokenClient = tokens.client();
+    /** Step Functions for the handlers: task tokens, StartExecution and DescribeExecution. */
+    const localSfn = {
+      send: async (command: unknown): Promise<unknown> => {
+        if (command instanceof StartExecutionCommand) {
+          const { stateMachineArn: machineArn, name, input } = command.input;
+          if (!machineOf.has(machineArn!)) throw new Error(`the local Step Functions has no state machine ${machineArn}`);
+          const { execution } = executions.start(machineArn!, name!, input ?? '{}');
+          return { executionArn: execution.executionArn, startDate: execution.startDate };
+        }
+        if (command instanceof DescribeExecutionCommand) {
+          const execution = executions.get(command.input.executionArn!);
+          if (!execution) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${command.input.executionArn}'`, $metadata: {} });
+          return { executionArn: execution.executionArn, name: execution.name, status: execution.status, input: execution.input, startDate: execution.startDate };
+        }
+        return tokenClient.send(command);
+      },
+    };
     let dynamoCalls = 0;
     dynamo.client.middlewareStack.add((next) => (args) => {
       dynamoCalls++;
@@ -314,7 +354,8 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       codeDeploy: (region) => world.codeDeploy(region) as unknown as CodeDeployClient,
       cloudWatch: (region) => world.cloudWatch(region) as unknown as CloudWatchClient,
       dynamo: () => dynamo.client,
-      sfn: () => tokens.client() as unknown as SFNClient,
+      sfn: () => localSfn as unknown as SFNClient,
+      codeCommit: () => codeCommit as unknown as CodeCommitClient,
       events: () => localEventBridge(emit) as unknown as EventBridgeClient,
       scheduler: () => scheduler as unknown as SchedulerClient,
     });
@@ -389,11 +430,17 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         return promise;
       }
       if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
-        const input = taskInput.Input as { region?: string };
-        const name = `${change}-${input.region ?? 'child'}`;
+        const name = String(taskInput.Name);
+        let started;
         try {
-          const output = await runExecution(pipeline, 'region', name, change, input);
-          return { Output: output, Status: 'SUCCEEDED', ExecutionArn: name };
+          started = executions.start(taskInput.StateMachineArn, name, JSON.stringify(taskInput.Input));
+        } catch (e) {
+          // As the service integration reports a failed StartExecution: `StepFunctions.<error>`.
+          throw new TaskError(`StepFunctions.${(e as Error).name}`, (e as Error).message);
+        }
+        try {
+          const output = await started.execution.result;
+          return { Output: output, Status: 'SUCCEEDED', ExecutionArn: started.execution.executionArn };
         } catch (e) {
           throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
         }
@@ -405,50 +452,63 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     const outcomes = new Map<string, ChangeSummary['status'] | 'pending'>();
     // 'pending' until merged: the reconciler runs only while a merged change is in flight.
     for (const c of scenario.changes) outcomes.set(c.id, 'pending');
+    /** A change's pipeline execution decides its outcome (rejected: the review gate said no). */
+    const trackChange = (pipeline: string, change: string, run: Promise<unknown>): void => {
+      if (!outcomes.has(change)) return;
+      run.then(
+        () => outcomes.set(change, 'succeeded'),
+        (e: Error) => {
+          if (emitted.some((x) => x.type === EventType.CHANGE_REJECTED && x.change === change)) {
+            outcomes.set(change, 'rejected');
+            return;
+          }
+          outcomes.set(change, 'failed');
+          // An execution that failed without marking the change (a States.Runtime error, say)
+          // is still a failed change, with the execution's error as the reason.
+          if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === change)) {
+            const cause = (e as Error & { cause?: Error }).cause;
+            emit({
+              time: new Date(Date.now()).toISOString(),
+              type: EventType.CHANGE_FAILED,
+              pipeline,
+              change,
+              reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
+            });
+          }
+        },
+      );
+    };
+    const duplicated = (source: 'source', when: number): boolean =>
+      scenario.events.some((e) => e.kind === 'duplicate-events' && e.source === source && e.at <= when && when < e.until);
+    // A change is a push to main: the push rule's target (start-change) gets the event, as on
+    // AWS, and starts the change's pipeline execution; the review gate is its first step.
     for (const c of scenario.changes) {
       at(c.at, () => {
         const pipeline = byName.get(c.pipeline)!;
         outcomes.set(c.id, 'in-progress');
         world.setBehavior(pipeline.name, c.id, c.behavior);
-        const base = { time: new Date(Date.now()).toISOString(), pipeline: pipeline.name, change: c.id };
-        emit({ ...base, type: EventType.CHANGE_RECEIVED, author: c.author });
-        // Only reviewed commits deploy: approved by someone other than the author.
-        const reviewers = c.approvedBy.filter((r) => r !== c.author);
-        if (reviewers.length === 0) {
-          outcomes.set(c.id, 'rejected');
-          emit({
-            ...base,
-            type: EventType.CHANGE_REJECTED,
-            reason: c.approvedBy.length === 0 ? 'unreviewed: no approval on the merge' : 'self-approved: the only approval is the author\'s own',
-          });
-          return;
-        }
-        const input: ChangeExecutionInput = {
+        const push: StartChangeInput = {
           pipeline: pipeline.name,
-          change: c.id,
-          revision: c.id,
-          author: c.author,
-          mergedAt: new Date(c.at).toISOString(),
-        };
-        const run = runExecution(pipeline.name, 'pipeline', c.id, c.id, input);
-        run.then(
-          () => outcomes.set(c.id, 'succeeded'),
-          (e: Error) => {
-            outcomes.set(c.id, 'failed');
-            // An execution that failed without marking the change (a States.Runtime error, say)
-            // is still a failed change, with the execution's error as the reason.
-            if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === c.id)) {
-              const cause = (e as Error & { cause?: Error }).cause;
-              emit({
-                time: new Date(Date.now()).toISOString(),
-                type: EventType.CHANGE_FAILED,
-                pipeline: pipeline.name,
-                change: c.id,
-                reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
-              });
-            }
+          stateMachineArn: stateMachineArn(pipeline.name, 'pipeline'),
+          event: {
+            id: `push-${c.id}`,
+            source: 'aws.codecommit',
+            'detail-type': 'CodeCommit Repository State Change',
+            region: HOME,
+            time: new Date(Date.now()).toISOString(),
+            resources: [`arn:aws:codecommit:${HOME}:${ACCOUNT}:${pipeline.name}`],
+            detail: {
+              event: 'referenceUpdated',
+              referenceType: 'branch',
+              referenceName: 'main',
+              repositoryName: pipeline.name,
+              commitId: c.id,
+              callerUserArn: userArn(c.author),
+            },
           },
-        );
+        };
+        invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
+        if (duplicated('source', c.at)) invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
       });
     }
     for (const e of scenario.events) {

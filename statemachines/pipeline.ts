@@ -10,6 +10,7 @@ import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resour
 import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
 import { regionAlarms, regionItem } from './alarms.ts';
 import { rollbackStates } from './rollback.ts';
+import { sourceStage } from './source.ts';
 
 /**
  * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
@@ -54,12 +55,12 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     order.push(id);
   };
 
-  // source and build are thin until the review gate and CodeBuild issues: a change arrives
-  // with its artifact; the stage events still mark where it is.
-  for (const stage of ['source', 'build']) {
-    add(`${stageId(stage)}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
-    add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-  }
+  // Source: the review gate decides first; only a reviewed change goes on.
+  sourceStage(add, states);
+  // build is thin until the CodeBuild issue: a change arrives with its artifact; the stage
+  // events still mark where it is.
+  add('Build.Started', notify(EventType.STAGE_STARTED, { stage: 'build' }, 'NEXT'));
+  add('Build.Completed', notify(EventType.STAGE_COMPLETED, { stage: 'build' }, 'NEXT'));
 
   let previous: string | undefined;
   /** Lane of the stage first, then free the previous one: changes keep their order. */
@@ -148,6 +149,9 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
             Resource: START_CHILD_SYNC,
             Parameters: {
               StateMachineArn: placeholder(REGION_STATE_MACHINE_ARN_KEY),
+              // Named (core/naming.ts regionExecutionName): a retried start of the region's
+              // execution is that execution, never a second rollout of the change there.
+              'Name.$': "States.Format('{}-{}', $.change, $.item.region)",
               Input: {
                 'pipeline.$': '$.pipeline',
                 'change.$': '$.change',

@@ -15,6 +15,10 @@ export const HandlerName = {
   ON_ALARM_EVENT: 'on-alarm-event',
   /** The sweep that re-checks every open waiter (lost events), on a schedule. */
   RECONCILE: 'reconcile',
+  /** The source stage: did the commit reach main through an approved review? */
+  REVIEW_GATE: 'review-gate',
+  /** Target of the push rule: one push event, one change, one named pipeline execution. */
+  START_CHANGE: 'start-change',
 } as const;
 export type HandlerName = (typeof HandlerName)[keyof typeof HandlerName];
 
@@ -26,6 +30,7 @@ export const TaskHandlers = [
   HandlerName.START_BAKE,
   HandlerName.ROLLBACK,
   HandlerName.LANE,
+  HandlerName.REVIEW_GATE,
 ] as const;
 
 /** `notify` -> `NotifyFunctionArn`, `check-window` -> `CheckWindowFunctionArn`. */

@@ -7,7 +7,7 @@ import { OPEN_WAITERS_INDEX } from '../../../lambdas/shared/tables.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 
 
-export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
+export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes' | 'changes';
 
 export type DynamoAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'ConditionCheckItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchWriteItem';
 
@@ -33,6 +33,10 @@ export interface HandlerAccess {
   /** EventBridge Scheduler actions in the bake schedule group. */
   readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
   readonly readArtifacts?: boolean;
+  /** The review gate's CodeCommit reads, on the pipelines' repositories only. */
+  readonly readReviews?: boolean;
+  /** states:StartExecution on the pipeline state machines (not the region ones). */
+  readonly startPipelines?: boolean;
   /** @default 30 seconds */
   readonly timeout?: Duration;
 }
@@ -74,6 +78,11 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     readArtifacts: true,
   },
   [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
+  // Reads how the commit reached main: pull requests, their approvals and rules, the commit.
+  [HandlerName.REVIEW_GATE]: { readReviews: true },
+  // Claims a change id with a conditional put (GetItem: the record a conflict collided with),
+  // then starts the pipeline execution by name.
+  [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): reads its watches,
   // finishes the waiters and drops their watches; no deployment, alarm or schedule API.

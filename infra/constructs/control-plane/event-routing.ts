@@ -10,6 +10,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
+import { repositoryArn } from '../../stacks/arns.ts';
 import { RECONCILE_RATE } from './access.ts';
 import { pascal } from './names.ts';
 
@@ -45,35 +46,40 @@ export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Rec
   });
 };
 
-/** A push to main of each pipeline's repository starts a change. */
+/**
+ * A push to main of each pipeline's repository starts a change, through handler
+ * `start-change`: it names the change and its execution (a rule starting the state machine
+ * itself could not name it, and a duplicated event would run the change twice). The review
+ * gate is the first state of the pipeline.
+ */
 export const sourceRules = (
   stack: Stack,
   pipelines: readonly ResolvedPipeline[],
   machines: Record<string, sfn.StateMachine>,
+  startChange: NodejsFunction,
   repositoryName: ((p: ResolvedPipeline) => string) | undefined,
 ): void => {
   for (const p of pipelines) {
     const repository = repositoryName?.(p) ?? p.name;
-    // A push to main starts a change. The review gate (only commits merged through an
-    // approved review) is a later issue: it becomes the first state of the pipeline.
     new events.Rule(stack, `${pascal(p.name)}Source`, {
       description: `Push to main of ${repository}: start a change of pipeline ${p.name}.`,
       eventPattern: {
         source: ['aws.codecommit'],
         detailType: ['CodeCommit Repository State Change'],
-        resources: [stack.formatArn({ service: 'codecommit', resource: repository, resourceName: undefined })],
+        resources: [repositoryArn(stack, repository)],
         // referenceCreated: the first push, which creates main.
         detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: ['main'] },
       },
       targets: [
-        new targets.SfnStateMachine(machines[p.name]!, {
+        // StartChangeInput: the pipeline, its machine and the whole push event (its id tells
+        // a duplicated delivery, which start-change maps to the same change, from a new push).
+        new targets.LambdaFunction(startChange, {
           retryAttempts: 8,
-          input: events.RuleTargetInput.fromObject({
+          maxEventAge: Duration.hours(24),
+          event: events.RuleTargetInput.fromObject({
             pipeline: p.name,
-            change: events.EventField.fromPath('$.detail.commitId'),
-            revision: events.EventField.fromPath('$.detail.commitId'),
-            author: events.EventField.fromPath('$.detail.callerUserArn'),
-            mergedAt: events.EventField.time,
+            stateMachineArn: machines[p.name]!.stateMachineArn,
+            event: events.EventField.fromPath('$'),
           }),
         }),
       ],

@@ -23,6 +23,7 @@ export const TABLES: Record<TableName, { sortKey: boolean; env: string; ttl?: st
   windows: { sortKey: true, env: ENV.WINDOWS_TABLE },
   holidays: { sortKey: true, env: ENV.HOLIDAYS_TABLE },
   lanes: { sortKey: true, env: ENV.LANES_TABLE },
+  changes: { sortKey: true, env: ENV.CHANGES_TABLE },
 };
 
 export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> => {
