@@ -24,6 +24,8 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
         return { at: e.atMs, kind: 'holiday', date: e.date, region: e.region, pipeline: e.pipeline };
       case 'lose-events':
         return { at: e.atMs, kind: 'lose-events', source: e.source, until: e.untilMs };
+      case 'fault':
+        return { at: e.atMs, kind: 'duplicate-events', source: e.source, until: e.untilMs };
       default:
         return { at: e.atMs, kind: 'unsupported', what: e.kind };
     }

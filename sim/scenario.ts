@@ -104,6 +104,17 @@ export type ScenarioEvent =
       readonly atMs: number;
       readonly source: 'alarm' | 'deployment';
       readonly untilMs: number;
+    }
+  | {
+      /**
+       * Fault `duplicate-events` (SIMULATION.md "Faults"): every event of `source` from `at`
+       * until `until` is delivered twice. Only `source` (pushes to main) so far.
+       */
+      readonly kind: 'fault';
+      readonly fault: 'duplicate-events';
+      readonly atMs: number;
+      readonly source: 'source';
+      readonly untilMs: number;
     };
 
 export interface Scenario {
@@ -176,7 +187,8 @@ export const BehaviorSchema = z.discriminatedUnion('kind', [
 
 export const ScenarioChangeSchema = z
   .object({
-    id: z.string().min(1),
+    // A change id is its commit and names its executions (core/naming.ts MAX_CHANGE_ID_LENGTH).
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,56}$/, "letters, digits, '-' and '_', at most 56 characters"),
     at: isoTime(),
     author: z.string().min(1),
     approvedBy: z.array(z.string().min(1)).default([]),
@@ -225,6 +237,9 @@ export const ScenarioEventSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ at: isoTime(), kind: z.literal('lose-events'), source: z.enum(['alarm', 'deployment']), until: isoTime() }).strict(),
+  z
+    .object({ at: isoTime(), kind: z.literal('fault'), fault: z.literal('duplicate-events'), source: z.enum(['source']), until: isoTime() })
+    .strict(),
 ]);
 
 export const ScenarioSchema = z
@@ -364,11 +379,12 @@ function semanticProblems(raw: Record<string, unknown>, file: string, pipelines:
         checkRegion(['events', i, 'region'], event.region, 'holiday');
         if (event.pipeline !== undefined) checkPipelineName(['events', i, 'pipeline'], event.pipeline);
         break;
-      case 'lose-events': {
+      case 'lose-events':
+      case 'fault': {
         const at = parseTime(event.at);
         const until = parseTime(event.until);
         if (at !== undefined && until !== undefined && until <= at) {
-          add(['events', i, 'until'], `lose-events until ${showValue(event.until)} is not after at ${showValue(event.at)}; set until later than at`);
+          add(['events', i, 'until'], `${event.kind} until ${showValue(event.until)} is not after at ${showValue(event.at)}; set until later than at`);
         }
         break;
       }
@@ -453,6 +469,8 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
           return { kind: e.kind, atMs, date: e.date, region: e.region, pipeline: e.pipeline };
         case 'lose-events':
           return { kind: e.kind, atMs, source: e.source, untilMs: ms(e.until) };
+        case 'fault':
+          return { kind: e.kind, fault: e.fault, atMs, source: e.source, untilMs: ms(e.until) };
       }
     }),
   };
