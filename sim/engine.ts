@@ -21,7 +21,7 @@ import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
 import type { StartChangeInput } from '../core/contracts.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
-import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
+import { functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World, type Behavior } from './world/index.ts';
 import { InvocationQueue, localEventBridge, localScheduler, TaskError, TaskTokens } from './aws-local.ts';
@@ -368,7 +368,10 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     >();
     for (const p of pipelines) {
       const defs = buildStateMachines(p);
-      const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
+      const values: Record<string, string> = {
+        [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region'),
+        [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stateMachineArn(p.name, 'region').replace(':stateMachine:', ':execution:'),
+      };
       for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
       const prepare = (def: StateMachineDefinition) => ({
         machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
@@ -444,6 +447,17 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         } catch (e) {
           throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
         }
+      }
+      if (resource === 'arn:aws:states:::aws-sdk:sfn:describeExecution') {
+        const execution = executions.get(String(taskInput.ExecutionArn));
+        if (!execution) throw new TaskError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${taskInput.ExecutionArn}'`);
+        return {
+          ExecutionArn: execution.executionArn,
+          Name: execution.name,
+          Status: execution.status,
+          Input: execution.input,
+          ...(execution.status === 'SUCCEEDED' ? { Output: JSON.stringify(execution.output ?? null) } : {}),
+        };
       }
       throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
     };

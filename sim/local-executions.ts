@@ -20,6 +20,8 @@ export interface LocalExecution {
   /** Settles with the execution's output, or rejects with its error. */
   result: Promise<unknown>;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  /** The output, once SUCCEEDED. */
+  output?: unknown;
 }
 
 /** `arn:aws:states:r:a:stateMachine:m` + name -> `arn:aws:states:r:a:execution:m:name`. */
@@ -72,6 +74,7 @@ export class LocalExecutions {
     execution.result = this.run(stateMachineArn, name, JSON.parse(input)).then(
       (output) => {
         execution.status = 'SUCCEEDED';
+        execution.output = output;
         return output;
       },
       (error: unknown) => {

@@ -11,6 +11,7 @@ import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State,
 import { regionAlarms, regionItem } from './alarms.ts';
 import { rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
+import { regionChildStates } from './region-child.ts';
 
 /**
  * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
@@ -143,36 +144,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ItemProcessor: {
         ProcessorConfig: { Mode: 'INLINE' },
         StartAt: `${id}.Region`,
-        States: {
-          [`${id}.Region`]: {
-            Type: 'Task',
-            Resource: START_CHILD_SYNC,
-            Parameters: {
-              StateMachineArn: placeholder(REGION_STATE_MACHINE_ARN_KEY),
-              // Named (core/naming.ts regionExecutionName): a retried start of the region's
-              // execution is that execution, never a second rollout of the change there.
-              'Name.$': "States.Format('{}-{}', $.change, $.item.region)",
-              Input: {
-                'pipeline.$': '$.pipeline',
-                'change.$': '$.change',
-                'revision.$': '$.revision',
-                'stage.$': '$.stage',
-                'region.$': '$.item.region',
-                'application.$': '$.item.application',
-                'oneBoxGroup.$': '$.item.oneBoxGroup',
-                'units.$': '$.item.units',
-                'oneBoxMetricScopes.$': '$.item.oneBoxMetricScopes',
-                'alarmNames.$': '$.item.alarmNames',
-                'alarms.$': '$.item.alarms',
-                'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
-              },
-            },
-            TimeoutSeconds: CHILD_TIMEOUT_SECONDS,
-            Retry: [{ ErrorEquals: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 }],
-            ResultSelector: { 'region.$': '$.Output.region', 'status.$': '$.Output.status', 'reason.$': '$.Output.reason' },
-            End: true,
-          },
-        },
+        States: regionChildStates(id),
       },
       MaxConcurrency: 0,
       ResultPath: '$.outcomes',

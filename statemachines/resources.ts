@@ -42,5 +42,10 @@ export const functionArnKey = (handler: HandlerName): string =>
 
 /** Placeholder of the region child state machine's ARN, in the pipeline state machine. */
 export const REGION_STATE_MACHINE_ARN_KEY = 'RegionStateMachineArn';
+/**
+ * Placeholder of the region machine's execution ARN prefix (`arn:aws:states:<r>:<a>:execution:<name>`),
+ * in the pipeline state machine: a region execution that already ended is described by name.
+ */
+export const REGION_EXECUTIONS_ARN_PREFIX_KEY = 'RegionExecutionArnPrefix';
 
 export const placeholder = (key: string): string => `\${${key}}`;
