@@ -79,7 +79,16 @@ export const sourceRules = (
           event: events.RuleTargetInput.fromObject({
             pipeline: p.name,
             stateMachineArn: machines[p.name]!.stateMachineArn,
-            event: events.EventField.fromPath('$'),
+            // The fields start-change reads, each by its own path (an input transformer's paths
+            // are plain dot paths; the predefined whole-event variable would drop `detail`).
+            event: {
+              id: events.EventField.eventId,
+              time: events.EventField.time,
+              source: events.EventField.source,
+              'detail-type': events.EventField.detailType,
+              region: events.EventField.region,
+              detail: events.EventField.fromPath('$.detail'),
+            },
           }),
         }),
       ],
