@@ -280,12 +280,15 @@ export const HandlerError = {
   BLOCKER_UNAVAILABLE: 'BlockerUnavailable',
   /** DynamoDB left items of a BatchWriteItem unprocessed after several retries (throttled); retry. */
   BATCH_WRITE_INCOMPLETE: 'BatchWriteIncomplete',
+  /** CodeCommit throttled the review gate (whatever its SDK error's name); retry. */
+  REVIEW_THROTTLED: 'ReviewThrottled',
 } as const;
 export type HandlerError = (typeof HandlerError)[keyof typeof HandlerError];
 export const RetryableHandlerErrors: readonly string[] = [
   HandlerError.DEPLOYMENT_GROUP_BUSY,
   HandlerError.PUBLISH_FAILED,
   HandlerError.BATCH_WRITE_INCOMPLETE,
+  HandlerError.REVIEW_THROTTLED,
 ];
 
 /** `cause` of a SendTaskFailure: JSON of this shape, so ASL can surface the reason. */

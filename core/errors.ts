@@ -56,6 +56,12 @@ export class InvalidInputError extends HandsoffError {
   override readonly name = HandlerError.INVALID_INPUT;
 }
 
+/** CodeCommit throttled the review gate's reads. Retryable: the state machine backs off and asks again. */
+export class ReviewThrottledError extends HandsoffError {
+  override readonly name = HandlerError.REVIEW_THROTTLED;
+  override readonly retryable = true;
+}
+
 /** EventBridge rejected some of the events handsoff published. Retryable. */
 export class PublishFailedError extends HandsoffError {
   override readonly name = HandlerError.PUBLISH_FAILED;

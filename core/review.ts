@@ -23,10 +23,13 @@ export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
  * (`arn:aws:iam::1:user/Alice`, `arn:aws:sts::1:assumed-role/Dev/alice`) or a plain name,
  * lowercased. IAM names are unique case-insensitively, so `Alice` and `alice` are one person.
  */
-export const personOf = (identity: string): string => {
+export const personOf = (identity: string): string => principalName(identity).toLowerCase();
+
+/** The name of an identity as written (`Alice` of `arn:aws:iam::1:user/Alice`), for people to read. */
+export const principalName = (identity: string): string => {
   const trimmed = identity.trim();
   const resource = trimmed.startsWith('arn:') ? trimmed.split(':').slice(5).join(':') : trimmed;
-  return (resource.split('/').pop() ?? resource).toLowerCase();
+  return resource.split('/').pop() ?? resource;
 };
 
 export const samePerson = (a: string, b: string): boolean => personOf(a) === personOf(b);

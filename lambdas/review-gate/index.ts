@@ -7,7 +7,8 @@
  * the reason when it says no, and nothing deploys.
  *
  * Fail closed: CodeCommit answering anything but throttling is a rejection
- * (`review-unknown`), never a pass; throttling is thrown for the state machine's Retry.
+ * (`review-unknown`), never a pass; throttling is thrown (ReviewThrottled) for the state
+ * machine's Retry, and a gate that still cannot answer after it is a rejection too.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -20,7 +21,7 @@ import {
   type PullRequest,
 } from '@aws-sdk/client-codecommit';
 import type { ReviewGateInput, ReviewGateOutput } from '../../core/contracts.ts';
-import { InvalidInputError, isThrottling } from '../../core/errors.ts';
+import { InvalidInputError, isThrottling, ReviewThrottledError } from '../../core/errors.ts';
 import { decideReview, RejectReason, type ReviewFacts } from '../../core/review.ts';
 import { clients } from '../shared/clients.ts';
 import { logger } from '../shared/logger.ts';
@@ -93,7 +94,8 @@ export const reviewGate = async (input: ReviewGateInput): Promise<ReviewGateOutp
   try {
     facts = await reviewFacts(input);
   } catch (err) {
-    if (isThrottling(err)) throw err;
+    // One name the state machine's Retry knows, whatever CodeCommit's throttling error is called.
+    if (isThrottling(err)) throw new ReviewThrottledError(`CodeCommit throttled the review of ${input.commit}: ${(err as Error).message}`, {}, { cause: err });
     const e = err as Error;
     logger.error('CodeCommit could not be read; the change is rejected', { change: input.change, error: e.name, message: e.message });
     return {

@@ -17,7 +17,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { ChangeExecutionInput, StartChangeInput, StartChangeOutput } from '../../core/contracts.ts';
 import { hasName, InvalidInputError } from '../../core/errors.ts';
 import { MAX_CHANGE_ID_LENGTH } from '../../core/naming.ts';
-import { personOf } from '../../core/review.ts';
+import { principalName } from '../../core/review.ts';
 import { clients } from '../shared/clients.ts';
 import { conflictingItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -44,7 +44,7 @@ const claimChange = async (input: StartChangeInput): Promise<{ item: ChangeStart
       commit: commitId,
       repository: repositoryName,
       pushEvent: event.id,
-      author: callerUserArn ? personOf(callerUserArn) : 'unknown',
+      author: callerUserArn ? principalName(callerUserArn) : 'unknown',
       mergedAt: event.time,
       executionName: change,
       startedAt: nowIso(),

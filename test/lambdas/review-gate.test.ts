@@ -135,7 +135,7 @@ describe('review-gate', () => {
     given({ approvers: ['bob'] });
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata });
     codeCommit.on(ListPullRequestsCommand).rejects(throttled);
-    await expect(reviewGate(input)).rejects.toThrow('Rate exceeded');
+    await expect(reviewGate(input)).rejects.toMatchObject({ name: 'ReviewThrottled', retryable: true, message: expect.stringContaining('Rate exceeded') });
   });
 
   it('rejects input without a repository or commit', async () => {

@@ -78,7 +78,7 @@ describe('start-change', () => {
       revision: COMMIT,
       commit: COMMIT,
       repository: 'storefront-api',
-      author: 'alice',
+      author: 'Alice',
       mergedAt: '2026-12-01T17:00:00Z',
     });
   });
