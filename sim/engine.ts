@@ -13,13 +13,12 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { DescribeExecutionCommand, ExecutionDoesNotExist, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
-import type { StartChangeInput } from '../core/contracts.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
@@ -27,7 +26,7 @@ import { World, type Behavior } from './world/index.ts';
 import { InvocationQueue, localEventBridge, localScheduler, TaskError, TaskTokens } from './aws-local.ts';
 import { startLocalDynamo } from './local-dynamo.ts';
 import { LocalExecutions } from './local-executions.ts';
-import { simulatedCodeCommit, userArn } from './world/codecommit-api.ts';
+import { pushToMain, simulatedCodeCommit } from './world/codecommit-api.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -321,30 +320,16 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       machineOf.set(stateMachineArn(p.name, 'region'), { pipeline: p.name, kind: 'region' });
     }
     const executions = new LocalExecutions((machineArn, name, input) => {
-      const { pipeline, kind } = machineOf.get(machineArn)!;
+      const machine = machineOf.get(machineArn);
+      if (!machine) return Promise.reject(new Error(`the local Step Functions has no state machine ${machineArn}`));
+      const { pipeline, kind } = machine;
       const change = (input as { change: string }).change;
       const run = runExecution(pipeline, kind, name, change, input);
       if (kind === 'pipeline') trackChange(pipeline, change, run);
       return run;
     });
-    const tokenClient = tokens.client();
-    /** Step Functions for the handlers: task tokens, StartExecution and DescribeExecution. */
-    const localSfn = {
-      send: async (command: unknown): Promise<unknown> => {
-        if (command instanceof StartExecutionCommand) {
-          const { stateMachineArn: machineArn, name, input } = command.input;
-          if (!machineOf.has(machineArn!)) throw new Error(`the local Step Functions has no state machine ${machineArn}`);
-          const { execution } = executions.start(machineArn!, name!, input ?? '{}');
-          return { executionArn: execution.executionArn, startDate: execution.startDate };
-        }
-        if (command instanceof DescribeExecutionCommand) {
-          const execution = executions.get(command.input.executionArn!);
-          if (!execution) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${command.input.executionArn}'`, $metadata: {} });
-          return { executionArn: execution.executionArn, name: execution.name, status: execution.status, input: execution.input, startDate: execution.startDate };
-        }
-        return tokenClient.send(command);
-      },
-    };
+    /** Step Functions for the handlers: StartExecution and DescribeExecution, and task tokens. */
+    const localSfn = executions.client(tokens.client());
     let dynamoCalls = 0;
     dynamo.client.middlewareStack.add((next) => (args) => {
       dynamoCalls++;
@@ -432,33 +417,9 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         await invokeHandler(taskInput.FunctionName, replaceToken(taskInput.Payload, token));
         return promise;
       }
-      if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
-        const name = String(taskInput.Name);
-        let started;
-        try {
-          started = executions.start(taskInput.StateMachineArn, name, JSON.stringify(taskInput.Input));
-        } catch (e) {
-          // As the service integration reports a failed StartExecution: `StepFunctions.<error>`.
-          throw new TaskError(`StepFunctions.${(e as Error).name}`, (e as Error).message);
-        }
-        try {
-          const output = await started.execution.result;
-          return { Output: output, Status: 'SUCCEEDED', ExecutionArn: started.execution.executionArn };
-        } catch (e) {
-          throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
-        }
-      }
-      if (resource === 'arn:aws:states:::aws-sdk:sfn:describeExecution') {
-        const execution = executions.get(String(taskInput.ExecutionArn));
-        if (!execution) throw new TaskError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${taskInput.ExecutionArn}'`);
-        return {
-          ExecutionArn: execution.executionArn,
-          Name: execution.name,
-          Status: execution.status,
-          Input: execution.input,
-          ...(execution.status === 'SUCCEEDED' ? { Output: JSON.stringify(execution.output ?? null) } : {}),
-        };
-      }
+      // Child executions by name (a repeated start is that execution), and their outcomes.
+      if (resource === 'arn:aws:states:::states:startExecution.sync:2') return executions.startSync(taskInput);
+      if (resource === 'arn:aws:states:::aws-sdk:sfn:describeExecution') return executions.describeTask(taskInput);
       throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
     };
 
@@ -501,26 +462,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         const pipeline = byName.get(c.pipeline)!;
         outcomes.set(c.id, 'in-progress');
         world.setBehavior(pipeline.name, c.id, c.behavior);
-        const push: StartChangeInput = {
-          pipeline: pipeline.name,
-          stateMachineArn: stateMachineArn(pipeline.name, 'pipeline'),
-          event: {
-            id: `push-${c.id}`,
-            source: 'aws.codecommit',
-            'detail-type': 'CodeCommit Repository State Change',
-            region: HOME,
-            time: new Date(Date.now()).toISOString(),
-            resources: [`arn:aws:codecommit:${HOME}:${ACCOUNT}:${pipeline.name}`],
-            detail: {
-              event: 'referenceUpdated',
-              referenceType: 'branch',
-              referenceName: 'main',
-              repositoryName: pipeline.name,
-              commitId: c.id,
-              callerUserArn: userArn(c.author),
-            },
-          },
-        };
+        const push = pushToMain({ id: c.id, repository: pipeline.name, author: c.author }, pipeline.name, stateMachineArn(pipeline.name, 'pipeline'), HOME);
         invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
         if (duplicated('source', c.at)) invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
       });

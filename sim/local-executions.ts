@@ -7,7 +7,8 @@
  * - the execution is open and the input differs, or it is closed: ExecutionAlreadyExists.
  * A name has 1 to 80 characters, letters, digits, `-` and `_` (InvalidName otherwise).
  */
-import { ExecutionAlreadyExists, InvalidName } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidName, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { TaskError } from './aws-local.ts';
 
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const meta = { $metadata: { httpStatusCode: 400 } };
@@ -89,5 +90,56 @@ export class LocalExecutions {
 
   get(executionArn: string): LocalExecution | undefined {
     return this.byArn.get(executionArn);
+  }
+
+  /** A drop-in for SFNClient: StartExecution and DescribeExecution here, the rest to `other` (task tokens). */
+  client(other: { send(command: unknown): Promise<unknown> }) {
+    return {
+      send: async (command: unknown): Promise<unknown> => {
+        if (command instanceof StartExecutionCommand) {
+          const { stateMachineArn, name, input } = command.input;
+          const { execution } = this.start(stateMachineArn!, name!, input ?? '{}');
+          return { executionArn: execution.executionArn, startDate: execution.startDate };
+        }
+        if (command instanceof DescribeExecutionCommand) {
+          const execution = this.get(command.input.executionArn!);
+          if (!execution) throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${command.input.executionArn}'`, ...meta });
+          return { executionArn: execution.executionArn, name: execution.name, status: execution.status, input: execution.input, startDate: execution.startDate };
+        }
+        return other.send(command);
+      },
+    };
+  }
+
+  /**
+   * The `states:startExecution.sync:2` integration: starts (or finds) the named child and
+   * waits for it. A start the service refuses fails the task as `StepFunctions.<error>`.
+   */
+  async startSync(taskInput: { StateMachineArn: string; Name: string; Input: unknown }): Promise<unknown> {
+    let started;
+    try {
+      started = this.start(taskInput.StateMachineArn, String(taskInput.Name), JSON.stringify(taskInput.Input));
+    } catch (e) {
+      throw new TaskError(`StepFunctions.${(e as Error).name}`, (e as Error).message);
+    }
+    try {
+      const output = await started.execution.result;
+      return { Output: output, Status: 'SUCCEEDED', ExecutionArn: started.execution.executionArn };
+    } catch (e) {
+      throw new TaskError('States.TaskFailed', `child execution ${taskInput.Name} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** The `aws-sdk:sfn:describeExecution` integration (its answer in the SDK's PascalCase). */
+  describeTask(taskInput: { ExecutionArn: string }): unknown {
+    const execution = this.get(String(taskInput.ExecutionArn));
+    if (!execution) throw new TaskError('Sfn.ExecutionDoesNotExistException', `Execution Does Not Exist: '${taskInput.ExecutionArn}'`);
+    return {
+      ExecutionArn: execution.executionArn,
+      Name: execution.name,
+      Status: execution.status,
+      Input: execution.input,
+      ...(execution.status === 'SUCCEEDED' ? { Output: JSON.stringify(execution.output ?? null) } : {}),
+    };
   }
 }

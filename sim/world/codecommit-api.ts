@@ -12,6 +12,7 @@ import {
   PullRequestDoesNotExistException,
   RepositoryDoesNotExistException,
 } from '@aws-sdk/client-codecommit';
+import type { StartChangeInput } from '../../core/contracts.ts';
 import { dispatcher, meta, type Input } from './sdk.ts';
 
 export interface SimCommit {
@@ -28,6 +29,37 @@ const ACCOUNT = '000000000000';
 /** The IAM user of a scenario name. */
 export const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT}:user/${name}`;
 const RULE = 'one-reviewer';
+
+/**
+ * What the push rule's target (start-change) gets when `commit` reaches main of `repository`:
+ * the pipeline, its machine and the CodeCommit event, whose id is the push's (a duplicated
+ * delivery carries the same one).
+ */
+export const pushToMain = (
+  c: Pick<SimCommit, 'id' | 'repository' | 'author'>,
+  pipeline: string,
+  stateMachineArn: string,
+  region: string,
+): StartChangeInput => ({
+  pipeline,
+  stateMachineArn,
+  event: {
+    id: `push-${c.id}`,
+    source: 'aws.codecommit',
+    'detail-type': 'CodeCommit Repository State Change',
+    region,
+    time: new Date(Date.now()).toISOString(),
+    resources: [`arn:aws:codecommit:${region}:${ACCOUNT}:${c.repository}`],
+    detail: {
+      event: 'referenceUpdated',
+      referenceType: 'branch',
+      referenceName: 'main',
+      repositoryName: c.repository,
+      commitId: c.id,
+      callerUserArn: userArn(c.author),
+    },
+  },
+});
 
 export const simulatedCodeCommit = (commits: readonly SimCommit[]) => {
   const reviewed = commits.filter((c) => c.approvedBy.length > 0);
