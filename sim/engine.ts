@@ -464,7 +464,11 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
         world.setBehavior(pipeline.name, c.id, c.behavior);
         const push = pushToMain({ id: c.id, repository: pipeline.name, author: c.author }, pipeline.name, stateMachineArn(pipeline.name, 'pipeline'), HOME);
         invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
-        if (duplicated('source', c.at)) invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
+        if (duplicated('source', c.at)) {
+          // The world's ground truth: the push was delivered twice.
+          emit({ time: push.event.time, type: 'world.fault', fault: 'duplicate-events', source: 'source', pipeline: pipeline.name, change: c.id });
+          invokeAsync(localFunctionArn(HandlerName.START_CHANGE), push);
+        }
       });
     }
     for (const e of scenario.events) {

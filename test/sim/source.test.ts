@@ -51,6 +51,7 @@ describe('source stage (review gate)', () => {
       changes: [{ id: 'c1', at: '2026-11-30T09:00:00Z', author: 'alice', approvedBy: ['bob'] }],
       events: [{ at: '2026-11-30T08:00:00Z', kind: 'fault', fault: 'duplicate-events', source: 'source', until: '2026-11-30T10:00:00Z' }],
     });
+    expect(ofType(events, 'world.fault', 'c1')).toEqual([expect.objectContaining({ fault: 'duplicate-events', source: 'source' })]);
     expect(ofType(events, 'change.received', 'c1')).toHaveLength(1);
     expect(ofType(events, 'change.completed', 'c1')).toHaveLength(1);
     // Each deployment group got the revision exactly once, by the world's own records.
