@@ -43,7 +43,9 @@ export const regionChildStates = (id: string): States => {
       },
       TimeoutSeconds: CHILD_TIMEOUT_SECONDS,
       Retry: [{ ErrorEquals: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 }],
-      Catch: [{ ErrorEquals: ['StepFunctions.ExecutionAlreadyExistsException'], ResultPath: '$.error', Next: adopt }],
+      // The integration names a refused start after the API's error code (as
+      // StepFunctions.ExecutionLimitExceeded above); the SDK's exception name is caught too.
+      Catch: [{ ErrorEquals: ['StepFunctions.ExecutionAlreadyExists', 'StepFunctions.ExecutionAlreadyExistsException'], ResultPath: '$.error', Next: adopt }],
       ResultSelector: { 'region.$': '$.Output.region', 'status.$': '$.Output.status', 'reason.$': '$.Output.reason' },
       End: true,
     },

@@ -48,4 +48,18 @@ describe('local Step Functions executions', () => {
     expect(() => executions.start(MACHINE, 'a'.repeat(81), '{}')).toThrow(expect.objectContaining({ name: 'InvalidName' }));
     expect(() => executions.start(MACHINE, 'c1:us-east-1', '{}')).toThrow(expect.objectContaining({ name: 'InvalidName' }));
   });
+
+  it('gives a child start of an ended execution the error the ASL adopts, and describes its outcome', async () => {
+    const { runs, executions } = setup();
+    const child = { StateMachineArn: MACHINE, Name: 'c1-us-east-1', Input: { change: 'c1' } };
+    const first = executions.startSync(child);
+    runs[0]!.finish(true);
+    await expect(first).resolves.toMatchObject({ Status: 'SUCCEEDED', Output: { status: 'succeeded' } });
+    await expect(executions.startSync(child)).rejects.toMatchObject({ name: 'StepFunctions.ExecutionAlreadyExists' });
+    expect(executions.describeTask({ ExecutionArn: `${MACHINE.replace(':stateMachine:', ':execution:')}:c1-us-east-1` })).toMatchObject({
+      Status: 'SUCCEEDED',
+      Output: JSON.stringify({ status: 'succeeded' }),
+    });
+    expect(runs).toHaveLength(1);
+  });
 });

@@ -141,11 +141,11 @@ describe('region children', () => {
     expect(name).toBe('c1-sa-east-1');
   });
 
-  it('adopts the outcome of a region execution that already ran (ExecutionAlreadyExists), without running it again', async () => {
+  it.each(['StepFunctions.ExecutionAlreadyExists', 'StepFunctions.ExecutionAlreadyExistsException'])('adopts the outcome of a region execution that already ran (%s), without running it again', async (error) => {
     let described: string | undefined;
     const out = await runRegion(
       () => {
-        throw new NamedError('StepFunctions.ExecutionAlreadyExistsException', 'Execution Already Exists');
+        throw new NamedError(error, 'Execution Already Exists');
       },
       (input) => {
         described = input.ExecutionArn;
@@ -159,7 +159,7 @@ describe('region children', () => {
   it('counts a region whose earlier execution did not succeed as failed, never as done', async () => {
     const out = await runRegion(
       () => {
-        throw new NamedError('StepFunctions.ExecutionAlreadyExistsException', 'Execution Already Exists');
+        throw new NamedError('StepFunctions.ExecutionAlreadyExists', 'Execution Already Exists');
       },
       () => ({ Status: 'ABORTED' }),
     );
