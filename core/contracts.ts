@@ -71,7 +71,10 @@ export interface StartChangeInput {
 export interface StartChangeOutput {
   change: string;
   executionArn: string;
-  /** False when this delivery found the change already started (a duplicate): nothing new ran. */
+  /**
+   * True when this delivery claimed the change (its first delivery); false for a duplicate,
+   * which found the change's record and at most re-sent the same start (nothing new ran).
+   */
   started: boolean;
 }
 
