@@ -37,6 +37,11 @@ export interface HandlerAccess {
   readonly readReviews?: boolean;
   /** states:StartExecution on the pipeline state machines (not the region ones). */
   readonly startPipelines?: boolean;
+  /**
+   * events:PutEvents on the handsoff bus (handsoff's own events).
+   * @default true
+   */
+  readonly publishes?: boolean;
   /** @default 30 seconds */
   readonly timeout?: Duration;
 }
@@ -79,10 +84,10 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
   [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
   // Reads how the commit reached main: pull requests, their approvals and rules, the commit.
-  [HandlerName.REVIEW_GATE]: { readReviews: true },
+  [HandlerName.REVIEW_GATE]: { readReviews: true, publishes: false },
   // Claims a change id with a conditional put (GetItem: the record a conflict collided with),
   // then starts the pipeline execution by name.
-  [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true },
+  [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): reads its watches,
   // finishes the waiters and drops their watches; no deployment, alarm or schedule API.

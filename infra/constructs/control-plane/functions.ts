@@ -136,7 +136,7 @@ export const grantHandler = (
 ): void => {
   const role = fn.role!;
   const access = ACCESS[name];
-  deps.bus.grantPutEventsTo(fn);
+  if (access.publishes !== false) deps.bus.grantPutEventsTo(fn);
   for (const [t, actions] of Object.entries(access.tables ?? {}) as Array<[TableName, readonly DynamoAction[]]>) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [deps.tables[t].tableArn] }),
