@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Powertools metrics print EMF lines to stdout; the handlers' tests do not read them.
+    env: { POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

@@ -14,13 +14,23 @@ import { type PipelineValidation, type Problem, type ValidateOptions, validatePi
 
 export const PIPELINE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'] as const;
 
-/** Read and parse a JSON file; problems name the file, and the line and column of a syntax error. */
-export async function readJsonFile(path: string): Promise<{ ok: true; value: unknown } | { ok: false; problems: Problem[] }> {
+/** What a file given on the command line should be, for the messages about it. */
+const PIPELINE_FILE = 'a pipeline file (.json, .ts, .js)';
+const SCENARIO_FILE = 'a scenario file (.json)';
+
+/**
+ * Read and parse a JSON file; problems name the file, and the line and column of a syntax
+ * error. `expected` says what the file should be (default: a pipeline file).
+ */
+export async function readJsonFile(
+  path: string,
+  expected: string = PIPELINE_FILE,
+): Promise<{ ok: true; value: unknown } | { ok: false; problems: Problem[] }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [fileProblem(path, err)] };
+    return { ok: false, problems: [fileProblem(path, err, expected)] };
   }
   try {
     return { ok: true, value: JSON.parse(text) };
@@ -43,12 +53,12 @@ function locate(text: string, message: string): string {
   return `${message} (line ${line}, column ${column})`;
 }
 
-function fileProblem(path: string, err: unknown): Problem {
+function fileProblem(path: string, err: unknown, expected: string = PIPELINE_FILE): Problem {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
     return { file: path, path: '', message: `file not found (resolved to ${resolvePath(path)}); check the path` };
   }
-  if (code === 'EISDIR') return { file: path, path: '', message: 'is a directory; pass a pipeline file (.json, .ts, .js)' };
+  if (code === 'EISDIR') return { file: path, path: '', message: `is a directory; pass ${expected}` };
   return { file: path, path: '', message: `cannot read the file: ${(err as Error).message}` };
 }
 
@@ -156,6 +166,6 @@ export async function loadPipelineFiles(
 
 /** Read, parse and validate a `.json` scenario file. */
 export async function loadScenarioFile(path: string, pipelines: readonly ResolvedPipeline[]): Promise<ScenarioValidation> {
-  const json = await readJsonFile(path);
+  const json = await readJsonFile(path, SCENARIO_FILE);
   return json.ok ? validateScenario(json.value, path, pipelines) : json;
 }

@@ -12,7 +12,7 @@ import { loadPipelineFiles, loadScenarioFile } from './load.ts';
 import { formatProblem, validatePipeline, type Problem } from '../core/pipeline/resolve.ts';
 import { defaultPipeline } from '../infra/pipelines/index.ts';
 import { defaultScenario, type Scenario } from '../sim/scenario.ts';
-import { toSimScenario } from '../sim/scenario-adapter.ts';
+import { ignoredScenarioParts, toSimScenario } from '../sim/scenario-adapter.ts';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -42,6 +42,12 @@ const loadScenario = async (file: string | undefined, pipelines: ResolvedPipelin
   const v = await loadScenarioFile(file, pipelines);
   if (!v.ok) throw new InvalidInputError(v.problems);
   return v.scenario;
+};
+
+/** Warns on stderr about each part of the scenario file that the simulator does not act on. */
+const warnIgnored = (scenario: Scenario, file: string | undefined): void => {
+  if (!file) return;
+  for (const w of ignoredScenarioParts(scenario, file)) process.stderr.write(`${formatProblem(w)}\n`);
 };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -89,11 +95,8 @@ export const buildCli = (): Command => {
       if (!opts.json) {
         out(`handsoff simulate: ${pipelines.map((p) => p.name).join(', ')}; ${scenario.changes.length} change(s) from ${new Date(scenario.startMs).toISOString()}`);
       }
+      warnIgnored(scenario, opts.scenario);
       const simScenario = toSimScenario(scenario, pipelines);
-      const unsupported = [...new Set(simScenario.events.flatMap((e) => (e.kind === 'unsupported' ? [e.what] : [])))];
-      if (unsupported.length > 0) {
-        process.stderr.write(`handsoff simulate: scenario events of kind ${unsupported.join(', ')} are not supported yet and are ignored (see README, "Not yet")\n`);
-      }
       const result = await simulate({ pipelines, scenario: simScenario, onEvent });
       const wall = ((performance.now() - started) / 1000).toFixed(2);
       if (progress) process.stderr.write('\r\x1b[K');
@@ -133,7 +136,7 @@ export const buildCli = (): Command => {
     .option('--scenario <file>', 'scenario file to validate against the pipelines')
     .action(async (opts: { pipeline: string[]; scenario?: string }) => {
       const pipelines = await loadPipelines(opts.pipeline);
-      if (opts.scenario) await loadScenario(opts.scenario, pipelines);
+      if (opts.scenario) warnIgnored(await loadScenario(opts.scenario, pipelines), opts.scenario);
       out(`valid: ${pipelines.map((p) => `${p.name} (${p.waves.length} waves, ${p.waves.reduce((n, w) => n + w.regions.length, 0)} regions)`).join(', ')}${opts.scenario ? `; scenario ${opts.scenario}` : ''}`);
     });
 

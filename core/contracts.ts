@@ -1,19 +1,27 @@
 /**
  * Payload contracts between the state machines (statemachines/) and the handlers
- * (lambdas/). The ASL builders produce exactly these shapes in `Parameters.Payload`;
- * handlers accept exactly these. Pure types, no AWS imports.
+ * (lambdas/): zod schemas, read by both sides. The ASL builders produce exactly these shapes
+ * in `Parameters.Payload` (a test holds every task's payload keys against its handler's
+ * schema); each handler parses its input with its schema before any business logic runs, so
+ * a mismatch fails with the field named, never half done. Pure, no AWS imports.
  */
-import type { DeploymentTarget } from './model.ts';
+import { z } from 'zod';
+import { DeploymentTarget } from './model.ts';
+import { MAX_CHANGE_ID_LENGTH } from './naming.ts';
+
+const nonEmpty = z.string().min(1);
+const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected an ISO 8601 time' });
 
 /** Where a step happens. `stage` is `alpha`..`zeta` or `wave-N`. */
-export interface StepScope {
-  pipeline: string;
-  change: string;
-  stage: string;
-  region?: string;
-  unit?: string;
-  target?: DeploymentTarget;
-}
+export const StepScope = z.object({
+  pipeline: nonEmpty,
+  change: nonEmpty,
+  stage: nonEmpty,
+  region: nonEmpty.optional(),
+  unit: nonEmpty.optional(),
+  target: z.enum([DeploymentTarget.ONE_BOX, DeploymentTarget.FLEET]).optional(),
+});
+export type StepScope = z.infer<typeof StepScope>;
 
 /**
  * Input of a change's pipeline execution, started by handler `start-change` under the
@@ -35,107 +43,111 @@ export interface ChangeExecutionInput {
 }
 
 /** Handler `review-gate`: did `commit` reach main through an approved review? */
-export interface ReviewGateInput {
-  pipeline: string;
-  change: string;
-  repository: string;
-  commit: string;
-}
+export const ReviewGateInput = z.object({
+  pipeline: nonEmpty,
+  change: nonEmpty,
+  /** The CodeCommit repository the push went to. */
+  repository: nonEmpty,
+  /** The commit pushed to main. */
+  commit: nonEmpty,
+});
+export type ReviewGateInput = z.infer<typeof ReviewGateInput>;
 export type ReviewGateOutput =
   | { approved: true; pullRequest: string; reviewers: string[] }
   /** `reason`: `unreviewed: ...`, `self-approved: ...`, `approval-rules-not-satisfied: ...`, `review-unknown: ...`. */
   | { approved: false; reason: string };
 
-/** A CodeCommit "Repository State Change" event, as EventBridge delivers it. */
-export interface CodeCommitPushDetail {
-  event: string;
-  referenceType: string;
-  referenceName: string;
-  repositoryName: string;
-  commitId: string;
-  oldCommitId?: string;
-  callerUserArn?: string;
-}
+/** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
+export const NotifyInput = StepScope.partial().extend({
+  type: nonEmpty,
+  /** Extra fields of the event (e.g. `reason`, `leadTimeFrom`). */
+  fields: z.record(z.string(), z.unknown()).optional(),
+});
+export type NotifyInput = z.infer<typeof NotifyInput>;
+
+/** A CloudWatch alarm: its region and full name. */
+export const AlarmRef = z.object({ region: nonEmpty, name: nonEmpty });
+export type AlarmRef = z.infer<typeof AlarmRef>;
+
+/** An alarm's state as handsoff reads it: CloudWatch's three, or MISSING when the alarm does not exist. */
+export type ObservedAlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | 'MISSING';
+
+/** A state in which an alarm closes a gate: anything but OK. */
+export const BlockingState = z.enum(['ALARM', 'INSUFFICIENT_DATA', 'MISSING']);
+export type BlockingState = z.infer<typeof BlockingState>;
 
 /**
- * Handler `start-change`: the target of a pipeline's push rule. It turns one push event into
- * one change and starts its pipeline execution by name.
+ * The alarm that closes a gate, and the state it closed it in (@default 'ALARM'). A blocker
+ * wait for it ends when the alarm exists and is in another state: then the gate decides again.
  */
-export interface StartChangeInput {
-  pipeline: string;
-  /** The pipeline state machine to start. */
-  stateMachineArn: string;
-  /** The push event, whole (its `id` tells a duplicated delivery from a new push). */
-  event: BusEvent<CodeCommitPushDetail> & { id: string };
-}
-export interface StartChangeOutput {
-  change: string;
-  executionArn: string;
-  /**
-   * True when this delivery claimed the change (its first delivery); false for a duplicate,
-   * which found the change's record and at most re-sent the same start (nothing new ran).
-   */
-  started: boolean;
-}
+export const BlockingAlarm = AlarmRef.extend({ state: BlockingState.optional() });
+export type BlockingAlarm = z.infer<typeof BlockingAlarm>;
 
-/** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
-export interface NotifyInput extends Partial<StepScope> {
-  type: string;
-  /** Extra fields of the event (e.g. `reason`, `leadTimeFrom`). */
-  fields?: Record<string, unknown>;
-}
+export const CheckWindowOutput = z.object({
+  open: z.boolean(),
+  /**
+   * ISO 8601 UTC of the next opening, when closed: the window's next opening, or (blocked by
+   * an alarm) the time to check again, BLOCKER_RECHECK_SECONDS from now.
+   */
+  nextOpening: z.string().optional(),
+  /** Equals !open; fed back as `wasBlocked` on the next check. */
+  blocked: z.boolean(),
+  /**
+   * Why it is closed (BlockReason: `time-window`, `team-alarm`, `company-event`,
+   * `alarm-missing`, `insufficient-data`); absent when open.
+   */
+  reason: z.string().optional(),
+  /** Same as `reason`; fed back as `blockedReason` on the next check. Absent when open. */
+  blockedReason: z.string().optional(),
+  /**
+   * The alarm that blocks the gate, with the state it blocks in: in ALARM (reason `team-alarm`
+   * or `company-event`), missing (`alarm-missing`) or without data (`insufficient-data`);
+   * absent when open or closed by the time window. The state machine then waits for it with
+   * start-bake `purpose: 'blocker'` (`blocker` = this, `until` = `nextOpening`): the wait
+   * ends when the alarm exists in another state, or at `nextOpening` at the latest, then it
+   * checks again.
+   */
+  blockingAlarm: BlockingAlarm.optional(),
+});
+export type CheckWindowOutput = z.infer<typeof CheckWindowOutput>;
 
 /** Handler `check-window`: is the region's deployment window open now? */
-export interface CheckWindowInput extends StepScope {
-  region: string;
+export const CheckWindowInput = StepScope.extend({
+  region: nonEmpty,
   /** Result of the previous check of this gate, if any (to publish `unblocked` once). */
-  wasBlocked?: boolean;
+  wasBlocked: z.boolean().optional(),
   /**
    * `blockedReason` of the previous check's output, if it was blocked: `blocked` is published
    * only when the reason changes, `unblocked` (with this reason) when it clears. A previous
    * check with `wasBlocked: true` and no `blockedReason` counts as blocked by the time window.
    */
-  blockedReason?: string;
+  blockedReason: z.string().optional(),
   /**
    * The pipeline's team. When given, the blockers are checked before the window: the team
-   * aggregate alarm of the region (must exist) and the company event alarm (if it exists).
+   * aggregate alarm of the region and the company event alarm of the region; each must exist
+   * (else `alarm-missing`), have data (else `insufficient-data`) and not be in ALARM.
    */
-  team?: string;
+  team: nonEmpty.optional(),
+  /**
+   * Names of the alarms (in `region`) the step's deployment will watch. With the window open,
+   * one of them without data (INSUFFICIENT_DATA) holds the gate (`insufficient-data`): a
+   * deployment never starts on alarms that cannot see.
+   */
+  alarms: z.array(nonEmpty).optional(),
+  /**
+   * Whether the step has a deployment window (production). `false` for a pre-production
+   * step: only the data of `alarms` is checked. @default true
+   */
+  window: z.boolean().optional(),
   /**
    * The previous check's whole output, if any. When present it wins over `wasBlocked` and
    * `blockedReason`: the previous check was blocked when `previous.blocked` is true, for
    * `previous.reason` (or `previous.blockedReason`; neither: the time window). So `blocked` is
    * published once per blocking episode and reason, `unblocked` once when it clears.
    */
-  previous?: CheckWindowOutput;
-}
-
-/** A CloudWatch alarm: its region and full name. */
-export interface AlarmRef {
-  region: string;
-  name: string;
-}
-export interface CheckWindowOutput {
-  open: boolean;
-  /**
-   * ISO 8601 UTC of the next opening, when closed: the window's next opening, or (blocked by
-   * an alarm) the time to check again, BLOCKER_RECHECK_SECONDS from now.
-   */
-  nextOpening?: string;
-  /** Equals !open; fed back as `wasBlocked` on the next check. */
-  blocked: boolean;
-  /** Why it is closed (BlockReason: `time-window`, `team-alarm`, `company-event`); absent when open. */
-  reason?: string;
-  /** Same as `reason`; fed back as `blockedReason` on the next check. Absent when open. */
-  blockedReason?: string;
-  /**
-   * The alarm in ALARM that blocks the gate (reason `team-alarm` or `company-event`); absent
-   * when open or closed by the time window. The state machine then waits for it with
-   * start-bake `purpose: 'blocker'` (`blocker` = this, `until` = `nextOpening`): the wait
-   * ends when the alarm leaves ALARM, or at `nextOpening` at the latest, then it checks again.
-   */
-  blockingAlarm?: AlarmRef;
-}
+  previous: CheckWindowOutput.optional(),
+});
+export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
 
 /**
  * How long after a check blocked by an alarm the gate checks again at the latest
@@ -144,15 +156,16 @@ export interface CheckWindowOutput {
 export const BLOCKER_RECHECK_SECONDS = 900;
 
 /** Handler `start-deployment` (`.waitForTaskToken`). */
-export interface StartDeploymentInput extends StepScope {
-  region: string;
-  taskToken: string;
-  revision: string;
-  application: string;
-  deploymentGroup: string;
-  /** Alarms that fail the step while it runs. */
-  alarms: string[];
-}
+export const StartDeploymentInput = StepScope.extend({
+  region: nonEmpty,
+  taskToken: nonEmpty,
+  revision: nonEmpty,
+  application: nonEmpty,
+  deploymentGroup: nonEmpty,
+  /** Alarms that fail the step while it runs; never empty (a deployment never runs unwatched). */
+  alarms: z.array(nonEmpty).min(1, { message: 'must not be empty; the deployment would run unwatched' }),
+});
+export type StartDeploymentInput = z.infer<typeof StartDeploymentInput>;
 /** Sent with SendTaskSuccess when the CodeDeploy deployment succeeds. */
 export interface DeploymentResult {
   deploymentId: string;
@@ -160,46 +173,47 @@ export interface DeploymentResult {
 }
 
 /** Where bake metrics are counted: CloudWatch region + the `Scope` dimension value. */
-export interface MetricScope {
-  region: string;
-  scope: string;
-}
+export const MetricScope = z.object({ region: nonEmpty, scope: nonEmpty });
+export type MetricScope = z.infer<typeof MetricScope>;
 
 /** Handler `start-bake` (`.waitForTaskToken`). */
-export interface StartBakeInput extends StepScope {
-  taskToken: string;
-  durationSeconds: number;
-  minRequests: number;
+export const StartBakeInput = StepScope.extend({
+  taskToken: nonEmpty,
+  durationSeconds: z.number().nonnegative(),
+  minRequests: z.number().int().nonnegative(),
   /** Alarms watched during the bake; checked again at its end. */
-  alarms: Array<{ region: string; name: string }>;
+  alarms: z.array(AlarmRef),
   /** Requests counted for minimum data points (summed over these scopes). */
-  metricScopes: MetricScope[];
+  metricScopes: z.array(MetricScope),
   /** `Service` dimension of the request metrics. @default the pipeline name */
-  service?: string;
+  service: nonEmpty.optional(),
   /**
    * Total time the bake may extend while traffic is too thin, before it fails with
-   * InsufficientData. @default twice durationSeconds
+   * InsufficientData. @default twice durationSeconds (core/bake.ts)
    */
-  maxExtensionSeconds?: number;
+  maxExtensionSeconds: z.number().nonnegative().optional(),
   /**
    * `hold`: a wait between steps (e.g. while a window is closed) that watches `alarms` like a
    * bake and ends at `until`, publishing no `bake.*` events and needing no requests; at its
    * end it succeeds unless an alarm is missing or in ALARM.
    *
    * `blocker`: a hold while the gate is blocked by the alarm `blocker` (check-window's
-   * `blockingAlarm`), that also succeeds (BlockerResult with `cleared`) as soon as `blocker`
-   * leaves ALARM (OK, INSUFFICIENT_DATA, or it no longer exists), at its start if it is not in
-   * ALARM already. `blocker` in ALARM never fails it, unless it is also one of `alarms` (e.g.
-   * the team aggregate where the change runs): then it fails with AlarmTriggered like any of
-   * `alarms`. At `until` (the re-check cap) it succeeds (BlockerResult without `cleared`)
-   * unless one of `alarms` is missing or in ALARM. @default 'bake'
+   * `blockingAlarm`, in `blocker.state`), that also succeeds (BlockerResult with `cleared`) as
+   * soon as `blocker` exists in another state (at its start if it does already). An alarm
+   * that vanishes never ends it. `blocker` in ALARM never fails it, unless it is also one of
+   * `alarms` (e.g. the team aggregate where the change runs): then it fails with
+   * AlarmTriggered like any of `alarms`; `blocker` missing never fails it (it waits for it).
+   * At `until` (the re-check cap) it succeeds (BlockerResult without `cleared`) unless one
+   * of `alarms` (but `blocker`) is missing or in ALARM. @default 'bake'
    */
-  purpose?: 'bake' | 'hold' | 'blocker';
+  purpose: z.enum(['bake', 'hold', 'blocker']).optional(),
   /** ISO 8601 end of a hold or blocker wait (required with `purpose: 'hold'` or `'blocker'`; ignored for bakes). */
-  until?: string;
-  /** The alarm a blocker wait waits for (required with `purpose: 'blocker'`). */
-  blocker?: AlarmRef;
-}
+  until: isoTime.optional(),
+  /** The alarm a blocker wait waits for, and the state it blocks in (required with `purpose: 'blocker'`). */
+  blocker: BlockingAlarm.optional(),
+});
+export type StartBakeInput = z.infer<typeof StartBakeInput>;
+
 export interface BakeResult {
   bakeId: string;
   requests: number;
@@ -214,11 +228,14 @@ export interface HoldResult {
 export interface BlockerResult {
   bakeId: string;
   purpose: 'blocker';
-  /** Name of the blocking alarm, when the wait ended because it left ALARM (or does not exist). */
+  /** Name of the blocking alarm, when the wait ended because it exists in another state than the one that blocked. */
   cleared?: string;
   /** ISO 8601: the wait reached its re-check cap with the blocking alarm (as far as it knows) still in ALARM. */
   until?: string;
 }
+
+/** Input of a handler started by a schedule (the reconciler): the scheduled event, not read. */
+export const ScheduledInvocation = z.unknown();
 
 /** Handler `reconcile`, invoked on a schedule (every 5 minutes): what it did. */
 export interface ReconcileOutput {
@@ -231,20 +248,20 @@ export interface ReconcileOutput {
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */
-export interface BakeEndInput {
-  bakeId: string;
-}
+export const BakeEndInput = z.object({ bakeId: nonEmpty });
+export type BakeEndInput = z.infer<typeof BakeEndInput>;
 
 /**
  * Handler `rollback` (`.waitForTaskToken`): roll back every scope of (stage, region) that got
  * the change. Without `region` (a wave-level rollback), the region named by `reason` (when it
  * is the JSON of a StepFailureCause with `region`) is rolled back, else every region of the stage.
  */
-export interface RollbackInput extends StepScope {
-  taskToken: string;
+export const RollbackInput = StepScope.extend({
+  taskToken: nonEmpty,
   /** The failure's raw Step Functions `Cause` (JSON of StepFailureCause), or text. */
-  reason: string;
-}
+  reason: z.string(),
+});
+export type RollbackInput = z.infer<typeof RollbackInput>;
 export interface RollbackResult {
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
 }
@@ -255,6 +272,11 @@ export const StepError = {
   ALARM_TRIGGERED: 'AlarmTriggered',
   ALARM_MISSING: 'AlarmMissing',
   INSUFFICIENT_DATA: 'InsufficientData',
+  /**
+   * start-deployment did not start: a watched alarm has no data (INSUFFICIENT_DATA). The
+   * state machine goes back to the step's gate, which holds (`insufficient-data`) until it has data.
+   */
+  ALARM_WITHOUT_DATA: 'AlarmWithoutData',
   WINDOW_UNAVAILABLE: 'WindowUnavailable',
   ROLLBACK_FAILED: 'RollbackFailed',
 } as const;
@@ -277,8 +299,9 @@ export const HandlerError = {
   /** Thrown by rollback when a rollback cannot be started. */
   ROLLBACK_FAILED: 'RollbackFailed',
   /**
-   * Thrown by check-window when the blockers cannot be read (the team aggregate alarm does not
-   * exist, or DescribeAlarms failed other than by throttling): fail closed, like WindowUnavailable.
+   * Thrown by check-window when the blockers cannot be read (DescribeAlarms failed other than
+   * by throttling): fail closed, like WindowUnavailable. (A blocker alarm that does not exist
+   * holds the gate instead: `blocked`, reason `alarm-missing`.)
    */
   BLOCKER_UNAVAILABLE: 'BlockerUnavailable',
   /** DynamoDB left items of a BatchWriteItem unprocessed after several retries (throttled); retry. */
@@ -314,21 +337,23 @@ export interface RegionOutcome {
 }
 
 /** CodeDeploy "Deployment State-change Notification" detail, as forwarded to the home bus. */
-export interface CodeDeployStateChangeDetail {
-  region: string;
-  application: string;
-  deploymentGroup: string;
-  deploymentId: string;
+export const CodeDeployStateChangeDetail = z.looseObject({
+  region: nonEmpty,
+  application: nonEmpty,
+  deploymentGroup: nonEmpty,
+  deploymentId: nonEmpty,
   /** START, SUCCESS, FAILURE, STOP, READY, ... */
-  state: string;
-}
+  state: nonEmpty,
+});
+export type CodeDeployStateChangeDetail = z.infer<typeof CodeDeployStateChangeDetail>;
 
 /** CloudWatch "Alarm State Change" detail (subset). */
-export interface AlarmStateChangeDetail {
-  alarmName: string;
-  state: { value: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'; reason?: string; timestamp?: string };
-  previousState?: { value: string };
-}
+export const AlarmStateChangeDetail = z.looseObject({
+  alarmName: nonEmpty,
+  state: z.looseObject({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional(), timestamp: z.string().optional() }),
+  previousState: z.looseObject({ value: z.string() }).optional(),
+});
+export type AlarmStateChangeDetail = z.infer<typeof AlarmStateChangeDetail>;
 
 /** An EventBridge event envelope as handlers receive it. */
 export interface BusEvent<T> {
@@ -340,6 +365,17 @@ export interface BusEvent<T> {
   resources?: string[];
   detail: T;
 }
+/** The envelope schema of an EventBridge event whose detail is `detail`. */
+export const busEvent = <T extends z.ZodType>(detail: T) =>
+  z.looseObject({
+    id: z.string().optional(),
+    source: nonEmpty,
+    'detail-type': nonEmpty,
+    region: nonEmpty,
+    time: z.string(),
+    resources: z.array(z.string()).optional(),
+    detail,
+  });
 
 /**
  * Handler `lane`. A lane is a stage of a pipeline (a pre-production stage or a wave): it
@@ -347,6 +383,54 @@ export interface BusEvent<T> {
  * when the change holds the lane; `release` frees the lanes the change holds and hands each
  * to the change that has waited longest.
  */
-export type LaneInput =
-  | { action: 'acquire'; pipeline: string; change: string; stage: string; taskToken: string }
-  | { action: 'release'; pipeline: string; change: string; stages: string[] };
+export const LaneInput = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('acquire'), pipeline: nonEmpty, change: nonEmpty, stage: nonEmpty, taskToken: nonEmpty }),
+  z.object({ action: z.literal('release'), pipeline: nonEmpty, change: nonEmpty, stages: z.array(nonEmpty) }),
+]);
+export type LaneInput = z.infer<typeof LaneInput>;
+
+/**
+ * A pushed commit id names the change and its executions (`<commit>`, `<commit>-2`, ... and
+ * each region's child `<change>-<region>`): letters, digits, `-` and `_`, short enough to
+ * leave room for a push counter.
+ */
+const commitId = z
+  .string()
+  .regex(new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CHANGE_ID_LENGTH - 4}}$`), {
+    message: `is not a commit id that can name an execution (letters, digits, '-', '_'; at most ${MAX_CHANGE_ID_LENGTH - 4})`,
+  });
+
+/** A CodeCommit "Repository State Change" event's detail, as EventBridge delivers it. */
+export const CodeCommitPushDetail = z.looseObject({
+  event: nonEmpty,
+  referenceType: nonEmpty,
+  referenceName: nonEmpty,
+  repositoryName: nonEmpty,
+  commitId,
+  oldCommitId: z.string().optional(),
+  callerUserArn: z.string().optional(),
+});
+export type CodeCommitPushDetail = z.infer<typeof CodeCommitPushDetail>;
+
+/**
+ * Handler `start-change`: the target of a pipeline's push rule (the rule's input
+ * transformer builds exactly this). It turns one push event into one change and starts its
+ * pipeline execution by name.
+ */
+export const StartChangeInput = z.object({
+  pipeline: nonEmpty,
+  /** The pipeline state machine to start. */
+  stateMachineArn: nonEmpty,
+  /** The push event, whole (its `id` tells a duplicated delivery from a new push). */
+  event: busEvent(CodeCommitPushDetail).extend({ id: nonEmpty, time: isoTime }),
+});
+export type StartChangeInput = z.infer<typeof StartChangeInput>;
+export interface StartChangeOutput {
+  change: string;
+  executionArn: string;
+  /**
+   * True when this delivery claimed the change (its first delivery); false for a duplicate,
+   * which found the change's record and at most re-sent the same start (nothing new ran).
+   */
+  started: boolean;
+}

@@ -24,8 +24,8 @@ export class WindowUnavailableError extends HandsoffError {
 }
 
 /**
- * The blockers (team aggregate alarm, company event alarm) cannot be read, or the team
- * aggregate alarm does not exist: fail closed, never start a step unguarded.
+ * The blockers (team aggregate alarm, company event alarm) cannot be read: fail closed, never
+ * start a step unguarded.
  */
 export class BlockerUnavailableError extends HandsoffError {
   override readonly name = HandlerError.BLOCKER_UNAVAILABLE;

@@ -38,6 +38,10 @@ export const BlockReason = {
   COMPANY_EVENT: 'company-event',
   LANE: 'lane',
   EMERGENCY_HOLD: 'emergency-hold',
+  /** A blocker alarm (team aggregate, company event) does not exist: the gate holds until it exists and is OK. */
+  ALARM_MISSING: 'alarm-missing',
+  /** A required alarm has no data (INSUFFICIENT_DATA): the gate holds until it has data, then decides. */
+  INSUFFICIENT_DATA: 'insufficient-data',
 } as const;
 export type BlockReason = (typeof BlockReason)[keyof typeof BlockReason];
 

@@ -3,6 +3,7 @@
  * simulated world. Changing one renames AWS resources: these are a public contract.
  */
 import type { PreProdStage } from './model.ts';
+import { FAST_ROLLBACK, ONE_AT_A_TIME, rollingConfig } from './rollout.ts';
 
 /** CodeDeploy application of a pipeline, in every region it deploys to. */
 export const applicationName = (pipeline: string): string => pipeline;
@@ -107,13 +108,17 @@ export const StandardMetric = {
   LOG_ERRORS: 'LogErrors',
 } as const;
 
-/** Shared CodeDeploy deployment configurations (an account holds at most 50 custom ones). */
+/**
+ * Shared CodeDeploy deployment configurations (an account holds at most 50 custom ones); what
+ * each does to a group's hosts is core/rollout.ts. A pipeline's rolling configuration is
+ * `rollingConfig(p.rolling).name`, set on its unit and stage groups.
+ */
 export const DeploymentConfig = {
-  ONE_AT_A_TIME: 'CodeDeployDefault.OneAtATime',
-  /** Rolling: at least 66% of the unit's hosts healthy, so at most a third at a time. */
-  ROLLING: 'handsoff-rolling-66',
+  ONE_AT_A_TIME: ONE_AT_A_TIME.name,
+  /** The default pipeline's rolling configuration: 66% of the unit's hosts healthy, so a third at a time. */
+  ROLLING: rollingConfig({ maxBatchPercent: 33, minHealthyPercent: 66 }).name,
   /** Fast rollback: a third of the hosts at once. */
-  FAST_ROLLBACK: 'handsoff-fast-rollback-33',
+  FAST_ROLLBACK: FAST_ROLLBACK.name,
 } as const;
 
 /** Artifact key of a change's immutable revision. */

@@ -16,32 +16,84 @@ import { Weekdays, type DeploymentWindow, type Weekday } from './model.ts';
 export const MAX_SEARCH_DAYS = 400;
 
 const MINUTES_PER_DAY = 24 * 60;
-const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
+const START_HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const END_HHMM = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
 
-/** What is wrong with a window, one message per problem; empty when it is usable. */
-export const windowProblems = (window: Partial<DeploymentWindow> | undefined): string[] => {
-  if (!window) return ['no window'];
-  const problems: string[] = [];
-  if (typeof window.timeZone !== 'string' || !IANAZone.isValidZone(window.timeZone)) {
-    problems.push(
-      `timeZone '${String(window.timeZone)}' is not an IANA time zone (e.g. 'America/New_York'); 'region' must be resolved to the region's zone before evaluation`,
+/** One thing wrong with a window: the field (`['days', 1]`), and what is wrong with the fix. */
+export interface WindowProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+export interface WindowRuleOptions {
+  /**
+   * Accept `region` as the zone: a pipeline definition's window, evaluated in each region's
+   * own zone once resolved. The windows table holds resolved zones only.
+   * @default false
+   */
+  readonly regionZone?: boolean;
+}
+
+const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value)));
+
+/**
+ * The rules of a deployment window, in the one place that the pipeline schema, the
+ * check-window handler (for the items of the windows table) and the evaluation below read:
+ * an IANA zone; at least one weekday, each listed once; `start` HH:MM from 00:00 to 23:59;
+ * `end` HH:MM from 00:00 to 24:00, different from `start` (earlier than `start`: the
+ * window crosses midnight). Every problem, each with its field; empty when usable.
+ */
+export const windowProblemsAt = (window: unknown, options: WindowRuleOptions = {}): WindowProblem[] => {
+  if (typeof window !== 'object' || window === null || Array.isArray(window)) {
+    return [{ path: [], message: `expected a window object { timeZone, days, start, end }; received ${show(window)}` }];
+  }
+  const w = window as Record<string, unknown>;
+  const problems: WindowProblem[] = [];
+  const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+  const zone = w.timeZone;
+  if (!(typeof zone === 'string' && ((options.regionZone && zone === 'region') || IANAZone.isValidZone(zone)))) {
+    add(
+      ['timeZone'],
+      `${show(zone)} is not an IANA time zone; write e.g. 'America/Los_Angeles'${options.regionZone ? ", or 'region' for each region's own zone" : " (a table item holds the region's resolved zone, never 'region')"}`,
     );
   }
-  if (!Array.isArray(window.days)) {
-    problems.push(`days must be a list of ${Weekdays.join(', ')}`);
+  const days = w.days;
+  if (!Array.isArray(days)) {
+    add(['days'], `expected a list of weekdays, e.g. ["MON", "TUE"]; received ${show(days)}`);
+  } else if (days.length === 0) {
+    add(['days'], `lists no day, so the window never opens; list at least one of ${Weekdays.join(', ')}`);
   } else {
-    for (const day of window.days) {
-      if (!Weekdays.includes(day as Weekday)) problems.push(`day '${String(day)}' is not one of ${Weekdays.join(', ')}`);
-    }
+    const seen = new Set<unknown>();
+    days.forEach((day, i) => {
+      if (!Weekdays.includes(day as Weekday)) {
+        add(['days', i], `expected one of ${Weekdays.map((d) => `'${d}'`).join(', ')}; received ${show(day)}`);
+      } else if (seen.has(day)) {
+        add(['days', i], `day ${show(day)} is listed twice; list it once`);
+      }
+      seen.add(day);
+    });
   }
-  for (const field of ['start', 'end'] as const) {
-    const value = window[field];
-    if (typeof value !== 'string' || !HHMM.test(value) || (field === 'start' && value === '24:00')) {
-      problems.push(`${field} '${String(value)}' is not a time of day HH:MM`);
-    }
+  const start = w.start;
+  const end = w.end;
+  const startOk = typeof start === 'string' && START_HHMM.test(start);
+  const endOk = typeof end === 'string' && END_HHMM.test(end);
+  if (!startOk) add(['start'], `expected a 24-hour time HH:MM between 00:00 and 23:59; received ${show(start)}`);
+  if (!endOk) add(['end'], `expected a 24-hour time HH:MM between 00:00 and 24:00 (24:00: the end of the day); received ${show(end)}`);
+  if (startOk && endOk && minutesOf(start) === minutesOf(end)) {
+    add(
+      ['end'],
+      `end ${show(end)} equals start ${show(start)}, so the window never opens; set end later than start (or earlier, for a window that crosses midnight)`,
+    );
   }
   return problems;
 };
+
+/** windowProblemsAt as sentences naming their field (`days[1]: ...`); empty when usable. */
+export const windowProblems = (window: unknown, options: WindowRuleOptions = {}): string[] =>
+  windowProblemsAt(window, options).map((p) => (p.path.length === 0 ? p.message : `${formatField(p.path)}: ${p.message}`));
+
+const formatField = (path: readonly (string | number)[]): string =>
+  path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 
 const minutesOf = (hhmm: string): number => {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];

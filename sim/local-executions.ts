@@ -8,7 +8,7 @@
  * A name has 1 to 80 characters, letters, digits, `-` and `_` (InvalidName otherwise).
  */
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, InvalidName, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { TaskError } from './aws-local.ts';
+import { TaskError } from './lambda.ts';
 
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const meta = { $metadata: { httpStatusCode: 400 } };

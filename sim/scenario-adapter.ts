@@ -1,11 +1,33 @@
-/** From a validated scenario file to what the engine runs. */
+/**
+ * From a validated scenario file to what the engine runs, and what of the file the engine
+ * does not honour (the CLI warns about each: `validate` and `simulate` alike).
+ */
 import type { ResolvedPipeline } from '../core/model.ts';
-import type { SimEvent, SimScenario } from './engine.ts';
-import type { Scenario } from './scenario.ts';
+import type { Problem } from '../core/problems.ts';
+import type { SimEvent, SimScenario } from './types.ts';
+import type { Scenario, ScenarioEvent } from './scenario.ts';
+
+const toSimEvent = (e: ScenarioEvent): SimEvent => {
+  switch (e.kind) {
+    case 'company-event':
+      return { at: e.atMs, kind: 'company-event', state: e.state, region: e.region };
+    case 'team-alarm':
+      return { at: e.atMs, kind: 'team-alarm', region: e.region, team: e.team, state: e.state };
+    case 'holiday':
+      return { at: e.atMs, kind: 'holiday', date: e.date, region: e.region, pipeline: e.pipeline };
+    case 'lose-events':
+      return { at: e.atMs, kind: 'lose-events', source: e.source, until: e.untilMs };
+    case 'fault':
+      return { at: e.atMs, kind: 'fault', spec: e.spec };
+    default:
+      return { at: e.atMs, kind: 'unsupported', what: e.kind };
+  }
+};
 
 export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): SimScenario => ({
   start: scenario.startMs,
   until: scenario.untilMs,
+  seed: scenario.seed,
   changes: scenario.changes.map((c) => ({
     id: c.id,
     pipeline: c.pipeline || pipelines[0]!.name,
@@ -14,20 +36,29 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
     approvedBy: [...c.approvedBy],
     behavior: { ...c.behavior, ...('regions' in c.behavior && c.behavior.regions ? { regions: [...c.behavior.regions] } : {}) } as SimScenario['changes'][number]['behavior'],
   })),
-  events: scenario.events.map((e): SimEvent => {
-    switch (e.kind) {
-      case 'company-event':
-        return { at: e.atMs, kind: 'company-event', state: e.state === 'ALARM' ? 'ALARM' : 'OK', region: e.region };
-      case 'team-alarm':
-        return { at: e.atMs, kind: 'team-alarm', region: e.region, team: e.team, state: e.state === 'ALARM' ? 'ALARM' : 'OK' };
-      case 'holiday':
-        return { at: e.atMs, kind: 'holiday', date: e.date, region: e.region, pipeline: e.pipeline };
-      case 'lose-events':
-        return { at: e.atMs, kind: 'lose-events', source: e.source, until: e.untilMs };
-      case 'fault':
-        return { at: e.atMs, kind: 'duplicate-events', source: e.source, until: e.untilMs };
-      default:
-        return { at: e.atMs, kind: 'unsupported', what: e.kind };
-    }
-  }),
+  events: scenario.events.map(toSimEvent),
 });
+
+/**
+ * Every part of a valid scenario that the simulator accepts but does not act on, as
+ * warnings naming the field (read from the same mapping that toSimScenario uses, so the
+ * two cannot drift): events of a kind not simulated yet, states simulated as another, and
+ * the approvers group, which only emergency decisions read.
+ */
+export const ignoredScenarioParts = (scenario: Scenario, file: string): Problem[] => {
+  const warnings: Problem[] = [];
+  const warn = (path: string, message: string) => warnings.push({ file, path, message: `warning: ${message}` });
+  scenario.events.forEach((e, i) => {
+    const sim = toSimEvent(e);
+    if (sim.kind === 'unsupported') {
+      warn(`events[${i}]`, `'${e.kind}' events are not simulated yet; this one is ignored (see docs/simulation.md, "Not built yet")`);
+    } else if ((e.kind === 'company-event' || e.kind === 'team-alarm') && e.state !== 'ALARM' && 'state' in sim && sim.state !== e.state) {
+      warn(`events[${i}].state`, `state ${e.state} is simulated as ${sim.state}; the alarm is not held without data`);
+    }
+  });
+  const decisions = scenario.events.some((e) => toSimEvent(e).kind !== 'unsupported' && e.kind === 'emergency-decision');
+  if (scenario.approvers.length > 0 && !decisions) {
+    warn('approvers', 'approvers only judge emergency decisions, which are not simulated yet; the list is ignored');
+  }
+  return warnings;
+};

@@ -14,6 +14,8 @@ import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { checkIsoDuration } from '../core/pipeline/duration.ts';
 import { type Problem, formatPath, isRecord, showValue, zodIssuesToProblems } from '../core/problems.ts';
 import { calendarDate, isoDuration } from '../core/pipeline/schema.ts';
+import type { FaultSpec } from './faults.ts';
+import { faultEventSchema, faultProblems, resolveFault } from './scenario-faults.ts';
 
 // ---------------------------------------------------------------------------------------
 // Resolved types
@@ -105,23 +107,15 @@ export type ScenarioEvent =
       readonly source: 'alarm' | 'deployment';
       readonly untilMs: number;
     }
-  | {
-      /**
-       * Fault `duplicate-events` (SIMULATION.md "Faults"): every event of `source` from `at`
-       * until `until` is delivered twice. Only `source` (pushes to main) so far.
-       */
-      readonly kind: 'fault';
-      readonly fault: 'duplicate-events';
-      readonly atMs: number;
-      readonly source: 'source';
-      readonly untilMs: number;
-    };
+  | { readonly kind: 'fault'; readonly atMs: number; readonly spec: FaultSpec };
 
 export interface Scenario {
   /** Virtual clock start, epoch ms. */
   readonly startMs: number;
   /** Virtual clock end (exclusive), epoch ms. */
   readonly untilMs: number;
+  /** Seed of every random choice of the run (faults). */
+  readonly seed: number;
   /** The principal engineers who may approve an emergency. */
   readonly approvers: readonly string[];
   /** In file order. */
@@ -237,9 +231,7 @@ export const ScenarioEventSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ at: isoTime(), kind: z.literal('lose-events'), source: z.enum(['alarm', 'deployment']), until: isoTime() }).strict(),
-  z
-    .object({ at: isoTime(), kind: z.literal('fault'), fault: z.literal('duplicate-events'), source: z.enum(['source']), until: isoTime() })
-    .strict(),
+  faultEventSchema(isoTime),
 ]);
 
 export const ScenarioSchema = z
@@ -247,6 +239,8 @@ export const ScenarioSchema = z
     start: isoTime(),
     /** @default start + 21 days */
     until: isoTime().optional(),
+    /** Seed of every random choice (faults). @default 1 */
+    seed: z.number().int().default(1),
     approvers: z.array(z.string().min(1)).default([]),
     changes: z.array(ScenarioChangeSchema).default([]),
     events: z.array(ScenarioEventSchema).default([]),
@@ -379,15 +373,22 @@ function semanticProblems(raw: Record<string, unknown>, file: string, pipelines:
         checkRegion(['events', i, 'region'], event.region, 'holiday');
         if (event.pipeline !== undefined) checkPipelineName(['events', i, 'pipeline'], event.pipeline);
         break;
-      case 'lose-events':
-      case 'fault': {
+      case 'lose-events': {
         const at = parseTime(event.at);
         const until = parseTime(event.until);
         if (at !== undefined && until !== undefined && until <= at) {
-          add(['events', i, 'until'], `${event.kind} until ${showValue(event.until)} is not after at ${showValue(event.at)}; set until later than at`);
+          add(['events', i, 'until'], `lose-events until ${showValue(event.until)} is not after at ${showValue(event.at)}; set until later than at`);
         }
         break;
       }
+      case 'fault':
+        faultProblems(
+          event,
+          (field, message) => add(['events', i, field], message),
+          parseTime,
+          (field, region) => checkRegion(['events', i, field], region, 'delete-alarm'),
+        );
+        break;
       default:
         break;
     }
@@ -434,6 +435,7 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
   return {
     startMs,
     untilMs: s.until === undefined ? startMs + DEFAULT_LENGTH_DAYS * 86_400_000 : ms(s.until),
+    seed: s.seed,
     approvers: [...s.approvers],
     changes: s.changes.map((c) => ({
       id: c.id,
@@ -470,7 +472,7 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
         case 'lose-events':
           return { kind: e.kind, atMs, source: e.source, untilMs: ms(e.until) };
         case 'fault':
-          return { kind: e.kind, fault: e.fault, atMs, source: e.source, untilMs: ms(e.until) };
+          return { kind: e.kind, atMs, spec: resolveFault(e, ms) };
       }
     }),
   };

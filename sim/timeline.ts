@@ -3,7 +3,7 @@
  * watching a rollout, and a closing summary per change.
  */
 import type { HandsoffEvent } from '../core/events.ts';
-import type { ChangeSummary, SimulationResult } from './engine.ts';
+import type { ChangeSummary, SimulationResult } from './types.ts';
 
 const when = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`;
 
@@ -32,7 +32,7 @@ export const describeEvent = (e: HandsoffEvent): string | undefined => {
     case 'stage.completed':
       return `${head} ${e.stage} completed`;
     case 'blocked':
-      return `${head} blocked (${e.reason}) at ${scope}${e.until ? ` until ${when(String(e.until))}` : ''}`;
+      return `${head} blocked (${e.reason}${e.alarm ? `: ${e.alarm}` : ''}) at ${scope}${e.until ? ` until ${when(String(e.until))}` : ''}`;
     case 'unblocked':
       return `${head} unblocked (${e.reason}) at ${scope}`;
     case 'deployment.started':
@@ -55,6 +55,25 @@ export const describeEvent = (e: HandsoffEvent): string | undefined => {
       return `${head} rolled back ${scope} to ${e.revision}`;
     case 'world.alarm':
       return e.state === 'ALARM' && (e.pipeline || String(e.alarm).includes('-aggregate')) ? `${when(e.time)}  ${''.padEnd(6)} (world) alarm ${e.alarm} is ALARM` : undefined;
+    case 'world.fault':
+      return describeFault(e);
+    default:
+      return undefined;
+  }
+};
+
+/** Faults a person cares about: crashes, dead letters, deleted alarms, throttles that got through the SDK's retries. */
+const describeFault = (e: HandsoffEvent): string | undefined => {
+  const head = `${when(e.time)}  ${(e.change ?? '').padEnd(6)} (fault)`;
+  switch (e.fault) {
+    case 'crash':
+      return `${head} ${e.handler} crashed ${e.when}`;
+    case 'dead-letter':
+      return `${head} ${e.handler} gave up on an event after every retry: ${e.error}`;
+    case 'delete-alarm':
+      return `${head} alarm ${e.alarm} deleted in ${e.region}`;
+    case 'throttle':
+      return e.surfaced ? `${head} ${e.service} ${e.operation} throttled on every attempt (${e.handler ?? 'handsoff'})` : undefined;
     default:
       return undefined;
   }

@@ -2,8 +2,10 @@
  * ASL primitives shared by the builders: task states, callbacks, retries, timeouts.
  * JSONPath with intrinsic functions only: the local interpreter runs this exact JSON.
  */
+import { maxExtensionSeconds } from '../core/bake.ts';
 import { type ResolvedPipeline } from '../core/model.ts';
 import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
+import { assertPayload } from './contracts.ts';
 import { functionArnKey, HandlerName, placeholder } from './resources.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -40,6 +42,12 @@ export const TRANSIENT_RETRY: Json[] = [
       'ThrottlingException',
       'TooManyRequestsException',
       'ProvisionedThroughputExceededException',
+      // CloudWatch's throttling error code.
+      'Throttling',
+      // The function died (a crash, a timeout, the runtime exiting) before it answered.
+      'Lambda.Unknown',
+      'Sandbox.Timedout',
+      'Runtime.ExitError',
       ...RetryableHandlerErrors,
     ],
     IntervalSeconds: 2,
@@ -61,7 +69,9 @@ export const ROLLBACK_RETRY: Json[] = [
 
 export const arn = (handler: HandlerName): string => placeholder(functionArnKey(handler));
 
-export const invoke = (handler: HandlerName, payload: Json, next: string | undefined, extra: State = {}): State => ({
+export const invoke = (handler: HandlerName, payload: Json, next: string | undefined, extra: State = {}): State => {
+  assertPayload(handler, payload);
+  return {
   Type: 'Task',
   Resource: LAMBDA_INVOKE,
   Parameters: { FunctionName: arn(handler), Payload: payload },
@@ -70,7 +80,8 @@ export const invoke = (handler: HandlerName, payload: Json, next: string | undef
   ResultPath: null,
   ...(next ? { Next: next } : { End: true }),
   ...extra,
-});
+  };
+};
 
 /** What every bake of the pipeline is told: its duration and the pipeline's data-point policy. */
 export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record<string, Json> => ({
@@ -80,17 +91,21 @@ export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record
   ...(p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {}),
 });
 
-export const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => ({
+export const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => {
+  const withToken = { ...payload, 'taskToken.$': '$$.Task.Token' };
+  assertPayload(handler, withToken);
+  return {
   Type: 'Task',
   Resource: LAMBDA_CALLBACK,
-  Parameters: { FunctionName: arn(handler), Payload: { ...payload, 'taskToken.$': '$$.Task.Token' } },
+  Parameters: { FunctionName: arn(handler), Payload: withToken },
   TimeoutSeconds: timeoutSeconds,
   Retry: TRANSIENT_RETRY,
   Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: catchTo }],
   ResultPath: null,
   Next: next,
   ...extra,
-});
+  };
+};
 
 export const notify = (type: string, scope: Record<string, Json>, next: string | undefined, fields?: Record<string, Json>): State =>
   invoke(HandlerName.NOTIFY, { type, 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...scope, ...(fields ? { fields } : {}) }, next);
@@ -100,7 +115,7 @@ export const notify = (type: string, scope: Record<string, Json>, next: string |
  * fails itself; the task's timeout is only the net beyond that.
  */
 export const bakeTimeout = (p: ResolvedPipeline, seconds: number): number =>
-  seconds + (p.bake.maxExtensionSeconds ?? 2 * seconds) + 3600;
+  seconds + maxExtensionSeconds(seconds, p.bake.maxExtensionSeconds) + 3600;
 
 
 export const sanitize = (s: string): string => s.replace(/[^A-Za-z0-9]/g, '');

@@ -1,11 +1,25 @@
+import { StepError } from '../core/contracts.ts';
 import { type ResolvedPipeline } from '../core/model.ts';
 import { HandlerName } from './resources.ts';
-import { CHILD_TIMEOUT_SECONDS, INVOKE_TIMEOUT_SECONDS, Json, LAMBDA_INVOKE, States, TRANSIENT_RETRY, arn, bakeFields, callback } from './asl.ts';
+import { CHILD_TIMEOUT_SECONDS, INVOKE_TIMEOUT_SECONDS, Json, LAMBDA_INVOKE, State, States, TRANSIENT_RETRY, arn, bakeFields, callback } from './asl.ts';
 
 /**
- * Gate + wait loop before a production step: the step starts only inside the region's
- * deployment window and while no blocker (the team's aggregate alarm, a company event) is in
- * ALARM. While the gate is closed the change waits: a plain `Wait` until the next opening
+ * The deployment task `state` right after the gate `prefix`: when start-deployment did not
+ * start because an alarm it watches has no data (AlarmWithoutData, a state change since the
+ * gate's check), the machine goes back to the gate, which holds (`insufficient-data`) until
+ * the alarm has data. Any other failure goes where the task's own Catch says.
+ */
+export const returnsToGate = (state: State, prefix: string): State => ({
+  ...state,
+  Catch: [{ ErrorEquals: [StepError.ALARM_WITHOUT_DATA], ResultPath: '$.error', Next: `${prefix}.Gate` }, ...((state.Catch as Json[] | undefined) ?? [])],
+});
+
+/**
+ * Gate + wait loop before a production step (and, with `preProd`, before a pre-production
+ * deployment, where only the data rule applies): the step starts only inside the region's
+ * deployment window, while no blocker (the team's aggregate alarm, a company event) is in
+ * ALARM, missing or without data, and while every alarm the step's deployment watches
+ * (`$.alarmNames`) has data. While the gate is closed the change waits: a plain `Wait` until the next opening
  * when nothing of the change runs in the region yet, else a hold (a `.waitForTaskToken`
  * wait that watches the region's alarms), so a slow burn during a night's wait is still
  * caught and rolled back within seconds.
@@ -18,7 +32,14 @@ export const windowGate = (
   next: string,
   failTo: string,
   watchWhileWaiting: boolean,
+  /**
+   * A pre-production step instead (in the pipeline machine: stage and region are literals):
+   * no window and no blockers there, only the data of the alarms its deployment watches.
+   */
+  preProd?: { stage: string; region: string; alarms: string[] },
 ): string => {
+  const where: Record<string, Json> = preProd ? { stage: preProd.stage, region: preProd.region } : { 'stage.$': '$.stage', 'region.$': '$.region' };
+  const asks: Record<string, Json> = preProd ? { window: false, alarms: preProd.alarms } : { team: p.team, 'alarms.$': '$.alarmNames' };
   const init = `${prefix}.GateInit`;
   const check = `${prefix}.Gate`;
   const choice = `${prefix}.GateOpen`;
@@ -32,9 +53,8 @@ export const windowGate = (
       Payload: {
         'pipeline.$': '$.pipeline',
         'change.$': '$.change',
-        'stage.$': '$.stage',
-        'region.$': '$.region',
-        team: p.team,
+        ...where,
+        ...asks,
         ...scope,
         'wasBlocked.$': '$.gate.value.blocked',
         'previous.$': '$.gate.value',
@@ -56,8 +76,9 @@ export const windowGate = (
     ],
     Default: wait,
   };
-  // A blocker (team aggregate or company event in ALARM) is waited for as an event: the wait
-  // ends when the alarm goes back to OK (or, as a net, at the re-check time), not by polling.
+  // A blocker (team aggregate or company event in ALARM, missing or without data; a step's
+  // alarm without data) is waited for as an event: the wait ends when the alarm exists in
+  // another state (or, as a net, at the re-check time), not by polling; the gate then decides.
   // Where the change already runs, the region's alarms stay watched: a team alarm there is a
   // team-wide rollback, not a pause.
   states[blockerWait] = callback(
@@ -68,8 +89,7 @@ export const windowGate = (
       'until.$': '$.gate.value.nextOpening',
       'pipeline.$': '$.pipeline',
       'change.$': '$.change',
-      'stage.$': '$.stage',
-      'region.$': '$.region',
+      ...where,
       ...scope,
       ...bakeFields(p, 0),
       minRequests: 0,
@@ -80,7 +100,7 @@ export const windowGate = (
     check,
     failTo,
   );
-  states[wait] = watchWhileWaiting
+  states[wait] = watchWhileWaiting && !preProd
     ? callback(
         HandlerName.START_BAKE,
         {

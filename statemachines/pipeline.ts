@@ -12,6 +12,7 @@ import { regionAlarms, regionItem } from './alarms.ts';
 import { rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
 import { regionChildStates } from './region-child.ts';
+import { returnsToGate, windowGate } from './gate.ts';
 
 /**
  * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
@@ -24,13 +25,15 @@ export const failChange = (
   lanes: string[],
   /** Where the reason is: a task error's Cause, or the wave's region outcomes. */
   source: { causePath?: string; outcomesPath?: string },
+  /** The stage's region when it has one (pre-production: the pre-production region). */
+  region?: string,
 ): string => {
   const notifyId = `${id}.MarkFailed`;
   const releaseId = `${id}.ReleaseLanes`;
   const failId = `${id}.Fail`;
   states[notifyId] = notify(
     EventType.CHANGE_FAILED,
-    { stage },
+    region ? { stage, region } : { stage },
     releaseId,
     source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': source.causePath ?? '$.error.Cause' },
   );
@@ -65,8 +68,8 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
 
   let previous: string | undefined;
   /** Lane of the stage first, then free the previous one: changes keep their order. */
-  const enterStage = (id: string, stage: string): void => {
-    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' });
+  const enterStage = (id: string, stage: string, region?: string): void => {
+    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' }, region);
     add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed));
     if (previous) add(`${id}.ReleasePrevious`, releaseLanes([previous], 'NEXT'));
     previous = stage;
@@ -74,14 +77,17 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
 
   for (const stage of p.preProd) {
     const id = stageId(stage);
-    enterStage(id, stage);
+    enterStage(id, stage, p.preProdRegion);
     const scope = { stage, region: p.preProdRegion, target: DeploymentTarget.FLEET };
     const alarms = Object.values(StandardAlarm).map((kind) => serviceAlarmName(p.name, stage, kind));
     const rollbackId = `${id}.Rollback`;
     add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
+    // Nothing of the change runs in the stage yet: the gate only waits for its alarms' data.
+    const gate = windowGate(states, id, p, { target: DeploymentTarget.FLEET }, `${id}.Deploy`, rollbackId, false, { stage, region: p.preProdRegion, alarms });
+    add(gate, states[gate]!);
     add(
       `${id}.Deploy`,
-      callback(
+      returnsToGate(callback(
         HandlerName.START_DEPLOYMENT,
         {
           'pipeline.$': '$.pipeline',
@@ -95,7 +101,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
         DEPLOY_TIMEOUT_SECONDS,
         'NEXT',
         rollbackId,
-      ),
+      ), id),
     );
     add(
       `${id}.Bake`,
@@ -115,7 +121,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, p.preProdRegion);
     rollbackStates(states, rollbackId, { stage, region: p.preProdRegion }, failedId);
   }
 

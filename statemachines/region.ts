@@ -7,7 +7,8 @@ import { DeploymentTarget, type ResolvedPipeline } from '../core/model.ts';
 import { HandlerName } from './resources.ts';
 import { DEPLOY_TIMEOUT_SECONDS, States, bakeFields, bakeTimeout, callback } from './asl.ts';
 import { rollbackStates } from './rollback.ts';
-import { windowGate } from './gate.ts';
+import { returnsToGate, windowGate } from './gate.ts';
+import { regionInputStates } from './region-input.ts';
 
 export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};
@@ -18,7 +19,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   // Nothing of the change runs in the region before its one-box: that gate only waits.
   const oneBoxStart = windowGate(states, 'OneBox', p, { target: DeploymentTarget.ONE_BOX }, 'OneBox.Deploy', rollback, false);
   const base = { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'stage.$': '$.stage', 'region.$': '$.region' };
-  states['OneBox.Deploy'] = callback(
+  states['OneBox.Deploy'] = returnsToGate(callback(
     HandlerName.START_DEPLOYMENT,
     {
       ...base,
@@ -31,7 +32,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     DEPLOY_TIMEOUT_SECONDS,
     'OneBox.Bake',
     rollback,
-  );
+  ), 'OneBox');
   states['OneBox.Bake'] = callback(
     HandlerName.START_BAKE,
     {
@@ -51,7 +52,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   // Before the first unit of a pipeline without one-box nothing runs there yet either; the
   // hold's alarms are the region's, so holding is safe (and it is what watches slow burns).
   const unitStart = windowGate(unitStates, 'Unit', p, unitScope, 'Unit.Deploy', 'Unit.Failed', true);
-  unitStates['Unit.Deploy'] = callback(
+  unitStates['Unit.Deploy'] = returnsToGate(callback(
     HandlerName.START_DEPLOYMENT,
     {
       ...base,
@@ -64,7 +65,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     DEPLOY_TIMEOUT_SECONDS,
     'Unit.Bake',
     'Unit.Failed',
-  );
+  ), 'Unit');
   unitStates['Unit.Bake'] = callback(
     HandlerName.START_BAKE,
     {
@@ -118,9 +119,11 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   if (!p.oneBox) {
     for (const id of Object.keys(states)) if (id.startsWith('OneBox.')) delete states[id];
   }
+  // First: the input is checked against the definition, and the plan comes from it.
+  const start = regionInputStates(states, p, p.oneBox ? oneBoxStart : 'Units');
   return {
     Comment: `handsoff region rollout of ${p.name}: ${p.oneBox ? 'one-box, bake, then ' : ''}each unit in turn`,
-    StartAt: p.oneBox ? oneBoxStart : 'Units',
+    StartAt: start,
     States: states,
   };
 };

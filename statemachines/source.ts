@@ -7,7 +7,7 @@
  */
 import { EventType } from '../core/events.ts';
 import { HandlerName } from './resources.ts';
-import { arn, INVOKE_TIMEOUT_SECONDS, LAMBDA_INVOKE, notify, TRANSIENT_RETRY, type State, type States } from './asl.ts';
+import { invoke, notify, type State, type States } from './asl.ts';
 
 /** The Fail state's error of a rejected change (the simulator reports such a change `rejected`). */
 export const CHANGE_REJECTED_ERROR = 'ChangeRejected';
@@ -22,21 +22,17 @@ export const sourceStage = (add: (id: string, state: State) => void, states: Sta
   const end = 'Source.Rejected.End';
   add('Change.Received', notify(EventType.CHANGE_RECEIVED, {}, 'NEXT', { 'author.$': '$.author' }));
   add('Source.Started', notify(EventType.STAGE_STARTED, { stage: 'source' }, 'NEXT'));
-  add('Source.Review', {
-    Type: 'Task',
-    Resource: LAMBDA_INVOKE,
-    Parameters: {
-      FunctionName: arn(HandlerName.REVIEW_GATE),
-      Payload: { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'repository.$': '$.repository', 'commit.$': '$.commit' },
-    },
-    TimeoutSeconds: INVOKE_TIMEOUT_SECONDS,
-    // Throttling of CodeCommit is retried here; the handler turns any other error into a rejection.
-    Retry: TRANSIENT_RETRY,
-    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: gateFailed }],
-    ResultSelector: { 'value.$': '$.Payload' },
-    ResultPath: '$.review',
-    Next: 'NEXT',
-  });
+  // The payload is checked against the review-gate contract (ReviewGateInput) as it is built.
+  // Throttling of CodeCommit (and a crashed invocation) is retried here (TRANSIENT_RETRY); the
+  // handler turns any other CodeCommit error into a rejection.
+  add(
+    'Source.Review',
+    invoke(HandlerName.REVIEW_GATE, { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'repository.$': '$.repository', 'commit.$': '$.commit' }, 'NEXT', {
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: gateFailed }],
+      ResultSelector: { 'value.$': '$.Payload' },
+      ResultPath: '$.review',
+    }),
+  );
   add('Source.Reviewed', {
     Type: 'Choice',
     // Only an explicit `approved: true` goes on; anything else is a rejection.

@@ -14,11 +14,13 @@ import type {
   ResolvedRegion,
   ResolvedWave,
   UnitKind,
+  Weekday,
 } from '../model.ts';
 import { PreProdStages } from '../model.ts';
 import { parseIsoDuration } from './duration.ts';
 import { PIPELINE_DEFAULTS, PipelineJsonSchema, type PipelineJsonWithDefaults } from './schema.ts';
 import { planWaves } from './waves.ts';
+import { rollingProblems } from '../rollout.ts';
 import { type Problem, didYouMean, formatPath, formatProblem, isRecord, showValue, zodIssuesToProblems } from '../problems.ts';
 
 export { type Problem, closest, formatPath, formatProblem, isRecord, showValue, zodIssuesToProblems } from '../problems.ts';
@@ -41,8 +43,6 @@ export const azIdPrefix = (info: RegionInfo): string => {
 // Semantic checks over the raw input
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
-const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /** The JSON form of a definition: plain objects as they are, pipelines-as-code through `toJSON()`. */
 export function toPipelineJson(input: unknown): unknown {
@@ -129,31 +129,23 @@ function semanticProblems(raw: Record<string, unknown>, file: string, catalog: r
     );
   }
 
-  // rolling
+  // rolling: CodeDeploy enforces only the hosts that stay healthy (core/rollout.ts)
   if (isRecord(raw.rolling)) {
     const maxBatch = raw.rolling.maxBatchPercent ?? PIPELINE_DEFAULTS.rolling.maxBatchPercent;
     const minHealthy = raw.rolling.minHealthyPercent ?? PIPELINE_DEFAULTS.rolling.minHealthyPercent;
+    const hosts = raw.hostsPerUnit ?? PIPELINE_DEFAULTS.hostsPerUnit;
     if (
-      typeof maxBatch === 'number' && typeof minHealthy === 'number' &&
-      maxBatch >= 1 && maxBatch <= 100 && minHealthy >= 0 && minHealthy <= 99 &&
-      maxBatch + minHealthy > 100
+      typeof maxBatch === 'number' && typeof minHealthy === 'number' && typeof hosts === 'number' && Number.isInteger(hosts) && hosts >= 1 &&
+      maxBatch >= 1 && maxBatch <= 100 && minHealthy >= 0 && minHealthy <= 99
     ) {
-      add(
-        ['rolling'],
-        `maxBatchPercent (${maxBatch}) + minHealthyPercent (${minHealthy}) = ${maxBatch + minHealthy}, more than 100: no batch can be taken out while keeping that many boxes healthy; lower one of them`,
-      );
-    }
-  }
-
-  // window
-  if (isRecord(raw.window)) {
-    const start = raw.window.start ?? PIPELINE_DEFAULTS.window.start;
-    const end = raw.window.end ?? PIPELINE_DEFAULTS.window.end;
-    if (typeof start === 'string' && typeof end === 'string' && HHMM.test(start) && HHMM.test(end) && minutesOf(end) <= minutesOf(start)) {
-      add(
-        ['window', 'end'],
-        `window end '${end}' is not after start '${start}'; a window opens and closes on the same day, so end must be later than start`,
-      );
+      if (maxBatch + minHealthy > 100) {
+        add(
+          ['rolling'],
+          `maxBatchPercent (${maxBatch}) + minHealthyPercent (${minHealthy}) = ${maxBatch + minHealthy}, more than 100: no batch can be taken out while keeping that many boxes healthy; lower one of them`,
+        );
+      } else {
+        for (const problem of rollingProblems({ maxBatchPercent: maxBatch, minHealthyPercent: minHealthy }, hosts)) add(['rolling', 'maxBatchPercent'], problem);
+      }
     }
   }
 
@@ -272,7 +264,8 @@ function resolve(def: PipelineJsonWithDefaults, catalog: readonly RegionInfo[]):
       emergencyFloorSeconds: parseIsoDuration(def.bake.emergencyFloor),
     },
     rolling: { ...def.rolling },
-    window: { timeZone: def.window.timeZone, days: [...def.window.days], start: def.window.start, end: def.window.end },
+    // The schema checked the days with core/window.ts's rules.
+    window: { timeZone: def.window.timeZone, days: [...def.window.days] as Weekday[], start: def.window.start, end: def.window.end },
     holidays: [...def.holidays],
     holidaysByRegion: Object.fromEntries(Object.entries(def.holidaysByRegion).map(([k, v]) => [k, [...v]])),
   };

@@ -7,9 +7,10 @@
  * other or to the region catalog live in resolve.ts, so that all problems of a file are
  * reported together.
  */
-import { IANAZone, DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { PreProdStages, UnitKind, Weekdays } from '../model.ts';
+import { PreProdStages, UnitKind } from '../model.ts';
+import { windowProblemsAt } from '../window.ts';
 import { checkIsoDuration } from './duration.ts';
 
 /** Defaults of DESIGN.md section 1, in JSON form. */
@@ -37,7 +38,6 @@ export const PIPELINE_DEFAULTS = {
 
 export const PIPELINE_NAME_PATTERN = /^[a-z0-9-]{3,40}$/;
 const TEAM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const HHMM_PATTERN = /^([01]\d|2[0-3]):[0-5]\d$/;
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value));
@@ -49,18 +49,6 @@ export const isoDuration = () =>
     if (!check.ok) ctx.addIssue({ code: 'custom', message: check.message, input: value });
   });
 
-/** `HH:MM`, 24-hour clock. */
-export const clockTime = () =>
-  z.string().superRefine((value, ctx) => {
-    if (!HHMM_PATTERN.test(value)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a 24-hour time HH:MM between 00:00 and 23:59; received ${show(value)}`,
-        input: value,
-      });
-    }
-  });
-
 /** A calendar date `YYYY-MM-DD` that exists. */
 export const calendarDate = () =>
   z.string().superRefine((value, ctx) => {
@@ -68,18 +56,6 @@ export const calendarDate = () =>
       ctx.addIssue({
         code: 'custom',
         message: `expected a date YYYY-MM-DD (e.g. '2026-12-24'); received ${show(value)}`,
-        input: value,
-      });
-    }
-  });
-
-/** An IANA time zone, or `region` (each region's own zone, from the catalog). */
-export const windowTimeZone = () =>
-  z.string().superRefine((value, ctx) => {
-    if (value !== 'region' && !IANAZone.isValidZone(value)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${show(value)} is not an IANA time zone; write e.g. 'America/Los_Angeles', or 'region' for each region's own zone`,
         input: value,
       });
     }
@@ -135,18 +111,28 @@ export const RollingSchema = z
   })
   .strict();
 
+/**
+ * A deployment window. Its rules are core/window.ts's (the same the check-window handler
+ * applies to the windows table): the fields here only give the types and the defaults.
+ */
 export const WindowSchema = z
   .object({
-    timeZone: windowTimeZone().default(PIPELINE_DEFAULTS.window.timeZone),
-    days: z
-      .array(z.enum(Weekdays))
-      .min(1)
-      .superRefine(uniqueList('day'))
-      .default([...PIPELINE_DEFAULTS.window.days]),
-    start: clockTime().default(PIPELINE_DEFAULTS.window.start),
-    end: clockTime().default(PIPELINE_DEFAULTS.window.end),
+    /** IANA zone, or `region` for each region's own zone. @default 'region' */
+    timeZone: z.string().default(PIPELINE_DEFAULTS.window.timeZone),
+    /** @default MON-THU */
+    days: z.array(z.string()).default([...PIPELINE_DEFAULTS.window.days]),
+    /** HH:MM, inclusive. @default '09:00' */
+    start: z.string().default(PIPELINE_DEFAULTS.window.start),
+    /** HH:MM (or 24:00), exclusive; earlier than start: the window crosses midnight. @default '15:00' */
+    end: z.string().default(PIPELINE_DEFAULTS.window.end),
   })
-  .strict();
+  .strict()
+  .superRefine((window, ctx) => {
+    for (const problem of windowProblemsAt(window, { regionZone: true })) {
+      const input = problem.path.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], window);
+      ctx.addIssue({ code: 'custom', message: problem.message, path: [...problem.path], input });
+    }
+  });
 
 const WAVES_MESSAGE =
   `expected "auto" or a list of waves, each a non-empty list of region codes (e.g. [["sa-east-1"], ["us-east-1"]])`;

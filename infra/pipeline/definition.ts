@@ -70,7 +70,7 @@ export interface WindowProps {
   readonly days?: readonly Weekday[];
   /** `HH:MM`, inclusive. @default '09:00' */
   readonly start?: string;
-  /** `HH:MM`, exclusive. @default '15:00' */
+  /** `HH:MM` (or `24:00`), exclusive; earlier than `start`: the window crosses midnight. @default '15:00' */
   readonly end?: string;
 }
 
@@ -87,13 +87,13 @@ export class Window {
       end: props.end ?? '15:00',
     });
   }
-  /** Every day of the week, all day (00:00-23:59) in each region's own time. */
+  /** Every day of the week, all day (00:00-24:00) in each region's own time. */
   static always(props: Pick<WindowProps, 'timeZone'> = {}): Window {
     return new Window({
       timeZone: props.timeZone ?? 'region',
       days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'],
       start: '00:00',
-      end: '23:59',
+      end: '24:00',
     });
   }
 

@@ -13,6 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
+import { FAST_ROLLBACK, rollingConfig, type DeploymentConfigSpec } from '../../core/rollout.ts';
 import { Reason, allowWithWildcardResources } from '../nag.ts';
 import { ALARM_PERIOD, fleetRequestsAnomalyAlarm, nameOf, oneBoxAnomalyAlarms, pascal, standardAlarms, unitRequestsAnomalyAlarm } from '../constructs/service-alarms.ts';
 import { eventBusArn, productionRegions } from './arns.ts';
@@ -79,17 +80,28 @@ export class TargetStack extends Stack {
     const preProd = props.pipelines.filter((p) => p.preProd.length > 0 && p.preProdRegion === region);
     const applications = [...new Set([...production, ...preProd])];
 
-    // Shared by every pipeline of the region: an account holds at most 50 custom configs.
-    const rolling = new codedeploy.ServerDeploymentConfig(this, 'Rolling', {
-      deploymentConfigName: naming.DeploymentConfig.ROLLING,
-      minimumHealthyHosts: codedeploy.MinimumHealthyHosts.percentage(66),
-    });
-    new codedeploy.ServerDeploymentConfig(this, 'FastRollback', {
-      deploymentConfigName: naming.DeploymentConfig.FAST_ROLLBACK,
-      // 66% healthy: a third of the hosts roll back at once (CodeDeploy rounds the healthy
-      // count up: 67% of 6 hosts would keep 5, one at a time).
-      minimumHealthyHosts: codedeploy.MinimumHealthyHosts.percentage(66),
-    });
+    // Shared by every pipeline of the region with the same policy: an account holds at most
+    // 50 custom configs. The batches they make are core/rollout.ts.
+    const configs = new Map<string, codedeploy.ServerDeploymentConfig>();
+    const config = (spec: DeploymentConfigSpec, id: string): codedeploy.ServerDeploymentConfig => {
+      let c = configs.get(spec.name);
+      if (!c) {
+        const { type, value } = spec.minimumHealthyHosts;
+        c = new codedeploy.ServerDeploymentConfig(this, id, {
+          deploymentConfigName: spec.name,
+          minimumHealthyHosts:
+            type === 'FLEET_PERCENT' ? codedeploy.MinimumHealthyHosts.percentage(value) : codedeploy.MinimumHealthyHosts.count(value),
+        });
+        configs.set(spec.name, c);
+      }
+      return c;
+    };
+    // The default rolling configuration keeps its construct id `Rolling`.
+    const rollingOf = (p: ResolvedPipeline): codedeploy.ServerDeploymentConfig => {
+      const spec = rollingConfig(p.rolling);
+      return config(spec, spec.name === naming.DeploymentConfig.ROLLING ? 'Rolling' : `Rolling${p.rolling.minHealthyPercent}`);
+    };
+    config(FAST_ROLLBACK, 'FastRollback');
 
     const role = this.codeDeployRole();
     /** Groups that also watch their team's aggregate alarm, once it exists. */
@@ -183,7 +195,7 @@ export class TargetStack extends Stack {
             `${pascal(p.name)}${pascal(unit)}`,
             name,
             new codedeploy.InstanceTagSet(service, { [InstanceTag.UNIT]: [unit] }, { [InstanceTag.ONE_BOX]: ['false'] }),
-            rolling,
+            rollingOf(p),
             Object.values(fleet),
           );
           watchAggregate.push({ team: p.team, group: g, name });
@@ -203,7 +215,7 @@ export class TargetStack extends Stack {
             `${pascal(p.name)}${pascal(stage)}`,
             naming.preProdGroupName(p.name, stage),
             new codedeploy.InstanceTagSet(service, { [InstanceTag.STAGE]: [stage] }),
-            rolling,
+            rollingOf(p),
             Object.values(alarms),
           );
         }
@@ -297,7 +309,9 @@ export class TargetStack extends Stack {
    */
   private codeDeployRole(): iam.Role {
     const role = new iam.Role(this, 'CodeDeployRole', {
-      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
+      assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
       description: 'handsoff CodeDeploy deployment groups: find tagged hosts, read their alarms.',
     });
     allowWithWildcardResources(
@@ -328,7 +342,13 @@ export class TargetStack extends Stack {
   private forwardEvents(homeRegion: string, applications: readonly ResolvedPipeline[]): void {
     const bus = events.EventBus.fromEventBusArn(this, 'HomeBus', eventBusArn(this, homeRegion));
     const role = new iam.Role(this, 'ForwardRole', {
-      assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
+      // Only this account's rules of this region may use it (the confused deputy).
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
+        },
+      }),
       description: `Forwards handsoff CodeDeploy and alarm events of ${this.region} to the handsoff bus in ${homeRegion}.`,
     });
     new events.Rule(this, 'ForwardDeploymentStateChanges', {

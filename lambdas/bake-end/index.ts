@@ -6,12 +6,11 @@
  * does a blocker wait at its `until` (the gate then checks its blocker again).
  * The logic lives in shared/bakes.ts (the reconciler ends overdue bakes the same way).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { endBake, type BakeEndOutput } from '../shared/bakes.ts';
-import type { BakeEndInput } from '../../core/contracts.ts';
+import { BakeEndInput } from '../../core/contracts.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export type { BakeEndOutput } from '../shared/bakes.ts';
 
@@ -22,4 +21,4 @@ export const bakeEnd = async (input: BakeEndInput): Promise<BakeEndOutput> => {
   return endBake(input.bakeId);
 };
 
-export const handler = middy(bakeEnd).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('bake-end', BakeEndInput, bakeEnd);

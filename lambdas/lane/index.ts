@@ -9,19 +9,18 @@
  * Conditional writes make acquire and release idempotent; a waiter re-checks the lane after
  * enqueueing, so a release racing with it never strands it.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BlockReason, EventType } from '../../core/events.ts';
 import { clients } from '../shared/clients.ts';
 import { env, ENV } from '../shared/config.ts';
-import type { LaneInput } from '../../core/contracts.ts';
+import { LaneInput } from '../../core/contracts.ts';
 import { conditionalWrite, queryAll } from '../shared/dynamo.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { nowIso } from '../shared/duration.ts';
 import { publish } from '../shared/publish.ts';
 import { sendTaskSuccess } from '../shared/tokens.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 const HOLDER = 'holder';
 const WAIT_PREFIX = 'wait#';
@@ -144,4 +143,4 @@ export const lane = async (input: LaneInput): Promise<{ held?: boolean; released
   throw new InvalidInputError(`lane action must be 'acquire' or 'release'; received ${JSON.stringify((input as { action?: unknown })?.action)}`);
 };
 
-export const handler = middy(lane).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('lane', LaneInput, lane);

@@ -3,15 +3,14 @@
  * (stage.started, change.completed, ...). For `change.completed` it turns the merge time
  * into the change's lead time, the number a team watches.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { EventType } from '../../core/events.ts';
-import type { NotifyInput } from '../../core/contracts.ts';
+import { NotifyInput } from '../../core/contracts.ts';
 import { isoDuration } from '../shared/duration.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface NotifyOutput {
   published: true;
@@ -55,4 +54,4 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
   return { published: true };
 };
 
-export const handler = middy(notify).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('notify', NotifyInput, notify);

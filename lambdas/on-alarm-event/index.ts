@@ -3,25 +3,26 @@
  * - ALARM fails, within seconds, every deployment step, bake and hold watching the alarm; the
  *   state machine then rolls back. A blocker wait whose blocking alarm it is only waits for it
  *   to clear and is not failed, unless the alarm is also one of the wait's own alarms.
- * - OK or INSUFFICIENT_DATA ends every blocker wait for the alarm (SendTaskSuccess with
- *   `cleared`): the gate checks again, and publishes `unblocked`. Nothing else is published.
+ * - A state other than the one a blocker wait for the alarm was blocked in (ALARM, or
+ *   INSUFFICIENT_DATA, or a missing alarm that now exists) ends that wait (SendTaskSuccess
+ *   with `cleared`): the gate checks again, and publishes `unblocked` or `blocked` with the
+ *   new reason. Nothing else is published.
  * Each waiter finishes once, however often the event is delivered.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { failWaiterOnAlarm } from '../shared/alarms.ts';
-import { clearBlocker } from '../shared/bakes.ts';
+import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
 import { clients } from '../shared/clients.ts';
-import type { AlarmStateChangeDetail, BusEvent } from '../../core/contracts.ts';
+import { AlarmStateChangeDetail, type BusEvent, busEvent } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
 import { table, type WatchItem } from '../shared/tables.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface AlarmEventOutput {
   /** Waiters this event failed (ALARM). */
   failed: string[];
-  /** Blocker waits this event ended because their blocking alarm cleared (OK, INSUFFICIENT_DATA). */
+  /** Blocker waits this event ended because their blocking alarm left the state that blocked. */
   cleared: string[];
 }
 
@@ -43,22 +44,22 @@ export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Pro
     ExpressionAttributeValues: { ':alarm': alarm },
   });
   for (const w of watches) {
-    if (state === 'ALARM') {
-      // A blocker wait watches its blocking alarm to learn when it clears: ALARM is what it waits out.
-      if (w.failsOnAlarm === false) continue;
+    if (state === 'ALARM' && w.failsOnAlarm !== false) {
       const waiter = await failWaiterOnAlarm(w.sk, { name: alarm, region: w.region ?? event.region }, `alarm ${alarm} went to ALARM`);
       // Finished already (or gone): the watch is stale.
       if (!waiter) await dropStaleWatch(w);
       else out.failed.push(waiter.pk);
-    } else {
-      if (w.blocker !== true) continue;
-      // Finished already: whoever finished it dropped its watches (or does so now).
-      const waiter = await clearBlocker(w.sk, alarm);
-      if (waiter) out.cleared.push(waiter.pk);
+      continue;
     }
+    // A blocker wait watches its blocking alarm to learn when it leaves the state that closed
+    // the gate (ALARM is what most wait out; a missing or data-less alarm may go to ALARM).
+    if (w.blocker !== true || !clearsBlocker({ state: w.blockedState }, state)) continue;
+    // Finished already: whoever finished it dropped its watches (or does so now).
+    const waiter = await clearBlocker(w.sk, alarm, state);
+    if (waiter) out.cleared.push(waiter.pk);
   }
   logger.info('alarm state change handled', { alarm, state, watches: watches.length, ...out });
   return out;
 };
 
-export const handler = middy(onAlarmEvent).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('on-alarm-event', busEvent(AlarmStateChangeDetail), onAlarmEvent);

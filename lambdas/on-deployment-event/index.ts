@@ -3,11 +3,10 @@
  * (forwarded from every target region to the home bus). A deployment's end completes the
  * step waiting on it exactly once; duplicates, late events and other states are no-ops.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { BusEvent, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
+import { type BusEvent, CodeDeployStateChangeDetail, busEvent } from '../../core/contracts.ts';
 import { onDeploymentState, type Outcome } from '../shared/deployment-outcome.ts';
 import { logger } from '../shared/logger.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export const onDeploymentEvent = async (
   event: BusEvent<CodeDeployStateChangeDetail>,
@@ -23,4 +22,4 @@ export const onDeploymentEvent = async (
   return { outcome };
 };
 
-export const handler = middy(onDeploymentEvent).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = lambdaHandler('on-deployment-event', busEvent(CodeDeployStateChangeDetail), onDeploymentEvent, { resetKeys: true });

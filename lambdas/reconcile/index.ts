@@ -6,20 +6,19 @@
  *   `alarm.triggered` with `detectedBy: 'reconciler'`);
  * - a change deployment or rollback deployment that CodeDeploy reports finished is settled
  *   exactly as on-deployment-event would (a lost CodeDeploy event);
- * - a blocker wait whose blocking alarm is not in ALARM (or no longer exists) succeeds, as
- *   on-alarm-event would on its OK event (the gate checks again, and fails closed on a missing
- *   team aggregate alarm);
+ * - a blocker wait whose blocking alarm exists in another state than the one that closed the
+ *   gate succeeds, as on-alarm-event would on its event (the gate checks again); one whose
+ *   blocking alarm no longer exists waits on (a vanished alarm ends no wait);
  * - a bake, hold or blocker wait more than a minute past its end is ended as bake-end would (a lost schedule).
  * Every decision is a conditional OPEN -> DONE update: whichever of the event path and the
  * reconciler comes first wins, the other is a no-op. Throttling propagates (the next run, or
  * the Lambda retry, goes on); any other error with one waiter is logged and the rest are
  * still reconciled.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import { alarmStates, failWaiterOnAlarm } from '../shared/alarms.ts';
-import { clearBlocker, endBake } from '../shared/bakes.ts';
-import type { ReconcileOutput } from '../../core/contracts.ts';
+import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from '../shared/alarms.ts';
+import { endBake } from '../shared/bakes.ts';
+import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
+import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../../core/errors.ts';
@@ -38,6 +37,7 @@ import {
   type Waiter,
   type WatchedAlarm,
 } from '../shared/tables.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export type { ReconcileOutput } from '../../core/contracts.ts';
 
@@ -74,8 +74,8 @@ const guarded = async <T>(tally: Tally, waiter: Waiter, step: string, run: () =>
 
 /**
  * (b) Alarms in ALARM whose state-change event was lost: fail the waiters watching them.
- * Blocking alarms that left ALARM (or no longer exist) whose event was lost: end the blocker
- * waits for them, as on-alarm-event would.
+ * Blocking alarms that changed state whose event was lost: end the blocker waits for them
+ * (reconcileBlockerWait), as on-alarm-event would.
  */
 const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally): Promise<void> => {
   const byRegion = new Map<string, Map<string, WatchedAlarm>>();
@@ -87,12 +87,13 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
     }
   }
   const alarming = new Set<string>();
-  /** Regions whose alarm states were read: only there may "not in ALARM" end a blocker wait. */
-  const read = new Set<string>();
+  /** Alarm states per region read: only there may a blocker wait be decided. */
+  const read = new Map<string, AlarmStates>();
   for (const [region, alarms] of byRegion) {
     try {
-      for (const a of (await alarmStates([...alarms.values()])).alarming) alarming.add(alarmKey(a));
-      read.add(region);
+      const states = await alarmStates([...alarms.values()]);
+      for (const a of states.alarming) alarming.add(alarmKey(a));
+      read.set(region, states);
     } catch (err) {
       if (isThrottling(err)) throw err;
       tally.errors++;
@@ -102,14 +103,7 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
   for (const w of waiters) {
     const alarm = (w.alarms ?? []).find((a) => alarming.has(alarmKey(a)));
     if (!alarm) {
-      const blocker = w.kind === WaiterKind.BAKE && w.purpose === 'blocker' ? w.blocker : undefined;
-      if (!blocker || !read.has(blocker.region) || alarming.has(alarmKey(blocker))) continue;
-      const cleared = await guarded(tally, w, 'blocker', () => clearBlocker(w.pk, blocker.name));
-      settled.add(w.pk);
-      if (cleared) {
-        tally.completed++;
-        logger.warn('blocking alarm not in ALARM; blocker wait ended by the reconciler', { waiter: w.pk, alarm: blocker.name, region: blocker.region });
-      }
+      if (w.kind === WaiterKind.BAKE && w.purpose === 'blocker') await reconcileBlockerWait(w, read, settled, tally);
       continue;
     }
     const failed = await guarded(tally, w, 'alarm', () =>
@@ -120,6 +114,25 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
       tally.failed++;
       logger.warn('alarm event lost; waiter failed by the reconciler', { waiter: w.pk, alarm: alarm.name, region: alarm.region });
     }
+  }
+};
+
+/**
+ * A blocker wait whose blocking alarm now exists in another state than the one that closed
+ * the gate (its event lost): ended as on-alarm-event would. A blocking alarm that no longer
+ * exists, or whose state could not be read, ends nothing: a gate never opens on doubt.
+ */
+const reconcileBlockerWait = async (w: BakeWaiter, read: Map<string, AlarmStates>, settled: Set<string>, tally: Tally): Promise<void> => {
+  const blocker = w.blocker;
+  const states = blocker ? read.get(blocker.region) : undefined;
+  if (!blocker || !states) return;
+  const now = observedState(states, blocker);
+  if (now === 'MISSING' || !clearsBlocker(blocker, now)) return;
+  const cleared = await guarded(tally, w, 'blocker', () => clearBlocker(w.pk, blocker.name, now));
+  settled.add(w.pk);
+  if (cleared) {
+    tally.completed++;
+    logger.warn('blocking alarm changed state; blocker wait ended by the reconciler', { waiter: w.pk, alarm: blocker.name, region: blocker.region, state: now });
   }
 };
 
@@ -162,4 +175,4 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
   return out;
 };
 
-export const handler = middy(reconcile).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('reconcile', ScheduledInvocation, reconcile);

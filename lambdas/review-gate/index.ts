@@ -10,8 +10,6 @@
  * (`review-unknown`), never a pass; throttling is thrown (ReviewThrottled) for the state
  * machine's Retry, and a gate that still cannot answer after it is a rejection too.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import {
   EvaluatePullRequestApprovalRulesCommand,
   GetCommitCommand,
@@ -20,11 +18,12 @@ import {
   ListPullRequestsCommand,
   type PullRequest,
 } from '@aws-sdk/client-codecommit';
-import type { ReviewGateInput, ReviewGateOutput } from '../../core/contracts.ts';
-import { InvalidInputError, isThrottling, ReviewThrottledError } from '../../core/errors.ts';
+import { ReviewGateInput, type ReviewGateOutput } from '../../core/contracts.ts';
+import { isThrottling, ReviewThrottledError } from '../../core/errors.ts';
 import { decideReview, RejectReason, type ReviewFacts } from '../../core/review.ts';
 import { clients } from '../shared/clients.ts';
 import { logger } from '../shared/logger.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 /** Closed pull requests examined at most (newest first), so a busy repository stays cheap. */
 export const MAX_PULL_REQUESTS = 200;
@@ -84,12 +83,8 @@ const reviewFacts = async (input: ReviewGateInput): Promise<ReviewFacts> => {
   };
 };
 
+/** The input is parsed with ReviewGateInput (core/contracts.ts) by the wrapper, before this runs. */
 export const reviewGate = async (input: ReviewGateInput): Promise<ReviewGateOutput> => {
-  for (const field of ['pipeline', 'change', 'repository', 'commit'] as const) {
-    if (typeof input?.[field] !== 'string' || input[field].length === 0) {
-      throw new InvalidInputError(`review-gate needs '${field}' (a non-empty string); received ${JSON.stringify(input?.[field])}`);
-    }
-  }
   let facts: ReviewFacts;
   try {
     facts = await reviewFacts(input);
@@ -108,4 +103,4 @@ export const reviewGate = async (input: ReviewGateInput): Promise<ReviewGateOutp
   return { approved: false, reason: `${decision.reason}: ${decision.detail}` };
 };
 
-export const handler = middy(reviewGate).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('review-gate', ReviewGateInput, reviewGate);

@@ -5,8 +5,6 @@
  * (on-deployment-event counts them down). A retry re-registers its token and only starts
  * rollbacks not started yet; CodeDeploy's one-deployment-per-group rule backs that up.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
@@ -15,7 +13,7 @@ import { clients } from '../shared/clients.ts';
 import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { createOrAdoptDeployment } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
-import type { RollbackInput, RollbackResult } from '../../core/contracts.ts';
+import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -39,6 +37,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from '../shared/tokens.ts';
 import { registerWaiter, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface RollbackOutput {
   /** Deployment groups being rolled back (0: completed at once). */
@@ -256,4 +255,4 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   return { rollbacks: restorable.length, registration };
 };
 
-export const handler = middy(rollback).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('rollback', RollbackInput, rollback);

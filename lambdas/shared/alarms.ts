@@ -6,7 +6,7 @@ import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwat
 import { EventType } from '../../core/events.ts';
 import { triggeredAlarmLabel } from '../../core/naming.ts';
 import { clients } from './clients.ts';
-import { StepError } from '../../core/contracts.ts';
+import { StepError, type ObservedAlarmState } from '../../core/contracts.ts';
 import { publish, type EventDraft } from './publish.ts';
 import { scopeOf, watchedAlarms, type ScopeFields, type Waiter, type WatchedAlarm } from './tables.ts';
 import { deliver, finishWaiter, unwatch } from './waiters.ts';
@@ -94,3 +94,28 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
   }
   return result;
 };
+
+const sameAlarm = (a: WatchedAlarm, b: WatchedAlarm): boolean => a.name === b.name && a.region === b.region;
+
+/** The state of `alarm` in `states` (read by alarmStates with it): OK when it is in none of the lists. */
+export const observedState = (states: AlarmStates, alarm: WatchedAlarm): ObservedAlarmState => {
+  if (states.missing.some((a) => sameAlarm(a, alarm))) return 'MISSING';
+  if (states.alarming.some((a) => sameAlarm(a, alarm))) return 'ALARM';
+  if (states.insufficient.some((a) => sameAlarm(a, alarm))) return 'INSUFFICIENT_DATA';
+  return 'OK';
+};
+
+/**
+ * The alarms of `states` that lack the data a step requires. The rule, for every gate and
+ * deployment start: each alarm handsoff gates a step on (the team aggregate, the company
+ * event) or starts a deployment under (the alarms the deployment watches) is required. In
+ * INSUFFICIENT_DATA it cannot tell the scope is healthy, so the step holds (`blocked`,
+ * reason `insufficient-data`) until the alarm has data, and then decides: OK goes on, ALARM
+ * blocks (or rolls back where the change runs already). No alarm is exempt by name: the
+ * alarm plan's treatMissingData decides which can lack data. An alarm that treats missing
+ * data as notBreaching goes OK without data on AWS and never holds a step; one that treats it
+ * as missing (host health), an aggregate (composite) whose members were not evaluated yet,
+ * and an anomaly band still learning can. Bakes judge data their own way (they extend, then
+ * fail with `insufficient-data`: bakes.ts); a hold ends into its gate, which judges.
+ */
+export const withoutData = (states: AlarmStates): WatchedAlarm[] => states.insufficient;

@@ -11,7 +11,15 @@ import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
-import { StepError, type BakeEndInput, type BakeResult, type BlockerResult, type HoldResult, type MetricScope, type StepScope } from '../../core/contracts.ts';
+import {
+  StepError,
+  type BakeEndInput,
+  type BakeResult,
+  type BlockerResult,
+  type HoldResult,
+  type MetricScope,
+  type StepScope,
+} from '../../core/contracts.ts';
 import { conditionalWrite, getItem } from './dynamo.ts';
 import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';
@@ -152,10 +160,15 @@ export const checkBakeAlarms = async (waiter: BakeWaiter, when: string): Promise
 
 const sameAlarm = (a: WatchedAlarm, b: WatchedAlarm): boolean => a.name === b.name && a.region === b.region;
 
-/** checkBakeAlarms on states read already (those of other alarms than the waiter's `alarms` are ignored). */
-const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when: string): Promise<AlarmCheck> => {
+/**
+ * checkBakeAlarms on states read already (those of other alarms than the waiter's `alarms` are
+ * ignored). A blocker wait's blocking alarm missing does not fail it: that is what it waits out.
+ */
+export const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when: string): Promise<AlarmCheck> => {
   const own = (list: WatchedAlarm[]): WatchedAlarm[] => list.filter((a) => waiter.alarms.some((w) => sameAlarm(a, w)));
-  const states: AlarmStates = { missing: own(all.missing), alarming: own(all.alarming), insufficient: own(all.insufficient) };
+  const waitsFor = waiter.purpose === 'blocker' ? waiter.blocker : undefined;
+  const missing = own(all.missing).filter((a) => !waitsFor || !sameAlarm(a, waitsFor));
+  const states: AlarmStates = { missing, alarming: own(all.alarming), insufficient: own(all.insufficient) };
   const noun = nounOf(waiter);
   if (states.missing.length > 0) {
     const first = states.missing[0]!;
@@ -264,12 +277,15 @@ const extend = async (
   return { bakeId: waiter.bakeId, outcome: 'extended', requests };
 };
 
-/** A hold ends: it succeeds unless an alarm is missing or in ALARM (INSUFFICIENT_DATA is fine). */
+/**
+ * A hold ends: it succeeds unless an alarm is missing or in ALARM. Alarms without data do not
+ * fail it: a hold always ends into its gate, which holds on them (`insufficient-data`,
+ * withoutData's rule in alarms.ts) until they have data.
+ */
 const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
   const { bakeId } = waiter;
   const check = await checkBakeAlarms(waiter, 'at the end of the hold');
   if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };
-  // Alarms without data do not fail a hold: the next step's gate and bake judge data.
   const output: HoldResult = { bakeId, purpose: 'hold', until: new Date(waiter.endsAt).toISOString() };
   const finished = await finishWaiter(waiter.pk, { ok: true, output });
   if (!finished) return { bakeId, outcome: 'not-open' };
@@ -280,48 +296,9 @@ const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
 };
 
 /**
- * A blocker wait's blocking alarm left ALARM (or does not exist): it succeeds with `cleared`,
- * once (the guard makes sure the waiter is a blocker wait for that very alarm). Publishes
- * nothing: the gate's next check publishes `unblocked`. @returns the finished waiter, or
- * undefined when it was finished already (or is no blocker wait for `alarm`).
- */
-export const clearBlocker = async (waiterKey: string, alarm: string): Promise<BakeWaiter | undefined> => {
-  const bakeId = waiterKey.startsWith('bake#') ? waiterKey.slice('bake#'.length) : waiterKey;
-  const output: BlockerResult = { bakeId, purpose: 'blocker', cleared: alarm };
-  const finished = (await finishWaiter(
-    waiterKey,
-    { ok: true, output },
-    { condition: '#purpose = :blocker AND #blocker.#name = :alarm', names: { '#purpose': 'purpose', '#blocker': 'blocker', '#name': 'name' }, values: { ':blocker': 'blocker', ':alarm': alarm } },
-  )) as BakeWaiter | undefined;
-  if (!finished) return undefined;
-  await deliver(finished);
-  await unwatch(watchedAlarms(finished), finished.pk);
-  logger.info('blocking alarm cleared; blocker wait ended', { waiter: waiterKey, alarm });
-  return finished;
-};
-
-/**
- * The start of a blocker wait (its watches written already): one DescribeAlarms for its alarms
- * and its blocking alarm. One of `alarms` missing or in ALARM fails it at once, as it fails a
- * hold (the blocking alarm too when it is one of `alarms`); else a blocking alarm that is not
- * in ALARM (OK, INSUFFICIENT_DATA, or missing: the gate fails closed on a missing team
- * aggregate) ends it at once with `cleared`; else it waits.
- */
-export const startBlockerCheck = async (waiter: BakeWaiter): Promise<'failed' | 'cleared' | 'waiting'> => {
-  const blocker = waiter.blocker;
-  const states = await alarmStates(watchedAlarms(waiter));
-  const check = await judgeBakeAlarms(waiter, states, 'at the start of the blocker wait');
-  if (check.problem === 'missing' || check.problem === 'alarm') return 'failed';
-  if (blocker && !states.alarming.some((a) => sameAlarm(a, blocker))) {
-    await clearBlocker(waiter.pk, blocker.name);
-    return 'cleared';
-  }
-  return 'waiting';
-};
-
-/**
  * A blocker wait reaches its re-check cap: it succeeds (the gate checks again) unless one of
- * its alarms is missing or in ALARM. The blocking alarm's state does not matter here.
+ * its alarms (but a missing blocking alarm) is missing or in ALARM. The blocking alarm's state
+ * does not matter otherwise: the gate judges it again.
  */
 const endBlocker = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
   const { bakeId } = waiter;
@@ -344,6 +321,14 @@ const endBlocker = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
  */
 export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
   const waiter = await getItem<BakeWaiter>(table.waiters(), { pk: bakeWaiterKey(bakeId) });
+  if (waiter?.status === WaiterStatus.DONE && waiter.result && waiter.token && !waiter.delivered) {
+    // Finished, but the result never reached Step Functions (the delivery failed, or the
+    // function died after finishing it): the retried invocation delivers it, or the task
+    // would wait for its timeout while nothing else knows of it.
+    logger.warn('bake finished but not delivered; delivering again', { bakeId });
+    await deliver(waiter);
+    return { bakeId, outcome: 'not-open' };
+  }
   if (!waiter || waiter.status !== WaiterStatus.OPEN) {
     logger.info('bake not open; schedule ignored', { bakeId, status: waiter?.status });
     return { bakeId, outcome: 'not-open' };

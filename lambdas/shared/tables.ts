@@ -17,7 +17,7 @@
  */
 import type { Weekday } from '../../core/model.ts';
 import { env, ENV } from './config.ts';
-import type { MetricScope, StepError, StepFailureCause, StepScope } from '../../core/contracts.ts';
+import type { BlockingState, MetricScope, StepError, StepFailureCause, StepScope } from '../../core/contracts.ts';
 
 export const table = {
   deployments: (): string => env(ENV.DEPLOYMENTS_TABLE),
@@ -203,11 +203,19 @@ export interface BakeWaiter extends WaiterBase {
   maxExtensionSeconds: number;
   /**
    * `hold`: a wait between steps watching alarms (no requests needed, no bake events);
-   * `blocker`: a hold that also ends when `blocker` leaves ALARM. @default 'bake'
+   * `blocker`: a hold that also ends when `blocker` exists in another state than `blocker.state`. @default 'bake'
    */
   purpose?: 'bake' | 'hold' | 'blocker';
-  /** The blocking alarm a `blocker` wait waits for (watched too; in ALARM it fails the wait only if it is one of `alarms`). */
-  blocker?: WatchedAlarm;
+  /**
+   * The blocking alarm a `blocker` wait waits for, and the state it blocked in (absent:
+   * ALARM). Watched too; in ALARM it fails the wait only if it is one of `alarms`.
+   */
+  blocker?: BlockerAlarm;
+}
+
+/** A blocker wait's blocking alarm, with the state that closed the gate (@default 'ALARM'). */
+export interface BlockerAlarm extends WatchedAlarm {
+  state?: BlockingState;
 }
 
 export type Waiter = DeploymentWaiter | RollbackWaiter | RollbackSetWaiter | BakeWaiter;
@@ -224,7 +232,7 @@ export const blockerBakeId = (bakeId: string, blocker: string, until: string): s
 /** The alarms a waiter is registered on in the watches table: its `alarms`, plus a blocker wait's blocking alarm. */
 export const watchedAlarms = (waiter: Pick<Waiter, 'alarms'> & { blocker?: WatchedAlarm }): WatchedAlarm[] =>
   waiter.blocker && !(waiter.alarms ?? []).some((a) => a.name === waiter.blocker!.name)
-    ? [...(waiter.alarms ?? []), waiter.blocker]
+    ? [...(waiter.alarms ?? []), { region: waiter.blocker.region, name: waiter.blocker.name }]
     : (waiter.alarms ?? []);
 export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string): string =>
   `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}`;
@@ -242,8 +250,10 @@ export interface WatchItem {
   sk: string;
   region: string;
   expiresAt: number;
-  /** The waiter is a blocker wait for this alarm: OK or INSUFFICIENT_DATA completes it. */
+  /** The waiter is a blocker wait for this alarm: a state other than `blockedState` completes it. */
   blocker?: boolean;
+  /** With `blocker`: the state the alarm blocked the gate in. @default 'ALARM' */
+  blockedState?: BlockingState;
   /** Whether ALARM fails the waiter. @default true (false for a blocking alarm that is not one of the waiter's alarms) */
   failsOnAlarm?: boolean;
 }

@@ -14,6 +14,7 @@ import {
   OPEN_SHARD_ATTRIBUTE,
   table,
   WaiterStatus,
+  type BlockerAlarm,
   type Waiter,
   type WaiterResult,
   type WatchedAlarm,
@@ -175,21 +176,22 @@ const firstByName = (alarms: WatchedAlarm[] = []): WatchedAlarm[] => {
 
 /**
  * Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM), and a
- * blocker wait on its blocking alarm (on-alarm-event completes it when the alarm leaves
- * ALARM; ALARM fails it only when the alarm is also one of `alarms`): one PutItem for a
+ * blocker wait on its blocking alarm (on-alarm-event completes it when the alarm goes to
+ * another state than `blocker.state`; ALARM fails it only when the alarm is also one of `alarms`): one PutItem for a
  * single alarm, BatchWriteItem (25 per call) for more.
  */
-export const watch = async (alarms: WatchedAlarm[], waiterKey: string, blocker?: WatchedAlarm): Promise<void> => {
+export const watch = async (alarms: WatchedAlarm[], waiterKey: string, blocker?: BlockerAlarm): Promise<void> => {
   const ttl = expiresAt(Date.now());
+  const blockedState = blocker?.state ? { blockedState: blocker.state } : {};
   const items: WatchItem[] = firstByName(alarms).map((alarm) => ({
     pk: alarm.name,
     sk: waiterKey,
     region: alarm.region,
     expiresAt: ttl,
-    ...(blocker?.name === alarm.name ? { blocker: true } : {}),
+    ...(blocker?.name === alarm.name ? { blocker: true, ...blockedState } : {}),
   }));
   if (blocker && !items.some((item) => item.pk === blocker.name)) {
-    items.push({ pk: blocker.name, sk: waiterKey, region: blocker.region, expiresAt: ttl, blocker: true, failsOnAlarm: false });
+    items.push({ pk: blocker.name, sk: waiterKey, region: blocker.region, expiresAt: ttl, blocker: true, ...blockedState, failsOnAlarm: false });
   }
   if (items.length === 0) return;
   if (items.length === 1) {

@@ -9,24 +9,27 @@
  * `bake.*` events and needs no requests. Its id (`<bake id>#hold#<until>`) never collides with
  * the bake of the same scope, nor with an earlier hold.
  *
- * A blocker wait (`purpose: 'blocker'`) is the wait of a gate blocked by an alarm (the team
- * aggregate, a company event): a hold that also watches the blocking alarm, and ends
- * successfully as soon as it leaves ALARM (on-alarm-event; at once when it is not in ALARM at
- * the start), or at `until` (the gate's re-check cap) at the latest. The blocking alarm in
- * ALARM fails it only when it is also one of `alarms`. Its id is
+ * A blocker wait (`purpose: 'blocker'`) is the wait of a gate closed by an alarm (the team
+ * aggregate or a company event in ALARM, missing or without data; a step's alarm without
+ * data): a hold that also watches the blocking alarm, and ends successfully as soon as the
+ * alarm exists in another state than the one that closed the gate (on-alarm-event, the
+ * reconciler; at once when it does at the start), or at `until` (the gate's re-check cap) at
+ * the latest; the gate then decides again. An alarm that vanishes never ends it. The
+ * blocking alarm in ALARM fails it only when it is also one of `alarms`. Its id is
  * `<bake id>#blocker#<alarm>#<until>`.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import { maxExtensionSeconds, requiredRequests } from '../../core/bake.ts';
 import { EventType } from '../../core/events.ts';
-import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd, startBlockerCheck } from '../shared/bakes.ts';
-import type { StartBakeInput } from '../../core/contracts.ts';
+import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
+import { startBlockerCheck } from '../shared/blockers.ts';
+import { StartBakeInput } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
 import { registerWaiterItem, watch, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartBakeOutput {
   bakeId: string;
@@ -49,6 +52,9 @@ const validate = (input: StartBakeInput): void => {
       const b = input.blocker;
       if (typeof b?.region !== 'string' || b.region.length === 0 || typeof b.name !== 'string' || b.name.length === 0) {
         problems.push('blocker must be { region, name } of the blocking alarm');
+      }
+      if (b?.state !== undefined && !['ALARM', 'INSUFFICIENT_DATA', 'MISSING'].includes(b.state)) {
+        problems.push(`blocker.state must be ALARM, INSUFFICIENT_DATA or MISSING, not '${String(b.state)}'`);
       }
     }
   } else {
@@ -78,7 +84,7 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
   } as const;
   if (input.purpose === 'hold' || input.purpose === 'blocker') {
     const until = Date.parse(input.until!);
-    const blocker = input.purpose === 'blocker' ? { region: input.blocker!.region, name: input.blocker!.name } : undefined;
+    const blocker = input.purpose === 'blocker' ? { region: input.blocker!.region, name: input.blocker!.name, state: input.blocker!.state ?? 'ALARM' } : undefined;
     const bakeId = blocker
       ? blockerBakeId(bakeIdOf(input), blocker.name, new Date(until).toISOString())
       : holdBakeId(bakeIdOf(input), new Date(until).toISOString());
@@ -102,9 +108,9 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     bakeId,
     endsAt: now + input.durationSeconds * 1000,
     durationSeconds: input.durationSeconds,
-    minRequests: input.minRequests,
+    minRequests: requiredRequests(input.durationSeconds, input.minRequests),
     metricScopes: input.metricScopes,
-    maxExtensionSeconds: input.maxExtensionSeconds ?? 2 * input.durationSeconds,
+    maxExtensionSeconds: maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds),
   };
 };
 
@@ -135,12 +141,18 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
     // INSUFFICIENT_DATA is judged at the bake's end, when data is required.
     if (problem === 'missing' || problem === 'alarm') return { bakeId, registration };
   }
-  await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
+  // A bake due already (a bake of zero) ends in this invocation, not by a schedule in the past.
+  const due = stored.endsAt <= now + DUE_TOLERANCE_MS;
+  if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
   if (registration === 'created' && noun === 'bake') {
     await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(input.durationSeconds) }]);
+  }
+  if (due) {
+    await endBake(bakeId);
+    return { bakeId, registration };
   }
   logger.info(`${noun} waiting`, { bakeId, registration, endsAt: new Date(stored.endsAt).toISOString() });
   return { bakeId, registration };
 };
 
-export const handler = middy(startBake).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('start-bake', StartBakeInput, startBake);

@@ -10,23 +10,20 @@
  *   record alone: a repeated start of the open execution is the same execution, and one that
  *   already ended (ExecutionAlreadyExists) is adopted, never run again.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { ChangeExecutionInput, StartChangeInput, StartChangeOutput } from '../../core/contracts.ts';
+import { StartChangeInput, type ChangeExecutionInput, type StartChangeOutput } from '../../core/contracts.ts';
 import { hasName, InvalidInputError } from '../../core/errors.ts';
-import { MAX_CHANGE_ID_LENGTH } from '../../core/naming.ts';
 import { principalName } from '../../core/review.ts';
 import { clients } from '../shared/clients.ts';
 import { conflictingItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { logger } from '../shared/logger.ts';
 import { changeKey, table, type ChangeStartedItem } from '../shared/tables.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 /** Pushes of one commit to one pipeline's main, at most (a reset loop is not a workflow). */
 export const MAX_PUSHES_PER_COMMIT = 50;
-const ID = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CHANGE_ID_LENGTH - 4}}$`);
 
 /** The id of the n-th push (1-based) of a commit. */
 export const changeIdFor = (commit: string, push: number): string => (push === 1 ? commit : `${commit}-${push}`);
@@ -82,16 +79,8 @@ const executionInput = (item: ChangeStartedItem): ChangeExecutionInput => ({
   commit: item.commit,
 });
 
+/** The input is parsed with StartChangeInput (core/contracts.ts) by the wrapper, before this runs. */
 export const startChange = async (input: StartChangeInput): Promise<StartChangeOutput> => {
-  const detail = input?.event?.detail;
-  if (!input?.pipeline || !input.stateMachineArn || !input.event?.id || !input.event.time || !detail?.repositoryName) {
-    throw new InvalidInputError('start-change needs pipeline, stateMachineArn and the push event (id, time, detail.repositoryName)');
-  }
-  if (typeof detail.commitId !== 'string' || !ID.test(detail.commitId)) {
-    throw new InvalidInputError(
-      `push event ${input.event.id}: commitId ${JSON.stringify(detail.commitId)} is not a commit id (letters, digits, '-', '_'; at most ${MAX_CHANGE_ID_LENGTH - 4})`,
-    );
-  }
   const { item, claimed } = await claimChange(input);
   const executionArn = `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${item.executionName}`;
   try {
@@ -115,4 +104,4 @@ export const startChange = async (input: StartChangeInput): Promise<StartChangeO
   }
 };
 
-export const handler = middy(startChange).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('start-change', StartChangeInput, startChange);

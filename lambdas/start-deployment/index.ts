@@ -7,17 +7,14 @@
  * deployment already started, adopts a deployment a crashed attempt created, and lets
  * CodeDeploy's one-deployment-per-group rule back that up (DeploymentGroupBusy, retried).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { DeploymentTarget } from '../../core/model.ts';
-import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
-import { alarmStates, alarmTriggeredEvent } from '../shared/alarms.ts';
+import { artifactKey } from '../../core/naming.ts';
+import { alarmStates, alarmTriggeredEvent, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { createOrAdoptDeployment, currentRevision, findRunningDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
-import { StepError, type StartDeploymentInput } from '../../core/contracts.ts';
+import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
@@ -39,6 +36,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure } from '../shared/tokens.ts';
 import { registerWaiter, watch, type Registration } from '../shared/waiters.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartDeploymentOutput {
   /** `started`: created now; `adopted`: found running after a crash; `waiting`: token re-registered; `refused`: failed before starting. */
@@ -60,7 +58,8 @@ const validate = (input: StartDeploymentInput): void => {
 };
 
 /**
- * Fail closed before starting: every watched alarm must exist and none may be in ALARM.
+ * Fail closed before starting: every watched alarm must exist, none may be in ALARM, and
+ * each must have data (withoutData's rule in alarms.ts).
  * @returns true when the task was failed.
  */
 const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<boolean> => {
@@ -84,6 +83,16 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
     });
     return true;
   }
+  const noData = withoutData(states);
+  if (noData.length > 0) {
+    // Not started: the region machine goes back to its gate, which holds until the alarm has data.
+    await sendTaskFailure(input.taskToken, StepError.ALARM_WITHOUT_DATA, {
+      reason: `alarm ${noData.map((a) => a.name).join(', ')} has no data (INSUFFICIENT_DATA); deployment not started`,
+      alarm: noData[0]!.name,
+      region: input.region,
+    });
+    return true;
+  }
   return false;
 };
 
@@ -97,7 +106,8 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
         revisionType: 'S3',
         s3Location: { bucket: env(ENV.ARTIFACT_BUCKET), key, bundleType: 'zip' },
       },
-      deploymentConfigName: input.target === DeploymentTarget.ONE_BOX ? DeploymentConfig.ONE_AT_A_TIME : DeploymentConfig.ROLLING,
+      // No configuration: the group's own (one host at a time for the one-box, the pipeline's
+      // rolling configuration for units and stages), set by the target stack.
       description: `handsoff ${input.pipeline} ${input.change} ${input.stage}`,
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     },
@@ -233,4 +243,4 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   return { outcome, deploymentId, registration };
 };
 
-export const handler = middy(startDeployment).use(injectLambdaContext(logger));
+export const handler = lambdaHandler('start-deployment', StartDeploymentInput, startDeployment);

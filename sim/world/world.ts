@@ -24,6 +24,7 @@ import {
   unitAnomalyAlarmName,
   unitGroupName,
 } from '../../core/naming.ts';
+import { rollingConfig } from '../../core/rollout.ts';
 import { EventType, type HandsoffEvent } from '../../core/events.ts';
 import type { AlarmStateChangeDetail, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
 import {
@@ -220,7 +221,7 @@ export class World {
   }
 
   /** Company-wide event alarm in one region, or in every region when none is named. */
-  setCompanyEvent(state: 'OK' | 'ALARM', region?: string): void {
+  setCompanyEvent(state: AlarmState, region?: string): void {
     const now = Date.now();
     for (const alarm of this.companyAlarms.filter((a) => region === undefined || a.region === region)) {
       this.transition(alarm, state, `Company-wide event state set to ${state} by the scenario.`, now);
@@ -228,7 +229,7 @@ export class World {
   }
 
   /** Forces a team aggregate's state; `undefined` returns it to its computed state. */
-  forceTeamAlarm(team: string, region: string, state: 'OK' | 'ALARM' | undefined): void {
+  forceTeamAlarm(team: string, region: string, state: AlarmState | undefined): void {
     const alarm = this.teamAlarms.get(`${team}\u0000${region}`);
     if (!alarm) {
       const known = [...new Set([...this.teamAlarms.values()].map((a) => a.scope.team))].join(', ');
@@ -291,6 +292,31 @@ export class World {
   /** How many `alarm` / `codedeploy` emissions `dropEvents` has suppressed so far. */
   droppedEvents(): number {
     return this.droppedCount;
+  }
+
+  /**
+   * Deletes an alarm (a fault of the scenario): DescribeAlarms no longer returns it and it
+   * no longer changes state. False when the region holds no alarm of that name.
+   */
+  deleteAlarm(region: string, name: string): boolean {
+    const list = this.alarmsByRegion.get(region);
+    const index = list?.findIndex((a) => a.name === name) ?? -1;
+    if (!list || index < 0) return false;
+    const [alarm] = list.splice(index, 1);
+    this.metricAlarms.splice(0, this.metricAlarms.length, ...this.metricAlarms.filter((a) => a !== alarm));
+    this.companyAlarms.splice(0, this.companyAlarms.length, ...this.companyAlarms.filter((a) => a !== alarm));
+    for (const [key, a] of this.teamAlarms) if (a === alarm) this.teamAlarms.delete(key);
+    return true;
+  }
+
+  /** Boxes of `pipeline` that run `revision` now (installing or serving). */
+  boxesRunning(pipeline: string, revision: string): number {
+    const key = artifactKey(pipeline, revision);
+    let count = 0;
+    for (const group of this.groups.values()) {
+      if (group.pipeline.name === pipeline) for (const host of group.hosts) if (host.revision === key) count++;
+    }
+    return count;
   }
 
   /** Whether an alarm of that name has ever been in ALARM. */
@@ -470,7 +496,7 @@ export class World {
     const unitGroups = units.map((unit) =>
       this.buildGroup(
         pipeline,
-        { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: DeploymentConfig.ROLLING },
+        { ...common, name: unitGroupName(pipeline.name, unit), target: 'fleet', unit, scope: unit, hosts: pipeline.hostsPerUnit, defaultConfig: rollingConfig(pipeline.rolling).name },
         now,
       ),
     );
@@ -551,7 +577,7 @@ export class World {
         location: `${stage}:${region}`,
         scope: stage,
         hosts: pipeline.hostsPerUnit,
-        defaultConfig: DeploymentConfig.ROLLING,
+        defaultConfig: rollingConfig(pipeline.rolling).name,
       },
       now,
     );

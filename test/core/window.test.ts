@@ -90,9 +90,12 @@ describe('nextOpening', () => {
     expect(nextOpening(early, none, at('2026-03-07T12:00:00Z'))?.toISOString()).toBe('2026-03-08T07:30:00.000Z');
   });
 
-  it('is undefined when the window never opens', () => {
-    expect(nextOpening(businessHours('UTC', { days: [] }), none, at('2026-12-01T00:00:00Z'))).toBeUndefined();
-    expect(nextOpening(businessHours('UTC', { start: '10:00', end: '10:00' }), none, at('2026-12-01T00:00:00Z'))).toBeUndefined();
+  it('refuses a window that can never open (no day, or end equal to start)', () => {
+    expect(() => nextOpening(businessHours('UTC', { days: [] }), none, at('2026-12-01T00:00:00Z'))).toThrow(/never opens/);
+    expect(() => nextOpening(businessHours('UTC', { start: '10:00', end: '10:00' }), none, at('2026-12-01T00:00:00Z'))).toThrow(/never opens/);
+  });
+
+  it('is undefined when holidays cover every opening', () => {
     const everyMonday = new Set<string>();
     for (let d = new Date('2026-11-30T00:00:00Z'); d < new Date('2028-03-01T00:00:00Z'); d = new Date(d.getTime() + 7 * 86_400_000)) {
       everyMonday.add(d.toISOString().slice(0, 10));
@@ -109,10 +112,10 @@ describe('windowProblems', () => {
   it('names every problem with the value received', () => {
     const problems = windowProblems({ timeZone: 'region', days: ['MON', 'FUN' as never], start: '9:00', end: '25:00' });
     expect(problems).toHaveLength(4);
-    expect(problems.join('\n')).toMatch(/timeZone 'region'/);
-    expect(problems.join('\n')).toMatch(/day 'FUN'/);
-    expect(problems.join('\n')).toMatch(/start '9:00'/);
-    expect(problems.join('\n')).toMatch(/end '25:00'/);
+    expect(problems.join('\n')).toMatch(/timeZone: 'region' is not an IANA time zone/);
+    expect(problems.join('\n')).toMatch(/days\[1\]: .*received 'FUN'/);
+    expect(problems.join('\n')).toMatch(/start: .*received '9:00'/);
+    expect(problems.join('\n')).toMatch(/end: .*received '25:00'/);
   });
 
   it('refuses to evaluate an invalid window', () => {

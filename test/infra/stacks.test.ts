@@ -190,6 +190,8 @@ describe('control plane', () => {
         'dynamodb:Query',
         'dynamodb:UpdateItem',
         'events:PutEvents',
+        // The waiters table holds task tokens: it is encrypted with the control plane's key.
+        'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
         'logs:CreateLogStream', 'logs:PutLogEvents',
         'states:SendTaskFailure', 'states:SendTaskSuccess',
       ].sort(),
@@ -245,6 +247,7 @@ describe('control plane', () => {
         'dynamodb:UpdateItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem',
         'events:PutEvents',
         'iam:PassRole',
+        'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
         'logs:CreateLogStream', 'logs:PutLogEvents',
         'scheduler:CreateSchedule', 'scheduler:DeleteSchedule',
         'states:SendTaskFailure', 'states:SendTaskSuccess',

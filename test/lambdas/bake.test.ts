@@ -50,6 +50,22 @@ beforeEach(() => {
 });
 
 describe('start-bake', () => {
+  it('passes a bake of zero in the same invocation, without waiting for requests or a schedule', async () => {
+    requests();
+    await startBake({ ...input, durationSeconds: 0 });
+    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'bake-token' });
+    expect(published().map((e) => e.type)).toEqual(['bake.started', 'bake.completed']);
+  });
+
+  it('fails a bake of zero whose alarm is in ALARM', async () => {
+    requests();
+    alarms({ agg: 'OK', faults: 'ALARM' });
+    await startBake({ ...input, durationSeconds: 0 });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmTriggered' });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+
   it('parks the token, watches the alarms and schedules the end', async () => {
     await expect(startBake(input)).resolves.toEqual({ bakeId, registration: 'created' });
     expect(store.get(`bake#${bakeId}`)).toMatchObject({ status: 'OPEN', token: 'bake-token', startedAt: NOW.getTime(), endsAt: NOW.getTime() + HOUR, service: 'StorefrontApi', maxExtensionSeconds: 7200 });
@@ -190,6 +206,20 @@ describe('bake-end', () => {
     vi.setSystemTime(NOW.getTime() + HOUR / 2);
     await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'early' });
     expect(cloudWatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+  });
+
+  it('delivers on a retried schedule a result whose first delivery failed after the bake was finished', async () => {
+    requests(60, 40, 25);
+    sfn.on(SendTaskSuccessCommand).rejectsOnce(new Error('Rate exceeded')).resolves({});
+    await expect(bakeEnd({ bakeId })).rejects.toThrow('Rate exceeded');
+    // Lambda retries the asynchronous invocation: the task must get its result now, not time out.
+    await bakeEnd({ bakeId });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
+    expect(sfn).toHaveReceivedNthCommandWith(SendTaskSuccessCommand, 2, { taskToken: 'bake-token', output: JSON.stringify({ bakeId, requests: 125 }) });
+    expect(store.get(`bake#${bakeId}`)).toMatchObject({ status: 'DONE', delivered: true });
+    // Once delivered, a further duplicate is a no-op.
+    await bakeEnd({ bakeId });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
   });
 
   it('lets throttling propagate', async () => {

@@ -106,11 +106,12 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
       taskToken: 'blocker-token',
       output: JSON.stringify({ bakeId, purpose: 'blocker', cleared: company }),
     });
-    // Conditional on the waiter being OPEN and a blocker wait for this very alarm.
+    // Conditional on the waiter being OPEN and a blocker wait for this very alarm, blocked in another state.
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: key },
-      ConditionExpression: '#status = :open AND (#purpose = :blocker AND #blocker.#name = :alarm)',
-      ExpressionAttributeValues: expect.objectContaining({ ':blocker': 'blocker', ':alarm': company }),
+      ConditionExpression:
+        '#status = :open AND (#purpose = :blocker AND #blocker.#name = :alarm AND (attribute_not_exists(#blocker.#blockedState) OR #blocker.#blockedState <> :state))',
+      ExpressionAttributeValues: expect.objectContaining({ ':blocker': 'blocker', ':alarm': company, ':state': state }),
     });
     expect(store.get(key)).toMatchObject({ status: 'DONE', delivered: true });
     expect(store.get(key)).not.toHaveProperty('openShard');
@@ -162,7 +163,7 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
     const teamKey = `bake#storefront-api#c1#wave-1#sa-east-1#onebox#blocker#${agg}#2026-12-01T18:15:00.000Z`;
     alarms({ [agg]: 'ALARM', [company]: 'OK' });
     await expect(startBake(teamWait)).resolves.toMatchObject({ registration: 'created' });
-    expect([...watches.values()]).toEqual([{ pk: agg, sk: teamKey, region, expiresAt: expect.any(Number), blocker: true, failsOnAlarm: false }]);
+    expect([...watches.values()]).toEqual([{ pk: agg, sk: teamKey, region, expiresAt: expect.any(Number), blocker: true, blockedState: 'ALARM', failsOnAlarm: false }]);
     await expect(onAlarmEvent(event(agg, 'ALARM'))).resolves.toEqual({ failed: [], cleared: [] });
     await expect(onAlarmEvent(event(agg, 'OK'))).resolves.toEqual({ failed: [], cleared: [teamKey] });
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
@@ -200,7 +201,6 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
   it.each([
     ['OK', { [agg]: 'OK', faults: 'OK', [company]: 'OK' }],
     ['INSUFFICIENT_DATA', { [agg]: 'OK', faults: 'OK', [company]: 'INSUFFICIENT_DATA' }],
-    ['missing', { [agg]: 'OK', faults: 'OK' }],
   ] as const)('succeeds at once when the blocking alarm is %s already', async (_, states) => {
     alarms(states as Record<string, State>);
     await expect(startBake(wait)).resolves.toEqual({ bakeId, registration: 'created' });
@@ -211,6 +211,83 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
     expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
     expect(watches.size).toBe(0);
     expect(published()).toEqual([]);
+  });
+
+  it('is not ended by its blocking alarm vanishing: at the start, at `until`, nor by the next check', async () => {
+    alarms({ [agg]: 'OK', faults: 'OK' });
+    await expect(startBake(wait)).resolves.toEqual({ bakeId, registration: 'created' });
+    expect(store.get(key)).toMatchObject({ status: 'OPEN' });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    // At its re-check time it ends as a re-check (no `cleared`): the gate then finds the alarm missing.
+    vi.setSystemTime(Date.parse(until));
+    await expect(bakeEnd({ bakeId })).resolves.toEqual({ bakeId, outcome: 'completed' });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+      taskToken: 'blocker-token',
+      output: JSON.stringify({ bakeId, purpose: 'blocker', until: '2026-12-01T18:15:00.000Z' }),
+    });
+  });
+
+  describe('blocked by a missing alarm (alarm-missing)', () => {
+    const missingWait: StartBakeInput = { ...wait, blocker: { region, name: company, state: 'MISSING' } };
+
+    it('waits while the alarm does not exist, then ends on its first state change', async () => {
+      alarms({ [agg]: 'OK', faults: 'OK' });
+      await expect(startBake(missingWait)).resolves.toEqual({ bakeId, registration: 'created' });
+      expect(store.get(key)).toMatchObject({ status: 'OPEN', blocker: { region, name: company, state: 'MISSING' } });
+      expect(watches.get(`${company}\u0000${key}`)).toMatchObject({ blocker: true, blockedState: 'MISSING', failsOnAlarm: false });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      // Created again: its INSUFFICIENT_DATA -> OK transition ends the wait, and the gate decides.
+      await expect(onAlarmEvent(event(company, 'OK'))).resolves.toEqual({ failed: [], cleared: [key] });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { output: JSON.stringify({ bakeId, purpose: 'blocker', cleared: company }) });
+    });
+
+    it('ends at once when the alarm exists again at its start', async () => {
+      alarms({ [agg]: 'OK', faults: 'OK', [company]: 'INSUFFICIENT_DATA' });
+      await startBake(missingWait);
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { output: JSON.stringify({ bakeId, purpose: 'blocker', cleared: company }) });
+    });
+
+    it('does not fail on a missing blocking alarm that is one of its alarms (the team aggregate where the change runs)', async () => {
+      alarms({ faults: 'OK', [company]: 'OK' });
+      await startBake({ ...wait, blocker: { region, name: agg, state: 'MISSING' } });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      vi.setSystemTime(Date.parse(until));
+      await expect(bakeEnd({ bakeId: `${scopeId}#blocker#${agg}#2026-12-01T18:15:00.000Z` })).resolves.toMatchObject({ outcome: 'completed' });
+      expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    });
+  });
+
+  describe('blocked by an alarm without data (insufficient-data)', () => {
+    const noDataWait: StartBakeInput = { ...wait, target: 'onebox', unit: undefined, alarms: [], blocker: { region, name: agg, state: 'INSUFFICIENT_DATA' } };
+    const noDataKey = `bake#storefront-api#c1#wave-1#sa-east-1#onebox#blocker#${agg}#2026-12-01T18:15:00.000Z`;
+
+    it('waits while it has no data, and ends when it has: OK or ALARM, the gate decides', async () => {
+      for (const state of ['OK', 'ALARM'] as const) {
+        store.clear();
+        watches.clear();
+        sfn.resetHistory();
+        alarms({ [agg]: 'INSUFFICIENT_DATA', [company]: 'OK' });
+        await startBake(noDataWait);
+        expect(store.get(noDataKey)).toMatchObject({ status: 'OPEN' });
+        await expect(onAlarmEvent(event(agg, 'INSUFFICIENT_DATA'))).resolves.toEqual({ failed: [], cleared: [] });
+        await expect(onAlarmEvent(event(agg, state))).resolves.toEqual({ failed: [], cleared: [noDataKey] });
+        expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+          output: JSON.stringify({ bakeId: noDataKey.slice('bake#'.length), purpose: 'blocker', cleared: agg }),
+        });
+      }
+    });
+
+    it('is failed by ALARM where the alarm is one of its own (the change runs there: rolled back as usual)', async () => {
+      alarms({ [agg]: 'INSUFFICIENT_DATA', faults: 'OK', [company]: 'OK' });
+      await startBake({ ...wait, blocker: { region, name: agg, state: 'INSUFFICIENT_DATA' } });
+      const own = `bake#${scopeId}#blocker#${agg}#2026-12-01T18:15:00.000Z`;
+      await expect(onAlarmEvent(event(agg, 'ALARM'))).resolves.toEqual({ failed: [own], cleared: [] });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { error: 'AlarmTriggered' });
+    });
+  });
+
+  it('rejects an unknown blocking state', async () => {
+    await expect(startBake({ ...wait, blocker: { region, name: company, state: 'GONE' as never } })).rejects.toMatchObject({ name: 'InvalidInput' });
   });
 
   it('fails at the start when one of its alarms is missing, whatever the blocker', async () => {

@@ -98,10 +98,10 @@ describe('check-window', () => {
 
   it('fails closed on an invalid window and on one that never opens', async () => {
     given({ '*': { timeZone: 'region', ...businessHours } });
-    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/timeZone 'region'/) });
+    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/timeZone: 'region' is not an IANA time zone/) });
     ddb.reset();
     given({ '*': { timeZone: 'UTC', ...businessHours, days: [] } });
-    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/does not open/) });
+    await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/days: lists no day, so the window never opens/) });
   });
 });
 
@@ -109,10 +109,15 @@ describe('check-window blockers', () => {
   const team = 'storefront';
   const teamAlarm = 'handsoff-storefront-us-east-1-aggregate';
   const companyAlarm = 'handsoff-company-event-us-east-1';
-  const blockers = (teamState: 'OK' | 'ALARM' | undefined, companyState: 'OK' | 'ALARM' | undefined): void => {
+  type State = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' | undefined;
+  /** The blockers' states (undefined: the alarm does not exist), and those of other metric alarms. */
+  const blockers = (teamState: State, companyState: State, others: Record<string, State> = {}): void => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({
       CompositeAlarms: teamState ? [{ AlarmName: teamAlarm, StateValue: teamState }] : [],
-      MetricAlarms: companyState ? [{ AlarmName: companyAlarm, StateValue: companyState }] : [],
+      MetricAlarms: [
+        ...(companyState ? [{ AlarmName: companyAlarm, StateValue: companyState }] : []),
+        ...Object.entries(others).flatMap(([AlarmName, StateValue]) => (StateValue ? [{ AlarmName, StateValue }] : [])),
+      ],
     });
   };
   const open = (): void => {
@@ -129,7 +134,7 @@ describe('check-window blockers', () => {
       reason: 'team-alarm',
       blockedReason: 'team-alarm',
       nextOpening: '2026-12-01T15:15:00Z',
-      blockingAlarm: { region: 'us-east-1', name: teamAlarm },
+      blockingAlarm: { region: 'us-east-1', name: teamAlarm, state: 'ALARM' },
     });
     expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [teamAlarm, companyAlarm], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
     expect(ddb).not.toHaveReceivedCommand(GetCommand);
@@ -229,12 +234,108 @@ describe('check-window blockers', () => {
     expect(published().map((e) => `${e.type}:${e.reason}`)).toEqual(['blocked:team-alarm']);
   });
 
-  it('fails closed without the team aggregate alarm; a missing company event alarm is fine', async () => {
+  it.each([
+    ['the team aggregate', undefined, 'OK', teamAlarm],
+    ['the company event alarm', 'OK', undefined, companyAlarm],
+  ] as const)('holds while %s does not exist (alarm-missing), without reading the window, until it exists and is OK', async (_, teamState, companyState, missing) => {
     open();
-    blockers(undefined, 'OK');
-    await expect(checkWindow(input('us-east-1', { team }))).rejects.toMatchObject({ name: 'BlockerUnavailable', message: expect.stringContaining(teamAlarm) });
-    blockers('OK', undefined);
-    await expect(checkWindow(input('us-east-1', { team }))).resolves.toEqual({ open: true, blocked: false });
+    blockers(teamState, companyState);
+    const first = await checkWindow(input('us-east-1', { team, previous: { open: false, blocked: false } }));
+    expect(first).toEqual({
+      open: false,
+      blocked: true,
+      reason: 'alarm-missing',
+      blockedReason: 'alarm-missing',
+      nextOpening: '2026-12-01T15:15:00Z',
+      blockingAlarm: { region: 'us-east-1', name: missing, state: 'MISSING' },
+    });
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'alarm-missing', alarm: missing, region: 'us-east-1', change: 'c1' })]);
+
+    // Created again, without data yet: still held, now for the data.
+    events.resetHistory();
+    blockers(teamState ?? 'INSUFFICIENT_DATA', companyState ?? 'INSUFFICIENT_DATA');
+    const second = await checkWindow(input('us-east-1', { team, previous: first }));
+    expect(second).toMatchObject({ open: false, reason: 'insufficient-data', blockingAlarm: { name: missing, state: 'INSUFFICIENT_DATA' } });
+    expect(published().map((e) => `${e.type}:${e.reason}`)).toEqual(['unblocked:alarm-missing', 'blocked:insufficient-data']);
+
+    // OK: open.
+    events.resetHistory();
+    blockers('OK', 'OK');
+    await expect(checkWindow(input('us-east-1', { team, previous: second }))).resolves.toEqual({ open: true, blocked: false });
+    expect(published()).toEqual([expect.objectContaining({ type: 'unblocked', reason: 'insufficient-data' })]);
+  });
+
+  it.each([
+    ['the team aggregate', 'INSUFFICIENT_DATA', 'OK', teamAlarm],
+    ['the company event alarm', 'OK', 'INSUFFICIENT_DATA', companyAlarm],
+  ] as const)('holds while %s has no data (insufficient-data), then decides on its data', async (_, teamState, companyState, noData) => {
+    open();
+    blockers(teamState, companyState);
+    const first = await checkWindow(input('us-east-1', { team, previous: { open: false, blocked: false } }));
+    expect(first).toMatchObject({ open: false, blocked: true, reason: 'insufficient-data', blockingAlarm: { region: 'us-east-1', name: noData, state: 'INSUFFICIENT_DATA' } });
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'insufficient-data' })]);
+    // Its data says ALARM: blocked as any alarm.
+    events.resetHistory();
+    blockers(teamState === 'OK' ? 'OK' : 'ALARM', companyState === 'OK' ? 'OK' : 'ALARM');
+    await expect(checkWindow(input('us-east-1', { team, previous: first }))).resolves.toMatchObject({
+      reason: noData === teamAlarm ? 'team-alarm' : 'company-event',
+      blockingAlarm: { name: noData, state: 'ALARM' },
+    });
+  });
+
+  it('names an alarm in ALARM before a missing one, and a missing one before one without data', async () => {
+    open();
+    blockers(undefined, 'ALARM');
+    await expect(checkWindow(input('us-east-1', { team }))).resolves.toMatchObject({ reason: 'company-event' });
+    blockers('INSUFFICIENT_DATA', undefined);
+    await expect(checkWindow(input('us-east-1', { team }))).resolves.toMatchObject({ reason: 'alarm-missing', blockingAlarm: { name: companyAlarm } });
+  });
+
+  it("holds an open window while one of the step's alarms has no data, in the same DescribeAlarms as the blockers", async () => {
+    open();
+    const health = 'storefront-api-us-east-1-onebox-health';
+    blockers('OK', 'OK', { [health]: 'INSUFFICIENT_DATA', faults: 'OK' });
+    // The team aggregate is one of the step's alarms too: read once.
+    const held = await checkWindow(input('us-east-1', { team, alarms: [teamAlarm, 'faults', health], previous: { open: false, blocked: false } }));
+    expect(held).toEqual({
+      open: false,
+      blocked: true,
+      reason: 'insufficient-data',
+      blockedReason: 'insufficient-data',
+      nextOpening: '2026-12-01T15:15:00Z',
+      blockingAlarm: { region: 'us-east-1', name: health, state: 'INSUFFICIENT_DATA' },
+    });
+    expect(cloudWatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [teamAlarm, companyAlarm, 'faults', health] });
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'insufficient-data', region: 'us-east-1' })]);
+
+    // It has data: open, unblocked.
+    events.resetHistory();
+    blockers('OK', 'OK', { [health]: 'OK', faults: 'OK' });
+    await expect(checkWindow(input('us-east-1', { team, alarms: ['faults', health], previous: held }))).resolves.toEqual({ open: true, blocked: false });
+    expect(published()).toEqual([expect.objectContaining({ type: 'unblocked', reason: 'insufficient-data' })]);
+  });
+
+  it('a pre-production step (window: false, no team): reads no window and no blockers, holds only on its alarms without data', async () => {
+    ddb.on(GetCommand).rejects(new Error('no window table for pre-production'));
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'beta-health', StateValue: 'INSUFFICIENT_DATA' }, { AlarmName: 'beta-faults', StateValue: 'OK' }] });
+    const pre = input('us-west-2', { stage: 'beta', window: false, alarms: ['beta-faults', 'beta-health'], previous: { open: false, blocked: false } });
+    const held = await checkWindow(pre);
+    expect(held).toMatchObject({ open: false, reason: 'insufficient-data', blockingAlarm: { region: 'us-west-2', name: 'beta-health', state: 'INSUFFICIENT_DATA' } });
+    expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['beta-faults', 'beta-health'] });
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', reason: 'insufficient-data', stage: 'beta', region: 'us-west-2' })]);
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'beta-health', StateValue: 'OK' }, { AlarmName: 'beta-faults', StateValue: 'OK' }] });
+    await expect(checkWindow({ ...pre, previous: held })).resolves.toEqual({ open: true, blocked: false });
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+  });
+
+  it("lets the window speak first: closed, the step's alarms without data do not matter yet", async () => {
+    given({ '*': { timeZone: 'America/New_York', ...businessHours } });
+    vi.setSystemTime(new Date('2026-12-01T21:00:00Z')); // 16:00 EST: closed
+    blockers('OK', 'OK', { faults: 'INSUFFICIENT_DATA' });
+    await expect(checkWindow(input('us-east-1', { team, alarms: ['faults'] }))).resolves.toMatchObject({ reason: 'time-window' });
   });
 
   it('fails closed when the alarms cannot be read, but lets throttling through', async () => {

@@ -88,7 +88,8 @@ describe('hold (start-bake with purpose hold)', () => {
     expect(published()).toEqual([expect.objectContaining({ type: 'alarm.triggered', alarm: agg, alarmName: agg, unit: 'sae1-az2' })]);
   });
 
-  it('succeeds at its end with alarms OK or without data, needing no requests', async () => {
+  it('ends at its time with alarms OK or without data, needing no requests: the gate it ends into holds on alarms without data', async () => {
+    // (The hold's Next is its gate: test/statemachines/asl.test.ts; the gate's data rule: check-window.test.ts.)
     await startBake(hold);
     vi.setSystemTime(Date.parse(until));
     alarms({ [agg]: 'OK', faults: 'INSUFFICIENT_DATA' });

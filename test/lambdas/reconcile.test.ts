@@ -204,12 +204,34 @@ describe('reconcile', () => {
       expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     });
 
-    it('ends a blocker wait whose blocking alarm no longer exists (the gate fails closed on it)', async () => {
-      store = fakeWaiters([blockerWaiter('w-1')]);
+    it('never ends a blocker wait because its blocking alarm vanished', async () => {
+      store = fakeWaiters([
+        blockerWaiter('w-1'),
+        blockerWaiter('w-2', { blocker: { region: 'sa-east-1', name: company, state: 'MISSING' } }),
+        blockerWaiter('w-3', { blocker: { region: 'sa-east-1', name: company, state: 'INSUFFICIENT_DATA' } }),
+      ]);
       openIndex();
       alarms({ [agg]: 'OK', [anomaly]: 'OK' });
+      await expect(reconcile()).resolves.toEqual({ checked: 3, completed: 0, failed: 0 });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+      for (const id of ['w-1', 'w-2', 'w-3']) expect(store.get(`bake#${id}`)).toMatchObject({ status: 'OPEN' });
+    });
+
+    it('ends a blocker wait whose alarm left the state it blocked in (its event lost), and no other', async () => {
+      store = fakeWaiters([
+        blockerWaiter('w-missing', { blocker: { region: 'sa-east-1', name: company, state: 'MISSING' } }),
+        blockerWaiter('w-nodata', { blocker: { region: 'sa-east-1', name: company, state: 'INSUFFICIENT_DATA' } }),
+      ]);
+      openIndex();
+      // The company event alarm exists again, without data yet: only the wait for its existence ends.
+      alarms({ [agg]: 'OK', [anomaly]: 'OK', [company]: 'INSUFFICIENT_DATA' });
+      await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 1, failed: 0 });
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-w-missing' });
+      expect(store.get('bake#w-nodata')).toMatchObject({ status: 'OPEN' });
+      // It has data.
+      alarms({ [agg]: 'OK', [anomaly]: 'OK', [company]: 'OK' });
       await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 1, failed: 0 });
-      expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-w-1', output: expect.stringContaining(`"cleared":"${company}"`) });
+      expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'token-w-nodata', output: expect.stringContaining(`"cleared":"${company}"`) });
     });
 
     it('leaves a blocker wait alone while its blocker is in ALARM, and fails it when one of its alarms is', async () => {

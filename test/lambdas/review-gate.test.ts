@@ -7,8 +7,9 @@ import {
   GetPullRequestCommand,
   ListPullRequestsCommand,
 } from '@aws-sdk/client-codecommit';
+import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { reviewGate } from '../../lambdas/review-gate/index.ts';
+import { handler, reviewGate } from '../../lambdas/review-gate/index.ts';
 import { $metadata, codeCommit, useAwsMocks } from './support.ts';
 
 useAwsMocks();
@@ -139,6 +140,9 @@ describe('review-gate', () => {
   });
 
   it('rejects input without a repository or commit', async () => {
-    await expect(reviewGate({ ...input, commit: '' })).rejects.toMatchObject({ name: 'InvalidInput' });
+    const context = { functionName: 'handsoff-review-gate', awsRequestId: 'r-1' } as unknown as Context;
+    await expect(handler({ ...input, commit: '' }, context)).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(handler({ pipeline: 'storefront-api', change: COMMIT, commit: COMMIT }, context)).rejects.toThrow(/repository/);
+    expect(codeCommit.calls()).toHaveLength(0);
   });
 });

@@ -1,9 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StartChangeInput } from '../../core/contracts.ts';
-import { startChange } from '../../lambdas/start-change/index.ts';
+import { handler, startChange } from '../../lambdas/start-change/index.ts';
 import { $metadata, ddb, marshalled, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
@@ -113,10 +114,21 @@ describe('start-change', () => {
     expect(JSON.parse(started.get(`${COMMIT}-2`)!)).toMatchObject({ change: `${COMMIT}-2`, revision: COMMIT, mergedAt: '2026-12-02T09:00:00Z' });
   });
 
-  it('refuses a commit id that cannot name an execution', async () => {
+  it('refuses a commit id that cannot name an execution, before claiming anything (its contract)', async () => {
     const bad = push('ev-1');
     bad.event.detail.commitId = 'not a commit';
-    await expect(startChange(bad)).rejects.toMatchObject({ name: 'InvalidInput' });
+    const run = handler(bad, { functionName: 'handsoff-start-change', awsRequestId: 'r-1' } as unknown as Context);
+    await expect(run).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(run).rejects.toThrow(/event\.detail\.commitId/);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses a push event without its id (a duplicated delivery could not be told apart)', async () => {
+    const bad: Record<string, any> = push('ev-1');
+    delete bad.event.id;
+    const run = handler(bad, { functionName: 'handsoff-start-change', awsRequestId: 'r-2' } as unknown as Context);
+    await expect(run).rejects.toMatchObject({ name: 'InvalidInput' });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 });

@@ -31,7 +31,7 @@ const input: StartDeploymentInput = {
 };
 const claimKey = { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' };
 
-const alarmsAre = (state: 'OK' | 'ALARM', present = input.alarms): void => {
+const alarmsAre = (state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA', present = input.alarms): void => {
   cloudWatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: present.slice(1).map((AlarmName) => ({ AlarmName, StateValue: state })),
     CompositeAlarms: present.slice(0, 1).map((AlarmName) => ({ AlarmName, StateValue: state })),
@@ -66,7 +66,6 @@ describe('start-deployment', () => {
       applicationName: 'storefront-api',
       deploymentGroupName: 'storefront-api-onebox',
       revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip' } },
-      deploymentConfigName: 'CodeDeployDefault.OneAtATime',
       description: 'handsoff storefront-api c1 wave-1',
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
@@ -94,9 +93,11 @@ describe('start-deployment', () => {
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 
-  it('uses the rolling configuration for a unit fleet', async () => {
+  it("leaves the batches to the group's own configuration (the pipeline's rolling one, set by the target stack)", async () => {
     await startDeployment({ ...input, target: 'fleet', unit: 'sae1-az1', deploymentGroup: 'storefront-api-sae1-az1' });
-    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentConfigName: 'handsoff-rolling-66' });
+    const create = codeDeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input;
+    expect(create.deploymentGroupName).toBe('storefront-api-sae1-az1');
+    expect(create).not.toHaveProperty('deploymentConfigName');
   });
 
   it('adopts the existing deployment on a claim conflict, re-registering the new token', async () => {
@@ -220,6 +221,26 @@ describe('start-deployment', () => {
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'AlarmTriggered' });
     expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     expect(published()).toContainEqual(expect.objectContaining({ type: 'alarm.triggered', alarm: 'handsoff-storefront-sa-east-1-aggregate' }));
+  });
+
+  it('does not start while a watched alarm has no data (INSUFFICIENT_DATA): the gate holds it', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({
+      CompositeAlarms: [{ AlarmName: input.alarms[0], StateValue: 'OK' }],
+      MetricAlarms: [{ AlarmName: input.alarms[1], StateValue: 'INSUFFICIENT_DATA' }],
+    });
+    await expect(startDeployment(input)).resolves.toEqual({ outcome: 'refused' });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
+      taskToken: 'token-2',
+      error: 'AlarmWithoutData',
+      cause: JSON.stringify({
+        reason: `alarm ${input.alarms[1]} has no data (INSUFFICIENT_DATA); deployment not started`,
+        alarm: input.alarms[1],
+        region: 'sa-east-1',
+      }),
+    });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(published()).toEqual([]);
   });
 
   it('asks for composite alarms too', async () => {

@@ -101,7 +101,7 @@ describe('validatePipeline problems', () => {
   });
 
   it('collects schema and semantic problems together', () => {
-    const problems = problemsOf({ ...minimal, hostsPerUnit: 0, regions: ['us-east-7'], window: { start: '15:00', end: '09:00' } });
+    const problems = problemsOf({ ...minimal, hostsPerUnit: 0, regions: ['us-east-7'], window: { start: '12:00', end: '12:00' } });
     expect(paths(problems)).toEqual(['hostsPerUnit', 'regions[0]', 'window.end']);
   });
 
@@ -137,8 +137,10 @@ describe('validatePipeline problems', () => {
     [{ bake: { unit: 'P1M' } }, 'bake.unit', /years or months/],
     [{ bake: { laterWaves: '2h' } }, 'bake.laterWaves', /'2h' is not an ISO 8601 duration/],
     [{ window: { start: '9:00' } }, 'window.start', /HH:MM.*received '9:00'/],
-    [{ window: { end: '24:00' } }, 'window.end', /HH:MM/],
-    [{ window: { start: '12:00', end: '12:00' } }, 'window.end', /not after start/],
+    [{ window: { end: '24:30' } }, 'window.end', /HH:MM.*received '24:30'/],
+    [{ window: { start: '12:00', end: '12:00' } }, 'window.end', /never opens/],
+    [{ window: { days: [] } }, 'window.days', /never opens/],
+    [{ window: { days: ['MON', 'MON'] } }, 'window.days[1]', /listed twice/],
     [{ window: { timeZone: 'Mars/Olympus' } }, 'window.timeZone', /'Mars\/Olympus' is not an IANA time zone/],
     [{ window: { days: ['MON', 'FUN'] } }, 'window.days[1]', /expected one of 'MON'.*received 'FUN'/],
     [{ holidays: ['2026-02-30'] }, 'holidays[0]', /YYYY-MM-DD.*'2026-02-30'/],

@@ -81,7 +81,15 @@ describe('buildStateMachines', () => {
   it('gates each production step on the window and blockers, holding while the change runs in the region', () => {
     const states = Object.fromEntries(allStates(defs.region));
     for (const gate of ['OneBox.Gate', 'Unit.Gate']) {
-      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'previous.$': '$.gate.value' });
+      // The gate also asks whether the alarms the step's deployment watches have data.
+      expect(states[gate].Parameters.Payload).toMatchObject({ team: 'storefront', 'alarms.$': '$.alarmNames', 'previous.$': '$.gate.value' });
+    }
+    // A deployment that did not start for an alarm without data goes back to its gate (which holds); nothing else does.
+    for (const [deploy, gate] of [['OneBox.Deploy', 'OneBox.Gate'], ['Unit.Deploy', 'Unit.Gate']]) {
+      expect(states[deploy].Catch).toEqual([
+        { ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: gate },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: deploy === 'OneBox.Deploy' ? 'Region.Rollback' : 'Unit.Failed' },
+      ]);
     }
     // before the one-box nothing of the change runs in the region: a plain Wait
     expect(states['OneBox.WaitForWindow']).toMatchObject({ Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: 'OneBox.Gate' });
@@ -124,16 +132,36 @@ describe('buildStateMachines', () => {
   it('leaves the one-box out of a pipeline that turns it off', () => {
     const noOneBox = buildStateMachines(resolve({ ...pipelineJson, oneBox: false }));
     const region = noOneBox.region as any;
-    expect(region.StartAt).toBe('Units');
+    // After the input check, the units come first.
+    const plans = Object.entries<any>(region.States).filter(([n]) => n.startsWith('Region.Plan.'));
+    expect(plans.length).toBeGreaterThan(0);
+    expect(plans.every(([, s]) => s.Next === 'Units')).toBe(true);
     expect(Object.keys(region.States).filter((n) => n.startsWith('OneBox'))).toEqual([]);
     expect(JSON.stringify(noOneBox.pipeline)).not.toContain('onebox-faults');
     expect(aslValidator(structuredClone(region), { checkArn: false }).isValid).toBe(true);
   });
 
+  it('gates each pre-production deployment on the data of its alarms (no window, no blockers), and goes back there when it did not start for want of data', () => {
+    const states = (defs.pipeline as any).States;
+    for (const stage of pipeline.preProd) {
+      const id = stage[0]!.toUpperCase() + stage.slice(1);
+      expect(states[`${id}.Started`].Next).toBe(`${id}.GateInit`);
+      const payload = states[`${id}.Gate`].Parameters.Payload;
+      expect(payload).toMatchObject({ stage, region: pipeline.preProdRegion, window: false, target: 'fleet' });
+      expect(payload).not.toHaveProperty('team');
+      expect(payload.alarms).toEqual(states[`${id}.Deploy`].Parameters.Payload.alarms);
+      expect(states[`${id}.GateOpen`].Choices[0]).toMatchObject({ Variable: '$.gate.value.open', BooleanEquals: true, Next: `${id}.Deploy` });
+      expect(states[`${id}.WaitForBlocker`]).toMatchObject({ Next: `${id}.Gate`, Parameters: { Payload: { purpose: 'blocker', stage, alarms: [] } } });
+      expect(states[`${id}.Deploy`].Catch[0]).toEqual({ ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: `${id}.Gate` });
+      expect(states[`${id}.Gate`].Catch[0].Next).toBe(`${id}.Rollback`);
+    }
+    expect(aslValidator(structuredClone(defs.pipeline), { checkArn: false }).isValid).toBe(true);
+  });
+
   it('routes every failure of a region to its rollback', () => {
     const region = defs.region as any;
     for (const name of ['OneBox.Deploy', 'OneBox.Bake', 'Units']) {
-      expect(region.States[name].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
+      expect(region.States[name].Catch.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'Region.Rollback' });
     }
     expect(region.States['Region.Rollback'].Next).toBe('Region.Failed');
     // a rollback that fails still ends the region failed, with a reason that says so
@@ -184,5 +212,24 @@ describe('buildStateMachines', () => {
     expect(json).not.toContain('QueryLanguage');
     expect(json).not.toContain('"Assign"');
     expect(json).not.toContain('{%');
+  });
+});
+
+describe('bake task timeouts', () => {
+  /** Every bake task with the bake length it is given. */
+  const bakeTasks = (defs: ReturnType<typeof buildStateMachines>): Array<{ name: string; timeout: number; duration: number }> =>
+    [...allStates(defs.pipeline), ...allStates(defs.region)]
+      .filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Parameters?.FunctionName ?? '').includes('StartBake') && typeof s.Parameters?.Payload?.durationSeconds === 'number')
+      .map(([name, s]) => ({ name, timeout: s.TimeoutSeconds, duration: s.Parameters.Payload.durationSeconds }));
+
+  it('outlast a bake extended to its default cap, twice the bake', () => {
+    const tasks = bakeTasks(buildStateMachines(pipeline));
+    expect(tasks.length).toBeGreaterThan(3);
+    for (const t of tasks) expect(t.timeout, t.name).toBeGreaterThan(3 * t.duration);
+  });
+
+  it('outlast a bake extended to the pipeline maxExtension', () => {
+    const tasks = bakeTasks(buildStateMachines(resolve({ ...pipelineJson, bake: { maxExtension: 'PT30H' } })));
+    for (const t of tasks) expect(t.timeout, t.name).toBeGreaterThan(t.duration + 30 * 3600);
   });
 });

@@ -47,10 +47,12 @@ export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Rec
 };
 
 /**
+/**
  * A push to main of each pipeline's repository starts a change, through handler
  * `start-change`: it names the change and its execution (a rule starting the state machine
  * itself could not name it, and a duplicated event would run the change twice). The review
- * gate is the first state of the pipeline.
+ * gate is the first state of the pipeline. A Lambda target needs no role: the function's
+ * resource policy lets only this rule (aws:SourceArn) invoke it.
  */
 export const sourceRules = (
   stack: Stack,

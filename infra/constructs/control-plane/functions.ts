@@ -7,6 +7,7 @@ import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -126,6 +127,37 @@ const handlerFunction = (
   return fn;
 };
 
+/** Actions on a table that write items, and so encrypt with the table's key. */
+const WRITES: ReadonlySet<DynamoAction> = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+/**
+ * Use of the key of each customer-key table the handler touches: decrypt to read, and
+ * encrypt to write, only through DynamoDB in this region (kms:ViaService), so the grant
+ * cannot be used to decrypt anything outside those tables' requests.
+ */
+const grantTableKeys = (stack: Stack, role: iam.IRole, access: (typeof ACCESS)[HandlerName], deps: HandlerDeps): void => {
+  const uses = new Map<kms.IKey, Set<string>>();
+  const use = (t: TableName, actions: readonly DynamoAction[]) => {
+    const key = deps.tables[t].encryptionKey;
+    if (!key) return;
+    const set = uses.get(key) ?? new Set<string>();
+    set.add('kms:Decrypt').add('kms:DescribeKey');
+    if (actions.some((a) => WRITES.has(a))) set.add('kms:Encrypt').add('kms:GenerateDataKey');
+    uses.set(key, set);
+  };
+  for (const [t, actions] of Object.entries(access.tables ?? {}) as Array<[TableName, readonly DynamoAction[]]>) use(t, actions);
+  for (const { table, actions } of access.indexes ?? []) use(table, actions);
+  for (const [key, actions] of uses) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...actions].sort(),
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+      }),
+    );
+  }
+};
+
 /** Grants one handler what access.ts says it may touch. */
 export const grantHandler = (
   stack: Stack,
@@ -150,6 +182,7 @@ export const grantHandler = (
       }),
     );
   }
+  grantTableKeys(stack, role, access, deps);
   const forPipelines = (f: (p: ResolvedPipeline) => string[]): string[] => pipelines.flatMap(f);
 
   if (access.deploy || access.readDeployments) {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers, functionArnKey } from '../../../statemachines/resources.ts';
 import { Reason, acknowledge, allowWithWildcardResources } from '../../nag.ts';
-import { executionsArn, pipelineStateMachineName, regionStateMachineName } from '../../stacks/arns.ts';
+import { executionsArn, pipelineStateMachineName, regionStateMachineName, stateMachineArn } from '../../stacks/arns.ts';
 import { pascal } from './names.ts';
 
 export interface PipelineMachines {
@@ -39,7 +39,13 @@ export const createStateMachines = (
   const machine = (kind: 'Region' | 'Pipeline', name: string, definition: Record<string, unknown>, substitutions: Record<string, string>) => {
     const id = `${pascal(p.name)}${kind}`;
     const role = new iam.Role(stack, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      // Only this state machine of this account may use the role (the confused deputy).
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnEquals: { 'aws:SourceArn': stateMachineArn(stack, name) },
+        },
+      }),
       description: `handsoff state machine ${name}`,
     });
     role.addToPrincipalPolicy(invokeHandlers);
@@ -77,7 +83,9 @@ export const createStateMachines = (
   });
   // Permissions of startExecution.sync:2 (Step Functions developer guide, "IAM policies for
   // Step Functions"): start the child, follow and stop its executions, and the managed rule
-  // Step Functions uses to hear of their completion.
+  // Step Functions uses to hear of their completion. This role is the only principal of the
+  // stack that may start the region machine (test/infra/security.test.ts); the region
+  // machine also checks its input against its definition (statemachines/region-input.ts).
   pipeline.role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [region.sm.stateMachineArn] }),
   );

@@ -6,6 +6,7 @@
 import { RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
@@ -15,18 +16,29 @@ import { holidayItems, windowItems } from '../seed-items.ts';
 import type { TableName } from './access.ts';
 import { pascal } from './names.ts';
 
-/** Key layouts and TTLs: lambdas/shared/tables.ts. */
-export const TABLES: Record<TableName, { sortKey: boolean; env: string; ttl?: string }> = {
+/**
+ * Key layouts and TTLs: lambdas/shared/tables.ts. `tokens`: the table holds Step Functions
+ * task tokens (a waiter's, a change waiting for a lane), and whoever reads a token can
+ * complete or fail that step: such tables are encrypted with the control plane's own key,
+ * which only the handlers that use them may use (functions.ts).
+ */
+export const TABLES: Record<TableName, { sortKey: boolean; env: string; ttl?: string; tokens?: boolean }> = {
   deployments: { sortKey: true, env: ENV.DEPLOYMENTS_TABLE },
-  waiters: { sortKey: false, env: ENV.WAITERS_TABLE, ttl: TTL_ATTRIBUTE },
+  waiters: { sortKey: false, env: ENV.WAITERS_TABLE, ttl: TTL_ATTRIBUTE, tokens: true },
   watches: { sortKey: true, env: ENV.WATCHES_TABLE, ttl: TTL_ATTRIBUTE },
   windows: { sortKey: true, env: ENV.WINDOWS_TABLE },
   holidays: { sortKey: true, env: ENV.HOLIDAYS_TABLE },
-  lanes: { sortKey: true, env: ENV.LANES_TABLE },
+  lanes: { sortKey: true, env: ENV.LANES_TABLE, tokens: true },
+  // One record per change (start-change's claim): no task token, no customer-managed key.
   changes: { sortKey: true, env: ENV.CHANGES_TABLE },
 };
 
 export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> => {
+  const tokenKey = new kms.Key(stack, 'TaskTokensKey', {
+    enableKeyRotation: true,
+    description: 'handsoff: encrypts the tables that hold Step Functions task tokens (waiters, lanes)',
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
   const tables = Object.fromEntries(
     Object.entries(TABLES).map(([name, spec]) => [
       name,
@@ -35,6 +47,7 @@ export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> =>
         ...(spec.sortKey ? { sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING } } : {}),
         ...(spec.ttl ? { timeToLiveAttribute: spec.ttl } : {}),
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        ...(spec.tokens ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: tokenKey } : {}),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         // The deployment history and the audit of waits outlive a stack replacement.
         removalPolicy: RemovalPolicy.RETAIN,

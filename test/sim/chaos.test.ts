@@ -1,0 +1,37 @@
+/**
+ * `npm run chaos` in the suite: a few seeded fault mixes, each checked against the
+ * invariants (sim/chaos.ts), and the same seed replaying the same run.
+ */
+import { describe, expect, it } from 'vitest';
+import { chaosPipeline, randomMix, runMix, violations } from '../../sim/chaos.ts';
+
+describe('chaos', () => {
+  for (const seed of [1, 4, 5]) {
+    it(`seed ${seed}: no invariant broken`, async () => {
+      const run = await runMix(seed);
+      expect(run.violations, run.mix.description.join(', ')).toEqual([]);
+      expect(run.events.some((e) => e.type === 'world.fault')).toBe(run.mix.description.some((d) => !d.startsWith('c2 bad')));
+    }, 120_000);
+  }
+
+  it('replays a seed exactly', async () => {
+    const a = await runMix(4);
+    const b = await runMix(4);
+    expect(b.events).toEqual(a.events);
+  }, 120_000);
+
+  it('reports a bad change promoted past its first one-box, and a failed change left on boxes', () => {
+    const pipeline = chaosPipeline();
+    const mix = { ...randomMix(1, pipeline), bad: ['c2'], healthy: [], moderate: false };
+    const found = violations(mix, pipeline, [
+      { time: '2026-11-30T10:00:00Z', type: 'world.deployment', stage: 'wave-2', region: 'us-east-1', target: 'onebox', deploymentId: 'd-1', status: 'Created', revision: 'c2', deploymentGroup: 'g' },
+      { time: '2026-11-30T10:01:00Z', type: 'world.deployment', stage: 'wave-2', region: 'us-east-1', target: 'onebox', deploymentId: 'd-2', status: 'Created', revision: 'c2', deploymentGroup: 'g' },
+      { time: '2026-11-30T11:00:00Z', type: 'simulation.finished', changes: { c2: { status: 'failed', boxesAtEnd: 1 } } },
+    ]);
+    expect(found).toEqual([
+      expect.stringContaining('promoted on doubt: bad change c2 deployed to wave-2/us-east-1/onebox'),
+      expect.stringContaining('two deployments at once in us-east-1/g'),
+      'failed change c2 still on 1 boxes at the end',
+    ]);
+  });
+});
