@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DeploymentTarget } from './model.ts';
+import { MAX_CHANGE_ID_LENGTH } from './naming.ts';
 
 const nonEmpty = z.string().min(1);
 const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected an ISO 8601 time' });
@@ -22,17 +23,28 @@ export const StepScope = z.object({
 });
 export type StepScope = z.infer<typeof StepScope>;
 
-/** Input of a change's pipeline execution (started by the source trigger). */
+/**
+ * Input of a change's pipeline execution, started by handler `start-change` under the
+ * execution name `change` (one push, one change, one execution).
+ */
 export interface ChangeExecutionInput {
   pipeline: string;
+  /** The change id (changeIdFor): the commit id, `-2`, `-3`... for later pushes of the same commit. */
   change: string;
   /** Immutable revision id of the change's artifact (its key is naming.artifactKey). */
   revision: string;
-  /** The artifact's exact S3 object: every deployment of the change deploys this version, checked by its checksum. */
-  artifact: ArtifactRef;
+  /**
+   * The artifact's exact S3 object: every deployment of the change deploys this version,
+   * checked by its checksum. Set by the build stage; a change without it fails in build.
+   */
+  artifact?: ArtifactRef;
   author: string;
   /** ISO time the change was merged: the base of its lead time. */
   mergedAt: string;
+  /** The CodeCommit repository the push went to: the review gate reads its pull requests. */
+  repository: string;
+  /** The commit pushed to main. */
+  commit: string;
 }
 
 /**
@@ -49,6 +61,24 @@ export const ArtifactRef = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected the hex SHA-256 of the bundle' }),
 });
 export type ArtifactRef = z.infer<typeof ArtifactRef>;
+/** Handler `review-gate`: did `commit` reach main through an approved review? */
+export const ReviewGateInput = z.object({
+  pipeline: nonEmpty,
+  change: nonEmpty,
+  /** The CodeCommit repository the push went to. */
+  repository: nonEmpty,
+  /** The commit pushed to main. */
+  commit: nonEmpty,
+});
+export type ReviewGateInput = z.infer<typeof ReviewGateInput>;
+export type ReviewGateOutput =
+  | { approved: true; pullRequest: string; reviewers: string[] }
+  /** `reason`: `unreviewed: ...`, `self-approved: ...`, `approval-rules-not-satisfied: ...`, `review-unknown: ...`. */
+  | { approved: false; reason: string };
+
+/** Handler `resolve-artifact`: the build stage pins the object the change deploys. */
+export const ResolveArtifactInput = z.object({ pipeline: nonEmpty, change: nonEmpty, revision: nonEmpty });
+export type ResolveArtifactInput = z.infer<typeof ResolveArtifactInput>;
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
 export const NotifyInput = StepScope.partial().extend({
@@ -287,6 +317,8 @@ export type StepError = (typeof StepError)[keyof typeof StepError];
  * ProvisionedThroughputExceededException), which handlers let through for `Retry`.
  */
 export const HandlerError = {
+  /** The change's artifact is missing, unversioned or without its SHA-256: the change fails in build. */
+  ARTIFACT_UNAVAILABLE: 'ArtifactUnavailable',
   /** Another deployment runs in the group; retry with backoff, never start a second one. */
   DEPLOYMENT_GROUP_BUSY: 'DeploymentGroupBusy',
   /** EventBridge rejected events; retry. */
@@ -305,12 +337,15 @@ export const HandlerError = {
   BLOCKER_UNAVAILABLE: 'BlockerUnavailable',
   /** DynamoDB left items of a BatchWriteItem unprocessed after several retries (throttled); retry. */
   BATCH_WRITE_INCOMPLETE: 'BatchWriteIncomplete',
+  /** CodeCommit throttled the review gate (whatever its SDK error's name); retry. */
+  REVIEW_THROTTLED: 'ReviewThrottled',
 } as const;
 export type HandlerError = (typeof HandlerError)[keyof typeof HandlerError];
 export const RetryableHandlerErrors: readonly string[] = [
   HandlerError.DEPLOYMENT_GROUP_BUSY,
   HandlerError.PUBLISH_FAILED,
   HandlerError.BATCH_WRITE_INCOMPLETE,
+  HandlerError.REVIEW_THROTTLED,
 ];
 
 /** `cause` of a SendTaskFailure: JSON of this shape, so ASL can surface the reason. */
@@ -392,3 +427,49 @@ export const LaneInput = z.discriminatedUnion('action', [
   z.object({ action: z.literal('release'), pipeline: nonEmpty, change: nonEmpty, stages: z.array(nonEmpty) }),
 ]);
 export type LaneInput = z.infer<typeof LaneInput>;
+
+/**
+ * A pushed commit id names the change and its executions (`<commit>`, `<commit>-2`, ... and
+ * each region's child `<change>-<region>`): letters, digits, `-` and `_`, short enough to
+ * leave room for a push counter.
+ */
+const commitId = z
+  .string()
+  .regex(new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CHANGE_ID_LENGTH - 4}}$`), {
+    message: `is not a commit id that can name an execution (letters, digits, '-', '_'; at most ${MAX_CHANGE_ID_LENGTH - 4})`,
+  });
+
+/** A CodeCommit "Repository State Change" event's detail, as EventBridge delivers it. */
+export const CodeCommitPushDetail = z.looseObject({
+  event: nonEmpty,
+  referenceType: nonEmpty,
+  referenceName: nonEmpty,
+  repositoryName: nonEmpty,
+  commitId,
+  oldCommitId: z.string().optional(),
+  callerUserArn: z.string().optional(),
+});
+export type CodeCommitPushDetail = z.infer<typeof CodeCommitPushDetail>;
+
+/**
+ * Handler `start-change`: the target of a pipeline's push rule (the rule's input
+ * transformer builds exactly this). It turns one push event into one change and starts its
+ * pipeline execution by name.
+ */
+export const StartChangeInput = z.object({
+  pipeline: nonEmpty,
+  /** The pipeline state machine to start. */
+  stateMachineArn: nonEmpty,
+  /** The push event, whole (its `id` tells a duplicated delivery from a new push). */
+  event: busEvent(CodeCommitPushDetail).extend({ id: nonEmpty, time: isoTime }),
+});
+export type StartChangeInput = z.infer<typeof StartChangeInput>;
+export interface StartChangeOutput {
+  change: string;
+  executionArn: string;
+  /**
+   * True when this delivery claimed the change (its first delivery); false for a duplicate,
+   * which found the change's record and at most re-sent the same start (nothing new ran).
+   */
+  started: boolean;
+}

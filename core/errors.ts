@@ -31,6 +31,11 @@ export class BlockerUnavailableError extends HandsoffError {
   override readonly name = HandlerError.BLOCKER_UNAVAILABLE;
 }
 
+/** The change's artifact cannot be pinned (missing, unversioned, no SHA-256): it fails in build. */
+export class ArtifactUnavailableError extends HandsoffError {
+  override readonly name = HandlerError.ARTIFACT_UNAVAILABLE;
+}
+
 /** DynamoDB kept leaving items of a BatchWriteItem unprocessed (throttling). Retryable. */
 export class BatchWriteIncompleteError extends HandsoffError {
   override readonly name = HandlerError.BATCH_WRITE_INCOMPLETE;
@@ -54,6 +59,12 @@ export class RollbackFailedError extends HandsoffError {
 /** The payload does not have the contract's shape (a state machine / handler mismatch). */
 export class InvalidInputError extends HandsoffError {
   override readonly name = HandlerError.INVALID_INPUT;
+}
+
+/** CodeCommit throttled the review gate's reads. Retryable: the state machine backs off and asks again. */
+export class ReviewThrottledError extends HandsoffError {
+  override readonly name = HandlerError.REVIEW_THROTTLED;
+  override readonly retryable = true;
 }
 
 /** EventBridge rejected some of the events handsoff published. Retryable. */

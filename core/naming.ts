@@ -123,3 +123,11 @@ export const DeploymentConfig = {
 
 /** Artifact key of a change's immutable revision. */
 export const artifactKey = (pipeline: string, revision: string): string => `${pipeline}/${revision}.zip`;
+
+/**
+ * Execution names (1-80 letters, digits, `-`, `_`): a change's pipeline execution is named
+ * after the change, each region's child `${change}-${region}`. A change id has at most 60
+ * characters so that the child's name fits with any region code (at most 19).
+ */
+export const MAX_CHANGE_ID_LENGTH = 60;
+export const regionExecutionName = (change: string, region: string): string => `${change}-${region}`;

@@ -15,13 +15,14 @@
  * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
  * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, or `wait#${change}`       |
+ * | HANDSOFF_CHANGES_TABLE      | `${pipeline}#${change}`              | `started`                           |
  *
  * Pure: no AWS imports, no environment. Read by lambdas/, infra/ and sim/.
  */
 import type { Weekday } from './model.ts';
 import type { ArtifactRef, BlockingState, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
-export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes';
+export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes' | 'changes';
 
 /** Waiters and watches carry a TTL attribute (epoch seconds) so finished ones age out. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -54,6 +55,8 @@ export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   windows: { sortKey: true },
   holidays: { sortKey: true },
   lanes: { sortKey: true, tokens: true },
+  // One record per change (start-change's claim): no task token.
+  changes: { sortKey: true },
 };
 
 export const TTL_SECONDS = 30 * 24 * 3600;
@@ -341,3 +344,30 @@ export interface LaneWaitItem {
   stage?: string;
   execution?: string;
 }
+
+// ---------------------------------------------------------------- changes
+
+/**
+ * "This push is change `change`, started": written once, conditionally, by start-change. A
+ * change id is taken by one push event only; a later push of the same commit takes the next id.
+ */
+export interface ChangeStartedItem {
+  pk: string;
+  sk: typeof CHANGE_STARTED_SK;
+  pipeline: string;
+  change: string;
+  commit: string;
+  repository: string;
+  /** EventBridge id of the push event: a duplicated delivery carries the same id. */
+  pushEvent: string;
+  author: string;
+  /** The push time (the event's `time`): the base of the change's lead time. */
+  mergedAt: string;
+  executionName: string;
+  startedAt: string;
+}
+export const CHANGE_STARTED_SK = 'started';
+export const changeKey = (pipeline: string, change: string): { pk: string; sk: typeof CHANGE_STARTED_SK } => ({
+  pk: `${pipeline}#${change}`,
+  sk: CHANGE_STARTED_SK,
+});

@@ -1,9 +1,10 @@
 /**
  * The simulator: the exact ASL the CDK stack deploys in the Step Functions stand-in
- * (stepfunctions.ts), every task routed to the real handler code (lambda.ts), state in a
- * local DynamoDB (local-dynamo.ts), the world's AWS events delivered by the EventBridge
- * stand-in (eventbridge.ts), bake ends by the Scheduler stand-in (scheduler.ts), and a
- * simulated CodeDeploy/CloudWatch world (world/). Time is virtual (clock.ts).
+ * (stepfunctions.ts, executions by name), every task routed to the real handler code
+ * (lambda.ts), state in a local DynamoDB (local-dynamo.ts), the world's AWS events and the
+ * pushes to main delivered by the EventBridge stand-in (eventbridge.ts), bake ends by the
+ * Scheduler stand-in (scheduler.ts), and a simulated CodeDeploy/CloudWatch/CodeCommit world
+ * (world/). Time is virtual (clock.ts).
  * `simulate()` composes them and plays the scenario.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,21 +13,23 @@ import type { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
-import type { ChangeExecutionInput } from '../core/contracts.ts';
 import { HandlerName } from '../statemachines/resources.ts';
-import { artifactKey, teamAggregateAlarmName } from '../core/naming.ts';
-import { simulatedObject } from './world/artifacts.ts';
+import { teamAggregateAlarmName } from '../core/naming.ts';
+import { simulatedS3 } from './world/artifacts.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
 import { at, installClock, settle } from './clock.ts';
-import { ACCOUNT, loadHandlers, localFunctionArn, LocalLambda } from './lambda.ts';
-import { LocalStepFunctions } from './stepfunctions.ts';
-import { awsEventOf, deliverLater, localEventBridge } from './eventbridge.ts';
+import { ACCOUNT, HOME, loadHandlers, localFunctionArn, LocalLambda } from './lambda.ts';
+import { LocalStepFunctions, stateMachineArn } from './stepfunctions.ts';
+import { awsEventOf, deliverLater, deliverPush, localEventBridge } from './eventbridge.ts';
+import { pushToMain, simulatedCodeCommit } from './world/codecommit-api.ts';
 import { localScheduler } from './scheduler.ts';
 import { Faults, faultyClient, type FaultSpec } from './faults.ts';
 import { scheduleAlarmDeletions } from './world-faults.ts';
@@ -131,6 +134,10 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       if (faults.duplicates('schedule')) invokeAsync(functionArn, payload);
     });
     const sfn = new LocalStepFunctions(pipelines, lambda);
+    // Each change is a commit pushed to main of the pipeline's repository (named like it).
+    const codeCommit = simulatedCodeCommit(
+      scenario.changes.map((c) => ({ id: c.id, repository: c.pipeline, author: c.author, approvedBy: c.approvedBy, at: c.at })),
+    );
     let dynamoCalls = 0;
     dynamo.client.middlewareStack.add((next) => (args) => {
       dynamoCalls++;
@@ -141,11 +148,14 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       (next, context) => (args) => (seeding ? next(args) : faults.call('dynamodb', String(context.commandName ?? 'Unknown').replace(/Command$/, ''), () => next(args))),
       { step: 'initialize', name: 'handsoffFaults' },
     );
+    const s3 = simulatedS3(pipelines.map((p) => p.name));
     setClients({
       codeDeploy: (region) => faultyClient(faults, 'codedeploy', world.codeDeploy(region)) as unknown as CodeDeployClient,
       cloudWatch: (region) => faultyClient(faults, 'cloudwatch', world.cloudWatch(region)) as unknown as CloudWatchClient,
       dynamo: () => dynamo.client,
-      sfn: () => faultyClient(faults, 'stepfunctions', sfn.tokens.client()) as unknown as SFNClient,
+      sfn: () => faultyClient(faults, 'stepfunctions', sfn.client()) as unknown as SFNClient,
+      codeCommit: () => codeCommit as unknown as CodeCommitClient,
+      s3: () => s3 as unknown as S3Client,
       events: () => faultyClient(faults, 'eventbridge', localEventBridge(emit)) as unknown as EventBridgeClient,
       scheduler: () => faultyClient(faults, 'scheduler', scheduler) as unknown as SchedulerClient,
     });
@@ -155,57 +165,44 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     const outcomes = new Map<string, ChangeSummary['status'] | 'pending'>();
     // 'pending' until merged: the reconciler runs only while a merged change is in flight.
     for (const c of scenario.changes) outcomes.set(c.id, 'pending');
+    /** A change's pipeline execution decides its outcome (rejected: the review gate said no). */
+    sfn.onPipelineExecution = (pipeline, change, run) => {
+      if (!outcomes.has(change)) return;
+      run.then(
+        () => outcomes.set(change, 'succeeded'),
+        (e: Error) => {
+          if (emitted.some((x) => x.type === EventType.CHANGE_REJECTED && x.change === change)) {
+            outcomes.set(change, 'rejected');
+            return;
+          }
+          outcomes.set(change, 'failed');
+          // An execution that failed without marking the change (a States.Runtime error, say)
+          // is still a failed change, with the execution's error as the reason.
+          if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === change)) {
+            const cause = (e as Error & { cause?: Error }).cause;
+            emit({
+              time: new Date(Date.now()).toISOString(),
+              type: EventType.CHANGE_FAILED,
+              pipeline,
+              change,
+              reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
+            });
+          }
+        },
+      );
+    };
+    // A change is a push to main: the push rule's target (start-change) gets the event, as on
+    // AWS, and starts the change's pipeline execution by name; the review gate is its first
+    // step. A duplicated push (fault duplicate-events, source `source`) reaches start-change
+    // twice with the same event id: the second delivery adopts the change, nothing runs twice.
     for (const c of scenario.changes) {
       at(c.at, () => {
         const pipeline = byName.get(c.pipeline)!;
         outcomes.set(c.id, 'in-progress');
         world.setBehavior(pipeline.name, c.id, c.behavior);
-        const base = { time: new Date(Date.now()).toISOString(), pipeline: pipeline.name, change: c.id };
-        emit({ ...base, type: EventType.CHANGE_RECEIVED, author: c.author });
-        // Only reviewed commits deploy: approved by someone other than the author.
-        const reviewers = c.approvedBy.filter((r) => r !== c.author);
-        if (reviewers.length === 0) {
-          outcomes.set(c.id, 'rejected');
-          emit({
-            ...base,
-            type: EventType.CHANGE_REJECTED,
-            reason: c.approvedBy.length === 0 ? 'unreviewed: no approval on the merge' : 'self-approved: the only approval is the author\'s own',
-          });
-          return;
-        }
-        const input: ChangeExecutionInput = {
-          pipeline: pipeline.name,
-          change: c.id,
-          revision: c.id,
-          // The build's upload: the exact object every deployment of the change deploys.
-          artifact: simulatedObject(artifactKey(pipeline.name, c.id)),
-          author: c.author,
-          mergedAt: new Date(c.at).toISOString(),
-        };
-        const run = sfn.run(pipeline.name, 'pipeline', c.id, c.id, input);
-        // A duplicated push event: the rule starts a second execution of the same change
-        // (EventBridge names it, so Step Functions' name idempotency does not apply).
-        if (faults.duplicates('source', { change: c.id })) {
-          sfn.run(pipeline.name, 'pipeline', `${c.id}-duplicate`, c.id, input).catch(() => undefined);
-        }
-        run.then(
-          () => outcomes.set(c.id, 'succeeded'),
-          (e: Error) => {
-            outcomes.set(c.id, 'failed');
-            // An execution that failed without marking the change (a States.Runtime error, say)
-            // is still a failed change, with the execution's error as the reason.
-            if (!emitted.some((x) => x.type === EventType.CHANGE_FAILED && x.change === c.id)) {
-              const cause = (e as Error & { cause?: Error }).cause;
-              emit({
-                time: new Date(Date.now()).toISOString(),
-                type: EventType.CHANGE_FAILED,
-                pipeline: pipeline.name,
-                change: c.id,
-                reason: `pipeline execution failed: ${cause?.name ?? e.name}: ${cause?.message ?? e.message}`,
-              });
-            }
-          },
-        );
+        const push = pushToMain({ id: c.id, repository: pipeline.name, author: c.author }, pipeline.name, stateMachineArn(pipeline.name, 'pipeline'), HOME);
+        const duplicated = faults.duplicates('source', { pipeline: pipeline.name, change: c.id });
+        deliverPush(push, invokeAsync, duplicated ? Math.floor(faults.random('duplicate-lag') * 10_000) : undefined);
       });
     }
     for (const e of scenario.events) {

@@ -3,10 +3,12 @@
  * - PutEvents: handsoff's own events land in the simulation's event stream;
  * - rules: the world's AWS events (CodeDeploy state changes, CloudWatch alarm state
  *   changes) reach the handler targets about a second after they happen, as on AWS, where
- *   the target region's rule forwards them to the home bus.
+ *   the target region's rule forwards them to the home bus; a push to main reaches the
+ *   push rule's target, `start-change` (the input the CDK rule builds: sim/world/codecommit-api.ts).
  */
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { HandsoffEvent } from '../core/events.ts';
+import type { StartChangeInput } from '../core/contracts.ts';
 import { HandlerName } from '../statemachines/resources.ts';
 import type { WorldEmission } from './world/index.ts';
 import { localFunctionArn } from './lambda.ts';
@@ -70,4 +72,15 @@ export const awsEventOf = (w: WorldEmission): AwsEvent | undefined => {
  */
 export const deliverLater = (event: AwsEvent, invokeAsync: (functionArn: string, payload: unknown) => void, extraMs = 0): void => {
   setTimeout(() => invokeAsync(event.functionArn, event.payload), EVENT_DELIVERY_MS + extraMs);
+};
+
+/**
+ * The push rule (infra/constructs/control-plane/event-routing.ts, sourceRules): the push
+ * reaches `start-change` as the change merges; a duplicated delivery (the `duplicate-events`
+ * fault with source `source`) reaches it again `duplicateLagMs` later, with the same event id.
+ */
+export const deliverPush = (push: StartChangeInput, invokeAsync: (functionArn: string, payload: unknown) => void, duplicateLagMs?: number): void => {
+  const target = localFunctionArn(HandlerName.START_CHANGE);
+  invokeAsync(target, push);
+  if (duplicateLagMs !== undefined) setTimeout(() => invokeAsync(target, push), duplicateLagMs);
 };

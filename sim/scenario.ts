@@ -181,7 +181,8 @@ export const BehaviorSchema = z.discriminatedUnion('kind', [
 
 export const ScenarioChangeSchema = z
   .object({
-    id: z.string().min(1),
+    // A change id is its commit and names its executions (core/naming.ts MAX_CHANGE_ID_LENGTH).
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,56}$/, "letters, digits, '-' and '_', at most 56 characters"),
     at: isoTime(),
     author: z.string().min(1),
     approvedBy: z.array(z.string().min(1)).default([]),

@@ -2,15 +2,18 @@
  * The Step Functions stand-in: runs the exact ASL the CDK stack deploys (substituted with
  * local ARNs, as CloudFormation substitutes it) in aws-local-stepfunctions, routes every
  * task to the Lambda stand-in, emulates `.waitForTaskToken` (task tokens the handlers
- * complete through their SFN client) and `startExecution.sync:2` child executions, and
- * counts transitions and history sizes.
+ * complete through their SFN client), keeps executions by name (local-executions.ts: the
+ * handlers' StartExecution and DescribeExecution, `startExecution.sync:2` child executions
+ * named `<change>-<region>` and the `describeExecution` integration that adopts one that
+ * already ran), and counts transitions and history sizes.
  */
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
-import { functionArnKey, HandlerName, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
+import { functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { ACCOUNT, HOME, localFunctionArn, TaskError, type LocalLambda } from './lambda.ts';
+import { executionArnOf, LocalExecutions } from './local-executions.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -154,15 +157,23 @@ interface Prepared {
   scopes: Scopes;
 }
 
+/** A pipeline execution that has started: the engine follows the change's outcome through it. */
+export type PipelineExecutionListener = (pipeline: string, change: string, result: Promise<unknown>) => void;
+
 /** The pipeline and region machines of every pipeline, with their executions. */
 export class LocalStepFunctions {
   readonly tokens = new TaskTokens();
+  /** Executions by name: a repeated start of one is that execution, never a second run. */
+  readonly named: LocalExecutions;
+  /** Called for every pipeline execution that starts (not for an adopted start). */
+  onPipelineExecution: PipelineExecutionListener | undefined;
   /** State transitions (states entered) per change, over its pipeline and region executions. */
   readonly transitions: Record<string, number> = {};
   largestHistory = { execution: '', events: 0 };
   /** Executions started (pipeline and region). */
   executions = 0;
   private readonly machines = new Map<string, Record<'pipeline' | 'region', Prepared>>();
+  private readonly machineOf = new Map<string, { pipeline: string; kind: 'pipeline' | 'region' }>();
   private readonly pendingRuns = new Set<Promise<unknown>>();
 
   constructor(
@@ -173,7 +184,10 @@ export class LocalStepFunctions {
     // One interpreter per definition, validated once; each execution is a run of it.
     for (const p of pipelines) {
       const defs = buildStateMachines(p);
-      const values: Record<string, string> = { [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region') };
+      const values: Record<string, string> = {
+        [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region'),
+        [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stateMachineArn(p.name, 'region').replace(':stateMachine:', ':execution:'),
+      };
       for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
       const prepare = (def: StateMachineDefinition): Prepared => ({
         machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
@@ -181,13 +195,33 @@ export class LocalStepFunctions {
         scopes: mapScopes(def as unknown as { States: Record<string, any> }),
       });
       this.machines.set(p.name, { pipeline: prepare(substitute(defs.pipeline, values)), region: prepare(substitute(defs.region, values)) });
+      for (const kind of ['pipeline', 'region'] as const) this.machineOf.set(stateMachineArn(p.name, kind), { pipeline: p.name, kind });
     }
+    this.named = new LocalExecutions((machineArn, name, input) => {
+      const machine = this.machineOf.get(machineArn);
+      if (!machine) return Promise.reject(new Error(`the local Step Functions has no state machine ${machineArn}`));
+      const change = (input as { change?: unknown }).change;
+      const result = this.run(machine.pipeline, machine.kind, name, typeof change === 'string' ? change : name, input);
+      if (machine.kind === 'pipeline') this.onPipelineExecution?.(machine.pipeline, String(change ?? name), result);
+      return result;
+    });
   }
 
-  /** Runs an execution of a pipeline's machine; resolves with its output, rejects with its error. */
+  /**
+   * A drop-in for SFNClient, as the handlers use it: StartExecution and DescribeExecution
+   * (executions by name), and the task-token calls.
+   */
+  client() {
+    return this.named.client(this.tokens.client());
+  }
+
+  /**
+   * Runs an execution of a pipeline's machine; resolves with its output, rejects with its
+   * error. Not by name: every start goes through `named` (StartExecution, child starts).
+   */
   run(pipeline: string, kind: 'pipeline' | 'region', name: string, change: string, input: unknown): Promise<unknown> {
     const { machine, overrides: resources, scopes } = this.machines.get(pipeline)![kind];
-    const executionArn = `arn:aws:states:${HOME}:${ACCOUNT}:execution:handsoff-${pipeline}-${kind}:${name}`;
+    const executionArn = executionArnOf(stateMachineArn(pipeline, kind), name);
     const overrides: Record<string, (input: any) => Promise<any>> = {};
     const stopped = new Set<Scopes[number]>();
     for (const [stateName, resource] of Object.entries(resources)) {
@@ -197,7 +231,7 @@ export class LocalStepFunctions {
           // An iteration of a Map that already failed: Step Functions would not run it.
           if (stopped.has(scope) && scope.inner.has(stateName)) return new Promise(() => undefined);
         }
-        return this.routeTask(pipeline, change, resource, taskInput);
+        return this.routeTask(resource, taskInput);
       };
     }
     this.executions++;
@@ -234,7 +268,7 @@ export class LocalStepFunctions {
     return Promise.race([Promise.all([...this.pendingRuns]), new Promise((r) => setTimeout(r, 50))]);
   }
 
-  private async routeTask(pipeline: string, change: string, resource: string, taskInput: any): Promise<unknown> {
+  private async routeTask(resource: string, taskInput: any): Promise<unknown> {
     if (resource === 'arn:aws:states:::lambda:invoke') {
       const payload = await this.lambda.invoke(taskInput.FunctionName, taskInput.Payload);
       return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
@@ -244,16 +278,9 @@ export class LocalStepFunctions {
       await this.lambda.invoke(taskInput.FunctionName, replaceToken(taskInput.Payload, token));
       return promise;
     }
-    if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
-      const input = taskInput.Input as { region?: string };
-      const name = `${change}-${input.region ?? 'child'}`;
-      try {
-        const output = await this.run(pipeline, 'region', name, change, input);
-        return { Output: output, Status: 'SUCCEEDED', ExecutionArn: name };
-      } catch (e) {
-        throw new TaskError('States.TaskFailed', `child execution ${name} failed: ${(e as Error).message}`);
-      }
-    }
+    // Child executions by name (a repeated start is that execution), and their outcomes.
+    if (resource === 'arn:aws:states:::states:startExecution.sync:2') return this.named.startSync(taskInput);
+    if (resource === 'arn:aws:states:::aws-sdk:sfn:describeExecution') return this.named.describeTask(taskInput);
     throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
   }
 }

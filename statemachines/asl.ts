@@ -51,6 +51,8 @@ export const TRANSIENT_RETRY: Json[] = [
       'ProvisionedThroughputExceededException',
       // CloudWatch's throttling error code.
       'Throttling',
+      // S3's throttling (the artifact bucket).
+      'SlowDown',
       // The function died (a crash, a timeout, the runtime exiting) before it answered.
       'Lambda.Unknown',
       'Sandbox.Timedout',

@@ -6,7 +6,7 @@
  * named, instead of failing a change in production.
  */
 import type { z } from 'zod';
-import { CheckWindowInput, LaneInput, NotifyInput, RollbackInput, StartBakeInput, StartDeploymentInput } from '../core/contracts.ts';
+import { CheckWindowInput, LaneInput, NotifyInput, ResolveArtifactInput, ReviewGateInput, RollbackInput, StartBakeInput, StartDeploymentInput } from '../core/contracts.ts';
 import { HandlerName } from './resources.ts';
 
 type TaskHandler = (typeof HandlerName)[keyof typeof HandlerName];
@@ -19,6 +19,8 @@ export const TASK_CONTRACTS: Partial<Record<TaskHandler, z.ZodType>> = {
   [HandlerName.START_BAKE]: StartBakeInput,
   [HandlerName.ROLLBACK]: RollbackInput,
   [HandlerName.LANE]: LaneInput,
+  [HandlerName.RESOLVE_ARTIFACT]: ResolveArtifactInput,
+  [HandlerName.REVIEW_GATE]: ReviewGateInput,
 };
 
 type Shape = Record<string, z.ZodType>;

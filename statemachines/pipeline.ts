@@ -10,6 +10,8 @@ import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resour
 import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
 import { preProdAlarms, regionAlarms, regionItem } from './alarms.ts';
 import { rollbackStates } from './rollback.ts';
+import { sourceStage } from './source.ts';
+import { regionChildStates } from './region-child.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 
 /**
@@ -56,11 +58,24 @@ export const acquireLane = (stage: string, next: string, catchTo: string): State
   );
 
 /**
- * A change deploys one pinned object (core/contracts.ts ArtifactRef): without its S3 version
- * and checksums it fails in `build`, with the reason, before it takes a lane or deploys anything.
+ * The build stage's pin: `resolve-artifact` reads the version and SHA-256 of the change's
+ * artifact and the change carries them (`$.artifact`) from then on; every deployment and
+ * rollback uses exactly that object. No pinned artifact, the change fails in `build` with the
+ * reason, before it takes a lane or deploys anything (the Choice is the net if a handler ever
+ * answered without one).
  */
 const artifactPinned = (states: States, add: (id: string, state: State) => void): void => {
   const failed = failChange(states, 'Build.Artifact', 'build', [], { causePath: '$.error.Cause' });
+  add(
+    'Build.ResolveArtifact',
+    invoke(HandlerName.RESOLVE_ARTIFACT, { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'revision.$': '$.revision' }, 'NEXT', {
+      // The whole answer, unselected: a path to a field it lacks would be a States.Runtime
+      // error, which no Catch takes (the change would stop holding its lanes).
+      ResultSelector: { 'pinned.$': '$.Payload' },
+      ResultPath: '$.build',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failed }],
+    }),
+  );
   states['Build.ArtifactMissing'] = {
     Type: 'Pass',
     Parameters: {
@@ -74,11 +89,17 @@ const artifactPinned = (states: States, add: (id: string, state: State) => void)
     Type: 'Choice',
     Choices: [
       {
-        Not: { And: ['versionId', 'eTag', 'sha256'].map((f) => ({ Variable: `$.artifact.${f}`, IsPresent: true })) },
+        Not: { And: ['versionId', 'eTag', 'sha256'].map((f) => ({ Variable: `$.build.pinned.${f}`, IsPresent: true })) },
         Next: 'Build.ArtifactMissing',
       },
     ],
     Default: 'NEXT',
+  });
+  add('Build.PinArtifact', {
+    Type: 'Pass',
+    Parameters: { 'versionId.$': '$.build.pinned.versionId', 'eTag.$': '$.build.pinned.eTag', 'sha256.$': '$.build.pinned.sha256' },
+    ResultPath: '$.artifact',
+    Next: 'NEXT',
   });
 };
 
@@ -90,13 +111,13 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     order.push(id);
   };
 
-  // source and build are thin until the review gate and CodeBuild issues: a change arrives
-  // with its artifact; the stage events still mark where it is.
-  for (const stage of ['source', 'build']) {
-    add(`${stageId(stage)}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
-    if (stage === 'build') artifactPinned(states, add);
-    add(`${stageId(stage)}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-  }
+  // Source: the review gate decides first; only a reviewed change goes on.
+  sourceStage(add, states);
+  // build is thin until the CodeBuild issue: it pins the change's artifact; a change without
+  // one fails here, before it takes a lane or deploys.
+  add('Build.Started', notify(EventType.STAGE_STARTED, { stage: 'build' }, 'NEXT'));
+  artifactPinned(states, add);
+  add('Build.Completed', notify(EventType.STAGE_COMPLETED, { stage: 'build' }, 'NEXT'));
 
   let previous: string | undefined;
   /** Lane of the stage first, then free the previous one: changes keep their order. */
@@ -184,34 +205,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ItemProcessor: {
         ProcessorConfig: { Mode: 'INLINE' },
         StartAt: `${id}.Region`,
-        States: {
-          [`${id}.Region`]: {
-            Type: 'Task',
-            Resource: START_CHILD_SYNC,
-            Parameters: {
-              StateMachineArn: placeholder(REGION_STATE_MACHINE_ARN_KEY),
-              Input: {
-                'pipeline.$': '$.pipeline',
-                'change.$': '$.change',
-                'revision.$': '$.revision',
-                'artifact.$': '$.artifact',
-                'stage.$': '$.stage',
-                'region.$': '$.item.region',
-                'application.$': '$.item.application',
-                'oneBoxGroup.$': '$.item.oneBoxGroup',
-                'units.$': '$.item.units',
-                'oneBoxMetricScopes.$': '$.item.oneBoxMetricScopes',
-                'alarmNames.$': '$.item.alarmNames',
-                'alarms.$': '$.item.alarms',
-                'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
-              },
-            },
-            TimeoutSeconds: CHILD_TIMEOUT_SECONDS,
-            Retry: [{ ErrorEquals: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2 }],
-            ResultSelector: { 'region.$': '$.Output.region', 'status.$': '$.Output.status', 'reason.$': '$.Output.reason' },
-            End: true,
-          },
-        },
+        States: regionChildStates(id),
       },
       MaxConcurrency: 0,
       ResultPath: '$.outcomes',

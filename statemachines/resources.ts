@@ -15,6 +15,12 @@ export const HandlerName = {
   ON_ALARM_EVENT: 'on-alarm-event',
   /** The sweep that re-checks every open waiter (lost events), on a schedule. */
   RECONCILE: 'reconcile',
+  /** The source stage: did the commit reach main through an approved review? */
+  REVIEW_GATE: 'review-gate',
+  /** Target of the push rule: one push event, one change, one named pipeline execution. */
+  START_CHANGE: 'start-change',
+  /** The build stage: pins the change's artifact (S3 version and SHA-256). */
+  RESOLVE_ARTIFACT: 'resolve-artifact',
 } as const;
 export type HandlerName = (typeof HandlerName)[keyof typeof HandlerName];
 
@@ -26,6 +32,8 @@ export const TaskHandlers = [
   HandlerName.START_BAKE,
   HandlerName.ROLLBACK,
   HandlerName.LANE,
+  HandlerName.REVIEW_GATE,
+  HandlerName.RESOLVE_ARTIFACT,
 ] as const;
 
 /** `notify` -> `NotifyFunctionArn`, `check-window` -> `CheckWindowFunctionArn`. */
@@ -37,5 +45,10 @@ export const functionArnKey = (handler: HandlerName): string =>
 
 /** Placeholder of the region child state machine's ARN, in the pipeline state machine. */
 export const REGION_STATE_MACHINE_ARN_KEY = 'RegionStateMachineArn';
+/**
+ * Placeholder of the region machine's execution ARN prefix (`arn:aws:states:<r>:<a>:execution:<name>`),
+ * in the pipeline state machine: a region execution that already ended is described by name.
+ */
+export const REGION_EXECUTIONS_ARN_PREFIX_KEY = 'RegionExecutionArnPrefix';
 
 export const placeholder = (key: string): string => `\${${key}}`;

@@ -22,6 +22,10 @@ export { productionRegions, pipelineRegions, targetRegions } from '../../core/al
 export const eventBusArn = (stack: Stack, homeRegion: string): string =>
   stack.formatArn({ service: 'events', region: homeRegion, resource: 'event-bus', resourceName: HANDSOFF_BUS_NAME });
 
+/** A CodeCommit repository of the home region. */
+export const repositoryArn = (stack: Stack, name: string): string =>
+  stack.formatArn({ service: 'codecommit', resource: name, resourceName: undefined });
+
 export const stateMachineArn = (stack: Stack, name: string): string =>
   stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 

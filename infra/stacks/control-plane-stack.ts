@@ -23,7 +23,7 @@ import { createStateMachines } from '../constructs/control-plane/machines.ts';
 import { notifications } from '../constructs/control-plane/notifications.ts';
 import { createTables, seedTables } from '../constructs/control-plane/tables.ts';
 import { acknowledge } from '../nag.ts';
-import { BAKE_SCHEDULE_GROUP, HANDSOFF_BUS_NAME } from './arns.ts';
+import { BAKE_SCHEDULE_GROUP, HANDSOFF_BUS_NAME, repositoryArn } from './arns.ts';
 
 export { RECONCILE_RATE } from '../constructs/control-plane/access.ts';
 
@@ -84,7 +84,8 @@ export class ControlPlaneStack extends Stack {
       description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed.',
     });
 
-    const deps = { tables: this.tables, bus: this.bus, artifacts, scheduleGroup, schedulerRole };
+    const repositoryArns = pipelines.map((p) => repositoryArn(this, props.repositoryName?.(p) ?? p.name));
+    const deps = { tables: this.tables, bus: this.bus, artifacts, scheduleGroup, schedulerRole, repositoryArns };
     this.functions = createFunctions(this, deps, props.handlerEntry);
     schedulerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -105,7 +106,7 @@ export class ControlPlaneStack extends Stack {
 
     awsEventRules(this, this.bus, this.functions);
     notifications(this, this.bus);
-    sourceRules(this, pipelines, this.pipelineMachines, props.repositoryName);
+    sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName);
     seedTables(this, this.tables, pipelines);
   }
 

@@ -1,12 +1,14 @@
 /**
  * The one place handlers get their AWS clients from. On AWS these are the SDK v3 clients,
  * created once per container and reused; the simulator replaces them with its world
- * (simulated CodeDeploy/CloudWatch, local DynamoDB, task-token emulation) via setClients.
+ * (simulated CodeDeploy/CloudWatch/CodeCommit, local DynamoDB, local Step Functions) via setClients.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -18,6 +20,10 @@ export interface AwsClients {
   sfn(): SFNClient;
   events(): EventBridgeClient;
   scheduler(): SchedulerClient;
+  /** The home region's CodeCommit (the review gate reads pull requests there). */
+  codeCommit(): CodeCommitClient;
+  /** The home region's S3 (the artifact bucket). */
+  s3(): S3Client;
 }
 
 const perRegion = <T>(make: (region: string) => T): ((region: string) => T) => {
@@ -48,6 +54,8 @@ export const createAwsClients = (): AwsClients => ({
   sfn: lazy(() => new SFNClient({})),
   events: lazy(() => new EventBridgeClient({})),
   scheduler: lazy(() => new SchedulerClient({})),
+  codeCommit: lazy(() => new CodeCommitClient({})),
+  s3: lazy(() => new S3Client({})),
 });
 
 let current: AwsClients | undefined;

@@ -13,4 +13,5 @@ export const table = {
   windows: (): string => env(TABLE_ENV.windows),
   holidays: (): string => env(TABLE_ENV.holidays),
   lanes: (): string => env(TABLE_ENV.lanes),
+  changes: (): string => env(TABLE_ENV.changes),
 };

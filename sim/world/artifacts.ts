@@ -5,6 +5,7 @@
  * refuses a revision that names another version or checksum, as a real bucket with a
  * different object would make CodeDeploy do.
  */
+import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 
 export interface SimulatedObject {
@@ -32,3 +33,24 @@ export const objectMismatch = (location: { key: string; version?: string; eTag?:
   if (eTag !== undefined && eTag !== object.eTag) return `the ETag of ${location.key} is ${object.eTag}, not ${eTag}`;
   return undefined;
 };
+
+/**
+ * The artifact bucket as S3 answers the build stage: HeadObject of any key under the
+ * pipeline's prefix finds its one object, with its version, ETag and full-object SHA-256
+ * (base64, as S3's ChecksumSHA256). Keys of no pipeline are not there.
+ */
+export const simulatedS3 = (pipelines: readonly string[]) => ({
+  send: async (command: unknown): Promise<unknown> => {
+    if (!(command instanceof HeadObjectCommand)) {
+      throw new Error(`the simulated S3 does not implement ${(command as object).constructor.name}`);
+    }
+    const key = command.input.Key ?? '';
+    if (!pipelines.some((p) => key.startsWith(`${p}/`))) throw new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+    const object = simulatedObject(key);
+    return {
+      VersionId: object.versionId,
+      ETag: `"${object.eTag}"`,
+      ...(command.input.ChecksumMode === 'ENABLED' ? { ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64') } : {}),
+    };
+  },
+});

@@ -86,13 +86,28 @@ describe('service principals in resource policies', () => {
           (x.Properties.AssumeRolePolicyDocument.Statement as Statement[]).some((st) => services.includes(servicePrincipal(st) ?? '')),
       ),
     );
-    // Per pipeline two machine roles and a source role; the bake scheduler; per target region a forwarder and CodeDeploy.
-    expect(roles.length).toBe(3 * pipelines.length + 1 + 2 * targetResources.length);
+    // Per pipeline two machine roles (the push rule invokes start-change, with no role); the
+    // bake scheduler; per target region a forwarder and CodeDeploy.
+    expect(roles.length).toBe(2 * pipelines.length + 1 + 2 * targetResources.length);
     for (const [id, r] of roles) {
       for (const st of r.Properties.AssumeRolePolicyDocument.Statement as Statement[]) {
         expect(conditionKeys(st), id).toContain('aws:SourceAccount');
         if (servicePrincipal(st) === 'states.amazonaws.com') expect(conditionKeys(st), id).toContain('aws:SourceArn');
       }
+    }
+  });
+});
+
+describe('the push rules', () => {
+  it('are the only ones EventBridge may invoke start-change for (its resource policy names each rule)', () => {
+    const startChange = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('StartChange'));
+    expect(startChange).toBeDefined();
+    const permissions = ofType('AWS::Lambda::Permission').filter(([, r]) => JSON.stringify(r.Properties.FunctionName).includes(startChange![0]));
+    expect(permissions.length).toBe(pipelines.length);
+    for (const [id, r] of permissions) {
+      expect(r.Properties.Principal, id).toBe('events.amazonaws.com');
+      const rule = JSON.stringify(r.Properties.SourceArn);
+      expect(pipelines.some((p) => rule.includes(`${pascal(p.name)}Source`)), `${id}: ${rule}`).toBe(true);
     }
   });
 });

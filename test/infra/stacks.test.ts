@@ -200,7 +200,7 @@ describe('control plane', () => {
 
   it('has on-demand tables with point-in-time recovery and pk/sk keys', () => {
     const tables = Object.values(resourcesOf(controlPlane, 'AWS::DynamoDB::Table'));
-    expect(tables).toHaveLength(6);
+    expect(tables).toHaveLength(7); // deployments, waiters, watches, windows, holidays, lanes, changes
     for (const t of tables) {
       expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -293,22 +293,82 @@ describe('control plane', () => {
     controlPlane.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
-  it('starts a pipeline on a push to main with a ChangeExecutionInput', () => {
+  it('routes a push to main through start-change, which names the execution; no rule starts a state machine itself', () => {
+    const rules = Object.values(resourcesOf(controlPlane, 'AWS::Events::Rule'));
+    const machines = resourcesOf(controlPlane, 'AWS::StepFunctions::StateMachine');
     for (const p of pipelines) {
-      controlPlane.hasResourceProperties('AWS::Events::Rule', {
-        EventPattern: {
-          source: ['aws.codecommit'],
-          detail: { event: ['referenceCreated', 'referenceUpdated'], referenceName: ['main'], referenceType: ['branch'] },
-        },
-        Targets: [
-          Match.objectLike({
-            InputTransformer: {
-              InputPathsMap: Match.objectLike({ 'detail-commitId': '$.detail.commitId', time: '$.time' }),
-              InputTemplate: Match.stringLikeRegexp(`"pipeline":"${p.name}","change":<detail-commitId>,"revision":<detail-commitId>,"author":<detail-callerUserArn>,"mergedAt":<time>`),
-            },
-          }),
-        ],
+      const [machineId] = Object.entries(machines).find(([, m]) => m.Properties.StateMachineName === pipelineStateMachineName(p.name))!;
+      const rule = rules.find((r) => JSON.stringify(r.Properties.Description ?? '').includes(`pipeline ${p.name}.`))!;
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ['aws.codecommit'],
+        'detail-type': ['CodeCommit Repository State Change'],
+        resources: [expect.objectContaining({ 'Fn::Join': expect.anything() })],
+        detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: ['main'] },
       });
+      expect(rule.Properties.Targets).toHaveLength(1);
+      const target = rule.Properties.Targets[0];
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [functionId(HandlerName.START_CHANGE), 'Arn'] });
+      expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+      // StartChangeInput: the pipeline, its machine, and the push event (its id tells a duplicate).
+      expect(target.InputTransformer.InputPathsMap).toMatchObject({ id: '$.id', time: '$.time', detail: '$.detail' });
+      const template = JSON.stringify(target.InputTransformer.InputTemplate);
+      expect(template).toContain(`\\"pipeline\\":\\"${p.name}\\"`);
+      expect(template).toMatch(/\\"event\\":\{\\"id\\":<id>,\\"time\\":<time>,.*\\"detail\\":<detail>\}/);
+      expect(JSON.stringify(target.InputTransformer)).toContain(machineId);
+    }
+    // Nothing starts a pipeline execution unnamed: no rule targets a state machine.
+    for (const r of rules) {
+      for (const t of r.Properties.Targets ?? []) expect(JSON.stringify(t.Arn)).not.toMatch(/StateMachine/);
+    }
+  });
+
+  it('lets start-change start the pipeline machines only, and claim changes in the changes table only', () => {
+    const statements = statementsOf(HandlerName.START_CHANGE);
+    const start = statements.filter((st) => [st.Action].flat().includes('states:StartExecution'));
+    expect(start).toHaveLength(1);
+    const resources = JSON.stringify(start[0]!.Resource);
+    for (const p of pipelines) expect(resources).toContain(`:stateMachine:${pipelineStateMachineName(p.name)}`);
+    expect(resources).not.toContain('-region');
+    const dynamo = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.map((st) => [st.Action].flat().sort())).toEqual([['dynamodb:GetItem', 'dynamodb:PutItem']]);
+    expect(JSON.stringify(dynamo[0]!.Resource)).toMatch(/ChangesTable/);
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => !/^(logs:|dynamodb:|states:StartExecution)/.test(a))).toEqual([]);
+  });
+
+  it("lets the build stage read the artifact bucket's objects (their version and checksum), and nothing more", () => {
+    const statements = statementsOf(HandlerName.RESOLVE_ARTIFACT);
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => !a.startsWith('logs:')).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+    const s3 = statements.find((st) => [st.Action].flat().includes('s3:GetObject'))!;
+    expect(JSON.stringify(s3.Resource)).toMatch(/Artifacts.*\/\*/);
+    for (const p of pipelines) {
+      const definition = readFileSync(controlPlaneStack.definitionFiles[pipelineStateMachineName(p.name)]!, 'utf8');
+      expect(definition).toContain(`\${${functionArnKey(HandlerName.RESOLVE_ARTIFACT)}}`);
+    }
+  });
+
+  it('lets the review gate read pull requests, approvals and commits of the pipelines\' repositories, and nothing more', () => {
+    const statements = statementsOf(HandlerName.REVIEW_GATE);
+    const codeCommit = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('codecommit:')));
+    expect(codeCommit).toHaveLength(1);
+    expect([codeCommit[0]!.Action].flat().sort()).toEqual([
+      'codecommit:EvaluatePullRequestApprovalRules',
+      'codecommit:GetCommit',
+      'codecommit:GetPullRequest',
+      'codecommit:GetPullRequestApprovalStates',
+      'codecommit:ListPullRequests',
+    ]);
+    const resources = [codeCommit[0]!.Resource].flat().map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(new Set(pipelines.map((p) => p.name)).size);
+    for (const p of pipelines) expect(resources.some((r) => r.includes(`:codecommit:`) && r.includes(`:${p.name}"`))).toBe(true);
+    expect(resources.join()).not.toContain('*');
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    expect(actions.filter((a) => !/^(logs:|codecommit:)/.test(a))).toEqual([]);
+    // The pipeline machines run it as their first step.
+    for (const p of pipelines) {
+      const definition = readFileSync(controlPlaneStack.definitionFiles[pipelineStateMachineName(p.name)]!, 'utf8');
+      expect(definition).toContain(`\${${functionArnKey(HandlerName.REVIEW_GATE)}}`);
     }
   });
 

@@ -5,9 +5,11 @@
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -24,6 +26,8 @@ export const cloudWatch = mockClient(CloudWatchClient);
 export const sfn = mockClient(SFNClient);
 export const events = mockClient(EventBridgeClient);
 export const scheduler = mockClient(SchedulerClient);
+export const codeCommit = mockClient(CodeCommitClient);
+export const s3 = mockClient(S3Client);
 
 export const TABLES = {
   [ENV.DEPLOYMENTS_TABLE]: 'deployments',
@@ -32,6 +36,7 @@ export const TABLES = {
   [ENV.WINDOWS_TABLE]: 'windows',
   [ENV.HOLIDAYS_TABLE]: 'holidays',
   [ENV.LANES_TABLE]: 'lanes',
+  [ENV.CHANGES_TABLE]: 'changes',
   [ENV.EVENT_BUS_NAME]: 'handsoff-bus',
   [ENV.BAKE_END_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
   [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',
@@ -51,6 +56,8 @@ const testClients = (): AwsClients => {
     sfn: () => new SFNClient({ region: 'us-west-2', credentials }),
     events: () => new EventBridgeClient({ region: 'us-west-2', credentials }),
     scheduler: () => new SchedulerClient({ region: 'us-west-2', credentials }),
+    codeCommit: () => new CodeCommitClient({ region: 'us-west-2', credentials }),
+    s3: () => new S3Client({ region: 'us-west-2', credentials }),
   };
 };
 
@@ -59,7 +66,7 @@ export const NOW = new Date('2026-12-01T18:00:00Z');
 /** Call at the top of a test file. */
 export const useAwsMocks = (): void => {
   beforeEach(() => {
-    for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler]) m.reset();
+    for (const m of [ddb, codeDeploy, cloudWatch, sfn, events, scheduler, codeCommit, s3]) m.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
     // The reconciler's lane sweep finds no lanes unless a test gives some.

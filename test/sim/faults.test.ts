@@ -108,7 +108,7 @@ describe('CodeDeploy throttling every call', () => {
   });
 });
 
-describe('a duplicated push event (two executions of one change)', () => {
+describe('a duplicated push event (start-change gets it twice: one change, one execution)', () => {
   let events: HandsoffEvent[];
   beforeAll(async () => {
     events = await simulateJson({ start: START, until: UNTIL, seed: 2, changes, events: duplicate('source') }, [PIPELINE]);
@@ -116,6 +116,19 @@ describe('a duplicated push event (two executions of one change)', () => {
 
   it('is recorded, and the changes still complete or are caught as without it', () => {
     expect(ofType(events, 'world.fault').some((f) => f.fault === 'duplicate-events' && f.source === 'source')).toBe(true);
+    for (const { id } of changes) {
+      expect(ofType(events, 'world.fault', id).filter((f) => f.fault === 'duplicate-events'), id).toHaveLength(1);
+      // The second delivery adopts the change: its pipeline ran once.
+      expect(ofType(events, 'change.received', id), id).toHaveLength(1);
+    }
+    // No group gets a revision twice in a row, as a second run of the change would deploy it
+    // (a rollback deploys the revision before, after another one: that is not this).
+    const last = new Map<string, unknown>();
+    for (const e of ofType(events, 'world.deployment').filter((x) => x.status === 'Created')) {
+      const group = `${e.region}/${e.deploymentGroup}`;
+      expect(last.get(group), `${group}: ${String(e.revision)} at ${e.time}`).not.toBe(e.revision);
+      last.set(group, e.revision);
+    }
     expect(summary(events).c1!.status).toBe('succeeded');
     expect(summary(events).c3!.status).toBe('succeeded');
     expectCaughtAtFirstOneBox(events, 'c2');

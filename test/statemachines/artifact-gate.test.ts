@@ -1,7 +1,8 @@
 /**
- * A change without a pinned artifact (S3 version id, ETag, SHA-256) fails in build with the
- * reason, before it takes a lane or deploys anything: the pipeline definition run in the
- * local interpreter, every Lambda task answered by a recorder.
+ * The build stage pins the change's artifact (resolve-artifact: S3 version id, ETag,
+ * SHA-256); a change it cannot pin fails in build with the reason, before it takes a lane or
+ * deploys anything: the pipeline definition run in the local interpreter, every Lambda task
+ * answered by a recorder, the resolver by `resolved`.
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ const resolve = (input: unknown): ResolvedPipeline => {
 const pipeline = resolve({ name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['us-east-1'] });
 
 /** Runs the pipeline machine until it fails or reaches a lane; returns the Lambda payloads it sent. */
-const run = async (input: Record<string, unknown>): Promise<{ calls: Array<Record<string, any>>; error?: string }> => {
+const run = async (input: Record<string, unknown>, resolved: () => unknown): Promise<{ calls: Array<Record<string, any>>; error?: string }> => {
   const def = buildStateMachines(pipeline).pipeline as any;
   const calls: Array<Record<string, any>> = [];
   const overrides: Record<string, (input: any) => Promise<any>> = {};
@@ -40,6 +41,8 @@ const run = async (input: Record<string, unknown>): Promise<{ calls: Array<Recor
       if (s.Type === 'Task') {
         overrides[name] = async (taskInput: any) => {
           calls.push(taskInput.Payload);
+          if (name === 'Source.Review') return { Payload: { approved: true, pullRequest: '7', reviewers: ['bob'] } };
+          if (name === 'Build.ResolveArtifact') return { Payload: resolved() };
           // The first lane would wait for a task token: the run is far enough.
           if (taskInput.Payload?.action === 'acquire') throw Object.assign(new Error('stop here'), { name: 'Test.Stop' });
           return { Payload: {} };
@@ -62,15 +65,27 @@ const run = async (input: Record<string, unknown>): Promise<{ calls: Array<Recor
   }
 };
 
-const change = { pipeline: 'storefront-api', change: 'c1', revision: 'c1', author: 'ana', mergedAt: '2026-12-01T09:00:00Z' };
+const change = { pipeline: 'storefront-api', change: 'c1', revision: 'c1', author: 'ana', mergedAt: '2026-12-01T09:00:00Z', repository: 'storefront-api', commit: 'c1' };
+const PINNED = { versionId: 'v', eTag: 'e', sha256: 'f'.repeat(64) };
+const unavailable = (): never => {
+  throw Object.assign(new Error('no artifact at s3://handsoff-artifacts/storefront-api/c1.zip: upload the change\'s build output there'), { name: 'ArtifactUnavailable' });
+};
 
 describe('the pinned-artifact gate of the pipeline machine', () => {
+  it('fails a change whose artifact the build cannot pin in build, with the reason, takes no lane and deploys nothing', async () => {
+    const { calls } = await run(change, unavailable);
+    const failed = calls.find((c) => c.type === 'change.failed');
+    expect(failed).toMatchObject({ stage: 'build' });
+    expect(JSON.stringify(failed)).toContain('no artifact at s3://handsoff-artifacts/storefront-api/c1.zip');
+    expect(calls.some((c) => c.action === 'acquire')).toBe(false);
+    expect(calls.some((c) => typeof c.deploymentGroup === 'string')).toBe(false);
+  });
+
   it.each([
-    ['no artifact', {}],
-    ['no version', { artifact: { eTag: 'e', sha256: 'f'.repeat(64) } }],
-    ['no checksum', { artifact: { versionId: 'v', eTag: 'e' } }],
-  ])('fails a change with %s in build, takes no lane and deploys nothing', async (_, extra) => {
-    const { calls } = await run({ ...change, ...extra });
+    ['no version', { eTag: 'e', sha256: 'f'.repeat(64) }],
+    ['no checksum', { versionId: 'v', eTag: 'e' }],
+  ])('fails a change pinned with %s in build, takes no lane and deploys nothing', async (_, answer) => {
+    const { calls } = await run(change, () => answer);
     const failed = calls.find((c) => c.type === 'change.failed');
     expect(failed).toMatchObject({ stage: 'build' });
     expect(JSON.stringify(failed)).toContain('never deploys by key alone');
@@ -78,8 +93,9 @@ describe('the pinned-artifact gate of the pipeline machine', () => {
     expect(calls.some((c) => typeof c.deploymentGroup === 'string')).toBe(false);
   });
 
-  it('lets a change with its pinned artifact go on to its first lane', async () => {
-    const { calls } = await run({ ...change, artifact: { versionId: 'v', eTag: 'e', sha256: 'f'.repeat(64) } });
+  it('asks for the artifact of the change, and lets a pinned change go on to its first lane with it', async () => {
+    const { calls } = await run(change, () => PINNED);
+    expect(calls).toContainEqual({ pipeline: 'storefront-api', change: 'c1', revision: 'c1' });
     const acquire = calls.findIndex((c) => c.action === 'acquire');
     expect(acquire).toBeGreaterThan(0);
     // no failure before its first lane (the recorder stops the run there)

@@ -35,6 +35,15 @@ export interface HandlerAccess {
   /** EventBridge Scheduler actions in the bake schedule group. */
   readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
   readonly readArtifacts?: boolean;
+  /** The review gate's CodeCommit reads, on the pipelines' repositories only. */
+  readonly readReviews?: boolean;
+  /** states:StartExecution on the pipeline state machines (not the region ones). */
+  readonly startPipelines?: boolean;
+  /**
+   * events:PutEvents on the handsoff bus (handsoff's own events).
+   * @default true
+   */
+  readonly publishes?: boolean;
   /** @default 30 seconds */
   readonly timeout?: Duration;
 }
@@ -75,6 +84,13 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     completeTasks: COMPLETE_TASKS,
     readArtifacts: true,
   },
+  // Reads how the commit reached main: pull requests, their approvals and rules, the commit.
+  [HandlerName.REVIEW_GATE]: { readReviews: true, publishes: false },
+  // Claims a change id with a conditional put (GetItem: the record a conflict collided with),
+  // then starts the pipeline execution by name.
+  // HeadObject of the change's artifact (s3:GetObject): its version and SHA-256.
+  [HandlerName.RESOLVE_ARTIFACT]: { readArtifacts: true, publishes: false },
+  [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
   [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): reads its watches,

@@ -6,11 +6,11 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
+import { repositoryArn } from '../../stacks/arns.ts';
 import { RECONCILE_RATE } from './access.ts';
 import { pascal } from './names.ts';
 
@@ -47,50 +47,50 @@ export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Rec
 };
 
 /**
- * The role the source rule starts the pipeline machine with (the target grants it
- * states:StartExecution on that machine only): only this account's rules may use it.
+/**
+ * A push to main of each pipeline's repository starts a change, through handler
+ * `start-change`: it names the change and its execution (a rule starting the state machine
+ * itself could not name it, and a duplicated event would run the change twice). The review
+ * gate is the first state of the pipeline. A Lambda target needs no role: the function's
+ * resource policy lets only this rule (aws:SourceArn) invoke it.
  */
-const sourceRole = (stack: Stack, p: ResolvedPipeline): iam.Role =>
-  new iam.Role(stack, `${pascal(p.name)}SourceRole`, {
-    assumedBy: new iam.ServicePrincipal('events.amazonaws.com', {
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'events', resource: 'rule', resourceName: '*' }) },
-      },
-    }),
-    description: `Starts a change of pipeline ${p.name} on a push to main.`,
-  });
-
-/** A push to main of each pipeline's repository starts a change. */
 export const sourceRules = (
   stack: Stack,
   pipelines: readonly ResolvedPipeline[],
   machines: Record<string, sfn.StateMachine>,
+  startChange: NodejsFunction,
   repositoryName: ((p: ResolvedPipeline) => string) | undefined,
 ): void => {
   for (const p of pipelines) {
     const repository = repositoryName?.(p) ?? p.name;
-    // A push to main starts a change. The review gate (only commits merged through an
-    // approved review) is a later issue: it becomes the first state of the pipeline.
     new events.Rule(stack, `${pascal(p.name)}Source`, {
       description: `Push to main of ${repository}: start a change of pipeline ${p.name}.`,
       eventPattern: {
         source: ['aws.codecommit'],
         detailType: ['CodeCommit Repository State Change'],
-        resources: [stack.formatArn({ service: 'codecommit', resource: repository, resourceName: undefined })],
+        resources: [repositoryArn(stack, repository)],
         // referenceCreated: the first push, which creates main.
         detail: { event: ['referenceCreated', 'referenceUpdated'], referenceType: ['branch'], referenceName: ['main'] },
       },
       targets: [
-        new targets.SfnStateMachine(machines[p.name]!, {
-          role: sourceRole(stack, p),
+        // StartChangeInput: the pipeline, its machine and the whole push event (its id tells
+        // a duplicated delivery, which start-change maps to the same change, from a new push).
+        new targets.LambdaFunction(startChange, {
           retryAttempts: 8,
-          input: events.RuleTargetInput.fromObject({
+          maxEventAge: Duration.hours(24),
+          event: events.RuleTargetInput.fromObject({
             pipeline: p.name,
-            change: events.EventField.fromPath('$.detail.commitId'),
-            revision: events.EventField.fromPath('$.detail.commitId'),
-            author: events.EventField.fromPath('$.detail.callerUserArn'),
-            mergedAt: events.EventField.time,
+            stateMachineArn: machines[p.name]!.stateMachineArn,
+            // The fields start-change reads, each by its own path (an input transformer's paths
+            // are plain dot paths; the predefined whole-event variable would drop `detail`).
+            event: {
+              id: events.EventField.eventId,
+              time: events.EventField.time,
+              source: events.EventField.source,
+              'detail-type': events.EventField.detailType,
+              region: events.EventField.region,
+              detail: events.EventField.fromPath('$.detail'),
+            },
           }),
         }),
       ],

@@ -43,6 +43,8 @@ export interface HandlerDeps {
   readonly artifacts: s3.Bucket;
   readonly scheduleGroup: scheduler.ScheduleGroup;
   readonly schedulerRole: iam.Role;
+  /** The CodeCommit repositories whose pushes start the pipelines (the review gate reads them). */
+  readonly repositoryArns: readonly string[];
 }
 
 /**
@@ -167,7 +169,7 @@ export const grantHandler = (
 ): void => {
   const role = fn.role!;
   const access = ACCESS[name];
-  deps.bus.grantPutEventsTo(fn);
+  if (access.publishes !== false) deps.bus.grantPutEventsTo(fn);
   for (const [t, actions] of Object.entries(access.tables ?? {}) as Array<[TableName, readonly DynamoAction[]]>) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [deps.tables[t].tableArn] }),
@@ -271,6 +273,30 @@ export const grantHandler = (
       'One-time bake-end schedules are named per bake at run time; the pattern covers only the handsoff bake schedule group.',
     );
     if (access.schedules.includes('CreateSchedule')) deps.schedulerRole.grantPassRole(role);
+  }
+  if (access.readReviews) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'codecommit:GetCommit',
+          'codecommit:ListPullRequests',
+          'codecommit:GetPullRequest',
+          'codecommit:GetPullRequestApprovalStates',
+          'codecommit:EvaluatePullRequestApprovalRules',
+        ],
+        resources: [...new Set(deps.repositoryArns)],
+      }),
+    );
+  }
+  if (access.startPipelines) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        // By name: the pipeline machines reference the task handlers, not this one, but the
+        // rule that invokes this function references both.
+        resources: forPipelines((p) => [stateMachineArn(stack, pipelineStateMachineName(p.name))]),
+      }),
+    );
   }
   if (access.readArtifacts) {
     allowWithWildcardResources(

@@ -3,7 +3,7 @@
  * source (statemachines/), their roles and logs. Created in the stack's own scope, so the
  * construct ids (`<Pipeline>PipelineStateMachine`, ...) stay as they were.
  */
-import { type Stack, Stage } from 'aws-cdk-lib';
+import { ArnFormat, type Stack, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedPipeline } from '../../../core/model.ts';
-import { HandlerName, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers, functionArnKey } from '../../../statemachines/resources.ts';
+import { HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers, functionArnKey } from '../../../statemachines/resources.ts';
 import { Reason, acknowledge, allowWithWildcardResources } from '../../nag.ts';
 import { executionsArn, pipelineStateMachineName, regionStateMachineName, stateMachineArn } from '../../stacks/arns.ts';
 import { pascal } from './names.ts';
@@ -74,6 +74,12 @@ export const createStateMachines = (
   const pipeline = machine('Pipeline', pipelineStateMachineName(p.name), definitions.pipeline, {
     ...functionArns,
     [REGION_STATE_MACHINE_ARN_KEY]: region.sm.stateMachineArn,
+    [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: regionStateMachineName(p.name),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    }),
   });
   // Permissions of startExecution.sync:2 (Step Functions developer guide, "IAM policies for
   // Step Functions"): start the child, follow and stop its executions, and the managed rule

@@ -1,0 +1,106 @@
+/**
+ * Handler `review-gate`: the first step of every change. It asks CodeCommit how the pushed
+ * commit reached main: the merged pull request whose merge commit it is, that pull request's
+ * approval rules (EvaluatePullRequestApprovalRules) and approvals
+ * (GetPullRequestApprovalStates) on its last revision, and the commit's git author
+ * (GetCommit). core/review.ts decides; the state machine publishes `change.rejected` with
+ * the reason when it says no, and nothing deploys.
+ *
+ * Fail closed: CodeCommit answering anything but throttling is a rejection
+ * (`review-unknown`), never a pass; throttling is thrown (ReviewThrottled) for the state
+ * machine's Retry, and a gate that still cannot answer after it is a rejection too.
+ */
+import {
+  EvaluatePullRequestApprovalRulesCommand,
+  GetCommitCommand,
+  GetPullRequestApprovalStatesCommand,
+  GetPullRequestCommand,
+  ListPullRequestsCommand,
+  type PullRequest,
+} from '@aws-sdk/client-codecommit';
+import { ReviewGateInput, type ReviewGateOutput } from '../../core/contracts.ts';
+import { isThrottling, ReviewThrottledError } from '../../core/errors.ts';
+import { decideReview, RejectReason, type ReviewFacts } from '../../core/review.ts';
+import { clients } from '../shared/clients.ts';
+import { logger } from '../shared/logger.ts';
+import { lambdaHandler } from '../runtime/handler.ts';
+
+/** Closed pull requests examined at most (newest first), so a busy repository stays cheap. */
+export const MAX_PULL_REQUESTS = 200;
+const MAIN_REFS = new Set(['main', 'refs/heads/main']);
+
+/** The merged pull request into main whose merge produced `commit`, if any. */
+const mergedPullRequest = async (repository: string, commit: string): Promise<PullRequest | undefined> => {
+  const codeCommit = clients().codeCommit();
+  let examined = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await codeCommit.send(
+      new ListPullRequestsCommand({ repositoryName: repository, pullRequestStatus: 'CLOSED', nextToken, maxResults: 100 }),
+    );
+    for (const id of page.pullRequestIds ?? []) {
+      if (++examined > MAX_PULL_REQUESTS) return undefined;
+      const { pullRequest } = await codeCommit.send(new GetPullRequestCommand({ pullRequestId: id }));
+      const target = pullRequest?.pullRequestTargets?.find(
+        (t) =>
+          t.repositoryName === repository &&
+          MAIN_REFS.has(t.destinationReference ?? '') &&
+          t.mergeMetadata?.isMerged === true &&
+          t.mergeMetadata.mergeCommitId === commit,
+      );
+      if (target) return pullRequest;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return undefined;
+};
+
+const reviewFacts = async (input: ReviewGateInput): Promise<ReviewFacts> => {
+  const codeCommit = clients().codeCommit();
+  const { commit } = await codeCommit.send(new GetCommitCommand({ repositoryName: input.repository, commitId: input.commit }));
+  const alsoAuthor = commit?.author?.name ? [commit.author.name] : [];
+  const pr = await mergedPullRequest(input.repository, input.commit);
+  if (!pr) return { commit: input.commit, alsoAuthor };
+  const pullRequestId = pr.pullRequestId!;
+  const revisionId = pr.revisionId!;
+  const [{ evaluation }, { approvals }] = await Promise.all([
+    codeCommit.send(new EvaluatePullRequestApprovalRulesCommand({ pullRequestId, revisionId })),
+    codeCommit.send(new GetPullRequestApprovalStatesCommand({ pullRequestId, revisionId })),
+  ]);
+  return {
+    commit: input.commit,
+    alsoAuthor,
+    pullRequest: {
+      id: pullRequestId,
+      author: pr.authorArn ?? '',
+      approvers: (approvals ?? []).filter((a) => a.approvalState === 'APPROVE' && a.userArn).map((a) => a.userArn!),
+      rules: {
+        approved: evaluation?.approved === true,
+        overridden: evaluation?.overridden === true,
+        notSatisfied: evaluation?.approvalRulesNotSatisfied ?? [],
+      },
+    },
+  };
+};
+
+/** The input is parsed with ReviewGateInput (core/contracts.ts) by the wrapper, before this runs. */
+export const reviewGate = async (input: ReviewGateInput): Promise<ReviewGateOutput> => {
+  let facts: ReviewFacts;
+  try {
+    facts = await reviewFacts(input);
+  } catch (err) {
+    // One name the state machine's Retry knows, whatever CodeCommit's throttling error is called.
+    if (isThrottling(err)) throw new ReviewThrottledError(`CodeCommit throttled the review of ${input.commit}: ${(err as Error).message}`, {}, { cause: err });
+    const e = err as Error;
+    logger.error('CodeCommit could not be read; the change is rejected', { change: input.change, error: e.name, message: e.message });
+    return {
+      approved: false,
+      reason: `${RejectReason.REVIEW_UNKNOWN}: CodeCommit could not tell how commit ${input.commit} reached main (${e.name}: ${e.message}); nothing deploys without a known review`,
+    };
+  }
+  const decision = decideReview(facts);
+  if (decision.approved) return decision;
+  return { approved: false, reason: `${decision.reason}: ${decision.detail}` };
+};
+
+export const handler = lambdaHandler('review-gate', ReviewGateInput, reviewGate);
