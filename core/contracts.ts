@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { DeploymentTarget } from './model.ts';
-import { MAX_CHANGE_ID_LENGTH } from './naming.ts';
+
+export * from './step-errors.ts';
+export * from './bus-events.ts';
 
 const nonEmpty = z.string().min(1);
 const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected an ISO 8601 time' });
@@ -295,119 +297,6 @@ export interface RollbackResult {
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
 }
 
-/** Task failure error names the handlers send (SendTaskFailure `error`), mapped in ASL Catch. */
-export const StepError = {
-  DEPLOYMENT_FAILED: 'DeploymentFailed',
-  ALARM_TRIGGERED: 'AlarmTriggered',
-  ALARM_MISSING: 'AlarmMissing',
-  INSUFFICIENT_DATA: 'InsufficientData',
-  /**
-   * start-deployment did not start: a watched alarm has no data (INSUFFICIENT_DATA). The
-   * state machine goes back to the step's gate, which holds (`insufficient-data`) until it has data.
-   */
-  ALARM_WITHOUT_DATA: 'AlarmWithoutData',
-  WINDOW_UNAVAILABLE: 'WindowUnavailable',
-  ROLLBACK_FAILED: 'RollbackFailed',
-} as const;
-export type StepError = (typeof StepError)[keyof typeof StepError];
-
-/**
- * Names of errors a handler invocation itself throws (Lambda error type in the ASL), besides
- * the SDK's throttling errors (ThrottlingException, TooManyRequestsException,
- * ProvisionedThroughputExceededException), which handlers let through for `Retry`.
- */
-export const HandlerError = {
-  /** The change's artifact is missing, unversioned or without its SHA-256: the change fails in build. */
-  ARTIFACT_UNAVAILABLE: 'ArtifactUnavailable',
-  /** Another deployment runs in the group; retry with backoff, never start a second one. */
-  DEPLOYMENT_GROUP_BUSY: 'DeploymentGroupBusy',
-  /** EventBridge rejected events; retry. */
-  PUBLISH_FAILED: 'PublishFailed',
-  /** Payload does not match the contract. */
-  INVALID_INPUT: 'InvalidInput',
-  /** Thrown by check-window (the same name as StepError.WINDOW_UNAVAILABLE). */
-  WINDOW_UNAVAILABLE: 'WindowUnavailable',
-  /** Thrown by rollback when a rollback cannot be started. */
-  ROLLBACK_FAILED: 'RollbackFailed',
-  /**
-   * Thrown by check-window when the blockers cannot be read (DescribeAlarms failed other than
-   * by throttling): fail closed, like WindowUnavailable. (A blocker alarm that does not exist
-   * holds the gate instead: `blocked`, reason `alarm-missing`.)
-   */
-  BLOCKER_UNAVAILABLE: 'BlockerUnavailable',
-  /** DynamoDB left items of a BatchWriteItem unprocessed after several retries (throttled); retry. */
-  BATCH_WRITE_INCOMPLETE: 'BatchWriteIncomplete',
-  /** CodeCommit throttled the review gate (whatever its SDK error's name); retry. */
-  REVIEW_THROTTLED: 'ReviewThrottled',
-} as const;
-export type HandlerError = (typeof HandlerError)[keyof typeof HandlerError];
-export const RetryableHandlerErrors: readonly string[] = [
-  HandlerError.DEPLOYMENT_GROUP_BUSY,
-  HandlerError.PUBLISH_FAILED,
-  HandlerError.BATCH_WRITE_INCOMPLETE,
-  HandlerError.REVIEW_THROTTLED,
-];
-
-/** `cause` of a SendTaskFailure: JSON of this shape, so ASL can surface the reason. */
-export interface StepFailureCause {
-  reason: string;
-  /** Human-readable detail when `reason` is a fixed code (e.g. `insufficient-data`). */
-  detail?: string;
-  /** Full name of the alarm (AlarmTriggered, AlarmMissing). */
-  alarm?: string;
-  /** Region of the alarm or deployment that failed the step: a wave-level rollback rolls back only this region. */
-  region?: string;
-  deploymentId?: string;
-}
-
-/** Output of the region child execution: always succeeds, reports its outcome. */
-export interface RegionOutcome {
-  region: string;
-  status: 'succeeded' | 'failed';
-  reason?: string;
-}
-
-/** CodeDeploy "Deployment State-change Notification" detail, as forwarded to the home bus. */
-export const CodeDeployStateChangeDetail = z.looseObject({
-  region: nonEmpty,
-  application: nonEmpty,
-  deploymentGroup: nonEmpty,
-  deploymentId: nonEmpty,
-  /** START, SUCCESS, FAILURE, STOP, READY, ... */
-  state: nonEmpty,
-});
-export type CodeDeployStateChangeDetail = z.infer<typeof CodeDeployStateChangeDetail>;
-
-/** CloudWatch "Alarm State Change" detail (subset). */
-export const AlarmStateChangeDetail = z.looseObject({
-  alarmName: nonEmpty,
-  state: z.looseObject({ value: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']), reason: z.string().optional(), timestamp: z.string().optional() }),
-  previousState: z.looseObject({ value: z.string() }).optional(),
-});
-export type AlarmStateChangeDetail = z.infer<typeof AlarmStateChangeDetail>;
-
-/** An EventBridge event envelope as handlers receive it. */
-export interface BusEvent<T> {
-  id?: string;
-  source: string;
-  'detail-type': string;
-  region: string;
-  time: string;
-  resources?: string[];
-  detail: T;
-}
-/** The envelope schema of an EventBridge event whose detail is `detail`. */
-export const busEvent = <T extends z.ZodType>(detail: T) =>
-  z.looseObject({
-    id: z.string().optional(),
-    source: nonEmpty,
-    'detail-type': nonEmpty,
-    region: nonEmpty,
-    time: z.string(),
-    resources: z.array(z.string()).optional(),
-    detail,
-  });
-
 /**
  * Handler `lane`. A lane is a stage of a pipeline (a pre-production stage or a wave): it
  * holds at most one change at a time. `acquire` is a `.waitForTaskToken` task completed
@@ -427,49 +316,3 @@ export const LaneInput = z.discriminatedUnion('action', [
   z.object({ action: z.literal('release'), pipeline: nonEmpty, change: nonEmpty, stages: z.array(nonEmpty) }),
 ]);
 export type LaneInput = z.infer<typeof LaneInput>;
-
-/**
- * A pushed commit id names the change and its executions (`<commit>`, `<commit>-2`, ... and
- * each region's child `<change>-<region>`): letters, digits, `-` and `_`, short enough to
- * leave room for a push counter.
- */
-const commitId = z
-  .string()
-  .regex(new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CHANGE_ID_LENGTH - 4}}$`), {
-    message: `is not a commit id that can name an execution (letters, digits, '-', '_'; at most ${MAX_CHANGE_ID_LENGTH - 4})`,
-  });
-
-/** A CodeCommit "Repository State Change" event's detail, as EventBridge delivers it. */
-export const CodeCommitPushDetail = z.looseObject({
-  event: nonEmpty,
-  referenceType: nonEmpty,
-  referenceName: nonEmpty,
-  repositoryName: nonEmpty,
-  commitId,
-  oldCommitId: z.string().optional(),
-  callerUserArn: z.string().optional(),
-});
-export type CodeCommitPushDetail = z.infer<typeof CodeCommitPushDetail>;
-
-/**
- * Handler `start-change`: the target of a pipeline's push rule (the rule's input
- * transformer builds exactly this). It turns one push event into one change and starts its
- * pipeline execution by name.
- */
-export const StartChangeInput = z.object({
-  pipeline: nonEmpty,
-  /** The pipeline state machine to start. */
-  stateMachineArn: nonEmpty,
-  /** The push event, whole (its `id` tells a duplicated delivery from a new push). */
-  event: busEvent(CodeCommitPushDetail).extend({ id: nonEmpty, time: isoTime }),
-});
-export type StartChangeInput = z.infer<typeof StartChangeInput>;
-export interface StartChangeOutput {
-  change: string;
-  executionArn: string;
-  /**
-   * True when this delivery claimed the change (its first delivery); false for a duplicate,
-   * which found the change's record and at most re-sent the same start (nothing new ran).
-   */
-  started: boolean;
-}

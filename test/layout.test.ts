@@ -67,4 +67,12 @@ describe('layout', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  it('keeps every source file under 400 lines: past that a file usually holds two concerns', () => {
+    const long = files
+      .map((file) => ({ file, lines: readFileSync(path.join(ROOT, file), 'utf8').split('\n').length }))
+      .filter((f) => f.lines > 400)
+      .map((f) => `${f.file}: ${f.lines} lines`);
+    expect(long).toEqual([]);
+  });
 });
