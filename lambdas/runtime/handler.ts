@@ -15,7 +15,7 @@ import type { z } from 'zod';
 import { InvalidInputError } from '../../core/errors.ts';
 import { formatPath } from '../../core/problems.ts';
 import { logger } from '../shared/logger.ts';
-import { metrics } from './metrics.ts';
+import { handlerMetrics } from './metrics.ts';
 
 export interface HandlerOptions {
   /** Clear the logger's appended keys between invocations (handlers that append per-event keys). @default false */
@@ -36,9 +36,9 @@ export const lambdaHandler = <S extends z.ZodType, O>(
   schema: S,
   fn: (input: z.infer<S>, context: Context) => Promise<O>,
   options: HandlerOptions = {},
-) =>
-  middy(async (event: unknown, context: Context): Promise<O> => {
-    metrics.addDimension('Handler', name);
+) => {
+  const metrics = handlerMetrics(name);
+  return middy(async (event: unknown, context: Context): Promise<O> => {
     metrics.addMetric('Invocations', MetricUnit.Count, 1);
     try {
       return await fn(parseInput(name, schema, event), context);
@@ -49,3 +49,4 @@ export const lambdaHandler = <S extends z.ZodType, O>(
   })
     .use(injectLambdaContext(logger, { resetKeys: options.resetKeys ?? false }))
     .use(logMetrics(metrics));
+};
