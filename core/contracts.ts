@@ -238,6 +238,15 @@ export const StartBakeInput = StepScope.extend({
   until: isoTime.optional(),
   /** The alarm a blocker wait waits for, and the state it blocks in (required with `purpose: 'blocker'`). */
   blocker: BlockingAlarm.optional(),
+}).superRefine((input, ctx) => {
+  const purpose = input.purpose ?? 'bake';
+  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (purpose === 'bake') {
+    if (input.alarms.length === 0) problem('alarms', 'must not be empty for a bake: it would pass unwatched');
+    return;
+  }
+  if (input.until === undefined) problem('until', `is required for a ${purpose}: the ISO 8601 time it ends`);
+  if (purpose === 'blocker' && input.blocker === undefined) problem('blocker', 'is required for a blocker wait: { region, name } of the blocking alarm');
 });
 export type StartBakeInput = z.infer<typeof StartBakeInput>;
 

@@ -8,16 +8,12 @@
  */
 import { endBake, type BakeEndOutput } from '../shared/bakes.ts';
 import { BakeEndInput } from '../../core/contracts.ts';
-import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export type { BakeEndOutput } from '../shared/bakes.ts';
 
 export const bakeEnd = async (input: BakeEndInput): Promise<BakeEndOutput> => {
-  if (typeof input?.bakeId !== 'string' || input.bakeId.length === 0) {
-    throw new InvalidInputError(`bake-end needs a bakeId; received ${JSON.stringify(input)}`);
-  }
   return endBake(input.bakeId);
 };
 

@@ -22,7 +22,7 @@ import { isOpen, MAX_SEARCH_DAYS, nextOpening, windowProblems } from '../../core
 import { alarmStates, observedState, withoutData, type AlarmStates } from '../shared/alarms.ts';
 import { BLOCKER_RECHECK_SECONDS, type AlarmRef, type BlockingState, CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
 import { getItem, queryAll } from '../shared/dynamo.ts';
-import { BlockerUnavailableError, InvalidInputError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
+import { BlockerUnavailableError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from '../shared/tables.ts';
@@ -144,10 +144,7 @@ export const previousReason = (input: Pick<CheckWindowInput, 'previous' | 'wasBl
 };
 
 export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowOutput> => {
-  const { pipeline, change, stage, region, unit, target } = input ?? {};
-  if (!pipeline || !region) {
-    throw new InvalidInputError(`check-window needs pipeline and region; received ${JSON.stringify({ pipeline, region })}`);
-  }
+  const { pipeline, change, stage, region, unit, target } = input;
   const scope = { pipeline, change, stage, region, unit, target };
   const previous = previousReason(input);
   /**

@@ -13,7 +13,6 @@ import { BlockReason, EventType } from '../../core/events.ts';
 import { clients } from '../shared/clients.ts';
 import { LaneInput } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
-import { InvalidInputError } from '../../core/errors.ts';
 import { handOver, releaseHolder, removeWaiter, tryHold } from '../shared/lanes.ts';
 import { logger } from '../shared/logger.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -75,12 +74,7 @@ const release = async (input: Extract<LaneInput, { action: 'release' }>): Promis
 };
 
 export const lane = async (input: LaneInput): Promise<{ held?: boolean; released?: string[] }> => {
-  if (input?.action === 'acquire') {
-    if (!input.taskToken) throw new InvalidInputError('lane acquire needs taskToken');
-    return acquire(input);
-  }
-  if (input?.action === 'release') return release(input);
-  throw new InvalidInputError(`lane action must be 'acquire' or 'release'; received ${JSON.stringify((input as { action?: unknown })?.action)}`);
+  return input.action === 'acquire' ? acquire(input) : release(input);
 };
 
 export const handler = lambdaHandler('lane', LaneInput, lane);

@@ -20,9 +20,6 @@ export interface NotifyOutput {
 const MERGE_FIELDS = ['mergedAt', 'leadTimeFrom'] as const;
 
 export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
-  if (!input || typeof input.type !== 'string' || input.type.length === 0) {
-    throw new InvalidInputError(`notify needs an event type; received ${JSON.stringify(input?.type)}`);
-  }
   const { type, pipeline, change, stage, region, unit, target, fields = {} } = input;
   const extra: Record<string, unknown> = { ...fields };
   if (type === EventType.CHANGE_COMPLETED) {

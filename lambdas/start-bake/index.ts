@@ -24,7 +24,6 @@ import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from
 import { startBlockerCheck } from '../shared/blockers.ts';
 import { StartBakeInput } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
-import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
@@ -39,33 +38,6 @@ export interface StartBakeOutput {
 /** A hold whose end is this close (or past) ends in the invocation that starts it. */
 const DUE_TOLERANCE_MS = 1000;
 
-const validate = (input: StartBakeInput): void => {
-  const problems: string[] = [];
-  for (const f of ['pipeline', 'change', 'stage', 'taskToken'] as const) {
-    if (typeof input?.[f] !== 'string' || input[f].length === 0) problems.push(`${f} is required`);
-  }
-  const purpose = input?.purpose ?? 'bake';
-  if (purpose !== 'bake' && purpose !== 'hold' && purpose !== 'blocker') problems.push(`purpose must be 'bake', 'hold' or 'blocker', not '${String(purpose)}'`);
-  if (purpose === 'hold' || purpose === 'blocker') {
-    if (typeof input.until !== 'string' || !Number.isFinite(Date.parse(input.until))) problems.push(`until must be an ISO 8601 time for a ${purpose}`);
-    if (purpose === 'blocker') {
-      const b = input.blocker;
-      if (typeof b?.region !== 'string' || b.region.length === 0 || typeof b.name !== 'string' || b.name.length === 0) {
-        problems.push('blocker must be { region, name } of the blocking alarm');
-      }
-      if (b?.state !== undefined && !['ALARM', 'INSUFFICIENT_DATA', 'MISSING'].includes(b.state)) {
-        problems.push(`blocker.state must be ALARM, INSUFFICIENT_DATA or MISSING, not '${String(b.state)}'`);
-      }
-    }
-  } else {
-    if (!(Number.isFinite(input?.durationSeconds) && input.durationSeconds >= 0)) problems.push('durationSeconds must be >= 0');
-    if (!(Number.isFinite(input?.minRequests) && input.minRequests >= 0)) problems.push('minRequests must be >= 0');
-    if (!Array.isArray(input?.metricScopes)) problems.push('metricScopes must be a list');
-  }
-  if (!Array.isArray(input?.alarms)) problems.push('alarms must be a list');
-  else if (input.alarms.length === 0 && purpose !== 'hold' && purpose !== 'blocker') problems.push('alarms must not be empty for a bake: it would pass unwatched');
-  if (problems.length > 0) throw new InvalidInputError(`start-bake input: ${problems.join('; ')}`);
-};
 
 const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
   const base = {
@@ -115,7 +87,6 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
 };
 
 export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput> => {
-  validate(input);
   const now = Date.now();
   const waiter = waiterOf(input, now);
   const { bakeId } = waiter;

@@ -25,7 +25,6 @@ import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
-import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
@@ -53,21 +52,6 @@ export interface StartDeploymentOutput {
   registration?: Registration;
 }
 
-const validate = (input: StartDeploymentInput): void => {
-  const missing = (['pipeline', 'change', 'stage', 'region', 'taskToken', 'revision', 'application', 'deploymentGroup'] as const).filter(
-    (f) => typeof input?.[f] !== 'string' || input[f].length === 0,
-  );
-  if (missing.length > 0 || !Array.isArray(input.alarms)) {
-    throw new InvalidInputError(`start-deployment input lacks ${[...missing, ...(Array.isArray(input?.alarms) ? [] : ['alarms'])].join(', ')}`);
-  }
-  if (input.alarms.length === 0) {
-    throw new InvalidInputError('start-deployment input: alarms must not be empty; the deployment would run unwatched');
-  }
-  const pins = (['versionId', 'eTag', 'sha256'] as const).filter((f) => typeof input.artifact?.[f] !== 'string' || input.artifact[f].length === 0);
-  if (pins.length > 0) {
-    throw new InvalidInputError(`start-deployment input: artifact lacks ${pins.join(', ')}; handsoff deploys an artifact by its S3 version and checksum, never by key alone`);
-  }
-};
 
 /** The exact S3 object of the change's revision. */
 const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
@@ -198,7 +182,6 @@ const recordDeploymentId = async (key: { pk: string; sk: string }, deploymentId:
 };
 
 export const startDeployment = async (input: StartDeploymentInput): Promise<StartDeploymentOutput> => {
-  validate(input);
   const { pipeline, change, stage, region, deploymentGroup } = input;
   const key = deploymentKey(pipeline, change, stage, region, deploymentGroup);
   const group: GroupRef = { region, application: input.application, deploymentGroup };

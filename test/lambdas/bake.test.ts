@@ -7,8 +7,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
 import type { StartBakeInput } from '../../core/contracts.ts';
-import { startBake } from '../../lambdas/start-bake/index.ts';
-import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { handler as startBakeHandler, startBake } from '../../lambdas/start-bake/index.ts';
+import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -97,8 +97,8 @@ describe('start-bake', () => {
   });
 
   it('rejects an empty alarm list for a bake, which would pass unwatched', async () => {
-    await expect(startBake({ ...input, alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms must not be empty') });
-    await expect(startBake({ ...input, purpose: 'bake', alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms') });
+    await expect(invokeHandler(startBakeHandler, { ...input, alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms: must not be empty for a bake') });
+    await expect(invokeHandler(startBakeHandler, { ...input, purpose: 'bake', alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms') });
     expect(store.size).toBe(0);
     expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
     expect(sfn).not.toHaveReceivedAnyCommand();

@@ -8,8 +8,8 @@ import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
 import type { AlarmStateChangeDetail, BusEvent, StartBakeInput } from '../../core/contracts.ts';
 import { watch } from '../../lambdas/shared/waiters.ts';
-import { startBake } from '../../lambdas/start-bake/index.ts';
-import { cloudWatch, ddb, fakeWaiters, fakeWatches, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { handler as startBakeHandler, startBake } from '../../lambdas/start-bake/index.ts';
+import { cloudWatch, ddb, fakeWaiters, fakeWatches, NOW, published, scheduler, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -287,7 +287,7 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
   });
 
   it('rejects an unknown blocking state', async () => {
-    await expect(startBake({ ...wait, blocker: { region, name: company, state: 'GONE' as never } })).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(invokeHandler(startBakeHandler, { ...wait, blocker: { region, name: company, state: 'GONE' } })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('blocker.state') });
   });
 
   it('fails at the start when one of its alarms is missing, whatever the blocker', async () => {
@@ -348,8 +348,8 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
   });
 
   it('needs the blocking alarm and `until`', async () => {
-    await expect(startBake({ ...wait, blocker: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/blocker/) });
-    await expect(startBake({ ...wait, blocker: { region, name: '' } })).rejects.toMatchObject({ name: 'InvalidInput' });
-    await expect(startBake({ ...wait, until: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/until/) });
+    await expect(invokeHandler(startBakeHandler, { ...wait, blocker: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/blocker/) });
+    await expect(invokeHandler(startBakeHandler, { ...wait, blocker: { region, name: '' } })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('blocker.name') });
+    await expect(invokeHandler(startBakeHandler, { ...wait, until: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/until/) });
   });
 });

