@@ -225,7 +225,8 @@ const reconcileBake = async (w: BakeWaiter, now: number, tally: Tally): Promise<
 /**
  * (e) Finished waiters whose result never reached Step Functions, finished over a minute ago
  * (a handler still at work is left to it): the stored result is delivered, a rollback
- * deployment's to its set. One with nothing to deliver is dropped from the index.
+ * deployment's to its set, and its watches dropped. One with nothing to deliver is dropped
+ * from the index.
  */
 const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<number> => {
   let delivered = 0;
@@ -236,6 +237,8 @@ const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<
       if (w.kind === WaiterKind.ROLLBACK) await deliverRollback(w);
       else if (w.result && w.token) await deliver(w);
       else await markDelivered(w.pk);
+      // Its finisher died before dropping its watches, or just after.
+      await unwatch(watchedAlarms(w), w.pk);
       return true;
     });
     if (!done) continue;

@@ -7,7 +7,7 @@
 import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { InvalidToken, SendTaskFailureCommand, SendTaskSuccessCommand, SFNServiceException, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
@@ -169,10 +169,12 @@ describe('the reconciler', () => {
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
 
     vi.setSystemTime(NOW.getTime() + 2 * MINUTE);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
     await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0, redelivered: 1 });
     expect(sfn).toHaveReceivedNthCommandWith(SendTaskSuccessCommand, 2, { taskToken: 'token-d-1', output: JSON.stringify({ deploymentId: 'd-1', status: 'Succeeded' }) });
     expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', delivered: true });
     expect(indexed()).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: agg, sk: 'deployment#d-1' } });
 
     await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
