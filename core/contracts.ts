@@ -285,6 +285,8 @@ export interface ReconcileOutput {
   lanesFreed?: number;
   /** Changes it told they hold a lane (a hand-over that had failed, or a freed lane handed on). */
   lanesHandedOver?: number;
+  /** Finished waiters whose result had not reached Step Functions (a handler died or was throttled before delivering it): delivered now. */
+  redelivered?: number;
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */

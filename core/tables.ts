@@ -4,8 +4,9 @@
  * have a string sort key `sk`. Table names come from the environment (lambdas/shared/tables.ts).
  * One GSI: the waiters table's sparse
  * `open-waiters` index (OPEN_WAITERS_INDEX), partition key `openShard` (S), sort key `pk` (S),
- * projection ALL: an open waiter carries `openShard = 'OPEN'`, a finished one does not, so the
- * reconciler lists exactly the open waiters.
+ * projection ALL: an open waiter carries `openShard = 'OPEN'`, and keeps it once finished until
+ * its result is delivered (the write recording the delivery removes it), so the reconciler
+ * lists exactly the open waiters and the finished ones whose result never reached Step Functions.
  *
  * | table (env)                 | pk                                   | sk                                  |
  * | --------------------------- | ------------------------------------ | ----------------------------------- |
@@ -27,9 +28,9 @@ export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'hol
 /** Waiters and watches carry a TTL attribute (epoch seconds) so finished ones age out. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
-/** Sparse GSI of the waiters table listing the open waiters (partition `openShard`, sort `pk`, projection ALL). */
+/** Sparse GSI of the waiters table listing the open and the undelivered waiters (partition `openShard`, sort `pk`, projection ALL). */
 export const OPEN_WAITERS_INDEX = 'open-waiters';
-/** Attribute (the GSI's partition key) set on open waiters and removed when they finish. */
+/** Attribute (the GSI's partition key) set on open waiters and removed when a finished one's result is delivered. */
 export const OPEN_SHARD_ATTRIBUTE = 'openShard';
 
 export interface TableSchema {
@@ -147,7 +148,7 @@ export type WaiterKind = (typeof WaiterKind)[keyof typeof WaiterKind];
 export const WaiterStatus = { OPEN: 'OPEN', DONE: 'DONE' } as const;
 export type WaiterStatus = (typeof WaiterStatus)[keyof typeof WaiterStatus];
 
-/** The value of `openShard` on every open waiter (one partition: a few thousand open waiters at most). */
+/** The value of `openShard` on every open or undelivered waiter (one partition: a few thousand at most). */
 export const OPEN_SHARD = 'OPEN';
 
 /** How a waiter ended; kept so a retried task (new token) gets the same answer. */
@@ -170,9 +171,12 @@ export interface WaiterBase extends ScopeFields {
   createdAt: string;
   updatedAt: string;
   result?: WaiterResult;
-  /** Set once the result reached Step Functions. */
+  /**
+   * Set once the result reached Step Functions (or the task no longer waited), or a rollback
+   * deployment's reached its rollback set.
+   */
   delivered?: boolean;
-  /** `OPEN` while the waiter is open (the key of the open-waiters index); removed when it finishes. */
+  /** `OPEN` while the waiter is open or finished but not delivered (the key of the open-waiters index); removed on delivery. */
   openShard?: typeof OPEN_SHARD;
   expiresAt: number;
 }

@@ -10,6 +10,10 @@
  *   gate succeeds, as on-alarm-event would on its event (the gate checks again); one whose
  *   blocking alarm no longer exists waits on (a vanished alarm ends no wait);
  * - a bake, hold or blocker wait more than a minute past its end is ended as bake-end would (a lost schedule).
+ * Before those, every waiter finished more than a minute ago whose result never reached Step
+ * Functions (the index keeps it until delivered: a handler died or was throttled between
+ * finishing and delivering it) is delivered, its stored result; a rollback deployment's to its
+ * rollback set. A task that no longer waits counts as delivered.
  * Nothing is settled as succeeded while its alarms cannot be read: a deployment whose region's
  * DescribeAlarms failed stays open (the next run tries again); one whose watched alarm no longer
  * exists fails closed (AlarmMissing), as start-deployment would refuse it.
@@ -24,10 +28,10 @@ import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from 
 import { endBake } from '../shared/bakes.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
 import { sweepLanes } from '../shared/lanes.ts';
-import { deliver, finishWaiter, unwatch } from '../shared/waiters.ts';
+import { deliver, finishWaiter, isUndelivered, markDelivered, unwatch } from '../shared/waiters.ts';
 import { StepError } from '../../core/contracts.ts';
 import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
-import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
+import { deliverRollback, settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
@@ -52,17 +56,26 @@ export type { ReconcileOutput } from '../../core/contracts.ts';
 /** A bake this long past its end while still open lost its schedule. */
 export const OVERDUE_MS = 60_000;
 
-/** Every open waiter, from the sparse index (eventually consistent: re-checked by each conditional write). */
-export const openWaiters = async (): Promise<Waiter[]> =>
-  (
-    await queryAll<Waiter>({
-      TableName: table.waiters(),
-      IndexName: OPEN_WAITERS_INDEX,
-      KeyConditionExpression: '#shard = :open',
-      ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE },
-      ExpressionAttributeValues: { ':open': OPEN_SHARD },
-    })
-  ).filter((w) => w.status === WaiterStatus.OPEN);
+/** A waiter finished this long ago and still undelivered was left by a handler that died or was throttled before delivering it. */
+export const UNDELIVERED_MS = 60_000;
+
+/**
+ * The sparse index: every open waiter, and every finished one not delivered yet (eventually
+ * consistent: re-checked by each conditional write; a delivery a moment ago may still show).
+ */
+const indexedWaiters = async (): Promise<{ open: Waiter[]; undelivered: Waiter[] }> => {
+  const all = await queryAll<Waiter>({
+    TableName: table.waiters(),
+    IndexName: OPEN_WAITERS_INDEX,
+    KeyConditionExpression: '#shard = :open',
+    ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE },
+    ExpressionAttributeValues: { ':open': OPEN_SHARD },
+  });
+  return { open: all.filter((w) => w.status === WaiterStatus.OPEN), undelivered: all.filter(isUndelivered) };
+};
+
+/** Every open waiter, from the sparse index. */
+export const openWaiters = async (): Promise<Waiter[]> => (await indexedWaiters()).open;
 
 const alarmKey = (a: WatchedAlarm): string => `${a.region}\u0000${a.name}`;
 
@@ -209,6 +222,32 @@ const reconcileBake = async (w: BakeWaiter, now: number, tally: Tally): Promise<
   logger.warn('bake end schedule lost; ended by the reconciler', { waiter: w.pk, outcome: out.outcome });
 };
 
+/**
+ * (e) Finished waiters whose result never reached Step Functions, finished over a minute ago
+ * (a handler still at work is left to it): the stored result is delivered, a rollback
+ * deployment's to its set, and its watches dropped. One with nothing to deliver is dropped
+ * from the index.
+ */
+const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<number> => {
+  let delivered = 0;
+  for (const w of waiters) {
+    const finishedAt = Date.parse(w.updatedAt);
+    if (Number.isFinite(finishedAt) && finishedAt > now - UNDELIVERED_MS) continue;
+    const done = await guarded(tally, w, 'delivery', async () => {
+      if (w.kind === WaiterKind.ROLLBACK) await deliverRollback(w);
+      else if (w.result && w.token) await deliver(w);
+      else await markDelivered(w.pk);
+      // Its finisher died before dropping its watches, or just after.
+      await unwatch(watchedAlarms(w), w.pk);
+      return true;
+    });
+    if (!done) continue;
+    delivered++;
+    logger.warn('finished waiter never delivered; delivered by the reconciler', { waiter: w.pk, kind: w.kind, finishedAt: w.updatedAt });
+  }
+  return delivered;
+};
+
 /** (d) Lanes held by executions that ended, and hand-overs that failed. */
 const reconcileLanes = async (tally: Tally): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
   try {
@@ -223,12 +262,14 @@ const reconcileLanes = async (tally: Tally): Promise<{ lanesFreed: number; lanes
 };
 
 export const reconcile = async (): Promise<ReconcileOutput> => {
-  const waiters = await openWaiters();
+  const { open: waiters, undelivered } = await indexedWaiters();
   const tally: Tally = { completed: 0, failed: 0, errors: 0 };
+  const now = Date.now();
+  // Decisions already taken first: their steps have waited longest.
+  const redelivered = await redeliver(undelivered, now, tally);
   const settled = new Set<string>();
   // Alarms first: a step whose alarm fires fails, even if its deployment also ended.
   const view = await reconcileAlarms(waiters, settled, tally);
-  const now = Date.now();
   for (const w of waiters) {
     if (settled.has(w.pk)) continue;
     if (w.kind === WaiterKind.DEPLOYMENT || w.kind === WaiterKind.ROLLBACK) {
@@ -244,6 +285,7 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
     failed: tally.failed,
     ...(lanes.lanesFreed > 0 ? { lanesFreed: lanes.lanesFreed } : {}),
     ...(lanes.lanesHandedOver > 0 ? { lanesHandedOver: lanes.lanesHandedOver } : {}),
+    ...(redelivered > 0 ? { redelivered } : {}),
   };
   logger.info('reconciled open waiters', { ...out, errors: tally.errors });
   return out;

@@ -25,7 +25,7 @@ import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
 import { bakeWaiterKey, scopeOf, table, WaiterStatus, watchedAlarms, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
-import { deliver, finishWaiter, unwatch } from './waiters.ts';
+import { deliver, finishWaiter, isUndelivered, unwatch } from './waiters.ts';
 
 export const bakeIdOf = (s: StepScope): string =>
   `${s.pipeline}#${s.change}#${s.stage}#${s.region ?? '*'}#${s.unit ?? s.target ?? '*'}`;
@@ -321,11 +321,11 @@ const endBlocker = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
  */
 export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
   const waiter = await getItem<BakeWaiter>(table.waiters(), { pk: bakeWaiterKey(bakeId) });
-  if (waiter?.status === WaiterStatus.DONE && waiter.result && waiter.token && !waiter.delivered) {
+  if (isUndelivered(waiter) && waiter.result && waiter.token) {
     // Finished, but the result never reached Step Functions (the delivery failed, or the
-    // function died after finishing it): the retried invocation delivers it, or the task
-    // would wait for its timeout while nothing else knows of it.
-    logger.warn('bake finished but not delivered; delivering again', { bakeId });
+    // function died after finishing it): the retried invocation delivers the stored result
+    // (the reconciler's sweep would too, a minute on).
+    logger.warn('bake finished but not delivered; delivering its stored result', { bakeId });
     await deliver(waiter);
     return { bakeId, outcome: 'not-open' };
   }

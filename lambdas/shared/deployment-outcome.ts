@@ -27,7 +27,7 @@ import {
   type Waiter,
   type WaiterResult,
 } from './tables.ts';
-import { deliver, finishWaiter, unwatch } from './waiters.ts';
+import { deliver, finishWaiter, markDelivered, unwatch } from './waiters.ts';
 
 /** The deployments table's status for each CodeDeploy status that ends a deployment (core/codedeploy.ts). */
 const ITEM_STATUS: Record<string, DeploymentStatus> = {
@@ -43,6 +43,13 @@ export const resultOf = (deploymentId: string, state: string): WaiterResult =>
   state === 'SUCCESS'
     ? { ok: true, output: { deploymentId, status: 'Succeeded' } satisfies DeploymentResult }
     : { ok: false, error: StepError.DEPLOYMENT_FAILED, cause: { reason: `deployment ${deploymentId} ${state}`, deploymentId } };
+
+/** The final event state a result of resultOf was made from (FAILURE when it cannot tell). */
+export const stateOfResult = (result: WaiterResult): string => {
+  if (result.ok) return 'SUCCESS';
+  const last = result.cause?.reason?.split(' ').at(-1);
+  return last && last !== 'SUCCESS' && last in FINAL_EVENT_STATES ? last : 'FAILURE';
+};
 
 /** Moves the deployments item to a final status once; true when this call did it. */
 const settleDeploymentItem = (waiter: DeploymentWaiter, status: DeploymentStatus): Promise<boolean> =>
@@ -203,9 +210,20 @@ export const onDeploymentState = async (deploymentId: string, state: string, opt
     await onChangeDeployment(waiter, finished !== undefined, state);
   } else if (waiter.kind === WaiterKind.ROLLBACK) {
     // Also for a child already DONE: a crash between finishing it and counting it down must not strand the set.
-    await onRollbackDeployment(waiter, state);
+    await deliverRollback(waiter);
   }
   return finished ? 'finished' : 'duplicate';
+};
+
+/**
+ * Delivers a finished rollback deployment's stored result to its rollback set (counted down
+ * once, or failing it), then records the delivery: until then the reconciler finds it. Runs
+ * again for one delivered already (a duplicate event): the countdown is idempotent.
+ */
+export const deliverRollback = async (waiter: RollbackWaiter): Promise<void> => {
+  if (waiter.status !== WaiterStatus.DONE || !waiter.result) return;
+  await onRollbackDeployment(waiter, stateOfResult(waiter.result));
+  if (!waiter.delivered) await markDelivered(waiter.pk);
 };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Completing `.waitForTaskToken` tasks. A late event (the task already timed out, failed or
  * was completed by another event) is normal in an event-driven system: logged and ignored.
+ * So is a token Step Functions rejects as invalid: no retry could ever deliver to it.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { clients } from './clients.ts';
@@ -8,7 +9,8 @@ import type { StepError, StepFailureCause } from '../../core/contracts.ts';
 import { hasName } from '../../core/errors.ts';
 import { logger } from './logger.ts';
 
-const LATE = ['TaskDoesNotExist', 'TaskTimedOut'];
+/** Answers meaning the task no longer waits for this token (or never could): a result sent there counts as delivered. */
+const LATE = ['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken'];
 
 /** SendTaskFailure limits: error 256 characters, cause 32,768. */
 const truncate = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 3)}...`);

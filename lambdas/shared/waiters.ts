@@ -2,6 +2,14 @@
  * Waiters: a `.waitForTaskToken` task's token, stored until the event that ends the wait.
  * Exactly one party finishes a waiter (conditional OPEN -> DONE); the result is kept, so a
  * retried task (a new token) or a lost delivery gets the same answer replayed.
+ *
+ * Finishing and delivering are two steps (a conditional update, then SendTaskSuccess or
+ * SendTaskFailure), and a handler may die or be throttled between them. So a finished waiter
+ * keeps its place in the open-waiters index (`openShard`) until its result is delivered:
+ * delivery removes it, in the write that records the delivery. Whoever finds a waiter finished
+ * but not delivered (a retried handler, the reconciler's sweep) delivers the stored result,
+ * never one of its own. A rollback deployment's waiter has no token: its result is delivered
+ * to its rollback set (deployment-outcome.ts), then marked delivered here.
  */
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients.ts';
@@ -24,24 +32,52 @@ import { sendTaskFailure, sendTaskSuccess } from './tokens.ts';
 
 export type Registration = 'created' | 'reregistered' | 'replayed';
 
-/** Sends a finished waiter's result to its token and records the delivery. */
+/** Finished, but its result has not reached its task (or, for a rollback deployment, its rollback set) yet. */
+export const isUndelivered = (waiter: Waiter | undefined): waiter is Waiter =>
+  waiter?.status === WaiterStatus.DONE && waiter.delivered !== true;
+
+/**
+ * Records that a finished waiter's result was delivered (to `token`, when given) and drops it
+ * from the open-waiters index. A waiter gone meanwhile (its TTL) is not written back.
+ */
+export const markDelivered = async (pk: string, token?: string): Promise<void> => {
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.waiters(),
+          Key: { pk },
+          UpdateExpression: token ? 'SET #delivered = :true, #token = :token REMOVE #openShard' : 'SET #delivered = :true REMOVE #openShard',
+          ConditionExpression: '#status = :done',
+          ExpressionAttributeNames: {
+            '#delivered': 'delivered',
+            '#status': 'status',
+            '#openShard': OPEN_SHARD_ATTRIBUTE,
+            ...(token ? { '#token': 'token' } : {}),
+          },
+          ExpressionAttributeValues: { ':true': true, ':done': WaiterStatus.DONE, ...(token ? { ':token': token } : {}) },
+        }),
+      );
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    logger.warn('waiter not found finished; delivery not recorded', { waiter: pk });
+  }
+};
+
+/**
+ * Sends a finished waiter's stored result to its token (or `token`) and records the delivery.
+ * A task that no longer waits (TaskDoesNotExist, TaskTimedOut, InvalidToken) counts as
+ * delivered: nothing could ever reach it. Anything else (throttling) propagates and leaves the
+ * waiter undelivered, for a retry or the reconciler. @returns false when the task no longer waited.
+ */
 export const deliver = async (waiter: Waiter, token = waiter.token): Promise<boolean> => {
   if (!token || !waiter.result) return false;
   const result = waiter.result;
   const delivered = result.ok
     ? await sendTaskSuccess(token, result.output)
     : await sendTaskFailure(token, result.error, result.cause);
-  await clients()
-    .dynamo()
-    .send(
-      new UpdateCommand({
-        TableName: table.waiters(),
-        Key: { pk: waiter.pk },
-        UpdateExpression: 'SET #delivered = :true, #token = :token',
-        ExpressionAttributeNames: { '#delivered': 'delivered', '#token': 'token' },
-        ExpressionAttributeValues: { ':true': true, ':token': token },
-      }),
-    );
+  await markDelivered(waiter.pk, token);
   return delivered;
 };
 
@@ -80,7 +116,7 @@ export const registerWaiterItem = async <W extends Waiter>(waiter: W): Promise<{
 
 const adoptWaiter = async (existing: Waiter, token: string | undefined): Promise<Registration> => {
   if (!token || existing.token === token) {
-    if (existing.status === WaiterStatus.DONE && !existing.delivered) await deliver(existing, token);
+    if (isUndelivered(existing)) await deliver(existing, token);
     return existing.status === WaiterStatus.DONE ? 'replayed' : 'reregistered';
   }
   if (existing.status === WaiterStatus.OPEN) {
@@ -119,9 +155,11 @@ export interface WaiterGuard {
 }
 
 /**
- * Finishes an OPEN waiter with a result (and `guard`, when given, holds on it): the caller then delivers it and publishes the
- * events. Undefined when someone else finished it first (a duplicate event): a no-op,
- * except that a result that never reached Step Functions is delivered again.
+ * Finishes an OPEN waiter with a result (and `guard`, when given, holds on it): the caller then
+ * publishes the events and delivers it. It stays in the open-waiters index until delivered.
+ * Undefined when someone else finished it first (a duplicate event, a retried invocation): a
+ * no-op, except that a stored result that never reached Step Functions is delivered now (the
+ * stored one, never `result`).
  */
 export const finishWaiter = async (pk: string, result: WaiterResult, guard?: WaiterGuard): Promise<Waiter | undefined> => {
   try {
@@ -131,13 +169,12 @@ export const finishWaiter = async (pk: string, result: WaiterResult, guard?: Wai
         new UpdateCommand({
           TableName: table.waiters(),
           Key: { pk },
-          UpdateExpression: 'SET #status = :done, #result = :result, #updatedAt = :now REMOVE #openShard',
+          UpdateExpression: 'SET #status = :done, #result = :result, #updatedAt = :now',
           ConditionExpression: guard ? `#status = :open AND (${guard.condition})` : '#status = :open',
           ExpressionAttributeNames: {
             '#status': 'status',
             '#result': 'result',
             '#updatedAt': 'updatedAt',
-            '#openShard': OPEN_SHARD_ATTRIBUTE,
             ...guard?.names,
           },
           ExpressionAttributeValues: {
@@ -157,8 +194,8 @@ export const finishWaiter = async (pk: string, result: WaiterResult, guard?: Wai
     const existing = await conflictingItem<Waiter>(err, table.waiters(), { pk });
     if (!existing) {
       logger.info('no waiter; event ignored', { waiter: pk });
-    } else if (existing.status === WaiterStatus.DONE && existing.result && existing.token && !existing.delivered) {
-      logger.warn('waiter finished but not delivered; delivering again', { waiter: pk });
+    } else if (isUndelivered(existing) && existing.result && existing.token) {
+      logger.warn('waiter finished but not delivered; delivering its stored result', { waiter: pk });
       await deliver(existing);
     } else {
       logger.info('waiter already finished; duplicate ignored', { waiter: pk });

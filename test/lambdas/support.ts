@@ -100,7 +100,8 @@ export const $metadata = {};
 /**
  * A small in-memory waiters table behind the mocked document client: enough of the
  * conditional writes the handlers use (finish OPEN -> DONE, re-register, count down a
- * rollback set, record delivery) to show duplicates are no-ops. Other tables answer {}.
+ * rollback set, record delivery and drop from the open-waiters index) to show duplicates are
+ * no-ops. Other tables answer {}.
  */
 export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string, Record<string, any>> => {
   const store = new Map<string, Record<string, any>>(initial.map((w) => [String(w.pk), structuredClone(w)]));
@@ -119,12 +120,11 @@ export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string
     const item = store.get(input.Key.pk);
     const v = input.ExpressionAttributeValues ?? {};
     if (input.ConditionExpression?.includes('#status = :open') && item?.status !== 'OPEN') throw conflict(item);
+    if (input.ConditionExpression?.includes('#status = :done') && item?.status !== 'DONE') throw conflict(item);
     if (!item) return {};
-    if (input.UpdateExpression.includes(':done')) {
-      Object.assign(item, { status: 'DONE', result: v[':result'] });
-      if (input.UpdateExpression.includes('REMOVE #openShard')) delete item.openShard;
-    }
-    if (input.UpdateExpression.includes('#delivered')) Object.assign(item, { delivered: true, token: v[':token'] });
+    if (input.UpdateExpression.includes(':done')) Object.assign(item, { status: 'DONE', result: v[':result'], updatedAt: v[':now'] });
+    if (input.UpdateExpression.includes('#delivered')) Object.assign(item, { delivered: true }, v[':token'] ? { token: v[':token'] } : {});
+    if (input.UpdateExpression.includes('REMOVE #openShard')) delete item.openShard;
     if (input.UpdateExpression.includes('#pending')) {
       // `NOT contains(#counted, :id)`: a rollback deployment is counted down once.
       if (input.ConditionExpression?.includes('NOT contains(#counted, :id)') && item.counted?.has(v[':id'])) throw conflict(item);

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { chaosPipeline, randomMix, runMix, violations } from '../../sim/chaos.ts';
 
 describe('chaos', () => {
-  for (const seed of [1, 4, 5]) {
+  // 54, 95, 111: a finished bake whose result did not reach Step Functions (SendTask or the
+  // event before it throttled past its retries, the reconciler crashing) with its schedule
+  // lost; the reconciler delivers it instead of the step waiting for its timeout.
+  for (const seed of [1, 4, 5, 54, 95, 111]) {
     it(`seed ${seed}: no invariant broken`, async () => {
       const run = await runMix(seed);
       expect(run.violations, run.mix.description.join(', ')).toEqual([]);

@@ -36,7 +36,7 @@ export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> =>
       }),
     ]),
   ) as Record<TableName, dynamodb.Table>;
-  // The waiters' sparse index: only open waiters carry `openShard`, so the reconciler reads exactly those.
+  // The waiters' sparse index: only open waiters and finished ones not yet delivered carry `openShard`, so the reconciler reads exactly those.
   for (const [name, spec] of Object.entries(TABLE_SCHEMAS) as Array<[TableName, (typeof TABLE_SCHEMAS)[TableName]]>) {
     for (const index of spec.indexes ?? []) {
       tables[name].addGlobalSecondaryIndex({
