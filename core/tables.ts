@@ -205,6 +205,8 @@ export interface RollbackSetWaiter extends WaiterBase {
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
   /** Groups that got the change but have no previous revision to restore (stopped only): the rollback task fails. */
   unrestorable?: Array<{ deploymentGroup: string; region: string }>;
+  /** Groups of the scope left as they are: a newer change was deployed there since. */
+  superseded?: Array<{ deploymentGroup: string; region: string; revision: string }>;
   /** Ids of the rollback deployments already counted down (a DynamoDB string set): the countdown is idempotent. */
   counted?: Set<string>;
 }

@@ -16,8 +16,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
-import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
-import { createOrAdoptDeployment, findDeployment } from '../shared/codedeploy.ts';
+import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
+import { createOrAdoptDeployment, deploys, findDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
@@ -103,6 +103,24 @@ const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem |
     const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), { pk: item.pk, sk: item.sk }))?.deploymentId;
     return { ...item, deploymentId: recorded ?? found.id };
   }
+};
+
+/**
+ * The revision of a newer deployment the group got since the change's (a later change, which
+ * contains this one): the group's latest deployment is neither the change's, nor our rollback of
+ * it, nor a deployment of the change's artifact or of the revision it replaced (CodeDeploy's
+ * automatic rollback). Such a group is left as it is. When CodeDeploy cannot tell, undefined:
+ * the group is rolled back (a failed change must not keep serving on doubt).
+ */
+const supersededBy = async (item: DeploymentItem): Promise<string | undefined> => {
+  const latest = await latestDeploymentId({ region: item.region, application: item.application, deploymentGroup: item.deploymentGroup });
+  if (!latest || latest === item.deploymentId || latest === item.rollbackDeploymentId) return undefined;
+  const info = await getDeployment(item.region, latest);
+  if (!info) return undefined;
+  if (deploys(info, changeLocationOf(item))) return undefined;
+  if (item.previousLocation && deploys(info, item.previousLocation)) return undefined;
+  const key = info.revision?.s3Location?.key;
+  return key ? revisionOf(item.pipeline, key) : latest;
 };
 
 /** Stops the change's deployment if it may still run; our rollback replaces CodeDeploy's own. */
@@ -199,12 +217,15 @@ const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, 
 export const rollback = async (input: RollbackInput): Promise<RollbackOutput> => {
   const missing = (['pipeline', 'change', 'stage', 'taskToken'] as const).filter((f) => typeof input?.[f] !== 'string' || !input[f]);
   if (missing.length > 0) throw new InvalidInputError(`rollback input lacks ${missing.join(', ')}`);
-  const { pipeline, change, stage } = input;
-  const reason = reasonFromCause(input.reason ?? 'rollback');
+  const { pipeline, change, stage, failedIn } = input;
+  const failedRegion = firstFailedRegion(input.outcomes);
+  const cause = failedRegion ? `${failedRegion.reason} (in ${failedRegion.region})` : reasonFromCause(input.reason ?? 'rollback');
+  const reason = failedIn ? `the change failed in ${failedIn}: ${cause}` : cause;
   // A wave-level rollback (no region) after a failure that names its region (an alarm of one
   // region failed the wave bake) rolls back that region only; the other regions keep the
-  // change, as when one region of a wave fails. Without a named region: every region.
-  const region = input.region ?? regionFromCause(input.reason);
+  // change, as when one region of a wave fails. Without a named region: every region. An
+  // earlier stage of a change that failed later (`failedIn`): every region that got it.
+  const region = input.region ?? (failedIn ? undefined : regionFromCause(input.reason));
 
   const items = await queryAll<DeploymentItem>({
     TableName: table.deployments(),
@@ -221,8 +242,19 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       if (recovered) deployed.push(recovered);
     }
   }
-  const restorable = deployed.filter((i) => previousOf(i));
-  const unrestorable = deployed.filter((i) => !restorable.includes(i));
+  // A group a newer change was deployed to since keeps it: rolling it back would remove the newer change.
+  const current: DeploymentItem[] = [];
+  const superseded: NonNullable<RollbackResult['superseded']> = [];
+  for (const item of deployed) {
+    const newer = await supersededBy(item);
+    if (newer === undefined) current.push(item);
+    else {
+      superseded.push({ deploymentGroup: item.deploymentGroup, region: item.region, revision: newer });
+      logger.info('a newer deployment replaced the change in this group; not rolled back', { deploymentGroup: item.deploymentGroup, region: item.region, newer });
+    }
+  }
+  const restorable = current.filter((i) => previousOf(i));
+  const unrestorable = current.filter((i) => !restorable.includes(i));
   for (const item of unrestorable) {
     // The group's first deployment (or a previous revision not pinned by an S3 version): nothing exact to restore; stop it.
     logger.warn('no previous revision to restore; deployment stopped only', {
@@ -241,7 +273,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     return { rollbacks: 0 };
   }
   if (restorable.length === 0) {
-    await sendTaskSuccess(input.taskToken, { rolledBack: [] } satisfies RollbackResult);
+    await sendTaskSuccess(input.taskToken, { rolledBack: [], ...(superseded.length > 0 ? { superseded } : {}) } satisfies RollbackResult);
     logger.info('nothing to roll back', { pipeline, change, stage, region: region ?? '*' });
     return { rollbacks: 0 };
   }
@@ -259,6 +291,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     reason,
     rolledBack: [],
     unrestorable: unrestorableGroups.length > 0 ? unrestorableGroups : undefined,
+    superseded: superseded.length > 0 ? superseded : undefined,
     createdAt: now,
     updatedAt: now,
     expiresAt: expiresAt(Date.now()),
