@@ -26,7 +26,10 @@ export const failChange = (
   source: { causePath?: string; outcomesPath?: string },
   /** The stage's region when it has one (pre-production: the pre-production region). */
   region?: string,
-  /** The stages before this one, which may run the change: rolled back first. */
+  /**
+   * The stages that may still run the change, rolled back first: those before this one and, for
+   * a wave, the wave itself (its regions that did not fail, or that the failure did not name).
+   */
   earlier: string[] = [],
 ): string => {
   const notifyId = `${id}.MarkFailed`;
@@ -239,7 +242,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ResultPath: '$.check',
       Next: 'NEXT',
     });
-    const regionFailedId = failChange(states, `${id}.Region`, stage, [stage], { outcomesPath: '$.outcomes' }, undefined, [...earlier]);
+    const regionFailedId = failChange(states, `${id}.Region`, stage, [stage], { outcomesPath: '$.outcomes' }, undefined, [...earlier, stage]);
     add(`${id}.AnyFailed`, {
       Type: 'Choice',
       Choices: [{ Variable: '$.check.anyFailed', BooleanEquals: true, Next: regionFailedId }],
@@ -265,7 +268,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, undefined, [...earlier]);
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, undefined, [...earlier, stage]);
     rollbackStates(states, rollbackId, { stage }, failedId);
     earlier.push(stage);
   });

@@ -38,7 +38,8 @@ export const rollbackStates = (states: States, id: string, scope: Record<string,
 
 /**
  * Before a change is marked failed in `failedIn`: rolls back every earlier stage that got it
- * (each pre-production stage, every region of each earlier wave), all stages at once in one
+ * (each pre-production stage, every region of each earlier wave, and the regions of the failed
+ * wave that the failure's own rollback did not cover), all stages at once in one
  * Map, one rollback task per stage. The handler restores only groups that still run the
  * change: a group a newer change was deployed to since keeps it. A stage whose rollback fails
  * does not stop the others; `$.earlierRollbacks` lists the outcomes (a failed one with

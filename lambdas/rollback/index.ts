@@ -155,16 +155,16 @@ const startRollbackDeployment = async (item: DeploymentItem, reason: string): Pr
   return id;
 };
 
-/** Marks the start of a scope's rollback; true only for the first attempt that does. */
-const markRollbackStarted = (item: DeploymentItem): Promise<boolean> =>
+/** Marks the start of a scope's rollback by the set `setPk`; true only for the first attempt that does. */
+const markRollbackStarted = (item: DeploymentItem, setPk: string): Promise<boolean> =>
   conditionalWrite(
     new UpdateCommand({
       TableName: table.deployments(),
       Key: { pk: item.pk, sk: item.sk },
-      UpdateExpression: 'SET #started = :now',
+      UpdateExpression: 'SET #started = :now, #set = :set',
       ConditionExpression: 'attribute_not_exists(#started)',
-      ExpressionAttributeNames: { '#started': 'rollbackStartedAt' },
-      ExpressionAttributeValues: { ':now': nowIso() },
+      ExpressionAttributeNames: { '#started': 'rollbackStartedAt', '#set': 'rollbackSet' },
+      ExpressionAttributeValues: { ':now': nowIso(), ':set': setPk },
     }),
   );
 
@@ -233,8 +233,12 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
   });
+  // Once the change failed in `failedIn`, a scope another rollback of it began (the failed
+  // region's, the wave's own) is left to that one: its set counts it down, not this one.
+  const setPk = rollbackSetKey(pipeline, change, stage, input.region, failedIn);
   const deployed: DeploymentItem[] = [];
   for (const item of items) {
+    if (failedIn && item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) continue;
     if (item.deploymentId) deployed.push(item);
     else {
       // Claimed, but the id never recorded: CodeDeploy may still have (or have had) a deployment of it.
@@ -281,7 +285,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   const now = nowIso();
   const set: RollbackSetWaiter = {
     // Keyed by the task's own scope: a retry of the same task finds the same set.
-    pk: rollbackSetKey(pipeline, change, stage, input.region),
+    pk: setPk,
     kind: WaiterKind.ROLLBACK_SET,
     status: WaiterStatus.OPEN,
     token: input.taskToken,
@@ -303,7 +307,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   //    rolling it back) and its deployment stopped if it still runs. Nothing here waits for
   //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
-    if (await markRollbackStarted(item)) {
+    if (await markRollbackStarted(item, set.pk)) {
       await publish([
         {
           type: EventType.ROLLBACK_STARTED,

@@ -225,7 +225,7 @@ describe('rollback', () => {
       expect(codeDeploy).not.toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta-2' });
       expect(codeDeploy).not.toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-c2' });
       expect(published().map((e) => e.stopped)).toEqual(['d-b1']);
-      expect(store.get('rollback#storefront-api#c1#beta#*')).toMatchObject({
+      expect(store.get('rollback#storefront-api#c1#beta#*#failed-in#wave-2')).toMatchObject({
         pending: 1,
         superseded: [{ deploymentGroup: 'storefront-api-beta-2', region: 'us-west-2', revision: 'r2' }],
       });
@@ -250,6 +250,19 @@ describe('rollback', () => {
       ddb.on(QueryCommand).resolves({ Items: [still] });
       await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
       expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+    });
+
+    it("leaves a scope another rollback of the change began (the failed region's own) to that one, and restores the rest", async () => {
+      const failedRegion = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1', rollbackDeploymentId: 'd-rx' };
+      const sibling = { ...still, sk: 'wave-2#eu-west-1#storefront-api-beta', stage: 'wave-2', region: 'eu-west-1' };
+      ddb.on(QueryCommand).resolves({ Items: [failedRegion, sibling] });
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+      expect(store.get('rollback#storefront-api#c1#wave-2#*#failed-in#wave-2')).toMatchObject({ pending: 1 });
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+        Key: { pk: 'storefront-api#c1', sk: 'wave-2#eu-west-1#storefront-api-beta' },
+        ExpressionAttributeValues: expect.objectContaining({ ':set': 'rollback#storefront-api#c1#wave-2#*#failed-in#wave-2' }),
+      });
     });
 
     it('names the first failed region of the wave when given its outcomes', async () => {

@@ -80,3 +80,30 @@ describe('a change that fails in wave 2, after pre-production and wave 1, with a
     expect(ofType(events, 'change.completed', 'c3')).toHaveLength(1);
   });
 });
+
+describe('a change that fails in one region of a wave of several', () => {
+  let events: HandsoffEvent[];
+  let regions: string[];
+  beforeAll(async () => {
+    const thePlan = await plan();
+    const wave = thePlan.waves.find((w) => w.regions.length > 1)!;
+    regions = wave.regions.map((r) => r.region);
+    events = await simulateJson({
+      start: '2026-11-30T08:00:00Z',
+      changes: [{ id: 'c2', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'faults', rate: 0.5, regions: [regions.at(-1)!] } }],
+    });
+  }, 120_000);
+
+  it('also rolls back the regions of that wave that did not fail, each group once: it runs on no box at the end', () => {
+    const failed = ofType(events, 'change.failed', 'c2')[0]!;
+    expect(failed.region).toBe(regions.at(-1));
+    expect(summary(events).c2).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+    const stage = String(failed.stage);
+    const deployed = created(events, stage).filter((e) => e.revision === 'c2');
+    expect(new Set(deployed.map((e) => e.region)).size).toBeGreaterThan(1);
+    for (const d of deployed) {
+      const restores = created(events, stage, String(d.region)).filter((e) => e.deploymentGroup === d.deploymentGroup && ms(e) > ms(d));
+      expect(restores.map((e) => e.revision), `${d.region} ${d.deploymentGroup}`).toEqual(['initial']);
+    }
+  });
+});

@@ -38,15 +38,20 @@ describe('the failure path of the pipeline machine', () => {
     expect(Object.keys(states).filter((s) => s.startsWith('Build.') && s.includes('RollbackEarlier'))).toEqual([]);
   });
 
-  it.each(waves.map((w, i) => [w, i] as const))('rolls back every stage before %s, in one Map, before it marks the change failed', (wave, index) => {
+  it.each(waves.map((w, i) => [w, i] as const))('rolls back every stage before %s (and its other regions), in one Map, before it marks the change failed', (wave, index) => {
     const id = `Wave${index + 1}`;
     const earlier = [...preProd, ...waves.slice(0, index)];
-    // A failed bake or deployment of the wave (after the wave's own rollback), a failed region, a lane never granted.
-    for (const [start, failure] of [[`${id}.Rollback`, id], [`${id}.Region.RollbackEarlier.Plan`, `${id}.Region`], [`${id}.Lane.RollbackEarlier.Plan`, `${id}.Lane`]]) {
-      const path = pathToMarkFailed(start!, failure!);
+    // A failed bake or deployment of the wave (after the wave's own rollback) and a failed region
+    // also roll back the wave's other regions; a lane never granted: nothing of the wave ran.
+    for (const [start, failure, stages] of [
+      [`${id}.Rollback`, id, [...earlier, wave]],
+      [`${id}.Region.RollbackEarlier.Plan`, `${id}.Region`, [...earlier, wave]],
+      [`${id}.Lane.RollbackEarlier.Plan`, `${id}.Lane`, earlier],
+    ] as const) {
+      const path = pathToMarkFailed(start, failure);
       const plan = states[`${failure}.RollbackEarlier.Plan`];
       expect(path.slice(-2), start).toEqual([`${failure}.RollbackEarlier.Plan`, `${failure}.RollbackEarlier`]);
-      expect(plan.Result).toEqual(earlier);
+      expect(plan.Result).toEqual(stages);
       const map = states[`${failure}.RollbackEarlier`];
       expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.earlierRollbacks', ResultPath: '$.earlierRollbacks' });
       // A Map that fails as a whole still marks the change failed.
