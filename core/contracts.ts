@@ -297,15 +297,27 @@ export type BakeEndInput = z.infer<typeof BakeEndInput>;
  * Handler `rollback` (`.waitForTaskToken`): roll back every scope of (stage, region) that got
  * the change. Without `region` (a wave-level rollback), the region named by `reason` (when it
  * is the JSON of a StepFailureCause with `region`) is rolled back, else every region of the stage.
+ * Only groups whose latest deployment is still this change's (or its rollback) are restored: a
+ * group a newer change was deployed to since is left as it is.
  */
 export const RollbackInput = StepScope.extend({
   taskToken: nonEmpty,
   /** The failure's raw Step Functions `Cause` (JSON of StepFailureCause), or text. */
   reason: z.string(),
+  /**
+   * The later stage in which the change failed, when this rolls back an earlier stage that
+   * got it: every region of the stage (or `region`) is rolled back, whatever region `reason`
+   * names, and the reason says where the change failed.
+   */
+  failedIn: nonEmpty.optional(),
+  /** With `failedIn`, when regions of that wave failed: their outcomes (RegionOutcome), which give the reason. */
+  outcomes: z.array(z.object({ region: nonEmpty, status: z.enum(['succeeded', 'failed']), reason: z.string().optional() })).optional(),
 });
 export type RollbackInput = z.infer<typeof RollbackInput>;
 export interface RollbackResult {
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
+  /** Groups left as they are: a newer change was deployed there since (it contains this one). */
+  superseded?: Array<{ deploymentGroup: string; region: string; revision: string }>;
 }
 
 /**

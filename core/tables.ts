@@ -113,6 +113,8 @@ export interface DeploymentItem extends ScopeFields {
   deploymentId?: string;
   /** When handsoff began rolling this scope back (set once: `rollback.started` is published once). */
   rollbackStartedAt?: string;
+  /** Key of the rollback set (waiter) that began it: another rollback of the change leaves the scope to that one. */
+  rollbackSet?: string;
   /** The fast-rollback deployment handsoff started for this one. */
   rollbackDeploymentId?: string;
   claimedAt: string;
@@ -212,6 +214,8 @@ export interface RollbackSetWaiter extends WaiterBase {
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
   /** Groups that got the change but have no previous revision to restore (stopped only): the rollback task fails. */
   unrestorable?: Array<{ deploymentGroup: string; region: string }>;
+  /** Groups of the scope left as they are: a newer change was deployed there since. */
+  superseded?: Array<{ deploymentGroup: string; region: string; revision: string }>;
   /** Ids of the rollback deployments already counted down (a DynamoDB string set): the countdown is idempotent. */
   counted?: Set<string>;
 }
@@ -265,8 +269,9 @@ export const watchedAlarms = (waiter: Pick<Waiter, 'alarms'> & { blocker?: Watch
   waiter.blocker && !(waiter.alarms ?? []).some((a) => a.name === waiter.blocker!.name)
     ? [...(waiter.alarms ?? []), { region: waiter.blocker.region, name: waiter.blocker.name }]
     : (waiter.alarms ?? []);
-export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string): string =>
-  `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}`;
+/** With `failedIn`: the rollback of a stage the change passed (or of the rest of its wave) once it failed there. */
+export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string, failedIn?: string): string =>
+  `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}${failedIn ? `#failed-in#${failedIn}` : ''}`;
 
 // ---------------------------------------------------------------- watches
 

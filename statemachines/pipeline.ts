@@ -9,14 +9,15 @@ import { EventType } from '../core/events.ts';
 import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
 import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
 import { preProdAlarms, regionAlarms, regionItem } from './alarms.ts';
-import { rollbackStates } from './rollback.ts';
+import { rollbackEarlierStates, rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
 import { regionChildStates } from './region-child.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 
 /**
- * Marks the change failed with the stage, region and reason, frees the lanes it holds, then
- * fails the execution.
+ * Rolls back the earlier stages that got the change (a failed change runs on no box at the
+ * end), marks the change failed with the stage, region and reason, frees the lanes it holds,
+ * then fails the execution.
  */
 export const failChange = (
   states: States,
@@ -27,21 +28,33 @@ export const failChange = (
   source: { causePath?: string; outcomesPath?: string },
   /** The stage's region when it has one (pre-production: the pre-production region). */
   region?: string,
+  /**
+   * The stages that may still run the change, rolled back first: those before this one and, for
+   * a wave, the wave itself (its regions that did not fail, or that the failure did not name).
+   */
+  earlier: string[] = [],
 ): string => {
   const notifyId = `${id}.MarkFailed`;
   const releaseId = `${id}.ReleaseLanes`;
   const failId = `${id}.Fail`;
+  const causePath = source.causePath ?? '$.error.Cause';
   states[notifyId] = notify(
     EventType.CHANGE_FAILED,
     region ? { stage, region } : { stage },
     releaseId,
-    source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': source.causePath ?? '$.error.Cause' },
+    {
+      ...(source.outcomesPath ? { 'outcomes.$': source.outcomesPath } : { 'cause.$': causePath }),
+      // What the earlier stages' rollbacks did: the reason names any that could not restore.
+      ...(earlier.length > 0 ? { 'rollbacks.$': '$.earlierRollbacks' } : {}),
+    },
   );
   // Reporting the failure must not keep the lanes held if EventBridge is down.
   (states[notifyId] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: releaseId }];
   states[releaseId] = releaseLanes(lanes, failId, { Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: failId }] });
   states[failId] = { Type: 'Fail', Error: 'ChangeFailed', Cause: `the change failed in ${stage}` };
-  return notifyId;
+  if (earlier.length === 0) return notifyId;
+  const why = source.outcomesPath ? { outcomesPath: source.outcomesPath } : { causePath };
+  return rollbackEarlierStates(states, `${id}.RollbackEarlier`, earlier, stage, why, notifyId);
 };
 
 export const releaseLanes = (stages: string[], next: string | undefined, extra: State = {}): State =>
@@ -120,9 +133,11 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   add('Build.Completed', notify(EventType.STAGE_COMPLETED, { stage: 'build' }, 'NEXT'));
 
   let previous: string | undefined;
+  /** The stages entered before the current one: a change failed later is rolled back there too. */
+  const earlier: string[] = [];
   /** Lane of the stage first, then free the previous one: changes keep their order. */
   const enterStage = (id: string, stage: string, region?: string): void => {
-    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' }, region);
+    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' }, region, [...earlier]);
     add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed));
     if (previous) add(`${id}.ReleasePrevious`, releaseLanes([previous], 'NEXT'));
     previous = stage;
@@ -175,8 +190,9 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, p.preProdRegion);
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, p.preProdRegion, [...earlier]);
     rollbackStates(states, rollbackId, { stage, region: p.preProdRegion }, failedId);
+    earlier.push(stage);
   }
 
   p.waves.forEach((wave, index) => {
@@ -220,7 +236,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ResultPath: '$.check',
       Next: 'NEXT',
     });
-    const regionFailedId = failChange(states, `${id}.Region`, stage, [stage], { outcomesPath: '$.outcomes' });
+    const regionFailedId = failChange(states, `${id}.Region`, stage, [stage], { outcomesPath: '$.outcomes' }, undefined, [...earlier, stage]);
     add(`${id}.AnyFailed`, {
       Type: 'Choice',
       Choices: [{ Variable: '$.check.anyFailed', BooleanEquals: true, Next: regionFailedId }],
@@ -246,8 +262,9 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
-    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' });
+    const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, undefined, [...earlier, stage]);
     rollbackStates(states, rollbackId, { stage }, failedId);
+    earlier.push(stage);
   });
 
   if (previous) add('ReleaseLast', releaseLanes([previous], 'NEXT'));

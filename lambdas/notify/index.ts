@@ -9,7 +9,7 @@ import { isoDuration } from '../shared/duration.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
+import { firstFailedRegion, reasonFromCause, regionFromCause, unrestoredEarlier } from '../shared/failure.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface NotifyOutput {
@@ -46,6 +46,10 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
     delete extra.outcomes;
     delete extra.cause;
     extra.reason ??= 'unknown failure (no cause recorded)';
+    // The earlier stages were rolled back first: the reason says what could not be restored.
+    const unrestored = unrestoredEarlier(fields.rollbacks);
+    if (unrestored) extra.reason = `${String(extra.reason)}; ${unrestored}`;
+    delete extra.rollbacks;
   }
   await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
   return { published: true };

@@ -16,8 +16,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
-import { reasonFromCause, regionFromCause } from '../shared/failure.ts';
-import { createOrAdoptDeployment, findDeployment } from '../shared/codedeploy.ts';
+import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
+import { createOrAdoptDeployment, deploys, findDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
@@ -105,6 +105,24 @@ const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem |
   }
 };
 
+/**
+ * The revision of a newer deployment the group got since the change's (a later change, which
+ * contains this one): the group's latest deployment is neither the change's, nor our rollback of
+ * it, nor a deployment of the change's artifact or of the revision it replaced (CodeDeploy's
+ * automatic rollback). Such a group is left as it is. When CodeDeploy cannot tell, undefined:
+ * the group is rolled back (a failed change must not keep serving on doubt).
+ */
+const supersededBy = async (item: DeploymentItem): Promise<string | undefined> => {
+  const latest = await latestDeploymentId({ region: item.region, application: item.application, deploymentGroup: item.deploymentGroup });
+  if (!latest || latest === item.deploymentId || latest === item.rollbackDeploymentId) return undefined;
+  const info = await getDeployment(item.region, latest);
+  if (!info) return undefined;
+  if (deploys(info, changeLocationOf(item))) return undefined;
+  if (item.previousLocation && deploys(info, item.previousLocation)) return undefined;
+  const key = info.revision?.s3Location?.key;
+  return key ? revisionOf(item.pipeline, key) : latest;
+};
+
 /** Stops the change's deployment if it may still run; our rollback replaces CodeDeploy's own. */
 const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
   if (FINISHED.includes(item.status)) return;
@@ -137,16 +155,16 @@ const startRollbackDeployment = async (item: DeploymentItem, reason: string): Pr
   return id;
 };
 
-/** Marks the start of a scope's rollback; true only for the first attempt that does. */
-const markRollbackStarted = (item: DeploymentItem): Promise<boolean> =>
+/** Marks the start of a scope's rollback by the set `setPk`; true only for the first attempt that does. */
+const markRollbackStarted = (item: DeploymentItem, setPk: string): Promise<boolean> =>
   conditionalWrite(
     new UpdateCommand({
       TableName: table.deployments(),
       Key: { pk: item.pk, sk: item.sk },
-      UpdateExpression: 'SET #started = :now',
+      UpdateExpression: 'SET #started = :now, #set = :set',
       ConditionExpression: 'attribute_not_exists(#started)',
-      ExpressionAttributeNames: { '#started': 'rollbackStartedAt' },
-      ExpressionAttributeValues: { ':now': nowIso() },
+      ExpressionAttributeNames: { '#started': 'rollbackStartedAt', '#set': 'rollbackSet' },
+      ExpressionAttributeValues: { ':now': nowIso(), ':set': setPk },
     }),
   );
 
@@ -199,12 +217,15 @@ const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, 
 export const rollback = async (input: RollbackInput): Promise<RollbackOutput> => {
   const missing = (['pipeline', 'change', 'stage', 'taskToken'] as const).filter((f) => typeof input?.[f] !== 'string' || !input[f]);
   if (missing.length > 0) throw new InvalidInputError(`rollback input lacks ${missing.join(', ')}`);
-  const { pipeline, change, stage } = input;
-  const reason = reasonFromCause(input.reason ?? 'rollback');
+  const { pipeline, change, stage, failedIn } = input;
+  const failedRegion = firstFailedRegion(input.outcomes);
+  const cause = failedRegion ? `${failedRegion.reason} (in ${failedRegion.region})` : reasonFromCause(input.reason ?? 'rollback');
+  const reason = failedIn ? `the change failed in ${failedIn}: ${cause}` : cause;
   // A wave-level rollback (no region) after a failure that names its region (an alarm of one
   // region failed the wave bake) rolls back that region only; the other regions keep the
-  // change, as when one region of a wave fails. Without a named region: every region.
-  const region = input.region ?? regionFromCause(input.reason);
+  // change, as when one region of a wave fails. Without a named region: every region. An
+  // earlier stage of a change that failed later (`failedIn`): every region that got it.
+  const region = input.region ?? (failedIn ? undefined : regionFromCause(input.reason));
 
   const items = await queryAll<DeploymentItem>({
     TableName: table.deployments(),
@@ -212,8 +233,12 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
   });
+  // Once the change failed in `failedIn`, a scope another rollback of it began (the failed
+  // region's, the wave's own) is left to that one: its set counts it down, not this one.
+  const setPk = rollbackSetKey(pipeline, change, stage, input.region, failedIn);
   const deployed: DeploymentItem[] = [];
   for (const item of items) {
+    if (failedIn && item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) continue;
     if (item.deploymentId) deployed.push(item);
     else {
       // Claimed, but the id never recorded: CodeDeploy may still have (or have had) a deployment of it.
@@ -221,8 +246,19 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       if (recovered) deployed.push(recovered);
     }
   }
-  const restorable = deployed.filter((i) => previousOf(i));
-  const unrestorable = deployed.filter((i) => !restorable.includes(i));
+  // A group a newer change was deployed to since keeps it: rolling it back would remove the newer change.
+  const current: DeploymentItem[] = [];
+  const superseded: NonNullable<RollbackResult['superseded']> = [];
+  for (const item of deployed) {
+    const newer = await supersededBy(item);
+    if (newer === undefined) current.push(item);
+    else {
+      superseded.push({ deploymentGroup: item.deploymentGroup, region: item.region, revision: newer });
+      logger.info('a newer deployment replaced the change in this group; not rolled back', { deploymentGroup: item.deploymentGroup, region: item.region, newer });
+    }
+  }
+  const restorable = current.filter((i) => previousOf(i));
+  const unrestorable = current.filter((i) => !restorable.includes(i));
   for (const item of unrestorable) {
     // The group's first deployment (or a previous revision not pinned by an S3 version): nothing exact to restore; stop it.
     logger.warn('no previous revision to restore; deployment stopped only', {
@@ -241,7 +277,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     return { rollbacks: 0 };
   }
   if (restorable.length === 0) {
-    await sendTaskSuccess(input.taskToken, { rolledBack: [] } satisfies RollbackResult);
+    await sendTaskSuccess(input.taskToken, { rolledBack: [], ...(superseded.length > 0 ? { superseded } : {}) } satisfies RollbackResult);
     logger.info('nothing to roll back', { pipeline, change, stage, region: region ?? '*' });
     return { rollbacks: 0 };
   }
@@ -249,7 +285,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   const now = nowIso();
   const set: RollbackSetWaiter = {
     // Keyed by the task's own scope: a retry of the same task finds the same set.
-    pk: rollbackSetKey(pipeline, change, stage, input.region),
+    pk: setPk,
     kind: WaiterKind.ROLLBACK_SET,
     status: WaiterStatus.OPEN,
     token: input.taskToken,
@@ -259,6 +295,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     reason,
     rolledBack: [],
     unrestorable: unrestorableGroups.length > 0 ? unrestorableGroups : undefined,
+    superseded: superseded.length > 0 ? superseded : undefined,
     createdAt: now,
     updatedAt: now,
     expiresAt: expiresAt(Date.now()),
@@ -270,7 +307,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   //    rolling it back) and its deployment stopped if it still runs. Nothing here waits for
   //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
-    if (await markRollbackStarted(item)) {
+    if (await markRollbackStarted(item, set.pk)) {
       await publish([
         {
           type: EventType.ROLLBACK_STARTED,

@@ -69,6 +69,14 @@ export const currentRevision = async (
   };
 };
 
+/** Id of the group's latest deployment (CodeDeploy's last attempted one, in any status), if CodeDeploy names one. */
+export const latestDeploymentId = async (group: GroupRef): Promise<string | undefined> =>
+  (
+    await clients()
+      .codeDeploy(group.region)
+      .send(new GetDeploymentGroupCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup }))
+  )?.deploymentGroupInfo?.lastAttemptedDeployment?.deploymentId;
+
 export interface DeploymentQuery {
   /** The artifact the deployment deploys. */
   location: ArtifactLocation;

@@ -110,7 +110,7 @@ const finishSet = async (set: RollbackSetWaiter): Promise<void> => {
   if (set.pending > 0) return;
   const result: WaiterResult = set.unrestorable?.length
     ? unrestorableResult(set.unrestorable, set.rolledBack)
-    : { ok: true, output: { rolledBack: set.rolledBack } satisfies RollbackResult };
+    : { ok: true, output: { rolledBack: set.rolledBack, ...(set.superseded?.length ? { superseded: set.superseded } : {}) } satisfies RollbackResult };
   const done = await finishWaiter(set.pk, result);
   if (done) await deliver(done);
 };

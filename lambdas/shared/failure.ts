@@ -37,3 +37,19 @@ export const firstFailedRegion = (outcomes: unknown): { region: string; reason: 
   const failed = (outcomes as RegionOutcome[]).find((o) => o && o.status === 'failed');
   return failed ? { region: failed.region, reason: reasonFromCause(failed.reason) } : undefined;
 };
+
+/**
+ * What the rollbacks of the earlier stages of a failed change could not restore (the pipeline
+ * machine's `$.earlierRollbacks`: one entry per stage, `failed` naming a stage whose rollback
+ * failed, or the error of the whole step): a sentence for the change's reason, or undefined.
+ */
+export const unrestoredEarlier = (rollbacks: unknown): string | undefined => {
+  if (rollbacks === undefined) return undefined;
+  if (!Array.isArray(rollbacks)) {
+    const cause = (rollbacks as { Cause?: unknown } | null)?.Cause ?? (rollbacks as { Error?: unknown } | null)?.Error;
+    return `the earlier stages could not be rolled back (${reasonFromCause(cause)}); the change may still run there`;
+  }
+  const failed = rollbacks.filter((r): r is { stage: string; failed: unknown } => !!r && typeof r === 'object' && 'failed' in r);
+  if (failed.length === 0) return undefined;
+  return `could not roll back ${failed.map((r) => `${r.stage} (${reasonFromCause(r.failed)})`).join(', ')}; the change may still run there`;
+};

@@ -84,4 +84,22 @@ describe('notify change.failed', () => {
     await notify({ type: 'change.failed', pipeline: 'p', change: 'c', stage: 'beta' });
     expect(published().map((e) => e.reason)).toEqual(['States.Timeout', 'unknown failure (no cause recorded)']);
   });
+
+  it('says which earlier stages could not be rolled back, and not when all were', async () => {
+    const cause = JSON.stringify({ reason: 'alarm p-wave-2-faults went to ALARM' });
+    await notify({ type: 'change.failed', pipeline: 'p', change: 'c', stage: 'wave-2', fields: { cause, rollbacks: [{ rolledBack: [] }, { rolledBack: [] }] } });
+    await notify({
+      type: 'change.failed',
+      pipeline: 'p',
+      change: 'c',
+      stage: 'wave-2',
+      fields: { cause, rollbacks: [{ rolledBack: [] }, { stage: 'wave-1', failed: JSON.stringify({ reason: 'rollback deployment d-9 of p-sae1 FAILURE' }) }] },
+    });
+    await notify({ type: 'change.failed', pipeline: 'p', change: 'c', stage: 'wave-2', fields: { cause, rollbacks: { Error: 'States.Runtime', Cause: 'boom' } } });
+    const [all, one, none] = published();
+    expect(all!.reason).toBe('alarm p-wave-2-faults went to ALARM');
+    expect(one!.reason).toBe('alarm p-wave-2-faults went to ALARM; could not roll back wave-1 (rollback deployment d-9 of p-sae1 FAILURE); the change may still run there');
+    expect(none!.reason).toMatch(/; the earlier stages could not be rolled back \(boom\); the change may still run there$/);
+    for (const e of published()) expect(e).not.toHaveProperty('rollbacks');
+  });
 });

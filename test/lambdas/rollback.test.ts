@@ -3,6 +3,7 @@ import {
   DeploymentAlreadyCompletedException,
   DeploymentLimitExceededException,
   GetDeploymentCommand,
+  GetDeploymentGroupCommand,
   ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
@@ -176,6 +177,103 @@ describe('rollback', () => {
       expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#' } });
     }
     expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#sa-east-1#' } });
+  });
+
+  describe('an earlier stage of a change that failed later (failedIn)', () => {
+    // The change reached beta and passed it; it failed in wave-2. Beta's groups: one still runs
+    // the change, the other got a newer change since (which contains this one).
+    const beta = (group: string, deploymentId: string) => ({
+      ...item(group, { target: 'fleet', status: 'SUCCEEDED', deploymentId }),
+      sk: `beta#us-west-2#${group}`,
+      stage: 'beta',
+      region: 'us-west-2',
+    });
+    const still = beta('storefront-api-beta', 'd-b1');
+    const replaced = beta('storefront-api-beta-2', 'd-b2');
+    const earlier: RollbackInput = {
+      pipeline: 'storefront-api',
+      change: 'c1',
+      stage: 'beta',
+      failedIn: 'wave-2',
+      taskToken: 'rb-beta',
+      reason: JSON.stringify({ reason: 'alarm agg went to ALARM', alarm: 'agg', region: 'us-east-1' }),
+    };
+    beforeEach(() => {
+      codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' }).resolves({ deploymentId: 'd-rb1' });
+      codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta-2' }).resolves({ deploymentId: 'd-rb2' });
+      codeDeploy.on(GetDeploymentGroupCommand, { deploymentGroupName: 'storefront-api-beta' }).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-b1' } } });
+      codeDeploy.on(GetDeploymentGroupCommand, { deploymentGroupName: 'storefront-api-beta-2' }).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-c2' } } });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-c2' }).resolves({
+        deploymentInfo: { deploymentId: 'd-c2', status: 'Succeeded', revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r2.zip', version: 'v2', eTag: 'e2' } } },
+      });
+    });
+
+    it('rolls back every region of the stage, whatever region the reason names, and says where the change failed', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [still] });
+      await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'beta#' } });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+      expect(published()).toEqual([
+        expect.objectContaining({ type: 'rollback.started', stage: 'beta', region: 'us-west-2', revision: 'r0', reason: 'the change failed in wave-2: alarm agg went to ALARM' }),
+      ]);
+    });
+
+    it('leaves a group a newer change was deployed to since as it is, and restores the group that still runs the change', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [still, replaced] });
+      await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+      expect(codeDeploy).not.toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta-2' });
+      expect(codeDeploy).not.toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-c2' });
+      expect(published().map((e) => e.stopped)).toEqual(['d-b1']);
+      expect(store.get('rollback#storefront-api#c1#beta#*#failed-in#wave-2')).toMatchObject({
+        pending: 1,
+        superseded: [{ deploymentGroup: 'storefront-api-beta-2', region: 'us-west-2', revision: 'r2' }],
+      });
+    });
+
+    it('completes at once, restoring nothing, when a newer change runs in every group of the stage', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [replaced] });
+      await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 0 });
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      expect(published()).toEqual([]);
+      expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+        taskToken: 'rb-beta',
+        output: JSON.stringify({ rolledBack: [], superseded: [{ deploymentGroup: 'storefront-api-beta-2', region: 'us-west-2', revision: 'r2' }] }),
+      });
+    });
+
+    it("still restores a group whose latest deployment is CodeDeploy's own rollback to the previous revision", async () => {
+      codeDeploy.on(GetDeploymentGroupCommand, { deploymentGroupName: 'storefront-api-beta' }).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-auto' } } });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-auto' }).resolves({
+        deploymentInfo: { deploymentId: 'd-auto', status: 'Failed', revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r0.zip', version: 'v0', eTag: 'e0' } } },
+      });
+      ddb.on(QueryCommand).resolves({ Items: [still] });
+      await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+    });
+
+    it("leaves a scope another rollback of the change began (the failed region's own) to that one, and restores the rest", async () => {
+      const failedRegion = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1', rollbackDeploymentId: 'd-rx' };
+      const sibling = { ...still, sk: 'wave-2#eu-west-1#storefront-api-beta', stage: 'wave-2', region: 'eu-west-1' };
+      ddb.on(QueryCommand).resolves({ Items: [failedRegion, sibling] });
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+      expect(store.get('rollback#storefront-api#c1#wave-2#*#failed-in#wave-2')).toMatchObject({ pending: 1 });
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+        Key: { pk: 'storefront-api#c1', sk: 'wave-2#eu-west-1#storefront-api-beta' },
+        ExpressionAttributeValues: expect.objectContaining({ ':set': 'rollback#storefront-api#c1#wave-2#*#failed-in#wave-2' }),
+      });
+    });
+
+    it('names the first failed region of the wave when given its outcomes', async () => {
+      ddb.on(QueryCommand).resolves({ Items: [still] });
+      const outcomes = [
+        { region: 'us-east-1', status: 'failed' as const, reason: JSON.stringify({ reason: 'alarm use1-faults went to ALARM', region: 'us-east-1' }) },
+        { region: 'eu-west-1', status: 'succeeded' as const },
+      ];
+      await rollback({ ...earlier, reason: 'regions of wave-2 failed', outcomes });
+      expect(published()[0]).toMatchObject({ reason: 'the change failed in wave-2: alarm use1-faults went to ALARM (in us-east-1)' });
+    });
   });
 
   describe('a group without a previous revision to restore', () => {

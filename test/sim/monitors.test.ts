@@ -49,9 +49,17 @@ describe('a slow burn: faults 5 h after deployment, only in the wave-2 region', 
     for (const r of rolledBack) expect(r.revision).not.toBe('slow');
   });
 
-  it('never reaches wave 3, and the wave-1 region keeps it', () => {
+  it('never reaches wave 3; the wave-1 region is rolled back once it failed in wave 2, and it runs on no box', () => {
     expect(ofType(events, 'deployment.started', 'slow').filter((e) => e.stage !== 'wave-1' && e.stage !== 'wave-2' && isProd(e))).toEqual([]);
-    expect(ofType(events, 'rollback.started', 'slow').filter((e) => e.region === wave1Region)).toEqual([]);
+    const wave1 = ofType(events, 'rollback.started', 'slow').filter((e) => e.region === wave1Region);
+    const deployed = ofType(events, 'deployment.succeeded', 'slow').filter((e) => e.region === wave1Region);
+    expect(wave1).toHaveLength(deployed.length);
+    const firstWave2 = ofType(events, 'rollback.started', 'slow').find((e) => e.region === wave2Region)!;
+    for (const r of wave1) {
+      expect(ms(r)).toBeGreaterThanOrEqual(ms(firstWave2));
+      expect(r.reason).toMatch(/^the change failed in wave-2: /);
+    }
+    expect((ofType(events, 'simulation.finished')[0]!.changes as Record<string, any>).slow).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
   });
 });
 
@@ -67,7 +75,9 @@ describe('a change whose boxes stop serving', () => {
     expect(triggered[0]).toMatchObject({ alarm: 'anomaly:RequestCount', region: wave1Region, target: 'onebox' });
     expect(ofType(events, 'deployment.started', 'mute').filter((e) => isProd(e) && e.target === 'fleet')).toEqual([]);
     expect(ofType(events, 'change.failed', 'mute')[0]).toMatchObject({ stage: 'wave-1', region: wave1Region });
-    expect(ofType(events, 'rollback.completed', 'mute')).toHaveLength(1);
+    // The one-box, then the pre-production stages it passed.
+    expect(ofType(events, 'rollback.completed', 'mute').filter(isProd)).toHaveLength(1);
+    expect((ofType(events, 'simulation.finished')[0]!.changes as Record<string, any>).mute).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
   });
 });
 

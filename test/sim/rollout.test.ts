@@ -150,13 +150,19 @@ describe('a change that fails only in the first production region', () => {
     expect(triggered.length).toBeGreaterThan(0);
     expect(triggered[0]).toMatchObject({ region: firstRegion, target: 'onebox' });
     const rollbacks = ofType(events, 'rollback.started', 'c2');
-    expect(rollbacks.map((e) => [e.region, e.target])).toEqual([[firstRegion, 'onebox']]);
+    expect(rollbacks.filter(isProd).map((e) => [e.region, e.target])).toEqual([[firstRegion, 'onebox']]);
+    expect(rollbacks[0]).toMatchObject({ region: firstRegion, target: 'onebox' });
     expect(rollbacks[0]!.revision).not.toBe('c2');
-    expect(ofType(events, 'rollback.completed', 'c2')).toHaveLength(1);
+    // Then every pre-production stage it passed: a failed change runs on no box at the end.
+    expect(rollbacks.filter((e) => !isProd(e)).map((e) => e.stage)).toEqual(thePreProd());
+    expect(ofType(events, 'rollback.completed', 'c2')).toHaveLength(rollbacks.length);
     const finished = (ofType(events, 'simulation.finished')[0]!.changes as Record<string, any>).c2;
     expect(finished.status).toBe('failed');
     expect(finished.failedRequests).toBeGreaterThan(0);
+    expect(finished.boxesAtEnd).toBe(0);
   });
+
+  const thePreProd = (): string[] => [...new Set(ofType(events, 'deployment.started', 'c2').filter((e) => !isProd(e)).map((e) => String(e.stage)))];
 
   it('is never deployed to any other production region, nor to the fleet of the first', () => {
     const prod = ofType(events, 'deployment.started', 'c2').filter(isProd);
