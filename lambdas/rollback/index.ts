@@ -21,7 +21,7 @@ import { createOrAdoptDeployment, deploys, findDeployment, getDeployment, latest
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
-import { conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from '../shared/dynamo.ts';
+import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
@@ -83,26 +83,8 @@ const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem |
   );
   if (!found) return undefined;
   logger.warn('claimed deployment was never recorded; found it in CodeDeploy', { deploymentGroup: item.deploymentGroup, deploymentId: found.id, status: found.info.status });
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.deployments(),
-          Key: { pk: item.pk, sk: item.sk },
-          UpdateExpression: 'SET #id = :id, #updatedAt = :now',
-          ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
-          ExpressionAttributeNames: { '#id': 'deploymentId', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':id': found.id, ':now': nowIso() },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    return { ...item, deploymentId: found.id };
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), { pk: item.pk, sk: item.sk }))?.deploymentId;
-    return { ...item, deploymentId: recorded ?? found.id };
-  }
+  const recorded = await setOnce(table.deployments(), { pk: item.pk, sk: item.sk }, 'deploymentId', found.id);
+  return { ...item, deploymentId: recorded ?? found.id };
 };
 
 /**
@@ -170,27 +152,9 @@ const markRollbackStarted = (item: DeploymentItem, setPk: string): Promise<boole
 
 /** Records the rollback on the deployment item; the first recorded id wins. */
 const recordRollback = async (item: DeploymentItem, rollbackId: string): Promise<string> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.deployments(),
-          Key: { pk: item.pk, sk: item.sk },
-          UpdateExpression: 'SET #rid = :rid, #updatedAt = :now',
-          ConditionExpression: 'attribute_not_exists(#rid) OR #rid = :rid',
-          ExpressionAttributeNames: { '#rid': 'rollbackDeploymentId', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':rid': rollbackId, ':now': nowIso() },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    return rollbackId;
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), { pk: item.pk, sk: item.sk }))?.rollbackDeploymentId;
-    logger.warn('another rollback was recorded for this deployment first', { deploymentId: item.deploymentId, rollbackId, recorded });
-    return recorded ?? rollbackId;
-  }
+  const recorded = await setOnce(table.deployments(), { pk: item.pk, sk: item.sk }, 'rollbackDeploymentId', rollbackId);
+  if (recorded !== rollbackId) logger.warn('another rollback was recorded for this deployment first', { deploymentId: item.deploymentId, rollbackId, recorded });
+  return recorded ?? rollbackId;
 };
 
 const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, parent: string): Promise<Registration> => {

@@ -50,6 +50,42 @@ export const conflictingItem = async <T>(
   return read.Item as T | undefined;
 };
 
+/**
+ * Writes `attribute = value` on an item unless it already holds another value (the first
+ * writer wins; `also` are set with it), with `updatedAt`. @returns the value the item holds
+ * now: `value`, or the one written first; undefined when the condition failed and the item
+ * has no value (gone meanwhile).
+ */
+export const setOnce = async (
+  tableName: string,
+  key: Record<string, string>,
+  attribute: string,
+  value: string,
+  also: Record<string, unknown> = {},
+): Promise<string | undefined> => {
+  const fields = { [attribute]: value, ...also, updatedAt: new Date(Date.now()).toISOString() };
+  try {
+    await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: `SET ${Object.keys(fields).map((k) => `#${k} = :${k}`).join(', ')}`,
+          ConditionExpression: `attribute_not_exists(#${attribute}) OR #${attribute} = :${attribute}`,
+          ExpressionAttributeNames: Object.fromEntries(Object.keys(fields).map((k) => [`#${k}`, k])),
+          ExpressionAttributeValues: Object.fromEntries(Object.entries(fields).map(([k, v]) => [`:${k}`, v])),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    return value;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const recorded = (await conflictingItem<Record<string, unknown>>(err, tableName, key))?.[attribute];
+    return typeof recorded === 'string' ? recorded : undefined;
+  }
+};
+
 export const getItem = async <T>(tableName: string, key: Record<string, string>): Promise<T | undefined> => {
   const read = await clients().dynamo().send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
   return read.Item as T | undefined;

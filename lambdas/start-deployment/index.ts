@@ -14,7 +14,7 @@
  * again once the waiter's watches are written: an alarm that fires between the first check
  * and the watches fails the step instead of being lost.
  */
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
 import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
@@ -24,7 +24,7 @@ import { env, ENV } from '../shared/config.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
-import { clean, conflictingItem, getItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
+import { clean, conflictingItem, getItem, isConditionalCheckFailed, setOnce } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
@@ -157,28 +157,11 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
  * @returns the id the claim holds: ours, or the one another attempt recorded first.
  */
 const recordDeploymentId = async (key: { pk: string; sk: string }, deploymentId: string): Promise<string> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.deployments(),
-          Key: key,
-          UpdateExpression: 'SET #id = :id, #status = :running, #updatedAt = :now',
-          ConditionExpression: 'attribute_not_exists(#id) OR #id = :id',
-          ExpressionAttributeNames: { '#id': 'deploymentId', '#status': 'status', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':id': deploymentId, ':running': DeploymentStatus.IN_PROGRESS, ':now': nowIso() },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    return deploymentId;
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    const recorded = (await conflictingItem<DeploymentItem>(err, table.deployments(), key))?.deploymentId;
-    if (!recorded) throw err; // the condition failed yet no id is recorded: let the task retry
-    logger.error('deployment claim already holds another deployment id; waiting on the recorded one', { key, deploymentId, recorded });
-    return recorded;
-  }
+  const recorded = await setOnce(table.deployments(), key, 'deploymentId', deploymentId, { status: DeploymentStatus.IN_PROGRESS });
+  // The condition failed yet no id is recorded: let the task retry.
+  if (!recorded) throw new Error(`the deployment claim ${key.pk} ${key.sk} holds no deployment id yet refused ${deploymentId}; retrying`);
+  if (recorded !== deploymentId) logger.error('deployment claim already holds another deployment id; waiting on the recorded one', { key, deploymentId, recorded });
+  return recorded;
 };
 
 export const startDeployment = async (input: StartDeploymentInput): Promise<StartDeploymentOutput> => {

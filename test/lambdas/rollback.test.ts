@@ -70,7 +70,7 @@ describe('rollback', () => {
     // Act
     await expect(rollback(input)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
     // Assess: found, recorded, stopped, and the previous object restored by version and ETag.
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-lost' }) });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':deploymentId': 'd-lost' }) });
     expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(StopDeploymentCommand, { deploymentId: 'd-lost', autoRollbackEnabled: false });
     expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
       deploymentGroupName: 'storefront-api-onebox',
@@ -113,7 +113,7 @@ describe('rollback', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: 'deployments',
       Key: { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' },
-      ExpressionAttributeValues: expect.objectContaining({ ':rid': 'd-r1' }),
+      ExpressionAttributeValues: expect.objectContaining({ ':rollbackDeploymentId': 'd-r1' }),
     });
     expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ kind: 'rollback-set', status: 'OPEN', token: 'rb-1', pending: 2 });
     expect(store.get('deployment#d-r2')).toMatchObject({ kind: 'rollback', parent: 'rollback#storefront-api#c1#wave-1#sa-east-1', revision: 'r0', unit: 'sae1-az1' });

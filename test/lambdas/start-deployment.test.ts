@@ -85,7 +85,7 @@ describe('start-deployment', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: 'deployments',
       Key: claimKey,
-      ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-NEW', ':running': 'IN_PROGRESS' }),
+      ExpressionAttributeValues: expect.objectContaining({ ':deploymentId': 'd-NEW', ':status': 'IN_PROGRESS' }),
     });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: 'waiters',
@@ -186,7 +186,7 @@ describe('start-deployment', () => {
       const out = await startDeployment(input);
       expect(out).toMatchObject({ outcome: 'adopted', deploymentId: 'd-7' });
       expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
-      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':id': 'd-7' }) });
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'deployments', ExpressionAttributeValues: expect.objectContaining({ ':deploymentId': 'd-7' }) });
       expect(sfn).not.toHaveReceivedAnyCommand();
     });
 
