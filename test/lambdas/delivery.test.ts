@@ -17,11 +17,10 @@ import { startBake } from '../../lambdas/start-bake/index.ts';
 import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
 import type { AlarmStateChangeDetail, BusEvent, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
 import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NOW, sfn, useAwsMocks } from './support.ts';
+import { agg, bakeWaiter, deploymentWaiter, scope } from './waiter-fixtures.ts';
 
 useAwsMocks();
 
-const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
-const agg = 'handsoff-storefront-sa-east-1-aggregate';
 const MINUTE = 60_000;
 
 const deploymentEvent = (deploymentId: string, state: string): BusEvent<CodeDeployStateChangeDetail> => ({
@@ -39,44 +38,6 @@ const alarmEvent = (value: 'ALARM' | 'OK'): BusEvent<AlarmStateChangeDetail> => 
   detail: { alarmName: agg, state: { value } },
 });
 
-const deploymentWaiter = (id: string, extra: Record<string, unknown> = {}) => ({
-  pk: `deployment#${id}`,
-  kind: 'deployment',
-  status: 'OPEN',
-  openShard: 'OPEN',
-  token: `token-${id}`,
-  ...scope,
-  target: 'onebox',
-  alarms: [{ region: 'sa-east-1', name: agg }],
-  deploymentId: id,
-  revision: 'r1',
-  deploymentGroup: 'storefront-api-onebox',
-  deploymentsPk: 'storefront-api#c1',
-  deploymentsSk: 'wave-1#sa-east-1#storefront-api-onebox',
-  ...extra,
-});
-const bakeWaiter = (bakeId: string, extra: Record<string, unknown> = {}) => ({
-  pk: `bake#${bakeId}`,
-  kind: 'bake',
-  status: 'OPEN',
-  openShard: 'OPEN',
-  token: `token-${bakeId}`,
-  ...scope,
-  unit: 'sae1-az1',
-  target: 'fleet',
-  alarms: [{ region: 'sa-east-1', name: agg }],
-  bakeId,
-  startedAt: NOW.getTime() - 60 * MINUTE,
-  endsAt: NOW.getTime(),
-  durationSeconds: 3600,
-  minRequests: 100,
-  metricScopes: [{ region: 'sa-east-1', scope: 'sae1-az1' }],
-  service: 'StorefrontApi',
-  extensions: 0,
-  extendedSeconds: 0,
-  maxExtensionSeconds: 7200,
-  ...extra,
-});
 const parent = 'rollback#storefront-api#c1#wave-1#sa-east-1';
 const rollbackSet = (extra: Record<string, unknown> = {}) => ({
   pk: parent, kind: 'rollback-set', status: 'OPEN', openShard: 'OPEN', token: 'rb-token', ...scope, alarms: [], pending: 1, rolledBack: [], reason: 'alarm', ...extra,

@@ -9,53 +9,14 @@ import { onDeploymentEvent } from '../../lambdas/on-deployment-event/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
 import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { agg, bakeWaiter as baseBake, deploymentWaiter, scope } from './waiter-fixtures.ts';
 
 useAwsMocks();
 
-const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
-const agg = 'handsoff-storefront-sa-east-1-aggregate';
 const anomaly = 'storefront-api-sa-east-1-onebox-anomaly-requests';
-const deploymentWaiter = (id: string, extra: Record<string, unknown> = {}) => ({
-  pk: `deployment#${id}`,
-  kind: 'deployment',
-  status: 'OPEN',
-  openShard: 'OPEN',
-  token: `token-${id}`,
-  ...scope,
-  target: 'onebox',
-  alarms: [{ region: 'sa-east-1', name: agg }],
-  deploymentId: id,
-  revision: 'r1',
-  deploymentGroup: 'storefront-api-onebox',
-  deploymentsPk: 'storefront-api#c1',
-  deploymentsSk: 'wave-1#sa-east-1#storefront-api-onebox',
-  ...extra,
-});
-const bakeWaiter = (bakeId: string, extra: Record<string, unknown> = {}) => ({
-  pk: `bake#${bakeId}`,
-  kind: 'bake',
-  status: 'OPEN',
-  openShard: 'OPEN',
-  token: `token-${bakeId}`,
-  ...scope,
-  unit: 'sae1-az1',
-  target: 'fleet',
-  alarms: [
-    { region: 'sa-east-1', name: agg },
-    { region: 'sa-east-1', name: anomaly },
-  ],
-  bakeId,
-  startedAt: NOW.getTime() - 3_600_000,
-  endsAt: NOW.getTime() - 2 * 60_000,
-  durationSeconds: 3600,
-  minRequests: 100,
-  metricScopes: [{ region: 'sa-east-1', scope: 'sae1-az1' }],
-  service: 'StorefrontApi',
-  extensions: 0,
-  extendedSeconds: 0,
-  maxExtensionSeconds: 7200,
-  ...extra,
-});
+/** The reconciler's bake: ended two minutes ago, watching the aggregate and the one-box requests anomaly. */
+const bakeWaiter = (bakeId: string, extra: Record<string, unknown> = {}) =>
+  baseBake(bakeId, { alarms: [{ region: 'sa-east-1', name: agg }, { region: 'sa-east-1', name: anomaly }], ...extra }, 2 * 60_000);
 
 let store: ReturnType<typeof fakeWaiters>;
 /** The open-waiters index over the fake store: items with openShard, `pageSize` per page. */
