@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
@@ -85,7 +86,16 @@ export class ControlPlaneStack extends Stack {
     });
 
     const repositoryArns = pipelines.map((p) => repositoryArn(this, props.repositoryName?.(p) ?? p.name));
-    const deps = { tables: this.tables, bus: this.bus, artifacts, scheduleGroup, schedulerRole, repositoryArns };
+    // Events no handler could take after every retry (EventBridge's and Lambda's): kept two
+    // weeks for a person to read and replay, never dropped.
+    const deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      queueName: 'handsoff-dead-letters',
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(deadLetters, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the handsoff event handlers and rules; it has none of its own.');
+    const deps = { tables: this.tables, bus: this.bus, artifacts, scheduleGroup, schedulerRole, repositoryArns, deadLetters };
     this.functions = createFunctions(this, deps, props.handlerEntry);
     schedulerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -104,9 +114,9 @@ export class ControlPlaneStack extends Stack {
       grantHandler(this, this.functions[name], name, pipelines, deps);
     }
 
-    awsEventRules(this, this.bus, this.functions);
+    awsEventRules(this, this.bus, this.functions, deadLetters);
     notifications(this, this.bus);
-    sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName);
+    sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName, deadLetters);
     seedTables(this, this.tables, pipelines);
   }
 

@@ -88,6 +88,33 @@ describe('app', () => {
 });
 
 describe('control plane', () => {
+  it('sends what the event handlers could not take after every retry to one encrypted dead-letter queue', () => {
+    const queues = Object.entries(resourcesOf(controlPlane, 'AWS::SQS::Queue'));
+    expect(queues).toHaveLength(1);
+    const [queueId, queue] = queues[0]!;
+    expect(queue.Properties).toMatchObject({ QueueName: 'handsoff-dead-letters', SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const functions = resourcesOf(controlPlane, 'AWS::Lambda::Function');
+    const withDlq = Object.values(functions)
+      .filter((f) => JSON.stringify(f.Properties.DeadLetterConfig ?? {}).includes(queueId))
+      .map((f) => f.Properties.Description)
+      .sort();
+    expect(withDlq).toEqual(['handsoff bake-end', 'handsoff on-alarm-event', 'handsoff on-deployment-event', 'handsoff reconcile', 'handsoff start-change']);
+    const invokeConfigs = Object.values(resourcesOf(controlPlane, 'AWS::Lambda::EventInvokeConfig'));
+    expect(invokeConfigs.length).toBe(withDlq.length);
+    for (const c of invokeConfigs) expect(c.Properties.MaximumRetryAttempts).toBe(2);
+    // Every rule that invokes an event handler or start-change dead-letters what it cannot deliver.
+    const rules = Object.values(resourcesOf(controlPlane, 'AWS::Events::Rule'));
+    const lambdaTargets = rules.flatMap((r) => r.Properties.Targets ?? []).filter((t: any) => JSON.stringify(t.Arn).includes('Function'));
+    const reconcile = lambdaTargets.filter((t: any) => JSON.stringify(t.Arn).includes('Reconcile'));
+    for (const t of lambdaTargets.filter((x: any) => !reconcile.includes(x))) expect(JSON.stringify(t.DeadLetterConfig)).toContain(queueId);
+    // EventBridge may send to it only for this account's rules.
+    const policy = Object.values(resourcesOf(controlPlane, 'AWS::SQS::QueuePolicy'))[0]!;
+    const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+    const fromEvents = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com');
+    expect(fromEvents.length).toBeGreaterThan(0);
+    for (const st of fromEvents) expect(JSON.stringify(st.Condition)).toContain('aws:SourceArn');
+  });
+
   it('has a pipeline and a region state machine per pipeline, STANDARD, logged and traced', () => {
     const machines = Object.values(resourcesOf(controlPlane, 'AWS::StepFunctions::StateMachine'));
     expect(machines.map((m) => m.Properties.StateMachineName).sort()).toEqual(

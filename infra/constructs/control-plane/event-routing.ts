@@ -8,6 +8,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 import { repositoryArn } from '../../stacks/arns.ts';
@@ -15,19 +16,19 @@ import { RECONCILE_RATE } from './access.ts';
 import { pascal } from './names.ts';
 
 /** AWS events of every target region (forwarded to the handsoff bus) and the reconciler's schedule. */
-export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Record<HandlerName, NodejsFunction>): void => {
+export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Record<HandlerName, NodejsFunction>, deadLetters: sqs.IQueue): void => {
   // AWS events of every target region arrive on the handsoff bus (the target stacks forward them).
   new events.Rule(stack, 'DeploymentStateChanges', {
     eventBus: bus,
     description: 'CodeDeploy deployment state changes of every target region: complete the waiting step.',
     eventPattern: { source: ['aws.codedeploy'], detailType: ['CodeDeploy Deployment State-change Notification'] },
-    targets: [new targets.LambdaFunction(functions[HandlerName.ON_DEPLOYMENT_EVENT], { retryAttempts: 8 })],
+    targets: [new targets.LambdaFunction(functions[HandlerName.ON_DEPLOYMENT_EVENT], { retryAttempts: 8, deadLetterQueue: deadLetters })],
   });
   new events.Rule(stack, 'AlarmStateChanges', {
     eventBus: bus,
     description: 'CloudWatch alarm state changes of every target region: fail steps and roll back in seconds.',
     eventPattern: { source: ['aws.cloudwatch'], detailType: ['CloudWatch Alarm State Change'] },
-    targets: [new targets.LambdaFunction(functions[HandlerName.ON_ALARM_EVENT], { retryAttempts: 8 })],
+    targets: [new targets.LambdaFunction(functions[HandlerName.ON_ALARM_EVENT], { retryAttempts: 8, deadLetterQueue: deadLetters })],
   });
 
   // An EventBridge rule rather than a Scheduler schedule: it needs no role to pass (Lambda's
@@ -60,6 +61,7 @@ export const sourceRules = (
   machines: Record<string, sfn.StateMachine>,
   startChange: NodejsFunction,
   repositoryName: ((p: ResolvedPipeline) => string) | undefined,
+  deadLetters: sqs.IQueue,
 ): void => {
   for (const p of pipelines) {
     const repository = repositoryName?.(p) ?? p.name;
@@ -77,6 +79,7 @@ export const sourceRules = (
         // a duplicated delivery, which start-change maps to the same change, from a new push).
         new targets.LambdaFunction(startChange, {
           retryAttempts: 8,
+          deadLetterQueue: deadLetters,
           maxEventAge: Duration.hours(24),
           event: events.RuleTargetInput.fromObject({
             pipeline: p.name,

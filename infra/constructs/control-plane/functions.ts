@@ -13,6 +13,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPipeline } from '../../../core/model.ts';
@@ -37,6 +38,19 @@ import { tableEnvironment } from './tables.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** What the handlers are wired to. */
+/**
+ * Handlers invoked asynchronously (EventBridge rules, Scheduler schedules): Lambda retries a
+ * failed invocation twice, then the event goes to the dead-letter queue, so that no AWS event
+ * a decision depends on is dropped without a trace (the reconciler still sweeps what it lost).
+ */
+export const ASYNC_HANDLERS: readonly HandlerName[] = [
+  HandlerName.ON_DEPLOYMENT_EVENT,
+  HandlerName.ON_ALARM_EVENT,
+  HandlerName.BAKE_END,
+  HandlerName.RECONCILE,
+  HandlerName.START_CHANGE,
+];
+
 export interface HandlerDeps {
   readonly tables: Record<TableName, dynamodb.Table>;
   readonly bus: events.EventBus;
@@ -45,6 +59,8 @@ export interface HandlerDeps {
   readonly schedulerRole: iam.Role;
   /** The CodeCommit repositories whose pushes start the pipelines (the review gate reads them). */
   readonly repositoryArns: readonly string[];
+  /** Where the asynchronous handlers' failed events end up. */
+  readonly deadLetters: sqs.IQueue;
 }
 
 /**
@@ -68,7 +84,7 @@ export const createFunctions = (
   });
   const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
   for (const name of order) {
-    functions[name] = handlerFunction(stack, name, handlerEntry, name === HandlerName.BAKE_END ? bakeEndName : undefined, {
+    functions[name] = handlerFunction(stack, name, handlerEntry, name === HandlerName.BAKE_END ? bakeEndName : undefined, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
       [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
       [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
       [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
@@ -85,6 +101,7 @@ const handlerFunction = (
   name: HandlerName,
   handlerEntry: ((name: HandlerName) => string) | undefined,
   functionName: string | undefined,
+  deadLetterQueue: sqs.IQueue | undefined,
   environment: Record<string, string>,
 ): NodejsFunction => {
   const id = pascal(name);
@@ -112,6 +129,7 @@ const handlerFunction = (
     logGroup,
     description: `handsoff ${name}`,
     environment,
+    ...(deadLetterQueue ? { deadLetterQueue, retryAttempts: 2 } : {}),
     projectRoot: ROOT,
     depsLockFilePath: path.join(ROOT, 'package-lock.json'),
     bundling: {
