@@ -1,14 +1,14 @@
 /**
- * Inputs of the infra tests. The real pipeline definitions (infra/pipelines), ASL builders
- * (statemachines/index.ts) and handlers (lambdas/<name>/index.ts) are written in parallel;
- * while one of them is missing the tests use the hand-written stand-in below, so the CDK
- * stacks can be tested on their own. Once they exist, the tests run against the real ones.
+ * Inputs of the infra tests: the example pipelines as `cdk synth` resolves them, the real ASL
+ * builders and handler entries, two small hand-written pipelines for the cases the examples
+ * do not cover, and a one-line handler to bundle where a test reads IAM and not code (so that
+ * it does not bundle every real handler again).
  */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { ResolvedPipeline } from '../../core/model.ts';
-import { HandlerName, placeholder, functionArnKey, REGION_STATE_MACHINE_ARN_KEY } from '../../statemachines/resources.ts';
+import type { HandlerName } from '../../statemachines/resources.ts';
+import { buildStateMachines } from '../../statemachines/index.ts';
 import type { BuildStateMachines } from '../../infra/stacks/control-plane-stack.ts';
 import { resolvePipelines, type ValidatePipeline } from '../../infra/stacks/pipelines.ts';
 import { examplePipelines } from '../../infra/pipelines/index.ts';
@@ -90,60 +90,14 @@ export const fixturePipelines: ResolvedPipeline[] = [
   },
 ];
 
-const lambdaTask = (handler: HandlerName, waitForToken: boolean, next?: string) => ({
-  Type: 'Task',
-  Resource: waitForToken ? 'arn:aws:states:::lambda:invoke.waitForTaskToken' : 'arn:aws:states:::lambda:invoke',
-  Parameters: {
-    FunctionName: placeholder(functionArnKey(handler)),
-    Payload: waitForToken ? { 'taskToken.$': '$$.Task.Token', 'input.$': '$' } : { 'input.$': '$' },
-  },
-  TimeoutSeconds: 86_400,
-  ...(next ? { Next: next } : { End: true }),
-});
-
-/** A minimal stand-in of statemachines/index.ts: the same placeholders and resources. */
-export const fixtureBuildStateMachines: BuildStateMachines = () => ({
-  region: {
-    StartAt: 'CheckWindow',
-    States: {
-      CheckWindow: lambdaTask(HandlerName.CHECK_WINDOW, false, 'Deploy'),
-      Deploy: lambdaTask(HandlerName.START_DEPLOYMENT, true, 'Bake'),
-      Bake: lambdaTask(HandlerName.START_BAKE, true, 'Rollback'),
-      Rollback: lambdaTask(HandlerName.ROLLBACK, true),
-    },
-  },
-  pipeline: {
-    StartAt: 'Notify',
-    States: {
-      Notify: lambdaTask(HandlerName.NOTIFY, false, 'Region'),
-      Region: {
-        Type: 'Task',
-        Resource: 'arn:aws:states:::states:startExecution.sync:2',
-        Parameters: { StateMachineArn: placeholder(REGION_STATE_MACHINE_ARN_KEY), 'Input.$': '$' },
-        End: true,
-      },
-    },
-  },
-});
-
+/** A one-line handler: bundled where a test reads the template's IAM, not the handlers' code. */
 export const fixtureHandlerEntry = (): string => path.join(root, 'test/infra/fixtures/handler.ts');
 
-const exists = (relative: string): boolean => existsSync(path.join(root, relative));
+/** The handlers' real entries. */
+export const handlerEntry = (name: HandlerName): string => path.join(root, 'lambdas', name, 'index.ts');
 
-/** Handler entries: the real one where it exists, else the stand-in. */
-export const handlerEntry = (name: HandlerName): string =>
-  exists(`lambdas/${name}/index.ts`) ? path.join(root, 'lambdas', name, 'index.ts') : fixtureHandlerEntry();
-
-/** Handlers not written yet (bundled from the stand-in). */
-export const missingHandlers = (): HandlerName[] =>
-  Object.values(HandlerName).filter((name) => !exists(`lambdas/${name}/index.ts`));
-
-/** The real ASL builder once statemachines/index.ts exists, else the stand-in. */
-export const loadBuildStateMachines = async (): Promise<{ build: BuildStateMachines; real: boolean }> => {
-  if (!exists('statemachines/index.ts')) return { build: fixtureBuildStateMachines, real: false };
-  const mod = (await import('../../statemachines/index.ts' as string)) as { buildStateMachines: BuildStateMachines };
-  return { build: mod.buildStateMachines, real: true };
-};
+/** The real ASL builder. */
+export const loadBuildStateMachines = async (): Promise<{ build: BuildStateMachines; real: boolean }> => ({ build: buildStateMachines, real: true });
 
 /** The example pipelines (infra/pipelines), resolved against the region catalog as `cdk synth` does. */
 export const loadPipelines = async (): Promise<{ pipelines: ResolvedPipeline[]; real: boolean }> => {

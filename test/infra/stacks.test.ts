@@ -30,7 +30,7 @@ let targetStacks: TargetStack[];
 const HOME = 'us-east-1';
 
 beforeAll(async () => {
-  // Prepare: the real pipelines / ASL / handlers where they exist (fixtures.ts otherwise).
+  // Prepare: the example pipelines, the real ASL builders and the real handlers.
   ({ pipelines } = await loadPipelines());
   const { build } = await loadBuildStateMachines();
   const app = new App({ context: cdkContext });
