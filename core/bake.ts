@@ -18,3 +18,6 @@ export const maxExtensionSeconds = (bakeSeconds: number, configured?: number): n
  * fails it, as it fails any bake.
  */
 export const requiredRequests = (bakeSeconds: number, minRequests: number): number => (bakeSeconds === 0 ? 0 : minRequests);
+
+/** Extension step while traffic is too thin: a quarter of the bake, at least 15 minutes. */
+export const extensionSeconds = (durationSeconds: number): number => Math.max(15 * 60, Math.ceil(durationSeconds / 4));

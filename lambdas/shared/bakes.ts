@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { extensionSeconds } from '../../core/bake.ts';
 import { EventType } from '../../core/events.ts';
 import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts';
@@ -30,8 +31,6 @@ import { deliver, finishWaiter, isUndelivered, unwatch } from './waiters.ts';
 export const bakeIdOf = (s: StepScope): string =>
   `${s.pipeline}#${s.change}#${s.stage}#${s.region ?? '*'}#${s.unit ?? s.target ?? '*'}`;
 
-/** Extension step while traffic is too thin: a quarter of the bake, at least 15 minutes. */
-export const extensionSeconds = (durationSeconds: number): number => Math.max(15 * 60, Math.ceil(durationSeconds / 4));
 
 /**
  * Scheduler names allow [0-9a-zA-Z-_.], at most 64 characters: a hash of the bake id, plus
