@@ -65,6 +65,14 @@ export const flattenQueries = (math: MathExpr): MetricQueryEntry[] => {
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 };
 
+/** The metric an alarm watches, as the plan's entries print it. */
+const metricFields = (m: { namespace: string; metric: string; dimensions: Record<string, string>; statistic: string }) => ({
+  namespace: m.namespace,
+  metric: m.metric,
+  dimensions: { ...m.dimensions },
+  statistic: m.statistic,
+});
+
 export const toAlarmEntry = (a: AlarmDef): AlarmEntry => {
   const head: AlarmEntry = {
     name: a.name,
@@ -86,10 +94,7 @@ export const toAlarmEntry = (a: AlarmDef): AlarmEntry => {
     case 'metric':
       return {
         ...head,
-        namespace: a.metric.namespace,
-        metric: a.metric.metric,
-        dimensions: { ...a.metric.dimensions },
-        statistic: a.metric.statistic,
+        ...metricFields(a.metric),
         ...evaluation,
         threshold: a.threshold,
         ...tail,
@@ -99,10 +104,7 @@ export const toAlarmEntry = (a: AlarmDef): AlarmEntry => {
     case 'anomaly':
       return {
         ...head,
-        namespace: a.metric.namespace,
-        metric: a.metric.metric,
-        dimensions: { ...a.metric.dimensions },
-        statistic: a.metric.statistic,
+        ...metricFields(a.metric),
         ...evaluation,
         ...tail,
         expression: bandExpression(a),
