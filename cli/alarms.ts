@@ -1,5 +1,5 @@
 /**
- * `handsoff alarms`: the alarm plan of a pipeline (core/alarms), as SIMULATION.md prints it:
+ * `handsoff alarms`: the alarm plan of a pipeline (core/alarms), as docs/simulation.md prints it:
  * every alarm that watches its steps, in each region it deploys to (or one), exactly as the
  * CDK target stacks create them and the simulated world evaluates them.
  */

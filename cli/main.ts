@@ -1,5 +1,5 @@
 /**
- * `handsoff simulate | plan | validate`: the simulator's CLI (SIMULATION.md).
+ * `handsoff simulate | plan | validate`: the simulator's CLI (docs/simulation.md).
  * Exit status: 0 when the run finished, 2 for invalid input (every problem on stderr, and
  * nothing runs), 1 for an internal error.
  */

@@ -1,5 +1,5 @@
 /**
- * The event vocabulary of SIMULATION.md: what handlers publish to EventBridge on AWS and
+ * The event vocabulary of docs/simulation.md: what handlers publish to EventBridge on AWS and
  * what the simulator prints as JSON Lines. One vocabulary for both.
  */
 

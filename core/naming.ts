@@ -27,7 +27,7 @@ export const companyEventAlarmName = (region: string): string => `handsoff-compa
 
 /**
  * The standard alarms every service has, per scope (one-box, region fleet, pre-production
- * stage): thresholds in DESIGN.md's spirit, evaluated on one-minute periods, 2 of 3.
+ * stage): thresholds in docs/design.md's spirit, evaluated on one-minute periods, 2 of 3.
  */
 export const StandardAlarm = {
   FAULTS: 'faults',
@@ -73,7 +73,7 @@ export const anomalyOf = (alarmName: string): AnomalyMetric | undefined => {
   return m ? (m[1] as AnomalyMetric) : undefined;
 };
 
-/** How an alarm is named in `alarm.triggered`: its name, or `anomaly:<metric>` (SIMULATION.md). */
+/** How an alarm is named in `alarm.triggered`: its name, or `anomaly:<metric>` (docs/simulation.md). */
 export const triggeredAlarmLabel = (alarmName: string): string => {
   const metric = anomalyOf(alarmName);
   return metric ? `anomaly:${({ requests: 'RequestCount', latency: 'Latency', faults: 'Faults' } as const)[metric]}` : alarmName;

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos -- --runs N [--seed S]`: N seeded random fault mixes over healthy and bad
- * changes on a small pipeline, each run checked against the invariants of SIMULATION.md
+ * changes on a small pipeline, each run checked against the invariants of docs/simulation.md
  * ("Faults") from the world's own ground truth (`world.deployment`) and the run's summary:
  * - never promoted on doubt: a bad change (its boxes fail in the first production region
  *   only) is deployed nowhere past that region's one-box;

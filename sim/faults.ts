@@ -1,5 +1,5 @@
 /**
- * Faults the simulator injects (SIMULATION.md, "Faults"): throttled AWS calls, crashed
+ * Faults the simulator injects (docs/simulation.md, "Faults"): throttled AWS calls, crashed
  * invocations, duplicated and lost events, deleted alarms. Every hit is a `world.fault`
  * record in the stream; every random choice comes from the scenario's seed, drawn in the
  * (deterministic) order the simulator makes its calls, so a run replays exactly.

@@ -1,5 +1,5 @@
 /**
- * The `fault` events of a scenario (SIMULATION.md, "Faults"): their schema, the checks that
+ * The `fault` events of a scenario (docs/simulation.md, "Faults"): their schema, the checks that
  * relate them to the run (handler names, regions, times) and their resolution to the
  * engine's FaultSpec. scenario.ts holds them in its event union.
  */

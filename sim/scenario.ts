@@ -1,5 +1,5 @@
 /**
- * Scenario files (SIMULATION.md, "Scenario"): what happens in the simulated world and when.
+ * Scenario files (docs/simulation.md, "Scenario"): what happens in the simulated world and when.
  * Changes are merged at given times and behave in given ways once their boxes run them;
  * events flip alarms, apply overrides, request and decide emergencies, add holidays.
  *

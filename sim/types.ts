@@ -41,7 +41,7 @@ export interface ChangeSummary {
   boxesAtEnd: number;
 }
 
-/** The AWS-side counts of a run, as `simulation.finished` reports them (SIMULATION.md). */
+/** The AWS-side counts of a run, as `simulation.finished` reports them (docs/simulation.md). */
 export interface RunStats {
   /** State transitions over every execution. */
   transitions: number;

@@ -1,5 +1,5 @@
 /**
- * The plan as `handsoff alarms --json` prints it (SIMULATION.md): one flat entry per alarm,
+ * The plan as `handsoff alarms --json` prints it (docs/simulation.md): one flat entry per alarm,
  * in CloudWatch's terms. Metric-math queries are listed by id, the returned expression first
  * in `expression`; a composite rule names its alarms (on AWS it holds their ARNs).
  */

@@ -50,7 +50,7 @@ export const STANDARD_ALARMS: Readonly<Record<naming.StandardAlarm, StandardAlar
 
 /**
  * The one-box takes its share of the region's traffic like any host, but never more than
- * this (DESIGN.md: one box, at most 10% of the region's traffic); the load balancer's
+ * this (docs/design.md: one box, at most 10% of the region's traffic); the load balancer's
  * weights on AWS, the world's routing in the simulator. Its requests check compares it with
  * that expected share.
  */

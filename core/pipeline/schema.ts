@@ -1,5 +1,5 @@
 /**
- * The JSON form of a pipeline (SIMULATION.md, "Pipeline (JSON form)") as a zod schema.
+ * The JSON form of a pipeline (docs/simulation.md, "Pipeline (JSON form)") as a zod schema.
  *
  * Every object is strict: an unknown field is an error, because a misspelt `bake.oneBx`
  * silently falling back to a default is how a one-hour bake becomes no bake. The schema
@@ -13,7 +13,7 @@ import { PreProdStages, UnitKind } from '../model.ts';
 import { windowProblemsAt } from '../window.ts';
 import { checkIsoDuration } from './duration.ts';
 
-/** Defaults of DESIGN.md section 1, in JSON form. */
+/** Defaults of docs/design.md section 1, in JSON form. */
 export const PIPELINE_DEFAULTS = {
   waves: 'auto',
   unit: UnitKind.AZ,

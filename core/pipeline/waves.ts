@@ -1,5 +1,5 @@
 /**
- * The default wave plan (DESIGN.md section 1): wave 1 = the lowest-traffic region, so a bad
+ * The default wave plan (docs/design.md section 1): wave 1 = the lowest-traffic region, so a bad
  * change meets as few customers as possible while it bakes longest; wave 2 = the
  * highest-traffic region, alone, so its blast radius is one region; then ever wider waves
  * (3, up to 12, the rest) as confidence grows. Ties break by region code so that the plan is

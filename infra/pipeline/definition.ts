@@ -106,7 +106,7 @@ export class Window {
 export class Waves {
   private constructor(private readonly plan: 'auto' | readonly (readonly string[])[]) {}
 
-  /** Waves derived from the region catalog's traffic (DESIGN.md): new catalog regions join automatically. */
+  /** Waves derived from the region catalog's traffic (docs/design.md): new catalog regions join automatically. */
   static auto(): Waves {
     return new Waves('auto');
   }
@@ -241,7 +241,7 @@ export class Pipeline {
     return this.props.name;
   }
 
-  /** The JSON form (SIMULATION.md); fields left unset are omitted and take the defaults. */
+  /** The JSON form (docs/simulation.md); fields left unset are omitted and take the defaults. */
   toJSON(): PipelineJson {
     const p = this.props;
     const out: Record<string, unknown> = { name: p.name, service: p.service, team: p.team };

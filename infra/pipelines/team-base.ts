@@ -1,6 +1,6 @@
 /**
  * The storefront team's policy, shared by all of its services' pipelines: automatic waves
- * from the region catalog, DESIGN.md's bakes, business hours in each region's own time and
+ * from the region catalog, docs/design.md's bakes, business hours in each region's own time and
  * the team's holiday calendar. A service extends this class and overrides only what differs.
  */
 import { Bake, TeamPipeline, Waves, Window, type ServicePipelineProps, type TeamDefaults } from '../pipeline/definition.ts';

@@ -12,7 +12,7 @@ import { scopeOf, watchedAlarms, type ScopeFields, type Waiter, type WatchedAlar
 import { deliver, finishWaiter, unwatch } from './waiters.ts';
 
 /**
- * `alarm.triggered` for a scope: `alarm` is the label SIMULATION.md names (`anomaly:<Metric>`
+ * `alarm.triggered` for a scope: `alarm` is the label docs/simulation.md names (`anomaly:<Metric>`
  * for anomaly alarms, else the alarm's name), `alarmName` always the full name. A scope
  * without a region (a wave bake) takes the alarm's region.
  */

@@ -372,7 +372,7 @@ export class World {
       region: d.region,
       ...(d.unit !== undefined ? { unit: d.unit } : {}),
       ...(target !== undefined ? { target } : {}),
-      // Team and company alarms belong to no pipeline: the owner instead (SIMULATION.md).
+      // Team and company alarms belong to no pipeline: the owner instead (docs/simulation.md).
       ...(d.team !== undefined ? { team: d.team } : {}),
       ...(d.scope === 'team' || d.scope === 'company' ? { scope: d.scope } : {}),
       alarm: d.name,

@@ -571,7 +571,7 @@ describe('target stacks', () => {
             EvaluationPeriods: 3,
             DatapointsToAlarm: 3,
           });
-          // Against its expected share of the region: 1 in N + 1 hosts, at most 10% (DESIGN.md).
+          // Against its expected share of the region: 1 in N + 1 hosts, at most 10% (docs/design.md).
           expect(expressions(name('onebox', 'requests'))).toEqual([`IF(fleet >= 30, 100 * FILL(onebox, 0) * ${Math.max(units.length * p.hostsPerUnit + 1, 10)} / fleet)`]);
           t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: name('onebox', 'latency'), ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 5, DatapointsToAlarm: 3 });
           expect(expressions(name('onebox', 'latency'))).toEqual(['IF(onebox > 2 * fleet AND onebox > fleet + 150, 1, 0)']);

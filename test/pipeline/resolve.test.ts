@@ -18,7 +18,7 @@ const ok = (input: unknown) => {
 };
 
 describe('validatePipeline defaults', () => {
-  it('applies the defaults of DESIGN.md to a minimal pipeline', () => {
+  it('applies the defaults of docs/design.md to a minimal pipeline', () => {
     // Act
     const p = ok(minimal);
 

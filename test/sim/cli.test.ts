@@ -1,4 +1,4 @@
-/** The CLI contract of SIMULATION.md: exit codes, every problem at once, nothing run on bad input. */
+/** The CLI contract of docs/simulation.md: exit codes, every problem at once, nothing run on bad input. */
 import { describe, expect, it } from 'vitest';
 import { runCli, SMALL_PIPELINE, writeJson } from './cli-harness.ts';
 

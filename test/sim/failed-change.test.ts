@@ -1,5 +1,5 @@
 /**
- * A change that fails late (SIMULATION.md: "a failed change runs on no box at the end"),
+ * A change that fails late (docs/simulation.md: "a failed change runs on no box at the end"),
  * through `handsoff simulate --json`: the stages it passed are rolled back too, except where a
  * newer change has been deployed since (the newer change contains it). Judged from the world's
  * own deployment records (`world.deployment`) and the run's summary.

@@ -1,5 +1,5 @@
 /**
- * Faults through `handsoff simulate --json` (SIMULATION.md, "Faults"): whatever the
+ * Faults through `handsoff simulate --json` (docs/simulation.md, "Faults"): whatever the
  * simulator injects, a healthy change still completes and a bad one is caught where it
  * should be and left on no box. Judged from the world's own records (`world.*`).
  */

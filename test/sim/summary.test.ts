@@ -1,5 +1,5 @@
 /**
- * `simulation.finished` (SIMULATION.md, "Events"): per change the boxes that run it when the
+ * `simulation.finished` (docs/simulation.md, "Events"): per change the boxes that run it when the
  * run ends, and the run's AWS-side counts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
