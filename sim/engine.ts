@@ -216,8 +216,6 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
             if (world.alarmState(e.region, teamAggregateAlarmName(team, e.region)) === undefined) continue;
             world.forceTeamAlarm(team, e.region, e.state === 'OK' ? undefined : e.state);
           }
-        } else if (e.kind === 'delete-alarm') {
-          world.deleteAlarm(e.region, e.alarm);
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
         } else if (e.kind === 'holiday') {

@@ -16,8 +16,6 @@ export interface SimChange {
 export type SimEvent =
   | { at: number; kind: 'company-event'; state: AlarmState; region?: string }
   | { at: number; kind: 'team-alarm'; region: string; state: AlarmState; team?: string }
-  /** The alarm `alarm` (full name) of `region` stops existing (World.deleteAlarm). */
-  | { at: number; kind: 'delete-alarm'; region: string; alarm: string }
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
   | { at: number; kind: 'fault'; spec: FaultSpec }

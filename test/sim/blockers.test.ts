@@ -7,7 +7,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
 import { ms, ofType, plan, simulateJson } from './cli-harness.ts';
-import { simulateWithEngineEvents } from './engine-harness.ts';
 
 const reviewed = { author: 'alice', approvedBy: ['bob'] };
 
@@ -25,15 +24,13 @@ describe.each([
 ])('a region whose %s does not exist', (_, alarmOf) => {
   let events: HandsoffEvent[];
   beforeAll(async () => {
-    events = await simulateWithEngineEvents(
-      {
-        start: '2026-11-30T08:00:00Z',
-        until: '2026-12-04T00:00:00Z',
-        changes: [{ id: 'c1', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'healthy' } }],
-      },
+    events = await simulateJson({
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-12-04T00:00:00Z',
+      changes: [{ id: 'c1', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'healthy' } }],
       // Deleted before the change reaches production, never created again.
-      [{ at: Date.parse('2026-11-30T08:30:00Z'), kind: 'delete-alarm', region: wave1Region, alarm: alarmOf(wave1Region) }],
-    );
+      events: [{ at: '2026-11-30T08:30:00Z', kind: 'fault', fault: 'delete-alarm', region: wave1Region, alarm: alarmOf(wave1Region) }],
+    });
   });
 
   it('holds the region with blocked: alarm-missing, once, and never lifts it', () => {
