@@ -100,6 +100,20 @@ export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record
   ...(p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {}),
 });
 
+/**
+ * A bake of `seconds` (start-bake, `.waitForTaskToken`): `where` is its scope and what it
+ * watches and counts (`alarms`, `metricScopes`, literal or `.$` paths); its task times out
+ * only past the extension cap.
+ */
+export const bake = (p: ResolvedPipeline, seconds: number, where: Record<string, Json>, next: string, catchTo: string): State =>
+  callback(
+    HandlerName.START_BAKE,
+    { 'pipeline.$': '$.pipeline', 'change.$': '$.change', ...where, ...bakeFields(p, seconds) },
+    bakeTimeout(p, seconds),
+    next,
+    catchTo,
+  );
+
 export const callback = (handler: HandlerName, payload: Record<string, Json>, timeoutSeconds: number, next: string, catchTo: string, extra: State = {}): State => {
   const withToken = { ...payload, 'taskToken.$': '$$.Task.Token' };
   assertPayload(handler, withToken);

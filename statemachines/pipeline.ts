@@ -7,7 +7,7 @@ import { DeploymentTarget, type ResolvedPipeline } from '../core/model.ts';
 import { applicationName, preProdGroupName } from '../core/naming.ts';
 import { EventType } from '../core/events.ts';
 import { HandlerName, placeholder, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
-import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bakeFields, bakeTimeout, callback, invoke, notify, stageId } from './asl.ts';
+import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State, States, bake, callback, invoke, notify, stageId } from './asl.ts';
 import { preProdAlarms, regionAlarms, regionItem } from './alarms.ts';
 import { rollbackEarlierStates, rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
@@ -174,17 +174,10 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     );
     add(
       `${id}.Bake`,
-      callback(
-        HandlerName.START_BAKE,
-        {
-          'pipeline.$': '$.pipeline',
-          'change.$': '$.change',
-          ...scope,
-          ...bakeFields(p, p.bake.preProdSeconds),
-          alarms: alarms.map((name) => ({ region: p.preProdRegion, name })),
-          metricScopes: [{ region: p.preProdRegion, scope: stage }],
-        },
-        bakeTimeout(p, p.bake.preProdSeconds),
+      bake(
+        p,
+        p.bake.preProdSeconds,
+        { ...scope, alarms: alarms.map((name) => ({ region: p.preProdRegion, name })), metricScopes: [{ region: p.preProdRegion, scope: stage }] },
         'NEXT',
         rollbackId,
       ),
@@ -246,20 +239,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     const bakeAlarms = wave.regions.flatMap((r) => regionAlarms(p, r).map((name) => ({ region: r.region, name })));
     add(
       `${id}.Bake`,
-      callback(
-        HandlerName.START_BAKE,
-        {
-          'pipeline.$': '$.pipeline',
-          'change.$': '$.change',
-          stage,
-          ...bakeFields(p, wave.bakeSeconds),
-          alarms: bakeAlarms,
-          metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })),
-        },
-        bakeTimeout(p, wave.bakeSeconds),
-        'NEXT',
-        rollbackId,
-      ),
+      bake(p, wave.bakeSeconds, { stage, alarms: bakeAlarms, metricScopes: wave.regions.map((r) => ({ region: r.region, scope: 'fleet' })) }, 'NEXT', rollbackId),
     );
     add(`${id}.Completed`, notify(EventType.STAGE_COMPLETED, { stage }, 'NEXT'));
     const failedId = failChange(states, id, stage, [stage], { causePath: '$.error.Cause' }, undefined, [...earlier, stage]);

@@ -5,7 +5,7 @@
  */
 import { DeploymentTarget, type ResolvedPipeline } from '../core/model.ts';
 import { HandlerName } from './resources.ts';
-import { DEPLOY_TIMEOUT_SECONDS, States, bakeFields, bakeTimeout, callback } from './asl.ts';
+import { DEPLOY_TIMEOUT_SECONDS, States, bake, callback } from './asl.ts';
 import { rollbackStates } from './rollback.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 import { regionInputStates } from './region-input.ts';
@@ -34,16 +34,10 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     'OneBox.Bake',
     rollback,
   ), 'OneBox');
-  states['OneBox.Bake'] = callback(
-    HandlerName.START_BAKE,
-    {
-      ...base,
-      target: DeploymentTarget.ONE_BOX,
-      ...bakeFields(p, p.bake.oneBoxSeconds),
-      'alarms.$': '$.alarms',
-      'metricScopes.$': '$.oneBoxMetricScopes',
-    },
-    bakeTimeout(p, p.bake.oneBoxSeconds),
+  states['OneBox.Bake'] = bake(
+    p,
+    p.bake.oneBoxSeconds,
+    { ...base, target: DeploymentTarget.ONE_BOX, 'alarms.$': '$.alarms', 'metricScopes.$': '$.oneBoxMetricScopes' },
     'Units',
     rollback,
   );
@@ -68,19 +62,7 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
     'Unit.Bake',
     'Unit.Failed',
   ), 'Unit');
-  unitStates['Unit.Bake'] = callback(
-    HandlerName.START_BAKE,
-    {
-      ...base,
-      ...unitScope,
-      ...bakeFields(p, p.bake.unitSeconds),
-      'alarms.$': '$.alarms',
-      'metricScopes.$': '$.unit.metricScopes',
-    },
-    bakeTimeout(p, p.bake.unitSeconds),
-    'Unit.Done',
-    'Unit.Failed',
-  );
+  unitStates['Unit.Bake'] = bake(p, p.bake.unitSeconds, { ...base, ...unitScope, 'alarms.$': '$.alarms', 'metricScopes.$': '$.unit.metricScopes' }, 'Unit.Done', 'Unit.Failed');
   unitStates['Unit.Done'] = { Type: 'Succeed' };
   // Re-raise with the original error so the region's Catch sees the cause.
   unitStates['Unit.Failed'] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
