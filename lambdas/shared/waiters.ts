@@ -13,7 +13,7 @@
  */
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients.ts';
-import { batchWrite, clean, conflictingItem, isConditionalCheckFailed } from './dynamo.ts';
+import { batchWrite, clean, conditionalWrite, conflictingItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import {
@@ -41,28 +41,22 @@ export const isUndelivered = (waiter: Waiter | undefined): waiter is Waiter =>
  * from the open-waiters index. A waiter gone meanwhile (its TTL) is not written back.
  */
 export const markDelivered = async (pk: string, token?: string): Promise<void> => {
-  try {
-    await clients()
-      .dynamo()
-      .send(
-        new UpdateCommand({
-          TableName: table.waiters(),
-          Key: { pk },
-          UpdateExpression: token ? 'SET #delivered = :true, #token = :token REMOVE #openShard' : 'SET #delivered = :true REMOVE #openShard',
-          ConditionExpression: '#status = :done',
-          ExpressionAttributeNames: {
-            '#delivered': 'delivered',
-            '#status': 'status',
-            '#openShard': OPEN_SHARD_ATTRIBUTE,
-            ...(token ? { '#token': 'token' } : {}),
-          },
-          ExpressionAttributeValues: { ':true': true, ':done': WaiterStatus.DONE, ...(token ? { ':token': token } : {}) },
-        }),
-      );
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    logger.warn('waiter not found finished; delivery not recorded', { waiter: pk });
-  }
+  const recorded = await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.waiters(),
+      Key: { pk },
+      UpdateExpression: token ? 'SET #delivered = :true, #token = :token REMOVE #openShard' : 'SET #delivered = :true REMOVE #openShard',
+      ConditionExpression: '#status = :done',
+      ExpressionAttributeNames: {
+        '#delivered': 'delivered',
+        '#status': 'status',
+        '#openShard': OPEN_SHARD_ATTRIBUTE,
+        ...(token ? { '#token': 'token' } : {}),
+      },
+      ExpressionAttributeValues: { ':true': true, ':done': WaiterStatus.DONE, ...(token ? { ':token': token } : {}) },
+    }),
+  );
+  if (!recorded) logger.warn('waiter not found finished; delivery not recorded', { waiter: pk });
 };
 
 /**
