@@ -68,13 +68,28 @@ export const windowGate = (
     Next: choice,
   };
   const blockerWait = `${prefix}.WaitForBlocker`;
+  const unknown = `${prefix}.GateUnknown`;
+  // An answer the gate cannot read (no `open`; closed without a time to check again) is a
+  // failure of the step, never a pass: a comparison on a missing field would stop the
+  // execution with States.Runtime, which no Catch takes, with its lanes still held.
   states[choice] = {
     Type: 'Choice',
     Choices: [
+      { Not: { Variable: '$.gate.value.open', IsPresent: true }, Next: unknown },
       { Variable: '$.gate.value.open', BooleanEquals: true, Next: next },
       { Variable: '$.gate.value.blockingAlarm', IsPresent: true, Next: blockerWait },
+      { Not: { Variable: '$.gate.value.nextOpening', IsPresent: true }, Next: unknown },
     ],
     Default: wait,
+  };
+  states[unknown] = {
+    Type: 'Pass',
+    Parameters: {
+      Error: 'GateUnknown',
+      Cause: JSON.stringify({ reason: 'the gate answered neither open nor closed until a known time; handsoff does not start a step it cannot judge' }),
+    },
+    ResultPath: '$.error',
+    Next: failTo,
   };
   // A blocker (team aggregate or company event in ALARM, missing or without data; a step's
   // alarm without data) is waited for as an event: the wait ends when the alarm exists in

@@ -19,6 +19,7 @@ export const CHANGE_REJECTED_ERROR = 'ChangeRejected';
 export const sourceStage = (add: (id: string, state: State) => void, states: States): void => {
   const rejected = 'Source.Rejected';
   const gateFailed = 'Source.ReviewFailed';
+  const unreadable = 'Source.ReviewUnreadable';
   const end = 'Source.Rejected.End';
   add('Change.Received', notify(EventType.CHANGE_RECEIVED, {}, 'NEXT', { 'author.$': '$.author' }));
   add('Source.Started', notify(EventType.STAGE_STARTED, { stage: 'source' }, 'NEXT'));
@@ -36,11 +37,22 @@ export const sourceStage = (add: (id: string, state: State) => void, states: Sta
   add('Source.Reviewed', {
     Type: 'Choice',
     // Only an explicit `approved: true` goes on; anything else is a rejection.
-    Choices: [{ Variable: '$.review.value.approved', BooleanEquals: true, Next: 'Source.Completed' }],
+    // An answer without `approved`, or a rejection without its reason, is the gate failing.
+    Choices: [
+      { Not: { Variable: '$.review.value.approved', IsPresent: true }, Next: unreadable },
+      { Variable: '$.review.value.approved', BooleanEquals: true, Next: 'Source.Completed' },
+      { Not: { Variable: '$.review.value.reason', IsPresent: true }, Next: unreadable },
+    ],
     Default: rejected,
   });
   add('Source.Completed', notify(EventType.STAGE_COMPLETED, { stage: 'source' }, 'NEXT'));
 
+  states[unreadable] = {
+    Type: 'Pass',
+    Parameters: { Error: 'ReviewUnreadable', Cause: 'the review gate answered without approved, or rejected without a reason' },
+    ResultPath: '$.error',
+    Next: gateFailed,
+  };
   states[gateFailed] = {
     Type: 'Pass',
     Parameters: {

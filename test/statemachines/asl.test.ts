@@ -120,7 +120,15 @@ describe('buildStateMachines', () => {
     const states = Object.fromEntries(allStates(defs.region));
     for (const [gate, watches] of [['OneBox', false], ['Unit', true]] as const) {
       const choice = states[`${gate}.GateOpen`];
-      expect(choice.Choices[1]).toEqual({ Variable: '$.gate.value.blockingAlarm', IsPresent: true, Next: `${gate}.WaitForBlocker` });
+      const rules = choice.Choices as Array<Record<string, unknown>>;
+      const blocker = rules.findIndex((r) => r.Variable === '$.gate.value.blockingAlarm');
+      const open = rules.findIndex((r) => r.Variable === '$.gate.value.open' && r.BooleanEquals === true);
+      expect(rules[blocker]).toEqual({ Variable: '$.gate.value.blockingAlarm', IsPresent: true, Next: `${gate}.WaitForBlocker` });
+      // An open gate goes on before a blocker is looked at; an answer without `open` fails the step.
+      expect(open).toBeGreaterThan(-1);
+      expect(open).toBeLessThan(blocker);
+      expect(rules[0]).toEqual({ Not: { Variable: '$.gate.value.open', IsPresent: true }, Next: `${gate}.GateUnknown` });
+      expect(states[`${gate}.GateUnknown`]).toMatchObject({ Type: 'Pass', ResultPath: '$.error', Parameters: { Error: 'GateUnknown' } });
       const wait = states[`${gate}.WaitForBlocker`];
       expect(wait.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
       expect(wait.Parameters.Payload).toMatchObject({ purpose: 'blocker', 'blocker.$': '$.gate.value.blockingAlarm', 'until.$': '$.gate.value.nextOpening' });
@@ -150,7 +158,7 @@ describe('buildStateMachines', () => {
       expect(payload).toMatchObject({ stage, region: pipeline.preProdRegion, window: false, target: 'fleet' });
       expect(payload).not.toHaveProperty('team');
       expect(payload.alarms).toEqual(states[`${id}.Deploy`].Parameters.Payload.alarms);
-      expect(states[`${id}.GateOpen`].Choices[0]).toMatchObject({ Variable: '$.gate.value.open', BooleanEquals: true, Next: `${id}.Deploy` });
+      expect(states[`${id}.GateOpen`].Choices).toContainEqual({ Variable: '$.gate.value.open', BooleanEquals: true, Next: `${id}.Deploy` });
       expect(states[`${id}.WaitForBlocker`]).toMatchObject({ Next: `${id}.Gate`, Parameters: { Payload: { purpose: 'blocker', stage, alarms: [] } } });
       expect(states[`${id}.Deploy`].Catch[0]).toEqual({ ErrorEquals: ['AlarmWithoutData'], ResultPath: '$.error', Next: `${id}.Gate` });
       expect(states[`${id}.Gate`].Catch[0].Next).toBe(`${id}.Rollback`);
