@@ -41,6 +41,7 @@ export const CRASH_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout', 'Runtime.Exit
 export const TRANSIENT_RETRY: Json[] = [
   {
     ErrorEquals: [
+      // The function died (a crash, a timeout, the runtime exiting) before it answered.
       ...CRASH_ERRORS,
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
@@ -53,10 +54,6 @@ export const TRANSIENT_RETRY: Json[] = [
       'Throttling',
       // S3's throttling (the artifact bucket).
       'SlowDown',
-      // The function died (a crash, a timeout, the runtime exiting) before it answered.
-      'Lambda.Unknown',
-      'Sandbox.Timedout',
-      'Runtime.ExitError',
       ...RetryableHandlerErrors,
     ],
     IntervalSeconds: 2,
