@@ -180,6 +180,12 @@ export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
  */
 export const BLOCKER_RECHECK_SECONDS = 900;
 
+/**
+ * How often the reconciler sweeps the open waiters (the schedule on AWS, the virtual timer in
+ * the simulator): a lost event delays a decision by at most this.
+ */
+export const RECONCILE_PERIOD_SECONDS = 300;
+
 /** Handler `start-deployment` (`.waitForTaskToken`). */
 export const StartDeploymentInput = StepScope.extend({
   region: nonEmpty,

@@ -20,6 +20,7 @@ import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
 import { HandlerName } from '../statemachines/resources.ts';
+import { RECONCILE_PERIOD_SECONDS } from '../core/contracts.ts';
 import { teamAggregateAlarmName } from '../core/naming.ts';
 import { simulatedS3 } from './world/artifacts.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
@@ -42,7 +43,7 @@ export { substitute } from './stepfunctions.ts';
 export { EVENT_DELIVERY_MS } from './eventbridge.ts';
 
 /** The reconciler's schedule, as on AWS: a lost event delays a decision by at most this. */
-export const RECONCILE_PERIOD_MS = 5 * 60_000;
+export const RECONCILE_PERIOD_MS = RECONCILE_PERIOD_SECONDS * 1000;
 
 const setEnvironment = (): void => {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';

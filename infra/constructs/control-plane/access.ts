@@ -3,6 +3,7 @@
  * functions construct turns these into IAM statements.
  */
 import { Duration } from 'aws-cdk-lib';
+import { RECONCILE_PERIOD_SECONDS } from '../../../core/contracts.ts';
 import { OPEN_WAITERS_INDEX, type TableName } from '../../../core/tables.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 
@@ -128,4 +129,4 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
 };
 
 /** How often the reconciler sweeps the open waiters. */
-export const RECONCILE_RATE = Duration.minutes(5);
+export const RECONCILE_RATE = Duration.seconds(RECONCILE_PERIOD_SECONDS);
