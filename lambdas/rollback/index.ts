@@ -24,6 +24,7 @@ import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-o
 import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
+import { isRunningStatus } from '../../core/codedeploy.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
@@ -91,8 +92,8 @@ const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem |
  * The revision of a newer deployment the group got since the change's (a later change, which
  * contains this one): the group's latest deployment is neither the change's, nor our rollback of
  * it, nor a deployment of the change's artifact or of the revision it replaced (CodeDeploy's
- * automatic rollback). Such a group is left as it is. When CodeDeploy cannot tell, undefined:
- * the group is rolled back (a failed change must not keep serving on doubt).
+ * automatic rollback), and it succeeded. Such a group is left as it is. When CodeDeploy cannot
+ * tell, undefined: the group is rolled back (a failed change must not keep serving on doubt).
  */
 const supersededBy = async (item: DeploymentItem): Promise<string | undefined> => {
   const latest = await latestDeploymentId({ region: item.region, application: item.application, deploymentGroup: item.deploymentGroup });
@@ -101,6 +102,17 @@ const supersededBy = async (item: DeploymentItem): Promise<string | undefined> =
   if (!info) return undefined;
   if (deploys(info, changeLocationOf(item))) return undefined;
   if (item.previousLocation && deploys(info, item.previousLocation)) return undefined;
+  // Only a newer deployment that succeeded replaced the change on the group's hosts. One still
+  // running may yet fail and roll back to this change: wait for it (the task retries). One that
+  // failed or stopped may have left the change serving: roll back.
+  if (isRunningStatus(info.status)) {
+    throw new DeploymentGroupBusyError(`deployment ${latest} of a newer revision still runs in ${item.deploymentGroup} (${item.region}); rollback waits for its end`, {
+      deploymentGroup: item.deploymentGroup,
+      region: item.region,
+      deploymentId: latest,
+    });
+  }
+  if (info.status !== 'Succeeded') return undefined;
   const key = info.revision?.s3Location?.key;
   return key ? revisionOf(item.pipeline, key) : latest;
 };

@@ -231,6 +231,29 @@ describe('rollback', () => {
       });
     });
 
+    it('rolls back a group whose newer deployment failed or stopped: the change may still serve there', async () => {
+      for (const status of ['Failed', 'Stopped']) {
+        codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-c2' }).resolves({
+          deploymentInfo: { deploymentId: 'd-c2', status, revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r2.zip', version: 'v2', eTag: 'e2' } } },
+        });
+        codeDeploy.resetHistory();
+        store.clear();
+        ddb.on(QueryCommand).resolves({ Items: [replaced] });
+        await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+        expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta-2' });
+      }
+    });
+
+    it('waits (retries as busy) while the newer deployment still runs: it may yet roll back to the change', async () => {
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-c2' }).resolves({
+        deploymentInfo: { deploymentId: 'd-c2', status: 'InProgress', revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r2.zip', version: 'v2', eTag: 'e2' } } },
+      });
+      ddb.on(QueryCommand).resolves({ Items: [replaced] });
+      await expect(rollback(earlier)).rejects.toMatchObject({ name: 'DeploymentGroupBusy', retryable: true });
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    });
+
     it('completes at once, restoring nothing, when a newer change runs in every group of the stage', async () => {
       ddb.on(QueryCommand).resolves({ Items: [replaced] });
       await expect(rollback(earlier)).resolves.toEqual({ rollbacks: 0 });
