@@ -17,7 +17,7 @@ import { EventType } from '../../core/events.ts';
 import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
-import { createOrAdoptDeployment, deploys, findDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
+import { createOrAdoptDeployment, deploys, findClaimedDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
@@ -72,15 +72,10 @@ const changeLocationOf = (item: DeploymentItem): ArtifactLocation => ({
  * @returns the item with its deployment id, or undefined when CodeDeploy has none (nothing was deployed).
  */
 const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem | undefined> => {
-  const claimed = Date.parse(item.claimedAt);
-  const found = await findDeployment(
+  const found = await findClaimedDeployment(
     { region: item.region, application: item.application, deploymentGroup: item.deploymentGroup },
-    {
-      location: changeLocationOf(item),
-      statuses: 'any',
-      description: `handsoff ${item.pipeline} ${item.change} ${item.stage}`,
-      ...(Number.isFinite(claimed) ? { since: new Date(claimed - 5 * 60_000) } : {}),
-    },
+    changeLocationOf(item),
+    item,
   );
   if (!found) return undefined;
   logger.warn('claimed deployment was never recorded; found it in CodeDeploy', { deploymentGroup: item.deploymentGroup, deploymentId: found.id, status: found.info.status });

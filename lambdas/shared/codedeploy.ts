@@ -106,12 +106,38 @@ export const findDeployment = async (group: GroupRef, query: DeploymentQuery): P
     for (const id of page.deployments ?? []) {
       const info = await getDeployment(group.region, id);
       if (!deploys(info, query.location)) continue;
-      if (query.description !== undefined && info?.description !== undefined && info.description !== query.description) continue;
+      // A deployment without handsoff's description is not one of ours, whatever it deploys.
+      if (query.description !== undefined && info?.description !== query.description) continue;
       return { id, info: info! };
     }
     nextToken = page.nextToken;
   } while (nextToken);
   return undefined;
+};
+
+/** The description handsoff gives the deployment of a change in a stage: how it is found again. */
+export const deploymentDescription = (s: { pipeline: string; change: string; stage: string }): string => `handsoff ${s.pipeline} ${s.change} ${s.stage}`;
+
+/** How far before its claim a crashed attempt's deployment may have been created (clock skew between Lambda and CodeDeploy). */
+const CLAIM_SKEW_MS = 5 * 60_000;
+
+/**
+ * The deployment a crashed attempt created for a claim (the attempt died between
+ * CreateDeployment and recording it): the change's artifact, handsoff's description of the
+ * change and stage, created since the claim, running or ended.
+ */
+export const findClaimedDeployment = (
+  group: GroupRef,
+  location: ArtifactLocation,
+  claim: { pipeline: string; change: string; stage: string; claimedAt: string },
+): Promise<{ id: string; info: DeploymentInfo } | undefined> => {
+  const since = Date.parse(claim.claimedAt);
+  return findDeployment(group, {
+    location,
+    statuses: 'any',
+    description: deploymentDescription(claim),
+    ...(Number.isFinite(since) ? { since: new Date(since - CLAIM_SKEW_MS) } : {}),
+  });
 };
 
 /** A deployment still running in the group whose artifact is `location`, if any. */

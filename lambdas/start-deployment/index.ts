@@ -19,7 +19,7 @@ import { EventType } from '../../core/events.ts';
 import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
-import { createOrAdoptDeployment, currentRevision, findDeployment, type GroupRef } from '../shared/codedeploy.ts';
+import { createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
@@ -62,10 +62,6 @@ const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
   eTag: input.artifact.eTag,
 });
 
-const descriptionOf = (input: StartDeploymentInput): string => `handsoff ${input.pipeline} ${input.change} ${input.stage}`;
-
-/** How far before its claim a crashed attempt's deployment may have been created (clock skew between Lambda and CodeDeploy). */
-const CLAIM_SKEW_MS = 5 * 60_000;
 
 /**
  * With the waiter's watches written, checks the alarms again: one that went to ALARM (or
@@ -146,7 +142,7 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
     {
       // No configuration: the group's own (one host at a time for the one-box, the pipeline's
       // rolling configuration for units and stages), set by the target stack.
-      description: descriptionOf(input),
+      description: deploymentDescription(input),
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     },
     `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
@@ -212,13 +208,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
     if (existing) {
       // Claimed by an attempt that died between claim and record: adopt what it created,
       // running or ended (a revision is deployed to a group once; an ended one reports its outcome).
-      const since = Date.parse(existing.claimedAt);
-      const found = await findDeployment(group, {
-        location: locationOf(input),
-        statuses: 'any',
-        description: descriptionOf(input),
-        ...(Number.isFinite(since) ? { since: new Date(since - CLAIM_SKEW_MS) } : {}),
-      });
+      const found = await findClaimedDeployment(group, locationOf(input), { ...input, claimedAt: existing.claimedAt });
       deploymentId = found?.id;
       outcome = 'adopted';
       if (!deploymentId && (await refuseOnAlarms(input, alarms))) return { outcome: 'refused' };

@@ -232,7 +232,7 @@ describe('rollback', () => {
     });
 
     it('rolls back a group whose newer deployment failed or stopped: the change may still serve there', async () => {
-      for (const status of ['Failed', 'Stopped']) {
+      for (const status of ['Failed', 'Stopped'] as const) {
         codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-c2' }).resolves({
           deploymentInfo: { deploymentId: 'd-c2', status, revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r2.zip', version: 'v2', eTag: 'e2' } } },
         });

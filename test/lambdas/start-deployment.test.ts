@@ -212,11 +212,13 @@ describe('start-deployment', () => {
       expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-2', output: JSON.stringify({ deploymentId: 'd-7', status: 'Succeeded' }) });
     });
 
-    it('does not adopt a deployment of another object or another change at that key', async () => {
-      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-OTHER-VERSION', 'd-OTHER-CHANGE'] });
+    it('does not adopt a deployment of another object, of another change, or without handsoff\'s description at that key', async () => {
+      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-OTHER-VERSION', 'd-OTHER-CHANGE', 'd-UNLABELLED'] });
       const other = ours('Succeeded').deploymentInfo!;
       codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER-VERSION' }).resolves({ deploymentInfo: { ...other, revision: { s3Location: { ...other.revision!.s3Location, version: 'v-old' } } } });
       codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-OTHER-CHANGE' }).resolves({ deploymentInfo: { ...other, description: 'handsoff storefront-api c0 wave-1' } });
+      // The same object deployed by someone else (no handsoff description) is not the claim's either.
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-UNLABELLED' }).resolves({ deploymentInfo: { ...other, description: undefined } });
       const out = await startDeployment(input);
       expect(out).toMatchObject({ outcome: 'started', deploymentId: 'd-NEW' });
       expect(codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 1);
