@@ -9,7 +9,7 @@ import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -51,7 +51,7 @@ export interface ControlPlaneStackProps extends StackProps {
 
 export class ControlPlaneStack extends Stack {
   readonly tables: Record<TableName, dynamodb.Table>;
-  readonly functions: Record<HandlerName, NodejsFunction>;
+  readonly functions: Record<HandlerName, lambda.Function>;
   readonly bus: events.EventBus;
   readonly pipelineMachines: Record<string, sfn.StateMachine> = {};
   readonly regionMachines: Record<string, sfn.StateMachine> = {};

@@ -6,7 +6,7 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { ResolvedPipeline } from '../../../core/model.ts';
@@ -16,7 +16,7 @@ import { RECONCILE_RATE } from './access.ts';
 import { pascal } from './names.ts';
 
 /** AWS events of every target region (forwarded to the handsoff bus) and the reconciler's schedule. */
-export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Record<HandlerName, NodejsFunction>, deadLetters: sqs.IQueue): void => {
+export const awsEventRules = (stack: Stack, bus: events.EventBus, functions: Record<HandlerName, lambda.IFunction>, deadLetters: sqs.IQueue): void => {
   // AWS events of every target region arrive on the handsoff bus (the target stacks forward them).
   new events.Rule(stack, 'DeploymentStateChanges', {
     eventBus: bus,
@@ -59,7 +59,7 @@ export const sourceRules = (
   stack: Stack,
   pipelines: readonly ResolvedPipeline[],
   machines: Record<string, sfn.StateMachine>,
-  startChange: NodejsFunction,
+  startChange: lambda.IFunction,
   repositoryName: ((p: ResolvedPipeline) => string) | undefined,
   deadLetters: sqs.IQueue,
 ): void => {

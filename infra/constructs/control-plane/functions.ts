@@ -1,7 +1,8 @@
 /**
- * The handlers: one Lambda function per handler (Node.js 22, arm64, esbuild), each with its
- * own role and log group, granted exactly what lambdas/<name> calls (access.ts). Created in
- * the stack's own scope, so the construct ids (`<Handler>Function`, `<Handler>Role`) stay.
+ * The handlers: one Lambda function per handler (Node.js 22, arm64), each with its own code
+ * asset from the one shared esbuild build of all handlers (bundle.ts), its own role and log
+ * group, granted exactly what lambdas/<name> calls (access.ts). Created in the stack's own
+ * scope, so the construct ids (`<Handler>Function`, `<Handler>Role`) stay.
  */
 import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -9,7 +10,6 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -32,6 +32,7 @@ import {
   stateMachineArn,
 } from '../../stacks/arns.ts';
 import { ACCESS, type DynamoAction, type TableName } from './access.ts';
+import { BUNDLE_HANDLER, bundleHandlers } from './bundle.ts';
 import { pascal } from './names.ts';
 import { tableEnvironment } from './tables.ts';
 
@@ -72,8 +73,8 @@ export const createFunctions = (
   stack: Stack,
   deps: HandlerDeps,
   handlerEntry: ((name: HandlerName) => string) | undefined,
-): Record<HandlerName, NodejsFunction> => {
-  const functions = {} as Record<HandlerName, NodejsFunction>;
+): Record<HandlerName, lambda.Function> => {
+  const functions = {} as Record<HandlerName, lambda.Function>;
   const bakeEndName = `${stack.stackName}-bake-end`;
   if (bakeEndName.length > 64) throw new Error(`function name '${bakeEndName}' is longer than Lambda's 64 characters: shorten the stack name`);
   const bakeEndArn = stack.formatArn({
@@ -83,8 +84,12 @@ export const createFunctions = (
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
   const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
+  const code = bundleHandlers(
+    ROOT,
+    Object.fromEntries(order.map((name) => [name, handlerEntry?.(name) ?? path.join(ROOT, 'lambdas', name, 'index.ts')])),
+  );
   for (const name of order) {
-    functions[name] = handlerFunction(stack, name, handlerEntry, name === HandlerName.BAKE_END ? bakeEndName : undefined, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
+    functions[name] = handlerFunction(stack, name, code[name]!, name === HandlerName.BAKE_END ? bakeEndName : undefined, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
       [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
       [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
       [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
@@ -99,11 +104,11 @@ export const createFunctions = (
 const handlerFunction = (
   stack: Stack,
   name: HandlerName,
-  handlerEntry: ((name: HandlerName) => string) | undefined,
+  codeDir: string,
   functionName: string | undefined,
   deadLetterQueue: sqs.IQueue | undefined,
   environment: Record<string, string>,
-): NodejsFunction => {
+): lambda.Function => {
   const id = pascal(name);
   const logGroup = new logs.LogGroup(stack, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
   // An own role per function: no AWSLambdaBasicExecutionRole, logs only to its own group.
@@ -117,9 +122,9 @@ const handlerFunction = (
       resources: [logGroup.logGroupArn],
     }),
   );
-  const fn = new NodejsFunction(stack, `${id}Function`, {
-    entry: handlerEntry?.(name) ?? path.join(ROOT, 'lambdas', name, 'index.ts'),
-    handler: 'handler',
+  const fn = new lambda.Function(stack, `${id}Function`, {
+    code: lambda.Code.fromAsset(codeDir),
+    handler: BUNDLE_HANDLER,
     functionName,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
@@ -130,17 +135,6 @@ const handlerFunction = (
     description: `handsoff ${name}`,
     environment,
     ...(deadLetterQueue ? { deadLetterQueue, retryAttempts: 2 } : {}),
-    projectRoot: ROOT,
-    depsLockFilePath: path.join(ROOT, 'package-lock.json'),
-    bundling: {
-      format: OutputFormat.ESM,
-      minify: true,
-      sourceMap: true,
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      // Some CommonJS dependencies call require(); give the ESM bundle one.
-      banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-    },
   });
   acknowledge(fn, 'AwsSolutions-L1', Reason.NODE_22);
   return fn;
@@ -180,7 +174,7 @@ const grantTableKeys = (stack: Stack, role: iam.IRole, access: (typeof ACCESS)[H
 /** Grants one handler what access.ts says it may touch. */
 export const grantHandler = (
   stack: Stack,
-  fn: NodejsFunction,
+  fn: lambda.Function,
   name: HandlerName,
   pipelines: readonly ResolvedPipeline[],
   deps: HandlerDeps,

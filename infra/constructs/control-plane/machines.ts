@@ -5,7 +5,7 @@
  */
 import { ArnFormat, type Stack, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ export const createStateMachines = (
   stack: Stack,
   p: ResolvedPipeline,
   definitions: { pipeline: Record<string, unknown>; region: Record<string, unknown> },
-  functions: Record<HandlerName, NodejsFunction>,
+  functions: Record<HandlerName, lambda.IFunction>,
   definitionFiles: Record<string, string>,
 ): PipelineMachines => {
   const functionArns = Object.fromEntries(
