@@ -2,8 +2,9 @@
  * The handsoff CDK app, synthesized once WITH cdk-nag (AwsSolutions): Template.fromStack
  * throws on any unacknowledged finding, so every test here also asserts the app is clean.
  */
-import { readFileSync } from 'node:fs';
-import { App, Stack } from 'aws-cdk-lib';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { App, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { HandlerName, TaskHandlers, REGION_STATE_MACHINE_ARN_KEY, functionArnKey
 import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
 import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { MAX_ALARMS_PER_GROUP } from '../../infra/stacks/target-stack.ts';
+import { bundleHandlers, handlerBuilds } from '../../infra/constructs/control-plane/bundle.ts';
 import { fixturePipelines } from './fixtures.ts';
 import { eventBusArn, pipelineStateMachineName, productionRegions, regionStateMachineName, targetRegions } from '../../infra/stacks/arns.ts';
 import { buildHandsoffApp, targetStackName } from '../../infra/stacks/handsoff-app.ts';
@@ -84,6 +86,43 @@ describe('app', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+});
+
+describe('handler code', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  /** The staged code asset of a handler's function: `asset.<hash>` in the cloud assembly, uploaded as `<hash>.zip`. */
+  const assetDir = (name: HandlerName): string => {
+    const key: string = resourcesOf(controlPlane, 'AWS::Lambda::Function')[functionId(name)]!.Properties.Code.S3Key;
+    return path.join(Stage.of(controlPlaneStack)!.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+  };
+  const sourcesOf = (dir: string): string[] => JSON.parse(readFileSync(path.join(dir, 'index.mjs.map'), 'utf8')).sources;
+
+  it('comes from one esbuild build of every handler, each function with its own asset holding its own handler', () => {
+    // Every synthesis of this file (the app and the fixture app) shares one build of the same entries.
+    expect(handlerBuilds()).toBe(1);
+    const names = Object.values(HandlerName);
+    const keys = names.map((name) => resourcesOf(controlPlane, 'AWS::Lambda::Function')[functionId(name)]!.Properties.Code.S3Key);
+    expect(new Set(keys).size).toBe(names.length);
+    for (const name of names) {
+      const fn = resourcesOf(controlPlane, 'AWS::Lambda::Function')[functionId(name)]!;
+      expect(fn.Properties.Handler).toBe('index.handler');
+      const dir = assetDir(name);
+      expect(existsSync(path.join(dir, 'index.mjs')), name).toBe(true);
+      expect(readFileSync(path.join(dir, 'index.mjs'), 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+      // The bundle holds its own handler's entry and no other handler's; the AWS SDK stays outside.
+      const entries = sourcesOf(dir).filter((s) => /^\.\.\/\.\.\/lambdas\/[^/]+\/index\.ts$/.test(s));
+      expect(entries, name).toEqual([`../../lambdas/${name}/index.ts`]);
+      expect(sourcesOf(dir).some((s) => s.includes('@aws-sdk/')), name).toBe(false);
+    }
+  });
+
+  it('is what a build of one handler alone gives, byte for byte (same sources, same asset)', () => {
+    const name = HandlerName.START_DEPLOYMENT;
+    const alone = bundleHandlers(ROOT, { [name]: handlerEntry(name) })[name]!;
+    for (const file of ['index.mjs', 'index.mjs.map']) {
+      expect(readFileSync(path.join(alone, file)).equals(readFileSync(path.join(assetDir(name), file))), file).toBe(true);
+    }
   });
 });
 
