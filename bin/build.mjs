@@ -12,13 +12,15 @@
  * written to a temporary name and renamed over the old one (entries after their chunks, the
  * manifest last), so a start reads either the old build or the new one, whole.
  */
-import { readFileSync, renameSync, statSync, writeFileSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const MANIFEST = join(DIST, 'build.json');
+/** What a run may keep for the next (sim/asl-check.ts); every build empties it. */
+const CACHE = join(DIST, 'cache');
 const FORMAT = 1;
 
 /** The bins' modules: dist/NAME.js. */
@@ -111,16 +113,19 @@ export const buildNow = async () => {
   }
   const entryFiles = new Set(Object.keys(ENTRIES).map((name) => join(DIST, `${name}.js`)));
   const files = [...result.outputFiles].sort((a, b) => Number(entryFiles.has(a.path)) - Number(entryFiles.has(b.path)));
+  rmSync(CACHE, { recursive: true, force: true });
   for (const f of files) writeAtomically(f.path, f.contents);
   writeAtomically(MANIFEST, `${JSON.stringify({ format: FORMAT, inputs }, null, 1)}\n`);
   pruneChunks(new Set(files.map((f) => f.path)));
 };
 
 /**
- * The file URL of a bin's module, built first when the build is missing or stale.
+ * The file URL of a bin's module, built first when the build is missing or stale; points
+ * the run's cache (HANDSOFF_CACHE_DIR) into the build.
  * @param {keyof typeof ENTRIES} name
  */
 export const ensureBuilt = async (name) => {
+  process.env.HANDSOFF_CACHE_DIR ??= CACHE;
   const why = staleness();
   if (why) {
     if (process.env.HANDSOFF_BUILD_VERBOSE) process.stderr.write(`handsoff: building dist/ (${why})\n`);
