@@ -61,8 +61,11 @@ const writeAtomically = (path, contents) => {
   renameSync(tmp, path);
 };
 
-/** Chunks no entry of this build uses and older than an hour (a start still running an older build may need a recent one). */
-const pruneChunks = (kept) => {
+/**
+ * Removes the chunks this build does not use and older than `minAgeMs` (a start still
+ * running an older build may yet load one of its chunks).
+ */
+const pruneChunks = (kept, minAgeMs) => {
   const dir = join(DIST, 'chunks');
   let names;
   try {
@@ -74,15 +77,18 @@ const pruneChunks = (kept) => {
     const path = join(dir, name);
     if (kept.has(path)) continue;
     try {
-      if (Date.now() - statSync(path).mtimeMs > 3_600_000) unlinkSync(path);
+      if (Date.now() - statSync(path).mtimeMs >= minAgeMs) unlinkSync(path);
     } catch {
       // another build removed it
     }
   }
 };
 
-/** Builds dist/ now. */
-export const buildNow = async () => {
+/**
+ * Builds dist/ now.
+ * @param {{ pruneAfterMs?: number }} options how old an unused chunk must be to go (default an hour)
+ */
+export const buildNow = async ({ pruneAfterMs = 3_600_000 } = {}) => {
   const { build } = await import('esbuild');
   const result = await build({
     absWorkingDir: ROOT,
@@ -116,7 +122,7 @@ export const buildNow = async () => {
   rmSync(CACHE, { recursive: true, force: true });
   for (const f of files) writeAtomically(f.path, f.contents);
   writeAtomically(MANIFEST, `${JSON.stringify({ format: FORMAT, inputs }, null, 1)}\n`);
-  pruneChunks(new Set(files.map((f) => f.path)));
+  pruneChunks(new Set(files.map((f) => f.path)), pruneAfterMs);
 };
 
 /**
@@ -136,7 +142,7 @@ export const ensureBuilt = async (name) => {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    await buildNow();
+    await buildNow({ pruneAfterMs: 0 });
     process.stdout.write(`handsoff: built ${relative(process.cwd(), DIST) || '.'}/ (${Object.keys(ENTRIES).join(', ')})\n`);
   } catch (e) {
     process.stderr.write(`handsoff: the build failed: ${e.message}\n`);
