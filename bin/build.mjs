@@ -13,6 +13,7 @@
  * manifest last), so a start reads either the old build or the new one, whole.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -137,6 +138,8 @@ export const ensureBuilt = async (name) => {
     if (process.env.HANDSOFF_BUILD_VERBOSE) process.stderr.write(`handsoff: building dist/ (${why})\n`);
     await buildNow();
   }
+  // Node 22+ keeps the bundle's compiled code for the next start (Node 20 has no such cache).
+  nodeModule.enableCompileCache?.(join(CACHE, 'v8'));
   return pathToFileURL(join(DIST, `${name}.js`)).href;
 };
 
