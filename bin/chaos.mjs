@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run chaos -- --runs N [--seed S]`: random fault mixes against the invariants (see sim/chaos.ts).
 import { parseArgs } from 'node:util';
-import { register } from 'tsx/esm/api';
+import { ensureBuilt } from './build.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const usage = 'usage: npm run chaos -- --runs N [--seed S]';
@@ -18,7 +18,6 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(seed)) {
   process.stderr.write(`chaos: --runs must be a positive integer and --seed an integer\n${usage}\n`);
   process.exit(2);
 }
-register();
-const { runChaos } = await import('../sim/chaos.ts');
+const { runChaos } = await import(await ensureBuilt('chaos'));
 const { failed } = await runChaos({ runs, seed, write: (line) => process.stdout.write(`${line}\n`) });
 process.exit(failed > 0 ? 1 : 0);

@@ -62,6 +62,18 @@ function fileProblem(path: string, err: unknown, expected: string = PIPELINE_FIL
   return { file: path, path: '', message: `cannot read the file: ${(err as Error).message}` };
 }
 
+/**
+ * Imports a pipeline module with tsx's loader, registered only now: the CLI runs from its
+ * build (no TypeScript loader at start), and a `.ts` pipeline, or a `.js` one that imports
+ * handsoff's TypeScript sources (`infra/pipeline/definition.ts`), needs one.
+ */
+let tsLoader: Promise<unknown> | undefined;
+const importModule = async (url: string): Promise<Record<string, unknown>> => {
+  tsLoader ??= import('tsx/esm/api').then(({ register }) => register());
+  await tsLoader;
+  return (await import(url)) as Record<string, unknown>;
+};
+
 /** Load one pipeline file and validate it. */
 export async function loadPipelineFile(path: string, options: ValidateOptions = { catalog: REGION_CATALOG }): Promise<PipelineValidation> {
   const ext = extname(path).toLowerCase();
@@ -89,7 +101,7 @@ export async function loadPipelineFile(path: string, options: ValidateOptions = 
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    mod = await importModule(pathToFileURL(abs).href);
   } catch (err) {
     return { ok: false, problems: [{ file: path, path: '', message: `failed to load the module: ${(err as Error).message}` }] };
   }

@@ -36,6 +36,9 @@ export interface WindowRuleOptions {
 
 const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value)));
 
+/** Whether `zone` is an IANA zone; luxon's cached zone says so once per name (isValidZone builds an Intl formatter each call). */
+const isIanaZone = (zone: string): boolean => IANAZone.create(zone).isValid;
+
 /**
  * The rules of a deployment window, in the one place that the pipeline schema, the
  * check-window handler (for the items of the windows table) and the evaluation below read:
@@ -51,7 +54,7 @@ export const windowProblemsAt = (window: unknown, options: WindowRuleOptions = {
   const problems: WindowProblem[] = [];
   const add = (path: (string | number)[], message: string) => problems.push({ path, message });
   const zone = w.timeZone;
-  if (!(typeof zone === 'string' && ((options.regionZone && zone === 'region') || IANAZone.isValidZone(zone)))) {
+  if (!(typeof zone === 'string' && ((options.regionZone && zone === 'region') || isIanaZone(zone)))) {
     add(
       ['timeZone'],
       `${show(zone)} is not an IANA time zone; write e.g. 'America/Los_Angeles'${options.regionZone ? ", or 'region' for each region's own zone" : " (a table item holds the region's resolved zone, never 'region')"}`,

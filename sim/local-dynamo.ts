@@ -10,7 +10,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_ENV } from '../lambdas/shared/config.ts';
@@ -59,7 +58,8 @@ const inProcessHandler = (listener: Listener) => ({
           headers[name.toLowerCase()] = String(value);
         },
         end: (body?: string) => {
-          resolve({ response: { statusCode: res.statusCode, headers, body: Readable.from([Buffer.from(body ?? '')]) } });
+          // The bytes as they are: the SDK collects a stream body into them anyway.
+          resolve({ response: { statusCode: res.statusCode, headers, body: Buffer.from(body ?? '') } });
         },
       };
       listener(req as unknown as EventEmitter & Record<string, unknown>, res);

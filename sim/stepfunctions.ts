@@ -14,6 +14,7 @@ import { buildStateMachines } from '../statemachines/index.ts';
 import { functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
 import { ACCOUNT, HOME, localFunctionArn, TaskError, type LocalLambda } from './lambda.ts';
 import { executionArnOf, LocalExecutions } from './local-executions.ts';
+import { checkDefinition } from './asl-check.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -150,6 +151,20 @@ export class TaskTokens {
   }
 }
 
+/** A pipeline's two definitions with the local ARNs substituted. */
+const substituted = (p: ResolvedPipeline): Record<'pipeline' | 'region', StateMachineDefinition> => {
+  const defs = buildStateMachines(p);
+  const values: Record<string, string> = {
+    [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region'),
+    [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stateMachineArn(p.name, 'region').replace(':stateMachine:', ':execution:'),
+  };
+  for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
+  return { pipeline: substitute(defs.pipeline, values), region: substitute(defs.region, values) };
+};
+
+/** The name a pipeline's definitions are validated under: the builders carry names as data only. */
+const SHAPE_NAME = 'handsoff-shape';
+
 type Scopes = ReturnType<typeof mapScopes>;
 interface Prepared {
   machine: StateMachine;
@@ -181,20 +196,20 @@ export class LocalStepFunctions {
     private readonly lambda: LocalLambda,
   ) {
     // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
-    // One interpreter per definition, validated once; each execution is a run of it.
+    // One interpreter per definition, validated once per shape (asl-check.ts); each execution is a run of it.
     for (const p of pipelines) {
-      const defs = buildStateMachines(p);
-      const values: Record<string, string> = {
-        [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region'),
-        [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stateMachineArn(p.name, 'region').replace(':stateMachine:', ':execution:'),
+      const defs = substituted(p);
+      const shape = substituted({ ...p, name: SHAPE_NAME, service: SHAPE_NAME, team: SHAPE_NAME });
+      const prepare = (kind: 'pipeline' | 'region'): Prepared => {
+        const def = defs[kind];
+        checkDefinition(def, shape[kind], `handsoff-${p.name}-${kind}`);
+        return {
+          machine: new StateMachine(def, { validationOptions: { noValidate: true } }),
+          overrides: taskResources(def as unknown as { States: Record<string, any> }),
+          scopes: mapScopes(def as unknown as { States: Record<string, any> }),
+        };
       };
-      for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
-      const prepare = (def: StateMachineDefinition): Prepared => ({
-        machine: new StateMachine(def, { validationOptions: { checkArn: false } }),
-        overrides: taskResources(def as unknown as { States: Record<string, any> }),
-        scopes: mapScopes(def as unknown as { States: Record<string, any> }),
-      });
-      this.machines.set(p.name, { pipeline: prepare(substitute(defs.pipeline, values)), region: prepare(substitute(defs.region, values)) });
+      this.machines.set(p.name, { pipeline: prepare('pipeline'), region: prepare('region') });
       for (const kind of ['pipeline', 'region'] as const) this.machineOf.set(stateMachineArn(p.name, kind), { pipeline: p.name, kind });
     }
     this.named = new LocalExecutions((machineArn, name, input) => {
