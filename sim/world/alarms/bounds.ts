@@ -26,7 +26,7 @@ export interface Iv {
 export type IvSeries = (block: number) => Iv;
 
 /** Minutes of one block of bounds (aligned to the epoch, so every alarm of a fleet shares them). */
-export const BLOCK_MINUTES = 60;
+export const BLOCK_MINUTES = 240;
 
 export const point = (v: number): Iv => ({ lo: v, hi: v, nan: false, val: true, exact: true });
 export const NO_DATA: Iv = { lo: 0, hi: 0, nan: true, val: false, exact: true };
