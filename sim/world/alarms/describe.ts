@@ -73,12 +73,14 @@ const definitionFields = (alarm: AnyAlarm): Record<string, unknown> => {
   }
 };
 
-/** Rendered once per alarm: a definition does not change. */
-const rendered = new WeakMap<AnyAlarm, { arn: string; fields: Record<string, unknown> }>();
+/** Rendered once per alarm and state: a definition does not change, and the entry only with a state change. */
+const rendered = new WeakMap<AnyAlarm, { arn: string; fields: Record<string, unknown>; updatedAt: number; reason: string; state: string; entry?: Record<string, unknown> }>();
 
+/** A DescribeAlarms entry (frozen, shared by the answers until the alarm's state changes). */
 export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
   let r = rendered.get(alarm);
-  if (!r) rendered.set(alarm, (r = { arn: alarmArn(alarm.def.region, alarm.def.name), fields: frozen(definitionFields(alarm)) }));
+  if (!r) rendered.set(alarm, (r = { arn: alarmArn(alarm.def.region, alarm.def.name), fields: frozen(definitionFields(alarm)), updatedAt: Number.NaN, reason: '', state: '' }));
+  if (r.entry && r.updatedAt === alarm.updatedAt && r.reason === alarm.reason && r.state === alarm.state) return r.entry;
   const d = alarm.def;
   const head = {
     AlarmName: d.name,
@@ -89,6 +91,9 @@ export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
     StateReason: alarm.reason,
     StateUpdatedTimestamp: new Date(alarm.updatedAt),
   };
-  if (d.kind === 'composite') return { ...head, ...r.fields, StateTransitionedTimestamp: new Date(alarm.updatedAt) };
-  return { ...head, ...r.fields };
+  r.updatedAt = alarm.updatedAt;
+  r.reason = alarm.reason;
+  r.state = alarm.state;
+  r.entry = Object.freeze(d.kind === 'composite' ? { ...head, ...r.fields, StateTransitionedTimestamp: new Date(alarm.updatedAt) } : { ...head, ...r.fields });
+  return r.entry;
 };
