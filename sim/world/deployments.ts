@@ -16,6 +16,8 @@ export class Deployments {
     private readonly emit: (e: WorldEmission) => void,
     /** Whether an emission of that kind and region is to be lost now (World.dropEvents). */
     private readonly drops: (kind: 'codedeploy', region: string, now: number) => boolean,
+    /** A batch is about to be installed on some of the group's hosts. */
+    private readonly onBatch: (group: DeploymentGroup) => void = () => undefined,
   ) {}
 
   /** Registers a Created deployment and schedules its start. */
@@ -68,6 +70,7 @@ export class Deployments {
     const size = batchSize(deployment.configName, hosts.length, deployment.group.pipeline) ?? 1;
     deployment.batch = hosts.slice(deployment.next, deployment.next + size);
     deployment.next += deployment.batch.length;
+    this.onBatch(deployment.group);
     for (const host of deployment.batch) host.installing = true;
     deployment.timer = setTimeout(() => this.finishBatch(deployment), HOST_INSTALL_MS);
   }

@@ -2,6 +2,7 @@
 export {
   World,
   type WorldOptions,
+  type WorldWork,
   type WorldEmission,
   type HostSnapshot,
   type DropFilter,

@@ -56,6 +56,14 @@ export const Field = {
 } as const;
 export type Field = (typeof Field)[keyof typeof Field];
 
+/** The minutes a series holds without the tick recording them (a quiet fleet's). */
+export interface LazyMinutes {
+  /** The latest such minute, or -1. */
+  lastMinute(): number;
+  /** Records `minute` into the series (and its fleet's others) if it is such a minute; whether it did. */
+  fill(minute: number): boolean;
+}
+
 /** Fields per minute in a series' interleaved buffer. */
 const NF = 12;
 
@@ -68,7 +76,12 @@ export class MinuteSeries {
    */
   private readonly data: Float32Array;
   /** Latest recorded minute; -1 before the first. */
-  lastMinute = -1;
+  private lastRecorded = -1;
+  /**
+   * Minutes the series holds without having recorded them: those of a quiet fleet (see
+   * quiet.ts), computed when read. Absent: every minute is recorded by the tick.
+   */
+  lazy: LazyMinutes | undefined;
   /** offsetOf's last answer: the alarms of a scope all ask for the same minute in a row. */
   private cachedMinute = -1;
   private cachedOffset = -1;
@@ -103,21 +116,37 @@ export class MinuteSeries {
     data[o + Field.UNHEALTHY] = d.unhealthyHosts;
     data[o + Field.IN_SERVICE] = d.inServiceHosts;
     data[o + Field.INSTALLING] = d.installingHosts;
-    if (minute > this.lastMinute) this.lastMinute = minute;
+    if (minute > this.lastRecorded) this.lastRecorded = minute;
+  }
+
+  /** Latest minute the series holds (recorded, or computable while its fleet is quiet); -1 before the first. */
+  get lastMinute(): number {
+    const lazy = this.lazy?.lastMinute() ?? -1;
+    return lazy > this.lastRecorded ? lazy : this.lastRecorded;
   }
 
   has(minute: number): boolean {
-    return minute >= 0 && this.stamp[minute % this.capacity] === minute;
+    return this.offsetOf(minute) >= 0;
   }
 
-  /** Offset of a recorded minute in the buffer (for `at`), or -1 when not recorded. */
+  /** Offset of a minute in the buffer (for `at`), or -1 when the series does not hold it. */
   offsetOf(minute: number): number {
-    if (minute === this.cachedMinute) return this.cachedOffset;
+    if (minute === this.cachedMinute && (this.cachedOffset >= 0 || !this.lazy)) return this.cachedOffset;
     const slot = minute % this.capacity;
-    const offset = minute >= 0 && this.stamp[slot] === minute ? slot * NF : -1;
+    if (minute >= 0 && this.stamp[slot] === minute) {
+      this.cachedMinute = minute;
+      this.cachedOffset = slot * NF;
+      return this.cachedOffset;
+    }
+    // A quiet minute is computed (for every series of its fleet) when first read, within retention.
+    if (this.lazy && minute >= 0 && minute > this.lastMinute - this.capacity && this.lazy.fill(minute) && this.stamp[slot] === minute) {
+      this.cachedMinute = minute;
+      this.cachedOffset = slot * NF;
+      return this.cachedOffset;
+    }
     this.cachedMinute = minute;
-    this.cachedOffset = offset;
-    return offset;
+    this.cachedOffset = -1;
+    return -1;
   }
 
   /** A field at an offset from `offsetOf`; NaN = no sample (no request, no host reporting). */

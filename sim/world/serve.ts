@@ -70,18 +70,30 @@ export class Traffic {
     }
   }
 
-  /** Routes one minute of the fleet's traffic to its hosts and records the scopes' datapoints. */
-  serveMinute(fleet: Fleet, minute: number, now: number): void {
+  /** Fleet-minutes served (by the tick, or computed for a quiet fleet when read). */
+  served = 0;
+
+  /**
+   * Routes one minute of the fleet's traffic to its hosts and records the scopes' datapoints.
+   * `quiet`: the fleet was settled in that minute (quiet.ts): every host serves its baseline,
+   * whatever the hosts' fields say now; the same numbers the tick would have recorded then.
+   */
+  serveMinute(fleet: Fleet, minute: number, now: number, quiet = false): void {
+    this.served++;
     const total = expectedRequests(fleet, minute) * (1 + TRAFFIC_NOISE * (2 * noise(this.state.seed, fleet.noiseKey, minute) - 1));
 
     let oneBoxRoutable = false;
     if (fleet.oneBox) {
       const host = fleet.oneBox.hosts[0]!;
-      this.classify(host, now);
-      oneBoxRoutable = host.mode !== MODE_OUT;
+      if (!quiet) this.classify(host, now);
+      oneBoxRoutable = quiet || host.mode !== MODE_OUT;
     }
     let unitRoutable = 0;
     for (const group of fleet.units) {
+      if (quiet) {
+        unitRoutable += group.hosts.length;
+        continue;
+      }
       for (const host of group.hosts) {
         this.classify(host, now);
         if (host.mode !== MODE_OUT) unitRoutable++;
@@ -94,8 +106,8 @@ export class Traffic {
     const acc = this.acc;
     resetAcc(acc);
     const minuteStart = minute * MINUTE_MS;
-    if (fleet.oneBox) this.serveGroup(fleet.oneBox, oneBoxShare, total, minute, minuteStart);
-    for (const group of fleet.units) this.serveGroup(group, unitShare, total, minute, minuteStart);
+    if (fleet.oneBox) this.serveGroup(fleet.oneBox, oneBoxShare, total, minute, minuteStart, quiet);
+    for (const group of fleet.units) this.serveGroup(group, unitShare, total, minute, minuteStart, quiet);
     if (fleet.fleetSeries) fleet.fleetSeries.record(minute, this.datapointOf(acc));
   }
 
@@ -125,7 +137,7 @@ export class Traffic {
     return d;
   }
 
-  private serveGroup(group: DeploymentGroup, share: number, total: number, minute: number, minuteStart: number): void {
+  private serveGroup(group: DeploymentGroup, share: number, total: number, minute: number, minuteStart: number, quiet: boolean): void {
     const seed = this.state.seed;
     const perHost = total * share;
     // Sums in locals (registers), written out once per group.
@@ -141,10 +153,14 @@ export class Traffic {
     let inService = 0;
     let installing = 0;
     for (const host of group.hosts) {
-      if (host.unhealthy) unhealthy++;
+      // A quiet minute: every host healthy, in the load balancer, with its baseline.
+      const mode = quiet ? MODE_SERVE : host.mode;
+      const faultRate = quiet ? 0 : host.faultRate;
+      const latencyScale = quiet ? 1 : host.latencyScale;
+      if (!quiet && host.unhealthy) unhealthy++;
       // Out of the load balancer for an install at any moment of the minute.
-      if (host.installing || host.installEndedAt > minuteStart) installing++;
-      if (host.mode === MODE_OUT) continue;
+      if (!quiet && (host.installing || host.installEndedAt > minuteStart)) installing++;
+      if (mode === MODE_OUT) continue;
       inService++;
       const u = noise(seed, host.index, minute);
       const routed = stochasticRound(perHost, u);
@@ -153,16 +169,16 @@ export class Traffic {
       let served = 0;
       let faults = 0;
       let p99 = Number.NaN;
-      if (host.mode === MODE_BLACKHOLE) {
+      if (mode === MODE_BLACKHOLE) {
         this.addFailed(host.revision, routed);
       } else {
         served = routed;
-        const extra = host.faultRate > 0 ? Math.min(routed, stochasticRound(routed * host.faultRate, (u * 64) % 1)) : 0;
+        const extra = faultRate > 0 ? Math.min(routed, stochasticRound(routed * faultRate, (u * 64) % 1)) : 0;
         if (extra > 0) this.addFailed(host.revision, extra);
         // Baseline faults (and log errors) as their expected value: rounding 0.03 faults up to
         // 1 on a thin one box would make healthy boxes trip the 1% alarm by chance.
         faults = (routed - extra) * BASELINE_FAULT_RATE + extra;
-        p99 = BASELINE_LATENCY_P99_MS * (host.latencyScale === 1 ? 0.9 + 0.2 * v : host.latencyScale);
+        p99 = BASELINE_LATENCY_P99_MS * (latencyScale === 1 ? 0.9 + 0.2 * v : latencyScale);
         p99Sum += p99 * served;
       }
       const logErrors = faults + served * BASELINE_LOG_ERROR_RATE;
@@ -172,15 +188,18 @@ export class Traffic {
       const cpu = BASELINE_CPU_IDLE_PERCENT + (BASELINE_CPU_LOAD_PERCENT * served) / (served + CPU_HALF_LOAD_REQUESTS) + 4 * (v2 - Math.floor(v2) - 0.5);
       const memory = BASELINE_MEMORY_PERCENT + host.memoryOffset + 2 * (v3 - Math.floor(v3) - 0.5);
       const disk = BASELINE_DISK_PERCENT + host.diskOffset;
+      // The host keeps its latest minute: a quiet minute computed later never takes it back.
       const last = host.last;
-      last.minute = minute;
-      last.requests = served;
-      last.faults = faults;
-      last.logErrors = logErrors;
-      last.latencyP99 = p99;
-      last.cpu = cpu;
-      last.memory = memory;
-      last.disk = disk;
+      if (minute > last.minute) {
+        last.minute = minute;
+        last.requests = served;
+        last.faults = faults;
+        last.logErrors = logErrors;
+        last.latencyP99 = p99;
+        last.cpu = cpu;
+        last.memory = memory;
+        last.disk = disk;
+      }
       requests += served;
       faultSum += faults;
       logErrorSum += logErrors;

@@ -7,13 +7,14 @@
  * minute tick, the scenario's levers and the queries.
  *
  * Time is the global clock only (Date.now, setTimeout), so a fake clock drives it; the
- * world keeps one minute tick plus one timer per running deployment.
+ * world keeps one minute tick plus one timer per running deployment. The tick serves only
+ * the fleets that are not quiet and evaluates only the alarms that can move (quiet.ts,
+ * alarms/book.ts): the world's cost follows deployments, not regions x minutes.
  */
 import { regionAlarmPlan, targetRegions } from '../../core/alarms/plan.ts';
 import type { AlarmDef } from '../../core/alarms/types.ts';
-import type { RegionInfo, ResolvedPipeline } from '../../core/model.ts';
 import { artifactKey, teamAggregateAlarmName } from '../../core/naming.ts';
-import { EventType, type HandsoffEvent } from '../../core/events.ts';
+import { alarmEvent } from './alarm-event.ts';
 import { AlarmBook } from './alarms/book.ts';
 import { type AlarmState, type AnyAlarm, MetricAlarm } from './alarms/evaluate.ts';
 import { cloudWatchApi } from './cloudwatch-api.ts';
@@ -21,7 +22,9 @@ import { codeDeployApi } from './codedeploy-api.ts';
 import { Deployments } from './deployments.ts';
 import { metricSource } from './metric-source.ts';
 import { DEFAULT_RETENTION_MINUTES, MINUTE_MS } from './metrics.ts';
-import type { Behavior, Deployment, DeploymentGroup, Host, HostMinute, S3Revision } from './model.ts';
+import type { Behavior, Deployment, DeploymentGroup, Host, S3Revision } from './model.ts';
+import type { DropFilter, HostSnapshot, WorldOptions, WorldWork } from './options.ts';
+import { QuietFleets } from './quiet.ts';
 import { Traffic } from './serve.ts';
 import { BASELINE_LATENCY_P50_MS, BASELINE_LATENCY_P90_MS, BASELINE_LATENCY_P99_MS, type WorldEmission, type WorldState } from './state.ts';
 import { buildTopology, topologyProblems } from './topology.ts';
@@ -30,39 +33,7 @@ export * from './state.ts';
 export { appliesTo } from './serve.ts';
 export type { Behavior } from './model.ts';
 
-export interface WorldOptions {
-  /** Each pipeline's production regions come from its waves; its pre-production stages live in `preProdRegion`. */
-  pipelines: ResolvedPipeline[];
-  /** The region catalog: traffic weight and time zone per region. */
-  regions: RegionInfo[];
-  /** Everything the world tells the outside, delivered synchronously (often from a timer). */
-  emit: (e: WorldEmission) => void;
-  /** Seed of the traffic and fault noise. @default 1 */
-  seed?: number;
-  /** Bucket of the baseline revision `initial`. @default 'handsoff-artifacts' */
-  artifactBucket?: string;
-  /** Minutes of metric history kept per series. @default 3 days */
-  retentionMinutes?: number;
-}
-
-export interface HostSnapshot {
-  id: string;
-  revision: string;
-  installing: boolean;
-  healthy: boolean;
-  installedAt: string;
-  /** The host's metrics of the last minute it reported (absent before the first tick). */
-  lastMinute?: Omit<HostMinute, 'minute'> & { time: string };
-}
-
-/** Emissions `World.dropEvents` suppresses: of one kind, until a time, optionally in one region. */
-export interface DropFilter {
-  kind: 'alarm' | 'codedeploy';
-  /** Epoch ms (virtual clock): emissions before this time are dropped. */
-  untilMs: number;
-  /** Only emissions of this region. @default every region */
-  region?: string;
-}
+export type { WorldOptions, WorldWork, HostSnapshot, DropFilter } from './options.ts';
 
 export class World {
   private readonly state: WorldState;
@@ -70,6 +41,8 @@ export class World {
   private readonly traffic: Traffic;
   private readonly engine: Deployments;
   private readonly book: AlarmBook;
+  private readonly quiet: QuietFleets;
+  private minuteTicks = 0;
   /** Company-event metric level per region while an event is declared. */
   private readonly companyEvents = new Map<string, number>();
   /** (pipeline, region) -> wave, for the scope of production alarms. */
@@ -103,10 +76,22 @@ export class World {
     buildTopology(this.state, opts.pipelines, now);
     for (const p of opts.pipelines) for (const w of p.waves) for (const r of w.regions) this.waveOf.set(`${p.name}\u0000${r.region}`, w.name);
     this.traffic = new Traffic(this.state);
-    this.engine = new Deployments(this.state, this.emitFn, (kind, region, at) => this.drops(kind, region, at));
+    this.quiet = new QuietFleets(this.state, this.traffic, opts.eager === true);
+    this.engine = new Deployments(this.state, this.emitFn, (kind, region, at) => this.drops(kind, region, at), (group) => this.quiet.touchGroup(group));
     // Exactly the alarm plan of every region a target stack would exist for.
     const plan = targetRegions(opts.pipelines).flatMap((region) => regionAlarmPlan(opts.pipelines, region));
-    this.book = new AlarmBook(plan, metricSource(this.state, this.companyEvents), now, (alarm, previous, at) => this.announceAlarm(alarm, previous, at));
+    const source = metricSource(this.state, this.companyEvents, this.quiet);
+    this.book = new AlarmBook(plan, source, now, (alarm, previous, at) => this.announceAlarm(alarm, previous, at), opts.eager === true ? undefined : this.quiet);
+  }
+
+  /** What the world has done so far (counts, not time): ticks, fleet-minutes served, alarm evaluations. */
+  work(): WorldWork {
+    return {
+      minuteTicks: this.minuteTicks,
+      fleetMinutesServed: this.traffic.served,
+      alarmEvaluations: this.book.evaluations,
+      compositeEvaluations: this.book.compositeEvaluations,
+    };
   }
 
   // ---------------------------------------------------------------- for the API adapters
@@ -167,6 +152,7 @@ export class World {
   /** What boxes running `revision` of `pipeline` do from now on. */
   setBehavior(pipeline: string, revision: string, behavior: Behavior): void {
     this.state.behaviors.set(artifactKey(pipeline, revision), behavior);
+    this.quiet.touchAll();
   }
 
   /**
@@ -180,6 +166,8 @@ export class World {
     for (const list of this.book.byRegion.values()) {
       for (const alarm of list) {
         if (alarm.def.scope !== 'company' || (region !== undefined && alarm.region !== region)) continue;
+        // The minutes evaluated so far read the level as it was.
+        this.book.wakeCompany(alarm.region);
         if (state === 'ALARM') this.companyEvents.set(alarm.region, 1);
         else this.companyEvents.delete(alarm.region);
         if (alarm instanceof MetricAlarm) alarm.forced = state === 'INSUFFICIENT_DATA' ? state : undefined;
@@ -301,6 +289,7 @@ export class World {
   groupHosts(region: string, group: string): HostSnapshot[] {
     const found = [...this.state.groups.values()].find((g) => g.region === region && g.name === group);
     if (!found) throw new Error(`no deployment group '${group}' in region '${region}'`);
+    this.quiet.refreshGroup(found);
     const now = Date.now();
     return found.hosts.map((h) => {
       const { minute, ...metrics } = h.last;
@@ -334,8 +323,10 @@ export class World {
     const now = Date.now();
     // The tick at a minute boundary records the minute that just ended.
     const minute = Math.floor(now / MINUTE_MS) - 1;
-    for (const fleet of this.state.fleets) this.traffic.serveMinute(fleet, minute, now);
-    this.book.tick(minute, now);
+    this.minuteTicks++;
+    // Quiet fleets are not served (their minutes are computed when read); alarms that cannot move sleep.
+    const woke = this.quiet.tick(minute, now);
+    this.book.tick(minute, now, woke);
     this.scheduleTick();
   };
 
@@ -361,25 +352,7 @@ export class World {
         detail: { alarmName: alarm.name, state: { value: alarm.state, reason: alarm.reason, timestamp: time }, previousState: { value: previous } },
       });
     }
-    const d = alarm.def;
-    const stage = d.stage ?? (d.pipeline !== undefined ? this.waveOf.get(`${d.pipeline}\u0000${d.region}`) : undefined);
-    const target = d.stage !== undefined ? undefined : d.scope === 'onebox' ? 'onebox' : d.scope === 'fleet' || d.scope === 'unit' ? 'fleet' : undefined;
-    const event: HandsoffEvent = {
-      time,
-      type: EventType.WORLD_ALARM,
-      ...(d.pipeline !== undefined ? { pipeline: d.pipeline } : {}),
-      ...(stage !== undefined ? { stage } : {}),
-      region: d.region,
-      ...(d.unit !== undefined ? { unit: d.unit } : {}),
-      ...(target !== undefined ? { target } : {}),
-      // Team and company alarms belong to no pipeline: the owner instead (docs/simulation.md).
-      ...(d.team !== undefined ? { team: d.team } : {}),
-      ...(d.scope === 'team' || d.scope === 'company' ? { scope: d.scope } : {}),
-      alarm: d.name,
-      state: alarm.state,
-      previousState: previous,
-      ...(dropped ? { dropped: true } : {}),
-    };
+    const event = alarmEvent(alarm, previous, time, (p, r) => this.waveOf.get(`${p}\u0000${r}`), dropped);
     this.emitFn({ kind: 'stream', event });
   }
 }

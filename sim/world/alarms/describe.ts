@@ -29,18 +29,19 @@ const mathQueries = (e: MathExpr, periodSeconds: number): unknown[] => {
   return out;
 };
 
-export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
+/** Deep-freezes what every DescribeAlarms answer shares: a handler that changed it would throw, not corrupt the next answer. */
+const frozen = <T>(x: T): T => {
+  if (x && typeof x === 'object' && !Object.isFrozen(x)) {
+    for (const v of Object.values(x)) frozen(v);
+    Object.freeze(x);
+  }
+  return x;
+};
+
+/** The fields of an entry that follow from the definition alone, in DescribeAlarms order (after the state). */
+const definitionFields = (alarm: AnyAlarm): Record<string, unknown> => {
   const d = alarm.def;
-  const head = {
-    AlarmName: d.name,
-    AlarmArn: alarmArn(d.region, d.name),
-    AlarmDescription: d.description,
-    ActionsEnabled: true,
-    StateValue: alarm.state,
-    StateReason: alarm.reason,
-    StateUpdatedTimestamp: new Date(alarm.updatedAt),
-  };
-  if (d.kind === 'composite') return { ...head, AlarmRule: d.rule, StateTransitionedTimestamp: new Date(alarm.updatedAt) };
+  if (d.kind === 'composite') return { AlarmRule: d.rule };
   const evaluation = {
     EvaluationPeriods: d.evaluationPeriods,
     DatapointsToAlarm: d.datapointsToAlarm,
@@ -50,7 +51,6 @@ export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
   switch (d.kind) {
     case 'metric':
       return {
-        ...head,
         Namespace: d.metric.namespace,
         MetricName: d.metric.metric,
         Dimensions: dimensions(d.metric),
@@ -60,10 +60,9 @@ export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
         ...evaluation,
       };
     case 'math':
-      return { ...head, Metrics: mathQueries(d.math, d.periodSeconds), Threshold: d.threshold, ...evaluation };
+      return { Metrics: mathQueries(d.math, d.periodSeconds), Threshold: d.threshold, ...evaluation };
     case 'anomaly':
       return {
-        ...head,
         Metrics: [
           { Id: d.metricId, MetricStat: metricStat(d.metric), ReturnData: true },
           { Id: d.bandId, Expression: bandExpression(d), ReturnData: true },
@@ -72,4 +71,29 @@ export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
         ...evaluation,
       };
   }
+};
+
+/** Rendered once per alarm and state: a definition does not change, and the entry only with a state change. */
+const rendered = new WeakMap<AnyAlarm, { arn: string; fields: Record<string, unknown>; updatedAt: number; reason: string; state: string; entry?: Record<string, unknown> }>();
+
+/** A DescribeAlarms entry (frozen, shared by the answers until the alarm's state changes). */
+export const describeAlarm = (alarm: AnyAlarm): Record<string, unknown> => {
+  let r = rendered.get(alarm);
+  if (!r) rendered.set(alarm, (r = { arn: alarmArn(alarm.def.region, alarm.def.name), fields: frozen(definitionFields(alarm)), updatedAt: Number.NaN, reason: '', state: '' }));
+  if (r.entry && r.updatedAt === alarm.updatedAt && r.reason === alarm.reason && r.state === alarm.state) return r.entry;
+  const d = alarm.def;
+  const head = {
+    AlarmName: d.name,
+    AlarmArn: r.arn,
+    AlarmDescription: d.description,
+    ActionsEnabled: true,
+    StateValue: alarm.state,
+    StateReason: alarm.reason,
+    StateUpdatedTimestamp: new Date(alarm.updatedAt),
+  };
+  r.updatedAt = alarm.updatedAt;
+  r.reason = alarm.reason;
+  r.state = alarm.state;
+  r.entry = Object.freeze(d.kind === 'composite' ? { ...head, ...r.fields, StateTransitionedTimestamp: new Date(alarm.updatedAt) } : { ...head, ...r.fields });
+  return r.entry;
 };

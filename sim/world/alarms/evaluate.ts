@@ -14,6 +14,7 @@
  *   alarm it names is INSUFFICIENT_DATA or absent; OK otherwise.
  */
 import type { AnomalyAlarmDef, Comparison, CompositeAlarmDef, MathAlarmDef, MetricAlarmDef, TreatMissingData } from '../../../core/alarms/types.ts';
+import { compare, existence, type Iv, type IvSeries, point, type Tri } from './bounds.ts';
 import { compileRule, type Series } from './math.ts';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -82,6 +83,21 @@ export interface Band {
   stdDev(minute: number): number;
 }
 
+/** What every datapoint of a block of quiet minutes is: whether it exists, whether (existing) it breaches. */
+export interface QuietClass {
+  exists: Tri;
+  breach: Tri;
+}
+
+/** Bounds of an alarm's datapoints while its inputs are quiet (alarms/bounds.ts). */
+export interface QuietBounds {
+  value: IvSeries;
+  /** Anomaly alarms: the band's edges. */
+  band?: (block: number) => { lower: Iv; upper: Iv };
+}
+
+const THRESHOLD_OPS = ['>', '>=', '<', '<='] as const;
+
 export class MetricAlarm implements Stateful {
   readonly type = 'MetricAlarm' as const;
   deleted = false;
@@ -91,12 +107,15 @@ export class MetricAlarm implements Stateful {
   reason = 'Initial state: no breaching datapoints.';
   updatedAt: number;
   everAlarmed = false;
+  /** Bounds of its datapoints while its inputs are quiet; undefined: evaluated every minute. */
+  quiet: QuietBounds | undefined;
   /** Bit i: the datapoint i minutes before the last evaluated one exists / breaches. */
   private present = 0;
   private breach = 0;
   private readonly mask: number;
   private readonly values: Float64Array;
-  private lastEvaluated = -1;
+  /** The last minute evaluated; -1 before the first. */
+  lastEvaluated = -1;
   private readonly cmp: number;
   private readonly threshold: number;
   private readonly width: number;
@@ -165,6 +184,58 @@ export class MetricAlarm implements Stateful {
     this.values[minute % this.values.length] = exists ? v : Number.NaN;
     this.lastEvaluated = minute;
     return decide(this.n, this.m, this.missing, popcount(this.present), popcount(this.breach), this.state);
+  }
+
+  /** What every datapoint of a block of quiet minutes is, as far as the bounds tell. */
+  quietClass(block: number): QuietClass | undefined {
+    const q = this.quiet;
+    if (!q) return undefined;
+    const v = q.value(block);
+    const exists = existence(v);
+    if (exists === 0) return { exists, breach: 0 };
+    if (this.cmp <= 3) return { exists, breach: compare(THRESHOLD_OPS[this.cmp]!, v, point(this.threshold)) };
+    const { lower, upper } = q.band!(block);
+    const below = compare('<', v, lower);
+    const above = compare('>', v, upper);
+    if (this.cmp === 4) return { exists, breach: below };
+    if (this.cmp === 5) return { exists, breach: above };
+    return { exists, breach: below === 1 || above === 1 ? 1 : below === 0 && above === 0 ? 0 : 2 };
+  }
+
+  /**
+   * Whether datapoints of that class keep this alarm where it is, however many: the window
+   * already holds only such datapoints, and every M-of-N decision over such a window gives
+   * the current state (or a state is forced).
+   */
+  steadyUnder(c: QuietClass): boolean {
+    if (this.lastEvaluated < 0) return false;
+    if (c.exists === 1 && this.present !== this.mask) return false;
+    if (c.exists === 0 && this.present !== 0) return false;
+    if (c.breach === 0 && this.breach !== 0) return false;
+    if (c.breach === 1 && this.breach !== this.present) return false;
+    return this.classSteady(c);
+  }
+
+  /** Whether every M-of-N decision over a window of datapoints of that class gives the current state (or one is forced). */
+  classSteady(c: QuietClass): boolean {
+    return this.forced !== undefined || this.decisions(c, this.state) === this.state;
+  }
+
+  /**
+   * The one state every M-of-N decision over a window of datapoints of that class gives from
+   * `current`, or undefined when they differ (then bounds cannot keep this alarm asleep).
+   */
+  decisions(c: QuietClass, current: AlarmState = this.state): AlarmState | undefined {
+    const n = this.n;
+    let only: AlarmState | undefined;
+    for (let p = c.exists === 1 ? n : 0; p <= (c.exists === 0 ? 0 : n); p++) {
+      for (let b = c.breach === 1 ? p : 0; b <= (c.breach === 0 ? 0 : p); b++) {
+        const d = decide(n, this.m, this.missing, p, b, current);
+        if (only === undefined) only = d;
+        else if (d !== only) return undefined;
+      }
+    }
+    return only;
   }
 
   /** CloudWatch-like StateReason of the last evaluation (built only on a transition). */
