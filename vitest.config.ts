@@ -11,6 +11,8 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',
+    // The directory where test files share the CLI runs of one `vitest run` (test/sim/cli-harness.ts).
+    globalSetup: ['test/sim/shared-runs.ts'],
     // One worker per core (Vitest's default keeps one core free: one worker on two cores).
     // The end-to-end files spend their time in a child `handsoff` process while their worker
     // waits, so a worker is one busy process at a time. VITEST_MAX_WORKERS overrides it.
