@@ -14,14 +14,14 @@ describe('chaos', () => {
       const run = await runMix(seed);
       expect(run.violations, run.mix.description.join(', ')).toEqual([]);
       expect(run.events.some((e) => e.type === 'world.fault')).toBe(run.mix.description.some((d) => !d.startsWith('c2 bad')));
-    }, 120_000);
+    });
   }
 
   it('replays a seed exactly', async () => {
     const a = await runMix(4);
     const b = await runMix(4);
     expect(b.events).toEqual(a.events);
-  }, 120_000);
+  });
 
   it('reports a bad change promoted past its first one-box, and a failed change left on boxes', () => {
     const pipeline = chaosPipeline();

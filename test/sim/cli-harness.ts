@@ -1,9 +1,18 @@
-/** Runs the real CLI (`bin/handsoff.mjs`) as a user would, and parses its JSON Lines. */
+/**
+ * Runs the real CLI (`bin/handsoff.mjs`) as a user would, and parses its JSON Lines.
+ *
+ * A simulation is deterministic (test/sim/rollout.test.ts, "the same scenario"), so the same
+ * input gives the same output: `simulateJson` and `plan` run each distinct input once per
+ * `vitest run` and share its output between the tests and the test files that ask for it
+ * (in this file's memo, and across files in the directory of test/sim/shared-runs.ts).
+ */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,7 +25,9 @@ export interface CliRun {
   events: HandsoffEvent[];
 }
 
-export const runCli = (args: string[]): Promise<CliRun> =>
+type Output = Omit<CliRun, 'events'>;
+
+const spawnCli = (args: string[]): Promise<Output> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/handsoff.mjs'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
@@ -24,30 +35,76 @@ export const runCli = (args: string[]): Promise<CliRun> =>
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => {
-      const events = args.includes('--json') && code === 0 ? stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HandsoffEvent) : [];
-      resolve({ code: code ?? -1, stdout, stderr, events });
-    });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 
-const dir = mkdtempSync(join(tmpdir(), 'handsoff-test-'));
-let n = 0;
+/** Each caller gets its own parse: a test that sorts or changes its events changes no one else's. */
+const withEvents = (args: string[], out: Output): CliRun => ({
+  ...out,
+  events: args.includes('--json') && out.code === 0 ? out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HandsoffEvent) : [],
+});
+
+export const runCli = async (args: string[]): Promise<CliRun> => withEvents(args, await spawnCli(args));
+
+/** The directory shared by the test files of this `vitest run`; none when run without the suite's config. */
+const shared: string | undefined = inject('sharedRuns');
+const dir = mkdtempSync(join(shared ?? tmpdir(), 'handsoff-test-'));
+
+/** What decides a run's output: its arguments, each file named after `--pipeline` or `--scenario` by its contents. */
+const inputOf = (args: string[]): string =>
+  JSON.stringify(
+    args.map((arg, i) => {
+      const named = ['--pipeline', '--scenario'].includes(args[i - 1] ?? '') && existsSync(arg) && statSync(arg).isFile();
+      return named ? { contents: readFileSync(arg, 'utf8') } : arg;
+    }),
+  );
+
+const memo = new Map<string, Promise<Output>>();
+
+/**
+ * `runCli`, once per distinct input in a `vitest run`. Only a run that exits 0 is shared; its
+ * stdout (the JSON stream or plan, which name no file path) is what the callers read.
+ */
+const runShared = async (args: string[]): Promise<CliRun> => {
+  const key = createHash('sha256').update(inputOf(args)).digest('hex');
+  const file = shared && join(shared, `${key}.json`);
+  let run = memo.get(key);
+  if (!run) {
+    run = file && existsSync(file) ? Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as Output) : spawnCli(args);
+    memo.set(key, run);
+  }
+  const out = await run;
+  if (out.code !== 0) memo.delete(key);
+  else if (file && !existsSync(file)) {
+    // Written whole, then renamed: a file that runs at the same time reads all of it or none.
+    writeFileSync(`${file}.${process.pid}`, JSON.stringify(out));
+    renameSync(`${file}.${process.pid}`, file);
+  }
+  return withEvents(args, out);
+};
+
 /** Writes a JSON file for a test and returns its path. */
+let n = 0;
 export const writeJson = (name: string, value: unknown): string => {
   const path = join(dir, `${++n}-${name}`);
   writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
   return path;
 };
 
-export const simulateJson = async (scenario: unknown, pipelines: string[] = [SMALL_PIPELINE]): Promise<HandsoffEvent[]> => {
+/**
+ * `handsoff simulate --json` of a scenario, run once for every test that asks for the same
+ * pipelines and scenario; `fresh` runs it anew (a test that compares two runs).
+ */
+export const simulateJson = async (scenario: unknown, pipelines: string[] = [SMALL_PIPELINE], { fresh = false } = {}): Promise<HandsoffEvent[]> => {
   const file = writeJson('scenario.json', scenario);
-  const run = await runCli(['simulate', ...pipelines.flatMap((p) => ['--pipeline', p]), '--scenario', file, '--json']);
+  const args = ['simulate', ...pipelines.flatMap((p) => ['--pipeline', p]), '--scenario', file, '--json'];
+  const run = await (fresh ? runCli(args) : runShared(args));
   if (run.code !== 0) throw new Error(`simulate exited ${run.code}: ${run.stderr}`);
   return run.events;
 };
 
 export const plan = async (pipeline = SMALL_PIPELINE): Promise<{ pipeline: string; waves: Array<{ name: string; regions: Array<{ region: string; units: string[] }> }> }> => {
-  const run = await runCli(['plan', '--pipeline', pipeline, '--json']);
+  const run = await runShared(['plan', '--pipeline', pipeline, '--json']);
   if (run.code !== 0) throw new Error(`plan exited ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout);
 };

@@ -38,7 +38,7 @@ describe('a change that fails in wave 2, after pre-production and wave 1, with a
     });
     preProd = [...new Set(ofType(events, 'stage.started', 'c2').map((e) => String(e.stage)))].filter((s) => !['source', 'build'].includes(s) && !s.startsWith('wave-'));
     failedAt = ms(ofType(events, 'change.failed', 'c2')[0]!);
-  }, 120_000);
+  });
 
   it('fails in wave 2, having completed pre-production and wave 1', () => {
     expect(preProd.length).toBeGreaterThan(1);
@@ -92,7 +92,7 @@ describe('a change that fails in one region of a wave of several', () => {
       start: '2026-11-30T08:00:00Z',
       changes: [{ id: 'c2', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'faults', rate: 0.5, regions: [regions.at(-1)!] } }],
     });
-  }, 120_000);
+  });
 
   it('also rolls back the regions of that wave that did not fail, each group once: it runs on no box at the end', () => {
     const failed = ofType(events, 'change.failed', 'c2')[0]!;

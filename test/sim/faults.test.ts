@@ -65,7 +65,7 @@ describe('throttling (20% of every service), crashes of any handler (15%), every
       },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it('injects every fault it was given, each a world.fault record naming what it hit', () => {
     const faults = ofType(events, 'world.fault');
@@ -93,7 +93,7 @@ describe('CodeDeploy throttling every call', () => {
       { start: START, until: UNTIL, changes: [changes[0]], events: [fault({ fault: 'throttle', service: 'codedeploy', rate: 1 })] },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it("fails the change closed after the SDK's and the step's retries, having deployed nothing", () => {
     const throttles = ofType(events, 'world.fault').filter((f) => f.fault === 'throttle');
@@ -112,7 +112,7 @@ describe('a duplicated push event (start-change gets it twice: one change, one e
   let events: HandsoffEvent[];
   beforeAll(async () => {
     events = await simulateJson({ start: START, until: UNTIL, seed: 2, changes, events: duplicate('source') }, [PIPELINE]);
-  }, 120_000);
+  });
 
   it('is recorded, and the changes still complete or are caught as without it', () => {
     expect(ofType(events, 'world.fault').some((f) => f.fault === 'duplicate-events' && f.source === 'source')).toBe(true);
@@ -140,7 +140,7 @@ describe('a bad change with no later change behind it', () => {
   let events: HandsoffEvent[];
   beforeAll(async () => {
     events = await simulateJson({ start: START, until: UNTIL, changes: changes.slice(0, 2) }, [PIPELINE]);
-  }, 120_000);
+  });
 
   it('runs on no box at the end, pre-production included', () => {
     expect(summary(events).c2).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
@@ -159,7 +159,7 @@ describe('lost alarm events, a crashing alarm handler', () => {
       },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it('still catches the bad change at its first one-box (the reconciler sees the alarm)', () => {
     expect(ofType(events, 'world.fault').some((f) => f.fault === 'lose-events' && f.source === 'alarm')).toBe(true);
@@ -175,7 +175,7 @@ describe('an alarm handler that crashes on every attempt', () => {
       { start: START, until: UNTIL, changes, events: [fault({ fault: 'crash', handler: 'on-alarm-event', rate: 1 })] },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it('is retried twice as Lambda retries an asynchronous event, then dead-lettered; the bad change is caught anyway', () => {
     const faults = ofType(events, 'world.fault');
@@ -203,7 +203,7 @@ describe('a deleted team aggregate alarm', () => {
       },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it('holds the change out of that region: it fails closed, never deploys there', () => {
     expect(ofType(events, 'world.fault')[0]).toMatchObject({ fault: 'delete-alarm', region: FIRST_REGION, alarm: `handsoff-chaos-${FIRST_REGION}-aggregate` });

@@ -42,7 +42,7 @@ describe('source stage (review gate)', () => {
     expect(finished.unreviewed!.status).toBe('rejected');
     expect(finished.selfie!.status).toBe('rejected');
     expect(finished['selfie-case']!.status).toBe('rejected');
-  }, 60_000);
+  });
 
   it('runs a change once when its push event is delivered twice', async () => {
     const events = await simulateJson({
@@ -58,5 +58,5 @@ describe('source stage (review gate)', () => {
     const groups = [...deploymentsOf(events, 'c1').values()];
     expect(groups.length).toBeGreaterThan(0);
     expect(groups.length).toBe(new Set(groups).size);
-  }, 60_000);
+  });
 });

@@ -32,7 +32,7 @@ describe('simulation.finished', () => {
       },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it('counts the boxes a completed change runs on when the run ends: every box', () => {
     expect(changes(one).c1).toMatchObject({ status: 'succeeded', boxesAtEnd: ALL_BOXES });

@@ -519,5 +519,5 @@ describe('World false positives', () => {
     expect(units).toBe(35 * 3);
     expect(evaluated).toBeGreaterThan(units * 3 * 24 * 60 * 0.9);
     expect(lowest).toBeGreaterThan(2 * ANOMALY.UNIT_MIN_REQUEST_SHARE_PERCENT);
-  }, 60_000);
+  });
 });
