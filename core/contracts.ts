@@ -136,6 +136,17 @@ export const CheckWindowOutput = z.object({
 });
 export type CheckWindowOutput = z.infer<typeof CheckWindowOutput>;
 
+/**
+ * What a gate asks (check-window's `team`, `alarms` and `window`, below): a blocker wait
+ * carries it so that its re-check takes the very decision the gate would (lambdas/shared/gate.ts).
+ */
+export const GateAsk = z.object({
+  team: nonEmpty.optional(),
+  alarms: z.array(nonEmpty).optional(),
+  window: z.boolean().optional(),
+});
+export type GateAsk = z.infer<typeof GateAsk>;
+
 /** Handler `check-window`: is the region's deployment window open now? */
 export const CheckWindowInput = StepScope.extend({
   region: nonEmpty,
@@ -175,8 +186,12 @@ export const CheckWindowInput = StepScope.extend({
 export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
 
 /**
- * How long after a check blocked by an alarm the gate checks again at the latest
- * (`nextOpening`): a safety net, the blocker wait normally ends on the alarm's OK event.
+ * How long after a check blocked by an alarm the gate's decision is taken again at the latest
+ * (`nextOpening`): a safety net, the blocker wait normally ends on the alarm's OK event. The
+ * re-check runs in the blocker wait's handler (bake-end), not in the execution: while the gate
+ * would stay closed for the same alarm the wait is re-armed for another period, and the
+ * execution wakes only when the decision changed (open, another reason), so a wait of any
+ * length costs the execution a fixed number of history events.
  */
 export const BLOCKER_RECHECK_SECONDS = 900;
 
@@ -244,6 +259,14 @@ export const StartBakeInput = StepScope.extend({
   until: isoTime.optional(),
   /** The alarm a blocker wait waits for, and the state it blocks in (required with `purpose: 'blocker'`). */
   blocker: BlockingAlarm.optional(),
+  /**
+   * With `purpose: 'blocker'`: what the gate asked (its `team`, `alarms`, `window`). At `until`
+   * the wait takes the gate's decision again: still closed by `blocker` in the same state, it
+   * re-arms itself for BLOCKER_RECHECK_SECONDS without waking the execution; otherwise it
+   * succeeds and the gate decides (and publishes). Without it (a wait started by an older
+   * definition) it succeeds at `until`, as before.
+   */
+  gate: GateAsk.optional(),
 }).superRefine((input, ctx) => {
   const purpose = input.purpose ?? 'bake';
   const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

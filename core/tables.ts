@@ -21,7 +21,7 @@
  * Pure: no AWS imports, no environment. Read by lambdas/, infra/ and sim/.
  */
 import type { Weekday } from './model.ts';
-import type { ArtifactRef, BlockingState, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
+import type { ArtifactRef, BlockingState, GateAsk, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
 export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes' | 'changes';
 
@@ -246,6 +246,11 @@ export interface BakeWaiter extends WaiterBase {
    * ALARM). Watched too; in ALARM it fails the wait only if it is one of `alarms`.
    */
   blocker?: BlockerAlarm;
+  /**
+   * A blocker wait's gate (what check-window was asked): its re-check takes that decision
+   * again and re-arms the wait (a new `endsAt`, the next `extensions`) while it is unchanged.
+   */
+  gate?: GateAsk;
 }
 
 /** A blocker wait's blocking alarm, with the state that closed the gate (@default 'ALARM'). */

@@ -16,6 +16,39 @@ export const at = (whenMs: number, fn: () => void): void => {
   else setTimeout(fn, Math.max(0, delay));
 };
 
+/**
+ * Lets a faked setTimeout wait longer than MAX_TIMER_MS (the fake clock, like Node, would
+ * fire it at once): such a timer is re-armed in steps, so a task's TimeoutSeconds of weeks
+ * (a freeze of a month) is honoured by the local interpreter as on AWS.
+ * @returns what puts the plain faked timers back.
+ */
+const allowLongTimers = (): (() => void) => {
+  const fakeSet = globalThis.setTimeout;
+  const fakeClear = globalThis.clearTimeout;
+  const long = new WeakMap<object, { current: unknown }>();
+  const setLong = ((fn: (...args: unknown[]) => void, delay?: number, ...args: unknown[]) => {
+    if (!(typeof delay === 'number' && delay > MAX_TIMER_MS)) return fakeSet(fn, delay, ...args);
+    const handle = { ref: () => handle, unref: () => handle, hasRef: () => true, refresh: () => handle, [Symbol.toPrimitive]: () => 0 };
+    const state = { current: undefined as unknown };
+    const arm = (remaining: number): void => {
+      state.current = remaining > MAX_TIMER_MS ? fakeSet(() => arm(remaining - MAX_TIMER_MS), MAX_TIMER_MS) : fakeSet(() => fn(...args), remaining);
+    };
+    arm(delay);
+    long.set(handle, state);
+    return handle;
+  }) as typeof setTimeout;
+  const clearLong = ((handle?: unknown) => {
+    const state = handle && typeof handle === 'object' ? long.get(handle) : undefined;
+    fakeClear((state ? state.current : handle) as Parameters<typeof clearTimeout>[0]);
+  }) as typeof clearTimeout;
+  globalThis.setTimeout = setLong;
+  globalThis.clearTimeout = clearLong;
+  return () => {
+    if (globalThis.setTimeout === setLong) globalThis.setTimeout = fakeSet;
+    if (globalThis.clearTimeout === clearLong) globalThis.clearTimeout = fakeClear;
+  };
+};
+
 export interface VirtualClock {
   /** Virtual now, epoch ms. */
   readonly now: number;
@@ -33,6 +66,7 @@ export const installClock = (startMs: number): VirtualClock => {
     // SDK requests started before the install clear their (native) timers after it.
     shouldClearNativeTimers: true,
   });
+  const restoreLongTimers = allowLongTimers();
   let installed = true;
   return {
     get now() {
@@ -43,6 +77,7 @@ export const installClock = (startMs: number): VirtualClock => {
     },
     uninstall: () => {
       if (!installed) return;
+      restoreLongTimers();
       clock.uninstall();
       installed = false;
     },

@@ -22,11 +22,11 @@ export const LAMBDA_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken'
 export const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 
 /**
- * A rollout of one region (or a wait for a lane) can take days of windows and bakes.
- * 24 days: timers above 2^31-1 ms (24.8 days) fire at once in Node, so the local
- * interpreter could not honour a longer timeout.
+ * A rollout of one region (or a wait for a lane, or for a blocker) can take days of windows
+ * and bakes, and weeks of a company-event freeze: 60 days. (The simulator's clock honours
+ * timers past Node's 2^31-1 ms, 24.8 days, by re-arming them: sim/clock.ts.)
  */
-export const CHILD_TIMEOUT_SECONDS = 24 * 24 * 3600;
+export const CHILD_TIMEOUT_SECONDS = 60 * 24 * 3600;
 /** A deployment or rollback that runs longer than this has failed. */
 export const DEPLOY_TIMEOUT_SECONDS = 6 * 3600;
 export const INVOKE_TIMEOUT_SECONDS = 60;

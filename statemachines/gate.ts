@@ -101,6 +101,8 @@ export const windowGate = (
     {
       purpose: 'blocker',
       'blocker.$': '$.gate.value.blockingAlarm',
+      // What the gate asked: the wait's re-check takes the same decision (lambdas/shared/gate.ts).
+      gate: asks,
       'until.$': '$.gate.value.nextOpening',
       'pipeline.$': '$.pipeline',
       'change.$': '$.change',

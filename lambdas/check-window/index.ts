@@ -14,117 +14,17 @@
  * blocks in), it waits for that alarm to exist in another state (start-bake `purpose:
  * 'blocker'`), at most until `nextOpening` (BLOCKER_RECHECK_SECONDS from now).
  */
-import { DateTime } from 'luxon';
 import { BlockReason, EventType } from '../../core/events.ts';
-import type { DeploymentWindow } from '../../core/model.ts';
-import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
-import { isOpen, MAX_SEARCH_DAYS, nextOpening, windowProblems } from '../../core/window.ts';
-import { alarmStates, observedState, withoutData, type AlarmStates } from '../shared/alarms.ts';
-import { BLOCKER_RECHECK_SECONDS, type AlarmRef, type BlockingState, CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
-import { getItem, queryAll } from '../shared/dynamo.ts';
-import { BlockerUnavailableError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
+import { BLOCKER_RECHECK_SECONDS, CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
+import { activeBlockingAlarm, decideGate, type ActiveBlocker } from '../shared/gate.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from '../shared/tables.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
-/** Reads a table, turning anything but throttling into WindowUnavailable (fail closed). */
-const readOrUnavailable = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
-  try {
-    return await read();
-  } catch (err) {
-    if (isThrottling(err)) throw err;
-    throw new WindowUnavailableError(`cannot read ${what}: ${(err as Error).name}: ${(err as Error).message}`, {}, { cause: err });
-  }
-};
-
-/** The region's own window item, else the pipeline's default (`*`). */
-export const loadWindow = async (pipeline: string, region: string): Promise<WindowItem | undefined> => {
-  const tableName = table.windows();
-  return readOrUnavailable(`the windows table ${tableName}`, async () => {
-    return (
-      (await getItem<WindowItem>(tableName, { pk: pipeline, sk: region })) ??
-      (await getItem<WindowItem>(tableName, { pk: pipeline, sk: DEFAULT_WINDOW_SK }))
-    );
-  });
-};
-
-/** Holidays of the pipeline and of the region, from the day before `from` on. */
-export const loadHolidays = async (pipeline: string, region: string, from: Date): Promise<Set<string>> => {
-  const tableName = table.holidays();
-  // A day of margin: the window's zone may be behind UTC.
-  const since = DateTime.fromJSDate(from, { zone: 'utc' }).minus({ days: 2 }).toISODate()!;
-  const items = await readOrUnavailable(`the holidays table ${tableName}`, async () =>
-    (
-      await Promise.all(
-        holidayKeys(pipeline, region).map((pk) =>
-          queryAll<HolidayItem>({
-            TableName: tableName,
-            KeyConditionExpression: '#pk = :pk AND #sk >= :since',
-            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-            ExpressionAttributeValues: { ':pk': pk, ':since': since },
-          }),
-        ),
-      )
-    ).flat(),
-  );
-  return new Set(items.map((item) => item.sk));
-};
+export { activeBlockingAlarm, loadHolidays, loadWindow, type ActiveBlocker } from '../shared/gate.ts';
 
 /** ISO 8601 UTC without milliseconds when they are zero (`2026-12-02T00:00:00Z`). */
 const isoSeconds = (at: Date): string => at.toISOString().replace(/\.000Z$/, 'Z');
-
-/** What closes the gate: why, and the alarm to wait for (in the state it blocks in). */
-export interface ActiveBlocker {
-  reason: BlockReason;
-  alarm: AlarmRef & { state: BlockingState };
-}
-
-/** Reads alarm states, turning anything but throttling into BlockerUnavailable (fail closed). */
-const readAlarms = async (region: string, alarms: AlarmRef[], context: Record<string, unknown>): Promise<AlarmStates> => {
-  try {
-    return await alarmStates(alarms);
-  } catch (err) {
-    if (isThrottling(err)) throw err;
-    throw new BlockerUnavailableError(
-      `cannot read the alarms of the gate in ${region}: ${(err as Error).name}: ${(err as Error).message}`,
-      { ...context, region },
-      { cause: err },
-    );
-  }
-};
-
-/**
- * The blocker that closes the gate, if any, from states read with both blockers: one in
- * ALARM first (team aggregate, then company event), else one that does not exist
- * (`alarm-missing`: a gate never opens without its blocker), else one without data
- * (`insufficient-data`, withoutData's rule).
- */
-const blockerOf = (states: AlarmStates, team: string, region: string): ActiveBlocker | undefined => {
-  const blockers = [
-    { alarm: { region, name: teamAggregateAlarmName(team, region) }, reason: BlockReason.TEAM_ALARM },
-    { alarm: { region, name: companyEventAlarmName(region) }, reason: BlockReason.COMPANY_EVENT },
-  ];
-  const noData = withoutData(states);
-  const order: Array<[BlockingState, (b: (typeof blockers)[number]) => BlockReason, (b: (typeof blockers)[number]) => boolean]> = [
-    ['ALARM', (b) => b.reason, (b) => observedState(states, b.alarm) === 'ALARM'],
-    ['MISSING', () => BlockReason.ALARM_MISSING, (b) => observedState(states, b.alarm) === 'MISSING'],
-    ['INSUFFICIENT_DATA', () => BlockReason.INSUFFICIENT_DATA, (b) => noData.some((a) => a.name === b.alarm.name && a.region === region)],
-  ];
-  for (const [state, reasonOf, holds] of order) {
-    const found = blockers.find(holds);
-    if (found) return { reason: reasonOf(found), alarm: { ...found.alarm, state } };
-  }
-  return undefined;
-};
-
-/** The blocker that closes the gate of `team` in `region`, if any (one DescribeAlarms). */
-export const activeBlockingAlarm = async (team: string, region: string): Promise<ActiveBlocker | undefined> =>
-  blockerOf(
-    await readAlarms(region, [{ region, name: teamAggregateAlarmName(team, region) }, { region, name: companyEventAlarmName(region) }], { team }),
-    team,
-    region,
-  );
 
 /** Why the blockers close the gate, if they do. */
 export const activeBlocker = async (team: string, region: string): Promise<BlockReason | undefined> =>
@@ -174,55 +74,14 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
     };
   };
 
-  // One DescribeAlarms for the blockers and the step's alarms.
-  const stepAlarms: AlarmRef[] = [...new Set(input.alarms ?? [])].map((name) => ({ region, name }));
-  const gateAlarms: AlarmRef[] = input.team
-    ? [{ region, name: teamAggregateAlarmName(input.team, region) }, { region, name: companyEventAlarmName(region) }]
-    : [];
-  const toRead = [...gateAlarms, ...stepAlarms.filter((a) => !gateAlarms.some((g) => g.name === a.name))];
-  const states = toRead.length > 0 ? await readAlarms(region, toRead, { team: input.team }) : undefined;
-  /** Open but for the data: the step's deployment would start now, not on an alarm without data (withoutData's rule). */
-  const dataOnly = async (): Promise<CheckWindowOutput> => {
-    const noData = states ? withoutData(states).filter((a) => stepAlarms.some((s) => s.name === a.name)) : [];
-    if (noData.length > 0) return blockedBy({ reason: BlockReason.INSUFFICIENT_DATA, alarm: { ...noData[0]!, state: 'INSUFFICIENT_DATA' } });
+  // The decision is shared with the blocker wait's re-check (lambdas/shared/gate.ts).
+  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window });
+  if (decision.open) {
     await transition(undefined);
     return { open: true, blocked: false };
-  };
-
-  if (input.team && states) {
-    const blocker = blockerOf(states, input.team, region);
-    if (blocker) return blockedBy(blocker);
   }
-
-  if (input.window === false) return dataOnly();
-
-  const item = await loadWindow(pipeline, region);
-  if (!item) {
-    throw new WindowUnavailableError(
-      `no deployment window for pipeline '${pipeline}' in region '${region}' (items pk='${pipeline}' sk='${region}' or sk='${DEFAULT_WINDOW_SK}' in ${table.windows()}); refusing to start a step without one`,
-      { pipeline, region },
-    );
-  }
-  const window: DeploymentWindow = { timeZone: item.timeZone, days: item.days, start: item.start, end: item.end };
-  const problems = windowProblems(window);
-  if (problems.length > 0) {
-    throw new WindowUnavailableError(
-      `deployment window of pipeline '${pipeline}' for region '${region}' (item sk='${item.sk}') is invalid: ${problems.join('; ')}`,
-      { pipeline, region },
-    );
-  }
-  const now = new Date(Date.now());
-  const holidays = await loadHolidays(pipeline, region, now);
-
-  if (isOpen(window, holidays, now)) return dataOnly();
-  const opening = nextOpening(window, holidays, now);
-  if (!opening) {
-    throw new WindowUnavailableError(
-      `deployment window of pipeline '${pipeline}' for region '${region}' (${window.days.join(',')} ${window.start}-${window.end} ${window.timeZone}) does not open in the next ${MAX_SEARCH_DAYS} days; check its days and the holidays`,
-      { pipeline, region },
-    );
-  }
-  const until = isoSeconds(opening);
+  if (decision.blocker) return blockedBy(decision.blocker);
+  const until = isoSeconds(decision.until);
   logger.info('deployment window closed', { pipeline, region, until });
   await transition(BlockReason.TIME_WINDOW, until);
   return { open: false, nextOpening: until, blocked: true, reason: BlockReason.TIME_WINDOW, blockedReason: BlockReason.TIME_WINDOW };

@@ -3,16 +3,15 @@
  * traffic, and the end of a bake (shared by the bake-end schedule and the reconciler).
  */
 import { createHash } from 'node:crypto';
-import { GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { extensionSeconds } from '../../core/bake.ts';
 import { EventType } from '../../core/events.ts';
-import { METRICS_NAMESPACE, StandardMetric } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
 import {
+  BLOCKER_RECHECK_SECONDS,
   StepError,
   type BakeEndInput,
   type BakeResult,
@@ -25,8 +24,13 @@ import { conditionalWrite, getItem } from './dynamo.ts';
 import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
-import { bakeWaiterKey, scopeOf, table, WaiterStatus, watchedAlarms, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
-import { deliver, finishWaiter, isUndelivered, unwatch } from './waiters.ts';
+import { bakeWaiterKey, expiresAt, scopeOf, table, TTL_ATTRIBUTE, WaiterStatus, watchedAlarms, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
+import { countRequests } from './requests.ts';
+import { deliver, finishWaiter, isUndelivered, markDelivered, unwatch } from './waiters.ts';
+import { sendTaskHeartbeat } from './tokens.ts';
+import { blockerStillHolds } from './gate.ts';
+
+export { countRequests } from './requests.ts';
 
 export const bakeIdOf = (s: StepScope): string =>
   `${s.pipeline}#${s.change}#${s.stage}#${s.region ?? '*'}#${s.unit ?? s.target ?? '*'}`;
@@ -72,49 +76,6 @@ export const scheduleBakeEnd = async (bakeId: string, endsAt: number, extension:
     }
     throw err;
   }
-};
-
-/** Requests served in the metric scopes between `from` and `to` (Sum of RequestCount, 1-minute periods). */
-export const countRequests = async (service: string, scopes: MetricScope[], from: number, to: number): Promise<number> => {
-  const byRegion = new Map<string, string[]>();
-  for (const s of scopes) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s.scope]);
-  let total = 0;
-  for (const [region, regionScopes] of byRegion) {
-    const queries: MetricDataQuery[] = regionScopes.map((scope, i) => ({
-      Id: `m${i}`,
-      ReturnData: true,
-      MetricStat: {
-        Metric: {
-          Namespace: METRICS_NAMESPACE,
-          MetricName: StandardMetric.REQUESTS,
-          Dimensions: [
-            { Name: 'Service', Value: service },
-            { Name: 'Scope', Value: scope },
-          ],
-        },
-        Period: 60,
-        Stat: 'Sum',
-      },
-    }));
-    let nextToken: string | undefined;
-    do {
-      const page = await clients()
-        .cloudWatch(region)
-        .send(
-          new GetMetricDataCommand({
-            MetricDataQueries: queries,
-            StartTime: new Date(from),
-            EndTime: new Date(to),
-            NextToken: nextToken,
-          }),
-        );
-      for (const result of page.MetricDataResults ?? []) {
-        for (const v of result.Values ?? []) total += v;
-      }
-      nextToken = page.NextToken;
-    } while (nextToken);
-  }
-  return total;
 };
 
 /** `bake`, `hold` or `blocker`. */
@@ -295,14 +256,57 @@ const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
 };
 
 /**
+ * A blocker wait whose gate would stay closed for the same alarm: its end moves on by
+ * BLOCKER_RECHECK_SECONDS (a new one-time schedule, the next extension number), its task keeps
+ * waiting. Conditional on the end it was read with: a duplicate schedule re-arms it once.
+ */
+const rearm = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutput> => {
+  if (!(await sendTaskHeartbeat(waiter.token))) {
+    // Its task ended meanwhile (the execution stopped, the task timed out): the wait ends.
+    const finished = await finishWaiter(waiter.pk, { ok: true, output: { bakeId: waiter.bakeId, purpose: 'blocker', until: new Date(waiter.endsAt).toISOString() } satisfies BlockerResult });
+    if (finished) {
+      await markDelivered(finished.pk);
+      await unwatch(watchedAlarms(waiter), waiter.pk);
+    }
+    return { bakeId: waiter.bakeId, outcome: 'not-open' };
+  }
+  const endsAt = now + BLOCKER_RECHECK_SECONDS * 1000;
+  const next = waiter.extensions + 1;
+  const rearmed = await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.waiters(),
+      Key: { pk: waiter.pk },
+      // A wait may last longer than the TTL: it moves on with it.
+      UpdateExpression: 'SET #endsAt = :endsAt, #extensions = :next, #updatedAt = :now, #ttl = :ttl',
+      ConditionExpression: '#status = :open AND #extensions = :current',
+      ExpressionAttributeNames: { '#endsAt': 'endsAt', '#extensions': 'extensions', '#status': 'status', '#updatedAt': 'updatedAt', '#ttl': TTL_ATTRIBUTE },
+      ExpressionAttributeValues: {
+        ':endsAt': endsAt,
+        ':next': next,
+        ':current': waiter.extensions,
+        ':open': WaiterStatus.OPEN,
+        ':now': nowIso(),
+        ':ttl': expiresAt(now),
+      },
+    }),
+  );
+  if (!rearmed) return { bakeId: waiter.bakeId, outcome: 'not-open' };
+  await scheduleBakeEnd(waiter.bakeId, endsAt, next);
+  logger.info('blocker still holds; wait re-armed', { bakeId: waiter.bakeId, blocker: waiter.blocker?.name, until: new Date(endsAt).toISOString() });
+  return { bakeId: waiter.bakeId, outcome: 'extended' };
+};
+
+/**
  * A blocker wait reaches its re-check cap: it succeeds (the gate checks again) unless one of
  * its alarms (but a missing blocking alarm) is missing or in ALARM. The blocking alarm's state
  * does not matter otherwise: the gate judges it again.
  */
-const endBlocker = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
+const endBlocker = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutput> => {
   const { bakeId } = waiter;
   const check = await checkBakeAlarms(waiter, 'at the end of the blocker wait');
   if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };
+  // The gate's decision, taken here: unchanged, the wait goes on without waking the execution.
+  if (await blockerStillHolds(waiter, logger.warn.bind(logger))) return rearm(waiter, now);
   const output: BlockerResult = { bakeId, purpose: 'blocker', until: new Date(waiter.endsAt).toISOString() };
   const finished = await finishWaiter(waiter.pk, { ok: true, output });
   if (!finished) return { bakeId, outcome: 'not-open' };
@@ -338,7 +342,7 @@ export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
     return { bakeId, outcome: 'early' };
   }
   if (waiter.purpose === 'hold') return endHold(waiter);
-  if (waiter.purpose === 'blocker') return endBlocker(waiter);
+  if (waiter.purpose === 'blocker') return endBlocker(waiter, now);
 
   const check = await checkBakeAlarms(waiter, 'at the end of the bake');
   if (check.problem === 'missing' || check.problem === 'alarm') return { bakeId, outcome: 'failed' };

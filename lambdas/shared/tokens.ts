@@ -3,7 +3,7 @@
  * was completed by another event) is normal in an event-driven system: logged and ignored.
  * So is a token Step Functions rejects as invalid: no retry could ever deliver to it.
  */
-import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { clients } from './clients.ts';
 import type { StepError, StepFailureCause } from '../../core/contracts.ts';
 import { hasName } from '../../core/errors.ts';
@@ -43,6 +43,24 @@ export const sendTaskFailure = async (
   } catch (err) {
     if (hasName(err, ...LATE)) {
       logger.warn('task no longer waits; failure ignored', { error: (err as Error).name, stepError: error });
+      return false;
+    }
+    throw err;
+  }
+};
+
+/**
+ * Tells Step Functions the task still waits (no history event): a long wait learns that its
+ * task ended (the execution stopped, the task timed out) instead of waiting on for nothing.
+ * @returns false when the task no longer waits.
+ */
+export const sendTaskHeartbeat = async (taskToken: string): Promise<boolean> => {
+  try {
+    await clients().sfn().send(new SendTaskHeartbeatCommand({ taskToken }));
+    return true;
+  } catch (err) {
+    if (hasName(err, ...LATE)) {
+      logger.warn('task no longer waits; heartbeat refused', { error: (err as Error).name });
       return false;
     }
     throw err;

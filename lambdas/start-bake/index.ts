@@ -66,6 +66,7 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
       bakeId,
       purpose: input.purpose,
       ...(blocker ? { blocker } : {}),
+      ...(blocker && input.gate ? { gate: input.gate } : {}),
       endsAt: until,
       durationSeconds: Math.max(0, Math.round((until - now) / 1000)),
       minRequests: 0,

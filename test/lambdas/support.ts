@@ -135,7 +135,7 @@ export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string
     if (input.UpdateExpression.startsWith('SET #token')) item.token = v[':token'];
     if (input.UpdateExpression.includes('#endsAt')) {
       if (item.extensions !== v[':current']) throw conflict(item);
-      Object.assign(item, { endsAt: v[':endsAt'], extensions: v[':next'], extendedSeconds: item.extendedSeconds + v[':by'] });
+      Object.assign(item, { endsAt: v[':endsAt'], extensions: v[':next'], extendedSeconds: item.extendedSeconds + (v[':by'] ?? 0) }, v[':ttl'] ? { expiresAt: v[':ttl'] } : {});
     }
     return { Attributes: structuredClone(item) };
   });

@@ -51,6 +51,8 @@ export interface HandlerAccess {
 
 const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE, watches: READ_WRITE } as const;
 const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
+/** A blocker wait's re-check takes its gate's decision: the window item (GetItem) and the holidays (Query). */
+const GATE_READ: readonly DynamoAction[] = ['GetItem', 'Query'];
 
 export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.NOTIFY]: {},
@@ -71,7 +73,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     schedules: ['CreateSchedule', 'GetSchedule', 'DeleteSchedule'],
   },
   [HandlerName.BAKE_END]: {
-    tables: STATE_TABLES,
+    // windows, holidays: a blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
+    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -115,13 +118,17 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
       deployments: ['Query', 'UpdateItem'],
       // The lane sweep: lists the lanes, frees those whose execution ended and hands them on (lambdas/shared/lanes.ts).
       lanes: ['Scan', 'Query', 'PutItem', 'DeleteItem'],
+      // An overdue blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
+      windows: GATE_READ,
+      holidays: GATE_READ,
     },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     readDeployments: true,
     describeAlarms: true,
     metricData: true,
     describeExecutions: true,
-    completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
+    // SendTaskHeartbeat: an overdue blocker wait that still holds is re-armed (bakes.ts).
+    completeTasks: COMPLETE_TASKS,
     schedules: ['CreateSchedule', 'DeleteSchedule'],
     // A sweep of every open waiter; well within the five minutes between two sweeps.
     timeout: Duration.minutes(2),
