@@ -5,6 +5,7 @@
  * rules, Scheduler), each with a Lambda-like context and a payload copied as over the wire.
  */
 import type { Context } from 'aws-lambda';
+import { HANDLER_MEMORY_MB } from '../core/functions.ts';
 import { HandlerName } from '../statemachines/resources.ts';
 
 export const ACCOUNT = '000000000000';
@@ -107,7 +108,7 @@ export class LocalLambda {
         functionName: name,
         functionVersion: '$LATEST',
         invokedFunctionArn: functionArn,
-        memoryLimitInMB: '512',
+        memoryLimitInMB: String(HANDLER_MEMORY_MB),
         awsRequestId: `local-${++this.requestId}`,
         logGroupName: `/aws/lambda/${name}`,
         logStreamName: 'local',
