@@ -7,6 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { HANDLER_MEMORY_MB } from '../core/functions.ts';
 import { HandlerName } from '../statemachines/resources.ts';
+import { meter } from './meter.ts';
 
 export const ACCOUNT = '000000000000';
 export const HOME = 'us-east-1';
@@ -118,7 +119,9 @@ export class LocalLambda {
         succeed: () => undefined,
       } as unknown as Context; // no getRemainingTimeInMillis: middy would arm a real (not virtual) timer
       // Deep copy: a handler never shares objects with the interpreter, as over the wire.
-      const result = await this.wrap(handlerOf(functionArn), () => handler(JSON.parse(JSON.stringify(payload)), context), payload);
+      const result = await meter.invocation(handlerOf(functionArn), payload, () =>
+        this.wrap(handlerOf(functionArn), () => handler(JSON.parse(JSON.stringify(payload)), context), payload),
+      );
       return JSON.parse(JSON.stringify(result ?? null));
     });
   }
