@@ -10,7 +10,7 @@ import type { ResolvedPipeline } from '../../core/model.ts';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { simulate, type SimChange } from '../engine.ts';
-import { fmt, median, table } from './format.ts';
+import { count, fmt, median, table } from './format.ts';
 
 export const MONITOR_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'sa-east-1', 'ap-southeast-2'];
 const START = Date.parse('2026-11-30T08:00:00Z');
@@ -141,13 +141,13 @@ export const monitorTables = (f: MonitorFigures): string[] => [
   '',
   ...table(
     ['bad change', 'policy', 'outcome', 'failed requests', 'alarm-to-rollback median / max (s)', 'wall (s)'],
-    f.bad.map((r) => [r.case, r.policy, r.status, String(r.failedRequests), `${fmt(median(r.latencies))} / ${fmt(r.latencies.length ? Math.max(...r.latencies) : NaN)}`, fmt(r.wallSeconds)]),
+    f.bad.map((r) => [r.case, r.policy, r.status, count(r.failedRequests), `${fmt(median(r.latencies))} / ${fmt(r.latencies.length ? Math.max(...r.latencies) : NaN)}`, fmt(r.wallSeconds)]),
     'lllrrr',
   ),
   '',
   ...table(
     ['policy', 'alarm-to-rollback median (s)', 'max (s)', 'failed requests, mean per bad change'],
-    f.byPolicy.map((p) => [p.policy, fmt(p.latencyMedian), fmt(p.latencyMax), fmt(p.failedRequestsMean)]),
+    f.byPolicy.map((p) => [p.policy, fmt(p.latencyMedian), fmt(p.latencyMax), count(p.failedRequestsMean)]),
     'lrrr',
   ),
   '',
