@@ -31,11 +31,16 @@ export const PRICES = {
   schedulerInvocation: 1 / 1_000_000,
   /** Same: custom events $1.00 per 1M (also each event a target region's rule forwards to the home region's bus). */
   eventBridgeEvent: 1 / 1_000_000,
-  /** aws.amazon.com/cloudwatch/pricing: standard-resolution alarm $0.10 per alarm metric per month (an anomaly detection alarm is 3 metrics: the metric and the band's two bounds). */
+  /**
+   * aws.amazon.com/cloudwatch/pricing (its stored copy shows the free tier; the alarm rates quoted
+   * by c3x.dev/resources/aws/aws_cloudwatch_metric_alarm): standard-resolution alarm $0.10 per
+   * alarm metric per month; an anomaly detection alarm is 3 metrics (the metric and the band's
+   * two bounds); a metric-math alarm, the metrics of its expression.
+   */
   alarmMetricMonth: 0.1,
   /** Same: composite alarm $0.50 per alarm per month. */
   compositeAlarmMonth: 0.5,
-  /** Same: GetMetricData $0.01 per 1,000 metrics requested (never in the free tier). */
+  /** Same page (GetMetricData never in the free tier; the rate quoted by support.site24x7.com): $0.01 per 1,000 metrics requested. */
   getMetricDataMetric: 0.01 / 1_000,
   /** aws.amazon.com/codepipeline/pricing: V2 $0.002 per action execution minute, each action rounded up to the minute; manual approvals free. */
   codePipelineActionMinute: 0.002,
