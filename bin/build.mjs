@@ -25,7 +25,7 @@ const CACHE = join(DIST, 'cache');
 const FORMAT = 1;
 
 /** The bins' modules: dist/NAME.js. */
-export const ENTRIES = { handsoff: 'cli/main.ts', chaos: 'sim/chaos.ts', bench: 'sim/bench.ts' };
+export const ENTRIES = { handsoff: 'cli/main.ts', chaos: 'sim/chaos.ts', bench: 'cli/bench.ts' };
 
 /** What the build depends on besides the sources esbuild reads: its recipe and the installed packages. */
 const FIXED_INPUTS = ['bin/build.mjs', 'package.json', 'package-lock.json', 'node_modules/.package-lock.json'];

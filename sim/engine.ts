@@ -34,6 +34,7 @@ import { pushToMain, simulatedCodeCommit } from './world/codecommit-api.ts';
 import { localScheduler } from './scheduler.ts';
 import { Faults, faultyClient, type FaultSpec } from './faults.ts';
 import { scheduleAlarmDeletions } from './world-faults.ts';
+import { meter } from './meter.ts';
 import type { ChangeSummary, RunStats, SimulationOptions, SimulationResult } from './types.ts';
 
 export type { SimChange, SimEvent, SimScenario, ChangeSummary, SimulationStats, SimulationResult, SimulationOptions } from './types.ts';
@@ -144,13 +145,14 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       dynamoCalls++;
       return next(args);
     }, { step: 'initialize', name: 'handsoffCountCalls' });
+    meter.attachDynamo(dynamo.client);
     let seeding = false;
     dynamo.client.middlewareStack.add(
       (next, context) => (args) => (seeding ? next(args) : faults.call('dynamodb', String(context.commandName ?? 'Unknown').replace(/Command$/, ''), () => next(args))),
       { step: 'initialize', name: 'handsoffFaults' },
     );
     const s3 = simulatedS3(pipelines.map((p) => p.name));
-    setClients({
+    setClients(meter.clients({
       codeDeploy: (region) => faultyClient(faults, 'codedeploy', world.codeDeploy(region)) as unknown as CodeDeployClient,
       cloudWatch: (region) => faultyClient(faults, 'cloudwatch', world.cloudWatch(region)) as unknown as CloudWatchClient,
       dynamo: () => dynamo.client,
@@ -159,7 +161,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       s3: () => s3 as unknown as S3Client,
       events: () => faultyClient(faults, 'eventbridge', localEventBridge(emit)) as unknown as EventBridgeClient,
       scheduler: () => faultyClient(faults, 'scheduler', scheduler) as unknown as SchedulerClient,
-    });
+    }));
     scheduleAlarmDeletions(world, faults, pipelines);
 
     // Changes and scenario events happen at their virtual times.

@@ -5,7 +5,9 @@
  * rules, Scheduler), each with a Lambda-like context and a payload copied as over the wire.
  */
 import type { Context } from 'aws-lambda';
+import { HANDLER_MEMORY_MB } from '../core/functions.ts';
 import { HandlerName } from '../statemachines/resources.ts';
+import { meter } from './meter.ts';
 
 export const ACCOUNT = '000000000000';
 export const HOME = 'us-east-1';
@@ -107,7 +109,7 @@ export class LocalLambda {
         functionName: name,
         functionVersion: '$LATEST',
         invokedFunctionArn: functionArn,
-        memoryLimitInMB: '512',
+        memoryLimitInMB: String(HANDLER_MEMORY_MB),
         awsRequestId: `local-${++this.requestId}`,
         logGroupName: `/aws/lambda/${name}`,
         logStreamName: 'local',
@@ -117,7 +119,9 @@ export class LocalLambda {
         succeed: () => undefined,
       } as unknown as Context; // no getRemainingTimeInMillis: middy would arm a real (not virtual) timer
       // Deep copy: a handler never shares objects with the interpreter, as over the wire.
-      const result = await this.wrap(handlerOf(functionArn), () => handler(JSON.parse(JSON.stringify(payload)), context), payload);
+      const result = await meter.invocation(handlerOf(functionArn), payload, () =>
+        this.wrap(handlerOf(functionArn), () => handler(JSON.parse(JSON.stringify(payload)), context), payload),
+      );
       return JSON.parse(JSON.stringify(result ?? null));
     });
   }

@@ -15,6 +15,7 @@ import { functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_S
 import { ACCOUNT, HOME, localFunctionArn, TaskError, type LocalLambda } from './lambda.ts';
 import { executionArnOf, LocalExecutions } from './local-executions.ts';
 import { checkDefinition } from './asl-check.ts';
+import { meter } from './meter.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -266,6 +267,7 @@ export class LocalStepFunctions {
         history += historyWeight(log.type, stateType);
       }
       if (history > this.largestHistory.events) this.largestHistory = { execution: executionArn, events: history };
+      meter.history(change, executionArn, history);
     })();
     this.pendingRuns.add(counting);
     void counting.catch(() => undefined).finally(() => this.pendingRuns.delete(counting));

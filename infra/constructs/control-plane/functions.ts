@@ -16,6 +16,7 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HANDLER_ARCHITECTURE, HANDLER_MEMORY_MB } from '../../../core/functions.ts';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
@@ -127,8 +128,8 @@ const handlerFunction = (
     handler: BUNDLE_HANDLER,
     functionName,
     runtime: lambda.Runtime.NODEJS_22_X,
-    architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
+    architecture: HANDLER_ARCHITECTURE === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+    memorySize: HANDLER_MEMORY_MB,
     timeout: ACCESS[name].timeout ?? Duration.seconds(30),
     role,
     logGroup,
