@@ -3,6 +3,8 @@
  * else CDK_DEFAULT_REGION, else us-east-1; account from CDK_DEFAULT_ACCOUNT when known
  * (the app is environment-agnostic in account otherwise, so it synthesizes offline).
  */
+// First: the handlers' build runs beside the loading of everything below.
+import { handlersBuilt } from './handlers-build.ts';
 import { App } from 'aws-cdk-lib';
 import { examplePipelines } from './pipelines/index.ts';
 import { formatProblem, validatePipeline } from '../core/pipeline/resolve.ts';
@@ -21,6 +23,7 @@ const pipelines = resolvePipelines(
   'infra/pipelines/index.ts',
 );
 
+await handlersBuilt;
 buildHandsoffApp(app, {
   pipelines,
   buildStateMachines,

@@ -14,8 +14,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HANDLER_ARCHITECTURE, HANDLER_MEMORY_MB } from '../../../core/functions.ts';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
@@ -33,11 +31,9 @@ import {
   stateMachineArn,
 } from '../../stacks/arns.ts';
 import { ACCESS, type DynamoAction, type TableName } from './access.ts';
-import { BUNDLE_HANDLER, bundleHandlers } from './bundle.ts';
+import { BUNDLE_HANDLER, PROJECT_ROOT, bundleHandlers, handlerEntries } from './bundle.ts';
 import { pascal } from './names.ts';
 import { tableEnvironment } from './tables.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** What the handlers are wired to. */
 /**
@@ -85,10 +81,7 @@ export const createFunctions = (
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
   const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
-  const code = bundleHandlers(
-    ROOT,
-    Object.fromEntries(order.map((name) => [name, handlerEntry?.(name) ?? path.join(ROOT, 'lambdas', name, 'index.ts')])),
-  );
+  const code = bundleHandlers(PROJECT_ROOT, handlerEntries(handlerEntry));
   for (const name of order) {
     functions[name] = handlerFunction(stack, name, code[name]!, name === HandlerName.BAKE_END ? bakeEndName : undefined, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
       [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
