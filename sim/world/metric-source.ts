@@ -52,8 +52,11 @@ const isCompanyEvent = (m: MetricStat, region: string): boolean =>
   m.namespace === COMPANY_EVENTS_NAMESPACE && m.metric === COMPANY_EVENT_METRIC && m.statistic === 'Maximum' && m.dimensions.Region === region;
 
 export const metricSource = (state: WorldState, companyEvents: ReadonlyMap<string, number>, quiet: QuietFleets): MetricSource => {
-  const fleetOf = (s: MinuteSeries): Fleet =>
-    state.fleets.find((f) => f.fleetSeries === s || f.oneBox?.series === s || f.units.some((g) => g.series === s))!;
+  const owner = new Map<MinuteSeries, Fleet>();
+  for (const f of state.fleets) {
+    for (const s of [f.fleetSeries, f.oneBox?.series, ...f.units.map((g) => g.series)]) if (s && !owner.has(s)) owner.set(s, f);
+  }
+  const fleetOf = (s: MinuteSeries): Fleet => owner.get(s)!;
   const fieldSeries = (m: MetricStat, region: string): { s: MinuteSeries; field: number } => {
     const s = seriesFor(m, region);
     const field = fieldOf(m.metric, m.statistic);

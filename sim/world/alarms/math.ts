@@ -59,8 +59,17 @@ export type Node =
   | { k: 'call'; fn: string; args: Node[] }
   | { k: 'list'; items: Node[] };
 
+/** Parsed expressions by source: the plan repeats the same few per region, and a tree is only read. */
+const parsed = new Map<string, Node>();
+
 /** Parses an expression (metric math, or a composite alarm rule: same operators). */
 export const parse = (src: string): Node => {
+  let node = parsed.get(src);
+  if (!node) parsed.set(src, (node = parseOnce(src)));
+  return node;
+};
+
+const parseOnce = (src: string): Node => {
   const tokens = tokenize(src);
   let pos = 0;
   const peek = (): Token | undefined => tokens[pos];
