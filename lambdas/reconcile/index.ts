@@ -28,7 +28,7 @@ import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from 
 import { endBake } from '../shared/bakes.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
 import { sweepLanes } from '../shared/lanes.ts';
-import { deliver, finishWaiter, isUndelivered, markDelivered, unwatch } from '../shared/waiters.ts';
+import { deliver, finishWaiter, isUndelivered, markDelivered } from '../shared/waiters.ts';
 import { StepError } from '../../core/contracts.ts';
 import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
 import { deliverRollback, settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
@@ -170,7 +170,6 @@ const holdOnUnreadAlarms = async (w: DeploymentWaiter | RollbackWaiter, view: Al
     });
     if (done) {
       await deliver(done);
-      await unwatch(alarms, w.pk);
       tally.failed++;
       logger.warn('watched alarm missing; deployment failed closed by the reconciler', { waiter: w.pk, alarms: names });
     }
@@ -237,8 +236,6 @@ const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<
       if (w.kind === WaiterKind.ROLLBACK) await deliverRollback(w);
       else if (w.result && w.token) await deliver(w);
       else await markDelivered(w.pk);
-      // Its finisher died before dropping its watches, or just after.
-      await unwatch(watchedAlarms(w), w.pk);
       return true;
     });
     if (!done) continue;
