@@ -157,6 +157,23 @@ export type WaiterStatus = (typeof WaiterStatus)[keyof typeof WaiterStatus];
 /** The value of `openShard` on every open or undelivered waiter (one partition: a few thousand at most). */
 export const OPEN_SHARD = 'OPEN';
 
+/**
+ * Key of the waiters-table item that says lanes may be in use (in the open-waiters index, no
+ * `status`, never a waiter): every lane acquire touches it first (`touches` + 1, `touchedAt`),
+ * and the reconciler deletes it (conditional on `touches`) only once a sweep found the lanes
+ * table empty and nothing touched it for LANES_MARKER_GRACE_MS. So a sweep whose one Query of
+ * the index finds nothing knows no waiter is open and no lane is held or waited for, and stops.
+ */
+export const LANES_MARKER_KEY = 'lanes#in-use';
+
+export interface LanesMarker {
+  pk: typeof LANES_MARKER_KEY;
+  openShard: typeof OPEN_SHARD;
+  touches: number;
+  /** Epoch millis of the last acquire. */
+  touchedAt: number;
+}
+
 /** How a waiter ended; kept so a retried task (new token) gets the same answer. */
 export type WaiterResult =
   | { ok: true; output: unknown }

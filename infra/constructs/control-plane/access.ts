@@ -95,7 +95,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   // HeadObject of the change's artifact (s3:GetObject): its version and SHA-256.
   [HandlerName.RESOLVE_ARTIFACT]: { readArtifacts: true, publishes: false },
   [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
-  [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
+  // UpdateItem on the waiters table: the lanes marker (core/tables.ts LANES_MARKER_KEY) an acquire touches first.
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'] }, completeTasks: COMPLETE_TASKS },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): finds them in the
   // open-waiters index (filtered on `watching`) and finishes them; no deployment, alarm or schedule API.
