@@ -7,12 +7,15 @@
  * projection ALL: an open waiter carries `openShard = 'OPEN'`, and keeps it once finished until
  * its result is delivered (the write recording the delivery removes it), so the reconciler
  * lists exactly the open waiters and the finished ones whose result never reached Step Functions.
+ * The same index answers on-alarm-event: every waiter names the alarms it watches in
+ * `watching` (WATCHING_ATTRIBUTE), and one Query of the index filtered on
+ * `contains(watching, :alarm)` finds the waiters an alarm's state change concerns: one record
+ * per waiter, written once with it, gone from the index with its delivery, aged out by its TTL.
  *
  * | table (env)                 | pk                                   | sk                                  |
  * | --------------------------- | ------------------------------------ | ----------------------------------- |
  * | HANDSOFF_DEPLOYMENTS_TABLE  | `${pipeline}#${change}`              | `${stage}#${region}#${group}`       |
  * | HANDSOFF_WAITERS_TABLE      | `deployment#${id}`, `bake#${bakeId}`, `rollback#...` | (none)              |
- * | HANDSOFF_WATCHES_TABLE      | alarm name                           | waiter key (a waiters pk)           |
  * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
  * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, or `wait#${change}`       |
@@ -23,15 +26,17 @@
 import type { Weekday } from './model.ts';
 import type { ArtifactRef, BlockingState, GateAsk, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
-export type TableName = 'deployments' | 'waiters' | 'watches' | 'windows' | 'holidays' | 'lanes' | 'changes';
+export type TableName = 'deployments' | 'waiters' | 'windows' | 'holidays' | 'lanes' | 'changes';
 
-/** Waiters and watches carry a TTL attribute (epoch seconds) so finished ones age out. */
+/** Waiters carry a TTL attribute (epoch seconds) so finished ones age out. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 /** Sparse GSI of the waiters table listing the open and the undelivered waiters (partition `openShard`, sort `pk`, projection ALL). */
 export const OPEN_WAITERS_INDEX = 'open-waiters';
 /** Attribute (the GSI's partition key) set on open waiters and removed when a finished one's result is delivered. */
 export const OPEN_SHARD_ATTRIBUTE = 'openShard';
+/** Attribute of a waiter: the names of the alarms it watches (watchedAlarms), for on-alarm-event's filter. */
+export const WATCHING_ATTRIBUTE = 'watching';
 
 export interface TableSchema {
   /** Partition key `pk` (S) always; sort key `sk` (S) when true. */
@@ -52,7 +57,6 @@ export interface TableSchema {
 export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   deployments: { sortKey: true },
   waiters: { sortKey: false, ttl: TTL_ATTRIBUTE, tokens: true, indexes: [{ name: OPEN_WAITERS_INDEX, partitionKey: OPEN_SHARD_ATTRIBUTE, sortKey: 'pk' }] },
-  watches: { sortKey: true, ttl: TTL_ATTRIBUTE },
   windows: { sortKey: true },
   holidays: { sortKey: true },
   lanes: { sortKey: true, tokens: true },
@@ -153,6 +157,23 @@ export type WaiterStatus = (typeof WaiterStatus)[keyof typeof WaiterStatus];
 /** The value of `openShard` on every open or undelivered waiter (one partition: a few thousand at most). */
 export const OPEN_SHARD = 'OPEN';
 
+/**
+ * Key of the waiters-table item that says lanes may be in use (in the open-waiters index, no
+ * `status`, never a waiter): every lane acquire touches it first (`touches` + 1, `touchedAt`),
+ * and the reconciler deletes it (conditional on `touches`) only once a sweep found the lanes
+ * table empty and nothing touched it for LANES_MARKER_GRACE_MS. So a sweep whose one Query of
+ * the index finds nothing knows no waiter is open and no lane is held or waited for, and stops.
+ */
+export const LANES_MARKER_KEY = 'lanes#in-use';
+
+export interface LanesMarker {
+  pk: typeof LANES_MARKER_KEY;
+  openShard: typeof OPEN_SHARD;
+  touches: number;
+  /** Epoch millis of the last acquire. */
+  touchedAt: number;
+}
+
 /** How a waiter ended; kept so a retried task (new token) gets the same answer. */
 export type WaiterResult =
   | { ok: true; output: unknown }
@@ -180,6 +201,8 @@ export interface WaiterBase extends ScopeFields {
   delivered?: boolean;
   /** `OPEN` while the waiter is open or finished but not delivered (the key of the open-waiters index); removed on delivery. */
   openShard?: typeof OPEN_SHARD;
+  /** Names of the alarms it watches (watchedAlarms): on-alarm-event filters the open-waiters index on it. */
+  watching?: string[];
   expiresAt: number;
 }
 
@@ -269,7 +292,7 @@ export const holdBakeId = (bakeId: string, until: string): string => `${bakeId}#
  * scope's bake or holds, nor of an earlier blocker wait (each has its own `until`).
  */
 export const blockerBakeId = (bakeId: string, blocker: string, until: string): string => `${bakeId}#blocker#${blocker}#${until}`;
-/** The alarms a waiter is registered on in the watches table: its `alarms`, plus a blocker wait's blocking alarm. */
+/** The alarms a waiter watches (named in its `watching`): its `alarms`, plus a blocker wait's blocking alarm. */
 export const watchedAlarms = (waiter: Pick<Waiter, 'alarms'> & { blocker?: WatchedAlarm }): WatchedAlarm[] =>
   waiter.blocker && !(waiter.alarms ?? []).some((a) => a.name === waiter.blocker!.name)
     ? [...(waiter.alarms ?? []), { region: waiter.blocker.region, name: waiter.blocker.name }]
@@ -277,27 +300,6 @@ export const watchedAlarms = (waiter: Pick<Waiter, 'alarms'> & { blocker?: Watch
 /** With `failedIn`: the rollback of a stage the change passed (or of the rest of its wave) once it failed there. */
 export const rollbackSetKey = (pipeline: string, change: string, stage: string, region?: string, failedIn?: string): string =>
   `rollback#${pipeline}#${change}#${stage}#${region ?? '*'}${failedIn ? `#failed-in#${failedIn}` : ''}`;
-
-// ---------------------------------------------------------------- watches
-
-/**
- * "This waiter fails when this alarm goes to ALARM" and, for a blocker wait's blocking alarm,
- * "this waiter succeeds when this alarm leaves ALARM".
- */
-export interface WatchItem {
-  /** Alarm name. */
-  pk: string;
-  /** Waiter key. */
-  sk: string;
-  region: string;
-  expiresAt: number;
-  /** The waiter is a blocker wait for this alarm: a state other than `blockedState` completes it. */
-  blocker?: boolean;
-  /** With `blocker`: the state the alarm blocked the gate in. @default 'ALARM' */
-  blockedState?: BlockingState;
-  /** Whether ALARM fails the waiter. @default true (false for a blocking alarm that is not one of the waiter's alarms) */
-  failsOnAlarm?: boolean;
-}
 
 // ---------------------------------------------------------------- windows, holidays
 

@@ -13,7 +13,7 @@ import { BlockReason, EventType } from '../../core/events.ts';
 import { clients } from '../shared/clients.ts';
 import { LaneInput } from '../../core/contracts.ts';
 import { queryAll } from '../shared/dynamo.ts';
-import { handOver, releaseHolder, removeWaiter, tryHold } from '../shared/lanes.ts';
+import { handOver, markLanesInUse, releaseHolder, removeWaiter, tryHold } from '../shared/lanes.ts';
 import { logger } from '../shared/logger.ts';
 import { nowIso } from '../shared/duration.ts';
 import { publish } from '../shared/publish.ts';
@@ -23,6 +23,8 @@ import { lambdaHandler } from '../runtime/handler.ts';
 
 const acquire = async (input: Extract<LaneInput, { action: 'acquire' }>): Promise<{ held: boolean }> => {
   const { pipeline, stage, change, execution } = input;
+  // First: the reconciler sweeps the lanes while the marker says they may be in use.
+  await markLanesInUse();
   if (await tryHold(pipeline, stage, change, execution)) {
     await sendTaskSuccess(input.taskToken, { lane: stage });
     return { held: true };

@@ -9,14 +9,12 @@
  *   new reason. Nothing else is published.
  * Each waiter finishes once, however often the event is delivered.
  */
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
-import { clients } from '../shared/clients.ts';
 import { AlarmStateChangeDetail, type BusEvent, busEvent } from '../../core/contracts.ts';
-import { queryAll } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
-import { table, type WatchItem } from '../shared/tables.ts';
+import { WaiterKind, WaiterStatus, type WatchedAlarm } from '../shared/tables.ts';
+import { waitersWatching } from '../shared/waiters.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface AlarmEventOutput {
@@ -26,39 +24,30 @@ export interface AlarmEventOutput {
   cleared: string[];
 }
 
-const dropStaleWatch = async (w: WatchItem): Promise<void> => {
-  await clients()
-    .dynamo()
-    .send(new DeleteCommand({ TableName: table.watches(), Key: { pk: w.pk, sk: w.sk } }));
-};
-
 export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Promise<AlarmEventOutput> => {
   const alarm = event?.detail?.alarmName;
   const state = event?.detail?.state?.value;
   const out: AlarmEventOutput = { failed: [], cleared: [] };
   if (!alarm || (state !== 'ALARM' && state !== 'OK' && state !== 'INSUFFICIENT_DATA')) return out;
-  const watches = await queryAll<WatchItem>({
-    TableName: table.watches(),
-    KeyConditionExpression: '#pk = :alarm',
-    ExpressionAttributeNames: { '#pk': 'pk' },
-    ExpressionAttributeValues: { ':alarm': alarm },
-  });
-  for (const w of watches) {
-    if (state === 'ALARM' && w.failsOnAlarm !== false) {
-      const waiter = await failWaiterOnAlarm(w.sk, { name: alarm, region: w.region ?? event.region }, `alarm ${alarm} went to ALARM`);
-      // Finished already (or gone): the watch is stale.
-      if (!waiter) await dropStaleWatch(w);
-      else out.failed.push(waiter.pk);
+  // One Query: the waiters that watch the alarm (the open-waiters index, filtered on `watching`).
+  const waiters = await waitersWatching(alarm);
+  for (const w of waiters) {
+    // Delivered meanwhile (the index lags): nothing to do. Finished, not delivered: finishWaiter delivers it.
+    if (w.status !== WaiterStatus.OPEN && w.delivered === true) continue;
+    const named = (w.alarms ?? []).filter((a) => a.name === alarm);
+    const own: WatchedAlarm | undefined = named.find((a) => a.region === event.region) ?? named[0];
+    if (state === 'ALARM' && own) {
+      const waiter = await failWaiterOnAlarm(w.pk, { name: alarm, region: own.region }, `alarm ${alarm} went to ALARM`);
+      if (waiter) out.failed.push(waiter.pk);
       continue;
     }
     // A blocker wait watches its blocking alarm to learn when it leaves the state that closed
     // the gate (ALARM is what most wait out; a missing or data-less alarm may go to ALARM).
-    if (w.blocker !== true || !clearsBlocker({ state: w.blockedState }, state)) continue;
-    // Finished already: whoever finished it dropped its watches (or does so now).
-    const waiter = await clearBlocker(w.sk, alarm, state);
+    if (w.kind !== WaiterKind.BAKE || w.purpose !== 'blocker' || w.blocker?.name !== alarm || !clearsBlocker(w.blocker, state)) continue;
+    const waiter = await clearBlocker(w.pk, alarm, state);
     if (waiter) out.cleared.push(waiter.pk);
   }
-  logger.info('alarm state change handled', { alarm, state, watches: watches.length, ...out });
+  logger.info('alarm state change handled', { alarm, state, watching: waiters.length, ...out });
   return out;
 };
 

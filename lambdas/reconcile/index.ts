@@ -27,8 +27,8 @@
 import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from '../shared/alarms.ts';
 import { endBake } from '../shared/bakes.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
-import { sweepLanes } from '../shared/lanes.ts';
-import { deliver, finishWaiter, isUndelivered, markDelivered, unwatch } from '../shared/waiters.ts';
+import { clearLanesMarker, LANES_MARKER_GRACE_MS, sweepLanes } from '../shared/lanes.ts';
+import { deliver, finishWaiter, isUndelivered, markDelivered } from '../shared/waiters.ts';
 import { StepError } from '../../core/contracts.ts';
 import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
 import { deliverRollback, settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
@@ -39,12 +39,14 @@ import {
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
   OPEN_WAITERS_INDEX,
+  LANES_MARKER_KEY,
   table,
   WaiterKind,
   WaiterStatus,
   watchedAlarms,
   type BakeWaiter,
   type DeploymentWaiter,
+  type LanesMarker,
   type RollbackWaiter,
   type Waiter,
   type WatchedAlarm,
@@ -63,7 +65,7 @@ export const UNDELIVERED_MS = 60_000;
  * The sparse index: every open waiter, and every finished one not delivered yet (eventually
  * consistent: re-checked by each conditional write; a delivery a moment ago may still show).
  */
-const indexedWaiters = async (): Promise<{ open: Waiter[]; undelivered: Waiter[] }> => {
+const indexedWaiters = async (): Promise<{ open: Waiter[]; undelivered: Waiter[]; marker?: LanesMarker }> => {
   const all = await queryAll<Waiter>({
     TableName: table.waiters(),
     IndexName: OPEN_WAITERS_INDEX,
@@ -71,7 +73,8 @@ const indexedWaiters = async (): Promise<{ open: Waiter[]; undelivered: Waiter[]
     ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE },
     ExpressionAttributeValues: { ':open': OPEN_SHARD },
   });
-  return { open: all.filter((w) => w.status === WaiterStatus.OPEN), undelivered: all.filter(isUndelivered) };
+  const marker = (all as unknown[]).find((w) => (w as { pk?: string }).pk === LANES_MARKER_KEY) as LanesMarker | undefined;
+  return { open: all.filter((w) => w.status === WaiterStatus.OPEN), undelivered: all.filter(isUndelivered), marker };
 };
 
 /** Every open waiter, from the sparse index. */
@@ -170,7 +173,6 @@ const holdOnUnreadAlarms = async (w: DeploymentWaiter | RollbackWaiter, view: Al
     });
     if (done) {
       await deliver(done);
-      await unwatch(alarms, w.pk);
       tally.failed++;
       logger.warn('watched alarm missing; deployment failed closed by the reconciler', { waiter: w.pk, alarms: names });
     }
@@ -237,8 +239,6 @@ const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<
       if (w.kind === WaiterKind.ROLLBACK) await deliverRollback(w);
       else if (w.result && w.token) await deliver(w);
       else await markDelivered(w.pk);
-      // Its finisher died before dropping its watches, or just after.
-      await unwatch(watchedAlarms(w), w.pk);
       return true;
     });
     if (!done) continue;
@@ -249,9 +249,11 @@ const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<
 };
 
 /** (d) Lanes held by executions that ended, and hand-overs that failed. */
-const reconcileLanes = async (tally: Tally): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
+const reconcileLanes = async (tally: Tally, marker: LanesMarker | undefined, now: number): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
   try {
     const sweep = await sweepLanes();
+    // No lane held or waited for, and no acquire for a while: the marker goes (unless one touched it meanwhile).
+    if (marker && sweep.items === 0 && marker.touchedAt < now - LANES_MARKER_GRACE_MS) await clearLanesMarker(marker);
     return { lanesFreed: sweep.freed, lanesHandedOver: sweep.handedOver };
   } catch (err) {
     if (isThrottling(err)) throw err;
@@ -262,9 +264,15 @@ const reconcileLanes = async (tally: Tally): Promise<{ lanesFreed: number; lanes
 };
 
 export const reconcile = async (): Promise<ReconcileOutput> => {
-  const { open: waiters, undelivered } = await indexedWaiters();
+  const { open: waiters, undelivered, marker } = await indexedWaiters();
   const tally: Tally = { completed: 0, failed: 0, errors: 0 };
   const now = Date.now();
+  // A quiet sweep: one Query of the index finds no open waiter, nothing undelivered and no
+  // lanes marker (so no lane is held or waited for): nothing to reconcile.
+  if (waiters.length === 0 && undelivered.length === 0 && !marker) {
+    logger.info('nothing open; quiet sweep');
+    return { checked: 0, completed: 0, failed: 0 };
+  }
   // Decisions already taken first: their steps have waited longest.
   const redelivered = await redeliver(undelivered, now, tally);
   const settled = new Set<string>();
@@ -278,7 +286,7 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
       await guarded(tally, w, 'bake', () => reconcileBake(w, now, tally));
     }
   }
-  const lanes = await reconcileLanes(tally);
+  const lanes = await reconcileLanes(tally, marker, now);
   const out: ReconcileOutput = {
     checked: waiters.length,
     completed: tally.completed,

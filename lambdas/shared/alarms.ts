@@ -9,7 +9,7 @@ import { clients } from './clients.ts';
 import { StepError, type ObservedAlarmState } from '../../core/contracts.ts';
 import { publish, type EventDraft } from './publish.ts';
 import { scopeOf, watchedAlarms, type ScopeFields, type Waiter, type WatchedAlarm } from './tables.ts';
-import { deliver, finishWaiter, unwatch } from './waiters.ts';
+import { deliver, finishWaiter } from './waiters.ts';
 
 /**
  * `alarm.triggered` for a scope: `alarm` is the label docs/simulation.md names (`anomaly:<Metric>`
@@ -43,7 +43,6 @@ export const failWaiterOnAlarm = async (
   if (!waiter) return undefined;
   await publish([alarmTriggeredEvent(waiter, alarm, eventFields)]);
   await deliver(waiter);
-  await unwatch(watchedAlarms(waiter), waiter.pk);
   return waiter;
 };
 

@@ -26,7 +26,7 @@ import { logger } from './logger.ts';
 import { publish } from './publish.ts';
 import { bakeWaiterKey, expiresAt, scopeOf, table, TTL_ATTRIBUTE, WaiterStatus, watchedAlarms, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
 import { countRequests } from './requests.ts';
-import { deliver, finishWaiter, isUndelivered, markDelivered, unwatch } from './waiters.ts';
+import { deliver, finishWaiter, isUndelivered, markDelivered } from './waiters.ts';
 import { sendTaskHeartbeat } from './tokens.ts';
 import { blockerStillHolds } from './gate.ts';
 
@@ -98,7 +98,6 @@ export const failBake = async (
   if (!finished) return false;
   if (alarms.length > 0) await publish(alarms.map((alarm) => alarmTriggeredEvent(waiter, alarm)));
   await deliver(finished);
-  await unwatch(watchedAlarms(waiter), waiter.pk);
   return true;
 };
 
@@ -250,7 +249,6 @@ const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
   const finished = await finishWaiter(waiter.pk, { ok: true, output });
   if (!finished) return { bakeId, outcome: 'not-open' };
   await deliver(finished);
-  await unwatch(watchedAlarms(waiter), waiter.pk);
   logger.info('hold ended', { bakeId });
   return { bakeId, outcome: 'completed' };
 };
@@ -266,7 +264,6 @@ const rearm = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutput> =>
     const finished = await finishWaiter(waiter.pk, { ok: true, output: { bakeId: waiter.bakeId, purpose: 'blocker', until: new Date(waiter.endsAt).toISOString() } satisfies BlockerResult });
     if (finished) {
       await markDelivered(finished.pk);
-      await unwatch(watchedAlarms(waiter), waiter.pk);
     }
     return { bakeId: waiter.bakeId, outcome: 'not-open' };
   }
@@ -311,7 +308,6 @@ const endBlocker = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutpu
   const finished = await finishWaiter(waiter.pk, { ok: true, output });
   if (!finished) return { bakeId, outcome: 'not-open' };
   await deliver(finished);
-  await unwatch(watchedAlarms(waiter), waiter.pk);
   logger.info('blocker wait reached its re-check time', { bakeId, blocker: waiter.blocker?.name });
   return { bakeId, outcome: 'completed' };
 };
@@ -354,7 +350,6 @@ export const endBake = async (bakeId: string): Promise<BakeEndOutput> => {
   if (!finished) return { bakeId, outcome: 'not-open' };
   await publish([{ type: EventType.BAKE_COMPLETED, ...scopeOf(waiter), requests }]);
   await deliver(finished);
-  await unwatch(watchedAlarms(waiter), waiter.pk);
   logger.info('bake completed', { bakeId, requests });
   return { bakeId, outcome: 'completed', requests };
 };

@@ -9,7 +9,7 @@ import { alarmStates, observedState } from './alarms.ts';
 import { judgeBakeAlarms } from './bakes.ts';
 import { logger } from './logger.ts';
 import { watchedAlarms, type BakeWaiter } from './tables.ts';
-import { deliver, finishWaiter, unwatch } from './waiters.ts';
+import { deliver, finishWaiter } from './waiters.ts';
 
 /** The state a blocker wait's blocking alarm blocks in (a wait stored without one was blocked by ALARM). */
 export const blockingStateOf = (blocker: { state?: BlockingState }): BlockingState => blocker.state ?? 'ALARM';
@@ -48,7 +48,6 @@ export const clearBlocker = async (waiterKey: string, alarm: string, state: Excl
   )) as BakeWaiter | undefined;
   if (!finished) return undefined;
   await deliver(finished);
-  await unwatch(watchedAlarms(finished), finished.pk);
   logger.info('blocking alarm changed state; blocker wait ended', { waiter: waiterKey, alarm, state, blockedBy: finished.blocker && blockingStateOf(finished.blocker) });
   return finished;
 };

@@ -7,7 +7,6 @@ import type { TableName } from '../../core/tables.ts';
 export const ENV = {
   DEPLOYMENTS_TABLE: 'HANDSOFF_DEPLOYMENTS_TABLE',
   WAITERS_TABLE: 'HANDSOFF_WAITERS_TABLE',
-  WATCHES_TABLE: 'HANDSOFF_WATCHES_TABLE',
   WINDOWS_TABLE: 'HANDSOFF_WINDOWS_TABLE',
   HOLIDAYS_TABLE: 'HANDSOFF_HOLIDAYS_TABLE',
   LANES_TABLE: 'HANDSOFF_LANES_TABLE',
@@ -24,7 +23,6 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 export const TABLE_ENV: Readonly<Record<TableName, EnvName>> = {
   deployments: ENV.DEPLOYMENTS_TABLE,
   waiters: ENV.WAITERS_TABLE,
-  watches: ENV.WATCHES_TABLE,
   windows: ENV.WINDOWS_TABLE,
   holidays: ENV.HOLIDAYS_TABLE,
   lanes: ENV.LANES_TABLE,

@@ -27,7 +27,7 @@ import {
   type Waiter,
   type WaiterResult,
 } from './tables.ts';
-import { deliver, finishWaiter, markDelivered, unwatch } from './waiters.ts';
+import { deliver, finishWaiter, markDelivered } from './waiters.ts';
 
 /** The deployments table's status for each CodeDeploy status that ends a deployment (core/codedeploy.ts). */
 const ITEM_STATUS: Record<string, DeploymentStatus> = {
@@ -85,7 +85,6 @@ const onChangeDeployment = async (waiter: DeploymentWaiter, finished: boolean, s
   }
   if (finished) {
     await deliver(waiter);
-    await unwatch(waiter.alarms, waiter.pk);
   }
 };
 

@@ -6,7 +6,7 @@
  * so a release racing with it never strands it.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BlockReason, EventType } from '../../core/events.ts';
 import { hasName } from '../../core/errors.ts';
 import { clients } from './clients.ts';
@@ -16,6 +16,10 @@ import { logger } from './logger.ts';
 import { publish } from './publish.ts';
 import {
   LANE_HOLDER_SK,
+  LANES_MARKER_KEY,
+  OPEN_SHARD,
+  OPEN_SHARD_ATTRIBUTE,
+  type LanesMarker,
   LANE_WAIT_PREFIX,
   laneKey,
   laneWaitSk,
@@ -24,6 +28,36 @@ import {
   type LaneWaitItem,
 } from './tables.ts';
 import { sendTaskSuccess } from './tokens.ts';
+
+/** A marker untouched this long, with the lanes table found empty, is deleted by the reconciler. */
+export const LANES_MARKER_GRACE_MS = 3_600_000;
+
+/** Before a change takes or waits for a lane: the lanes marker is touched (created if need be), so the reconciler sweeps the lanes. */
+export const markLanesInUse = async (): Promise<void> => {
+  await clients()
+    .dynamo()
+    .send(
+      new UpdateCommand({
+        TableName: table.waiters(),
+        Key: { pk: LANES_MARKER_KEY },
+        UpdateExpression: 'SET #shard = :open, #touchedAt = :now ADD #touches :one',
+        ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE, '#touchedAt': 'touchedAt', '#touches': 'touches' },
+        ExpressionAttributeValues: { ':open': OPEN_SHARD, ':now': Date.now(), ':one': 1 },
+      }),
+    );
+};
+
+/** Deletes the lanes marker as it was read (no acquire since): false when one touched it meanwhile. */
+export const clearLanesMarker = (marker: LanesMarker): Promise<boolean> =>
+  conditionalWrite(
+    new DeleteCommand({
+      TableName: table.waiters(),
+      Key: { pk: LANES_MARKER_KEY },
+      ConditionExpression: '#touches = :touches',
+      ExpressionAttributeNames: { '#touches': 'touches' },
+      ExpressionAttributeValues: { ':touches': marker.touches },
+    }),
+  );
 
 /** Takes the lane if it is free or already the change's. */
 export const tryHold = (pipeline: string, stage: string, change: string, execution?: string): Promise<boolean> =>
@@ -128,6 +162,8 @@ export interface LaneSweep {
   freed: number;
   /** Changes told they hold a lane (a hand-over done or re-sent). */
   handedOver: number;
+  /** Items of the lanes table the sweep found (holders and waits). */
+  items: number;
 }
 
 /**
@@ -150,7 +186,7 @@ export const sweepLanes = async (): Promise<LaneSweep> => {
     else lane.waits.push(item as LaneWaitItem);
     lanes.set(item.pk, lane);
   }
-  const sweep: LaneSweep = { freed: 0, handedOver: 0 };
+  const sweep: LaneSweep = { freed: 0, handedOver: 0, items: items.length };
   for (const { holder, waits } of lanes.values()) {
     const pipeline = holder?.pipeline ?? waits[0]?.pipeline;
     const stage = holder?.stage ?? waits[0]?.stage;

@@ -9,7 +9,6 @@ export * from '../../core/tables.ts';
 export const table = {
   deployments: (): string => env(TABLE_ENV.deployments),
   waiters: (): string => env(TABLE_ENV.waiters),
-  watches: (): string => env(TABLE_ENV.watches),
   windows: (): string => env(TABLE_ENV.windows),
   holidays: (): string => env(TABLE_ENV.holidays),
   lanes: (): string => env(TABLE_ENV.lanes),

@@ -11,22 +11,21 @@
  * never one of its own. A rollback deployment's waiter has no token: its result is delivered
  * to its rollback set (deployment-outcome.ts), then marked delivered here.
  */
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { clients } from './clients.ts';
-import { batchWrite, clean, conditionalWrite, conflictingItem, isConditionalCheckFailed } from './dynamo.ts';
+import { clean, conditionalWrite, conflictingItem, isConditionalCheckFailed, queryAll } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import {
-  expiresAt,
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
+  OPEN_WAITERS_INDEX,
   table,
   WaiterStatus,
-  type BlockerAlarm,
+  WATCHING_ATTRIBUTE,
+  watchedAlarms,
   type Waiter,
   type WaiterResult,
-  type WatchedAlarm,
-  type WatchItem,
 } from './tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from './tokens.ts';
 
@@ -88,7 +87,10 @@ export const registerWaiter = async (waiter: Waiter): Promise<Registration> => (
  */
 export const registerWaiterItem = async <W extends Waiter>(waiter: W): Promise<{ registration: Registration; stored: W }> => {
   const db = clients().dynamo();
-  const item: W = waiter.status === WaiterStatus.OPEN ? { ...waiter, [OPEN_SHARD_ATTRIBUTE]: OPEN_SHARD } : waiter;
+  // The waiter is its own watch record: the names of its alarms, for on-alarm-event's filter.
+  const watching = [...new Set(watchedAlarms(waiter as Waiter & { blocker?: { region: string; name: string } }).map((a) => a.name))];
+  const withWatching = watching.length > 0 ? { ...waiter, [WATCHING_ATTRIBUTE]: watching } : waiter;
+  const item: W = waiter.status === WaiterStatus.OPEN ? { ...withWatching, [OPEN_SHARD_ATTRIBUTE]: OPEN_SHARD } : withWatching;
   try {
     await db.send(
       new PutCommand({
@@ -198,47 +200,20 @@ export const finishWaiter = async (pk: string, result: WaiterResult, guard?: Wai
   }
 };
 
-/** One watch per alarm name (the watches table's key is (alarm name, waiter key)); the first one wins. */
-const firstByName = (alarms: WatchedAlarm[] = []): WatchedAlarm[] => {
-  const seen = new Map<string, WatchedAlarm>();
-  for (const alarm of alarms) if (!seen.has(alarm.name)) seen.set(alarm.name, alarm);
-  return [...seen.values()];
-};
-
 /**
- * Registers the waiter on each alarm it watches (on-alarm-event fails it on ALARM), and a
- * blocker wait on its blocking alarm (on-alarm-event completes it when the alarm goes to
- * another state than `blocker.state`; ALARM fails it only when the alarm is also one of `alarms`): one PutItem for a
- * single alarm, BatchWriteItem (25 per call) for more.
+ * The waiters an alarm's state change concerns: those whose `watching` names it, from the
+ * open-waiters index (open ones, and finished ones not delivered yet). One Query, filtered:
+ * the waiter is its own watch record, written with it, so no watch is written or deleted.
+ * The index is eventually consistent: a waiter written a moment ago may not show yet, which
+ * is why every waiter checks its alarms after it is written (start-bake, start-deployment)
+ * and the reconciler reads the states of every open waiter's alarms.
  */
-export const watch = async (alarms: WatchedAlarm[], waiterKey: string, blocker?: BlockerAlarm): Promise<void> => {
-  const ttl = expiresAt(Date.now());
-  const blockedState = blocker?.state ? { blockedState: blocker.state } : {};
-  const items: WatchItem[] = firstByName(alarms).map((alarm) => ({
-    pk: alarm.name,
-    sk: waiterKey,
-    region: alarm.region,
-    expiresAt: ttl,
-    ...(blocker?.name === alarm.name ? { blocker: true, ...blockedState } : {}),
-  }));
-  if (blocker && !items.some((item) => item.pk === blocker.name)) {
-    items.push({ pk: blocker.name, sk: waiterKey, region: blocker.region, expiresAt: ttl, blocker: true, ...blockedState, failsOnAlarm: false });
-  }
-  if (items.length === 0) return;
-  if (items.length === 1) {
-    await clients().dynamo().send(new PutCommand({ TableName: table.watches(), Item: items[0] }));
-    return;
-  }
-  await batchWrite(table.watches(), items.map((Item) => ({ PutRequest: { Item: { ...Item } } })));
-};
-
-/** Removes the waiter's watches: one DeleteItem for a single alarm, BatchWriteItem for more. */
-export const unwatch = async (alarms: WatchedAlarm[], waiterKey: string): Promise<void> => {
-  const keys = firstByName(alarms).map((alarm) => ({ pk: alarm.name, sk: waiterKey }));
-  if (keys.length === 0) return;
-  if (keys.length === 1) {
-    await clients().dynamo().send(new DeleteCommand({ TableName: table.watches(), Key: keys[0] }));
-    return;
-  }
-  await batchWrite(table.watches(), keys.map((Key) => ({ DeleteRequest: { Key } })));
-};
+export const waitersWatching = async (alarm: string): Promise<Waiter[]> =>
+  queryAll<Waiter>({
+    TableName: table.waiters(),
+    IndexName: OPEN_WAITERS_INDEX,
+    KeyConditionExpression: '#shard = :open',
+    FilterExpression: 'contains(#watching, :alarm)',
+    ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE, '#watching': WATCHING_ATTRIBUTE },
+    ExpressionAttributeValues: { ':open': OPEN_SHARD, ':alarm': alarm },
+  });

@@ -27,7 +27,7 @@ import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
-import { registerWaiterItem, watch, type Registration } from '../shared/waiters.ts';
+import { registerWaiterItem, type Registration } from '../shared/waiters.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartBakeOutput {
@@ -93,7 +93,7 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   const { bakeId } = waiter;
   const noun = purposeOf(waiter);
   // A retry continues the stored bake (its start, end and extensions), and makes sure its
-  // watches and schedule exist in case the first attempt died before creating them.
+  // schedule exists in case the first attempt died before creating it.
   const { registration, stored } = await registerWaiterItem(waiter);
   if (registration === 'replayed') return { bakeId, registration };
 
@@ -102,8 +102,7 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
     await endBake(bakeId);
     return { bakeId, registration };
   }
-  // Watches first: a state change during the checks below is not lost.
-  await watch(stored.alarms, stored.pk, stored.blocker);
+  // The waiter (its own watch record, `watching`) is written: a state change during the checks below is not lost.
   if (noun === 'blocker') {
     // Also on a retry: the first attempt may have died before its check, and the blocking
     // alarm's OK event before its watch existed. Finishing is conditional: at most once.

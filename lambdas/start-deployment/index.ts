@@ -11,8 +11,8 @@
  *
  * The artifact is deployed by S3 object version and ETag (the change's `artifact`), never by
  * key alone. Alarms are checked before anything starts (nothing deploys into an alarm), and
- * again once the waiter's watches are written: an alarm that fires between the first check
- * and the watches fails the step instead of being lost.
+ * again once the waiter (its own watch record: `watching`) is written: an alarm that fires
+ * between the first check and the waiter fails the step instead of being lost.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
@@ -42,7 +42,7 @@ import {
   type WatchedAlarm,
 } from '../shared/tables.ts';
 import { sendTaskFailure } from '../shared/tokens.ts';
-import { deliver, finishWaiter, registerWaiter, unwatch, watch, type Registration } from '../shared/waiters.ts';
+import { deliver, finishWaiter, registerWaiter, type Registration } from '../shared/waiters.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface StartDeploymentOutput {
@@ -64,7 +64,7 @@ const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
 
 
 /**
- * With the waiter's watches written, checks the alarms again: one that went to ALARM (or
+ * With the waiter (its watch record) written, checks the alarms again: one that went to ALARM (or
  * vanished) since the first check, before the watches existed, fails the step now, exactly as
  * on-alarm-event would. @returns true when the waiter was failed (by this call or before).
  */
@@ -89,7 +89,6 @@ const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean
     });
     if (done) {
       await deliver(done);
-      await unwatch(waiter.alarms, waiter.pk);
     }
     return true;
   }
@@ -246,8 +245,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   };
   const registration = await registerWaiter(waiter);
   if (registration === 'replayed') return { outcome, deploymentId, registration };
-  // Watches first, then the check: an alarm that fired before they existed is not lost.
-  await watch(alarms, waiter.pk);
+  // The waiter (its watch record) first, then the check: an alarm that fired before it existed is not lost.
   if (outcome !== 'waiting') {
     await publish([
       { type: EventType.DEPLOYMENT_STARTED, ...scopeOf(input), deploymentId, revision: input.revision, deploymentGroup },

@@ -7,7 +7,6 @@ import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
 import type { AlarmStateChangeDetail, BusEvent, StartBakeInput } from '../../core/contracts.ts';
-import { watch } from '../../lambdas/shared/waiters.ts';
 import { handler as startBakeHandler, startBake } from '../../lambdas/start-bake/index.ts';
 import { cloudWatch, ddb, fakeWaiters, fakeWatches, NOW, published, scheduler, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
@@ -80,13 +79,14 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
       minRequests: 0,
       alarms: wait.alarms,
     });
-    // The blocking alarm's watch completes the wait on OK and does not fail it on ALARM.
+    // The waiter is its own watch record: its alarms and its blocking alarm, in one item
+    // (the blocking alarm completes the wait on OK and, not being one of its alarms, does not fail it on ALARM).
+    expect(store.get(key)!.watching).toEqual([agg, 'faults', company]);
     expect([...watches.values()]).toEqual([
-      expect.objectContaining({ pk: agg, sk: key, region }),
-      expect.objectContaining({ pk: 'faults', sk: key, region }),
-      expect.objectContaining({ pk: company, sk: key, region, blocker: true, failsOnAlarm: false }),
+      { pk: agg, sk: key, region },
+      { pk: 'faults', sk: key, region },
+      { pk: company, sk: key, region },
     ]);
-    expect(watches.get(`${agg}\u0000${key}`)).not.toHaveProperty('blocker');
     // One DescribeAlarms for its alarms and the blocker.
     expect(cloudWatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
     expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [agg, 'faults', company] });
@@ -163,7 +163,7 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
     const teamKey = `bake#storefront-api#c1#wave-1#sa-east-1#onebox#blocker#${agg}#2026-12-01T18:15:00.000Z`;
     alarms({ [agg]: 'ALARM', [company]: 'OK' });
     await expect(startBake(teamWait)).resolves.toMatchObject({ registration: 'created' });
-    expect([...watches.values()]).toEqual([{ pk: agg, sk: teamKey, region, expiresAt: expect.any(Number), blocker: true, blockedState: 'ALARM', failsOnAlarm: false }]);
+    expect([...watches.values()]).toEqual([{ pk: agg, sk: teamKey, region }]);
     await expect(onAlarmEvent(event(agg, 'ALARM'))).resolves.toEqual({ failed: [], cleared: [] });
     await expect(onAlarmEvent(event(agg, 'OK'))).resolves.toEqual({ failed: [], cleared: [teamKey] });
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
@@ -189,9 +189,8 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
     // (A waiting state the start never leaves behind, since it fails or clears at once; the
     // event path still honours it.) The team aggregate blocks and is one of its alarms.
     const teamKey = `bake#${scopeId}#blocker#${agg}#2026-12-01T18:15:00.000Z`;
-    store.set(teamKey, { pk: teamKey, kind: 'bake', purpose: 'blocker', status: 'OPEN', openShard: 'OPEN', token: 'blocker-token', pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region, unit: 'sae1-az2', blocker: { region, name: agg }, alarms: wait.alarms, bakeId: teamKey.slice(5), endsAt: Date.parse(until) });
-    await watch(wait.alarms, teamKey, { region, name: agg });
-    expect(watches.get(`${agg}\u0000${teamKey}`)).toEqual({ pk: agg, sk: teamKey, region, expiresAt: expect.any(Number), blocker: true });
+    store.set(teamKey, { pk: teamKey, kind: 'bake', purpose: 'blocker', status: 'OPEN', openShard: 'OPEN', token: 'blocker-token', pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region, unit: 'sae1-az2', blocker: { region, name: agg }, alarms: wait.alarms, watching: [agg, 'faults'], bakeId: teamKey.slice(5), endsAt: Date.parse(until) });
+    expect(watches.get(`${agg}\u0000${teamKey}`)).toEqual({ pk: agg, sk: teamKey, region });
     await expect(onAlarmEvent(event(agg, 'ALARM'))).resolves.toEqual({ failed: [teamKey], cleared: [] });
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'blocker-token', error: 'AlarmTriggered' });
     expect(published()).toEqual([expect.objectContaining({ type: 'alarm.triggered', alarm: agg })]);
@@ -234,7 +233,7 @@ describe('blocker wait (start-bake with purpose blocker)', () => {
       alarms({ [agg]: 'OK', faults: 'OK' });
       await expect(startBake(missingWait)).resolves.toEqual({ bakeId, registration: 'created' });
       expect(store.get(key)).toMatchObject({ status: 'OPEN', blocker: { region, name: company, state: 'MISSING' } });
-      expect(watches.get(`${company}\u0000${key}`)).toMatchObject({ blocker: true, blockedState: 'MISSING', failsOnAlarm: false });
+      expect(watches.get(`${company}\u0000${key}`)).toEqual({ pk: company, sk: key, region });
       expect(sfn).not.toHaveReceivedAnyCommand();
       // Created again: its INSUFFICIENT_DATA -> OK transition ends the wait, and the gate decides.
       await expect(onAlarmEvent(event(company, 'OK'))).resolves.toEqual({ failed: [], cleared: [key] });

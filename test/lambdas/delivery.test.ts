@@ -65,7 +65,6 @@ beforeEach(() => {
   sfn.on(SendTaskFailureCommand).resolves({});
   codeDeploy.on(GetDeploymentCommand).callsFake(({ deploymentId }) => ({ deploymentInfo: { deploymentId, status: 'Succeeded' } }));
   cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: agg, StateValue: 'OK' }] });
-  ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: agg, sk: 'bake#b1', region: 'sa-east-1' }] });
 });
 
 describe('a crash after finishing a waiter and before delivering it', () => {
@@ -135,7 +134,8 @@ describe('the reconciler', () => {
     expect(sfn).toHaveReceivedNthCommandWith(SendTaskSuccessCommand, 2, { taskToken: 'token-d-1', output: JSON.stringify({ deploymentId: 'd-1', status: 'Succeeded' }) });
     expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', delivered: true });
     expect(indexed()).toEqual([]);
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: agg, sk: 'deployment#d-1' } });
+    // No watch to delete: the waiter, its own watch record, left the open-waiters index with its delivery.
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
 
     await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 2);
@@ -195,7 +195,6 @@ describe('a retry never delivers another result than the first', () => {
   it('a deployment failed by its alarm and not delivered: its CodeDeploy SUCCESS and the reconciler deliver the failure', async () => {
     store = fakeWaiters([deploymentWaiter('d-1')]);
     openIndex();
-    ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: agg, sk: 'deployment#d-1', region: 'sa-east-1' }] });
     // The alarm handler dies before delivering; the deployment event's delivery is throttled.
     sfn.on(SendTaskFailureCommand).rejectsOnce(crashed()).rejectsOnce(throttled()).resolves({});
     await expect(onAlarmEvent(alarmEvent('ALARM'))).rejects.toThrow('the invocation died');

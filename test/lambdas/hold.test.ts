@@ -76,7 +76,6 @@ describe('hold (start-bake with purpose hold)', () => {
 
   it('fails at once when a watched alarm goes to ALARM', async () => {
     await startBake(hold);
-    ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: agg, sk: `bake#${bakeId}`, region: 'sa-east-1' }] });
     await expect(
       onAlarmEvent({ source: 'aws.cloudwatch', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { alarmName: agg, state: { value: 'ALARM' } } }),
     ).resolves.toEqual({ failed: [`bake#${bakeId}`], cleared: [] });

@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as laneHandler, lane } from '../../lambdas/lane/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -10,8 +10,10 @@ import { $metadata, ddb, events, published, sfn, invokeHandler, useAwsMocks } fr
 useAwsMocks();
 
 /** A tiny lanes table behind the mocked document client, with the handler's conditions. */
+const marker: { current?: Record<string, any> } = {};
 const lanesTable = () => {
   const items = new Map<string, Record<string, any>>();
+  marker.current = undefined;
   const key = (pk: string, sk: string) => `${pk}|${sk}`;
   const conflict = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata });
   ddb.on(PutCommand).callsFake((input) => {
@@ -21,7 +23,18 @@ const lanesTable = () => {
     items.set(k, structuredClone(input.Item));
     return {};
   });
+  ddb.on(UpdateCommand, { TableName: 'waiters' }).callsFake((input) => {
+    // The lanes marker (core/tables.ts LANES_MARKER_KEY): touched by every acquire.
+    const m = marker.current ?? { pk: input.Key.pk, touches: 0 };
+    marker.current = { ...m, openShard: 'OPEN', touchedAt: input.ExpressionAttributeValues[':now'], touches: m.touches + 1 };
+    return {};
+  });
   ddb.on(DeleteCommand).callsFake((input) => {
+    if (input.TableName === 'waiters') {
+      if (marker.current?.touches !== input.ExpressionAttributeValues[':touches']) throw conflict();
+      marker.current = undefined;
+      return {};
+    }
     const k = key(input.Key.pk, input.Key.sk);
     const existing = items.get(k);
     if (input.ConditionExpression && existing?.change !== input.ExpressionAttributeValues[':change']) throw conflict();
@@ -30,7 +43,7 @@ const lanesTable = () => {
   });
   ddb.on(ScanCommand, { TableName: 'lanes' }).callsFake(() => ({ Items: structuredClone([...items.values()]) }));
   ddb.on(QueryCommand).callsFake((input) => {
-    if (input.TableName !== 'lanes') return { Items: [] };
+    if (input.TableName !== 'lanes') return { Items: marker.current ? [structuredClone(marker.current)] : [] };
     const v = input.ExpressionAttributeValues;
     const found = [...items.values()].filter((i) => i.pk === v[':pk'] && (v[':sk'] ? i.sk === v[':sk'] : i.sk.startsWith(v[':wait'])));
     return { Items: structuredClone(found) };
@@ -168,10 +181,44 @@ describe('lane', () => {
     });
 
     it('hands a free lane to the change waiting for it (a release that died before its hand-over)', async () => {
+      // Written by c2's acquire, which touched the lanes marker first.
+      marker.current = { pk: 'lanes#in-use', openShard: 'OPEN', touches: 1, touchedAt: Date.now() };
       items.set('p#beta|wait#c2', { pk: 'p#beta', sk: 'wait#c2', change: 'c2', token: 't2', enqueuedAt: '2026-12-01T17:00:00.000Z', pipeline: 'p', stage: 'beta' });
       await expect(reconcile()).resolves.toMatchObject({ lanesHandedOver: 1 });
       expect(items.get('p#beta|holder')).toMatchObject({ change: 'c2' });
       expect(tokensSent()).toEqual(['t2']);
+    });
+
+    it('costs one Query when nothing is open and no lane is in use, and keeps the marker while lanes are', async () => {
+      await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+      expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['QueryCommand']);
+      // An acquire touches the marker: the sweeps look at the lanes again.
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'gamma', taskToken: 't1', execution: execution('c1') });
+      ddb.resetHistory();
+      await reconcile();
+      expect(ddb).toHaveReceivedCommandTimes(ScanCommand, 1);
+      await lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['gamma'] });
+      // Freed, but touched a moment ago: kept (an acquire may be between its touch and its write).
+      await reconcile();
+      expect(marker.current).toBeDefined();
+      // An hour on, with the lanes still empty, the marker goes and the sweeps are quiet again.
+      vi.setSystemTime(Date.now() + 2 * 3_600_000);
+      await reconcile();
+      expect(marker.current).toBeUndefined();
+      ddb.resetHistory();
+      await reconcile();
+      expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['QueryCommand']);
+    });
+
+    it('never deletes the marker an acquire touched after the sweep read it', async () => {
+      marker.current = { pk: 'lanes#in-use', openShard: 'OPEN', touches: 1, touchedAt: Date.now() - 2 * 3_600_000 };
+      // The acquire lands between the sweep's Query and its conditional delete.
+      ddb.on(ScanCommand, { TableName: 'lanes' }).callsFake(() => {
+        marker.current = { ...marker.current!, touches: 2, touchedAt: Date.now() };
+        return { Items: [] };
+      });
+      await reconcile();
+      expect(marker.current).toMatchObject({ touches: 2 });
     });
 
     it('never frees a lane when it cannot tell whether the execution ended', async () => {

@@ -15,20 +15,17 @@ const event = (value: 'OK' | 'ALARM'): BusEvent<AlarmStateChangeDetail> => ({
   time: '2026-12-01T18:00:00Z',
   detail: { alarmName: alarm, state: { value } },
 });
+const anomaly = 'storefront-api-sa-east-1-onebox-anomaly-latency';
 const scope = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
 
 beforeEach(() => {
   sfn.on(SendTaskFailureCommand).resolves({});
   fakeWaiters([
-    { pk: 'deployment#d-1', kind: 'deployment', status: 'OPEN', token: 'dep-token', ...scope, target: 'onebox', alarms: [{ region: 'sa-east-1', name: alarm }, { region: 'sa-east-1', name: 'faults' }] },
-    { pk: 'bake#b', kind: 'bake', status: 'OPEN', token: 'bake-token', ...scope, unit: 'sae1-az1', alarms: [{ region: 'sa-east-1', name: alarm }] },
+    // Each waiter is its own watch record (in the open-waiters index, naming its alarms).
+    { pk: 'deployment#d-1', kind: 'deployment', status: 'OPEN', openShard: 'OPEN', token: 'dep-token', ...scope, target: 'onebox', alarms: [{ region: 'sa-east-1', name: alarm }, { region: 'sa-east-1', name: 'faults' }], watching: [alarm, 'faults'] },
+    { pk: 'bake#b', kind: 'bake', status: 'OPEN', openShard: 'OPEN', token: 'bake-token', ...scope, unit: 'sae1-az1', alarms: [{ region: 'sa-east-1', name: alarm }, { region: 'sa-east-1', name: anomaly }], watching: [alarm, anomaly] },
+    { pk: 'bake#other', kind: 'bake', status: 'OPEN', openShard: 'OPEN', token: 'other-token', ...scope, unit: 'sae1-az2', alarms: [{ region: 'sa-east-1', name: 'faults' }], watching: ['faults'] },
   ]);
-  ddb.on(QueryCommand, { TableName: 'watches' }).resolves({
-    Items: [
-      { pk: alarm, sk: 'deployment#d-1', region: 'sa-east-1' },
-      { pk: alarm, sk: 'bake#b', region: 'sa-east-1' },
-    ],
-  });
 });
 
 describe('on-alarm-event', () => {
@@ -41,10 +38,11 @@ describe('on-alarm-event', () => {
       expect.objectContaining({ type: 'alarm.triggered', alarm, stage: 'wave-1', region: 'sa-east-1', target: 'onebox' }),
       expect.objectContaining({ type: 'alarm.triggered', alarm, unit: 'sae1-az1' }),
     ]);
-    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
-      RequestItems: { watches: [{ DeleteRequest: { Key: { pk: alarm, sk: 'deployment#d-1' } } }, { DeleteRequest: { Key: { pk: 'faults', sk: 'deployment#d-1' } } }] },
-    });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: alarm, sk: 'bake#b' } });
+    // One Query finds them (a waiter that does not watch the alarm is not touched); no watch item is deleted.
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    expect(sfn).not.toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'other-token' });
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
   });
 
   it('fails each step once when the event is delivered twice', async () => {
@@ -63,8 +61,6 @@ describe('on-alarm-event', () => {
   });
 
   it('names an anomaly alarm anomaly:<Metric>, with its full name in alarmName', async () => {
-    const anomaly = 'storefront-api-sa-east-1-onebox-anomaly-latency';
-    ddb.on(QueryCommand, { TableName: 'watches' }).resolves({ Items: [{ pk: anomaly, sk: 'bake#b', region: 'sa-east-1' }] });
     await onAlarmEvent({ ...event('ALARM'), detail: { alarmName: anomaly, state: { value: 'ALARM' } } });
     expect(published()).toEqual([expect.objectContaining({ type: 'alarm.triggered', alarm: 'anomaly:Latency', alarmName: anomaly, unit: 'sae1-az1' })]);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {

@@ -54,7 +54,8 @@ describe('on-deployment-event', () => {
       Key: { pk: 'storefront-api#c1', sk: 'wave-1#sa-east-1#storefront-api-onebox' },
       ExpressionAttributeValues: expect.objectContaining({ ':status': 'SUCCEEDED' }),
     });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, { TableName: 'watches', Key: { pk: 'agg', sk: 'deployment#d-1' } });
+    // No watch to delete: the waiter is its own watch record.
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
     expect(published()).toEqual([
       expect.objectContaining({ type: 'deployment.succeeded', deploymentId: 'd-1', revision: 'r1', target: 'onebox', stage: 'wave-1', region: 'sa-east-1' }),
     ]);

@@ -91,15 +91,9 @@ describe('start-deployment', () => {
       TableName: 'waiters',
       Item: expect.objectContaining({ pk: 'deployment#d-NEW', kind: 'deployment', status: 'OPEN', token: 'token-2', stage: 'wave-1', target: 'onebox' }),
     });
-    // Both watches in one BatchWriteItem.
-    expect(ddb).toHaveReceivedCommandTimes(BatchWriteCommand, 1);
-    expect(ddb).toHaveReceivedCommandWith(BatchWriteCommand, {
-      RequestItems: {
-        watches: input.alarms.map((alarm) => ({
-          PutRequest: { Item: expect.objectContaining({ pk: alarm, sk: 'deployment#d-NEW', region: 'sa-east-1' }) },
-        })),
-      },
-    });
+    // The waiter is its own watch record: both alarms named in it, no watch item written.
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters', Item: expect.objectContaining({ pk: 'deployment#d-NEW', watching: input.alarms }) });
+    expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
     expect(published()).toEqual([
       expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW', revision: 'r1', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', change: 'c1' }),
     ]);

@@ -33,7 +33,6 @@ export const s3 = mockClient(S3Client);
 export const TABLES = {
   [ENV.DEPLOYMENTS_TABLE]: 'deployments',
   [ENV.WAITERS_TABLE]: 'waiters',
-  [ENV.WATCHES_TABLE]: 'watches',
   [ENV.WINDOWS_TABLE]: 'windows',
   [ENV.HOLIDAYS_TABLE]: 'holidays',
   [ENV.LANES_TABLE]: 'lanes',
@@ -97,6 +96,15 @@ export const marshalled = (item: Record<string, unknown>) => marshall(item, { re
 
 export const $metadata = {};
 
+let latestStore: Map<string, Record<string, any>> | undefined;
+
+/**
+ * The alarms a stored waiter watches: its `watching` (as registerWaiter writes it), or, for a
+ * fixture written by a test without it, the names of its alarms and blocking alarm.
+ */
+const watchingOf = (w: Record<string, any>): string[] =>
+  (w.watching as string[] | undefined) ?? [...new Set([...(w.alarms ?? []), ...(w.blocker ? [w.blocker] : [])].map((a: { name: string }) => a.name))];
+
 /**
  * A small in-memory waiters table behind the mocked document client: enough of the
  * conditional writes the handlers use (finish OPEN -> DONE, re-register, count down a
@@ -105,6 +113,13 @@ export const $metadata = {};
  */
 export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string, Record<string, any>> => {
   const store = new Map<string, Record<string, any>>(initial.map((w) => [String(w.pk), structuredClone(w)]));
+  latestStore = store;
+  // on-alarm-event's Query: the open-waiters index, filtered on `watching`.
+  ddb.on(QueryCommand, { TableName: 'waiters', FilterExpression: 'contains(#watching, :alarm)' }).callsFake((input) => ({
+    Items: [...store.values()]
+      .filter((w) => w.openShard === 'OPEN' && watchingOf(w).includes(input.ExpressionAttributeValues[':alarm']))
+      .map((w) => structuredClone(w)),
+  }));
   const conflict = (item: Record<string, unknown> | undefined) =>
     new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata, Item: item ? marshalled(item) : undefined });
   ddb.on(GetCommand).callsFake((input) => (input.TableName === 'waiters' ? { Item: structuredClone(store.get(input.Key.pk)) } : {}));
@@ -143,32 +158,33 @@ export const fakeWaiters = (initial: Array<Record<string, unknown>>): Map<string
 };
 
 /**
- * A small in-memory watches table behind the mocked document client (PutItem, DeleteItem,
- * BatchWriteItem, Query by alarm name), so that an alarm event finds exactly the watches a
- * handler wrote. Keys are `${alarm}\u0000${waiter key}`.
+ * The watches of the latest fakeWaiters store, as on-alarm-event sees them: every waiter in the
+ * open-waiters index (open, or finished and not delivered) watches the alarms its `watching`
+ * names. A live view keyed `${alarm}\u0000${waiter key}`, values `{ pk: alarm, sk: waiter key, region }`.
  */
 export const fakeWatches = (): Map<string, Record<string, any>> => {
-  const store = new Map<string, Record<string, any>>();
-  const key = (k: { pk: unknown; sk: unknown }): string => `${String(k.pk)}\u0000${String(k.sk)}`;
-  ddb.on(PutCommand, { TableName: 'watches' }).callsFake((input) => {
-    store.set(key(input.Item), structuredClone(input.Item));
-    return {};
-  });
-  ddb.on(DeleteCommand, { TableName: 'watches' }).callsFake((input) => {
-    store.delete(key(input.Key));
-    return {};
-  });
-  ddb.on(BatchWriteCommand).callsFake((input) => {
-    for (const request of input.RequestItems.watches ?? []) {
-      if (request.PutRequest) store.set(key(request.PutRequest.Item), structuredClone(request.PutRequest.Item));
-      if (request.DeleteRequest) store.delete(key(request.DeleteRequest.Key));
-    }
-    return { UnprocessedItems: {} };
-  });
-  ddb.on(QueryCommand, { TableName: 'watches' }).callsFake((input) => ({
-    Items: [...store.values()].filter((w) => w.pk === input.ExpressionAttributeValues[':alarm']).map((w) => structuredClone(w)),
-  }));
-  return store;
+  const entries = (): Array<[string, Record<string, any>]> =>
+    [...(latestStore?.values() ?? [])]
+      .filter((w) => w.openShard === 'OPEN')
+      .flatMap((w) =>
+        watchingOf(w).map((name): [string, Record<string, any>] => {
+          const alarm = [...(w.alarms ?? []), ...(w.blocker ? [w.blocker] : [])].find((a: { name: string }) => a.name === name);
+          return [`${name}\u0000${w.pk}`, { pk: name, sk: w.pk, region: alarm?.region }];
+        }),
+      );
+  const view = {
+    get size() {
+      return entries().length;
+    },
+    get: (k: string) => new Map(entries()).get(k),
+    has: (k: string) => new Map(entries()).has(k),
+    values: () => new Map(entries()).values(),
+    keys: () => new Map(entries()).keys(),
+    clear: () => {
+      for (const w of latestStore?.values() ?? []) delete w.watching;
+    },
+  };
+  return view as unknown as Map<string, Record<string, any>>;
 };
 
 /** Invokes a wrapped handler as Lambda would: its input parsed with its contract first. */

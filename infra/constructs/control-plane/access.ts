@@ -49,7 +49,7 @@ export interface HandlerAccess {
   readonly timeout?: Duration;
 }
 
-const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE, watches: READ_WRITE } as const;
+const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE } as const;
 const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
 /** A blocker wait's re-check takes its gate's decision: the window item (GetItem) and the holidays (Query). */
 const GATE_READ: readonly DynamoAction[] = ['GetItem', 'Query'];
@@ -95,17 +95,17 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   // HeadObject of the change's artifact (s3:GetObject): its version and SHA-256.
   [HandlerName.RESOLVE_ARTIFACT]: { readArtifacts: true, publishes: false },
   [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
-  [HandlerName.LANE]: { tables: { lanes: READ_WRITE }, completeTasks: COMPLETE_TASKS },
+  // UpdateItem on the waiters table: the lanes marker (core/tables.ts LANES_MARKER_KEY) an acquire touches first.
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'] }, completeTasks: COMPLETE_TASKS },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
-  // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): reads its watches,
-  // finishes the waiters and drops their watches; no deployment, alarm or schedule API.
+  // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): finds them in the
+  // open-waiters index (filtered on `watching`) and finishes them; no deployment, alarm or schedule API.
   [HandlerName.ON_ALARM_EVENT]: {
     tables: {
       // GetItem: the waiter a conditional finish collided with (dynamo.ts conflictingItem).
       waiters: ['GetItem', 'UpdateItem'],
-      // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
-      watches: ['Query', 'DeleteItem', 'BatchWriteItem'],
     },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
   },
   // The sweep for lost events: lists the open waiters, re-reads their deployments, alarms and
@@ -113,8 +113,6 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.RECONCILE]: {
     tables: {
       waiters: ['Query', 'GetItem', 'UpdateItem', 'DeleteItem'],
-      // BatchWriteItem: finishing a waiter drops its watches in batches (waiters.ts unwatch).
-      watches: ['GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'],
       deployments: ['Query', 'UpdateItem'],
       // The lane sweep: lists the lanes, frees those whose execution ended and hands them on (lambdas/shared/lanes.ts).
       lanes: ['Scan', 'Query', 'PutItem', 'DeleteItem'],
