@@ -127,7 +127,7 @@ let templates: Map<string, Template>;
 beforeAll(async () => {
   ({ pipelines } = await loadPipelines());
   templates = synthTargets(pipelines);
-}, 240_000);
+});
 
 describe('the alarm plan and the synthesized target stacks', () => {
   it('holds every alarm of every target stack, field for field, and no alarm that is in no template', () => {
@@ -163,7 +163,7 @@ describe('the alarm plan and the synthesized target stacks', () => {
     expect(printed.alarms.filter((a) => a.scope === 'unit').every((a) => a.unit !== undefined)).toBe(true);
     expect(printed.alarms.filter((a) => a.scope === 'team').every((a) => a.team === 'storefront' && a.kind === 'composite')).toBe(true);
     expect(printed.alarms.filter((a) => a.scope === 'company')).toHaveLength(own.size);
-  }, 120_000);
+  });
 
   it('exits 2 with a clear message for an unknown region', async () => {
     const run = await runCli(['alarms', '--pipeline', SMALL_PIPELINE, '--region', 'mars-north-1', '--json']);
@@ -177,5 +177,5 @@ describe('the alarm plan and the synthesized target stacks', () => {
     expect(one.code).toBe(0);
     expect(one.stdout).toContain('storefront-api-sa-east-1-sae1-az1-anomaly-requests');
     expect(one.stdout).not.toContain('us-east-1');
-  }, 60_000);
+  });
 });

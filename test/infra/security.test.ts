@@ -38,7 +38,7 @@ beforeAll(() => {
   template = Template.fromStack(built.controlPlane);
   resources = template.toJSON().Resources;
   targetResources = built.targets.map((t) => Template.fromStack(t).toJSON().Resources);
-}, 240_000);
+});
 
 const ofType = (type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
 const actionsOf = (s: Statement): string[] => [s.Action].flat();

@@ -42,7 +42,7 @@ beforeAll(async () => {
   controlPlane = Template.fromStack(built.controlPlane);
   targetStacks = built.targets;
   targets = new Map(built.targets.map((s) => [s.region, Template.fromStack(s)]));
-}, 240_000);
+});
 
 const resourcesOf = (t: Template, type: string): Resources => t.findResources(type) as Resources;
 const pascalCase = (s: string): string => s.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
