@@ -5,6 +5,7 @@
  * CodePipeline V2 would charge for the same policy.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPipeline } from '../../core/model.ts';
@@ -14,7 +15,16 @@ import { PRICE_REGION, PRICES_CHECKED } from './cost.ts';
 import { count, fmt, table, usd } from './format.ts';
 import { meteredRun } from './run.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout: the first folder above this module (a source file or the build's chunk) with the CLI in it. */
+const ROOT = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'bin/handsoff.mjs'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('bench: cannot find bin/handsoff.mjs above the bench module');
+    dir = up;
+  }
+  return dir;
+})();
 
 export interface DemoFigures {
   pipelines: string[];
