@@ -191,9 +191,12 @@ export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
  * re-check runs in the blocker wait's handler (bake-end), not in the execution: while the gate
  * would stay closed for the same alarm the wait is re-armed for another period, and the
  * execution wakes only when the decision changed (open, another reason), so a wait of any
- * length costs the execution a fixed number of history events.
+ * length costs the execution a fixed number of history events. It is the last of two nets:
+ * the reconciler reads every blocking alarm at each sweep (RECONCILE_PERIOD_SECONDS) and ends
+ * the wait of one whose event was lost, so an hour costs a lost event nothing and a day of
+ * waiting 24 re-checks.
  */
-export const BLOCKER_RECHECK_SECONDS = 900;
+export const BLOCKER_RECHECK_SECONDS = 3600;
 
 /**
  * How often the reconciler sweeps the open waiters (the schedule on AWS, the virtual timer in

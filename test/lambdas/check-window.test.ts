@@ -3,9 +3,12 @@ import { ProvisionedThroughputExceededException, ResourceNotFoundException } fro
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
-import type { CheckWindowInput } from '../../core/contracts.ts';
+import { BLOCKER_RECHECK_SECONDS, type CheckWindowInput } from '../../core/contracts.ts';
 import type { WindowItem } from '../../lambdas/shared/tables.ts';
 import { $metadata, cloudWatch, ddb, events, published, useAwsMocks } from './support.ts';
+
+/** A check blocked by an alarm at Tuesday 15:00Z answers: check again at the re-check time at the latest. */
+const RECHECK_AT = new Date(Date.parse('2026-12-01T15:00:00Z') + BLOCKER_RECHECK_SECONDS * 1000).toISOString().replace('.000Z', 'Z');
 
 useAwsMocks();
 
@@ -125,7 +128,7 @@ describe('check-window blockers', () => {
     vi.setSystemTime(new Date('2026-12-01T15:00:00Z')); // Tuesday 10:00 EST
   };
 
-  it('is blocked while the team aggregate alarm is in ALARM, naming it, re-checking in 15 minutes at the latest, without reading the window', async () => {
+  it('is blocked while the team aggregate alarm is in ALARM, naming it, re-checking at the re-check time at the latest, without reading the window', async () => {
     open();
     blockers('ALARM', 'OK');
     await expect(checkWindow(input('us-east-1', { team }))).resolves.toEqual({
@@ -133,7 +136,7 @@ describe('check-window blockers', () => {
       blocked: true,
       reason: 'team-alarm',
       blockedReason: 'team-alarm',
-      nextOpening: '2026-12-01T15:15:00Z',
+      nextOpening: RECHECK_AT,
       blockingAlarm: { region: 'us-east-1', name: teamAlarm, state: 'ALARM' },
     });
     expect(cloudWatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: [teamAlarm, companyAlarm], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
@@ -195,7 +198,7 @@ describe('check-window blockers', () => {
     events.resetHistory();
     let previous = first;
     for (let i = 0; i < 3; i++) {
-      vi.setSystemTime(Date.now() + 15 * 60_000);
+      vi.setSystemTime(Date.now() + BLOCKER_RECHECK_SECONDS * 1000);
       previous = await checkWindow(input('us-east-1', { team, wasBlocked: previous.blocked, previous }));
       expect(previous).toMatchObject({ blocked: true, reason: 'team-alarm' });
     }
@@ -246,7 +249,7 @@ describe('check-window blockers', () => {
       blocked: true,
       reason: 'alarm-missing',
       blockedReason: 'alarm-missing',
-      nextOpening: '2026-12-01T15:15:00Z',
+      nextOpening: RECHECK_AT,
       blockingAlarm: { region: 'us-east-1', name: missing, state: 'MISSING' },
     });
     expect(ddb).not.toHaveReceivedCommand(GetCommand);
@@ -304,7 +307,7 @@ describe('check-window blockers', () => {
       blocked: true,
       reason: 'insufficient-data',
       blockedReason: 'insufficient-data',
-      nextOpening: '2026-12-01T15:15:00Z',
+      nextOpening: RECHECK_AT,
       blockingAlarm: { region: 'us-east-1', name: health, state: 'INSUFFICIENT_DATA' },
     });
     expect(cloudWatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
