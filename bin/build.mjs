@@ -91,6 +91,9 @@ const pruneChunks = (kept, minAgeMs) => {
  */
 export const buildNow = async ({ pruneAfterMs = 3_600_000 } = {}) => {
   const { build } = await import('esbuild');
+  // A source saved while esbuild runs may be in the build as it was before: such an input is
+  // recorded as changed, so the next start builds again.
+  const startedMs = Date.now();
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: ENTRIES,
@@ -116,7 +119,7 @@ export const buildNow = async ({ pruneAfterMs = 3_600_000 } = {}) => {
   const inputs = {};
   for (const path of [...FIXED_INPUTS, ...Object.keys(result.metafile.inputs).filter((p) => !p.includes('node_modules/') && !p.includes(':'))]) {
     const s = stamp(path);
-    if (s) inputs[path] = s;
+    if (s) inputs[path] = s[0] >= startedMs ? [0, -1] : s;
   }
   const entryFiles = new Set(Object.keys(ENTRIES).map((name) => join(DIST, `${name}.js`)));
   const files = [...result.outputFiles].sort((a, b) => Number(entryFiles.has(a.path)) - Number(entryFiles.has(b.path)));

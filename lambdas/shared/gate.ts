@@ -176,8 +176,11 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
  * that closed it: the re-check of the wait takes the gate's own decision (decideGate, with what
  * the gate asked). False when the decision changed (open, another alarm or reason, the window),
  * or when the wait does not know what its gate asked (an older definition): then the execution
- * wakes and the gate decides. Fails closed: alarms that cannot be read keep it closed (true);
- * a window that cannot be read wakes the gate, which fails the step with that reason.
+ * wakes and the gate decides. Anything it cannot read (alarms, the window) or any other error
+ * wakes the gate too, which decides with its own rule (check-window fails the step with the
+ * reason): a wait never re-arms on an answer it could not get, so an unreadable blocker
+ * (a denied DescribeAlarms) fails the change visibly instead of holding it silently until the
+ * task's timeout. Throttling propagates (the handler's retry, or the reconciler, goes on).
  */
 export const blockerStillHolds = async (
   waiter: { pipeline: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
@@ -192,8 +195,7 @@ export const blockerStillHolds = async (
     return now.name === blocker.name && now.region === blocker.region && now.state === (blocker.state ?? 'ALARM');
   } catch (err) {
     if (isThrottling(err)) throw err;
-    if (err instanceof WindowUnavailableError) return false;
-    log('cannot take the gate decision again; the gate stays closed', { blocker: blocker.name, error: `${(err as Error).name}: ${(err as Error).message}` });
-    return true;
+    log('cannot take the gate decision again; the gate decides', { blocker: blocker.name, error: `${(err as Error).name}: ${(err as Error).message}` });
+    return false;
   }
 };

@@ -47,15 +47,19 @@ export const markLanesInUse = async (): Promise<void> => {
     );
 };
 
-/** Deletes the lanes marker as it was read (no acquire since): false when one touched it meanwhile. */
+/**
+ * Deletes the lanes marker as it was read (no acquire since): false when one touched it
+ * meanwhile. Both the counter and the touch time must match, so a marker deleted by another
+ * sweep and created again by an acquire (its counter back at 1) is never taken for the old one.
+ */
 export const clearLanesMarker = (marker: LanesMarker): Promise<boolean> =>
   conditionalWrite(
     new DeleteCommand({
       TableName: table.waiters(),
       Key: { pk: LANES_MARKER_KEY },
-      ConditionExpression: '#touches = :touches',
-      ExpressionAttributeNames: { '#touches': 'touches' },
-      ExpressionAttributeValues: { ':touches': marker.touches },
+      ConditionExpression: '#touches = :touches AND #touchedAt = :touchedAt',
+      ExpressionAttributeNames: { '#touches': 'touches', '#touchedAt': 'touchedAt' },
+      ExpressionAttributeValues: { ':touches': marker.touches, ':touchedAt': marker.touchedAt },
     }),
   );
 

@@ -109,12 +109,13 @@ describe('a blocker wait at its re-check time', () => {
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
   });
 
-  it('fails closed: alarms it cannot read for the decision keep the gate closed (re-armed)', async () => {
+  it('never re-arms on alarms it cannot read: it wakes the gate, whose own rule fails the step with the reason', async () => {
     await reachUntil();
     cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
     // The wait's own alarms are none (a one-box gate): only the decision reads alarms.
-    await expect(bakeEnd({ bakeId })).resolves.toEqual({ bakeId, outcome: 'extended' });
-    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    await expect(bakeEnd({ bakeId })).resolves.toEqual({ bakeId, outcome: 'completed' });
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
   });
 
   it('ends without waking anything when its task no longer waits (the execution stopped)', async () => {

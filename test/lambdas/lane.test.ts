@@ -31,7 +31,10 @@ const lanesTable = () => {
   });
   ddb.on(DeleteCommand).callsFake((input) => {
     if (input.TableName === 'waiters') {
-      if (marker.current?.touches !== input.ExpressionAttributeValues[':touches']) throw conflict();
+      // The condition as DynamoDB evaluates it: every attribute it names must match.
+      const values = input.ExpressionAttributeValues;
+      const checksTime = String(input.ConditionExpression).includes('#touchedAt');
+      if (marker.current?.touches !== values[':touches'] || (checksTime && marker.current?.touchedAt !== values[':touchedAt'])) throw conflict();
       marker.current = undefined;
       return {};
     }
@@ -219,6 +222,17 @@ describe('lane', () => {
       });
       await reconcile();
       expect(marker.current).toMatchObject({ touches: 2 });
+    });
+
+    it('never deletes a marker deleted and created again since the sweep read it (its counter back at 1)', async () => {
+      marker.current = { pk: 'lanes#in-use', openShard: 'OPEN', touches: 1, touchedAt: Date.now() - 2 * 3_600_000 };
+      // Another sweep deletes the marker, then an acquire creates it again, between this sweep's Query and its delete.
+      ddb.on(ScanCommand, { TableName: 'lanes' }).callsFake(() => {
+        marker.current = { pk: 'lanes#in-use', openShard: 'OPEN', touches: 1, touchedAt: Date.now() };
+        return { Items: [] };
+      });
+      await reconcile();
+      expect(marker.current).toMatchObject({ touches: 1, touchedAt: Date.now() });
     });
 
     it('never frees a lane when it cannot tell whether the execution ended', async () => {
