@@ -92,22 +92,6 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
 
   const dynamo = await startLocalDynamo();
   const handlers = await loadHandlers();
-  // Per-handler work (invocations run one at a time: a DynamoDB request belongs to the one running).
-  const byHandler: Record<string, { invocations: number; dynamodbRequests: number }> = {};
-  let running: string | undefined;
-  for (const [arn, fn] of Object.entries(handlers)) {
-    const name = arn.slice(arn.lastIndexOf(':') + 1);
-    handlers[arn] = async (event, context) => {
-      const counts = (byHandler[name] ??= { invocations: 0, dynamodbRequests: 0 });
-      counts.invocations++;
-      running = name;
-      try {
-        return await fn(event, context);
-      } finally {
-        running = undefined;
-      }
-    };
-  }
   const byName = new Map(pipelines.map((p) => [p.name, p]));
   const emitted: HandsoffEvent[] = [];
   const emit = (e: HandsoffEvent): void => {
@@ -159,7 +143,6 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     let dynamoCalls = 0;
     dynamo.client.middlewareStack.add((next) => (args) => {
       dynamoCalls++;
-      if (running && byHandler[running]) byHandler[running].dynamodbRequests++;
       return next(args);
     }, { step: 'initialize', name: 'handsoffCountCalls' });
     meter.attachDynamo(dynamo.client);
@@ -322,7 +305,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     emit(finishedEvent);
     return {
       changes,
-      stats: { transitions: sfn.transitions, largestHistory: sfn.largestHistory, handlerInvocations: queue.invocations, dynamoCalls, byHandler, virtualEnd: endTime, run, faults: { ...faults.hits } },
+      stats: { transitions: sfn.transitions, largestHistory: sfn.largestHistory, handlerInvocations: queue.invocations, dynamoCalls, virtualEnd: endTime, run, faults: { ...faults.hits } },
     };
   } catch (e) {
     clock.uninstall();

@@ -60,8 +60,6 @@ export interface SimulationStats {
   handlerInvocations: number;
   /** DynamoDB requests the handlers made (to the local dynalite). */
   dynamoCalls: number;
-  /** Invocations (every attempt) and DynamoDB requests per handler (the function's name). */
-  byHandler: Record<string, { invocations: number; dynamodbRequests: number }>;
   virtualEnd: string;
   /** The counts of `simulation.finished`. */
   run: RunStats;

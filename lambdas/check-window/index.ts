@@ -16,19 +16,13 @@
  */
 import { BlockReason, EventType } from '../../core/events.ts';
 import { BLOCKER_RECHECK_SECONDS, CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
-import { activeBlockingAlarm, decideGate, type ActiveBlocker } from '../shared/gate.ts';
+import { decideGate, type ActiveBlocker } from '../shared/gate.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
-export { activeBlockingAlarm, loadHolidays, loadWindow, type ActiveBlocker } from '../shared/gate.ts';
-
 /** ISO 8601 UTC without milliseconds when they are zero (`2026-12-02T00:00:00Z`). */
 const isoSeconds = (at: Date): string => at.toISOString().replace(/\.000Z$/, 'Z');
-
-/** Why the blockers close the gate, if they do. */
-export const activeBlocker = async (team: string, region: string): Promise<BlockReason | undefined> =>
-  (await activeBlockingAlarm(team, region))?.reason;
 
 /**
  * What blocked the previous check: from `previous` (the previous check's whole output) when

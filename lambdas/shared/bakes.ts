@@ -30,8 +30,6 @@ import { deliver, finishWaiter, isUndelivered, markDelivered } from './waiters.t
 import { sendTaskHeartbeat } from './tokens.ts';
 import { blockerStillHolds } from './gate.ts';
 
-export { countRequests } from './requests.ts';
-
 export const bakeIdOf = (s: StepScope): string =>
   `${s.pipeline}#${s.change}#${s.stage}#${s.region ?? '*'}#${s.unit ?? s.target ?? '*'}`;
 
