@@ -15,14 +15,18 @@ const LATE = ['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken'];
 /** SendTaskFailure limits: error 256 characters, cause 32,768. */
 const truncate = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 3)}...`);
 
-/** @returns false when the task no longer waits (late or duplicate completion). */
-export const sendTaskSuccess = async (taskToken: string, output: unknown): Promise<boolean> => {
+/**
+ * Sends one call about a waiting task. @returns false when the task no longer waits for the
+ * token (late or duplicate completion, an invalid token): logged with `what`; anything else
+ * (throttling) propagates.
+ */
+const toWaitingTask = async (send: () => Promise<unknown>, what: string, fields: Record<string, unknown> = {}): Promise<boolean> => {
   try {
-    await clients().sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) }));
+    await send();
     return true;
   } catch (err) {
     if (hasName(err, ...LATE)) {
-      logger.warn('task no longer waits; success ignored', { error: (err as Error).name });
+      logger.warn(`task no longer waits; ${what}`, { error: (err as Error).name, ...fields });
       return false;
     }
     throw err;
@@ -30,39 +34,21 @@ export const sendTaskSuccess = async (taskToken: string, output: unknown): Promi
 };
 
 /** @returns false when the task no longer waits (late or duplicate completion). */
-export const sendTaskFailure = async (
-  taskToken: string,
-  error: StepError | string,
-  cause: StepFailureCause,
-): Promise<boolean> => {
-  try {
-    await clients()
-      .sfn()
-      .send(new SendTaskFailureCommand({ taskToken, error: truncate(error, 256), cause: truncate(JSON.stringify(cause), 32_768) }));
-    return true;
-  } catch (err) {
-    if (hasName(err, ...LATE)) {
-      logger.warn('task no longer waits; failure ignored', { error: (err as Error).name, stepError: error });
-      return false;
-    }
-    throw err;
-  }
-};
+export const sendTaskSuccess = (taskToken: string, output: unknown): Promise<boolean> =>
+  toWaitingTask(() => clients().sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) })), 'success ignored');
+
+/** @returns false when the task no longer waits (late or duplicate completion). */
+export const sendTaskFailure = (taskToken: string, error: StepError | string, cause: StepFailureCause): Promise<boolean> =>
+  toWaitingTask(
+    () => clients().sfn().send(new SendTaskFailureCommand({ taskToken, error: truncate(error, 256), cause: truncate(JSON.stringify(cause), 32_768) })),
+    'failure ignored',
+    { stepError: error },
+  );
 
 /**
  * Tells Step Functions the task still waits (no history event): a long wait learns that its
  * task ended (the execution stopped, the task timed out) instead of waiting on for nothing.
  * @returns false when the task no longer waits.
  */
-export const sendTaskHeartbeat = async (taskToken: string): Promise<boolean> => {
-  try {
-    await clients().sfn().send(new SendTaskHeartbeatCommand({ taskToken }));
-    return true;
-  } catch (err) {
-    if (hasName(err, ...LATE)) {
-      logger.warn('task no longer waits; heartbeat refused', { error: (err as Error).name });
-      return false;
-    }
-    throw err;
-  }
-};
+export const sendTaskHeartbeat = (taskToken: string): Promise<boolean> =>
+  toWaitingTask(() => clients().sfn().send(new SendTaskHeartbeatCommand({ taskToken })), 'heartbeat refused');
