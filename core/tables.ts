@@ -20,13 +20,15 @@
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
  * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, or `wait#${change}`       |
  * | HANDSOFF_CHANGES_TABLE      | `${pipeline}#${change}`              | `started`                           |
+ * | HANDSOFF_OPERATORS_TABLE    | OPERATORS_PK (one small partition)   | `override#${id}`, `emergency#${pipeline}#${change}` |
+ * | HANDSOFF_AUDIT_TABLE        | `${pipeline}#${change}`, or `${pipeline}` | `${time}#${type}#${digest}` (append-only) |
  *
  * Pure: no AWS imports, no environment. Read by lambdas/, infra/ and sim/.
  */
 import type { Weekday } from './model.ts';
 import type { ArtifactRef, BlockingState, GateAsk, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
-export type TableName = 'deployments' | 'waiters' | 'windows' | 'holidays' | 'lanes' | 'changes';
+export type TableName = 'deployments' | 'waiters' | 'windows' | 'holidays' | 'lanes' | 'changes' | 'operators' | 'audit';
 
 /** Waiters carry a TTL attribute (epoch seconds) so finished ones age out. */
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -62,6 +64,11 @@ export const TABLE_SCHEMAS: Readonly<Record<TableName, TableSchema>> = {
   lanes: { sortKey: true, tokens: true },
   // One record per change (start-change's claim): no task token.
   changes: { sortKey: true },
+  // What people decided (overrides, emergency requests and decisions): few items, one
+  // partition, read by every gate with one Query; each ages out after it stops applying.
+  operators: { sortKey: true, ttl: TTL_ATTRIBUTE },
+  // The audit trail: every decision, appended (PutItem only, never updated or deleted).
+  audit: { sortKey: true },
 };
 
 export const TTL_SECONDS = 30 * 24 * 3600;

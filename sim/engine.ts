@@ -219,6 +219,15 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
             if (world.alarmState(e.region, teamAggregateAlarmName(team, e.region)) === undefined) continue;
             world.forceTeamAlarm(team, e.region, e.state === 'OK' ? undefined : e.state);
           }
+        } else if (e.kind === 'operator') {
+          // A person acts through the operator handler, as the console does on AWS.
+          lambda.invoke(localFunctionArn(HandlerName.OPERATOR), e.action).then(
+            (result) => {
+              const r = result as { status: number; error?: string; reason?: string };
+              if (r.status >= 400 && r.status !== 403) process.stderr.write(`handsoff simulate: ${e.action.action} at ${new Date(e.at).toISOString()} refused (${r.status}): ${r.reason ?? r.error}\n`);
+            },
+            (err: Error) => process.stderr.write(`handsoff simulate: ${e.action.action} at ${new Date(e.at).toISOString()} failed: ${err.name}: ${err.message}\n`),
+          );
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
         } else if (e.kind === 'holiday') {

@@ -7,7 +7,7 @@ import type { Problem } from '../core/problems.ts';
 import type { SimEvent, SimScenario } from './types.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 
-const toSimEvent = (e: ScenarioEvent): SimEvent => {
+const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = []): SimEvent => {
   switch (e.kind) {
     case 'company-event':
       return { at: e.atMs, kind: 'company-event', state: e.state, region: e.region };
@@ -19,8 +19,20 @@ const toSimEvent = (e: ScenarioEvent): SimEvent => {
       return { at: e.atMs, kind: 'lose-events', source: e.source, until: e.untilMs };
     case 'fault':
       return { at: e.atMs, kind: 'fault', spec: e.spec };
-    default:
-      return { at: e.atMs, kind: 'unsupported', what: e.kind };
+    case 'override':
+      return {
+        at: e.atMs,
+        kind: 'operator',
+        action: { action: 'override', blocker: e.blocker, region: e.region, pipeline: e.pipeline, by: e.by, reason: e.reason, expires: new Date(e.expiresMs).toISOString() },
+      };
+    case 'emergency-request':
+      return { at: e.atMs, kind: 'operator', action: { action: 'emergency-request', change: e.change, by: e.by, reason: e.reason } };
+    case 'emergency-decision':
+      return {
+        at: e.atMs,
+        kind: 'operator',
+        action: { action: 'emergency-decision', change: e.change, by: e.by, decision: e.decision, reason: e.reason, approvers: [...approvers] },
+      };
   }
 };
 
@@ -36,7 +48,7 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
     approvedBy: [...c.approvedBy],
     behavior: { ...c.behavior, ...('regions' in c.behavior && c.behavior.regions ? { regions: [...c.behavior.regions] } : {}) } as SimScenario['changes'][number]['behavior'],
   })),
-  events: scenario.events.map(toSimEvent),
+  events: scenario.events.map((e) => toSimEvent(e, scenario.approvers)),
 });
 
 /**

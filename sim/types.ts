@@ -3,6 +3,7 @@ import type { HandsoffEvent } from '../core/events.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { AlarmState, Behavior } from './world/index.ts';
 import type { FaultSpec } from './faults.ts';
+import type { OperatorAction } from '../core/operators.ts';
 
 export interface SimChange {
   id: string;
@@ -19,6 +20,8 @@ export type SimEvent =
   | { at: number; kind: 'holiday'; date: string; region?: string; pipeline?: string }
   | { at: number; kind: 'lose-events'; source: 'alarm' | 'deployment'; until: number }
   | { at: number; kind: 'fault'; spec: FaultSpec }
+  /** What a person does (an override, an emergency request or decision): the operator handler's input. */
+  | { at: number; kind: 'operator'; action: OperatorAction }
   | { at: number; kind: 'unsupported'; what: string };
 
 export interface SimScenario {

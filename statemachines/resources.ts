@@ -21,6 +21,8 @@ export const HandlerName = {
   START_CHANGE: 'start-change',
   /** The build stage: pins the change's artifact (S3 version and SHA-256). */
   RESOLVE_ARTIFACT: 'resolve-artifact',
+  /** What people do: overrides, emergency requests and decisions (the console and the scenario's operator events). */
+  OPERATOR: 'operator',
 } as const;
 export type HandlerName = (typeof HandlerName)[keyof typeof HandlerName];
 

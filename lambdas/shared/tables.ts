@@ -13,4 +13,6 @@ export const table = {
   holidays: (): string => env(TABLE_ENV.holidays),
   lanes: (): string => env(TABLE_ENV.lanes),
   changes: (): string => env(TABLE_ENV.changes),
+  operators: (): string => env(TABLE_ENV.operators),
+  audit: (): string => env(TABLE_ENV.audit),
 };

@@ -131,6 +131,10 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     // A sweep of every open waiter; well within the five minutes between two sweeps.
     timeout: Duration.minutes(2),
   },
+  // What people do (lambdas/operator): records overrides and emergencies, appends to the audit trail.
+  [HandlerName.OPERATOR]: {
+    tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: ['PutItem'] },
+  },
 };
 
 /** How often the reconciler sweeps the open waiters. */
