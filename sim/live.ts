@@ -56,6 +56,8 @@ export class LiveControl {
   private readonly jobs: Job[] = [];
   private wake: (() => void) | undefined;
   private stopped = false;
+  /** The pace changed: the advance under way stops where it is, and the loop aims again. */
+  private repaced = false;
   private over: string | undefined;
 
   constructor(pace: Partial<Pace> = {}) {
@@ -75,6 +77,7 @@ export class LiveControl {
   setPace(change: Partial<Pace>): Pace & { now: number } {
     this.anchor = { real: realNow(), virtual: this.driver ? this.driver.now() : this.anchor.virtual };
     this.pace = { speed: change.speed ?? this.pace.speed, paused: change.paused ?? this.pace.paused };
+    this.repaced = true;
     this.wake?.();
     return { ...this.pace, now: this.now() };
   }
@@ -119,7 +122,7 @@ export class LiveControl {
   async drive(driver: LiveDriver): Promise<void> {
     this.driver = driver;
     this.anchor = { real: realNow(), virtual: driver.now() };
-    const busy = () => this.stopped || this.jobs.length > 0;
+    const busy = () => this.stopped || this.repaced || this.jobs.length > 0;
     try {
       while (!this.stopped) {
         const job = this.jobs.shift();
@@ -127,6 +130,7 @@ export class LiveControl {
           await driver.operate(job.action).then(job.resolve, job.reject);
           continue;
         }
+        this.repaced = false;
         // Paused, it still fires what is due now (what a handler or the HTTP server set for 0 ms).
         await driver.advanceTo(Math.max(this.target(driver.untilMs), driver.now()), busy);
         if (driver.now() >= driver.untilMs) break;
