@@ -60,8 +60,11 @@ export class LiveControl {
   private repaced = false;
   private over: string | undefined;
 
-  constructor(pace: Partial<Pace> = {}) {
+  /** `signal`: aborting it stops the run, as `stop()` does. */
+  constructor(pace: Partial<Pace> & { signal?: AbortSignal } = {}) {
     this.pace = { speed: pace.speed ?? 600, paused: pace.paused ?? false };
+    if (pace.signal?.aborted) this.stopped = true;
+    pace.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   /** Virtual now: the run's clock (NaN before it starts). */

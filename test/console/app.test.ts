@@ -25,6 +25,10 @@ const c1: ChangeView = {
   audit: [{ time: NOW, type: 'change.received', pipeline: 'storefront-api', change: 'c1', author: 'alice' }],
 };
 
+/** Over already, and one whose emergency request waits for a decision. */
+const c0: ChangeView = { ...c1, id: 'c0', status: 'succeeded', stage: 'wave-3', region: 'us-west-2' };
+const c3: ChangeView = { ...c1, id: 'c3', emergency: 'requested' };
+
 const fakeBackend = (kind: 'local' | 'aws', answer: (a: OperatorAction) => OperatorResult = () => ({ status: 202, body: { ok: true } })) => {
   const acted: Array<{ action: OperatorAction; caller: Caller }> = [];
   const events: HandsoffEvent[] = [
@@ -42,7 +46,7 @@ const fakeBackend = (kind: 'local' | 'aws', answer: (a: OperatorAction) => Opera
   const backend: ConsoleBackend = {
     kind,
     state: async () => state,
-    change: async (id) => (id === 'c1' ? c1 : undefined),
+    change: async (id) => (id === 'c1' ? c1 : id === 'c0' ? c0 : id === 'c3' ? c3 : undefined),
     act: async (action, caller) => {
       acted.push({ action, caller });
       return answer(action);
@@ -172,6 +176,16 @@ describe('bodies and changes', () => {
     expect(bad.status).toBe(400);
     const fields = ((await bad.json()) as { problems: Array<{ field: string }> }).problems.map((p) => p.field);
     expect(fields.sort()).toEqual(['by', 'decision', 'reason']);
+    expect(acted).toEqual([]);
+  });
+
+  it('answers 409 at once to an emergency request for a change that is over or already has one pending', async () => {
+    const { app, acted } = local();
+    const over = await app.request('/api/changes/c0/emergency', post('alice', { reason: 'urgent' }));
+    expect([over.status, await over.json()]).toEqual([409, { error: 'the change has already succeeded; nothing to fast-track', reason: 'conflict' }]);
+    const pending = await app.request('/api/changes/c3/emergency', post('alice', { reason: 'urgent' }));
+    expect(pending.status).toBe(409);
+    expect(((await pending.json()) as { error: string }).error).toMatch(/already pending/);
     expect(acted).toEqual([]);
   });
 

@@ -119,10 +119,14 @@ describe('a live run in the console', () => {
     await local.done;
     const events = await local.backend.events();
     expect(events.at(-1)).toMatchObject({ type: 'simulation.finished', time: '2026-12-03T00:00:00.000Z' });
-    expect((await state()).now).toBe('2026-12-03T00:00:00.000Z');
-    const res = await app.request('/api/changes/c1/emergency', post('alice', { reason: 'late' }));
-    expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ reason: 'run-ended' });
+    const view = await state();
+    expect(view.now).toBe('2026-12-03T00:00:00.000Z');
+    expect(view.changes).toMatchObject([{ id: 'c1', status: 'succeeded' }]);
+    const late = await app.request('/api/overrides', post('dave', { blocker: 'time-window', reason: 'late', expires: '2026-12-03T01:00:00Z' }));
+    expect([late.status, ((await late.json()) as { reason: string }).reason]).toEqual([409, 'run-ended']);
+    // A change that is over: refused before the handler, with the rule it applies too.
+    const over = await app.request('/api/changes/c1/emergency', post('alice', { reason: 'late' }));
+    expect([over.status, ((await over.json()) as { error: string }).error]).toEqual([409, 'the change has already succeeded; nothing to fast-track']);
   });
 });
 
