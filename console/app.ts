@@ -34,6 +34,12 @@ const refused = (c: Context, checked: Exclude<Checked<unknown>, { ok: true }>) =
 
 /** The request's JSON object, or the 400 answer that says what is wrong with the body. */
 const bodyOf = async (c: Context): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; answer: Response }> => {
+  // JSON only: a page of another site cannot send that without the browser asking first
+  // (and this app answers no such question), so it cannot act in someone's name.
+  const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return { ok: false, answer: invalid(c, [{ field: '', message: `the body must be JSON, sent with Content-Type: application/json (got ${type === '' ? 'none' : `'${type}'`})` }]) };
+  }
   const text = await c.req.text();
   if (text.trim() === '') return { ok: false, answer: invalid(c, [{ field: '', message: 'the body is empty; send a JSON object' }]) };
   let body: unknown;

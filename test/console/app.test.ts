@@ -105,7 +105,7 @@ describe('identity', () => {
     const { app, acted } = local();
     expect((await app.request('/api/state', as('dave'))).status).toBe(200);
     expect((await app.request('/api/state', { headers: { Cookie: 'handsoff-user=PAT' } })).status).toBe(200);
-    await app.request('/api/changes/c1/decision', { method: 'POST', body: JSON.stringify({ decision: 'approve', reason: 'go' }), headers: { Cookie: 'handsoff-user=quinn' } });
+    await app.request('/api/changes/c1/decision', { method: 'POST', body: JSON.stringify({ decision: 'approve', reason: 'go' }), headers: { Cookie: 'handsoff-user=quinn', 'Content-Type': 'application/json' } });
     await app.request('/api/changes/c1/decision', post('dave', { decision: 'approve', reason: 'go' }));
     expect(acted.map((a) => a.caller)).toEqual([
       { name: 'quinn', approver: true },
@@ -138,7 +138,7 @@ describe('identity', () => {
 });
 
 describe('bodies and changes', () => {
-  it('answers 400 to a body that is not a JSON object, saying so', async () => {
+  it('answers 400 to a body that is not a JSON object sent as JSON, saying so', async () => {
     const { app, acted } = local();
     for (const body of ['{"reason":', '', '[1]', 'null']) {
       const res = await app.request('/api/changes/c1/emergency', post('alice', body));
@@ -147,6 +147,10 @@ describe('bodies and changes', () => {
       expect(json.reason).toBe('invalid-request');
       expect(json.error).toMatch(/JSON|empty/);
     }
+    // A form post (what a page of another site may send without asking) is no JSON body.
+    const form = await app.request('/api/changes/c1/emergency', as('alice', { method: 'POST', body: 'reason=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }));
+    expect(form.status).toBe(400);
+    expect(((await form.json()) as { error: string }).error).toContain('Content-Type: application/json');
     expect(acted).toEqual([]);
   });
 
