@@ -101,18 +101,21 @@ describe('identity', () => {
     expect(acted).toEqual([]);
   });
 
-  it('takes the name from the header or the cookie; approvers are the listed names, case-insensitively', async () => {
+  it('takes the name from the header or the cookie (URI-encoded outside ASCII); approvers are the listed names, case-insensitively', async () => {
     const { app, acted } = local();
     expect((await app.request('/api/state', as('dave'))).status).toBe(200);
     expect((await app.request('/api/state', { headers: { Cookie: 'handsoff-user=PAT' } })).status).toBe(200);
+    await app.request('/api/changes/c1/emergency', post('Zo%C3%AB', { reason: 'urgent' }));
     await app.request('/api/changes/c1/decision', { method: 'POST', body: JSON.stringify({ decision: 'approve', reason: 'go' }), headers: { Cookie: 'handsoff-user=quinn', 'Content-Type': 'application/json' } });
     await app.request('/api/changes/c1/decision', post('dave', { decision: 'approve', reason: 'go' }));
     expect(acted.map((a) => a.caller)).toEqual([
+      { name: 'Zoë', approver: false },
       { name: 'quinn', approver: true },
       { name: 'dave', approver: false },
     ]);
     // The caller is the action's `by`, and the approvers group as the caller's identity tells it.
     expect(acted.map((a) => a.action)).toEqual([
+      { action: 'emergency-request', change: 'c1', pipeline: 'storefront-api', by: 'Zoë', reason: 'urgent' },
       { action: 'emergency-decision', change: 'c1', pipeline: 'storefront-api', by: 'quinn', decision: 'approve', reason: 'go', approvers: ['quinn'] },
       { action: 'emergency-decision', change: 'c1', pipeline: 'storefront-api', by: 'dave', decision: 'approve', reason: 'go', approvers: [] },
     ]);
