@@ -86,6 +86,8 @@ export const createApp = ({ backend, identify }: AppOptions): Hono<Env> => {
     }
     c.set('caller', caller);
     await next();
+    // What the API says is true now only (and locally the Date header is virtual time).
+    c.header('Cache-Control', 'no-store');
   });
 
   app.get('/api/state', async (c) => c.json(await backend.state()));

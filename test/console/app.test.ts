@@ -171,6 +171,7 @@ describe('bodies and changes', () => {
     const { app } = local();
     const res = await app.request('/api/changes/c1', as('dave'));
     expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toEqual(c1);
   });
 
