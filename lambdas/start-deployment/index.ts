@@ -26,6 +26,7 @@ import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed, setOnce } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
+import { unspared } from '../shared/operator-reads.ts';
 import { publish } from '../shared/publish.ts';
 import {
   deploymentKey,
@@ -70,7 +71,7 @@ const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
  */
 const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean> => {
   const states = await alarmStates(waiter.alarms);
-  const alarm = states.alarming[0];
+  const alarm = (await unspared(waiter, states.alarming))[0];
   if (alarm) {
     await failWaiterOnAlarm(waiter.pk, alarm, `alarm ${alarm.name} is in ALARM while deployment ${waiter.deploymentId} starts`);
     return true;
@@ -111,9 +112,11 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
     });
     return true;
   }
-  if (states.alarming.length > 0) {
-    const alarm = states.alarming[0]!.name;
-    await publish(states.alarming.map((a) => alarmTriggeredEvent(input, a)));
+  // A team aggregate a team-alarm override spares for this change does not refuse it (operator-reads.ts).
+  const alarming = await unspared(input, states.alarming);
+  if (alarming.length > 0) {
+    const alarm = alarming[0]!.name;
+    await publish(alarming.map((a) => alarmTriggeredEvent(input, a)));
     await sendTaskFailure(input.taskToken, StepError.ALARM_TRIGGERED, {
       reason: `alarm ${alarm} is in ALARM; deployment not started`,
       alarm,
