@@ -19,14 +19,14 @@ import { EventType } from '../../core/events.ts';
 import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
-import { createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
+import { alarmConfigurationWithout, createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed, setOnce } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
-import { unspared } from '../shared/operator-reads.ts';
+import { sparedAlarms, unspared } from '../shared/operator-reads.ts';
 import { publish } from '../shared/publish.ts';
 import {
   deploymentKey,
@@ -99,9 +99,9 @@ const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean
 /**
  * Fail closed before starting: every watched alarm must exist, none may be in ALARM, and
  * each must have data (withoutData's rule in alarms.ts).
- * @returns true when the task was failed.
+ * @returns 'refused' when the task was failed, else the alarms in ALARM a team-alarm override spares.
  */
-const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<boolean> => {
+const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<'refused' | WatchedAlarm[]> => {
   const states = await alarmStates(alarms);
   if (states.missing.length > 0) {
     const names = states.missing.map((a) => a.name);
@@ -110,10 +110,11 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
       alarm: names[0],
       region: input.region,
     });
-    return true;
+    return 'refused';
   }
   // A team aggregate a team-alarm override spares for this change does not refuse it (operator-reads.ts).
-  const alarming = await unspared(input, states.alarming);
+  const spared = await sparedAlarms(input, states.alarming);
+  const alarming = states.alarming.filter((a) => !spared.includes(a));
   if (alarming.length > 0) {
     const alarm = alarming[0]!.name;
     await publish(alarming.map((a) => alarmTriggeredEvent(input, a)));
@@ -122,7 +123,7 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
       alarm,
       region: input.region,
     });
-    return true;
+    return 'refused';
   }
   const noData = withoutData(states);
   if (noData.length > 0) {
@@ -132,16 +133,18 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
       alarm: noData[0]!.name,
       region: input.region,
     });
-    return true;
+    return 'refused';
   }
-  return false;
+  return spared;
 };
 
-const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> =>
-  createOrAdoptDeployment(
+const createDeployment = async (input: StartDeploymentInput, group: GroupRef, spared: WatchedAlarm[]): Promise<{ id: string; adopted: boolean }> => {
+  const overrideAlarmConfiguration = await alarmConfigurationWithout(group, spared.map((a) => a.name));
+  return createOrAdoptDeployment(
     group,
     locationOf(input),
     {
+      ...(overrideAlarmConfiguration ? { overrideAlarmConfiguration } : {}),
       // No configuration: the group's own (one host at a time for the one-box, the pipeline's
       // rolling configuration for units and stages), set by the target stack.
       description: deploymentDescription(input),
@@ -149,6 +152,7 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
     },
     `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
   );
+};
 
 /**
  * Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit).
@@ -169,8 +173,11 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   const alarms: WatchedAlarm[] = input.alarms.map((name) => ({ region, name }));
 
   let existing = await getItem<DeploymentItem>(table.deployments(), key);
+  let spared: WatchedAlarm[] = [];
   if (!existing) {
-    if (await refuseOnAlarms(input, alarms)) return { outcome: 'refused' };
+    const judged = await refuseOnAlarms(input, alarms);
+    if (judged === 'refused') return { outcome: 'refused' };
+    spared = judged;
     const previous = await currentRevision(pipeline, group);
     const now = nowIso();
     const claim: DeploymentItem = {
@@ -213,10 +220,14 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       const found = await findClaimedDeployment(group, locationOf(input), { ...input, claimedAt: existing.claimedAt });
       deploymentId = found?.id;
       outcome = 'adopted';
-      if (!deploymentId && (await refuseOnAlarms(input, alarms))) return { outcome: 'refused' };
+      if (!deploymentId) {
+        const judged = await refuseOnAlarms(input, alarms);
+        if (judged === 'refused') return { outcome: 'refused' };
+        spared = judged;
+      }
     }
     if (!deploymentId) {
-      const created = await createDeployment(input, group);
+      const created = await createDeployment(input, group, spared);
       deploymentId = created.id;
       outcome = created.adopted ? 'adopted' : 'started';
     }

@@ -4,14 +4,17 @@
  * alarms still do, other changes are not spared, and an operators table that cannot be read
  * spares nothing (fail closed).
  */
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateDeploymentCommand, GetDeploymentCommand, GetDeploymentGroupCommand } from '@aws-sdk/client-codedeploy';
 import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
+import { startDeployment } from '../../lambdas/start-deployment/index.ts';
 import { sparedAlarms } from '../../lambdas/shared/operator-reads.ts';
 import type { AlarmStateChangeDetail, BusEvent } from '../../core/contracts.ts';
 import { OPERATORS_PK } from '../../core/operator-items.ts';
-import { ddb, fakeWaiters, sfn, useAwsMocks } from './support.ts';
+import { cloudWatch, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -76,5 +79,37 @@ describe('team-alarm override', () => {
     const alarms = [{ region, name: `handsoff-company-event-${region}` }, { region, name: own }];
     await expect(sparedAlarms({ pipeline: 'storefront-api', change: 'c1' }, alarms)).resolves.toEqual([]);
     expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+});
+
+describe('a deployment under a team-alarm override', () => {
+  const deploy = (change: string) =>
+    startDeployment({
+      pipeline: 'storefront-api', change, stage: 'wave-1', region, target: 'fleet', unit: 'sae1-az1', taskToken: `${change}-deploy`, revision: change,
+      artifact: { versionId: 'v1', eTag: 'e1', sha256: 'f'.repeat(64) }, application: 'storefront-api', deploymentGroup: 'storefront-api-sae1-az1',
+      alarms: [aggregate, own],
+    });
+  beforeEach(() => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ CompositeAlarms: [{ AlarmName: aggregate, StateValue: 'ALARM' }], MetricAlarms: [{ AlarmName: own, StateValue: 'OK' }] });
+    codeDeploy.on(GetDeploymentGroupCommand).resolves({
+      deploymentGroupInfo: { alarmConfiguration: { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: own }, { name: aggregate }] } },
+    });
+    codeDeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-1' });
+    codeDeploy.on(GetDeploymentCommand).resolves({});
+    ddb.on(QueryCommand, { TableName: 'operators' }).resolves({ Items: [overrideItem('c1')] });
+  });
+
+  it("starts with the group's alarms but the spared aggregate, so CodeDeploy does not stop it either", async () => {
+    await expect(deploy('c1')).resolves.toMatchObject({ outcome: 'started', deploymentId: 'd-1' });
+    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
+      overrideAlarmConfiguration: { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: own }] },
+    });
+    expect(published().map((e) => e.type)).toEqual(['deployment.started']);
+  });
+
+  it('refuses another change: the aggregate in ALARM counts for it', async () => {
+    await expect(deploy('c2')).resolves.toEqual({ outcome: 'refused' });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'c2-deploy', error: 'AlarmTriggered' });
   });
 });

@@ -25,6 +25,11 @@ export interface HandlerAccess {
   readonly indexes?: ReadonlyArray<{ table: TableName; index: string; actions: readonly DynamoAction[] }>;
   /** CreateDeployment / StopDeployment / GetDeployment ... on the pipelines' groups. */
   readonly deploy?: boolean;
+  /**
+   * codedeploy:UpdateDeploymentGroup on the pipelines' groups: CodeDeploy requires it to create a
+   * deployment with its own alarm configuration (a team-alarm override drops the spared aggregate).
+   */
+  readonly overrideGroupAlarms?: boolean;
   /** GetDeployment only. */
   readonly readDeployments?: boolean;
   readonly describeAlarms?: boolean;
@@ -67,6 +72,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     // operators: a team-alarm override spares the team aggregate for its change.
     tables: { ...STATE_TABLES, operators: OPERATORS_READ, audit: AUDIT_APPEND },
     deploy: true,
+    overrideGroupAlarms: true,
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
     readArtifacts: true,

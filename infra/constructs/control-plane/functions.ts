@@ -212,6 +212,13 @@ export const grantHandler = (
       'Deployment groups of the handsoff CodeDeploy applications only (<application>/<group>); any region, as a pipeline with automatic waves deploys to every catalog region.',
     );
   }
+  if (access.overrideGroupAlarms) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({ actions: ['codedeploy:UpdateDeploymentGroup'], resources: forPipelines((p) => deploymentGroupArns(stack, p)) }),
+      'CodeDeploy requires UpdateDeploymentGroup to create a deployment with its own alarm configuration (a team-alarm override leaves the alarming team aggregate out); on the handsoff deployment groups only.',
+    );
+  }
   if (access.deploy) {
     allowWithWildcardResources(
       role,
