@@ -103,18 +103,22 @@ describe('a time-window override', () => {
       simulateJson({ ...base, events: [] }),
       simulateJson({
         ...base,
-        events: [{ at: '2026-12-02T01:00:00Z', kind: 'override', blocker: 'time-window', region: 'us-west-2', change: 'c1', by: 'erin', reason: 'the night shift watches it', expires: '2026-12-02T13:00:00Z' }],
+        events: [{ at: '2026-12-02T01:00:00Z', kind: 'override', blocker: 'time-window', change: 'c1', by: 'erin', reason: 'the night shift watches it', expires: '2026-12-02T13:00:00Z' }],
       }),
     ]);
   });
 
-  it('wakes a unit waiting for the window at once', () => {
-    const held = ofType(plain, 'blocked', 'c1').find((e) => e.region === 'us-west-2' && e.unit && e.reason === 'time-window')!;
+  it.each([
+    ['a unit', (e: HandsoffEvent) => e.target === 'fleet'],
+    ["a region's one-box", (e: HandsoffEvent) => e.target === 'onebox'],
+  ])('wakes %s waiting for the window at once', (_, which) => {
+    // Without the override: held over the night until the window opens, later than 01:00.
+    const held = ofType(plain, 'blocked', 'c1').find((e) => which(e) && e.reason === 'time-window' && ms(e) < Date.parse('2026-12-02T01:00:00Z') && Date.parse(String(e.until)) > Date.parse('2026-12-02T01:00:00Z'))!;
     expect(held).toBeDefined();
-    expect(ms(held)).toBeLessThan(Date.parse('2026-12-02T01:00:00Z'));
-    const unblocked = ofType(events, 'unblocked', 'c1').find((e) => e.unit === held.unit)!;
-    expect(unblocked).toMatchObject({ time: '2026-12-02T01:00:00.000Z', reason: 'time-window', override: { by: 'erin' } });
-    expect(starts(events, 'us-west-2').find((e) => e.unit === held.unit)!.time).toBe('2026-12-02T01:00:00.000Z');
+    const same = (e: HandsoffEvent) => e.region === held.region && e.unit === held.unit && e.target === held.target;
+    const unblocked = ofType(events, 'unblocked', 'c1').find(same)!;
+    expect(unblocked).toMatchObject({ time: '2026-12-02T01:00:00.000Z', reason: 'time-window', override: { by: 'erin', blocker: 'time-window' } });
+    expect(ofType(events, 'deployment.started', 'c1').find(same)!.time).toBe('2026-12-02T01:00:00.000Z');
   });
 });
 
