@@ -133,7 +133,7 @@ export type GateDecision =
  * window, holds unless an override applies to (that blocker, region, pipeline, change) now;
  * the operators table is read (one Query) only when one of those would hold.
  */
-const gateOverrides = (pipeline: string, region: string, change: string | undefined, read: OperatorsReader = operatorsReader()) => {
+const gateOverrides = (pipeline: string, region: string, change: string | undefined, read: OperatorsReader) => {
   const used: OverrideNote[] = [];
   return {
     used,
@@ -148,7 +148,9 @@ const gateOverrides = (pipeline: string, region: string, change: string | undefi
 
 /** The decision of the gate `ask` of `pipeline` in `region` now for `change` (the rule above). */
 export const decideGate = async (pipeline: string, region: string, ask: GateAsk, change?: string): Promise<GateDecision> => {
-  const overrides = gateOverrides(pipeline, region, change);
+  // The operators partition, read at most once for this decision and only when asked.
+  const operators = operatorsReader();
+  const overrides = gateOverrides(pipeline, region, change, operators);
   const opened = (): GateDecision => (overrides.used.length > 0 ? { open: true, overrides: overrides.used } : { open: true });
   const stepAlarms: AlarmRef[] = [...new Set(ask.alarms ?? [])].map((name) => ({ region, name }));
   const gateAlarms: AlarmRef[] = ask.team ? blockerAlarms(ask.team, region).map((b) => b.alarm) : [];
