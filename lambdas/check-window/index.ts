@@ -47,17 +47,19 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
    * episode and reason; `blocked` names the alarm that blocks, when one does.
    */
   const transition = async (current: BlockReason | undefined, until?: string, alarm?: string, overrides?: OverrideNote[]): Promise<void> => {
-    // Opened by an override: `unblocked` says who set which blocker aside and why, also when
-    // the step never waited (the override came first), so the audit shows why it started.
+    // A blocker set aside by an override: `unblocked` says who and why. Opened thanks to one,
+    // the gate says so even when the step never waited (the override came first), so the
+    // audit shows why it started.
     const override = overrides?.[0];
-    if (previous === current && !override) return;
+    const announce = current === undefined && override !== undefined;
+    if (previous === current && !announce) return;
     const events = [];
-    if (previous || override) {
+    if (previous || announce) {
       events.push({
         type: EventType.UNBLOCKED,
         ...scope,
         reason: previous ?? override!.blocker,
-        ...(overrides && override ? { override, ...(overrides.length > 1 ? { overrides } : {}) } : {}),
+        ...(override ? { override, ...(overrides!.length > 1 ? { overrides } : {}) } : {}),
       });
     }
     if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}) });
@@ -88,7 +90,7 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   if (decision.blocker) return blockedBy(decision.blocker);
   const until = isoSeconds(decision.until);
   logger.info('deployment window closed', { pipeline, region, until });
-  await transition(BlockReason.TIME_WINDOW, until);
+  await transition(BlockReason.TIME_WINDOW, until, undefined, decision.overrides);
   return { open: false, nextOpening: until, blocked: true, reason: BlockReason.TIME_WINDOW, blockedReason: BlockReason.TIME_WINDOW };
 };
 

@@ -125,7 +125,7 @@ export const activeBlockingAlarm = async (team: string, region: string): Promise
 export type GateDecision =
   | { open: true; overrides?: OverrideNote[] }
   | { open: false; blocker: ActiveBlocker }
-  | { open: false; blocker?: undefined; until: Date };
+  | { open: false; blocker?: undefined; until: Date; overrides?: OverrideNote[] };
 
 /**
  * Overrides (lambdas/shared/operator-reads.ts): what of the gate's blockers an override sets
@@ -201,7 +201,8 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk,
       { pipeline, region },
     );
   }
-  return { open: false, until: opening };
+  // Closed by the window with a blocker set aside: the overrides that did so are named too.
+  return { open: false, until: opening, ...(overrides.used.length > 0 ? { overrides: overrides.used } : {}) };
 };
 
 /**

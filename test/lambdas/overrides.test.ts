@@ -179,6 +179,20 @@ describe('gates with overrides', () => {
     await expect(checkWindow(gate({ stage: 'wave-1', unit: 'sae1-az1', target: 'fleet' }))).resolves.toMatchObject({ open: false, reason: 'company-event' });
   });
 
+  it('names the override when it ends a company-event block that the closed window then holds', async () => {
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    await operate(override);
+    // Tuesday 18:00Z is 15:00 in São Paulo: after its 09:00-15:00 window.
+    ddb.on(GetCommand, { TableName: 'windows' }).resolves({ Item: { pk: 'storefront-api', sk: region, timeZone: 'America/Sao_Paulo', days: ['MON', 'TUE', 'WED', 'THU'], start: '09:00', end: '15:00' } });
+    ddb.on(QueryCommand, { TableName: 'holidays' }).resolves({ Items: [] });
+    const previous = { open: false, blocked: true, reason: 'company-event', blockedReason: 'company-event' };
+    await expect(checkWindow(gate({ window: undefined, previous }))).resolves.toMatchObject({ open: false, reason: 'time-window' });
+    expect(published().filter((e) => e.type === 'unblocked' || e.type === 'blocked')).toEqual([
+      expect.objectContaining({ type: 'unblocked', reason: 'company-event', override: expect.objectContaining({ by: 'dave' }) }),
+      expect.objectContaining({ type: 'blocked', reason: 'time-window' }),
+    ]);
+  });
+
   it('does not set aside a blocker that is missing (only one in ALARM is overridable)', async () => {
     alarmStates({ [aggregate]: 'OK' });
     await operate(override);
