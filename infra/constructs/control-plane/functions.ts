@@ -47,6 +47,8 @@ export const ASYNC_HANDLERS: readonly HandlerName[] = [
   HandlerName.BAKE_END,
   HandlerName.RECONCILE,
   HandlerName.START_CHANGE,
+  // Its own schedules invoke it at an override's expiry (the console's calls are synchronous).
+  HandlerName.OPERATOR,
 ];
 
 export interface HandlerDeps {
