@@ -133,6 +133,8 @@ export const CheckWindowOutput = z.object({
    * checks again.
    */
   blockingAlarm: BlockingAlarm.optional(),
+  /** Open thanks to overrides (a blocker set aside): their ids (the `unblocked` event names who and why). */
+  overrides: z.array(z.string()).optional(),
 });
 export type CheckWindowOutput = z.infer<typeof CheckWindowOutput>;
 

@@ -23,6 +23,7 @@ export const EventType = {
   ROLLBACK_STARTED: 'rollback.started',
   ROLLBACK_COMPLETED: 'rollback.completed',
   OVERRIDE_APPLIED: 'override.applied',
+  OVERRIDE_EXPIRED: 'override.expired',
   APPROVAL_REQUESTED: 'approval.requested',
   APPROVAL_GRANTED: 'approval.granted',
   APPROVAL_DENIED: 'approval.denied',

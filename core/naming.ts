@@ -22,6 +22,10 @@ export const preProdGroupName = (pipeline: string, stage: PreProdStage | string)
 export const teamAggregateAlarmName = (team: string, region: string): string =>
   `handsoff-${team}-${region}-aggregate`;
 
+/** Whether `name` is a team's aggregate alarm in `region` (teamAggregateAlarmName's form). */
+export const isTeamAggregateAlarmName = (name: string, region: string): boolean =>
+  name.startsWith('handsoff-') && name.endsWith(`-${region}-aggregate`);
+
 /** Company-wide event alarm (a blocker for every team), one per region. */
 export const companyEventAlarmName = (region: string): string => `handsoff-company-event-${region}`;
 

@@ -55,6 +55,7 @@ const setEnvironment = (): void => {
   process.env.POWERTOOLS_SERVICE_NAME ??= 'handsoff';
   process.env[ENV.EVENT_BUS_NAME] = 'handsoff';
   process.env[ENV.BAKE_END_FUNCTION_ARN] = localFunctionArn(HandlerName.BAKE_END);
+  process.env[ENV.OPERATOR_FUNCTION_ARN] = localFunctionArn(HandlerName.OPERATOR);
   process.env[ENV.SCHEDULER_ROLE_ARN] = `arn:aws:iam::${ACCOUNT}:role/handsoff-scheduler`;
   process.env[ENV.SCHEDULE_GROUP] = 'handsoff';
   process.env[ENV.ARTIFACT_BUCKET] = 'handsoff-artifacts-local';

@@ -23,7 +23,16 @@ const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = []): SimEve
       return {
         at: e.atMs,
         kind: 'operator',
-        action: { action: 'override', blocker: e.blocker, region: e.region, pipeline: e.pipeline, by: e.by, reason: e.reason, expires: new Date(e.expiresMs).toISOString() },
+        action: {
+          action: 'override',
+          blocker: e.blocker,
+          ...(e.region ? { region: e.region } : {}),
+          ...(e.pipeline ? { pipeline: e.pipeline } : {}),
+          ...(e.change ? { change: e.change } : {}),
+          by: e.by,
+          reason: e.reason,
+          expires: new Date(e.expiresMs).toISOString(),
+        },
       };
     case 'emergency-request':
       return { at: e.atMs, kind: 'operator', action: { action: 'emergency-request', change: e.change, by: e.by, reason: e.reason } };

@@ -9,6 +9,7 @@ import { type Problem, formatPath, isRecord, showValue } from '../core/problems.
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { DEFAULT_LENGTH_DAYS, parseTime } from './scenario.ts';
 import { faultProblems } from './scenario-faults.ts';
+import { overrideProblems } from '../core/operators.ts';
 
 
 const prodRegions = (p: ResolvedPipeline): string[] => p.waves.flatMap((w) => w.regions.map((r) => r.region));
@@ -109,12 +110,15 @@ export function semanticProblems(raw: Record<string, unknown>, file: string, pip
         }
         break;
       case 'override': {
-        checkRegion(['events', i, 'region'], event.region, 'override');
-        if (event.pipeline !== undefined) checkPipelineName(['events', i, 'pipeline'], event.pipeline);
+        // The operator handler's own rule (core/operators.ts), with `at` as its now; a time
+        // with a zone offset is judged as the UTC time it names.
         const at = parseTime(event.at);
+        if (at === undefined) break;
         const expires = parseTime(event.expires);
-        if (at !== undefined && expires !== undefined && expires <= at) {
-          add(['events', i, 'expires'], `override expires ${showValue(event.expires)}, not after it is applied at ${showValue(event.at)}; set expires later than at`);
+        const input = expires === undefined ? event : { ...event, expires: new Date(expires).toISOString() };
+        const regions = [...new Set(pipelines.flatMap(prodRegions))];
+        for (const problem of overrideProblems(input, { nowMs: at, regions, pipelines: pipelines.map((p) => p.name), changes: [...changeIds] })) {
+          add(['events', i, ...(problem.field ? [problem.field] : [])], `override: ${problem.message}`);
         }
         break;
       }

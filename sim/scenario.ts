@@ -16,6 +16,7 @@ import { calendarDate, isoDuration } from '../core/pipeline/schema.ts';
 import type { FaultSpec } from './faults.ts';
 import { faultEventSchema, resolveFault } from './scenario-faults.ts';
 import { semanticProblems } from './scenario-checks.ts';
+import type { OverridableBlocker } from '../core/operators.ts';
 
 // ---------------------------------------------------------------------------------------
 // Resolved types
@@ -47,7 +48,7 @@ export interface ScenarioChange {
   readonly pipeline: string;
 }
 
-export type BlockerKind = 'company-event' | 'team-alarm';
+export type BlockerKind = OverridableBlocker;
 
 export type ScenarioEvent =
   | {
@@ -69,13 +70,16 @@ export type ScenarioEvent =
       readonly kind: 'override';
       readonly atMs: number;
       readonly blocker: BlockerKind;
-      readonly region: string;
+      /** Region it applies to; `undefined` = every region. */
+      readonly region?: string;
       readonly by: string;
       readonly reason: string;
       /** Epoch ms when the override stops applying. */
       readonly expiresMs: number;
       /** Pipeline it applies to; `undefined` = every pipeline. */
       readonly pipeline?: string;
+      /** Change it applies to; `undefined` = every change. */
+      readonly change?: string;
     }
   | { readonly kind: 'emergency-request'; readonly atMs: number; readonly change: string; readonly by: string; readonly reason: string }
   | {
@@ -196,18 +200,9 @@ export const ScenarioEventSchema = z.discriminatedUnion('kind', [
   z
     .object({ at: isoTime(), kind: z.literal('team-alarm'), region: z.string(), state: alarmState(), team: z.string().optional() })
     .strict(),
-  z
-    .object({
-      at: isoTime(),
-      kind: z.literal('override'),
-      blocker: z.enum(['company-event', 'team-alarm']),
-      region: z.string(),
-      by: z.string().min(1),
-      reason: z.string().min(1),
-      expires: isoTime(),
-      pipeline: z.string().optional(),
-    })
-    .strict(),
+  // Only the time here: every other field is judged by core/operators.ts overrideProblems
+  // (scenario-checks.ts), the rule the operator handler applies, so each problem is named once.
+  z.object({ at: isoTime(), kind: z.literal('override') }).passthrough(),
   z
     .object({ at: isoTime(), kind: z.literal('emergency-request'), change: z.string(), by: z.string().min(1), reason: z.string().min(1) })
     .strict(),
@@ -306,17 +301,21 @@ function resolveScenario(s: ParsedScenario, pipelines: readonly ResolvedPipeline
           return { kind: e.kind, atMs, state: e.state, region: e.region };
         case 'team-alarm':
           return { kind: e.kind, atMs, region: e.region, state: e.state, team: e.team ?? teams[0]! };
-        case 'override':
+        case 'override': {
+          // Checked by overrideProblems (scenario-checks.ts) before it gets here.
+          const o = e as unknown as { blocker: BlockerKind; region?: string; by: string; reason: string; expires: string; pipeline?: string; change?: string };
           return {
             kind: e.kind,
             atMs,
-            blocker: e.blocker,
-            region: e.region,
-            by: e.by,
-            reason: e.reason,
-            expiresMs: ms(e.expires),
-            pipeline: e.pipeline,
+            blocker: o.blocker,
+            region: o.region,
+            by: o.by,
+            reason: o.reason,
+            expiresMs: ms(o.expires),
+            pipeline: o.pipeline,
+            change: o.change,
           };
+        }
         case 'emergency-request':
           return { kind: e.kind, atMs, change: e.change, by: e.by, reason: e.reason };
         case 'emergency-decision':

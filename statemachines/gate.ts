@@ -19,10 +19,11 @@ export const returnsToGate = (state: State, prefix: string): State => ({
  * deployment, where only the data rule applies): the step starts only inside the region's
  * deployment window, while no blocker (the team's aggregate alarm, a company event) is in
  * ALARM, missing or without data, and while every alarm the step's deployment watches
- * (`$.alarmNames`) has data. While the gate is closed the change waits: a plain `Wait` until the next opening
- * when nothing of the change runs in the region yet, else a hold (a `.waitForTaskToken`
- * wait that watches the region's alarms), so a slow burn during a night's wait is still
- * caught and rolled back within seconds.
+ * (`$.alarmNames`) has data. While the window is closed the change waits in a hold (a
+ * `.waitForTaskToken` wait until the next opening, which an override of the window ends at
+ * once): watching nothing when nothing of the change runs in the region yet, else the
+ * region's alarms, so a slow burn during a night's wait is still caught and rolled back
+ * within seconds.
  */
 export const windowGate = (
   states: States,
@@ -117,7 +118,11 @@ export const windowGate = (
     check,
     failTo,
   );
-  states[wait] = watchWhileWaiting && !preProd
+  // A production step waits for its window in a hold (a task an override of the window can
+  // end early: lambdas/shared/overrides.ts). Where the change already runs the hold watches
+  // the region's alarms (slow burns); before its first step nothing of it runs there, so it
+  // watches none. Pre-production has no window (never closed by it): a plain Wait.
+  states[wait] = !preProd
     ? callback(
         HandlerName.START_BAKE,
         {
@@ -131,7 +136,7 @@ export const windowGate = (
           service: p.service,
           durationSeconds: 0,
           minRequests: 0,
-          'alarms.$': '$.alarms',
+          ...(watchWhileWaiting ? { 'alarms.$': '$.alarms' } : { alarms: [] }),
           metricScopes: [],
         },
         CHILD_TIMEOUT_SECONDS,

@@ -77,12 +77,12 @@ export class ControlPlaneStack extends Stack {
     const scheduleGroup = new scheduler.ScheduleGroup(this, 'BakeSchedules', {
       scheduleGroupName: BAKE_SCHEDULE_GROUP,
     });
-    // Bake ends are one-time schedules; the role they run as may invoke bake-end and nothing else.
+    // Bake ends and override expiries are one-time schedules; the role they run as may invoke bake-end and operator, nothing else.
     const schedulerRole = new iam.Role(this, 'BakeSchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
-      description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed.',
+      description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed, and the operator function when an override expires.',
     });
 
     const repositoryArns = pipelines.map((p) => repositoryArn(this, props.repositoryName?.(p) ?? p.name));
@@ -100,7 +100,7 @@ export class ControlPlaneStack extends Stack {
     schedulerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [this.functions[HandlerName.BAKE_END].functionArn],
+        resources: [this.functions[HandlerName.BAKE_END].functionArn, this.functions[HandlerName.OPERATOR].functionArn],
       }),
     );
 

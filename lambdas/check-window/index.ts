@@ -17,6 +17,7 @@
 import { BlockReason, EventType } from '../../core/events.ts';
 import { BLOCKER_RECHECK_SECONDS, CheckWindowInput, type CheckWindowOutput } from '../../core/contracts.ts';
 import { decideGate, type ActiveBlocker } from '../shared/gate.ts';
+import type { OverrideNote } from '../shared/operator-reads.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
@@ -45,10 +46,22 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
    * Publishes the transition from the previous reason to `current` (undefined: open): once per
    * episode and reason; `blocked` names the alarm that blocks, when one does.
    */
-  const transition = async (current: BlockReason | undefined, until?: string, alarm?: string): Promise<void> => {
-    if (previous === current) return;
+  const transition = async (current: BlockReason | undefined, until?: string, alarm?: string, overrides?: OverrideNote[]): Promise<void> => {
+    // A blocker set aside by an override: `unblocked` says who and why. Opened thanks to one,
+    // the gate says so even when the step never waited (the override came first), so the
+    // audit shows why it started.
+    const override = overrides?.[0];
+    const announce = current === undefined && override !== undefined;
+    if (previous === current && !announce) return;
     const events = [];
-    if (previous) events.push({ type: EventType.UNBLOCKED, ...scope, reason: previous });
+    if (previous || announce) {
+      events.push({
+        type: EventType.UNBLOCKED,
+        ...scope,
+        reason: previous ?? override!.blocker,
+        ...(override ? { override, ...(overrides!.length > 1 ? { overrides } : {}) } : {}),
+      });
+    }
     if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}) });
     await publish(events);
   };
@@ -69,15 +82,15 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   };
 
   // The decision is shared with the blocker wait's re-check (lambdas/shared/gate.ts).
-  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window });
+  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window }, change);
   if (decision.open) {
-    await transition(undefined);
-    return { open: true, blocked: false };
+    await transition(undefined, undefined, undefined, decision.overrides);
+    return { open: true, blocked: false, ...(decision.overrides ? { overrides: decision.overrides.map((o) => o.id) } : {}) };
   }
   if (decision.blocker) return blockedBy(decision.blocker);
   const until = isoSeconds(decision.until);
   logger.info('deployment window closed', { pipeline, region, until });
-  await transition(BlockReason.TIME_WINDOW, until);
+  await transition(BlockReason.TIME_WINDOW, until, undefined, decision.overrides);
   return { open: false, nextOpening: until, blocked: true, reason: BlockReason.TIME_WINDOW, blockedReason: BlockReason.TIME_WINDOW };
 };
 

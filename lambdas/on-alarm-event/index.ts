@@ -13,6 +13,7 @@ import { failWaiterOnAlarm } from '../shared/alarms.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
 import { AlarmStateChangeDetail, type BusEvent, busEvent } from '../../core/contracts.ts';
 import { logger } from '../shared/logger.ts';
+import { operatorsReader, unspared } from '../shared/operator-reads.ts';
 import { WaiterKind, WaiterStatus, type WatchedAlarm } from '../shared/tables.ts';
 import { waitersWatching } from '../shared/waiters.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
@@ -31,11 +32,17 @@ export const onAlarmEvent = async (event: BusEvent<AlarmStateChangeDetail>): Pro
   if (!alarm || (state !== 'ALARM' && state !== 'OK' && state !== 'INSUFFICIENT_DATA')) return out;
   // One Query: the waiters that watch the alarm (the open-waiters index, filtered on `watching`).
   const waiters = await waitersWatching(alarm);
+  // Read once for the event, and only if a team aggregate went to ALARM (operator-reads.ts).
+  const operators = operatorsReader();
   for (const w of waiters) {
     // Delivered meanwhile (the index lags): nothing to do. Finished, not delivered: finishWaiter delivers it.
     if (w.status !== WaiterStatus.OPEN && w.delivered === true) continue;
     const named = (w.alarms ?? []).filter((a) => a.name === alarm);
     const own: WatchedAlarm | undefined = named.find((a) => a.region === event.region) ?? named[0];
+    if (state === 'ALARM' && own && (await unspared(w, [own], operators)).length === 0) {
+      logger.info('team aggregate in ALARM spared by a team-alarm override', { waiter: w.pk, alarm });
+      continue;
+    }
     if (state === 'ALARM' && own) {
       const waiter = await failWaiterOnAlarm(w.pk, { name: alarm, region: own.region }, `alarm ${alarm} went to ALARM`);
       if (waiter) out.failed.push(waiter.pk);

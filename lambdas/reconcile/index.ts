@@ -35,6 +35,7 @@ import { deliverRollback, settleFromCodeDeploy } from '../shared/deployment-outc
 import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
+import { operatorsReader, unspared } from '../shared/operator-reads.ts';
 import {
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
@@ -133,8 +134,11 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
       logger.error('cannot read alarm states; the next run tries again', { region, error: err as Error });
     }
   }
+  // Read once for the run, and only if a team aggregate in ALARM watches a step (operator-reads.ts).
+  const operators = operatorsReader();
   for (const w of waiters) {
-    const alarm = (w.alarms ?? []).find((a) => alarming.has(alarmKey(a)));
+    const inAlarm = (w.alarms ?? []).filter((a) => alarming.has(alarmKey(a)));
+    const alarm = inAlarm.length > 0 ? (await unspared(w, inAlarm, operators))[0] : undefined;
     if (!alarm) {
       if (w.kind === WaiterKind.BAKE && w.purpose === 'blocker') await reconcileBlockerWait(w, read, settled, tally);
       continue;

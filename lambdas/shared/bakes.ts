@@ -29,6 +29,7 @@ import { countRequests } from './requests.ts';
 import { deliver, finishWaiter, isUndelivered, markDelivered } from './waiters.ts';
 import { sendTaskHeartbeat } from './tokens.ts';
 import { blockerStillHolds } from './gate.ts';
+import { unspared } from './operator-reads.ts';
 
 export const bakeIdOf = (s: StepScope): string =>
   `${s.pipeline}#${s.change}#${s.stage}#${s.region ?? '*'}#${s.unit ?? s.target ?? '*'}`;
@@ -125,7 +126,8 @@ export const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when
   const own = (list: WatchedAlarm[]): WatchedAlarm[] => list.filter((a) => waiter.alarms.some((w) => sameAlarm(a, w)));
   const waitsFor = waiter.purpose === 'blocker' ? waiter.blocker : undefined;
   const missing = own(all.missing).filter((a) => !waitsFor || !sameAlarm(a, waitsFor));
-  const states: AlarmStates = { missing, alarming: own(all.alarming), insufficient: own(all.insufficient) };
+  // A team aggregate a team-alarm override spares for this change does not fail it (operator-reads.ts).
+  const states: AlarmStates = { missing, alarming: await unspared(waiter, own(all.alarming)), insufficient: own(all.insufficient) };
   const noun = nounOf(waiter);
   if (states.missing.length > 0) {
     const first = states.missing[0]!;

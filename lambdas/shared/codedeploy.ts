@@ -4,6 +4,7 @@ import {
   GetDeploymentCommand,
   GetDeploymentGroupCommand,
   ListDeploymentsCommand,
+  type AlarmConfiguration,
   type CreateDeploymentCommandInput,
   type DeploymentInfo,
   type DeploymentStatus as SdkDeploymentStatus,
@@ -67,6 +68,26 @@ export const currentRevision = async (
     revision: revisionOf(pipeline, s3.key),
     location: { bucket: s3.bucket, key: s3.key, bundleType: s3.bundleType, eTag: s3.eTag, version: s3.version },
   };
+};
+
+/**
+ * The deployment's own alarm configuration when `spared` alarms (a team aggregate a team-alarm
+ * override spares for the change) are among the group's: the group's alarms without them, so
+ * CodeDeploy does not stop the overriding deployment on the aggregate while handsoff's own
+ * judges spare it. Undefined when the group lists none of them (the group's configuration
+ * stands). Needs codedeploy:UpdateDeploymentGroup on the group (CodeDeploy's rule).
+ */
+export const alarmConfigurationWithout = async (group: GroupRef, spared: readonly string[]): Promise<AlarmConfiguration | undefined> => {
+  if (spared.length === 0) return undefined;
+  const config = (
+    await clients()
+      .codeDeploy(group.region)
+      .send(new GetDeploymentGroupCommand({ applicationName: group.application, deploymentGroupName: group.deploymentGroup }))
+  ).deploymentGroupInfo?.alarmConfiguration;
+  const alarms = config?.alarms ?? [];
+  if (!config?.enabled || !alarms.some((a) => a.name && spared.includes(a.name))) return undefined;
+  const rest = alarms.filter((a) => !a.name || !spared.includes(a.name));
+  return rest.length > 0 ? { enabled: true, ignorePollAlarmFailure: config.ignorePollAlarmFailure ?? false, alarms: rest } : { enabled: false };
 };
 
 /** Id of the group's latest deployment (CodeDeploy's last attempted one, in any status), if CodeDeploy names one. */

@@ -23,6 +23,8 @@ import type { AlarmRef, BlockingState, GateAsk } from '../../core/contracts.ts';
 import { getItem, queryAll } from './dynamo.ts';
 import { BlockerUnavailableError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from './tables.ts';
+import { noteOf, operatorsReader, overrideFor, type OperatorsReader, type OverrideNote } from './operator-reads.ts';
+import type { OverridableBlocker } from '../../core/operators.ts';
 
 /** Reads a table, turning anything but throttling into WindowUnavailable (fail closed). */
 const readOrUnavailable = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
@@ -99,11 +101,12 @@ const blockerAlarms = (team: string, region: string): Array<{ alarm: AlarmRef; r
  * (`alarm-missing`: a gate never opens without its blocker), else one without data
  * (`insufficient-data`, withoutData's rule).
  */
-const blockerOf = (states: AlarmStates, team: string, region: string): ActiveBlocker | undefined => {
+const blockerOf = (states: AlarmStates, team: string, region: string, setAside: ReadonlySet<BlockReason> = new Set()): ActiveBlocker | undefined => {
   const blockers = blockerAlarms(team, region);
   const noData = withoutData(states);
   const order: Array<[BlockingState, (b: (typeof blockers)[number]) => BlockReason, (b: (typeof blockers)[number]) => boolean]> = [
-    ['ALARM', (b) => b.reason, (b) => observedState(states, b.alarm) === 'ALARM'],
+    // A blocker in ALARM that an override sets aside holds no more; missing or without data, it does (never overridable).
+    ['ALARM', (b) => b.reason, (b) => observedState(states, b.alarm) === 'ALARM' && !setAside.has(b.reason)],
     ['MISSING', () => BlockReason.ALARM_MISSING, (b) => observedState(states, b.alarm) === 'MISSING'],
     ['INSUFFICIENT_DATA', () => BlockReason.INSUFFICIENT_DATA, (b) => noData.some((a) => a.name === b.alarm.name && a.region === region)],
   ];
@@ -118,14 +121,37 @@ const blockerOf = (states: AlarmStates, team: string, region: string): ActiveBlo
 export const activeBlockingAlarm = async (team: string, region: string): Promise<ActiveBlocker | undefined> =>
   blockerOf(await readAlarms(region, blockerAlarms(team, region).map((b) => b.alarm), { team }), team, region);
 
-/** What the gate decides: open; closed by an alarm (waited for as an event); closed by the window until its next opening. */
+/** What the gate decides: open (with the overrides that set a blocker aside, if any); closed by an alarm (waited for as an event); closed by the window until its next opening. */
 export type GateDecision =
-  | { open: true }
+  | { open: true; overrides?: OverrideNote[] }
   | { open: false; blocker: ActiveBlocker }
-  | { open: false; blocker?: undefined; until: Date };
+  | { open: false; blocker?: undefined; until: Date; overrides?: OverrideNote[] };
 
-/** The decision of the gate `ask` of `pipeline` in `region` now (the rule above). */
-export const decideGate = async (pipeline: string, region: string, ask: GateAsk): Promise<GateDecision> => {
+/**
+ * Overrides (lambdas/shared/operator-reads.ts): what of the gate's blockers an override sets
+ * aside for the step of `change`. A team aggregate or company event in ALARM, or a closed
+ * window, holds unless an override applies to (that blocker, region, pipeline, change) now;
+ * the operators table is read (one Query) only when one of those would hold.
+ */
+const gateOverrides = (pipeline: string, region: string, change: string | undefined, read: OperatorsReader) => {
+  const used: OverrideNote[] = [];
+  return {
+    used,
+    /** The override that sets `blocker` aside, recorded in `used` when there is one. */
+    async setsAside(blocker: OverridableBlocker): Promise<boolean> {
+      const o = await overrideFor(read, { blocker, region, pipeline, change: change ?? '', nowMs: Date.now() });
+      if (o) used.push(noteOf(o));
+      return o !== undefined;
+    },
+  };
+};
+
+/** The decision of the gate `ask` of `pipeline` in `region` now for `change` (the rule above). */
+export const decideGate = async (pipeline: string, region: string, ask: GateAsk, change?: string): Promise<GateDecision> => {
+  // The operators partition, read at most once for this decision and only when asked.
+  const operators = operatorsReader();
+  const overrides = gateOverrides(pipeline, region, change, operators);
+  const opened = (): GateDecision => (overrides.used.length > 0 ? { open: true, overrides: overrides.used } : { open: true });
   const stepAlarms: AlarmRef[] = [...new Set(ask.alarms ?? [])].map((name) => ({ region, name }));
   const gateAlarms: AlarmRef[] = ask.team ? blockerAlarms(ask.team, region).map((b) => b.alarm) : [];
   const toRead = [...gateAlarms, ...stepAlarms.filter((a) => !gateAlarms.some((g) => g.name === a.name))];
@@ -134,11 +160,17 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
   const dataOnly = (): GateDecision => {
     const noData = states ? withoutData(states).filter((a) => stepAlarms.some((s) => s.name === a.name)) : [];
     if (noData.length > 0) return { open: false, blocker: { reason: BlockReason.INSUFFICIENT_DATA, alarm: { ...noData[0]!, state: 'INSUFFICIENT_DATA' } } };
-    return { open: true };
+    return opened();
   };
 
   if (ask.team && states) {
-    const blocker = blockerOf(states, ask.team, region);
+    const setAside = new Set<BlockReason>();
+    let blocker = blockerOf(states, ask.team, region);
+    while (blocker && blocker.alarm.state === 'ALARM' && (blocker.reason === BlockReason.TEAM_ALARM || blocker.reason === BlockReason.COMPANY_EVENT)) {
+      if (!(await overrides.setsAside(blocker.reason))) break;
+      setAside.add(blocker.reason);
+      blocker = blockerOf(states, ask.team, region, setAside);
+    }
     if (blocker) return { open: false, blocker };
   }
   if (ask.window === false) return dataOnly();
@@ -161,6 +193,7 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
   const now = new Date(Date.now());
   const holidays = await loadHolidays(pipeline, region, now);
   if (isOpen(window, holidays, now)) return dataOnly();
+  if (await overrides.setsAside(BlockReason.TIME_WINDOW)) return dataOnly();
   const opening = nextOpening(window, holidays, now);
   if (!opening) {
     throw new WindowUnavailableError(
@@ -168,7 +201,8 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
       { pipeline, region },
     );
   }
-  return { open: false, until: opening };
+  // Closed by the window with a blocker set aside: the overrides that did so are named too.
+  return { open: false, until: opening, ...(overrides.used.length > 0 ? { overrides: overrides.used } : {}) };
 };
 
 /**
@@ -183,13 +217,13 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
  * task's timeout. Throttling propagates (the handler's retry, or the reconciler, goes on).
  */
 export const blockerStillHolds = async (
-  waiter: { pipeline: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
+  waiter: { pipeline: string; change?: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
   log: (message: string, fields: Record<string, unknown>) => void,
 ): Promise<boolean> => {
   const { blocker, gate, region } = waiter;
   if (!blocker || !gate || !region) return false;
   try {
-    const decision = await decideGate(waiter.pipeline, region, gate);
+    const decision = await decideGate(waiter.pipeline, region, gate, waiter.change);
     if (decision.open || !decision.blocker) return false;
     const now = decision.blocker.alarm;
     return now.name === blocker.name && now.region === blocker.region && now.state === (blocker.state ?? 'ALARM');

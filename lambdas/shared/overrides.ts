@@ -1,9 +1,204 @@
-/** Overrides of blockers (core/operators.ts rules): applied, read by the gates, expired. */
+/**
+ * Overrides of blockers (core/operators.ts rules), on AWS and in the simulator alike:
+ * - applyOverride checks the request (400 with every problem), writes it (a conditional put
+ *   by overrideId: a retried request is one override and one `override.applied`), publishes
+ *   `override.applied`, schedules its expiry (a one-time Scheduler schedule invoking the
+ *   operator handler with `expire-override`), and wakes the waits it concerns at once.
+ * - expireOverride publishes `override.expired`, once. Nothing else needs to happen at expiry:
+ *   gates and alarm judges read `expires` (lambdas/shared/operator-reads.ts).
+ */
+import { createHash } from 'node:crypto';
+import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import type { OperatorResult, OverrideAction } from '../../core/operators.ts';
+import { EventType } from '../../core/events.ts';
+import { companyEventAlarmName, isTeamAggregateAlarmName } from '../../core/naming.ts';
+import { overrideKey, type OverrideItem } from '../../core/operator-items.ts';
+import { overrideApplies, overrideId, overrideProblems, type OperatorResult, type OverrideAction, type OverrideRequest } from '../../core/operators.ts';
+import type { BlockerResult, HoldResult } from '../../core/contracts.ts';
+import { atExpression } from './bakes.ts';
+import { clients } from './clients.ts';
+import { env, ENV } from './config.ts';
+import { clean, conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed, queryAll } from './dynamo.ts';
+import { nowIso } from './duration.ts';
+import { blockerStillHolds } from './gate.ts';
+import { logger } from './logger.ts';
+import { publish } from './publish.ts';
+import { OPEN_SHARD, OPEN_SHARD_ATTRIBUTE, OPEN_WAITERS_INDEX, table, WaiterKind, WaiterStatus, type BakeWaiter, type Waiter } from './tables.ts';
+import { deliver, finishWaiter } from './waiters.ts';
 
-export const applyOverride = async (_action: z.infer<typeof OverrideAction>): Promise<OperatorResult> => ({
-  status: 409,
-  error: 'not-built',
-  reason: 'overrides are being built',
+/** The operator handler's internal input at an override's expiry (its schedule's target input). */
+export interface ExpireOverrideInput {
+  action: 'expire-override';
+  id: string;
+}
+
+/** An override item is kept this long after it expires (TTL), for the console's history. */
+const KEEP_AFTER_EXPIRY_SECONDS = 7 * 86_400;
+
+/** A schedule may fire a little early; an expiry is not taken before `expires` less this. */
+const EARLY_TOLERANCE_MS = 1000;
+
+/** Scheduler names: [0-9a-zA-Z-_.], at most 64 characters. */
+export const expiryScheduleName = (id: string): string => `handsoff-override-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
+
+/** The scope of an override as events carry it (only the fields it names). */
+const scopeOf = (o: OverrideRequest): Record<string, string> => ({
+  ...(o.pipeline ? { pipeline: o.pipeline } : {}),
+  ...(o.change ? { change: o.change } : {}),
+  ...(o.region ? { region: o.region } : {}),
 });
+
+const overrideEvent = (type: string, o: OverrideItem) => ({
+  type,
+  ...scopeOf(o),
+  override: o.id,
+  blocker: o.blocker,
+  by: o.by,
+  reason: o.reason,
+  expires: o.expires,
+});
+
+const scheduleExpiry = async (o: OverrideItem): Promise<void> => {
+  const input: ExpireOverrideInput = { action: 'expire-override', id: o.id };
+  try {
+    await clients()
+      .scheduler()
+      .send(
+        new CreateScheduleCommand({
+          Name: expiryScheduleName(o.id),
+          GroupName: env(ENV.SCHEDULE_GROUP),
+          ScheduleExpression: atExpression(Date.parse(o.expires)),
+          ScheduleExpressionTimezone: 'UTC',
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          ActionAfterCompletion: 'DELETE',
+          Description: `handsoff override expiry ${o.id}`.slice(0, 512),
+          Target: { Arn: env(ENV.OPERATOR_FUNCTION_ARN), RoleArn: env(ENV.SCHEDULER_ROLE_ARN), Input: JSON.stringify(input) },
+        }),
+      );
+  } catch (err) {
+    if (err instanceof ConflictException || (err as Error).name === 'ConflictException') return; // an earlier attempt scheduled it
+    throw err;
+  }
+};
+
+/** Sets `attribute` once (conditional): true for the caller that set it. */
+const markOnce = (id: string, attribute: string): Promise<boolean> =>
+  conditionalWrite(
+    new UpdateCommand({
+      TableName: table.operators(),
+      Key: overrideKey(id),
+      UpdateExpression: 'SET #a = :now',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#a)',
+      ExpressionAttributeNames: { '#a': attribute },
+      ExpressionAttributeValues: { ':now': nowIso() },
+    }),
+  );
+
+/** Whether a wait is one the override may end: in its scope, closed by its blocker. */
+const concerns = (o: OverrideItem, w: BakeWaiter): boolean => {
+  if (w.kind !== WaiterKind.BAKE || w.status !== WaiterStatus.OPEN || !w.region) return false;
+  if (!overrideApplies(o, { blocker: o.blocker, region: w.region, pipeline: w.pipeline, change: w.change, nowMs: Date.now() })) return false;
+  if (o.blocker === 'time-window') return w.purpose === 'hold';
+  if (w.purpose !== 'blocker' || !w.blocker || (w.blocker.state ?? 'ALARM') !== 'ALARM') return false;
+  return o.blocker === 'company-event' ? w.blocker.name === companyEventAlarmName(w.region) : isTeamAggregateAlarmName(w.blocker.name, w.region);
+};
+
+/**
+ * Wakes the waits `o` concerns (one Query of the open-waiters index): a blocker wait whose
+ * gate would now open (its re-check rule, blockerStillHolds, reading the override just
+ * written), and a window hold in scope of a time-window override (its gate decides again).
+ * Each ends once (a conditional finish): a retried apply wakes nothing twice.
+ * @returns the waits woken.
+ */
+export const wakeWaits = async (o: OverrideItem): Promise<string[]> => {
+  const waiters = await queryAll<Waiter>({
+    TableName: table.waiters(),
+    IndexName: OPEN_WAITERS_INDEX,
+    KeyConditionExpression: '#shard = :open',
+    FilterExpression: '#purpose IN (:blocker, :hold)',
+    ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE, '#purpose': 'purpose' },
+    ExpressionAttributeValues: { ':open': OPEN_SHARD, ':blocker': 'blocker', ':hold': 'hold' },
+  });
+  const woken: string[] = [];
+  for (const w of waiters as BakeWaiter[]) {
+    if (!concerns(o, w)) continue;
+    if (w.purpose === 'blocker' && (await blockerStillHolds(w, logger.warn.bind(logger)))) continue;
+    const output: BlockerResult | HoldResult =
+      w.purpose === 'blocker'
+        ? { bakeId: w.bakeId, purpose: 'blocker', until: new Date(w.endsAt).toISOString() }
+        : { bakeId: w.bakeId, purpose: 'hold', until: new Date(w.endsAt).toISOString() };
+    const finished = await finishWaiter(w.pk, { ok: true, output });
+    if (!finished) continue;
+    await deliver(finished);
+    woken.push(w.pk);
+  }
+  if (woken.length > 0) logger.info('override woke waiting gates', { override: o.id, woken });
+  return woken;
+};
+
+export const applyOverride = async (action: z.infer<typeof OverrideAction>): Promise<OperatorResult> => {
+  const { action: _action, ...input } = action;
+  const nowMs = Date.now();
+  const problems = overrideProblems(input, { nowMs });
+  if (problems.length > 0) {
+    return { status: 400, error: 'invalid-override', reason: problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems };
+  }
+  const request: OverrideRequest = {
+    blocker: input.blocker as OverrideRequest['blocker'],
+    ...(input.region ? { region: input.region } : {}),
+    ...(input.pipeline ? { pipeline: input.pipeline } : {}),
+    ...(input.change ? { change: input.change } : {}),
+    by: input.by.trim(),
+    reason: input.reason.trim(),
+    expires: new Date(Date.parse(input.expires)).toISOString(),
+  };
+  const id = overrideId(request);
+  const fresh: OverrideItem = {
+    ...overrideKey(id),
+    ...request,
+    id,
+    appliedAt: new Date(nowMs).toISOString(),
+    expiresAt: Math.ceil(Date.parse(request.expires) / 1000) + KEEP_AFTER_EXPIRY_SECONDS,
+  };
+  let item = fresh;
+  try {
+    await clients()
+      .dynamo()
+      .send(new PutCommand({ TableName: table.operators(), Item: clean(fresh), ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    // A retried request: the override exists; finish what an earlier attempt may have left.
+    item = (await conflictingItem<OverrideItem>(err, table.operators(), overrideKey(id))) ?? fresh;
+  }
+  const announced = (item as OverrideItem & { announcedAt?: string }).announcedAt !== undefined;
+  if (!announced) {
+    await publish([overrideEvent(EventType.OVERRIDE_APPLIED, item)]);
+    await scheduleExpiry(item);
+  }
+  const woken = await wakeWaits(item);
+  if (!announced) await markOnce(id, 'announcedAt');
+  logger.info('override applied', { override: id, replayed: announced, woken: woken.length });
+  return { status: 201, body: { override: stripKeys(item), ...(announced ? { replayed: true } : {}) } };
+};
+
+const stripKeys = (o: OverrideItem): Record<string, unknown> => {
+  const { pk: _pk, sk: _sk, expiresAt: _ttl, ...rest } = o as OverrideItem & Record<string, unknown>;
+  return rest;
+};
+
+/** At its expiry (its schedule): `override.expired`, once. Early or unknown: nothing. */
+export const expireOverride = async (input: ExpireOverrideInput): Promise<OperatorResult> => {
+  const item = await getItem<OverrideItem & { expiredAt?: string; expiryPublishedAt?: string }>(table.operators(), overrideKey(input.id));
+  if (!item) return { status: 404, error: 'unknown-override', reason: `no override '${input.id}'` };
+  if (Date.now() + EARLY_TOLERANCE_MS < Date.parse(item.expires)) {
+    return { status: 409, error: 'not-expired', reason: `override '${input.id}' expires at ${item.expires}` };
+  }
+  // The first to mark it publishes; a crash between the two is caught by the retry (expiredAt set, not yet published).
+  const first = item.expiredAt === undefined ? await markOnce(input.id, 'expiredAt') : false;
+  if (first || (item.expiredAt !== undefined && item.expiryPublishedAt === undefined)) {
+    await publish([overrideEvent(EventType.OVERRIDE_EXPIRED, item)]);
+    await markOnce(input.id, 'expiryPublishedAt');
+  }
+  return { status: 200, body: { override: stripKeys(item), expired: true } };
+};

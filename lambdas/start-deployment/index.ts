@@ -19,13 +19,14 @@ import { EventType } from '../../core/events.ts';
 import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
-import { createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
+import { alarmConfigurationWithout, createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
 import { clean, conflictingItem, getItem, isConditionalCheckFailed, setOnce } from '../shared/dynamo.ts';
 import { logger } from '../shared/logger.ts';
+import { sparedAlarms, unspared } from '../shared/operator-reads.ts';
 import { publish } from '../shared/publish.ts';
 import {
   deploymentKey,
@@ -70,7 +71,7 @@ const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
  */
 const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean> => {
   const states = await alarmStates(waiter.alarms);
-  const alarm = states.alarming[0];
+  const alarm = (await unspared(waiter, states.alarming))[0];
   if (alarm) {
     await failWaiterOnAlarm(waiter.pk, alarm, `alarm ${alarm.name} is in ALARM while deployment ${waiter.deploymentId} starts`);
     return true;
@@ -98,9 +99,9 @@ const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean
 /**
  * Fail closed before starting: every watched alarm must exist, none may be in ALARM, and
  * each must have data (withoutData's rule in alarms.ts).
- * @returns true when the task was failed.
+ * @returns 'refused' when the task was failed, else the alarms in ALARM a team-alarm override spares.
  */
-const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<boolean> => {
+const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[]): Promise<'refused' | WatchedAlarm[]> => {
   const states = await alarmStates(alarms);
   if (states.missing.length > 0) {
     const names = states.missing.map((a) => a.name);
@@ -109,17 +110,20 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
       alarm: names[0],
       region: input.region,
     });
-    return true;
+    return 'refused';
   }
-  if (states.alarming.length > 0) {
-    const alarm = states.alarming[0]!.name;
-    await publish(states.alarming.map((a) => alarmTriggeredEvent(input, a)));
+  // A team aggregate a team-alarm override spares for this change does not refuse it (operator-reads.ts).
+  const spared = await sparedAlarms(input, states.alarming);
+  const alarming = states.alarming.filter((a) => !spared.includes(a));
+  if (alarming.length > 0) {
+    const alarm = alarming[0]!.name;
+    await publish(alarming.map((a) => alarmTriggeredEvent(input, a)));
     await sendTaskFailure(input.taskToken, StepError.ALARM_TRIGGERED, {
       reason: `alarm ${alarm} is in ALARM; deployment not started`,
       alarm,
       region: input.region,
     });
-    return true;
+    return 'refused';
   }
   const noData = withoutData(states);
   if (noData.length > 0) {
@@ -129,16 +133,18 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
       alarm: noData[0]!.name,
       region: input.region,
     });
-    return true;
+    return 'refused';
   }
-  return false;
+  return spared;
 };
 
-const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise<{ id: string; adopted: boolean }> =>
-  createOrAdoptDeployment(
+const createDeployment = async (input: StartDeploymentInput, group: GroupRef, spared: WatchedAlarm[]): Promise<{ id: string; adopted: boolean }> => {
+  const overrideAlarmConfiguration = await alarmConfigurationWithout(group, spared.map((a) => a.name));
+  return createOrAdoptDeployment(
     group,
     locationOf(input),
     {
+      ...(overrideAlarmConfiguration ? { overrideAlarmConfiguration } : {}),
       // No configuration: the group's own (one host at a time for the one-box, the pipeline's
       // rolling configuration for units and stages), set by the target stack.
       description: deploymentDescription(input),
@@ -146,6 +152,7 @@ const createDeployment = (input: StartDeploymentInput, group: GroupRef): Promise
     },
     `deployment group ${input.deploymentGroup} in ${input.region} is running another deployment; handsoff waits for it rather than start a second one`,
   );
+};
 
 /**
  * Records the CodeDeploy id on the claim (first writer wins; the id is stable per group by CodeDeploy's limit).
@@ -166,8 +173,11 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   const alarms: WatchedAlarm[] = input.alarms.map((name) => ({ region, name }));
 
   let existing = await getItem<DeploymentItem>(table.deployments(), key);
+  let spared: WatchedAlarm[] = [];
   if (!existing) {
-    if (await refuseOnAlarms(input, alarms)) return { outcome: 'refused' };
+    const judged = await refuseOnAlarms(input, alarms);
+    if (judged === 'refused') return { outcome: 'refused' };
+    spared = judged;
     const previous = await currentRevision(pipeline, group);
     const now = nowIso();
     const claim: DeploymentItem = {
@@ -210,10 +220,14 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       const found = await findClaimedDeployment(group, locationOf(input), { ...input, claimedAt: existing.claimedAt });
       deploymentId = found?.id;
       outcome = 'adopted';
-      if (!deploymentId && (await refuseOnAlarms(input, alarms))) return { outcome: 'refused' };
+      if (!deploymentId) {
+        const judged = await refuseOnAlarms(input, alarms);
+        if (judged === 'refused') return { outcome: 'refused' };
+        spared = judged;
+      }
     }
     if (!deploymentId) {
-      const created = await createDeployment(input, group);
+      const created = await createDeployment(input, group, spared);
       deploymentId = created.id;
       outcome = created.adopted ? 'adopted' : 'started';
     }

@@ -137,7 +137,8 @@ describe('control plane', () => {
       .filter((f) => JSON.stringify(f.Properties.DeadLetterConfig ?? {}).includes(queueId))
       .map((f) => f.Properties.Description)
       .sort();
-    expect(withDlq).toEqual(['handsoff bake-end', 'handsoff on-alarm-event', 'handsoff on-deployment-event', 'handsoff reconcile', 'handsoff start-change']);
+    // operator: its override-expiry schedules invoke it asynchronously.
+    expect(withDlq).toEqual(['handsoff bake-end', 'handsoff on-alarm-event', 'handsoff on-deployment-event', 'handsoff operator', 'handsoff reconcile', 'handsoff start-change']);
     const invokeConfigs = Object.values(resourcesOf(controlPlane, 'AWS::Lambda::EventInvokeConfig'));
     expect(invokeConfigs.length).toBe(withDlq.length);
     for (const c of invokeConfigs) expect(c.Properties.MaximumRetryAttempts).toBe(2);
@@ -255,8 +256,12 @@ describe('control plane', () => {
       [
         // No watch items to delete: the open-waiters index (Query), filtered on `watching`, finds the waiters.
         'dynamodb:GetItem',
+        // Query: the index, and (one statement with it) the operators partition when a team
+        // aggregate goes to ALARM (a team-alarm override spares it).
         'dynamodb:Query',
         'dynamodb:UpdateItem',
+        // PutItem: its decisions (alarm.triggered) appended to the audit trail.
+        'dynamodb:PutItem',
         'events:PutEvents',
         // The waiters table holds task tokens: it is encrypted with the control plane's key.
         'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey',
@@ -271,7 +276,7 @@ describe('control plane', () => {
   it('has on-demand tables with point-in-time recovery and pk/sk keys', () => {
     const tables = Object.values(resourcesOf(controlPlane, 'AWS::DynamoDB::Table'));
     // No watches table: each waiter is its own watch record (the open-waiters index, filtered on `watching`).
-    expect(tables).toHaveLength(6); // deployments, waiters, windows, holidays, lanes, changes
+    expect(tables).toHaveLength(8); // deployments, waiters, windows, holidays, lanes, changes, operators, audit
     for (const t of tables) {
       expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -315,7 +320,9 @@ describe('control plane', () => {
         // One more GetItem and Query (one statement on the windows and holidays tables): an
         // overdue blocker wait's re-check reads its gate's window and holidays.
         'dynamodb:GetItem', 'dynamodb:GetItem',
-        'dynamodb:PutItem',
+        // PutItem: the lanes, and the audit trail (append only).
+        'dynamodb:PutItem', 'dynamodb:PutItem',
+        // Also the operators partition (a team-alarm override may spare a team aggregate in ALARM), in a statement with another table's.
         'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query',
         'dynamodb:Scan',
         'dynamodb:UpdateItem', 'dynamodb:UpdateItem',
@@ -447,14 +454,30 @@ describe('control plane', () => {
     }
   });
 
-  it('lets the bake scheduler invoke bake-end only', () => {
+  it('lets the bake scheduler invoke bake-end and operator (an override expiry) only', () => {
     controlPlane.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'handsoff-bakes' });
     const policies = Object.values(resourcesOf(controlPlane, 'AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes('BakeSchedulerRole'),
     );
     expect(policies.flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
-      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BakeEndFunction/), 'Arn'] } },
+      {
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: [
+          { 'Fn::GetAtt': [expect.stringMatching(/^BakeEndFunction/), 'Arn'] },
+          { 'Fn::GetAtt': [expect.stringMatching(/^OperatorFunction/), 'Arn'] },
+        ],
+      },
     ]);
+  });
+
+  it('lets every publishing handler append to the audit table, and nothing more there', () => {
+    const auditTable = Object.entries(resourcesOf(controlPlane, 'AWS::DynamoDB::Table')).find(([id]) => id.startsWith('AuditTable'))![0];
+    for (const handler of Object.values(HandlerName)) {
+      const onAudit = statementsOf(handler).filter((st) => JSON.stringify(st.Resource).includes(auditTable));
+      const publishes = statementsOf(handler).some((st) => [st.Action].flat().includes('events:PutEvents'));
+      expect({ handler, actions: onAudit.flatMap((st) => [st.Action].flat()) }).toEqual({ handler, actions: publishes ? ['dynamodb:PutItem'] : [] });
+    }
   });
 
   it('seeds a window item per (pipeline, production region) with its resolved time zone', () => {

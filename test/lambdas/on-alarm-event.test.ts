@@ -39,7 +39,9 @@ describe('on-alarm-event', () => {
       expect.objectContaining({ type: 'alarm.triggered', alarm, unit: 'sae1-az1' }),
     ]);
     // One Query finds them (a waiter that does not watch the alarm is not touched); no watch item is deleted.
-    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 1);
+    // The alarm is a team aggregate: one more Query, of the operators table (a team-alarm override would spare it).
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: 'operators' });
     expect(sfn).not.toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'other-token' });
     expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
     expect(ddb).not.toHaveReceivedCommand(DeleteCommand);

@@ -49,7 +49,8 @@ describe('DynamoDB requests per invocation (5 watched alarms)', () => {
     codeDeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-1' });
     codeDeploy.on(GetDeploymentCommand).resolves({});
     await startDeployment({ pipeline: 'p', change: 'c', stage: 'wave-1', region: 'r', taskToken: 't', revision: 'r1', artifact: { versionId: 'v1', eTag: 'e1', sha256: 'f'.repeat(64) }, application: 'p', deploymentGroup: 'g', alarms: names });
-    expect(commands()).toEqual(['GetCommand', 'PutCommand', 'UpdateCommand', 'PutCommand']);
+    // And the audit record of deployment.started (lambdas/shared/publish.ts).
+    expect(commands()).toEqual(['GetCommand', 'PutCommand', 'UpdateCommand', 'PutCommand', 'PutCommand']);
   });
 });
 
@@ -65,8 +66,8 @@ describe('one watch record per waiter', () => {
     expect(store.get('bake#p#c#wave-1#r#*')!.watching).toEqual(alarms.map((a) => a.name));
     ddb.resetHistory();
     await expect(onAlarmEvent({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', region: 'r', time: NOW.toISOString(), detail: { alarmName: 'a36', state: { value: 'ALARM' } } })).resolves.toEqual({ failed: ['bake#p#c#wave-1#r#*'], cleared: [] });
-    // The Query, the finish, the delivery: no watch item written or deleted.
-    expect(commands()).toEqual(['QueryCommand', 'UpdateCommand', 'UpdateCommand']);
+    // The Query, the finish, the audit record of alarm.triggered, the delivery: no watch item written or deleted.
+    expect(commands()).toEqual(['QueryCommand', 'UpdateCommand', 'PutCommand', 'UpdateCommand']);
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ TableName: 'waiters', IndexName: 'open-waiters', FilterExpression: 'contains(#watching, :alarm)' });
   });
 });

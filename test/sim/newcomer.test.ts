@@ -44,15 +44,6 @@ describe('validate warns about scenario parts simulate ignores', () => {
     changes: [change('c1')],
     events: [
       { at: '2026-11-30T10:00:00Z', kind: 'company-event', state: 'ALARM', region: 'us-east-1' },
-      {
-        at: '2026-11-30T10:00:00Z',
-        kind: 'override',
-        blocker: 'company-event',
-        region: 'us-east-1',
-        by: 'dave',
-        reason: 'hotfix',
-        expires: '2026-11-30T20:00:00Z',
-      },
       { at: '2026-11-30T11:00:00Z', kind: 'emergency-request', change: 'c1', by: 'alice', reason: 'outage' },
       { at: '2026-11-30T12:00:00Z', kind: 'emergency-decision', change: 'c1', by: 'pat', decision: 'approve' },
     ],
@@ -64,18 +55,23 @@ describe('validate warns about scenario parts simulate ignores', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^valid: /);
     const warnings = run.stderr.split('\n').filter((l) => l.includes('warning'));
-    expect(warnings.find((l) => l.includes('events[1]'))).toMatch(/override.*ignored/);
-    expect(warnings.find((l) => l.includes('events[2]'))).toMatch(/emergency-request.*ignored/);
-    expect(warnings.find((l) => l.includes('events[3]'))).toMatch(/emergency-decision.*ignored/);
+    expect(warnings.find((l) => l.includes('events[1]'))).toMatch(/emergency-request.*ignored/);
+    expect(warnings.find((l) => l.includes('events[2]'))).toMatch(/emergency-decision.*ignored/);
     expect(warnings.find((l) => l.includes('approvers'))).toMatch(/ignored/);
     expect(warnings.every((l) => l.includes(file))).toBe(true);
     // The company event is simulated: no warning for it.
     expect(warnings.some((l) => l.includes('events[0]'))).toBe(false);
-    expect(warnings).toHaveLength(4);
+    expect(warnings).toHaveLength(3);
   });
 
   it('says nothing for a scenario that simulate honours in full', async () => {
-    const file = writeJson('honoured.json', { start: START, until: '2026-12-01T00:00:00Z', changes: [change('c1')] });
+    const file = writeJson('honoured.json', {
+      start: START,
+      until: '2026-12-01T00:00:00Z',
+      changes: [change('c1')],
+      // Overrides are simulated: the operator handler applies them.
+      events: [{ at: '2026-11-30T10:00:00Z', kind: 'override', blocker: 'company-event', region: 'us-east-1', by: 'dave', reason: 'hotfix', expires: '2026-11-30T20:00:00Z' }],
+    });
     const run = await runCli(['validate', '--pipeline', SMALL_PIPELINE, '--scenario', file]);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');

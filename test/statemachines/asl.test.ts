@@ -68,7 +68,7 @@ describe('buildStateMachines', () => {
     // no Wait state with a fixed polling interval
     expect(allStates(defs.region).filter(([, s]) => s.Type === 'Wait' && s.Seconds)).toEqual([]);
     // holds while a window is closed are waits on a token too
-    expect(allStates(defs.region).filter(([n]) => n.endsWith('WaitForWindow') && n !== 'OneBox.WaitForWindow').every(([, s]) => s.Type === 'Task')).toBe(true);
+    expect(allStates(defs.region).filter(([n]) => n.endsWith('WaitForWindow')).every(([, s]) => s.Type === 'Task')).toBe(true);
   });
 
   it('deploys one unit at a time after the one-box and its bake', () => {
@@ -91,8 +91,12 @@ describe('buildStateMachines', () => {
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: deploy === 'OneBox.Deploy' ? 'Region.Rollback' : 'Unit.Failed' },
       ]);
     }
-    // before the one-box nothing of the change runs in the region: a plain Wait
-    expect(states['OneBox.WaitForWindow']).toMatchObject({ Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: 'OneBox.Gate' });
+    // before the one-box nothing of the change runs in the region: a hold that watches nothing
+    // (a task, so that an override of the window ends it early)
+    const first = states['OneBox.WaitForWindow'];
+    expect(first.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(first.Parameters.Payload).toMatchObject({ purpose: 'hold', 'until.$': '$.gate.value.nextOpening', alarms: [] });
+    expect(first.Next).toBe('OneBox.Gate');
     // between units the change runs there: the wait watches the region's alarms (slow burns)
     const hold = states['Unit.WaitForWindow'];
     expect(hold.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');

@@ -25,6 +25,11 @@ export interface HandlerAccess {
   readonly indexes?: ReadonlyArray<{ table: TableName; index: string; actions: readonly DynamoAction[] }>;
   /** CreateDeployment / StopDeployment / GetDeployment ... on the pipelines' groups. */
   readonly deploy?: boolean;
+  /**
+   * codedeploy:UpdateDeploymentGroup on the pipelines' groups: CodeDeploy requires it to create a
+   * deployment with its own alarm configuration (a team-alarm override drops the spared aggregate).
+   */
+  readonly overrideGroupAlarms?: boolean;
   /** GetDeployment only. */
   readonly readDeployments?: boolean;
   readonly describeAlarms?: boolean;
@@ -53,20 +58,27 @@ const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE } as const;
 const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
 /** A blocker wait's re-check takes its gate's decision: the window item (GetItem) and the holidays (Query). */
 const GATE_READ: readonly DynamoAction[] = ['GetItem', 'Query'];
+/** The overrides in force: one Query of the operators partition (lambdas/shared/operator-reads.ts). */
+const OPERATORS_READ: readonly DynamoAction[] = ['Query'];
+/** The audit trail is append-only for the handlers: every publisher writes its decisions there (lambdas/shared/publish.ts). */
+const AUDIT_APPEND: readonly DynamoAction[] = ['PutItem'];
 
 export const ACCESS: Record<HandlerName, HandlerAccess> = {
-  [HandlerName.NOTIFY]: {},
+  [HandlerName.NOTIFY]: { tables: { audit: AUDIT_APPEND } },
   // Also reads the team aggregate and company event alarms: a blocker closes the window.
-  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ }, describeAlarms: true },
+  // operators: an override may set a blocker or the window aside.
+  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ, operators: OPERATORS_READ, audit: AUDIT_APPEND }, describeAlarms: true },
   [HandlerName.START_DEPLOYMENT]: {
-    tables: STATE_TABLES,
+    // operators: a team-alarm override spares the team aggregate for its change.
+    tables: { ...STATE_TABLES, operators: OPERATORS_READ, audit: AUDIT_APPEND },
     deploy: true,
+    overrideGroupAlarms: true,
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
     readArtifacts: true,
   },
   [HandlerName.START_BAKE]: {
-    tables: STATE_TABLES,
+    tables: { ...STATE_TABLES, operators: OPERATORS_READ, audit: AUDIT_APPEND },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -74,7 +86,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
   [HandlerName.BAKE_END]: {
     // windows, holidays: a blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
-    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ },
+    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ, operators: OPERATORS_READ, audit: AUDIT_APPEND },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -82,7 +94,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     schedules: ['CreateSchedule', 'DeleteSchedule'],
   },
   [HandlerName.ROLLBACK]: {
-    tables: STATE_TABLES,
+    tables: { ...STATE_TABLES, audit: AUDIT_APPEND },
     deploy: true,
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
@@ -96,14 +108,17 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.RESOLVE_ARTIFACT]: { readArtifacts: true, publishes: false },
   [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
   // UpdateItem on the waiters table: the lanes marker (core/tables.ts LANES_MARKER_KEY) an acquire touches first.
-  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'] }, completeTasks: COMPLETE_TASKS },
-  [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: STATE_TABLES, readDeployments: true, completeTasks: COMPLETE_TASKS },
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'], audit: AUDIT_APPEND }, completeTasks: COMPLETE_TASKS },
+  [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: { ...STATE_TABLES, audit: AUDIT_APPEND }, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): finds them in the
   // open-waiters index (filtered on `watching`) and finishes them; no deployment, alarm or schedule API.
   [HandlerName.ON_ALARM_EVENT]: {
     tables: {
       // GetItem: the waiter a conditional finish collided with (dynamo.ts conflictingItem).
       waiters: ['GetItem', 'UpdateItem'],
+      // A team aggregate in ALARM spared by a team-alarm override (lambdas/shared/operator-reads.ts).
+      operators: OPERATORS_READ,
+      audit: AUDIT_APPEND,
     },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
@@ -119,6 +134,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
       // An overdue blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
       windows: GATE_READ,
       holidays: GATE_READ,
+      operators: OPERATORS_READ,
+      audit: AUDIT_APPEND,
     },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     readDeployments: true,
@@ -132,8 +149,14 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     timeout: Duration.minutes(2),
   },
   // What people do (lambdas/operator): records overrides and emergencies, appends to the audit trail.
+  // An override wakes the waits it concerns (the open-waiters index; a blocker wait's gate
+  // decision: alarms, window, holidays) and schedules its own expiry (this function).
   [HandlerName.OPERATOR]: {
-    tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: ['PutItem'] },
+    tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: AUDIT_APPEND, waiters: ['GetItem', 'UpdateItem'], windows: GATE_READ, holidays: GATE_READ },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
+    describeAlarms: true,
+    completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
+    schedules: ['CreateSchedule'],
   },
 };
 

@@ -47,6 +47,8 @@ export const ASYNC_HANDLERS: readonly HandlerName[] = [
   HandlerName.BAKE_END,
   HandlerName.RECONCILE,
   HandlerName.START_CHANGE,
+  // Its own schedules invoke it at an override's expiry (the console's calls are synchronous).
+  HandlerName.OPERATOR,
 ];
 
 export interface HandlerDeps {
@@ -72,23 +74,25 @@ export const createFunctions = (
   handlerEntry: ((name: HandlerName) => string) | undefined,
 ): Record<HandlerName, lambda.Function> => {
   const functions = {} as Record<HandlerName, lambda.Function>;
-  const bakeEndName = `${stack.stackName}-bake-end`;
-  if (bakeEndName.length > 64) throw new Error(`function name '${bakeEndName}' is longer than Lambda's 64 characters: shorten the stack name`);
-  const bakeEndArn = stack.formatArn({
-    service: 'lambda',
-    resource: 'function',
-    resourceName: bakeEndName,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
+  /** A function that schedules invocations of itself (bake-end its next end check, operator an override's expiry) has a fixed name. */
+  const fixedName = (handler: HandlerName): { name: string; arn: string } => {
+    const name = `${stack.stackName}-${handler}`;
+    if (name.length > 64) throw new Error(`function name '${name}' is longer than Lambda's 64 characters: shorten the stack name`);
+    return { name, arn: stack.formatArn({ service: 'lambda', resource: 'function', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) };
+  };
+  const { name: bakeEndName, arn: bakeEndArn } = fixedName(HandlerName.BAKE_END);
+  const operator = fixedName(HandlerName.OPERATOR);
   const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
   const code = bundleHandlers(PROJECT_ROOT, handlerEntries(handlerEntry));
   for (const name of order) {
-    functions[name] = handlerFunction(stack, name, code[name]!, name === HandlerName.BAKE_END ? bakeEndName : undefined, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
+    const functionName = name === HandlerName.BAKE_END ? bakeEndName : name === HandlerName.OPERATOR ? operator.name : undefined;
+    functions[name] = handlerFunction(stack, name, code[name]!, functionName, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
       [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
       [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
       [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
       [ENV.ARTIFACT_BUCKET]: deps.artifacts.bucketName,
       [ENV.BAKE_END_FUNCTION_ARN]: name === HandlerName.BAKE_END ? bakeEndArn : functions[HandlerName.BAKE_END]!.functionArn,
+      ...(name === HandlerName.OPERATOR ? { [ENV.OPERATOR_FUNCTION_ARN]: operator.arn } : {}),
       ...tableEnvironment(deps.tables),
     });
   }
@@ -210,6 +214,13 @@ export const grantHandler = (
       'Deployment groups of the handsoff CodeDeploy applications only (<application>/<group>); any region, as a pipeline with automatic waves deploys to every catalog region.',
     );
   }
+  if (access.overrideGroupAlarms) {
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({ actions: ['codedeploy:UpdateDeploymentGroup'], resources: forPipelines((p) => deploymentGroupArns(stack, p)) }),
+      'CodeDeploy requires UpdateDeploymentGroup to create a deployment with its own alarm configuration (a team-alarm override leaves the alarming team aggregate out); on the handsoff deployment groups only.',
+    );
+  }
   if (access.deploy) {
     allowWithWildcardResources(
       role,
@@ -276,7 +287,7 @@ export const grantHandler = (
           stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${BAKE_SCHEDULE_GROUP}/*` }),
         ],
       }),
-      'One-time bake-end schedules are named per bake at run time; the pattern covers only the handsoff bake schedule group.',
+      'One-time bake-end and override-expiry schedules are named per bake or override at run time; the pattern covers only the handsoff schedule group.',
     );
     if (access.schedules.includes('CreateSchedule')) deps.schedulerRole.grantPassRole(role);
   }

@@ -1,0 +1,217 @@
+/**
+ * Overrides through the real handlers: the operator handler refuses a bad override naming
+ * every field, applies a good one once however often it is retried (one item, one
+ * `override.applied`, one expiry schedule), wakes the blocker wait it concerns, and expires it
+ * once. Gates set the overridden blocker aside until `expires` and say who and why; an
+ * operators table that cannot be read sets nothing aside (fail closed).
+ */
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { checkWindow } from '../../lambdas/check-window/index.ts';
+import { operate } from '../../lambdas/operator/index.ts';
+import type { CheckWindowInput } from '../../core/contracts.ts';
+import { OPERATORS_PK } from '../../core/operator-items.ts';
+import { $metadata, cloudWatch, ddb, fakeWaiters, marshalled, published, scheduler, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const region = 'sa-east-1';
+const company = `handsoff-company-event-${region}`;
+const aggregate = `handsoff-storefront-${region}-aggregate`;
+const at = '2026-12-01T18:00:00Z'; // support.ts NOW
+const expires = '2026-12-02T06:00:00.000Z';
+const override = {
+  action: 'override' as const,
+  blocker: 'company-event',
+  region,
+  change: 'c1',
+  by: 'dave',
+  reason: 'the checkout fix must ship during the sale',
+  expires,
+};
+
+/** The operators table in memory: conditional puts and updates as the handler uses them. */
+const fakeOperators = (): Map<string, Record<string, unknown>> => {
+  const items = new Map<string, Record<string, unknown>>();
+  const conflict = (item?: Record<string, unknown>) =>
+    new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata, Item: item ? marshalled(item) : undefined });
+  const waiters = ddb.on(PutCommand);
+  waiters.callsFake((input) => {
+    if (input.TableName !== 'operators') return {};
+    const existing = items.get(input.Item.sk);
+    if (existing) throw conflict(existing);
+    items.set(input.Item.sk, structuredClone(input.Item));
+    return {};
+  });
+  ddb.on(UpdateCommand, { TableName: 'operators' }).callsFake((input) => {
+    const item = items.get(input.Key.sk);
+    const attribute = input.ExpressionAttributeNames['#a'];
+    if (!item || item[attribute] !== undefined) throw conflict(item);
+    item[attribute] = input.ExpressionAttributeValues[':now'];
+    return {};
+  });
+  ddb.on(GetCommand, { TableName: 'operators' }).callsFake((input) => ({ Item: structuredClone(items.get(input.Key.sk)) }));
+  ddb.on(QueryCommand, { TableName: 'operators' }).callsFake(() => ({ Items: [...items.values()].map((i) => structuredClone(i)) }));
+  return items;
+};
+
+/** The open-waiters index as the override's wake reads it (blocker waits and holds). */
+const wakeIndex = (store: Map<string, Record<string, any>>): void => {
+  ddb.on(QueryCommand, { TableName: 'waiters', FilterExpression: '#purpose IN (:blocker, :hold)' }).callsFake(() => ({
+    Items: [...store.values()].filter((w) => w.openShard === 'OPEN' && ['blocker', 'hold'].includes(w.purpose)).map((w) => structuredClone(w)),
+  }));
+};
+
+const alarmStates = (states: Record<string, 'OK' | 'ALARM'>): void => {
+  cloudWatch.on(DescribeAlarmsCommand).resolves({
+    CompositeAlarms: Object.entries(states).filter(([n]) => n.endsWith('-aggregate')).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue })),
+    MetricAlarms: Object.entries(states).filter(([n]) => !n.endsWith('-aggregate')).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue })),
+  });
+};
+
+const gate = (extra: Partial<CheckWindowInput> = {}): CheckWindowInput => ({
+  pipeline: 'storefront-api',
+  change: 'c1',
+  stage: 'wave-1',
+  region,
+  target: 'onebox',
+  team: 'storefront',
+  window: false,
+  ...extra,
+});
+
+let operators: Map<string, Record<string, unknown>>;
+beforeEach(() => {
+  scheduler.on(CreateScheduleCommand).resolves({});
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  wakeIndex(fakeWaiters([]));
+  operators = fakeOperators();
+});
+
+describe('operator: override', () => {
+  it('refuses a bad override with 400, naming every field at once, and changes nothing', async () => {
+    const result = await operate({ action: 'override', blocker: 'lane', region, by: '', reason: ' ', expires: '2026-12-03T18:00:00Z' });
+    expect(result.status).toBe(400);
+    const problems = (result as { problems: Array<{ field: string; message: string }> }).problems;
+    expect(problems.map((p) => p.field).sort()).toEqual(['blocker', 'by', 'expires', 'reason']);
+    expect(problems.find((p) => p.field === 'expires')!.message).toContain('at most 24 h');
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(published()).toEqual([]);
+    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+  });
+
+  it('refuses an expiry in the past and one that is not a UTC time', async () => {
+    for (const bad of ['2026-12-01T17:00:00Z', 'tomorrow']) {
+      const result = await operate({ ...override, expires: bad });
+      expect(result).toMatchObject({ status: 400, problems: [expect.objectContaining({ field: 'expires' })] });
+    }
+  });
+
+  it('applies an override once however often the request is retried: one item, one override.applied, one expiry schedule', async () => {
+    const first = await operate(override);
+    const retry = await operate(override);
+    expect(first).toMatchObject({ status: 201, body: { override: { blocker: 'company-event', region, change: 'c1', by: 'dave', expires } } });
+    expect(retry).toMatchObject({ status: 201, body: { replayed: true } });
+    expect(operators.size).toBe(1);
+    expect([...operators.values()][0]).toMatchObject({ pk: OPERATORS_PK, appliedAt: new Date(at).toISOString() });
+    expect(published().filter((e) => e.type === 'override.applied')).toEqual([
+      expect.objectContaining({ blocker: 'company-event', by: 'dave', reason: override.reason, expires, region, change: 'c1' }),
+    ]);
+    expect(scheduler).toHaveReceivedCommandTimes(CreateScheduleCommand, 1);
+    const schedule = scheduler.commandCalls(CreateScheduleCommand)[0]!.args[0].input;
+    expect(schedule.ScheduleExpression).toBe('at(2026-12-02T06:00:00)');
+    expect(schedule.Target?.Arn).toContain(':function:operator');
+    expect(JSON.parse(schedule.Target!.Input!)).toEqual({ action: 'expire-override', id: (first as unknown as { body: { override: { id: string } } }).body.override.id });
+  });
+
+  it('publishes override.expired once at its expiry, however often its schedule fires, and not before', async () => {
+    const applied = (await operate(override)) as unknown as { body: { override: { id: string } } };
+    const id = applied.body.override.id;
+    await expect(operate({ action: 'expire-override', id } as never)).resolves.toMatchObject({ status: 409 });
+    vi.setSystemTime(new Date(expires));
+    await operate({ action: 'expire-override', id } as never);
+    await operate({ action: 'expire-override', id } as never);
+    expect(published().filter((e) => e.type === 'override.expired')).toEqual([expect.objectContaining({ by: 'dave', blocker: 'company-event', expires })]);
+  });
+
+  it('wakes the blocker wait it concerns at once, once', async () => {
+    const store = fakeWaiters([
+      {
+        pk: 'bake#w1', kind: 'bake', bakeId: 'w1', status: 'OPEN', openShard: 'OPEN', token: 'wait-token', purpose: 'blocker',
+        pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region, target: 'onebox', alarms: [], endsAt: Date.parse('2026-12-01T18:15:00Z'),
+        blocker: { region, name: company, state: 'ALARM' }, gate: { team: 'storefront', window: false },
+      },
+      {
+        // Another change's wait: not in the override's scope.
+        pk: 'bake#w2', kind: 'bake', bakeId: 'w2', status: 'OPEN', openShard: 'OPEN', token: 'other-token', purpose: 'blocker',
+        pipeline: 'storefront-api', change: 'c2', stage: 'wave-1', region, target: 'onebox', alarms: [], endsAt: Date.parse('2026-12-01T18:15:00Z'),
+        blocker: { region, name: company, state: 'ALARM' }, gate: { team: 'storefront', window: false },
+      },
+    ]);
+    wakeIndex(store);
+    operators = fakeOperators();
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    await operate(override);
+    await operate(override);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'wait-token' });
+    expect(store.get('bake#w2')!.status).toBe('OPEN');
+  });
+});
+
+describe('gates with overrides', () => {
+  it('opens a gate held by a company event for the change the override names, saying who and why, and holds again after expiry', async () => {
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    await operate(override);
+    const previous = { open: false, blocked: true, reason: 'company-event', blockedReason: 'company-event' };
+    await expect(checkWindow(gate({ previous }))).resolves.toMatchObject({ open: true });
+    expect(published().filter((e) => e.type === 'unblocked')).toEqual([
+      expect.objectContaining({ reason: 'company-event', region, change: 'c1', override: expect.objectContaining({ by: 'dave', reason: override.reason, blocker: 'company-event' }) }),
+    ]);
+    // Another change, another region: still held.
+    await expect(checkWindow(gate({ change: 'c2' }))).resolves.toMatchObject({ open: false, reason: 'company-event' });
+    // At expiry the blocker holds again.
+    vi.setSystemTime(new Date(expires));
+    await expect(checkWindow(gate({ stage: 'wave-1', unit: 'sae1-az1', target: 'fleet' }))).resolves.toMatchObject({ open: false, reason: 'company-event' });
+  });
+
+  it('names the override when it ends a company-event block that the closed window then holds', async () => {
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    await operate(override);
+    // Tuesday 18:00Z is 15:00 in São Paulo: after its 09:00-15:00 window.
+    ddb.on(GetCommand, { TableName: 'windows' }).resolves({ Item: { pk: 'storefront-api', sk: region, timeZone: 'America/Sao_Paulo', days: ['MON', 'TUE', 'WED', 'THU'], start: '09:00', end: '15:00' } });
+    ddb.on(QueryCommand, { TableName: 'holidays' }).resolves({ Items: [] });
+    const previous = { open: false, blocked: true, reason: 'company-event', blockedReason: 'company-event' };
+    await expect(checkWindow(gate({ window: undefined, previous }))).resolves.toMatchObject({ open: false, reason: 'time-window' });
+    expect(published().filter((e) => e.type === 'unblocked' || e.type === 'blocked')).toEqual([
+      expect.objectContaining({ type: 'unblocked', reason: 'company-event', override: expect.objectContaining({ by: 'dave' }) }),
+      expect.objectContaining({ type: 'blocked', reason: 'time-window' }),
+    ]);
+  });
+
+  it('does not set aside a blocker that is missing (only one in ALARM is overridable)', async () => {
+    alarmStates({ [aggregate]: 'OK' });
+    await operate(override);
+    await expect(checkWindow(gate())).resolves.toMatchObject({ open: false, reason: 'alarm-missing' });
+  });
+
+  it('reads the operators table only when an overridable blocker holds', async () => {
+    alarmStates({ [company]: 'OK', [aggregate]: 'OK' });
+    await expect(checkWindow(gate())).resolves.toMatchObject({ open: true });
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { TableName: 'operators' });
+  });
+
+  it.each([
+    ['throttled', new ProvisionedThroughputExceededException({ message: 'slow down', $metadata })],
+    ['unreadable', Object.assign(new Error('User is not authorized to perform: dynamodb:Query'), { name: 'AccessDeniedException' })],
+  ])('holds the gate when the operators table is %s (fail closed), without failing the step', async (_, error) => {
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    await operate(override);
+    ddb.on(QueryCommand, { TableName: 'operators' }).rejects(error);
+    await expect(checkWindow(gate())).resolves.toMatchObject({ open: false, reason: 'company-event' });
+  });
+});
