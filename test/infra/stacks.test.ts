@@ -221,7 +221,8 @@ describe('control plane', () => {
     const functions = Object.values(resourcesOf(controlPlane, 'AWS::Lambda::Function')).filter((f) =>
       String(f.Properties.Description ?? '').startsWith('handsoff '),
     );
-    expect(functions).toHaveLength(Object.values(HandlerName).length);
+    // Every handler, and the console's function (which runs the operator's code).
+    expect(functions).toHaveLength(Object.values(HandlerName).length + 1);
     for (const f of functions) {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(f.Properties.Runtime).toBe('nodejs22.x');
@@ -271,7 +272,7 @@ describe('control plane', () => {
   it('has on-demand tables with point-in-time recovery and pk/sk keys', () => {
     const tables = Object.values(resourcesOf(controlPlane, 'AWS::DynamoDB::Table'));
     // No watches table: each waiter is its own watch record (the open-waiters index, filtered on `watching`).
-    expect(tables).toHaveLength(6); // deployments, waiters, windows, holidays, lanes, changes
+    expect(tables).toHaveLength(8); // deployments, waiters, windows, holidays, lanes, changes, operators, audit
     for (const t of tables) {
       expect(t.Properties.BillingMode).toBe('PAY_PER_REQUEST');
       expect(t.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -447,13 +448,20 @@ describe('control plane', () => {
     }
   });
 
-  it('lets the bake scheduler invoke bake-end only', () => {
+  it('lets the scheduler invoke bake-end (bake ends) and the operator (override expiries) only', () => {
     controlPlane.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'handsoff-bakes' });
     const policies = Object.values(resourcesOf(controlPlane, 'AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes('BakeSchedulerRole'),
     );
     expect(policies.flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
-      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BakeEndFunction/), 'Arn'] } },
+      {
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        Resource: [
+          { 'Fn::GetAtt': [expect.stringMatching(/^BakeEndFunction/), 'Arn'] },
+          { 'Fn::GetAtt': [expect.stringMatching(/^OperatorFunction/), 'Arn'] },
+        ],
+      },
     ]);
   });
 

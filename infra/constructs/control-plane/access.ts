@@ -35,6 +35,8 @@ export interface HandlerAccess {
   readonly completeTasks?: readonly ('SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat')[];
   /** EventBridge Scheduler actions in the bake schedule group. */
   readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
+  /** The target of one-time schedules in that group: the scheduler's role may invoke it. */
+  readonly scheduled?: boolean;
   readonly readArtifacts?: boolean;
   /** The review gate's CodeCommit reads, on the pipelines' repositories only. */
   readonly readReviews?: boolean;
@@ -80,6 +82,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     completeTasks: COMPLETE_TASKS,
     // CreateSchedule: a bake that is not over yet schedules its next end check.
     schedules: ['CreateSchedule', 'DeleteSchedule'],
+    scheduled: true,
   },
   [HandlerName.ROLLBACK]: {
     tables: STATE_TABLES,
@@ -131,11 +134,38 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     // A sweep of every open waiter; well within the five minutes between two sweeps.
     timeout: Duration.minutes(2),
   },
-  // What people do (lambdas/operator): records overrides and emergencies, appends to the audit trail.
+  // What people do (lambdas/operator): records overrides and emergencies, appends to the audit
+  // trail (PutItem only: nothing updates or deletes a record), and schedules each override's
+  // expiry in the schedule group, a one-time schedule that invokes this function at `expires`.
   [HandlerName.OPERATOR]: {
     tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: ['PutItem'] },
+    schedules: ['CreateSchedule'],
+    scheduled: true,
   },
 };
+
+/** A's access with B's table actions added (each table's actions once, in order). */
+const withTables = (a: HandlerAccess, tables: Partial<Record<TableName, readonly DynamoAction[]>>): HandlerAccess => {
+  const merged: Partial<Record<TableName, readonly DynamoAction[]>> = { ...a.tables };
+  for (const [t, actions] of Object.entries(tables) as Array<[TableName, readonly DynamoAction[]]>) {
+    merged[t] = [...new Set([...(merged[t] ?? []), ...actions])];
+  }
+  return { ...a, tables: merged, scheduled: false };
+};
+
+/**
+ * The console's function (console/lambda.ts): it runs the operator's `operate()` in its own
+ * process, so it has exactly the operator's access, plus the reads of what it shows: the
+ * changes (GetItem of one; Scan: the list of every change), the audit trail of a change
+ * (Query) and of everything (Scan: `GET /api/events`), and the overrides and emergencies
+ * in force (Query of the operators partition). It writes the audit trail only as the
+ * operator does (PutItem). No schedule invokes it.
+ */
+export const CONSOLE_ACCESS: HandlerAccess = withTables(ACCESS[HandlerName.OPERATOR], {
+  changes: ['GetItem', 'Scan'],
+  audit: ['Query', 'Scan'],
+  operators: ['Query'],
+});
 
 /** How often the reconciler sweeps the open waiters. */
 export const RECONCILE_RATE = Duration.seconds(RECONCILE_PERIOD_SECONDS);
