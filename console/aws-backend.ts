@@ -36,9 +36,22 @@ export interface AwsBackendOptions {
 /** Keys of an audit record that are the table's, not the event's. */
 const RECORD_KEYS = new Set(['pk', 'sk', 'expiresAt']);
 
-/** The event an audit record holds: its `event` attribute when it has one, else the record without its keys. */
+const parsed = (json: string): unknown => {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The event an audit record holds: its `event` attribute (the event as published, JSON, or an
+ * object), else the record without its keys. A record that holds no event (no `type`, no
+ * `time`) is none.
+ */
 export const eventOfRecord = (item: Record<string, unknown>): HandsoffEvent | undefined => {
-  const event = item.event && typeof item.event === 'object' ? (item.event as Record<string, unknown>) : Object.fromEntries(Object.entries(item).filter(([k]) => !RECORD_KEYS.has(k)));
+  const held = typeof item.event === 'string' ? parsed(item.event) : item.event;
+  const event = (held && typeof held === 'object' ? held : Object.fromEntries(Object.entries(item).filter(([k]) => !RECORD_KEYS.has(k)))) as Record<string, unknown>;
   return typeof event.type === 'string' && typeof event.time === 'string' ? (event as unknown as HandsoffEvent) : undefined;
 };
 

@@ -18,7 +18,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
-import { ACCESS, type TableName } from '../constructs/control-plane/access.ts';
+import type { TableName } from '../constructs/control-plane/access.ts';
 import { CONSOLE_BUNDLE, PROJECT_ROOT, bundleEntries, bundleHandlers } from '../constructs/control-plane/bundle.ts';
 import { createConsole, type ConsoleResources } from '../constructs/control-plane/console.ts';
 import { awsEventRules, sourceRules } from '../constructs/control-plane/event-routing.ts';
@@ -87,12 +87,12 @@ export class ControlPlaneStack extends Stack {
     const scheduleGroup = new scheduler.ScheduleGroup(this, 'BakeSchedules', {
       scheduleGroupName: BAKE_SCHEDULE_GROUP,
     });
-    // Bake ends are one-time schedules; the role they run as may invoke bake-end and nothing else.
+    // Bake ends and override expiries are one-time schedules; the role they run as may invoke bake-end and operator, nothing else.
     const schedulerRole = new iam.Role(this, 'BakeSchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
-      description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed.',
+      description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed, and the operator function when an override expires.',
     });
 
     const repositoryArns = pipelines.map((p) => repositoryArn(this, props.repositoryName?.(p) ?? p.name));
@@ -108,13 +108,10 @@ export class ControlPlaneStack extends Stack {
     const deps = { tables: this.tables, bus: this.bus, artifacts, scheduleGroup, schedulerRole, repositoryArns, deadLetters };
     const code = bundleHandlers(PROJECT_ROOT, bundleEntries(props.handlerEntry, props.consoleEntry));
     this.functions = createFunctions(this, deps, code);
-    // The schedules' targets: bake-end (bake ends) and the operator (override expiries).
     schedulerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: Object.values(HandlerName)
-          .filter((name) => ACCESS[name].scheduled)
-          .map((name) => this.functions[name].functionArn),
+        resources: [this.functions[HandlerName.BAKE_END].functionArn, this.functions[HandlerName.OPERATOR].functionArn],
       }),
     );
 

@@ -15,7 +15,7 @@ export const ENV = {
   AUDIT_TABLE: 'HANDSOFF_AUDIT_TABLE',
   EVENT_BUS_NAME: 'HANDSOFF_EVENT_BUS_NAME',
   BAKE_END_FUNCTION_ARN: 'HANDSOFF_BAKE_END_FUNCTION_ARN',
-  /** The operator function: the target of the schedules that expire overrides. */
+  /** The operator handler's own ARN: an override's expiry schedule invokes it. */
   OPERATOR_FUNCTION_ARN: 'HANDSOFF_OPERATOR_FUNCTION_ARN',
   SCHEDULER_ROLE_ARN: 'HANDSOFF_SCHEDULER_ROLE_ARN',
   SCHEDULE_GROUP: 'HANDSOFF_SCHEDULE_GROUP',

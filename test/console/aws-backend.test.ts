@@ -21,7 +21,18 @@ const ddb = mockClient(DynamoDBDocumentClient);
 const pipelines = fixturePipelines.map(consolePipeline);
 const fold = { state: foldState, change: foldChange };
 
-const record = (e: HandsoffEvent & { change: string; pipeline: string }, n: number) => ({ pk: `${e.pipeline}#${e.change}`, sk: `${e.time}#${e.type}#${n}`, ...e });
+/** An audit record as the publisher writes it: keys, who and why, and the event as published (JSON). */
+const record = (e: HandsoffEvent & { change: string; pipeline: string }, n: number) => ({
+  pk: `${e.pipeline}#${e.change}`,
+  sk: `${e.time}#${e.type}#${n}`,
+  time: e.time,
+  type: e.type,
+  pipeline: e.pipeline,
+  change: e.change,
+  who: String(e.by ?? 'handsoff'),
+  why: String(e.reason ?? e.type),
+  event: JSON.stringify(e),
+});
 const received = { time: '2026-12-01T09:00:00Z', type: 'change.received', pipeline: 'orders', change: 'c1', author: 'alice' };
 const stage = { time: '2026-12-01T09:05:00Z', type: 'stage.started', pipeline: 'orders', change: 'c1', stage: 'beta', region: 'us-west-2' };
 const requested = { time: '2026-12-01T10:00:00Z', type: 'approval.requested', pipeline: 'orders', change: 'c1', by: 'alice', reason: 'outage fix' };
@@ -72,7 +83,9 @@ describe('what the console shows on AWS', () => {
     ddb.on(ScanCommand, { TableName: 'audit' }).resolves({ Items: [...auditRecords, { pk: 'x', sk: 'y', note: 'no event' }] });
     const backend = createAwsBackend({ pipelines, fold });
     expect((await backend.events()).map((e) => e.time)).toEqual([received.time, stage.time, requested.time]);
+    expect(eventOfRecord(record(received, 1))).toEqual(received);
     expect(eventOfRecord({ pk: 'a', sk: 'b', event: received })).toEqual(received);
+    expect(eventOfRecord({ pk: 'a', sk: 'b', event: '{not json' })).toBeUndefined();
   });
 
   it('reads every page of a table', async () => {

@@ -448,7 +448,7 @@ describe('control plane', () => {
     }
   });
 
-  it('lets the scheduler invoke bake-end (bake ends) and the operator (override expiries) only', () => {
+  it('lets the bake scheduler invoke bake-end and operator (an override expiry) only', () => {
     controlPlane.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'handsoff-bakes' });
     const policies = Object.values(resourcesOf(controlPlane, 'AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes('BakeSchedulerRole'),

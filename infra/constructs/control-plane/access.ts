@@ -35,8 +35,6 @@ export interface HandlerAccess {
   readonly completeTasks?: readonly ('SendTaskSuccess' | 'SendTaskFailure' | 'SendTaskHeartbeat')[];
   /** EventBridge Scheduler actions in the bake schedule group. */
   readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
-  /** The target of one-time schedules in that group: the scheduler's role may invoke it. */
-  readonly scheduled?: boolean;
   readonly readArtifacts?: boolean;
   /** The review gate's CodeCommit reads, on the pipelines' repositories only. */
   readonly readReviews?: boolean;
@@ -82,7 +80,6 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     completeTasks: COMPLETE_TASKS,
     // CreateSchedule: a bake that is not over yet schedules its next end check.
     schedules: ['CreateSchedule', 'DeleteSchedule'],
-    scheduled: true,
   },
   [HandlerName.ROLLBACK]: {
     tables: STATE_TABLES,
@@ -140,7 +137,6 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.OPERATOR]: {
     tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: ['PutItem'] },
     schedules: ['CreateSchedule'],
-    scheduled: true,
   },
 };
 
@@ -150,7 +146,7 @@ const withTables = (a: HandlerAccess, tables: Partial<Record<TableName, readonly
   for (const [t, actions] of Object.entries(tables) as Array<[TableName, readonly DynamoAction[]]>) {
     merged[t] = [...new Set([...(merged[t] ?? []), ...actions])];
   }
-  return { ...a, tables: merged, scheduled: false };
+  return { ...a, tables: merged };
 };
 
 /**
@@ -159,7 +155,7 @@ const withTables = (a: HandlerAccess, tables: Partial<Record<TableName, readonly
  * changes (GetItem of one; Scan: the list of every change), the audit trail of a change
  * (Query) and of everything (Scan: `GET /api/events`), and the overrides and emergencies
  * in force (Query of the operators partition). It writes the audit trail only as the
- * operator does (PutItem). No schedule invokes it.
+ * operator does (PutItem). No schedule invokes it: an override's expiry invokes the operator.
  */
 export const CONSOLE_ACCESS: HandlerAccess = withTables(ACCESS[HandlerName.OPERATOR], {
   changes: ['GetItem', 'Scan'],
