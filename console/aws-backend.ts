@@ -5,8 +5,8 @@
  * as locally; what people do runs the operator handler's `operate()` in this process, with
  * the caller as `by` and, for a decision, the approvers group as the Cognito token says it
  * (the caller alone when they are in `approvers`, else nobody), so the rules of
- * core/operators.ts decide as they do for the operator function. No clock: on AWS time is
- * the clock's.
+ * core/operators.ts decide as they do for the operator function. The blockers come from the
+ * alarms themselves (console/aws-blockers.ts). No clock: on AWS time is the clock's.
  */
 import { GetCommand, ScanCommand, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { HandsoffEvent } from '../core/events.ts';
@@ -17,7 +17,9 @@ import { operate as operatorOperate } from '../lambdas/operator/index.ts';
 import { clients } from '../lambdas/shared/clients.ts';
 import { queryAll } from '../lambdas/shared/dynamo.ts';
 import { table } from '../lambdas/shared/tables.ts';
+import type { ConsolePipeline } from '../core/console.ts';
 import type { Caller, ChangeView, ConsoleBackend, PipelineView, StateView } from './api.ts';
+import { blockerReader } from './aws-blockers.ts';
 
 /** The pure fold of the event stream into what the API answers (console/state.ts). */
 export interface ConsoleFold {
@@ -26,11 +28,13 @@ export interface ConsoleFold {
 }
 
 export interface AwsBackendOptions {
-  /** The pipelines' stages and waves, as the stack wrote them at synth (core/console.ts). */
-  readonly pipelines: readonly PipelineView[];
+  /** The pipelines' stages, waves and teams, as the stack wrote them at synth (core/console.ts). */
+  readonly pipelines: readonly ConsolePipeline[];
   readonly fold: ConsoleFold;
   /** @default the operator handler's operate() */
   readonly operate?: (action: OperatorAction) => Promise<OperatorResult>;
+  /** The blocker alarms' states now, as `world.alarm` events. @default console/aws-blockers.ts blockerReader */
+  readonly blockers?: () => Promise<HandsoffEvent[]>;
 }
 
 /** Keys of an audit record that are the table's, not the event's. */
@@ -99,6 +103,7 @@ const withChanges = (events: HandsoffEvent[], changes: readonly ChangeStartedIte
 export const createAwsBackend = (options: AwsBackendOptions): ConsoleBackend => {
   const operate = options.operate ?? operatorOperate;
   const pipelineNames = options.pipelines.map((p) => p.name);
+  const blockers = options.blockers ?? blockerReader(options.pipelines);
 
   const allEvents = async (): Promise<HandsoffEvent[]> => byTime(recordsToEvents(await scanAll<Record<string, unknown>>({ TableName: table.audit() })));
 
@@ -126,12 +131,10 @@ export const createAwsBackend = (options: AwsBackendOptions): ConsoleBackend => 
   return {
     kind: 'aws',
     async state() {
-      const [events, changes] = await Promise.all([
-        allEvents(),
-        scanAll<ChangeStartedItem>({ TableName: table.changes() }),
-      ]);
+      const [events, changes, alarms] = await Promise.all([allEvents(), scanAll<ChangeStartedItem>({ TableName: table.changes() }), blockers()]);
       const started = changes.filter((c) => c.sk === CHANGE_STARTED_SK);
-      return options.fold.state({ events: withChanges(events, started), pipelines: options.pipelines, nowMs: Date.now() });
+      // The alarms' states are now's: after every recorded event.
+      return options.fold.state({ events: [...withChanges(events, started), ...alarms], pipelines: options.pipelines, nowMs: Date.now() });
     },
     async change(id) {
       const change = await findChange(id);

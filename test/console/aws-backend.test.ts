@@ -4,13 +4,14 @@
  * operator's operate() with the signed-in caller as `by`, and the approvers group as the
  * Cognito token says it. The Lambda entry point: identity from the JWT authorizer's claims.
  */
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { judgeDecider, type OperatorAction, type OperatorResult } from '../../core/operators.ts';
-import { CONSOLE_ENV, consolePipeline } from '../../core/console.ts';
+import { CONSOLE_ENV, consolePipeline, encodeConsolePipelines, parseConsolePipelines } from '../../core/console.ts';
 import { setClients, createAwsClients } from '../../lambdas/shared/clients.ts';
 import { ENV } from '../../lambdas/shared/config.ts';
 import { createAwsBackend, eventOfRecord } from '../../console/aws-backend.ts';
@@ -18,6 +19,9 @@ import { foldChange, foldState } from '../../console/state.ts';
 import { fixturePipelines } from '../infra/fixtures.ts';
 
 const ddb = mockClient(DynamoDBDocumentClient);
+const cloudWatch = mockClient(CloudWatchClient);
+/** The blocker alarms in ALARM, by region; every other one is OK. */
+let alarming: Record<string, string[]> = {};
 const pipelines = fixturePipelines.map(consolePipeline);
 const fold = { state: foldState, change: foldChange };
 
@@ -43,6 +47,17 @@ const c1 = { ...c2, pk: 'orders#c1', pipeline: 'orders', change: 'c1', author: '
 
 beforeEach(() => {
   ddb.reset();
+  cloudWatch.reset();
+  alarming = {};
+  cloudWatch.on(DescribeAlarmsCommand).callsFake(async (input, getClient) => {
+    const region = await getClient().config.region();
+    const state = (name: string) => ((alarming[region] ?? []).includes(name) ? 'ALARM' : 'OK');
+    const names: string[] = input.AlarmNames ?? [];
+    return {
+      CompositeAlarms: names.filter((n) => n.endsWith('-aggregate')).map((n) => ({ AlarmName: n, StateValue: state(n) })),
+      MetricAlarms: names.filter((n) => !n.endsWith('-aggregate')).map((n) => ({ AlarmName: n, StateValue: state(n) })),
+    };
+  });
   vi.stubEnv(ENV.CHANGES_TABLE, 'changes');
   vi.stubEnv(ENV.AUDIT_TABLE, 'audit');
   vi.stubEnv('AWS_REGION', 'us-east-1');
@@ -62,12 +77,32 @@ describe('what the console shows on AWS', () => {
   it('folds the audit trail and the changes table into the state: every change, where it is, its emergency', async () => {
     const backend = createAwsBackend({ pipelines, fold });
     const state = await backend.state();
-    expect(state.pipelines).toEqual(pipelines);
+    expect(state.pipelines).toEqual(pipelines.map(({ name, waves }) => ({ name, waves })));
     const byId = Object.fromEntries(state.changes.map((c) => [c.id, c]));
     expect(byId.c1).toMatchObject({ pipeline: 'orders', author: 'alice', status: 'in-flight', stage: 'beta', region: 'us-west-2', emergency: 'requested' });
     // Known to the changes table only: shown, waiting, with its author.
     expect(byId.c2).toMatchObject({ pipeline: 'ledger', author: 'bob', status: 'waiting', emergency: null });
     expect(Date.parse(state.now)).not.toBeNaN();
+  });
+
+  it('shows the blocker alarms that hold now, one DescribeAlarms per region; a region it cannot read holds', async () => {
+    alarming = { 'eu-west-1': ['handsoff-payments-eu-west-1-aggregate'] };
+    let state = await createAwsBackend({ pipelines, fold }).state();
+    expect(state.blockers).toEqual([{ blocker: 'team-alarm', region: 'eu-west-1', team: 'payments', state: 'ALARM', override: null }]);
+    // us-west-2 (pre-production), eu-west-1, us-east-1: each region's aggregate and company event alarm in one call.
+    expect(cloudWatch.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input.AlarmNames!.length)).toEqual([2, 2, 2]);
+    cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+    state = await createAwsBackend({ pipelines, fold }).state();
+    expect(state.blockers.map((b) => [b.blocker, b.region, b.state]).sort()).toEqual(
+      ['eu-west-1', 'us-east-1', 'us-west-2'].flatMap((r) => [['company-event', r, 'UNKNOWN'], ['team-alarm', r, 'UNKNOWN']]).sort(),
+    );
+  });
+
+  it('reads the blocker alarms at most once in a while per container', async () => {
+    const backend = createAwsBackend({ pipelines, fold });
+    await backend.state();
+    await backend.state();
+    expect(cloudWatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(3);
   });
 
   it("answers a change with its audit trail in time order, from its own partition, and undefined for an unknown one", async () => {
@@ -164,7 +199,7 @@ describe('the console function', () => {
   });
 
   it('answers 401 without the Cognito claims, and the state with them', async () => {
-    vi.stubEnv(CONSOLE_ENV.PIPELINES, JSON.stringify(pipelines));
+    vi.stubEnv(CONSOLE_ENV.PIPELINES, encodeConsolePipelines(pipelines));
     const { handler } = await import('../../console/lambda.ts');
     const invoke = handler as unknown as (e: unknown) => Promise<{ statusCode: number; body: string }>;
     const anonymous = await invoke(event('GET', '/api/state'));

@@ -8,7 +8,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONSOLE_ENV, consolePipeline } from '../../core/console.ts';
+import { CONSOLE_ENV, consolePipeline, encodeConsolePipelines, parseConsolePipelines } from '../../core/console.ts';
 import { ENV } from '../../lambdas/shared/config.ts';
 import { CALLBACK_URL_CONTEXT } from '../../infra/constructs/control-plane/console.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
@@ -144,7 +144,7 @@ describe('the console function', () => {
     expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ConsoleRole/), 'Arn'] });
     expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^ConsoleLogs/) });
     const vars = fn.Properties.Environment.Variables;
-    expect(JSON.parse(vars[CONSOLE_ENV.PIPELINES])).toEqual(fixturePipelines.map(consolePipeline));
+    expect(parseConsolePipelines(vars[CONSOLE_ENV.PIPELINES])).toEqual(fixturePipelines.map(consolePipeline));
     expect(vars[ENV.AUDIT_TABLE]).toEqual({ Ref: idOf('AWS::DynamoDB::Table', 'AuditTable') });
     expect(JSON.stringify(vars[ENV.OPERATOR_FUNCTION_ARN])).toContain(':function:Handsoff-ControlPlane-operator');
     expect(vars[CONSOLE_ENV.USER_POOL_CLIENT_ID]).toEqual({ Ref: idOf('AWS::Cognito::UserPoolClient', 'ConsoleUsersConsoleClient') });
@@ -160,6 +160,9 @@ describe('the console function', () => {
       actionsOf(statementsOfRole('ConsoleRole').filter((s) => JSON.stringify(s.Resource).includes(idOf('AWS::DynamoDB::Table', tablePrefix)))).sort();
     expect(on('ChangesTable')).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
     expect(on('AuditTable')).toEqual(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan']);
+    // The blockers it shows: the team aggregates and company event alarms, by name.
+    const describe = statementsOfRole('ConsoleRole').find((s) => s.Action === 'cloudwatch:DescribeAlarms')!;
+    expect(JSON.stringify(describe.Resource)).toContain('alarm:handsoff-company-event-');
   });
 
   it('is the only function the API invokes, and from its routes only', () => {

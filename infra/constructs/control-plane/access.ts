@@ -154,14 +154,19 @@ const withTables = (a: HandlerAccess, tables: Partial<Record<TableName, readonly
  * process, so it has exactly the operator's access, plus the reads of what it shows: the
  * changes (GetItem of one; Scan: the list of every change), the audit trail of a change
  * (Query) and of everything (Scan: `GET /api/events`), and the overrides and emergencies
- * in force (Query of the operators partition). It writes the audit trail only as the
+ * in force (Query of the operators partition), and the state of the blocker alarms
+ * (DescribeAlarms: team aggregates, company events). It writes the audit trail only as the
  * operator does (PutItem). No schedule invokes it: an override's expiry invokes the operator.
  */
-export const CONSOLE_ACCESS: HandlerAccess = withTables(ACCESS[HandlerName.OPERATOR], {
-  changes: ['GetItem', 'Scan'],
-  audit: ['Query', 'Scan'],
-  operators: ['Query'],
-});
+export const CONSOLE_ACCESS: HandlerAccess = {
+  ...withTables(ACCESS[HandlerName.OPERATOR], {
+    changes: ['GetItem', 'Scan'],
+    audit: ['Query', 'Scan'],
+    operators: ['Query'],
+  }),
+  // The blockers it shows: the team aggregates and company event alarms of the pipelines' regions.
+  describeAlarms: true,
+};
 
 /** How often the reconciler sweeps the open waiters. */
 export const RECONCILE_RATE = Duration.seconds(RECONCILE_PERIOD_SECONDS);

@@ -15,7 +15,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { APPROVERS_GROUP, CONSOLE_ENV, consolePipeline } from '../../../core/console.ts';
+import { APPROVERS_GROUP, CONSOLE_ENV, consolePipeline, encodeConsolePipelines } from '../../../core/console.ts';
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
 import { acknowledge } from '../../nag.ts';
@@ -30,8 +30,8 @@ export const CONSOLE_THROTTLE = { rateLimit: 25, burstLimit: 50 } as const;
 
 /** Lambda's limit on a function's environment (keys and values together). */
 const LAMBDA_ENV_BYTES = 4096;
-/** What a value resolved at deploy time (an ARN, a name) is counted as. */
-const TOKEN_ESTIMATE = 128;
+/** What a value resolved at deploy time is counted as: a table name is some 60 bytes, a role or function ARN some 100. */
+const TOKEN_ESTIMATE = 100;
 
 export interface ConsoleProps {
   readonly pipelines: readonly ResolvedPipeline[];
@@ -150,7 +150,7 @@ export const createConsole = (stack: Stack, props: ConsoleProps): ConsoleResourc
     ...handlerEnvironment(props.deps, props.bakeEnd.functionArn),
     // Overrides applied from the console expire through the operator function, as the operator's own.
     [ENV.OPERATOR_FUNCTION_ARN]: operatorFunctionArn(stack),
-    [CONSOLE_ENV.PIPELINES]: JSON.stringify(props.pipelines.map(consolePipeline)),
+    [CONSOLE_ENV.PIPELINES]: encodeConsolePipelines(props.pipelines.map(consolePipeline)),
     [CONSOLE_ENV.USER_POOL_CLIENT_ID]: client.userPoolClientId,
     [CONSOLE_ENV.SIGN_IN_DOMAIN]: domain.baseUrl(),
   };
