@@ -1,7 +1,8 @@
 /**
  * The handsoff control plane, in the home region: the handlers, their tables, the event
  * bus that AWS events of every target region are forwarded to, the bake-end schedules,
- * notifications, and per pipeline a pipeline state machine and a region child state machine.
+ * notifications, per pipeline a pipeline state machine and a region child state machine, and
+ * the console (its HTTP API, Cognito user pool and function).
  * The parts are built by infra/constructs/control-plane/*, in this stack's own scope, so
  * every construct id is what it was when this was one file.
  */
@@ -18,6 +19,8 @@ import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
 import type { TableName } from '../constructs/control-plane/access.ts';
+import { CONSOLE_BUNDLE, PROJECT_ROOT, bundleEntries, bundleHandlers } from '../constructs/control-plane/bundle.ts';
+import { createConsole, type ConsoleResources } from '../constructs/control-plane/console.ts';
 import { awsEventRules, sourceRules } from '../constructs/control-plane/event-routing.ts';
 import { createFunctions, grantHandler } from '../constructs/control-plane/functions.ts';
 import { createStateMachines } from '../constructs/control-plane/machines.ts';
@@ -43,6 +46,11 @@ export interface ControlPlaneStackProps extends StackProps {
    */
   readonly handlerEntry?: (name: HandlerName) => string;
   /**
+   * Entry file of the console's function.
+   * @default - `console/lambda.ts`
+   */
+  readonly consoleEntry?: string;
+  /**
    * CodeCommit repository whose pushes to main start a pipeline.
    * @default - the repository named like the pipeline
    */
@@ -53,6 +61,8 @@ export class ControlPlaneStack extends Stack {
   readonly tables: Record<TableName, dynamodb.Table>;
   readonly functions: Record<HandlerName, lambda.Function>;
   readonly bus: events.EventBus;
+  /** The console: its HTTP API, user pool and function. */
+  readonly console: ConsoleResources;
   readonly pipelineMachines: Record<string, sfn.StateMachine> = {};
   readonly regionMachines: Record<string, sfn.StateMachine> = {};
   /** The definition file of each state machine (by state machine name), as uploaded. */
@@ -96,7 +106,8 @@ export class ControlPlaneStack extends Stack {
     });
     acknowledge(deadLetters, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the handsoff event handlers and rules; it has none of its own.');
     const deps = { tables: this.tables, bus: this.bus, artifacts, scheduleGroup, schedulerRole, repositoryArns, deadLetters };
-    this.functions = createFunctions(this, deps, props.handlerEntry);
+    const code = bundleHandlers(PROJECT_ROOT, bundleEntries(props.handlerEntry, props.consoleEntry));
+    this.functions = createFunctions(this, deps, code);
     schedulerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
@@ -118,6 +129,7 @@ export class ControlPlaneStack extends Stack {
     notifications(this, this.bus);
     sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName, deadLetters);
     seedTables(this, this.tables, pipelines);
+    this.console = createConsole(this, { pipelines, deps, codeDir: code[CONSOLE_BUNDLE]!, bakeEnd: this.functions[HandlerName.BAKE_END] });
   }
 
   private artifactBucket(): s3.Bucket {

@@ -19,6 +19,8 @@ export interface HandsoffAppProps {
   readonly account?: string;
   /** @default - `lambdas/<name>/index.ts` */
   readonly handlerEntry?: (name: HandlerName) => string;
+  /** @default - `console/lambda.ts` */
+  readonly consoleEntry?: string;
   /** @default true */
   readonly nag?: boolean;
 }
@@ -34,6 +36,7 @@ export const buildHandsoffApp = (app: App, props: HandsoffAppProps) => {
     pipelines: props.pipelines,
     buildStateMachines: props.buildStateMachines,
     handlerEntry: props.handlerEntry,
+    consoleEntry: props.consoleEntry,
   });
   const targets = targetRegions(props.pipelines).map((region) => {
     const stack = new TargetStack(app, targetStackName(region), {

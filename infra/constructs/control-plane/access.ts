@@ -160,5 +160,33 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
 };
 
+/** A's access with B's table actions added (each table's actions once, in order). */
+const withTables = (a: HandlerAccess, tables: Partial<Record<TableName, readonly DynamoAction[]>>): HandlerAccess => {
+  const merged: Partial<Record<TableName, readonly DynamoAction[]>> = { ...a.tables };
+  for (const [t, actions] of Object.entries(tables) as Array<[TableName, readonly DynamoAction[]]>) {
+    merged[t] = [...new Set([...(merged[t] ?? []), ...actions])];
+  }
+  return { ...a, tables: merged };
+};
+
+/**
+ * The console's function (console/lambda.ts): it runs the operator's `operate()` in its own
+ * process, so it has exactly the operator's access, plus the reads of what it shows: the
+ * changes (GetItem of one; Scan: the list of every change), the audit trail of a change
+ * (Query) and of everything (Scan: `GET /api/events`), and the overrides and emergencies
+ * in force (Query of the operators partition), and the state of the blocker alarms
+ * (DescribeAlarms: team aggregates, company events). It writes the audit trail only as the
+ * operator does (PutItem). No schedule invokes it: an override's expiry invokes the operator.
+ */
+export const CONSOLE_ACCESS: HandlerAccess = {
+  ...withTables(ACCESS[HandlerName.OPERATOR], {
+    changes: ['GetItem', 'Scan'],
+    audit: ['Query', 'Scan'],
+    operators: ['Query'],
+  }),
+  // The blockers it shows: the team aggregates and company event alarms of the pipelines' regions.
+  describeAlarms: true,
+};
+
 /** How often the reconciler sweeps the open waiters. */
 export const RECONCILE_RATE = Duration.seconds(RECONCILE_PERIOD_SECONDS);

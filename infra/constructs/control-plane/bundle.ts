@@ -161,3 +161,15 @@ export const handlerEntries = (handlerEntry?: (name: HandlerName) => string): Re
   Object.fromEntries(
     Object.values(HandlerName).map((name) => [name, handlerEntry?.(name) ?? path.join(PROJECT_ROOT, 'lambdas', name, 'index.ts')]),
   ) as Record<HandlerName, string>;
+
+/** The name of the console function's bundle, beside the handlers' in the one build. */
+export const CONSOLE_BUNDLE = 'console';
+
+/**
+ * Everything the control plane bundles, in one build: every handler's entry (`handlerEntry`)
+ * and the console's (`consoleEntry`, by default `console/lambda.ts`).
+ */
+export const bundleEntries = (handlerEntry?: (name: HandlerName) => string, consoleEntry?: string): Record<string, string> => ({
+  ...handlerEntries(handlerEntry),
+  [CONSOLE_BUNDLE]: consoleEntry ?? path.join(PROJECT_ROOT, 'console', 'lambda.ts'),
+});

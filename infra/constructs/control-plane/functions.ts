@@ -30,12 +30,11 @@ import {
   regionStateMachineName,
   stateMachineArn,
 } from '../../stacks/arns.ts';
-import { ACCESS, type DynamoAction, type TableName } from './access.ts';
-import { BUNDLE_HANDLER, PROJECT_ROOT, bundleHandlers, handlerEntries } from './bundle.ts';
+import { ACCESS, type DynamoAction, type HandlerAccess, type TableName } from './access.ts';
+import { BUNDLE_HANDLER } from './bundle.ts';
 import { pascal } from './names.ts';
 import { tableEnvironment } from './tables.ts';
 
-/** What the handlers are wired to. */
 /**
  * Handlers invoked asynchronously (EventBridge rules, Scheduler schedules): Lambda retries a
  * failed invocation twice, then the event goes to the dead-letter queue, so that no AWS event
@@ -63,51 +62,69 @@ export interface HandlerDeps {
   readonly deadLetters: sqs.IQueue;
 }
 
+/** A function's ARN from its fixed name: what a function that schedules itself is told (a reference to itself would be circular). */
+const fixedFunction = (stack: Stack, handler: HandlerName): { name: string; arn: string } => {
+  const name = `${stack.stackName}-${handler}`;
+  if (name.length > 64) throw new Error(`function name '${name}' is longer than Lambda's 64 characters: shorten the stack name`);
+  return { name, arn: stack.formatArn({ service: 'lambda', resource: 'function', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) };
+};
+
 /**
- * Every handler's function, bake-end first: the others get its ARN in their environment,
- * and it schedules its own next end check, so it needs its own ARN: from a fixed name, as a
- * reference to itself would be circular.
+ * What every handler's environment holds: the bus, the schedules, the artifact bucket, the
+ * tables, and bake-end's ARN (the target of bake schedules).
+ */
+export const handlerEnvironment = (deps: HandlerDeps, bakeEndArn: string): Record<string, string> => ({
+  [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
+  [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
+  [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
+  [ENV.ARTIFACT_BUCKET]: deps.artifacts.bucketName,
+  [ENV.BAKE_END_FUNCTION_ARN]: bakeEndArn,
+  ...tableEnvironment(deps.tables),
+});
+
+/** Handlers that schedule themselves, so their names are fixed (their ARN is in their own environment). */
+const FIXED_NAMES: readonly HandlerName[] = [HandlerName.BAKE_END, HandlerName.OPERATOR];
+
+/**
+ * Every handler's function, bake-end first: the others get its ARN in their environment.
+ * bake-end schedules its own next end check and the operator the expiry of an override (a
+ * schedule that invokes it), so they need their own ARN: from a fixed name, as a reference to
+ * itself would be circular.
  */
 export const createFunctions = (
   stack: Stack,
   deps: HandlerDeps,
-  handlerEntry: ((name: HandlerName) => string) | undefined,
+  code: Readonly<Record<string, string>>,
 ): Record<HandlerName, lambda.Function> => {
   const functions = {} as Record<HandlerName, lambda.Function>;
-  /** A function that schedules invocations of itself (bake-end its next end check, operator an override's expiry) has a fixed name. */
-  const fixedName = (handler: HandlerName): { name: string; arn: string } => {
-    const name = `${stack.stackName}-${handler}`;
-    if (name.length > 64) throw new Error(`function name '${name}' is longer than Lambda's 64 characters: shorten the stack name`);
-    return { name, arn: stack.formatArn({ service: 'lambda', resource: 'function', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) };
-  };
-  const { name: bakeEndName, arn: bakeEndArn } = fixedName(HandlerName.BAKE_END);
-  const operator = fixedName(HandlerName.OPERATOR);
   const order = [HandlerName.BAKE_END, ...Object.values(HandlerName).filter((h) => h !== HandlerName.BAKE_END)];
-  const code = bundleHandlers(PROJECT_ROOT, handlerEntries(handlerEntry));
   for (const name of order) {
-    const functionName = name === HandlerName.BAKE_END ? bakeEndName : name === HandlerName.OPERATOR ? operator.name : undefined;
-    functions[name] = handlerFunction(stack, name, code[name]!, functionName, ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined, {
-      [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
-      [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
-      [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
-      [ENV.ARTIFACT_BUCKET]: deps.artifacts.bucketName,
-      [ENV.BAKE_END_FUNCTION_ARN]: name === HandlerName.BAKE_END ? bakeEndArn : functions[HandlerName.BAKE_END]!.functionArn,
-      ...(name === HandlerName.OPERATOR ? { [ENV.OPERATOR_FUNCTION_ARN]: operator.arn } : {}),
-      ...tableEnvironment(deps.tables),
+    const fixed = FIXED_NAMES.includes(name) ? fixedFunction(stack, name) : undefined;
+    const environment = handlerEnvironment(deps, name === HandlerName.BAKE_END ? fixed!.arn : functions[HandlerName.BAKE_END]!.functionArn);
+    functions[name] = controlPlaneFunction(stack, pascal(name), name, code[name]!, {
+      functionName: fixed?.name,
+      deadLetterQueue: ASYNC_HANDLERS.includes(name) ? deps.deadLetters : undefined,
+      environment: name === HandlerName.OPERATOR ? { ...environment, [ENV.OPERATOR_FUNCTION_ARN]: fixed!.arn } : environment,
+      timeout: ACCESS[name].timeout,
     });
   }
   return functions;
 };
 
-const handlerFunction = (
+/** The operator function's ARN (from its fixed name), for a function that runs the operator's code. */
+export const operatorFunctionArn = (stack: Stack): string => fixedFunction(stack, HandlerName.OPERATOR).arn;
+
+/**
+ * One function of the control plane (Node.js 22, arm64) with its own role and log group:
+ * construct ids `<id>Logs`, `<id>Role`, `<id>Function`.
+ */
+export const controlPlaneFunction = (
   stack: Stack,
-  name: HandlerName,
+  id: string,
+  name: string,
   codeDir: string,
-  functionName: string | undefined,
-  deadLetterQueue: sqs.IQueue | undefined,
-  environment: Record<string, string>,
+  options: { functionName?: string; deadLetterQueue?: sqs.IQueue; environment: Record<string, string>; timeout?: Duration },
 ): lambda.Function => {
-  const id = pascal(name);
   const logGroup = new logs.LogGroup(stack, `${id}Logs`, { retention: logs.RetentionDays.THREE_MONTHS });
   // An own role per function: no AWSLambdaBasicExecutionRole, logs only to its own group.
   const role = new iam.Role(stack, `${id}Role`, {
@@ -123,16 +140,16 @@ const handlerFunction = (
   const fn = new lambda.Function(stack, `${id}Function`, {
     code: lambda.Code.fromAsset(codeDir),
     handler: BUNDLE_HANDLER,
-    functionName,
+    functionName: options.functionName,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: HANDLER_ARCHITECTURE === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
     memorySize: HANDLER_MEMORY_MB,
-    timeout: ACCESS[name].timeout ?? Duration.seconds(30),
+    timeout: options.timeout ?? Duration.seconds(30),
     role,
     logGroup,
     description: `handsoff ${name}`,
-    environment,
-    ...(deadLetterQueue ? { deadLetterQueue, retryAttempts: 2 } : {}),
+    environment: options.environment,
+    ...(options.deadLetterQueue ? { deadLetterQueue: options.deadLetterQueue, retryAttempts: 2 } : {}),
   });
   acknowledge(fn, 'AwsSolutions-L1', Reason.NODE_22);
   return fn;
@@ -146,7 +163,7 @@ const WRITES: ReadonlySet<DynamoAction> = new Set(['PutItem', 'UpdateItem', 'Del
  * encrypt to write, only through DynamoDB in this region (kms:ViaService), so the grant
  * cannot be used to decrypt anything outside those tables' requests.
  */
-const grantTableKeys = (stack: Stack, role: iam.IRole, access: (typeof ACCESS)[HandlerName], deps: HandlerDeps): void => {
+const grantTableKeys = (stack: Stack, role: iam.IRole, access: HandlerAccess, deps: HandlerDeps): void => {
   const uses = new Map<kms.IKey, Set<string>>();
   const use = (t: TableName, actions: readonly DynamoAction[]) => {
     const key = deps.tables[t].encryptionKey;
@@ -176,9 +193,17 @@ export const grantHandler = (
   name: HandlerName,
   pipelines: readonly ResolvedPipeline[],
   deps: HandlerDeps,
+): void => grantAccess(stack, fn, ACCESS[name], pipelines, deps);
+
+/** Grants a function of the control plane exactly `access` (access.ts). */
+export const grantAccess = (
+  stack: Stack,
+  fn: lambda.Function,
+  access: HandlerAccess,
+  pipelines: readonly ResolvedPipeline[],
+  deps: HandlerDeps,
 ): void => {
   const role = fn.role!;
-  const access = ACCESS[name];
   if (access.publishes !== false) deps.bus.grantPutEventsTo(fn);
   for (const [t, actions] of Object.entries(access.tables ?? {}) as Array<[TableName, readonly DynamoAction[]]>) {
     role.addToPrincipalPolicy(

@@ -15,6 +15,9 @@ import { TableSeed } from '../table-seed.ts';
 import { holidayItems, windowItems } from '../seed-items.ts';
 import { pascal } from './names.ts';
 
+/** Tables with deletion protection: the audit trail (every decision, who, when, why). */
+export const PROTECTED_TABLES: readonly TableName[] = ['audit'];
+
 export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> => {
   const tokenKey = new kms.Key(stack, 'TaskTokensKey', {
     enableKeyRotation: true,
@@ -33,6 +36,8 @@ export const createTables = (stack: Stack): Record<TableName, dynamodb.Table> =>
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         // The deployment history and the audit of waits outlive a stack replacement.
         removalPolicy: RemovalPolicy.RETAIN,
+        // The audit trail cannot be deleted by a stack update either, nor by hand without first lifting this.
+        ...(PROTECTED_TABLES.includes(name as TableName) ? { deletionProtection: true } : {}),
       }),
     ]),
   ) as Record<TableName, dynamodb.Table>;
