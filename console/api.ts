@@ -7,7 +7,7 @@
 import type { HandsoffEvent } from '../core/events.ts';
 import type { EmergencyState, OperatorAction, OperatorResult } from '../core/operators.ts';
 
-/** A change's status, as in `simulation.finished`, plus `waiting` before it starts a stage. */
+/** A change's status, as in `simulation.finished`, plus `waiting` before it starts a stage or while a gate holds it. */
 export type ChangeStatus = 'waiting' | 'in-flight' | 'succeeded' | 'failed' | 'rejected' | 'superseded';
 
 export interface PipelineView {
@@ -25,12 +25,25 @@ export interface ChangeSummaryView {
   stage: string | null;
   region: string | null;
   emergency: EmergencyState | null;
+  /**
+   * What holds it now (status `waiting`): the gate's reason (`time-window`, `team-alarm`,
+   * `company-event`, `lane`, `emergency-hold`, ...), since when, until when if known, and
+   * where; null when nothing holds it.
+   */
+  blocked: { reason: string; since: string; until?: string; stage: string | null; region: string | null } | null;
 }
 
 export interface BlockerView {
+  /** `company-event`, `team-alarm` or `time-window`. */
   blocker: string;
   region: string | null;
-  /** `ALARM` while it holds, `OK` otherwise. */
+  /** The team whose aggregate alarm it is (team-alarm). */
+  team?: string;
+  /**
+   * The alarm's state (`ALARM` or `INSUFFICIENT_DATA`) while it holds; a time window is
+   * `ALARM` while it holds a change in that region; `OK` for a blocker listed only because
+   * an override in force sets it aside.
+   */
   state: string;
   /** The override that sets it aside now, if any. */
   override: { by: string; reason: string; expires: string; pipeline?: string; change?: string } | null;
@@ -67,8 +80,8 @@ export interface ConsoleBackend {
   act(action: OperatorAction, caller: Caller): Promise<OperatorResult>;
   /** The event stream so far (what `simulate --json` prints, locally). */
   events(): Promise<HandsoffEvent[]>;
-  /** New events as they happen; returns the unsubscribe function. */
-  subscribe?(listener: (event: HandsoffEvent) => void): () => void;
+  /** New events as they happen, each with its index in the stream (0-based); returns the unsubscribe function. */
+  subscribe?(listener: (event: HandsoffEvent, index: number) => void): () => void;
   /** Local only: the pace of virtual time. */
   clock?(change: { speed?: number; paused?: boolean }): Promise<{ speed: number; paused: boolean; now: string }>;
 }

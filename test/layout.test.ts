@@ -1,7 +1,7 @@
 /**
  * The layout's one rule: imports flow downhill. core/ is pure and AWS-free; statemachines/
  * and lambdas/ stand side by side over it; infra/ and sim/ on top (sim reads only the region
- * catalog's data from infra); console/ (over core, lambdas and sim) and cli/ at the top. A file holds one concern: none is over 400 lines.
+ * catalog's data from infra); console/ over core, lambdas and sim; cli/ above all. A file holds one concern: none is over 400 lines.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
