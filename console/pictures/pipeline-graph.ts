@@ -42,7 +42,7 @@ const chip = (c: ChangeSummaryView, x: number, y: number): { svg: string; w: num
   const st = statusStyle(c.status);
   const label = `${st.glyph} ${c.id}${c.emergency === 'approved' ? ' ⚡' : ''}`;
   const w = textWidth(label, 10) * 1.1 + 10;
-  const detail = `change ${c.id} by ${c.author}: ${c.status}${c.stage ? ` at ${c.stage}` : ''}${c.region ? ` in ${c.region}` : ''}${c.emergency ? `, emergency ${c.emergency}` : ''}`;
+  const detail = `change ${c.id} by ${c.author}: ${c.status}${c.stage ? ` at ${c.stage}` : ''}${c.region ? ` in ${c.region}` : ''}${c.emergency ? `, emergency ${c.emergency}` : ''}${c.blocked ? `, blocked by ${c.blocked.reason}${c.blocked.until ? ` until ${c.blocked.until}` : ''}` : ''}`;
   return {
     w,
     svg:
@@ -120,7 +120,7 @@ const section = (p: PipelineView, state: StateView, y0: number, id: string): { s
   });
   const height = HEAD_H + rowsMax * (BOX_H + BOX_GAP) + 4;
   const width = 16 + cols.length * (COL_W + COL_GAP) - COL_GAP;
-  const where = changes.map((c) => `${c.id} ${c.status}${c.stage ? ` at ${c.stage}` : ''}${c.region ? ` in ${c.region}` : ''}`).join('; ');
+  const where = changes.map((c) => `${c.id} ${c.status}${c.stage ? ` at ${c.stage}` : ''}${c.region ? ` in ${c.region}` : ''}${c.blocked ? ` (blocked by ${c.blocked.reason})` : ''}`).join('; ');
   const desc = `Pipeline ${p.name}: ${p.waves.map((w) => `${w.name} (${w.regions.join(', ')})`).join(' then ')}. Changes: ${where || 'none'}.${descs.length ? ` ${descs.join('. ')}.` : ''}${everywhere.length ? ` Everywhere: ${everywhere.map(blockerLine).join('; ')}.` : ''}`;
   void id;
   return { svg: `<g class="pipeline" data-pipeline="${esc(p.name)}">${parts.join('')}</g>`, height, width, desc };

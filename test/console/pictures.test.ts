@@ -7,6 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import type { ChangeView, StateView } from '../../console/api.ts';
 import { pipelineGraph, rolloutTimeline } from '../../console/pictures/index.ts';
+import { foldChange, foldState, pipelineView } from '../../console/state.ts';
+import { validatePipeline } from '../../core/pipeline/resolve.ts';
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
+import { defaultPipeline } from '../../infra/pipelines/index.ts';
 import { runCli } from '../sim/cli-harness.ts';
 
 let events: HandsoffEvent[] = [];
@@ -22,11 +26,8 @@ beforeAll(async () => {
   plan = JSON.parse(p.stdout);
 });
 
-const changeView = (id: string, upTo = Infinity): ChangeView => {
-  const audit = events.filter((e) => e.change === id && Date.parse(e.time) <= upTo);
-  const received = audit.find((e) => e.type === 'change.received')!;
-  return { id, pipeline: String(received.pipeline), author: String(received.author), status: (finished[id]?.status ?? 'in-flight') as ChangeView['status'], stage: null, region: null, emergency: null, audit };
-};
+/** The change as the console's API gives it, from the stream up to `upTo`. */
+const changeView = (id: string, upTo = Infinity): ChangeView => foldChange(events.filter((e) => Date.parse(e.time) <= upTo), id)!;
 
 /** The rows of a timeline: each `<g class="row" data-stage data-region>` and what it holds (up to the next row or the axis). */
 const rowsOf = (svg: string): Array<{ stage: string; region?: string; body: string }> =>
@@ -107,36 +108,44 @@ describe('rolloutTimeline, on the demo run', () => {
   });
 });
 
-const stateOf = (changes: StateView['changes'], blockers: StateView['blockers'] = []): StateView => ({
-  now: '2026-12-01T12:00:00.000Z',
-  pipelines: [{ name: plan.pipeline, waves: [{ name: 'alpha', regions: ['us-west-2'] }, { name: 'beta', regions: ['us-west-2'] }, { name: 'gamma', regions: ['us-west-2'] }, ...plan.waves.map((w) => ({ name: w.name, regions: w.regions.map((r) => r.region) }))] }],
-  changes,
-  blockers,
-});
+const demoPipeline = () => {
+  const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
+  if (!v.ok) throw new Error('the demo pipeline is invalid');
+  return pipelineView(v.pipeline);
+};
 
 describe('pipelineGraph', () => {
   it('draws each stage and wave as a column with its regions, and each change where it is, with its status in words', () => {
-    const svg = pipelineGraph(
-      stateOf(
-        [
-          { id: 'c1', pipeline: plan.pipeline, author: 'alice', status: 'in-flight', stage: 'wave-2', region: 'us-east-1', emergency: null },
-          { id: 'c2', pipeline: plan.pipeline, author: 'carol', status: 'waiting', stage: null, region: null, emergency: 'requested' },
-        ],
-        [{ blocker: 'team-alarm', region: 'eu-west-1', state: 'ALARM', override: null }],
-      ),
-    );
+    // The demo's state on its second day: c1 is in wave 2, c2 waits for the lane; a team alarm holds eu-west-1.
+    const nowMs = Date.parse('2026-12-01T16:00:00.000Z');
+    const upToNow = events.filter((e) => Date.parse(e.time) <= nowMs);
+    upToNow.push({ time: '2026-12-01T15:59:00.000Z', type: 'world.alarm', region: 'eu-west-1', team: 'storefront', scope: 'team', alarm: 'handsoff-storefront-eu-west-1-aggregate', state: 'ALARM' });
+    const state = foldState({ events: upToNow, pipelines: [demoPipeline()], nowMs });
+    const c1 = state.changes.find((c) => c.id === 'c1')!;
+    const c2 = state.changes.find((c) => c.id === 'c2')!;
+    const svg = pipelineGraph(state);
     accessible(svg);
     for (const w of plan.waves) {
       expect(svg).toContain(`data-column="${w.name}"`);
       for (const r of w.regions) expect(svg).toContain(`data-region="${r.region}" data-wave="${w.name}"`);
     }
-    const usEast1 = /<g class="region" data-region="us-east-1" data-wave="wave-2">(.*?)<\/g><\/g>/s.exec(svg)![1]!;
-    expect(usEast1).toContain('data-change="c1" data-status="in-flight"');
-    expect(usEast1).toContain('▶ c1');
-    expect(svg).toMatch(/<g class="column" data-column="queued">.*data-change="c2" data-status="waiting"/s);
+    for (const stage of ['alpha', 'beta', 'gamma']) expect(svg).toContain(`data-region="us-west-2" data-wave="${stage}"`);
+    const box = (region: string, wave: string) => new RegExp(`<g class="region" data-region="${region}" data-wave="${wave}"[^>]*>(.*?)</g></g>`, 's').exec(svg)![1]!;
+    expect([c1.stage, c1.region]).toEqual(['wave-2', 'us-east-1']);
+    expect(box('us-east-1', 'wave-2')).toContain(`data-change="c1" data-status="${c1.status}"`);
+    expect(box('us-east-1', 'wave-2')).toMatch(/[▶…] c1/);
+    expect(c2.blocked?.reason).toBe('time-window');
+    expect(box(c2.region!, c2.stage!)).toContain('data-change="c2" data-status="waiting"');
+    expect(box(c2.region!, c2.stage!)).toContain('blocked by time-window');
     expect(svg).toContain('data-region="eu-west-1" data-wave="wave-3" data-blocked="true"');
     expect(svg).toMatch(/<desc [^>]*>[^<]*team-alarm in eu-west-1: ALARM/);
-    expect(svg).toMatch(/<desc [^>]*>[^<]*c1 in-flight at wave-2 in us-east-1/);
+    expect(svg).toMatch(/<desc [^>]*>[^<]*c1 (in-flight|waiting) at wave-2 in us-east-1/);
+  });
+
+  it('puts a change that has not started a stage in the first column', () => {
+    const svg = pipelineGraph({ now: '2026-12-01T12:00:00.000Z', pipelines: [demoPipeline()], changes: [{ id: 'c9', pipeline: 'storefront-api', author: 'bob', status: 'waiting', stage: null, region: null, emergency: 'requested', blocked: null }], blockers: [] });
+    expect(svg).toMatch(/<g class="column" data-column="queued">.*data-change="c9" data-status="waiting"/s);
+    expect(svg).toContain('emergency requested');
   });
 });
 
@@ -151,7 +160,7 @@ describe('hostile names', () => {
     const graph = pipelineGraph({
       now: '2026-12-01T12:00:00.000Z',
       pipelines: [{ name: evil, waves: [{ name: evil, regions: [evil] }] }],
-      changes: [{ id: evil, pipeline: evil, author: evil, status: 'in-flight', stage: evil, region: evil, emergency: null }],
+      changes: [{ id: evil, pipeline: evil, author: evil, status: 'in-flight', stage: evil, region: evil, emergency: null, blocked: { reason: evil, since: evil, stage: evil, region: evil } }],
       blockers: [{ blocker: evil, region: evil, state: 'ALARM', override: { by: evil, reason: evil, expires: evil } }],
     });
     for (const svg of [timeline, graph]) {
