@@ -8,14 +8,14 @@
 import type { BlockerView, ChangeSummaryView, PipelineView, StateView } from '../api.ts';
 import { COLOUR, clock, esc, frame, slug, statusStyle, text, textWidth, tip } from './svg.ts';
 
-const COL_W = 200;
-const COL_GAP = 26;
+const COL_W = 176;
+const COL_GAP = 22;
 const BOX_H = 24;
 const BOX_GAP = 5;
 const HEAD_H = 44;
 const SECTION_GAP = 30;
 const QUEUE = 'queued';
-const MAX_CHIPS_W = 92;
+const MAX_CHIPS_W = 72;
 
 interface Column {
   name: string;

@@ -136,7 +136,13 @@ export const rolloutTimeline = (change: ChangeView, opts: { now?: string; id?: s
     if (i % 2 === 1) body.push(`<rect x="0" y="${y}" width="${width}" height="${ROW_H}" fill="${COLOUR.panel}" fill-opacity="0.5"/>`);
     body.push(text(8, y + ROW_H / 2 + 4, r.label, `fill="${COLOUR.ink}"${r.region ? '' : ' font-style="italic"'}`));
     for (const s of r.spans) body.push(spanShape(id, s, plotX + axis.x(s.startMs), plotX + axis.x(s.endMs), barY));
-    for (const m of r.marks) body.push(markShape(m, plotX + axis.x(m.atMs), y + ROW_H / 2));
+    // Marks at one instant (a request, a refusal and an approval in the same minute) stand side by side.
+    let lastMarkX = -Infinity;
+    for (const m of [...r.marks].sort((a, b) => a.atMs - b.atMs)) {
+      const x = Math.max(plotX + axis.x(m.atMs), lastMarkX + 15);
+      body.push(markShape(m, x, y + ROW_H / 2));
+      lastMarkX = x;
+    }
     const outcomeColour = /rolled back|rolling back|failed/.test(r.outcome) ? COLOUR.rollback : /blocked/.test(r.outcome) ? '#9a6400' : COLOUR.muted;
     body.push(text(plotX + axis.width + 16, y + ROW_H / 2 + 4, r.outcome, `class="outcome" fill="${outcomeColour}"`));
     parts.push(`<g class="row${r.region ? '' : ' change-row'}" ${data}>${body.join('')}</g>`);

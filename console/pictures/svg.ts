@@ -1,7 +1,7 @@
 /**
  * What the console's pictures share: escaping, the palette (each colour paired with a text or
  * a shape, never colour alone), time and duration labels, and the accessible SVG frame
- * (`role="img"`, `aria-labelledby` its `<title>` and `<desc>`). Pure string work: the same
+ * (`role="img"`, named by its `<title>` and described by its `<desc>`). Pure string work: the same
  * code draws in the browser and in Node (the report).
  */
 
@@ -79,7 +79,7 @@ export const textWidth = (text: string, size = 11): number => [...text].length *
 
 /** The accessible frame of a picture. */
 export const frame = (o: { id: string; width: number; height: number; title: string; desc: string; body: string; className: string }): string =>
-  `<svg xmlns="http://www.w3.org/2000/svg" class="${esc(o.className)}" role="img" aria-labelledby="${esc(o.id)}-title ${esc(o.id)}-desc" ` +
+  `<svg xmlns="http://www.w3.org/2000/svg" class="${esc(o.className)}" role="img" aria-labelledby="${esc(o.id)}-title" aria-describedby="${esc(o.id)}-desc" ` +
   `width="${Math.ceil(o.width)}" height="${Math.ceil(o.height)}" viewBox="0 0 ${Math.ceil(o.width)} ${Math.ceil(o.height)}" ` +
   `font-family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif" font-size="11">` +
   `<title id="${esc(o.id)}-title">${esc(o.title)}</title><desc id="${esc(o.id)}-desc">${esc(o.desc)}</desc>` +
