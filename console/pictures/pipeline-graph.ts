@@ -16,6 +16,9 @@ const HEAD_H = 44;
 const SECTION_GAP = 30;
 const QUEUE = 'queued';
 const MAX_CHIPS_W = 72;
+/** A wave with more regions than this lists them in several sub-columns. */
+const MAX_ROWS = 10;
+const QUEUE_W = 84;
 
 interface Column {
   name: string;
@@ -70,12 +73,21 @@ const section = (p: PipelineView, state: StateView, y0: number, id: string): { s
   const holding = (region: string) => state.blockers.filter((b) => b.region === region && b.state === 'ALARM');
   const everywhere = state.blockers.filter((b) => b.region === null);
   const parts: string[] = [];
-  const rowsMax = Math.max(1, ...cols.map((c) => c.regions.length), Math.ceil(queued.length / 1));
+  const rowsMax = Math.max(1, queued.length, ...cols.map((c) => Math.min(c.regions.length, MAX_ROWS)));
+  // Each column's left edge: the queue narrow while empty, a long wave in sub-columns.
+  const widthOf = (col: Column, ci: number) => (ci === 0 ? (queued.length ? COL_W : QUEUE_W) : Math.ceil(col.regions.length / MAX_ROWS) * (COL_W + 6) - 6);
+  const lefts: number[] = [];
+  let left = 8;
+  cols.forEach((col, ci) => {
+    lefts.push(left);
+    left += widthOf(col, ci) + COL_GAP;
+  });
   parts.push(text(8, y0 + 16, `Pipeline ${p.name}`, `font-size="14" font-weight="700" fill="${COLOUR.ink}"`));
   if (everywhere.length) parts.push(text(8 + textWidth(`Pipeline ${p.name}`, 14) + 16, y0 + 16, `⚠ ${everywhere.map(blockerLine).join('; ')}`, `fill="#9a6400"`));
   const descs: string[] = [];
   cols.forEach((col, ci) => {
-    const x = 8 + ci * (COL_W + COL_GAP);
+    const colX = lefts[ci]!;
+    const x = colX;
     const headY = y0 + HEAD_H - 8;
     parts.push(`<g class="column" data-column="${esc(col.name)}">`);
     parts.push(text(x, headY, col.name === QUEUE ? 'not started' : col.name, `font-weight="700" fill="${COLOUR.muted}"`));
@@ -92,7 +104,8 @@ const section = (p: PipelineView, state: StateView, y0: number, id: string): { s
     }
     col.regions.forEach((region, ri) => {
       if (col.name === QUEUE) return;
-      const y = y0 + HEAD_H + ri * (BOX_H + BOX_GAP);
+      const y = y0 + HEAD_H + (ri % MAX_ROWS) * (BOX_H + BOX_GAP);
+      const x = colX + Math.floor(ri / MAX_ROWS) * (COL_W + 6);
       const here = placed.get(`${ci}|${region}`) ?? [];
       const blockers = holding(region);
       const held = blockers.some((b) => !b.override);
@@ -119,7 +132,7 @@ const section = (p: PipelineView, state: StateView, y0: number, id: string): { s
     parts.push('</g>');
   });
   const height = HEAD_H + rowsMax * (BOX_H + BOX_GAP) + 4;
-  const width = 16 + cols.length * (COL_W + COL_GAP) - COL_GAP;
+  const width = left - COL_GAP + 8;
   const where = changes.map((c) => `${c.id} ${c.status}${c.stage ? ` at ${c.stage}` : ''}${c.region ? ` in ${c.region}` : ''}${c.blocked ? ` (blocked by ${c.blocked.reason})` : ''}`).join('; ');
   const desc = `Pipeline ${p.name}: ${p.waves.map((w) => `${w.name} (${w.regions.join(', ')})`).join(' then ')}. Changes: ${where || 'none'}.${descs.length ? ` ${descs.join('. ')}.` : ''}${everywhere.length ? ` Everywhere: ${everywhere.map(blockerLine).join('; ')}.` : ''}`;
   void id;
