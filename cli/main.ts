@@ -1,10 +1,11 @@
 /**
- * `handsoff simulate | plan | validate`: the simulator's CLI (docs/simulation.md).
+ * `handsoff simulate | console | plan | validate`: the simulator's CLI (docs/simulation.md,
+ * docs/console.md).
  * Exit status: 0 when the run finished, 2 for invalid input (every problem on stderr, and
  * nothing runs), 1 for an internal error.
  */
 import { createRequire } from 'node:module';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { HandsoffEvent } from '../core/events.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
@@ -53,6 +54,18 @@ const warnIgnored = (scenario: Scenario, file: string | undefined): void => {
 };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const portOf = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 (any free port) to 65535.');
+  return n;
+};
+
+const speedOf = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000_000) throw new InvalidArgumentError('the speed is a number of virtual seconds per real second, above 0 and at most 10000000.');
+  return n;
+};
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -114,6 +127,44 @@ export const buildCli = (): Command => {
         out(stats);
       }
       if (report) process.stderr.write(`handsoff: report written to ${writeReport(report, stream, pipelines)}\n`);
+    });
+
+  program
+    .command('console')
+    .description('serve the console (docs/console.md) over the simulator, live: virtual time follows the wall clock')
+    .addOption(new Option('--pipeline <file>', 'pipeline file; repeatable').argParser(collect))
+    .option('--scenario <file>', 'scenario file (.json); default: the built-in demo')
+    .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').argParser(portOf).default(8787))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--speed <speed>', 'virtual seconds per real second').argParser(speedOf).default(600))
+    .action(async (opts: { pipeline?: string[]; scenario?: string; port: number; host: string; speed: number }) => {
+      const pipelines = await loadPipelines(opts.pipeline);
+      const scenario = await loadScenario(opts.scenario, pipelines);
+      warnIgnored(scenario, opts.scenario);
+      const { serveConsole } = await import('../console/serve.ts');
+      const served = await serveConsole({
+        pipelines,
+        scenario: toSimScenario(scenario, pipelines),
+        approvers: scenario.approvers,
+        host: opts.host,
+        port: opts.port,
+        speed: opts.speed,
+      });
+      out(`console: ${served.url}`);
+      // Ctrl-C or SIGTERM: stop serving, end the run, exit 0. A run that crashes exits 1.
+      const signalled = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      const crashed = served.done.then(
+        () => new Promise<never>(() => undefined),
+        (e: Error) => Promise.reject(e),
+      );
+      try {
+        await Promise.race([signalled, crashed]);
+      } finally {
+        await served.close();
+      }
     });
 
   program

@@ -7,7 +7,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { FieldProblem, OperatorResult } from '../core/operators.ts';
 import type { HandsoffEvent } from '../core/events.ts';
-import type { Caller, ConsoleBackend } from './api.ts';
+import type { Caller, ChangeSummaryView, ConsoleBackend } from './api.ts';
 import type { Identify } from './identity.ts';
 import { USER_COOKIE, USER_HEADER } from './identity.ts';
 import { assets, pageHtml } from './page.ts';
@@ -28,8 +28,18 @@ const fail = (c: Context, status: 400 | 401 | 403 | 404 | 409 | 500, error: stri
 const invalid = (c: Context, problems: FieldProblem[]) =>
   fail(c, 400, problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '), 'invalid-request', { problems });
 
+/** A request its checks refused: 409 when the state does not allow it, else 400 with every problem. */
+const refused = (c: Context, checked: Exclude<Checked<unknown>, { ok: true }>) =>
+  'conflict' in checked ? fail(c, 409, checked.conflict, 'conflict') : invalid(c, checked.problems);
+
 /** The request's JSON object, or the 400 answer that says what is wrong with the body. */
 const bodyOf = async (c: Context): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; answer: Response }> => {
+  // JSON only: a page of another site cannot send that without the browser asking first
+  // (and this app answers no such question), so it cannot act in someone's name.
+  const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return { ok: false, answer: invalid(c, [{ field: '', message: `the body must be JSON, sent with Content-Type: application/json (got ${type === '' ? 'none' : `'${type}'`})` }]) };
+  }
   const text = await c.req.text();
   if (text.trim() === '') return { ok: false, answer: invalid(c, [{ field: '', message: 'the body is empty; send a JSON object' }]) };
   let body: unknown;
@@ -76,6 +86,8 @@ export const createApp = ({ backend, identify }: AppOptions): Hono<Env> => {
     }
     c.set('caller', caller);
     await next();
+    // What the API says is true now only (and locally the Date header is virtual time).
+    c.header('Cache-Control', 'no-store');
   });
 
   app.get('/api/state', async (c) => c.json(await backend.state()));
@@ -86,14 +98,14 @@ export const createApp = ({ backend, identify }: AppOptions): Hono<Env> => {
   });
 
   /** An action on one change: 404 unknown, 400 bad body, else what the operator handler answers. */
-  const onChange = (check: (body: Record<string, unknown>, change: { id: string; pipeline: string }, caller: Caller) => Checked<Parameters<ConsoleBackend['act']>[0]>) =>
+  const onChange = (check: (body: Record<string, unknown>, change: ChangeSummaryView, caller: Caller) => Checked<Parameters<ConsoleBackend['act']>[0]>) =>
     async (c: Context<Env>) => {
       const read = await bodyOf(c);
       if (!read.ok) return read.answer;
       const change = await backend.change(c.req.param('id')!);
       if (!change) return fail(c, 404, `no change '${c.req.param('id')}'; GET /api/state lists the changes`, 'unknown-change');
       const checked = check(read.body, change, c.get('caller'));
-      if (!checked.ok) return invalid(c, checked.problems);
+      if (!checked.ok) return refused(c, checked);
       return answer(c, await backend.act(checked.value, c.get('caller')));
     };
   app.post('/api/changes/:id/emergency', onChange(emergencyRequest));
@@ -103,7 +115,7 @@ export const createApp = ({ backend, identify }: AppOptions): Hono<Env> => {
     const read = await bodyOf(c);
     if (!read.ok) return read.answer;
     const checked = overrideRequest(read.body, await backend.state(), c.get('caller'));
-    if (!checked.ok) return invalid(c, checked.problems);
+    if (!checked.ok) return refused(c, checked);
     return answer(c, await backend.act(checked.value, c.get('caller')));
   });
 
@@ -150,7 +162,7 @@ export const createApp = ({ backend, identify }: AppOptions): Hono<Env> => {
     const read = await bodyOf(c);
     if (!read.ok) return read.answer;
     const checked = clockChange(read.body);
-    if (!checked.ok) return invalid(c, checked.problems);
+    if (!checked.ok) return refused(c, checked);
     return c.json(await clock(checked.value));
   });
 

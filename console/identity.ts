@@ -27,7 +27,6 @@ export const cleanName = (raw: string | undefined | null): string | undefined =>
     // not URI-encoded: taken as it is
   }
   name = name.trim();
-  // eslint-disable-next-line no-control-regex
   if (name === '' || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) return undefined;
   return name;
 };

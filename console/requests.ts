@@ -2,10 +2,11 @@
  * The console's request bodies, checked before anything acts: each POST's fields, every
  * problem named with its fix (core/operators.ts holds the rules the operator handler shares).
  */
-import { overrideProblems, type FieldProblem, type OperatorAction } from '../core/operators.ts';
-import type { Caller, StateView } from './api.ts';
+import { emergencyRequestProblem, overrideProblems, type FieldProblem, type OperatorAction } from '../core/operators.ts';
+import type { Caller, ChangeSummaryView, StateView } from './api.ts';
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+/** A request's action, or every problem of its fields (400), or why the state does not allow it (409). */
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] } | { ok: false; conflict: string };
 
 const unknownFields = (body: Record<string, unknown>, allowed: readonly string[], what: string): FieldProblem[] =>
   Object.keys(body)
@@ -23,18 +24,24 @@ const needText = (body: Record<string, unknown>, field: string, why: string): Fi
   return [];
 };
 
-/** `POST /api/changes/{id}/emergency` `{"reason"}`. */
-export const emergencyRequest = (body: Record<string, unknown>, change: { id: string; pipeline: string }, caller: Caller): Checked<OperatorAction> => {
+/**
+ * `POST /api/changes/{id}/emergency` `{"reason"}`: 409 at once for a change that is over or
+ * already has a request pending or approved (the rule the operator handler applies too).
+ */
+export const emergencyRequest = (body: Record<string, unknown>, change: ChangeSummaryView, caller: Caller): Checked<OperatorAction> => {
   const problems = [
     ...unknownFields(body, ['reason'], 'an emergency request'),
     ...needText(body, 'reason', 'say why the change must be fast-tracked (it is kept in the audit trail)'),
   ];
   if (problems.length > 0) return { ok: false, problems };
+  const refused = emergencyRequestProblem({ by: caller.name, reason: body.reason }, change);
+  if (refused?.status === 409) return { ok: false, conflict: refused.message };
+  if (refused) return { ok: false, problems: [{ field: refused.field ?? '', message: refused.message }] };
   return { ok: true, value: { action: 'emergency-request', change: change.id, pipeline: change.pipeline, by: caller.name, reason: String(body.reason).trim() } };
 };
 
 /** `POST /api/changes/{id}/decision` `{"decision": "approve" | "deny", "reason"}`. */
-export const emergencyDecision = (body: Record<string, unknown>, change: { id: string; pipeline: string }, caller: Caller): Checked<OperatorAction> => {
+export const emergencyDecision = (body: Record<string, unknown>, change: ChangeSummaryView, caller: Caller): Checked<OperatorAction> => {
   const problems = [...unknownFields(body, ['decision', 'reason'], 'a decision')];
   const decision = body.decision;
   if (decision === undefined || decision === null || decision === '') problems.push({ field: 'decision', message: `missing required field 'decision': 'approve' or 'deny'` });

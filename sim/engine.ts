@@ -26,8 +26,10 @@ import { simulatedS3 } from './world/artifacts.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
-import { at, installClock, settle } from './clock.ts';
-import { ACCOUNT, HOME, loadHandlers, localFunctionArn, LocalLambda } from './lambda.ts';
+import { at, installClock, settle, type VirtualClock } from './clock.ts';
+import { ACCOUNT, HOME, loadHandlers, localFunctionArn, LocalLambda, type InvocationQueue } from './lambda.ts';
+import type { LiveDriver } from './live.ts';
+import type { OperatorAction, OperatorResult } from '../core/operators.ts';
 import { LocalStepFunctions, stateMachineArn } from './stepfunctions.ts';
 import { awsEventOf, deliverLater, deliverPush, localEventBridge } from './eventbridge.ts';
 import { pushToMain, simulatedCodeCommit } from './world/codecommit-api.ts';
@@ -42,6 +44,7 @@ export { at } from './clock.ts';
 export { localFunctionArn } from './lambda.ts';
 export { substitute } from './stepfunctions.ts';
 export { EVENT_DELIVERY_MS } from './eventbridge.ts';
+export { LiveControl } from './live.ts';
 
 /** The reconciler's schedule, as on AWS: a lost event delays a decision by at most this. */
 export const RECONCILE_PERIOD_MS = RECONCILE_PERIOD_SECONDS * 1000;
@@ -85,6 +88,32 @@ const seedCalendars = async (dynamo: LocalDynamo, pipelines: readonly ResolvedPi
   }
   await Promise.all(puts);
 };
+
+/**
+ * A live run's hold on the engine (live.ts): the clock advances timer by timer up to a target
+ * (a fake timer at the target tells when it is reached), and an action runs now in the queue.
+ */
+const liveDriver = (clock: VirtualClock, queue: InvocationQueue, untilMs: number, invokeOperator: (action: OperatorAction) => Promise<unknown>): LiveDriver => ({
+  now: () => clock.now,
+  untilMs,
+  advanceTo: async (targetMs, interrupted) => {
+    let reached = false;
+    const sentinel = setTimeout(() => (reached = true), Math.max(0, targetMs - clock.now));
+    while (!reached) {
+      if (interrupted()) {
+        clearTimeout(sentinel);
+        return;
+      }
+      clock.next();
+      await settle(queue);
+    }
+  },
+  operate: async (action) => {
+    const result = (await invokeOperator(action)) as OperatorResult;
+    await settle(queue);
+    return result;
+  },
+});
 
 export const simulate = async (opts: SimulationOptions): Promise<SimulationResult> => {
   const { pipelines, scenario, onEvent } = opts;
@@ -262,9 +291,12 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     at(scenario.until, () => undefined);
     try {
       await settle(queue);
-      while (!finished() && Date.now() < scenario.until) {
-        clock.next();
-        await settle(queue);
+      if (opts.live) await opts.live.drive(liveDriver(clock, queue, scenario.until, (action) => lambda.invoke(localFunctionArn(HandlerName.OPERATOR), action)));
+      else {
+        while (!finished() && Date.now() < scenario.until) {
+          clock.next();
+          await settle(queue);
+        }
       }
     } finally {
       clearInterval(reconciler);

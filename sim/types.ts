@@ -4,6 +4,7 @@ import type { ResolvedPipeline } from '../core/model.ts';
 import type { AlarmState, Behavior } from './world/index.ts';
 import type { FaultSpec } from './faults.ts';
 import type { OperatorAction } from '../core/operators.ts';
+import type { LiveControl } from './live.ts';
 
 export interface SimChange {
   id: string;
@@ -79,4 +80,10 @@ export interface SimulationOptions {
   pipelines: ResolvedPipeline[];
   scenario: SimScenario;
   onEvent: (event: HandsoffEvent) => void;
+  /**
+   * Live mode (`handsoff console`): virtual time follows the wall clock at the control's pace
+   * up to `until`, and the control's actions run through the operator handler as they come.
+   * Without it the clock jumps from timer to timer until every change is done.
+   */
+  live?: LiveControl;
 }
