@@ -4,10 +4,12 @@
  * console backend (the demo's stream up to a moment, with operator actions answered as the
  * contract of docs/console.md says), served by the real app on 127.0.0.1.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type BrowserContext } from 'playwright-core';
 import type { HandsoffEvent } from '../../core/events.ts';
@@ -108,4 +110,35 @@ export const serveApp = async (backend: ConsoleBackend, approvers: string[]): Pr
         server.close(() => resolve());
       }),
   };
+};
+
+/** `handsoff console` as a user starts it (bin/handsoff.mjs), on 127.0.0.1 and a free port. */
+export const startConsole = async (args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const child = spawn(process.execPath, [join(root, 'bin/handsoff.mjs'), 'console', '--port', '0', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = /^console: (http:\/\/\S+?)\/?\n/m.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    void closed.then((code) => reject(new Error(`handsoff console exited ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return closed;
+    },
+  };
+};
+
+/** Whether the operator handler's actions are built (the placeholders answer 409 `not-built`). */
+export const operatorsBuilt = (): boolean => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  return ['lambdas/shared/overrides.ts', 'lambdas/shared/emergency.ts'].every((f) => !readFileSync(join(root, f), 'utf8').includes("'not-built'"));
 };
