@@ -42,6 +42,8 @@ export const COLOUR = {
 export const STATUS_STYLE: Record<string, { colour: string; glyph: string }> = {
   waiting: { colour: '#8a8f98', glyph: '…' },
   'in-flight': { colour: COLOUR.deploy, glyph: '▶' },
+  /** What `simulation.finished` says of a change the run ended before. */
+  'in-progress': { colour: COLOUR.deploy, glyph: '▶' },
   succeeded: { colour: COLOUR.bake, glyph: '✓' },
   failed: { colour: COLOUR.rollback, glyph: '✗' },
   rejected: { colour: '#7a3e9d', glyph: '⊘' },
@@ -75,7 +77,7 @@ export const isoDurationMs = (value: unknown): number | undefined => {
 };
 
 /** A rough width of a text in the pictures' font (11 px sans-serif), to decide whether a label fits. */
-export const textWidth = (text: string, size = 11): number => [...text].length * size * 0.58;
+export const textWidth = (text: string, size = 11): number => [...text].length * size * 0.62;
 
 /** The accessible frame of a picture. */
 export const frame = (o: { id: string; width: number; height: number; title: string; desc: string; body: string; className: string }): string =>

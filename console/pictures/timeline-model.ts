@@ -185,6 +185,9 @@ export const timelineModel = (change: string, audit: readonly HandsoffEvent[], o
       }
       case 'unblocked': {
         const reason = str(e.reason) ?? 'unknown';
+        // A step that starts because an override sets its blocker aside says whose override it was.
+        const o = e.override as { by?: unknown; reason?: unknown; blocker?: unknown } | undefined;
+        if (o && typeof o === 'object') mark('override', `${targetName(e)}${where} starts under the override of ${String(o.blocker ?? reason)}${str(o.by) ? ` by ${o.by}` : ''}${str(o.reason) ? `: ${o.reason}` : ''}`);
         const key = `${reason}|${slot(e)}`;
         const entry = row.openBlocked.has(key) ? ([key, row.openBlocked.get(key)!] as const) : [...row.openBlocked].find(([, s]) => s.reason === reason);
         if (!entry) break;

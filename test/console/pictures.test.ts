@@ -108,6 +108,47 @@ describe('rolloutTimeline, on the demo run', () => {
   });
 });
 
+describe('rolloutTimeline, operators', () => {
+  // The events of an override of a company event, as the simulator writes them.
+  const base = { pipeline: 'storefront-api', change: 'c1', stage: 'wave-1', region: 'sa-east-1' };
+  const override = { id: 'company-event|*|*|c1|dave|2026-12-01T03:00:00.000Z', blocker: 'company-event', by: 'dave', reason: 'checkout fix during the sale', expires: '2026-12-01T03:00:00.000Z' };
+  const audit: HandsoffEvent[] = [
+    { time: '2026-11-30T09:00:00.000Z', type: 'change.received', pipeline: 'storefront-api', change: 'c1', author: 'alice' },
+    { time: '2026-11-30T10:48:06.000Z', type: 'blocked', ...base, target: 'onebox', reason: 'company-event', alarm: 'handsoff-company-event-sa-east-1' },
+    { time: '2026-11-30T13:00:00.000Z', type: 'override.applied', change: 'c1', override: override.id, blocker: 'company-event', by: 'dave', reason: override.reason, expires: override.expires },
+    { time: '2026-11-30T13:00:00.000Z', type: 'unblocked', ...base, target: 'onebox', reason: 'company-event', override },
+    { time: '2026-11-30T13:00:00.000Z', type: 'deployment.started', ...base, target: 'onebox', deploymentId: 'd-1' },
+    { time: '2026-11-30T13:02:02.000Z', type: 'deployment.succeeded', ...base, target: 'onebox', deploymentId: 'd-1' },
+    { time: '2026-11-30T14:02:02.000Z', type: 'unblocked', ...base, unit: 'sae1-az1', target: 'fleet', reason: 'company-event', override },
+    { time: '2026-11-30T14:02:02.000Z', type: 'deployment.started', ...base, unit: 'sae1-az1', target: 'fleet', deploymentId: 'd-2' },
+    { time: '2026-11-30T15:00:00.000Z', type: 'approval.requested', pipeline: 'storefront-api', change: 'c1', by: 'dave', reason: 'the sale' },
+    { time: '2026-11-30T15:00:00.000Z', type: 'approval.denied', pipeline: 'storefront-api', change: 'c1', by: 'mallory', reason: 'not-an-approver' },
+    { time: '2026-11-30T15:00:00.000Z', type: 'approval.granted', pipeline: 'storefront-api', change: 'c1', by: 'pat', reason: 'small fix' },
+  ];
+  const view: ChangeView = { id: 'c1', pipeline: 'storefront-api', author: 'alice', status: 'in-flight', stage: 'wave-1', region: 'sa-east-1', emergency: 'approved', blocked: null, audit };
+
+  it('marks the override with who and why, and each step that starts under it', () => {
+    const rows = rowsOf(rolloutTimeline(view, { now: '2026-11-30T16:00:00.000Z' }));
+    const whole = rows.find((r) => r.region === undefined)!;
+    expect(whole.body).toContain('override of company-event by dave: checkout fix during the sale, until 2026-12-01T03:00:00.000Z');
+    const region = rows.find((r) => r.region === 'sa-east-1')!;
+    expect(region.body.match(/<g class="mark override"/g)!.length).toBe(2);
+    expect(region.body).toContain('one-box in sa-east-1 starts under the override of company-event by dave: checkout fix during the sale');
+    expect(region.body).toContain('sae1-az1 in sa-east-1 starts under the override of company-event by dave');
+    // The wait it ended: blocked by the company event until the override.
+    expect(region.body).toMatch(/blocked by company-event in sa-east-1, 10:48 to 13:00 \(2 h 12 min\), then unblocked/);
+  });
+
+  it('marks the emergency request, the refusal and the approval, side by side when they fall in one minute', () => {
+    const whole = rowsOf(rolloutTimeline(view))[0]!;
+    expect(whole.region).toBeUndefined();
+    const marks = [...whole.body.matchAll(/<g class="mark (\w+)" data-kind="\w+"><title>([^<]*)<\/title><circle cx="([\d.]+)"/g)].map((m) => ({ kind: m[1], title: m[2], x: Number(m[3]) }));
+    const emergency = marks.filter((m) => ['requested', 'denied', 'granted'].includes(m.kind!));
+    expect(emergency.map((m) => m.title)).toEqual(['15:00 emergency requested by dave: the sale', '15:00 emergency denied by mallory: not-an-approver', '15:00 emergency approved by pat: small fix']);
+    expect(new Set(emergency.map((m) => m.x)).size).toBe(3);
+  });
+});
+
 const demoPipeline = () => {
   const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
   if (!v.ok) throw new Error('the demo pipeline is invalid');
