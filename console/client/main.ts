@@ -181,7 +181,8 @@ const loadChange = async (main: HTMLElement, id: string): Promise<void> => {
   const c = a.data as unknown as ChangeView;
   renderChange(c, state?.now);
   const expires = main.querySelector<HTMLInputElement>('#override-form input[name=expires]');
-  if (state && expires && !expires.value) expires.placeholder = new Date(Date.parse(state.now) + 3_600_000).toISOString().replace('.000Z', 'Z');
+  // A suggestion, not a value: virtual time runs on while someone types (an hour in 6 s at the default pace).
+  if (state && expires && !expires.value) expires.placeholder = `${new Date(Date.parse(state.now) + 12 * 3_600_000).toISOString().slice(0, 16)}:00Z`;
   if (state && !regionsShown) {
     const p = state.pipelines.find((x) => x.name === c.pipeline);
     const list = $('regions');

@@ -8,14 +8,14 @@
 import type { BlockerView, ChangeSummaryView, PipelineView, StateView } from '../api.ts';
 import { COLOUR, clock, esc, frame, slug, statusStyle, text, textWidth, tip } from './svg.ts';
 
-const COL_W = 176;
+const COL_W = 180;
 const COL_GAP = 22;
 const BOX_H = 24;
 const BOX_GAP = 5;
 const HEAD_H = 44;
 const SECTION_GAP = 30;
 const QUEUE = 'queued';
-const MAX_CHIPS_W = 72;
+const MAX_CHIPS_W = 82;
 /** A wave with more regions than this lists them in several sub-columns. */
 const MAX_ROWS = 10;
 const QUEUE_W = 84;
@@ -27,12 +27,16 @@ interface Column {
 
 const columnsOf = (p: PipelineView): Column[] => [{ name: QUEUE, regions: [] }, ...p.waves.map((w) => ({ name: w.name, regions: [...w.regions] }))];
 
-/** The column and region where a change is drawn: its stage's column, else the wave of its region, else the queue. */
+/**
+ * The column and region where a change is drawn: its stage's column (at the column's head
+ * when it is in no region of it yet, e.g. waiting for the lane), else the wave of its
+ * region, else the queue.
+ */
 const placeOf = (c: ChangeSummaryView, cols: Column[]): { col: number; region: string | null } => {
   const byStage = cols.findIndex((col) => col.name === c.stage);
   if (byStage > 0) {
     const col = cols[byStage]!;
-    return { col: byStage, region: c.region && col.regions.includes(c.region) ? c.region : (col.regions[0] ?? null) };
+    return { col: byStage, region: c.region && col.regions.includes(c.region) ? c.region : null };
   }
   if (c.region) {
     const byRegion = cols.findIndex((col) => col.regions.includes(c.region!));
@@ -91,6 +95,16 @@ const section = (p: PipelineView, state: StateView, y0: number, id: string): { s
     const headY = y0 + HEAD_H - 8;
     parts.push(`<g class="column" data-column="${esc(col.name)}">`);
     parts.push(text(x, headY, col.name === QUEUE ? 'not started' : col.name, `font-weight="700" fill="${COLOUR.muted}"`));
+    // Changes at this stage but in none of its regions yet: beside the column's name.
+    if (ci > 0) {
+      let hx = x + textWidth(col.name) + 10;
+      for (const c of placed.get(`${ci}|`) ?? []) {
+        const ch = chip(c, hx, headY - 12);
+        parts.push(ch.svg);
+        hx += ch.w + 3;
+        descs.push(`${c.id} at ${col.name}, in no region yet (${c.status}${c.blocked ? `, blocked by ${c.blocked.reason}` : ''})`);
+      }
+    }
     if (ci > 0) {
       const ax = x - COL_GAP + 4;
       parts.push(`<path d="M${ax} ${headY - 4} h${COL_GAP - 12} m-4 -4 l4 4 l-4 4" fill="none" stroke="${COLOUR.muted}" stroke-width="1.2" aria-hidden="true"/>`);

@@ -188,6 +188,15 @@ describe('pipelineGraph', () => {
     expect(svg).toMatch(/<g class="column" data-column="queued">.*data-change="c9" data-status="waiting"/s);
     expect(svg).toContain('emergency requested');
   });
+
+  it('puts a change at a stage but in none of its regions (waiting for the lane) beside the column name, in no region', () => {
+    const lane = { reason: 'lane', since: '2026-12-01T11:00:00.000Z', stage: 'wave-1', region: null };
+    const svg = pipelineGraph({ now: '2026-12-01T12:00:00.000Z', pipelines: [demoPipeline()], changes: [{ id: 'c2', pipeline: 'storefront-api', author: 'carol', status: 'waiting', stage: 'wave-1', region: null, emergency: null, blocked: lane }], blockers: [] });
+    const column = /<g class="column" data-column="wave-1">(.*?)<g class="region"/s.exec(svg)![1]!;
+    expect(column).toContain('data-change="c2" data-status="waiting"');
+    expect(svg).not.toMatch(/<g class="region"[^>]*>(?:(?!<\/g><\/g>).)*data-change="c2"/s);
+    expect(svg).toMatch(/<desc [^>]*>[^<]*c2 at wave-1, in no region yet \(waiting, blocked by lane\)/);
+  });
 });
 
 describe('hostile names', () => {
