@@ -126,7 +126,7 @@ export const buildCli = (): Command => {
         out(summary(result));
         out(stats);
       }
-      if (report) process.stderr.write(`handsoff: report written to ${writeReport(report, stream, pipelines)}\n`);
+      if (report) process.stderr.write(`handsoff: report written to ${await writeReport(report, stream, pipelines)}\n`);
     });
 
   program

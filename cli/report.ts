@@ -7,8 +7,6 @@ import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { HandsoffEvent } from '../core/events.ts';
-import { reportHtml } from '../console/report.ts';
-import { pipelineView } from '../console/state.ts';
 
 export const DEFAULT_REPORT = 'handsoff-report.html';
 
@@ -19,8 +17,9 @@ export const reportPath = (opts: { report?: string | boolean; json?: boolean }):
   return opts.json ? undefined : DEFAULT_REPORT;
 };
 
-/** Writes the report of a finished run; returns its absolute path. */
-export const writeReport = (file: string, events: readonly HandsoffEvent[], pipelines: readonly ResolvedPipeline[]): string => {
+/** Writes the report of a finished run; returns its absolute path. The console's code loads only for a report. */
+export const writeReport = async (file: string, events: readonly HandsoffEvent[], pipelines: readonly ResolvedPipeline[]): Promise<string> => {
+  const [{ reportHtml }, { pipelineView }] = await Promise.all([import('../console/report.ts'), import('../console/state.ts')]);
   const abs = path.resolve(file);
   const tmp = `${abs}.${process.pid}.tmp`;
   writeFileSync(tmp, reportHtml({ events, pipelines: pipelines.map(pipelineView) }));
