@@ -9,12 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { validatePipeline } from '../../core/pipeline/resolve.ts';
-import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
-import { defaultPipeline } from '../../infra/pipelines/index.ts';
-import { pipelineView } from '../../console/state.ts';
-import { runCli } from '../sim/cli-harness.ts';
 import { fakeBackend, launch, serveApp } from './browser-support.ts';
+import { demoEvents, demoPipeline } from './demo.ts';
 
 const NOW = Date.parse('2026-12-01T16:00:00.000Z');
 let browser: Awaited<ReturnType<typeof launch>>;
@@ -23,12 +19,8 @@ let events: HandsoffEvent[];
 let page: Page;
 
 beforeAll(async () => {
-  const run = await runCli(['simulate', '--json']);
-  expect(run.code).toBe(0);
-  events = run.events.filter((e) => Date.parse(e.time) <= NOW);
-  const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
-  if (!v.ok) throw new Error('the demo pipeline is invalid');
-  server = await serveApp(fakeBackend(events, [pipelineView(v.pipeline)], NOW), ['pat']);
+  events = (await demoEvents()).filter((e) => Date.parse(e.time) <= NOW);
+  server = await serveApp(fakeBackend(events, [demoPipeline()], NOW), ['pat']);
   browser = await launch();
   page = await browser.context.newPage();
 });

@@ -7,20 +7,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import type { ChangeView, StateView } from '../../console/api.ts';
 import { pipelineGraph, rolloutTimeline } from '../../console/pictures/index.ts';
-import { foldChange, foldState, pipelineView } from '../../console/state.ts';
-import { validatePipeline } from '../../core/pipeline/resolve.ts';
-import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
-import { defaultPipeline } from '../../infra/pipelines/index.ts';
+import { foldChange, foldState } from '../../console/state.ts';
 import { runCli } from '../sim/cli-harness.ts';
+import { demoEvents, demoPipeline } from './demo.ts';
 
 let events: HandsoffEvent[] = [];
 let plan: { pipeline: string; waves: Array<{ name: string; regions: Array<{ region: string }> }> };
 let finished: Record<string, { status: string; regionsReached: string[] }>;
 
 beforeAll(async () => {
-  const run = await runCli(['simulate', '--json']);
-  expect(run.code).toBe(0);
-  events = run.events;
+  events = await demoEvents();
   finished = events.find((e) => e.type === 'simulation.finished')!.changes as typeof finished;
   const p = await runCli(['plan', '--json']);
   plan = JSON.parse(p.stdout);
@@ -148,12 +144,6 @@ describe('rolloutTimeline, operators', () => {
     expect(new Set(emergency.map((m) => m.x)).size).toBe(3);
   });
 });
-
-const demoPipeline = () => {
-  const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
-  if (!v.ok) throw new Error('the demo pipeline is invalid');
-  return pipelineView(v.pipeline);
-};
 
 describe('pipelineGraph', () => {
   it('draws each stage and wave as a column with its regions, and each change where it is, with its status in words', () => {
