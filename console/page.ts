@@ -5,14 +5,15 @@
  * API says. Nothing loads from outside: no CDN, no web fonts; the CSS is inline.
  *
  * The script is bundled for the browser by esbuild the first time it is asked for (the
- * project's own build tool, from this checkout's sources). A bundle that cannot run esbuild
- * (a Lambda function) defines `HANDSOFF_CONSOLE_CLIENT` at build time to the script's text
- * (esbuild `define`, from `clientScript()` run by the build).
+ * project's own build tool, from this checkout's sources, with core/console-client.ts's
+ * recipe). A bundle that cannot run esbuild (a Lambda function) builds it with the same
+ * recipe and defines `HANDSOFF_CONSOLE_CLIENT` to the script's text (esbuild `define`).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLIENT_BUILD_OPTIONS, CLIENT_ENTRY } from '../core/console-client.ts';
 import { esc } from './pictures/svg.ts';
 import { CONSOLE_CSS } from './styles.ts';
 
@@ -23,9 +24,6 @@ export interface Asset {
 }
 
 declare const HANDSOFF_CONSOLE_CLIENT: string | undefined;
-
-/** The client's entry, relative to the project's root. */
-export const CLIENT_ENTRY = 'console/client/main.ts';
 
 /** The project's root: the nearest folder above this module that holds the client's source (this file's, or a build's in dist/). */
 const projectRoot = (): string => {
@@ -45,19 +43,7 @@ export const clientScript = (): string => {
   if (script === undefined) {
     const root = projectRoot();
     const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-    const out = esbuild.buildSync({
-      absWorkingDir: root,
-      entryPoints: [CLIENT_ENTRY],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2020',
-      minify: true,
-      charset: 'utf8',
-      legalComments: 'none',
-      logLevel: 'error',
-    });
+    const out = esbuild.buildSync({ ...CLIENT_BUILD_OPTIONS, entryPoints: [...CLIENT_BUILD_OPTIONS.entryPoints], absWorkingDir: root, write: false });
     script = out.outputFiles[0]!.text;
   }
   return script;

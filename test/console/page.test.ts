@@ -3,8 +3,11 @@
  * outside the machine, carries the accessible names of the sign-in form, and escapes the
  * path; the script is bundled for the browser and reaches for no other host.
  */
+import { buildSync } from 'esbuild';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { assets, clientScript, pageHtml } from '../../console/page.ts';
+import { CLIENT_DEFINE } from '../../core/console-client.ts';
 
 describe('the page', () => {
   it('is a shell with its own script, inline CSS and the sign-in form, loading nothing from elsewhere', () => {
@@ -29,5 +32,19 @@ describe('the page', () => {
     expect(js).not.toMatch(/\bfrom\s*["']node:|require\(/);
     expect(js).toContain('/api/state');
     expect([...new Set(js.match(/https?:\/\/[^"'`\s)]+/g) ?? [])]).toEqual(['http://www.w3.org/2000/svg']);
+  });
+
+  it('takes the script a bundle defined when it was built (a Lambda function cannot run esbuild)', async () => {
+    const out = buildSync({
+      stdin: { contents: "import { clientScript } from './console/page.ts'; export default clientScript();", resolveDir: fileURLToPath(new URL('../..', import.meta.url)), loader: 'ts' },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      write: false,
+      define: { [CLIENT_DEFINE]: JSON.stringify('/* prebuilt */') },
+      logLevel: 'error',
+    });
+    const mod = (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0]!.text).toString('base64')}`)) as { default: string };
+    expect(mod.default).toBe('/* prebuilt */');
   });
 });
