@@ -15,6 +15,7 @@ import { formatProblem, validatePipeline, type Problem } from '../core/pipeline/
 import { defaultPipeline } from '../infra/pipelines/index.ts';
 import { defaultScenario, type Scenario } from '../sim/scenario.ts';
 import { ignoredScenarioParts, toSimScenario } from '../sim/scenario-adapter.ts';
+import { DEFAULT_REPORT, reportPath, writeReport } from './report.ts';
 
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -83,7 +84,10 @@ export const buildCli = (): Command => {
     .addOption(new Option('--pipeline <file>', 'pipeline file (.json, or .ts/.js whose default export is a pipeline); repeatable').argParser(collect))
     .option('--scenario <file>', 'scenario file (.json); default: the built-in demo')
     .option('--json', 'print only JSON Lines events on stdout')
-    .action(async (opts: { pipeline?: string[]; scenario?: string; json?: boolean }) => {
+    .option('--report <file>', `write an HTML report of the run (pictures, outcomes, decisions); without --json, ${DEFAULT_REPORT} by default`)
+    .option('--no-report', 'write no report')
+    .action(async (opts: { pipeline?: string[]; scenario?: string; json?: boolean; report?: string | boolean }) => {
+      const report = reportPath(opts);
       const pipelines = await loadPipelines(opts.pipeline);
       const scenario = await loadScenario(opts.scenario, pipelines);
       const { simulate } = await import('../sim/engine.ts');
@@ -91,7 +95,9 @@ export const buildCli = (): Command => {
       const started = performance.now();
       const progress = process.stderr.isTTY && !opts.json;
       let lastProgress = 0;
+      const stream: HandsoffEvent[] = [];
       const onEvent = (e: HandsoffEvent): void => {
+        if (report) stream.push(e);
         if (opts.json) {
           out(JSON.stringify(e));
           return;
@@ -120,6 +126,7 @@ export const buildCli = (): Command => {
         out(summary(result));
         out(stats);
       }
+      if (report) process.stderr.write(`handsoff: report written to ${await writeReport(report, stream, pipelines)}\n`);
     });
 
   program

@@ -1,7 +1,21 @@
 /**
  * The console's page (docs/console.md): the HTML that `/` and `/changes/{id}` return, and
- * the static assets under `/assets/`. A minimal page for now: it names the API it is built on.
+ * its script under `/assets/app.js`. The page is a shell: the script (console/client/main.ts)
+ * calls the console's API and draws with console/pictures, so the page shows only what the
+ * API says. Nothing loads from outside: no CDN, no web fonts; the CSS is inline.
+ *
+ * The script is bundled for the browser by esbuild the first time it is asked for (the
+ * project's own build tool, from this checkout's sources, with core/console-client.ts's
+ * recipe). A bundle that cannot run esbuild (a Lambda function) builds it with the same
+ * recipe and defines `HANDSOFF_CONSOLE_CLIENT` to the script's text (esbuild `define`).
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLIENT_BUILD_OPTIONS, CLIENT_ENTRY } from '../core/console-client.ts';
+import { esc } from './pictures/svg.ts';
+import { CONSOLE_CSS } from './styles.ts';
 
 /** A static file the app serves under `/assets/{name}`. */
 export interface Asset {
@@ -9,20 +23,71 @@ export interface Asset {
   readonly body: string;
 }
 
-/** The page's assets by name (`app.js` is served at `/assets/app.js`). */
-export const assets: Readonly<Record<string, Asset>> = {};
+declare const HANDSOFF_CONSOLE_CLIENT: string | undefined;
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+/** The project's root: the nearest folder above this module that holds the client's source (this file's, or a build's in dist/). */
+const projectRoot = (): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(path.join(dir, CLIENT_ENTRY))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`the console's script (${CLIENT_ENTRY}) is not next to this build; bundle it with HANDSOFF_CONSOLE_CLIENT defined`);
+};
+
+let script: string | undefined;
+
+/** The page's script, bundled for the browser (once per process). */
+export const clientScript = (): string => {
+  if (typeof HANDSOFF_CONSOLE_CLIENT === 'string') return HANDSOFF_CONSOLE_CLIENT;
+  if (script === undefined) {
+    const root = projectRoot();
+    const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+    const out = esbuild.buildSync({ ...CLIENT_BUILD_OPTIONS, entryPoints: [...CLIENT_BUILD_OPTIONS.entryPoints], absWorkingDir: root, write: false });
+    script = out.outputFiles[0]!.text;
+  }
+  return script;
+};
+
+/** The page's assets by name (`app.js` is served at `/assets/app.js`), made when first read. */
+export const assets: Readonly<Record<string, Asset>> = Object.defineProperty({}, 'app.js', {
+  enumerable: true,
+  get: (): Asset => ({ type: 'text/javascript; charset=utf-8', body: clientScript() }),
+});
 
 /** The HTML of the page at `path` (`/` or `/changes/{id}`). */
-export const pageHtml = (path: string): string => `<!doctype html>
+export const pageHtml = (pagePath: string): string => {
+  const change = /^\/changes\/([^/]+)\/?$/.exec(pagePath);
+  let title = 'handsoff console';
+  if (change) {
+    try {
+      title = `Change ${decodeURIComponent(change[1]!)}: handsoff console`;
+    } catch {
+      title = 'handsoff console';
+    }
+  }
+  return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>handsoff console</title></head>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CONSOLE_CSS}</style>
+</head>
 <body>
-<main>
-<h1>handsoff console</h1>
-<p>Page ${escapeHtml(path)}. The console's API: <a href="/api/state">/api/state</a>, <a href="/api/events">/api/events</a>.</p>
+<header>
+<a class="brand" href="/">handsoff console</a>
+<form id="signin" class="inline" aria-label="Sign in as">
+<label>Name<input name="name" autocomplete="username" required></label>
+<button type="submit">Sign in</button>
+</form>
+<span id="whoami" class="muted" aria-live="polite"></span>
+</header>
+<main id="main" data-path="${esc(pagePath)}">
+<p class="muted">Loading… (this page needs JavaScript; <a href="/api/state">/api/state</a> is the same data as JSON)</p>
 </main>
+<script type="module" src="/assets/app.js"></script>
 </body>
 </html>
 `;
+};

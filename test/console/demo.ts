@@ -1,0 +1,26 @@
+/**
+ * The demo's stream (`simulate --json` with no arguments gives the same): its scenario
+ * written as a file, run once per `vitest run` for every console test file that asks
+ * (test/sim/cli-harness.ts shares it), and the demo pipeline as the console draws it.
+ */
+import type { HandsoffEvent } from '../../core/events.ts';
+import type { PipelineView } from '../../console/api.ts';
+import { pipelineView } from '../../console/state.ts';
+import { validatePipeline } from '../../core/pipeline/resolve.ts';
+import type { ResolvedPipeline } from '../../core/model.ts';
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
+import { defaultPipeline } from '../../infra/pipelines/index.ts';
+import { defaultScenarioJson } from '../../sim/scenario.ts';
+import { simulateJson } from '../sim/cli-harness.ts';
+
+const resolved = (): ResolvedPipeline => {
+  const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
+  if (!v.ok) throw new Error('the demo pipeline is invalid');
+  return v.pipeline;
+};
+
+/** The demo pipeline's stages and waves, as `GET /api/state` gives them. */
+export const demoPipeline = (): PipelineView => pipelineView(resolved());
+
+/** The demo run's events (the default pipeline, the built-in scenario). */
+export const demoEvents = (): Promise<HandsoffEvent[]> => simulateJson(defaultScenarioJson(resolved()), []);
