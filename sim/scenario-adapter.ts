@@ -7,7 +7,8 @@ import type { Problem } from '../core/problems.ts';
 import type { SimEvent, SimScenario } from './types.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 
-const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = []): SimEvent => {
+/** `pipelineOf`: the pipeline of each change (an emergency names its change; the handler reads the change's records by pipeline). */
+const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = [], pipelineOf: ReadonlyMap<string, string> = new Map()): SimEvent => {
   switch (e.kind) {
     case 'company-event':
       return { at: e.atMs, kind: 'company-event', state: e.state, region: e.region };
@@ -26,15 +27,26 @@ const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = []): SimEve
         action: { action: 'override', blocker: e.blocker, region: e.region, pipeline: e.pipeline, by: e.by, reason: e.reason, expires: new Date(e.expiresMs).toISOString() },
       };
     case 'emergency-request':
-      return { at: e.atMs, kind: 'operator', action: { action: 'emergency-request', change: e.change, by: e.by, reason: e.reason } };
+      return { at: e.atMs, kind: 'operator', action: { action: 'emergency-request', change: e.change, pipeline: pipelineOf.get(e.change), by: e.by, reason: e.reason } };
     case 'emergency-decision':
       return {
         at: e.atMs,
         kind: 'operator',
-        action: { action: 'emergency-decision', change: e.change, by: e.by, decision: e.decision, reason: e.reason, approvers: [...approvers] },
+        action: {
+          action: 'emergency-decision',
+          change: e.change,
+          pipeline: pipelineOf.get(e.change),
+          by: e.by,
+          decision: e.decision,
+          reason: e.reason,
+          approvers: [...approvers],
+        },
       };
   }
 };
+
+const pipelinesOfChanges = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): Map<string, string> =>
+  new Map(scenario.changes.map((c) => [c.id, c.pipeline || pipelines[0]!.name]));
 
 export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): SimScenario => ({
   start: scenario.startMs,
@@ -48,7 +60,7 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
     approvedBy: [...c.approvedBy],
     behavior: { ...c.behavior, ...('regions' in c.behavior && c.behavior.regions ? { regions: [...c.behavior.regions] } : {}) } as SimScenario['changes'][number]['behavior'],
   })),
-  events: scenario.events.map((e) => toSimEvent(e, scenario.approvers)),
+  events: scenario.events.map((e) => toSimEvent(e, scenario.approvers, pipelinesOfChanges(scenario, pipelines))),
 });
 
 /**

@@ -45,11 +45,11 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
    * Publishes the transition from the previous reason to `current` (undefined: open): once per
    * episode and reason; `blocked` names the alarm that blocks, when one does.
    */
-  const transition = async (current: BlockReason | undefined, until?: string, alarm?: string): Promise<void> => {
+  const transition = async (current: BlockReason | undefined, until?: string, alarm?: string, emergency?: string): Promise<void> => {
     if (previous === current) return;
     const events = [];
     if (previous) events.push({ type: EventType.UNBLOCKED, ...scope, reason: previous });
-    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}) });
+    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}), ...(emergency ? { emergency } : {}) });
     await publish(events);
   };
 
@@ -57,7 +57,8 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   const blockedBy = async (blocker: ActiveBlocker): Promise<CheckWindowOutput> => {
     const recheck = isoSeconds(new Date(Date.now() + BLOCKER_RECHECK_SECONDS * 1000));
     logger.info('blocked by an alarm', { pipeline, region, reason: blocker.reason, alarm: blocker.alarm.name, state: blocker.alarm.state, recheck });
-    await transition(blocker.reason, undefined, blocker.alarm.name);
+    // An emergency hold names the change it waits for, not its wait's key.
+    await transition(blocker.reason, undefined, blocker.emergency ? undefined : blocker.alarm.name, blocker.emergency);
     return {
       open: false,
       blocked: true,
@@ -69,7 +70,7 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   };
 
   // The decision is shared with the blocker wait's re-check (lambdas/shared/gate.ts).
-  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window });
+  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window }, { change, stage });
   if (decision.open) {
     await transition(undefined);
     return { open: true, blocked: false };

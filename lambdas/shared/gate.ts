@@ -23,6 +23,8 @@ import type { AlarmRef, BlockingState, GateAsk } from '../../core/contracts.ts';
 import { getItem, queryAll } from './dynamo.ts';
 import { BlockerUnavailableError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from './tables.ts';
+import { isEmergencyItem, OPERATORS_PK } from '../../core/operator-items.ts';
+import { emergencyGate } from './emergency-hold.ts';
 
 /** Reads a table, turning anything but throttling into WindowUnavailable (fail closed). */
 const readOrUnavailable = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
@@ -71,6 +73,8 @@ export const loadHolidays = async (pipeline: string, region: string, from: Date)
 export interface ActiveBlocker {
   reason: BlockReason;
   alarm: AlarmRef & { state: BlockingState };
+  /** With `emergency-hold`: the fast-tracked change the gate waits for (its "alarm" is the pipeline's hold key). */
+  emergency?: string;
 }
 
 /** Reads alarm states, turning anything but throttling into BlockerUnavailable (fail closed). */
@@ -124,8 +128,33 @@ export type GateDecision =
   | { open: false; blocker: ActiveBlocker }
   | { open: false; blocker?: undefined; until: Date };
 
-/** The decision of the gate `ask` of `pipeline` in `region` now (the rule above). */
-export const decideGate = async (pipeline: string, region: string, ask: GateAsk): Promise<GateDecision> => {
+/**
+ * What people decided, for a production gate: the operators partition (overrides and
+ * emergencies), one Query. Unreadable: BlockerUnavailable (the gate cannot tell whether an
+ * emergency holds it); throttling propagates.
+ */
+export const loadOperatorItems = async (): Promise<Array<{ pk: string; sk: string }>> => {
+  try {
+    return await queryAll<{ pk: string; sk: string }>({
+      TableName: table.operators(),
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+      ExpressionAttributeValues: { ':pk': OPERATORS_PK },
+      ConsistentRead: true,
+    });
+  } catch (err) {
+    if (isThrottling(err)) throw err;
+    throw new BlockerUnavailableError(`cannot read the operators table ${table.operators()}: ${(err as Error).name}: ${(err as Error).message}`, {}, { cause: err });
+  }
+};
+
+/**
+ * The decision of the gate `ask` of `pipeline` in `region` now (the rule above). With `step`
+ * (the change and stage at the gate), a production gate also asks the emergencies
+ * (emergency-hold.ts): after the blockers, `emergency-hold` holds a change that has not
+ * entered production while a fast-tracked one runs; the fast-tracked change's window is waived.
+ */
+export const decideGate = async (pipeline: string, region: string, ask: GateAsk, step?: { change: string; stage: string }): Promise<GateDecision> => {
   const stepAlarms: AlarmRef[] = [...new Set(ask.alarms ?? [])].map((name) => ({ region, name }));
   const gateAlarms: AlarmRef[] = ask.team ? blockerAlarms(ask.team, region).map((b) => b.alarm) : [];
   const toRead = [...gateAlarms, ...stepAlarms.filter((a) => !gateAlarms.some((g) => g.name === a.name))];
@@ -141,7 +170,9 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
     const blocker = blockerOf(states, ask.team, region);
     if (blocker) return { open: false, blocker };
   }
-  if (ask.window === false) return dataOnly();
+  const emergency = step && ask.window !== false ? await emergencyGate((await loadOperatorItems()).filter(isEmergencyItem), { pipeline, region, ...step }) : undefined;
+  if (emergency?.hold) return { open: false, blocker: emergency.hold };
+  if (ask.window === false || emergency?.windowWaived) return dataOnly();
 
   const item = await loadWindow(pipeline, region);
   if (!item) {
@@ -183,13 +214,13 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk)
  * task's timeout. Throttling propagates (the handler's retry, or the reconciler, goes on).
  */
 export const blockerStillHolds = async (
-  waiter: { pipeline: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
+  waiter: { pipeline: string; change?: string; stage?: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
   log: (message: string, fields: Record<string, unknown>) => void,
 ): Promise<boolean> => {
   const { blocker, gate, region } = waiter;
   if (!blocker || !gate || !region) return false;
   try {
-    const decision = await decideGate(waiter.pipeline, region, gate);
+    const decision = await decideGate(waiter.pipeline, region, gate, waiter.change && waiter.stage ? { change: waiter.change, stage: waiter.stage } : undefined);
     if (decision.open || !decision.blocker) return false;
     const now = decision.blocker.alarm;
     return now.name === blocker.name && now.region === blocker.region && now.state === (blocker.state ?? 'ALARM');
