@@ -66,8 +66,8 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
 /**
  * Every part of a valid scenario that the simulator accepts but does not act on, as
  * warnings naming the field (read from the same mapping that toSimScenario uses, so the
- * two cannot drift): events of a kind not simulated yet, states simulated as another, and
- * the approvers group, which only emergency decisions read.
+ * two cannot drift): events of a kind not simulated yet, and states simulated as another.
+ * (Overrides and emergency requests and decisions are simulated: they reach the operator handler.)
  */
 export const ignoredScenarioParts = (scenario: Scenario, file: string): Problem[] => {
   const warnings: Problem[] = [];
@@ -80,9 +80,5 @@ export const ignoredScenarioParts = (scenario: Scenario, file: string): Problem[
       warn(`events[${i}].state`, `state ${e.state} is simulated as ${sim.state}; the alarm is not held without data`);
     }
   });
-  const decisions = scenario.events.some((e) => toSimEvent(e).kind !== 'unsupported' && e.kind === 'emergency-decision');
-  if (scenario.approvers.length > 0 && !decisions) {
-    warn('approvers', 'approvers only judge emergency decisions, which are not simulated yet; the list is ignored');
-  }
   return warnings;
 };

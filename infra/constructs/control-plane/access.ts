@@ -53,11 +53,23 @@ const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE } as const;
 const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
 /** A blocker wait's re-check takes its gate's decision: the window item (GetItem) and the holidays (Query). */
 const GATE_READ: readonly DynamoAction[] = ['GetItem', 'Query'];
+/**
+ * A production gate also reads what people decided (the operators partition, one Query) and,
+ * while an emergency runs, whether changes entered production (the deployments table, Query).
+ */
+const GATE_OPERATORS = { operators: ['Query'], deployments: ['Query'] } as const satisfies Partial<Record<TableName, readonly DynamoAction[]>>;
 
 export const ACCESS: Record<HandlerName, HandlerAccess> = {
-  [HandlerName.NOTIFY]: {},
+  // A change that is over: its outcome on its record (changes), its emergency marked over
+  // (operators), and the waits its emergency held ended (the open-waiters index, then a
+  // conditional finish and SendTaskSuccess; GetItem: the waiter a finish collided with).
+  [HandlerName.NOTIFY]: {
+    tables: { changes: ['UpdateItem'], operators: ['UpdateItem'], waiters: ['GetItem', 'UpdateItem'] },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
+    completeTasks: ['SendTaskSuccess'],
+  },
   // Also reads the team aggregate and company event alarms: a blocker closes the window.
-  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ }, describeAlarms: true },
+  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ, ...GATE_OPERATORS }, describeAlarms: true },
   [HandlerName.START_DEPLOYMENT]: {
     tables: STATE_TABLES,
     deploy: true,
@@ -66,7 +78,9 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     readArtifacts: true,
   },
   [HandlerName.START_BAKE]: {
-    tables: STATE_TABLES,
+    // operators: the change's emergency record (GetItem): an approved one shortens the bake.
+    // operators and deployments Query: a blocker wait that starts due takes its gate's decision.
+    tables: { ...STATE_TABLES, operators: ['GetItem', 'Query'] },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -74,7 +88,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
   [HandlerName.BAKE_END]: {
     // windows, holidays: a blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
-    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ },
+    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ, operators: GATE_OPERATORS.operators },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -119,6 +133,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
       // An overdue blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
       windows: GATE_READ,
       holidays: GATE_READ,
+      operators: GATE_OPERATORS.operators,
     },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     readDeployments: true,
@@ -132,8 +147,13 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     timeout: Duration.minutes(2),
   },
   // What people do (lambdas/operator): records overrides and emergencies, appends to the audit trail.
+  // An emergency decision reads the change's record (changes: author, outcome) and, approved,
+  // moves the end of the change's open bakes and holds (the open-waiters index, UpdateItem,
+  // a new one-time bake-end schedule).
   [HandlerName.OPERATOR]: {
-    tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: ['PutItem'] },
+    tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: ['PutItem'], changes: ['GetItem'], waiters: ['UpdateItem'] },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
+    schedules: ['CreateSchedule'],
   },
 };
 
