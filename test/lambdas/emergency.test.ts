@@ -13,10 +13,10 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StartBakeInput } from '../../core/contracts.ts';
 import { emergencyHoldKey, emergencyKey } from '../../core/operator-items.ts';
-import { ENV } from '../../lambdas/shared/config.ts';
 import { operate } from '../../lambdas/operator/index.ts';
 import { notify } from '../../lambdas/notify/index.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
+import { checkWindow } from '../../lambdas/check-window/index.ts';
 import { $metadata, cloudWatch, ddb, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
@@ -58,14 +58,15 @@ const tables = () => {
     const item = items.get(k) ?? { ...input.Key };
     for (const assignment of input.UpdateExpression.replace(/^SET /, '').split(', ')) {
       const [path, value] = assignment.split(' = ');
-      const parts = path!.split('.').map((p) => names[p]!);
-      const parent = parts.slice(0, -1).reduce((o: Item, p) => o[p], item);
+      const parts = path!.split('.').map((p: string) => names[p]!);
+      const parent = parts.slice(0, -1).reduce((o: Item, p: string) => o[p], item);
       parent[parts.at(-1)!] = structuredClone(values[value!]);
     }
     items.set(k, item);
     return { Attributes: structuredClone(item) };
   });
   return {
+    put: (table: string, item: Item) => items.set(id(table, item), structuredClone(item)),
     change: (change: string, fields: Item = {}) =>
       items.set(id('changes', { pk: `${PIPELINE}#${change}`, sk: 'started' }), { pk: `${PIPELINE}#${change}`, sk: 'started', pipeline: PIPELINE, change, author: 'alice', ...fields }),
     emergency: (change: string) => items.get(id('operators', emergencyKey(PIPELINE, change))),
@@ -77,7 +78,6 @@ let db: ReturnType<typeof tables>;
 /** The change's open waiters, as the open-waiters index answers the approval's Query. */
 let openWaiters: Item[];
 beforeEach(() => {
-  vi.stubEnv(ENV.OPERATORS_TABLE, 'operators');
   db = tables();
   db.change('c1');
   openWaiters = [];
@@ -250,5 +250,61 @@ describe('the end of the emergency', () => {
     await notify({ type: 'change.failed', pipeline: PIPELINE, change: 'c3', fields: { cause: 'x' } });
     expect(db.changeRecord('c3')).toMatchObject({ status: 'failed' });
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+  });
+});
+
+describe('the gate of a production step while an emergency runs', () => {
+  const emergency = (change: string, fields: Item = {}) => ({ ...emergencyKey(PIPELINE, change), pipeline: PIPELINE, change, state: 'approved', requestedBy: 'dave', requestedAt: '2026-12-01T09:00:00Z', ...fields });
+  let operators: Item[];
+  /** Changes with a wave-1 deployment (the deployments table). */
+  let inProduction: Set<string>;
+  beforeEach(() => {
+    operators = [];
+    inProduction = new Set();
+    ddb.on(QueryCommand, { TableName: 'operators' }).callsFake(() => ({ Items: structuredClone(operators) }));
+    ddb.on(QueryCommand, { TableName: 'deployments' }).callsFake((input) => ({
+      Items: inProduction.has(String(input.ExpressionAttributeValues[':pk']).split('#')[1]) ? [{ pk: input.ExpressionAttributeValues[':pk'], sk: 'wave-1#sa-east-1#g' }] : [],
+    }));
+    ddb.on(QueryCommand, { TableName: 'holidays' }).resolves({ Items: [] });
+    // Closed: the window opens only on Mondays.
+    db.put('windows', { pk: PIPELINE, sk: '*', timeZone: 'UTC', days: ['MON'], start: '09:00', end: '17:00' });
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+  });
+  const gate = (change: string, stage = 'wave-1') => checkWindow({ pipeline: PIPELINE, change, stage, region: 'sa-east-1', target: 'onebox' });
+
+  it('does not hold the fast-tracked change by its window; another change still is', async () => {
+    operators = [emergency('c1')];
+    await expect(gate('c1')).resolves.toEqual({ open: true, blocked: false });
+    await expect(gate('c2', 'wave-2')).resolves.toMatchObject({ open: false, reason: 'time-window' });
+  });
+
+  it('holds a change that has not entered production while the fast-tracked one is in production (blocked: emergency-hold, naming it)', async () => {
+    operators = [emergency('c1')];
+    inProduction.add('c1');
+    await expect(gate('c2')).resolves.toMatchObject({
+      open: false,
+      reason: 'emergency-hold',
+      blockingAlarm: { region: 'sa-east-1', name: emergencyHoldKey(PIPELINE), state: 'ALARM' },
+    });
+    expect(published()).toEqual([expect.objectContaining({ type: 'blocked', change: 'c2', reason: 'emergency-hold', emergency: 'c1' })]);
+    expect(published()[0]!.alarm).toBeUndefined();
+  });
+
+  it.each([
+    ['the emergency is behind it (not in production yet: it could not pass)', () => inProduction.delete('c1'), 'wave-1'],
+    ['it has entered production already', () => inProduction.add('c2'), 'wave-1'],
+    ['its gate is past the first wave', () => undefined, 'wave-2'],
+    ['the emergency is over', () => (operators = [emergency('c1', { over: true })]), 'wave-1'],
+    ['the emergency is only requested', () => (operators = [emergency('c1', { state: 'requested' })]), 'wave-1'],
+  ])('does not hold another change when %s', async (_why, given, stage) => {
+    operators = [emergency('c1')];
+    inProduction.add('c1');
+    given();
+    await expect(gate('c2', stage)).resolves.toMatchObject({ reason: 'time-window' });
+  });
+
+  it('fails closed when the operators table cannot be read', async () => {
+    ddb.on(QueryCommand, { TableName: 'operators' }).rejects(new ResourceNotFoundException({ message: 'no such table', $metadata }));
+    await expect(gate('c2')).rejects.toMatchObject({ name: 'BlockerUnavailable', message: expect.stringMatching(/operators/) });
   });
 });

@@ -37,6 +37,8 @@ export const TABLES = {
   [ENV.HOLIDAYS_TABLE]: 'holidays',
   [ENV.LANES_TABLE]: 'lanes',
   [ENV.CHANGES_TABLE]: 'changes',
+  [ENV.OPERATORS_TABLE]: 'operators',
+  [ENV.AUDIT_TABLE]: 'audit',
   [ENV.EVENT_BUS_NAME]: 'handsoff-bus',
   [ENV.BAKE_END_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
   [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',
