@@ -19,10 +19,11 @@ export const returnsToGate = (state: State, prefix: string): State => ({
  * deployment, where only the data rule applies): the step starts only inside the region's
  * deployment window, while no blocker (the team's aggregate alarm, a company event) is in
  * ALARM, missing or without data, and while every alarm the step's deployment watches
- * (`$.alarmNames`) has data. While the gate is closed the change waits: a plain `Wait` until the next opening
- * when nothing of the change runs in the region yet, else a hold (a `.waitForTaskToken`
- * wait that watches the region's alarms), so a slow burn during a night's wait is still
- * caught and rolled back within seconds.
+ * (`$.alarmNames`) has data. While the window is closed the change waits in a hold (a
+ * `.waitForTaskToken` wait until the next opening, which an approved emergency ends at once):
+ * one that watches no alarm when nothing of the change runs in the region yet, else one that
+ * watches the region's alarms, so a slow burn during a night's wait is still caught and
+ * rolled back within seconds.
  */
 export const windowGate = (
   states: States,
@@ -117,7 +118,9 @@ export const windowGate = (
     check,
     failTo,
   );
-  states[wait] = watchWhileWaiting && !preProd
+  // A hold, also where nothing of the change runs yet (it watches no alarm there): a task an
+  // approved emergency can end at once (its window no longer holds it), where a Wait could not be.
+  states[wait] = !preProd
     ? callback(
         HandlerName.START_BAKE,
         {
@@ -131,7 +134,7 @@ export const windowGate = (
           service: p.service,
           durationSeconds: 0,
           minRequests: 0,
-          'alarms.$': '$.alarms',
+          ...(watchWhileWaiting ? { 'alarms.$': '$.alarms' } : { alarms: [] }),
           metricScopes: [],
         },
         CHILD_TIMEOUT_SECONDS,

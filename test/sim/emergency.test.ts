@@ -114,3 +114,30 @@ describe('refused approvals change nothing', () => {
     expect(ofType(refused, 'blocked', 'c2').filter((e) => e.reason === 'emergency-hold')).toEqual([]);
   });
 });
+
+describe('an approval that lands while the change waits for its window', () => {
+  let late: HandsoffEvent[];
+  beforeAll(async () => {
+    // Normally c1 waits at the one-box gate of wave-1 from 10:48 until the window opens at 20:00.
+    late = await simulateJson(
+      {
+        ...SCENARIO,
+        events: [
+          { at: '2026-11-30T11:00:00Z', kind: 'emergency-request', change: 'c1', by: 'alice', reason: 'checkout is down' },
+          { at: '2026-11-30T12:00:00Z', kind: 'emergency-decision', change: 'c1', by: 'pat', decision: 'approve' },
+        ],
+      },
+      DEMO,
+    );
+  });
+
+  it('ends the wait at once: unblocked, and the one-box deploys within a minute of the approval', () => {
+    const granted = ms(ofType(late, 'approval.granted', 'c1')[0]!);
+    const waiting = ofType(normal, 'blocked', 'c1').find((e) => e.reason === 'time-window')!;
+    expect(ms(waiting)).toBeLessThan(granted);
+    const released = ofType(late, 'unblocked', 'c1').find((e) => e.reason === 'time-window' && e.region === waiting.region)!;
+    expect(ms(released) - granted).toBeLessThan(60_000);
+    const oneBox = ofType(late, 'deployment.started', 'c1').find((e) => e.stage === 'wave-1' && e.region === waiting.region && e.target === 'onebox')!;
+    expect(ms(oneBox) - granted).toBeLessThan(60_000);
+  });
+});

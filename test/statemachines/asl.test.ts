@@ -91,8 +91,12 @@ describe('buildStateMachines', () => {
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: deploy === 'OneBox.Deploy' ? 'Region.Rollback' : 'Unit.Failed' },
       ]);
     }
-    // before the one-box nothing of the change runs in the region: a plain Wait
-    expect(states['OneBox.WaitForWindow']).toMatchObject({ Type: 'Wait', TimestampPath: '$.gate.value.nextOpening', Next: 'OneBox.Gate' });
+    // before the one-box nothing of the change runs in the region: a hold that watches no
+    // alarm, a task an approved emergency can end (its window no longer holds it)
+    const first = states['OneBox.WaitForWindow'];
+    expect(first.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(first.Parameters.Payload).toMatchObject({ purpose: 'hold', 'until.$': '$.gate.value.nextOpening', alarms: [] });
+    expect(first.Next).toBe('OneBox.Gate');
     // between units the change runs there: the wait watches the region's alarms (slow burns)
     const hold = states['Unit.WaitForWindow'];
     expect(hold.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
