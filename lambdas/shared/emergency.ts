@@ -114,7 +114,7 @@ export const requestEmergency = async (action: RequestAction, attempt = 1): Prom
     return accepted(item, 202);
   }
   const problem = emergencyRequestProblem({ by, reason }, { status: statusOf(record), emergency: item?.state ?? null });
-  if (problem) return conflict(problem.status === 409 && isFinal(statusOf(record)) ? 'change-over' : 'emergency-pending', problem.message);
+  if (problem) return conflict(isFinal(statusOf(record)) ? 'change-over' : item?.state === 'approved' ? 'already-fast-tracked' : 'emergency-pending', problem.message);
   const now = Date.now();
   const next: EmergencyItem = {
     ...emergencyKey(pipeline, change),

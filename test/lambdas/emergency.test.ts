@@ -109,6 +109,13 @@ describe('emergency requests', () => {
     expect(approvals()).toHaveLength(1);
   });
 
+  it('refuses a request for a change already fast-tracked (409), and one that names no pipeline (400)', async () => {
+    await request();
+    await decide('pat', 'approve', ['pat']);
+    await expect(request('erin', 'again')).resolves.toMatchObject({ status: 409, error: 'already-fast-tracked' });
+    await expect(operate({ action: 'emergency-request', change: 'c1', by: 'dave', reason: 'x' })).resolves.toMatchObject({ status: 400, problems: [{ field: 'pipeline' }] });
+  });
+
   it.each(['succeeded', 'failed', 'rejected'])('refuses a request for a change that has %s (409)', async (status) => {
     db.change('c1', { status });
     await expect(request()).resolves.toMatchObject({ status: 409, error: 'change-over' });
