@@ -16,7 +16,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isThrottling } from '../../core/errors.ts';
 import { emergencyKey, type EmergencyItem } from '../../core/operator-items.ts';
-import { fastTracking } from '../../core/operators.ts';
+import { effectiveBakeMs, fastTracking } from '../../core/operators.ts';
 import { scheduleBakeEnd } from './bakes.ts';
 import { conditionalWrite, getItem, queryAll } from './dynamo.ts';
 import { nowIso } from './duration.ts';
@@ -30,10 +30,11 @@ const SCHEDULE_LEAD_MS = 1000;
 export const fastTrackedEnd = (waiter: BakeWaiter, now: number): { endsAt: number; durationSeconds: number } | undefined => {
   if (waiter.status !== WaiterStatus.OPEN || waiter.purpose === 'blocker') return undefined;
   if (waiter.purpose === 'hold') return waiter.endsAt > now + SCHEDULE_LEAD_MS ? { endsAt: now + SCHEDULE_LEAD_MS, durationSeconds: waiter.durationSeconds } : undefined;
-  const floor = waiter.emergencyFloorSeconds;
-  if (floor === undefined || floor >= waiter.durationSeconds) return undefined;
-  const endsAt = Math.max(waiter.startedAt + floor * 1000, now + SCHEDULE_LEAD_MS);
-  return endsAt < waiter.endsAt ? { endsAt, durationSeconds: floor } : undefined;
+  if (waiter.emergencyFloorSeconds === undefined) return undefined;
+  const bakeMs = effectiveBakeMs(waiter.durationSeconds * 1000, waiter.emergencyFloorSeconds * 1000, 'approved');
+  if (bakeMs >= waiter.durationSeconds * 1000) return undefined;
+  const endsAt = Math.max(waiter.startedAt + bakeMs, now + SCHEDULE_LEAD_MS);
+  return endsAt < waiter.endsAt ? { endsAt, durationSeconds: bakeMs / 1000 } : undefined;
 };
 
 /**
