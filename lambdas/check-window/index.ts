@@ -4,7 +4,10 @@
  * region must exist (else `alarm-missing`), have data (else `insufficient-data`) and not be
  * in ALARM (else `team-alarm` / `company-event`); then the deployment window; then, with the
  * window open, the step's own alarms (`alarms`) must have data (else `insufficient-data`).
- * A pre-production step (`window: false`, no `team`) has only that last check.
+ * A pre-production step (`window: false`, no `team`) has only that last check. A production
+ * step also asks the emergencies (after the blockers): a change fast-tracked by an approved
+ * emergency is not held by its window, and another change of the pipeline that has not
+ * entered production waits (`emergency-hold`, `blocked` naming the emergency) while one runs.
  * Windows and holidays live in DynamoDB so they change without a redeploy. Fails closed: a
  * window it cannot read, or one that never opens, throws WindowUnavailable; alarms it
  * cannot read throw BlockerUnavailable; throttling propagates for the ASL's Retry. When
