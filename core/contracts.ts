@@ -246,6 +246,12 @@ export const StartBakeInput = StepScope.extend({
    */
   maxExtensionSeconds: z.number().nonnegative().optional(),
   /**
+   * The pipeline's `bake.emergencyFloor`: once the change's emergency is approved (the
+   * operators table) the bake lasts only this (its minimum requests still apply). Absent: the
+   * bake is never shortened.
+   */
+  emergencyFloorSeconds: z.number().nonnegative().optional(),
+  /**
    * `hold`: a wait between steps (e.g. while a window is closed) that watches `alarms` like a
    * bake and ends at `until`, publishing no `bake.*` events and needing no requests; at its
    * end it succeeds unless an alarm is missing or in ALARM.

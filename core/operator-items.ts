@@ -43,8 +43,24 @@ export interface EmergencyItem {
   decidedAt?: string;
   /** Set once the change completed or failed: it holds the pipeline's other changes no more. */
   over?: boolean;
+  /** The state whose event (`approval.requested`, `.granted`, `.denied`) was published: a retry does not publish it again. */
+  announced?: EmergencyState;
+  /** Refused decisions already published (`${person}#${decision}#${reason}`): a retried refusal is not published twice. */
+  refused?: Record<string, boolean>;
   expiresAt?: number;
 }
+
+/** Whether an item of the operators partition is an emergency record. */
+export const isEmergencyItem = (item: { sk?: unknown }): item is EmergencyItem =>
+  typeof item.sk === 'string' && item.sk.startsWith(EMERGENCY_SK_PREFIX);
+
+/**
+ * What a change held by `emergency-hold` waits for: its blocker wait names this key as its
+ * blocking "alarm" (in `watching`), so the end of the pipeline's emergency finds and ends
+ * those waits with one Query, as an alarm's state change does. No CloudWatch alarm has the
+ * name: it never changes state, the end of the emergency (or the wait's hourly re-check) ends it.
+ */
+export const emergencyHoldKey = (pipeline: string): string => `handsoff-emergency-hold#${pipeline}`;
 
 /** The audit partition of a record: the change it concerns, else its pipeline, else `*`. */
 export const auditPk = (pipeline: string | undefined, change: string | undefined): string =>

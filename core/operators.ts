@@ -179,6 +179,33 @@ export const judgeDecider = (by: string, who: { approvers: readonly string[]; re
   return undefined;
 };
 
+/** The first production stage: a change has entered production once it started a step there. */
+export const FIRST_PRODUCTION_STAGE = 'wave-1';
+
+/** What the emergency rules read of an emergency record (core/operator-items.ts EmergencyItem). */
+export interface EmergencyFacts {
+  readonly pipeline: string;
+  readonly change: string;
+  readonly state: EmergencyState;
+  readonly over?: boolean;
+}
+
+/** Whether `e` is fast-tracking its change now: approved, and its change not over yet. */
+export const fastTracking = (e: EmergencyFacts): boolean => e.state === 'approved' && e.over !== true;
+
+/** Whether the change's own emergency is approved and running: time windows do not hold it (its team is watching). */
+export const windowWaived = (emergencies: readonly EmergencyFacts[], pipeline: string, change: string): boolean =>
+  emergencies.some((e) => e.pipeline === pipeline && e.change === change && fastTracking(e));
+
+/**
+ * The emergencies that may hold `change` of `pipeline` at its first production gate: the
+ * pipeline's other fast-tracked changes. Only one that has entered production holds it (the
+ * caller checks): the lanes keep the changes' order, so an emergency behind this change could
+ * not pass it, and holding it would hold the emergency too.
+ */
+export const holdingEmergencies = <E extends EmergencyFacts>(emergencies: readonly E[], pipeline: string, change: string): E[] =>
+  emergencies.filter((e) => e.pipeline === pipeline && e.change !== change && fastTracking(e));
+
 /** The bake a change waits for: the pipeline's bake, or the emergency floor once its emergency is approved (never longer than the bake). */
 export const effectiveBakeMs = (bakeMs: number, floorMs: number, emergency: EmergencyState | null | undefined): number =>
   emergency === 'approved' ? Math.min(bakeMs, floorMs) : bakeMs;

@@ -266,6 +266,8 @@ export interface BakeWaiter extends WaiterBase {
   extensions: number;
   extendedSeconds: number;
   maxExtensionSeconds: number;
+  /** The pipeline's `bake.emergencyFloor`: an approved emergency shortens the bake to it (lambdas/shared/emergency-bakes.ts). */
+  emergencyFloorSeconds?: number;
   /**
    * `hold`: a wait between steps watching alarms (no requests needed, no bake events);
    * `blocker`: a hold that also ends when `blocker` exists in another state than `blocker.state`. @default 'bake'
@@ -388,6 +390,7 @@ export interface ChangeStartedItem {
   mergedAt: string;
   executionName: string;
   startedAt: string;
+  status?: string; // set when the change is over (succeeded, failed, rejected): the operators read it
 }
 export const CHANGE_STARTED_SK = 'started';
 export const changeKey = (pipeline: string, change: string): { pk: string; sk: typeof CHANGE_STARTED_SK } => ({

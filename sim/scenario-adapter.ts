@@ -7,7 +7,8 @@ import type { Problem } from '../core/problems.ts';
 import type { SimEvent, SimScenario } from './types.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 
-const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = []): SimEvent => {
+/** `pipelineOf`: the pipeline of each change (an emergency names its change; the handler reads the change's records by pipeline). */
+const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = [], pipelineOf: ReadonlyMap<string, string> = new Map()): SimEvent => {
   switch (e.kind) {
     case 'company-event':
       return { at: e.atMs, kind: 'company-event', state: e.state, region: e.region };
@@ -35,15 +36,26 @@ const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = []): SimEve
         },
       };
     case 'emergency-request':
-      return { at: e.atMs, kind: 'operator', action: { action: 'emergency-request', change: e.change, by: e.by, reason: e.reason } };
+      return { at: e.atMs, kind: 'operator', action: { action: 'emergency-request', change: e.change, pipeline: pipelineOf.get(e.change), by: e.by, reason: e.reason } };
     case 'emergency-decision':
       return {
         at: e.atMs,
         kind: 'operator',
-        action: { action: 'emergency-decision', change: e.change, by: e.by, decision: e.decision, reason: e.reason, approvers: [...approvers] },
+        action: {
+          action: 'emergency-decision',
+          change: e.change,
+          pipeline: pipelineOf.get(e.change),
+          by: e.by,
+          decision: e.decision,
+          reason: e.reason,
+          approvers: [...approvers],
+        },
       };
   }
 };
+
+const pipelinesOfChanges = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): Map<string, string> =>
+  new Map(scenario.changes.map((c) => [c.id, c.pipeline || pipelines[0]!.name]));
 
 export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPipeline[]): SimScenario => ({
   start: scenario.startMs,
@@ -57,14 +69,14 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
     approvedBy: [...c.approvedBy],
     behavior: { ...c.behavior, ...('regions' in c.behavior && c.behavior.regions ? { regions: [...c.behavior.regions] } : {}) } as SimScenario['changes'][number]['behavior'],
   })),
-  events: scenario.events.map((e) => toSimEvent(e, scenario.approvers)),
+  events: scenario.events.map((e) => toSimEvent(e, scenario.approvers, pipelinesOfChanges(scenario, pipelines))),
 });
 
 /**
  * Every part of a valid scenario that the simulator accepts but does not act on, as
  * warnings naming the field (read from the same mapping that toSimScenario uses, so the
- * two cannot drift): events of a kind not simulated yet, states simulated as another, and
- * the approvers group, which only emergency decisions read.
+ * two cannot drift): events of a kind not simulated yet, and states simulated as another.
+ * (Overrides and emergency requests and decisions are simulated: they reach the operator handler.)
  */
 export const ignoredScenarioParts = (scenario: Scenario, file: string): Problem[] => {
   const warnings: Problem[] = [];
@@ -77,9 +89,5 @@ export const ignoredScenarioParts = (scenario: Scenario, file: string): Problem[
       warn(`events[${i}].state`, `state ${e.state} is simulated as ${sim.state}; the alarm is not held without data`);
     }
   });
-  const decisions = scenario.events.some((e) => toSimEvent(e).kind !== 'unsupported' && e.kind === 'emergency-decision');
-  if (scenario.approvers.length > 0 && !decisions) {
-    warn('approvers', 'approvers only judge emergency decisions, which are not simulated yet; the list is ignored');
-  }
   return warnings;
 };

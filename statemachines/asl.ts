@@ -94,6 +94,8 @@ export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record
   service: p.service,
   durationSeconds,
   minRequests: p.bake.minRequests,
+  // An approved emergency shortens the bake to this (start-bake reads the operators table).
+  emergencyFloorSeconds: p.bake.emergencyFloorSeconds,
   ...(p.bake.maxExtensionSeconds !== undefined ? { maxExtensionSeconds: p.bake.maxExtensionSeconds } : {}),
 });
 

@@ -20,10 +20,10 @@ export const returnsToGate = (state: State, prefix: string): State => ({
  * deployment window, while no blocker (the team's aggregate alarm, a company event) is in
  * ALARM, missing or without data, and while every alarm the step's deployment watches
  * (`$.alarmNames`) has data. While the window is closed the change waits in a hold (a
- * `.waitForTaskToken` wait until the next opening, which an override of the window ends at
- * once): watching nothing when nothing of the change runs in the region yet, else the
- * region's alarms, so a slow burn during a night's wait is still caught and rolled back
- * within seconds.
+ * `.waitForTaskToken` wait until the next opening, which an override of the window or an
+ * approved emergency ends at once): watching nothing when nothing of the change runs in the
+ * region yet, else the region's alarms, so a slow burn during a night's wait is still caught
+ * and rolled back within seconds.
  */
 export const windowGate = (
   states: States,
@@ -118,8 +118,9 @@ export const windowGate = (
     check,
     failTo,
   );
-  // A production step waits for its window in a hold (a task an override of the window can
-  // end early: lambdas/shared/overrides.ts). Where the change already runs the hold watches
+  // A production step waits for its window in a hold: a task that an override of the window
+  // (lambdas/shared/overrides.ts) or an approved emergency (lambdas/shared/emergency-bakes.ts)
+  // ends at once, where a Wait could not be. Where the change already runs the hold watches
   // the region's alarms (slow burns); before its first step nothing of it runs there, so it
   // watches none. Pre-production has no window (never closed by it): a plain Wait.
   states[wait] = !preProd

@@ -4,7 +4,10 @@
  * region must exist (else `alarm-missing`), have data (else `insufficient-data`) and not be
  * in ALARM (else `team-alarm` / `company-event`); then the deployment window; then, with the
  * window open, the step's own alarms (`alarms`) must have data (else `insufficient-data`).
- * A pre-production step (`window: false`, no `team`) has only that last check.
+ * A pre-production step (`window: false`, no `team`) has only that last check. A production
+ * step also asks the emergencies (after the blockers): a change fast-tracked by an approved
+ * emergency is not held by its window, and another change of the pipeline that has not
+ * entered production waits (`emergency-hold`, `blocked` naming the emergency) while one runs.
  * Windows and holidays live in DynamoDB so they change without a redeploy. Fails closed: a
  * window it cannot read, or one that never opens, throws WindowUnavailable; alarms it
  * cannot read throw BlockerUnavailable; throttling propagates for the ASL's Retry. When
@@ -46,10 +49,16 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
    * Publishes the transition from the previous reason to `current` (undefined: open): once per
    * episode and reason; `blocked` names the alarm that blocks, when one does.
    */
-  const transition = async (current: BlockReason | undefined, until?: string, alarm?: string, overrides?: OverrideNote[]): Promise<void> => {
+  const transition = async (
+    current: BlockReason | undefined,
+    until?: string,
+    alarm?: string,
+    note: { overrides?: OverrideNote[]; emergency?: string } = {},
+  ): Promise<void> => {
     // A blocker set aside by an override: `unblocked` says who and why. Opened thanks to one,
     // the gate says so even when the step never waited (the override came first), so the
     // audit shows why it started.
+    const { overrides, emergency } = note;
     const override = overrides?.[0];
     const announce = current === undefined && override !== undefined;
     if (previous === current && !announce) return;
@@ -62,7 +71,7 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
         ...(override ? { override, ...(overrides!.length > 1 ? { overrides } : {}) } : {}),
       });
     }
-    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}) });
+    if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}), ...(emergency ? { emergency } : {}) });
     await publish(events);
   };
 
@@ -70,7 +79,8 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   const blockedBy = async (blocker: ActiveBlocker): Promise<CheckWindowOutput> => {
     const recheck = isoSeconds(new Date(Date.now() + BLOCKER_RECHECK_SECONDS * 1000));
     logger.info('blocked by an alarm', { pipeline, region, reason: blocker.reason, alarm: blocker.alarm.name, state: blocker.alarm.state, recheck });
-    await transition(blocker.reason, undefined, blocker.alarm.name);
+    // An emergency hold names the change it waits for, not its wait's key.
+    await transition(blocker.reason, undefined, blocker.emergency ? undefined : blocker.alarm.name, { emergency: blocker.emergency });
     return {
       open: false,
       blocked: true,
@@ -82,15 +92,15 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   };
 
   // The decision is shared with the blocker wait's re-check (lambdas/shared/gate.ts).
-  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window }, change);
+  const decision = await decideGate(pipeline, region, { team: input.team, alarms: input.alarms, window: input.window }, { change, stage });
   if (decision.open) {
-    await transition(undefined, undefined, undefined, decision.overrides);
+    await transition(undefined, undefined, undefined, { overrides: decision.overrides });
     return { open: true, blocked: false, ...(decision.overrides ? { overrides: decision.overrides.map((o) => o.id) } : {}) };
   }
   if (decision.blocker) return blockedBy(decision.blocker);
   const until = isoSeconds(decision.until);
   logger.info('deployment window closed', { pipeline, region, until });
-  await transition(BlockReason.TIME_WINDOW, until, undefined, decision.overrides);
+  await transition(BlockReason.TIME_WINDOW, until, undefined, { overrides: decision.overrides });
   return { open: false, nextOpening: until, blocked: true, reason: BlockReason.TIME_WINDOW, blockedReason: BlockReason.TIME_WINDOW };
 };
 

@@ -10,6 +10,7 @@ import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause, unrestoredEarlier } from '../shared/failure.ts';
+import { settleChange } from '../shared/emergency-hold.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface NotifyOutput {
@@ -52,6 +53,8 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
     delete extra.rollbacks;
   }
   await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
+  // A change that is over: its outcome is recorded, and an emergency it was holds no one any more.
+  await settleChange(type, pipeline, change);
   return { published: true };
 };
 

@@ -1,15 +1,239 @@
-/** Emergency fast-track (core/operators.ts rules): requests and decisions. */
+/**
+ * Emergency fast-track (core/operators.ts rules): a developer asks to fast-track a change, an
+ * approver grants or denies it. The record is the change's emergency item in the operators
+ * table (core/operator-items.ts); the change's author and outcome come from its record in
+ * the changes table (start-change's claim, `status` written when it is over).
+ *
+ * Every write is conditional on the record as it was read, so two people deciding at once
+ * get one decision and a 409. Each state's event (`approval.requested`, `approval.granted`,
+ * `approval.denied`) is published after its write and then marked `announced`: a retried
+ * request or decision finds its own record and publishes nothing again (unless the first
+ * attempt died before publishing). A refused decision (not an approver, the requester or the
+ * author) publishes `approval.denied` with the reason, answers 403 and changes nothing.
+ * An approval shortens the change's running bakes at once (emergency-bakes.ts).
+ */
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import type { EmergencyDecisionAction, EmergencyRequestAction, OperatorResult } from '../../core/operators.ts';
+import { EventType } from '../../core/events.ts';
+import {
+  FINAL_STATUSES,
+  emergencyRequestProblem,
+  judgeDecider,
+  personOf,
+  samePerson,
+  type DenyReason,
+  type EmergencyDecisionAction,
+  type EmergencyRequestAction,
+  type EmergencyState,
+  type OperatorResult,
+} from '../../core/operators.ts';
+import { emergencyKey, type EmergencyItem } from '../../core/operator-items.ts';
+import { conditionalWrite, getItem } from './dynamo.ts';
+import { nowIso } from './duration.ts';
+import { fastTrackRunning } from './emergency-bakes.ts';
+import { logger } from './logger.ts';
+import { publish } from './publish.ts';
+import { changeKey, expiresAt, table, type ChangeStartedItem } from './tables.ts';
 
-export const requestEmergency = async (_action: z.infer<typeof EmergencyRequestAction>): Promise<OperatorResult> => ({
-  status: 409,
-  error: 'not-built',
-  reason: 'emergency requests are being built',
+type RequestAction = z.infer<typeof EmergencyRequestAction>;
+type DecisionAction = z.infer<typeof EmergencyDecisionAction>;
+
+/** The change's status as the console names it: its recorded outcome, else still running. */
+const statusOf = (record: ChangeStartedItem): string => record.status ?? 'in-flight';
+const isFinal = (status: string): boolean => (FINAL_STATUSES as readonly string[]).includes(status);
+
+const missingPipeline = (): OperatorResult => ({
+  status: 400,
+  error: 'invalid-request',
+  reason: "missing required field 'pipeline': the pipeline of the change",
+  problems: [{ field: 'pipeline', message: "missing required field 'pipeline': the pipeline of the change" }],
 });
 
-export const decideEmergency = async (_action: z.infer<typeof EmergencyDecisionAction>): Promise<OperatorResult> => ({
-  status: 409,
-  error: 'not-built',
-  reason: 'emergency decisions are being built',
+const unknownChange = (pipeline: string, change: string): OperatorResult => ({
+  status: 404,
+  error: 'unknown-change',
+  reason: `pipeline '${pipeline}' has no change '${change}'; name a change that was merged (its commit id)`,
 });
+
+const conflict = (error: string, reason: string): OperatorResult => ({ status: 409, error, reason });
+
+const finished = (status: string): OperatorResult =>
+  conflict('change-over', `the change has already ${status === 'superseded' ? 'been superseded' : status === 'rejected' ? 'been rejected' : status}; nothing to fast-track`);
+
+/** The change's record and its emergency item, read together (consistently). */
+const readBoth = async (pipeline: string, change: string): Promise<[ChangeStartedItem | undefined, EmergencyItem | undefined]> =>
+  Promise.all([getItem<ChangeStartedItem>(table.changes(), changeKey(pipeline, change)), getItem<EmergencyItem>(table.operators(), emergencyKey(pipeline, change))]);
+
+const EVENT_OF: Record<EmergencyState, string> = {
+  requested: EventType.APPROVAL_REQUESTED,
+  approved: EventType.APPROVAL_GRANTED,
+  denied: EventType.APPROVAL_DENIED,
+};
+
+/** Publishes the event of the item's state once (unless announced already), then records that it did. */
+const announce = async (item: EmergencyItem): Promise<void> => {
+  if (item.announced === item.state) return;
+  const decided = item.state !== 'requested';
+  await publish([
+    {
+      type: EVENT_OF[item.state],
+      pipeline: item.pipeline,
+      change: item.change,
+      by: decided ? item.decidedBy : item.requestedBy,
+      reason: decided ? item.decisionReason : item.requestReason,
+    },
+  ]);
+  await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.operators(),
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: 'SET #announced = :state',
+      ConditionExpression: '#state = :state AND #requestedAt = :requestedAt',
+      ExpressionAttributeNames: { '#announced': 'announced', '#state': 'state', '#requestedAt': 'requestedAt' },
+      ExpressionAttributeValues: { ':state': item.state, ':requestedAt': item.requestedAt },
+    }),
+  );
+};
+
+const accepted = (item: EmergencyItem, status: 200 | 202): OperatorResult => ({
+  status,
+  body: { pipeline: item.pipeline, change: item.change, emergency: item.state, by: status === 202 ? item.requestedBy : item.decidedBy },
+});
+
+/** `emergency-request`: 202 (`approval.requested`); 400 without `by` or `reason`; 404 unknown change; 409 over, pending or approved. */
+export const requestEmergency = async (action: RequestAction, attempt = 1): Promise<OperatorResult> => {
+  const { pipeline, change, by, reason } = action;
+  if (!pipeline) return missingPipeline();
+  const fields = emergencyRequestProblem({ by, reason }, { status: 'in-flight', emergency: null });
+  if (fields) return { status: 400, error: 'invalid-request', reason: fields.message, problems: [{ field: fields.field ?? '', message: fields.message }] };
+  const [record, item] = await readBoth(pipeline, change);
+  if (!record) return unknownChange(pipeline, change);
+  // This very request again (a retry): the same answer, its event published once.
+  if (item?.state === 'requested' && samePerson(item.requestedBy, by) && item.requestReason === reason) {
+    await announce(item);
+    return accepted(item, 202);
+  }
+  const problem = emergencyRequestProblem({ by, reason }, { status: statusOf(record), emergency: item?.state ?? null });
+  if (problem) return conflict(isFinal(statusOf(record)) ? 'change-over' : item?.state === 'approved' ? 'already-fast-tracked' : 'emergency-pending', problem.message);
+  const now = Date.now();
+  const next: EmergencyItem = {
+    ...emergencyKey(pipeline, change),
+    pipeline,
+    change,
+    state: 'requested',
+    requestedBy: by,
+    requestReason: reason,
+    requestedAt: new Date(now).toISOString(),
+    refused: {},
+    expiresAt: expiresAt(now),
+  };
+  // Conditional on the record read: none, or the denied request it replaces.
+  const written = await conditionalWrite(
+    new PutCommand({
+      TableName: table.operators(),
+      Item: next,
+      ...(item
+        ? {
+            ConditionExpression: '#state = :state AND #requestedAt = :requestedAt',
+            ExpressionAttributeNames: { '#state': 'state', '#requestedAt': 'requestedAt' },
+            ExpressionAttributeValues: { ':state': item.state, ':requestedAt': item.requestedAt },
+          }
+        : { ConditionExpression: 'attribute_not_exists(pk)' }),
+    }),
+  );
+  if (!written) {
+    if (attempt < 2) return requestEmergency(action, attempt + 1);
+    return conflict('emergency-pending', 'another request for this change was taken meanwhile; read the change again');
+  }
+  await announce(next);
+  logger.info('emergency requested', { pipeline, change, by });
+  return accepted(next, 202);
+};
+
+/** The refusal of a decider, published once per person, decision and reason; nothing else changes. */
+const refuse = async (item: EmergencyItem, action: DecisionAction, reason: DenyReason): Promise<OperatorResult> => {
+  const key = `${personOf(action.by)}#${action.decision}#${reason}`;
+  if (item.refused?.[key] !== true) {
+    await publish([{ type: EventType.APPROVAL_DENIED, pipeline: item.pipeline, change: item.change, by: action.by, reason }]);
+    await conditionalWrite(
+      new UpdateCommand({
+        TableName: table.operators(),
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: item.refused ? 'SET #refused.#key = :true' : 'SET #refused = :one',
+        ConditionExpression: '#requestedAt = :requestedAt',
+        ExpressionAttributeNames: { '#refused': 'refused', '#requestedAt': 'requestedAt', ...(item.refused ? { '#key': key } : {}) },
+        ExpressionAttributeValues: { ':requestedAt': item.requestedAt, ...(item.refused ? { ':true': true } : { ':one': { [key]: true } }) },
+      }),
+    );
+  }
+  const message =
+    reason === 'not-an-approver'
+      ? `${action.by} is not in the approvers group; ask a principal engineer who is`
+      : `${action.by} asked for this fast-track or wrote the change; another approver must decide`;
+  return { status: 403, error: message, reason };
+};
+
+/**
+ * `emergency-decision`: 200 (`approval.granted`, or `approval.denied` with the approver's
+ * reason); 403 with `not-an-approver` / `self-approval` (published as `approval.denied`);
+ * 404 unknown change; 409 over, or no pending request.
+ */
+export const decideEmergency = async (action: DecisionAction, attempt = 1): Promise<OperatorResult> => {
+  const { pipeline, change, by, decision } = action;
+  if (!pipeline) return missingPipeline();
+  const [record, item] = await readBoth(pipeline, change);
+  if (!record) return unknownChange(pipeline, change);
+  const state: EmergencyState = decision === 'approve' ? 'approved' : 'denied';
+  // This very decision again (a retry): the same answer; an approval reaches the running bakes.
+  if (item && item.state === state && item.decidedBy !== undefined && samePerson(item.decidedBy, by)) {
+    await announce(item);
+    if (state === 'approved') await fastTrackRunning(pipeline, change);
+    return accepted(item, 200);
+  }
+  const status = statusOf(record);
+  if (isFinal(status)) return finished(status);
+  if (!item || item.state !== 'requested') {
+    return conflict('no-pending-request', `no emergency request of change '${change}' is pending${item ? ` (it is ${item.state})` : ''}; a developer requests one first`);
+  }
+  const refusal = judgeDecider(by, { approvers: action.approvers, requester: item.requestedBy, author: record.author });
+  if (refusal) return refuse(item, action, refusal);
+  const decided: EmergencyItem = {
+    ...item,
+    state,
+    decidedBy: by,
+    decisionReason: action.reason ?? (state === 'denied' ? 'denied' : undefined),
+    decidedAt: nowIso(),
+  };
+  const written = await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.operators(),
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: `SET #state = :state, #decidedBy = :by, #decidedAt = :at${decided.decisionReason !== undefined ? ', #decisionReason = :reason' : ''}`,
+      ConditionExpression: '#state = :requested AND #requestedAt = :requestedAt',
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        '#decidedBy': 'decidedBy',
+        '#decidedAt': 'decidedAt',
+        '#requestedAt': 'requestedAt',
+        ...(decided.decisionReason !== undefined ? { '#decisionReason': 'decisionReason' } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':state': state,
+        ':by': by,
+        ':at': decided.decidedAt,
+        ':requested': 'requested',
+        ':requestedAt': item.requestedAt,
+        ...(decided.decisionReason !== undefined ? { ':reason': decided.decisionReason } : {}),
+      },
+    }),
+  );
+  if (!written) {
+    if (attempt < 2) return decideEmergency(action, attempt + 1);
+    return conflict('no-pending-request', 'the request was decided meanwhile; read the change again');
+  }
+  await announce(decided);
+  // What running bakes read changes now; later bakes read the record when they start.
+  if (state === 'approved') await fastTrackRunning(pipeline, change);
+  logger.info('emergency decided', { pipeline, change, by, state });
+  return accepted(decided, 200);
+};

@@ -23,8 +23,10 @@ import type { AlarmRef, BlockingState, GateAsk } from '../../core/contracts.ts';
 import { getItem, queryAll } from './dynamo.ts';
 import { BlockerUnavailableError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from './tables.ts';
-import { noteOf, operatorsReader, overrideFor, type OperatorsReader, type OverrideNote } from './operator-reads.ts';
+import { noteOf, operatorsReader, overrideFor, readOperatorItems, type OperatorItems, type OperatorsReader, type OverrideNote } from './operator-reads.ts';
 import type { OverridableBlocker } from '../../core/operators.ts';
+import { isEmergencyItem, type EmergencyItem } from '../../core/operator-items.ts';
+import { emergencyGate } from './emergency-hold.ts';
 
 /** Reads a table, turning anything but throttling into WindowUnavailable (fail closed). */
 const readOrUnavailable = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
@@ -73,6 +75,8 @@ export const loadHolidays = async (pipeline: string, region: string, from: Date)
 export interface ActiveBlocker {
   reason: BlockReason;
   alarm: AlarmRef & { state: BlockingState };
+  /** With `emergency-hold`: the fast-tracked change the gate waits for (its "alarm" is the pipeline's hold key). */
+  emergency?: string;
 }
 
 /** Reads alarm states, turning anything but throttling into BlockerUnavailable (fail closed). */
@@ -146,11 +150,32 @@ const gateOverrides = (pipeline: string, region: string, change: string | undefi
   };
 };
 
-/** The decision of the gate `ask` of `pipeline` in `region` now for `change` (the rule above). */
-export const decideGate = async (pipeline: string, region: string, ask: GateAsk, change?: string): Promise<GateDecision> => {
-  // The operators partition, read at most once for this decision and only when asked.
-  const operators = operatorsReader();
-  const overrides = gateOverrides(pipeline, region, change, operators);
+/**
+ * The operators partition for the emergency rules: unreadable is BlockerUnavailable (the gate
+ * cannot tell whether an emergency holds it); throttling propagates for the retry.
+ */
+const emergencyItems = async (read: () => Promise<OperatorItems>): Promise<EmergencyItem[]> => {
+  try {
+    return (await read()).filter((item) => isEmergencyItem(item)) as unknown as EmergencyItem[];
+  } catch (err) {
+    if (isThrottling(err)) throw err;
+    throw new BlockerUnavailableError(`cannot read the operators table ${table.operators()}: ${(err as Error).name}: ${(err as Error).message}`, {}, { cause: err });
+  }
+};
+
+/**
+ * The decision of the gate `ask` of `pipeline` in `region` now (the rule above). With `step`
+ * (the change and stage at the gate), overrides may set a blocker aside for that change, and
+ * a production gate also asks the emergencies (emergency-hold.ts): after the blockers,
+ * `emergency-hold` holds a change that has not entered production while a fast-tracked one
+ * runs; the fast-tracked change's window is waived. The operators partition is read at most
+ * once per decision (one Query shared by both), and only when a rule needs it.
+ */
+export const decideGate = async (pipeline: string, region: string, ask: GateAsk, step?: { change: string; stage: string }): Promise<GateDecision> => {
+  let items: Promise<OperatorItems> | undefined;
+  const readOnce = (): Promise<OperatorItems> => (items ??= readOperatorItems());
+  // Overrides fail closed by setting nothing aside when the partition cannot be read.
+  const overrides = gateOverrides(pipeline, region, step?.change, operatorsReader(readOnce));
   const opened = (): GateDecision => (overrides.used.length > 0 ? { open: true, overrides: overrides.used } : { open: true });
   const stepAlarms: AlarmRef[] = [...new Set(ask.alarms ?? [])].map((name) => ({ region, name }));
   const gateAlarms: AlarmRef[] = ask.team ? blockerAlarms(ask.team, region).map((b) => b.alarm) : [];
@@ -173,7 +198,9 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk,
     }
     if (blocker) return { open: false, blocker };
   }
-  if (ask.window === false) return dataOnly();
+  const emergency = step && ask.window !== false ? await emergencyGate(await emergencyItems(readOnce), { pipeline, region, ...step }) : undefined;
+  if (emergency?.hold) return { open: false, blocker: emergency.hold };
+  if (ask.window === false || emergency?.windowWaived) return dataOnly();
 
   const item = await loadWindow(pipeline, region);
   if (!item) {
@@ -217,13 +244,13 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk,
  * task's timeout. Throttling propagates (the handler's retry, or the reconciler, goes on).
  */
 export const blockerStillHolds = async (
-  waiter: { pipeline: string; change?: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
+  waiter: { pipeline: string; change?: string; stage?: string; region?: string; gate?: GateAsk; blocker?: AlarmRef & { state?: BlockingState } },
   log: (message: string, fields: Record<string, unknown>) => void,
 ): Promise<boolean> => {
   const { blocker, gate, region } = waiter;
   if (!blocker || !gate || !region) return false;
   try {
-    const decision = await decideGate(waiter.pipeline, region, gate, waiter.change);
+    const decision = await decideGate(waiter.pipeline, region, gate, waiter.change && waiter.stage ? { change: waiter.change, stage: waiter.stage } : undefined);
     if (decision.open || !decision.blocker) return false;
     const now = decision.blocker.alarm;
     return now.name === blocker.name && now.region === blocker.region && now.state === (blocker.state ?? 'ALARM');

@@ -21,6 +21,7 @@
 import { maxExtensionSeconds, requiredRequests } from '../../core/bake.ts';
 import { EventType } from '../../core/events.ts';
 import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
+import { emergencyApproved, fastTrackWaiter } from '../shared/emergency-bakes.ts';
 import { startBlockerCheck } from '../shared/blockers.ts';
 import { StartBakeInput } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
@@ -84,6 +85,7 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     minRequests: requiredRequests(input.durationSeconds, input.minRequests),
     metricScopes: input.metricScopes,
     maxExtensionSeconds: maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds),
+    ...(input.emergencyFloorSeconds !== undefined ? { emergencyFloorSeconds: input.emergencyFloorSeconds } : {}),
   };
 };
 
@@ -94,8 +96,15 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   const noun = purposeOf(waiter);
   // A retry continues the stored bake (its start, end and extensions), and makes sure its
   // schedule exists in case the first attempt died before creating it.
-  const { registration, stored } = await registerWaiterItem(waiter);
+  const registered = await registerWaiterItem(waiter);
+  const { registration } = registered;
+  let { stored } = registered;
   if (registration === 'replayed') return { bakeId, registration };
+  // An approved emergency: the bake lasts the floor. Read once the waiter is written, so an
+  // approval landing now is seen by this read or finds the waiter itself (emergency-bakes.ts).
+  if (noun === 'bake' && stored.emergencyFloorSeconds !== undefined && (await emergencyApproved(input.pipeline, input.change))) {
+    stored = (await fastTrackWaiter(stored, now, false)) ?? stored; // scheduled below
+  }
 
   if (noun !== 'bake' && stored.endsAt <= now + DUE_TOLERANCE_MS) {
     // Already over (the window opened meanwhile, the re-check time passed): end it now, checking its alarms.
@@ -116,7 +125,7 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   const due = stored.endsAt <= now + DUE_TOLERANCE_MS;
   if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
   if (registration === 'created' && noun === 'bake') {
-    await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(input.durationSeconds) }]);
+    await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(stored.durationSeconds) }]);
   }
   if (due) {
     await endBake(bakeId);

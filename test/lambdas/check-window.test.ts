@@ -89,12 +89,14 @@ describe('check-window', () => {
   });
 
   it('fails closed when the windows table cannot be read', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(GetCommand).rejects(new ResourceNotFoundException({ message: 'Requested resource not found', $metadata }));
     await expect(checkWindow(input('us-east-1'))).rejects.toMatchObject({ name: 'WindowUnavailable', message: expect.stringMatching(/ResourceNotFoundException/) });
     expect(published()).toEqual([]);
   });
 
   it('lets throttling through for the state machine to retry', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
     ddb.on(GetCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata }));
     await expect(checkWindow(input('us-east-1'))).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
   });

@@ -92,7 +92,7 @@ describe('buildStateMachines', () => {
       ]);
     }
     // before the one-box nothing of the change runs in the region: a hold that watches nothing
-    // (a task, so that an override of the window ends it early)
+    // (a task, so that an override of the window or an approved emergency ends it early)
     const first = states['OneBox.WaitForWindow'];
     expect(first.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
     expect(first.Parameters.Payload).toMatchObject({ purpose: 'hold', 'until.$': '$.gate.value.nextOpening', alarms: [] });

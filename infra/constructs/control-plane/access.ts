@@ -58,16 +58,31 @@ const STATE_TABLES = { deployments: READ_WRITE, waiters: READ_WRITE } as const;
 const COMPLETE_TASKS = ['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const;
 /** A blocker wait's re-check takes its gate's decision: the window item (GetItem) and the holidays (Query). */
 const GATE_READ: readonly DynamoAction[] = ['GetItem', 'Query'];
-/** The overrides in force: one Query of the operators partition (lambdas/shared/operator-reads.ts). */
-const OPERATORS_READ: readonly DynamoAction[] = ['Query'];
 /** The audit trail is append-only for the handlers: every publisher writes its decisions there (lambdas/shared/publish.ts). */
 const AUDIT_APPEND: readonly DynamoAction[] = ['PutItem'];
+/**
+ * What people decided, read by the gates: the operators partition (overrides and emergencies,
+ * one Query; lambdas/shared/operator-reads.ts).
+ */
+const OPERATORS_READ: readonly DynamoAction[] = ['Query'];
+/**
+ * A production gate reads the operators partition and, while an emergency runs, whether
+ * changes entered production (the deployments table, Query).
+ */
+const GATE_OPERATORS = { operators: OPERATORS_READ, deployments: ['Query'] } as const satisfies Partial<Record<TableName, readonly DynamoAction[]>>;
 
 export const ACCESS: Record<HandlerName, HandlerAccess> = {
-  [HandlerName.NOTIFY]: { tables: { audit: AUDIT_APPEND } },
+  // A change that is over: its outcome on its record (changes), its emergency marked over
+  // (operators), and the waits its emergency held ended (the open-waiters index, then a
+  // conditional finish and SendTaskSuccess; GetItem: the waiter a finish collided with).
+  [HandlerName.NOTIFY]: {
+    tables: { changes: ['UpdateItem'], operators: ['UpdateItem'], waiters: ['GetItem', 'UpdateItem'], audit: AUDIT_APPEND },
+    indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
+    completeTasks: ['SendTaskSuccess'],
+  },
   // Also reads the team aggregate and company event alarms: a blocker closes the window.
-  // operators: an override may set a blocker or the window aside.
-  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ, operators: OPERATORS_READ, audit: AUDIT_APPEND }, describeAlarms: true },
+  // operators: an override may set a blocker or the window aside, an emergency waive the window or hold the change.
+  [HandlerName.CHECK_WINDOW]: { tables: { windows: READ, holidays: READ, ...GATE_OPERATORS, audit: AUDIT_APPEND }, describeAlarms: true },
   [HandlerName.START_DEPLOYMENT]: {
     // operators: a team-alarm override spares the team aggregate for its change.
     tables: { ...STATE_TABLES, operators: OPERATORS_READ, audit: AUDIT_APPEND },
@@ -78,7 +93,9 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     readArtifacts: true,
   },
   [HandlerName.START_BAKE]: {
-    tables: { ...STATE_TABLES, operators: OPERATORS_READ, audit: AUDIT_APPEND },
+    // operators: the change's emergency record (GetItem): an approved one shortens the bake;
+    // Query: a blocker wait that starts due takes its gate's decision (overrides, emergencies).
+    tables: { ...STATE_TABLES, operators: ['GetItem', 'Query'], audit: AUDIT_APPEND },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -150,9 +167,20 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
   // What people do (lambdas/operator): records overrides and emergencies, appends to the audit trail.
   // An override wakes the waits it concerns (the open-waiters index; a blocker wait's gate
-  // decision: alarms, window, holidays) and schedules its own expiry (this function).
+  // decision: alarms, window, holidays, operators, deployments) and schedules its own expiry
+  // (this function). An emergency decision reads the change's record (changes: author,
+  // outcome) and, approved, moves the end of the change's open bakes and holds (UpdateItem,
+  // a new one-time bake-end schedule).
   [HandlerName.OPERATOR]: {
-    tables: { operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'], audit: AUDIT_APPEND, waiters: ['GetItem', 'UpdateItem'], windows: GATE_READ, holidays: GATE_READ },
+    tables: {
+      operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
+      audit: AUDIT_APPEND,
+      changes: ['GetItem'],
+      waiters: ['GetItem', 'UpdateItem'],
+      windows: GATE_READ,
+      holidays: GATE_READ,
+      deployments: ['Query'],
+    },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
     describeAlarms: true,
     completeTasks: ['SendTaskSuccess', 'SendTaskFailure'],
