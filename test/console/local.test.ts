@@ -4,9 +4,6 @@
  * change arrives at its time; bad requests are refused before anything runs; actions go
  * to the operator handler at the current virtual time; the run ends at `until`. A live run
  * without actions gives the batch run's stream.
- *
- * OPERATOR-HANDLER: the assertions marked so read what the operator handler answers today
- * (409 `not-built`, its placeholder); tighten them to 201 / 202 / 200 / 403 once it is built.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
@@ -82,9 +79,12 @@ describe('a live run in the console', () => {
     const tooLate = await app.request('/api/overrides', post('dave', { blocker: 'company-event', reason: 'ship the fix', expires: '2026-12-02T08:00:00Z' }));
     expect(tooLate.status).toBe(400);
     const res = await app.request('/api/overrides', post('dave', { blocker: 'company-event', region: 'us-east-1', reason: 'ship the fix', expires: '2026-11-30T10:00:00Z' }));
-    // OPERATOR-HANDLER: 201 once overrides are built (and an override.applied at 08:00:00 in the stream).
-    expect([res.status, await res.json()]).toEqual([409, { error: 'not-built', reason: 'overrides are being built' }]);
+    expect(res.status).toBe(201);
     expect((await state()).now).toBe('2026-11-30T08:00:00.000Z');
+    const applied = (await local.backend.events()).filter((e) => e.type === 'override.applied');
+    expect(applied).toEqual([
+      expect.objectContaining({ time: '2026-11-30T08:00:00.000Z', blocker: 'company-event', region: 'us-east-1', by: 'dave', reason: 'ship the fix', expires: '2026-11-30T10:00:00.000Z' }),
+    ]);
   });
 
   it('follows the wall clock once running: the change arrives at its time', async () => {
@@ -107,11 +107,17 @@ describe('a live run in the console', () => {
 
   it('hands an emergency request and a decision to the operator handler', async () => {
     const request = await app.request('/api/changes/c1/emergency', post('alice', { reason: 'checkout is down' }));
-    // OPERATOR-HANDLER: 202 and approval.requested at the paused virtual time once emergencies are built.
-    expect([request.status, await request.json()]).toEqual([409, { error: 'not-built', reason: 'emergency requests are being built' }]);
+    expect(request.status).toBe(202);
+    const now = (await state()).now;
     const decision = await app.request('/api/changes/c1/decision', post('dave', { decision: 'approve', reason: 'go' }));
-    // OPERATOR-HANDLER: 403 not-an-approver once emergencies are built (dave is not in the scenario's approvers).
-    expect([decision.status, ((await decision.json()) as { error: string }).error]).toEqual([409, 'not-built']);
+    // dave is not in the scenario's approvers: refused, recorded, nothing else changes.
+    expect([decision.status, ((await decision.json()) as { reason: string }).reason]).toEqual([403, 'not-an-approver']);
+    const approvals = (await local.backend.events()).filter((e) => e.type.startsWith('approval.'));
+    expect(approvals).toEqual([
+      expect.objectContaining({ type: 'approval.requested', time: now, change: 'c1', by: 'alice', reason: 'checkout is down' }),
+      expect.objectContaining({ type: 'approval.denied', time: now, change: 'c1', by: 'dave', reason: 'not-an-approver' }),
+    ]);
+    expect((await state()).changes).toMatchObject([{ id: 'c1', emergency: 'requested' }]);
   });
 
   it("ends at the scenario's until: simulation.finished there, and later actions are refused with 409", async () => {
