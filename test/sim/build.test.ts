@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const COPIED = ['bin', 'cli', 'core', 'sim', 'lambdas', 'statemachines', 'infra', 'examples', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const COPIED = ['bin', 'cli', 'console', 'core', 'sim', 'lambdas', 'statemachines', 'infra', 'examples', 'package.json', 'package-lock.json', 'tsconfig.json'];
 let copy: string;
 
 const run = (...args: string[]) => {
