@@ -5,12 +5,16 @@
  * audit table that handlers may only append to; the console's function with exactly the
  * operator's access and its reads.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_ENV, consolePipeline, encodeConsolePipelines, parseConsolePipelines } from '../../core/console.ts';
 import { ENV } from '../../lambdas/shared/config.ts';
 import { CALLBACK_URL_CONTEXT } from '../../infra/constructs/control-plane/console.ts';
+import { CONSOLE_BUNDLE, bundleHandlers } from '../../infra/constructs/control-plane/bundle.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
@@ -134,6 +138,16 @@ describe('the audit table', () => {
     );
     expect(writes.filter((w) => /PutItem$/.test(w)).length).toBeGreaterThan(0);
     expect(writes.filter((w) => /(UpdateItem|DeleteItem|BatchWriteItem|PartiQL|DeleteTable|UpdateTable)/.test(w))).toEqual([]);
+  });
+});
+
+describe("the console function's bundle", () => {
+  it('carries the page script, built for the browser at synth (the function cannot run esbuild)', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const dir = bundleHandlers(root, { [CONSOLE_BUNDLE]: path.join(root, 'console', 'lambda.ts') })[CONSOLE_BUNDLE]!;
+    const bundle = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    // A string of console/client/main.ts, which only the browser script holds.
+    expect(bundle).toContain('Not signed in');
   });
 });
 

@@ -9,6 +9,7 @@
  * same sources give the same asset hash.
  */
 import { build, buildSync, type BuildOptions, type OutputFile } from 'esbuild';
+import { CLIENT_BUILD_OPTIONS, CLIENT_DEFINE } from '../../../core/console-client.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,10 @@ const writeBuild = (p: Plan, outputFiles: readonly OutputFile[]): string => {
   return dir;
 };
 
+/** The console page's script (core/console-client.ts recipe), as text. */
+const consoleClientScript = (root: string): string =>
+  buildSync({ ...CLIENT_BUILD_OPTIONS, entryPoints: [...CLIENT_BUILD_OPTIONS.entryPoints], absWorkingDir: root, write: false }).outputFiles[0]!.text;
+
 interface Plan {
   readonly key: string;
   readonly options: BuildOptions & { write: false };
@@ -114,6 +119,9 @@ const plan = (root: string, entries: Readonly<Record<string, string>>): Plan => 
     key: JSON.stringify([root, Object.entries(entries).sort(([a], [b]) => a.localeCompare(b))]),
     options: {
       ...BUNDLE_OPTIONS,
+      // The console's page script, built for the browser with the console's own recipe: its
+      // function cannot run esbuild when a page asks for it (console/page.ts).
+      ...(CONSOLE_BUNDLE in entries ? { define: { [CLIENT_DEFINE]: JSON.stringify(consoleClientScript(root)) } } : {}),
       absWorkingDir: root,
       entryPoints: Object.fromEntries([...outNames].map(([file, name]) => [`${name}/index`, file])),
       outdir: virtualOut,
