@@ -1,15 +1,13 @@
 /**
  * The page in chromium against `handsoff console` itself (the live simulator, the real
- * operator handler): sign in, the pictures, a refusal from the API, and, once the operator
- * handler's actions are built, an emergency requested, refused to a non-approver, approved
- * by an approver into the audit trail, and an override. The steps that need the operator
- * handler's real answers are marked `operators:` and run when its placeholders are gone.
+ * operator handler): sign in, the pictures, a refusal from the API, an emergency requested,
+ * refused to a non-approver, approved by an approver into the audit trail, and an override.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { writeJson } from '../sim/cli-harness.ts';
 import { SMALL_PIPELINE } from './fixtures.ts';
-import { launch, operatorsBuilt, startConsole } from './browser-support.ts';
+import { launch, startConsole } from './browser-support.ts';
 
 /** c1 arrives a minute in and takes hours of virtual time (a virtual minute per real second). */
 const SCENARIO = {
@@ -66,7 +64,7 @@ describe('the page over handsoff console', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/Refused \(400.*expires/s);
   });
 
-  it.runIf(operatorsBuilt())('operators: requests an emergency, refuses a non-approver, and an approver approves it into the audit trail', async () => {
+  it('requests an emergency, refuses a non-approver, and an approver approves it into the audit trail', async () => {
     await page.goto(`${consoleRun.url}/changes/c1`);
     await signIn('dave');
     const request = page.getByRole('form', { name: 'Emergency request' });
@@ -87,7 +85,7 @@ describe('the page over handsoff console', () => {
     expect(await page.locator('table.audit tr[data-type="approval.granted"]').textContent()).toContain('pat');
   });
 
-  it.runIf(operatorsBuilt())('operators: overrides a blocker, and the override is in the audit trail and the blockers list', async () => {
+  it('overrides a blocker, and the override is in the audit trail and the blockers list', async () => {
     await page.goto(`${consoleRun.url}/changes/c1`);
     await signIn('dave');
     const state = (await (await fetch(`${consoleRun.url}/api/state`, { headers: { 'X-Handsoff-User': 'dave' } })).json()) as { now: string };

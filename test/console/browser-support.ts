@@ -137,8 +137,3 @@ export const startConsole = async (args: string[]): Promise<{ url: string; stop(
   };
 };
 
-/** Whether the operator handler's actions are built (the placeholders answer 409 `not-built`). */
-export const operatorsBuilt = (): boolean => {
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  return ['lambdas/shared/overrides.ts', 'lambdas/shared/emergency.ts'].every((f) => !readFileSync(join(root, f), 'utf8').includes("'not-built'"));
-};
