@@ -11,6 +11,8 @@
  */
 import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { DenyReason, type EmergencyState } from '../core/operators.ts';
+import { consolePipeline } from '../core/console.ts';
+import type { ResolvedPipeline } from '../core/model.ts';
 import type { BlockerView, ChangeStatus, ChangeSummaryView, ChangeView, PipelineView, StateView } from './api.ts';
 
 export interface FoldInput {
@@ -20,11 +22,11 @@ export interface FoldInput {
   nowMs: number;
 }
 
-/** The pipelines' stages and waves as the console draws them: pre-production stages, then the waves. */
-export const pipelineView = (p: { name: string; preProd: readonly string[]; preProdRegion: string; waves: ReadonlyArray<{ name: string; regions: ReadonlyArray<{ region: string }> }> }): PipelineView => ({
-  name: p.name,
-  waves: [...p.preProd.map((s) => ({ name: s, regions: [p.preProdRegion] })), ...p.waves.map((w) => ({ name: w.name, regions: w.regions.map((r) => r.region) }))],
-});
+/** The pipelines' stages and waves as the console draws them (core/console.ts consolePipeline, without the team). */
+export const pipelineView = (p: ResolvedPipeline): PipelineView => {
+  const { name, waves } = consolePipeline(p);
+  return { name, waves };
+};
 
 const FINAL: Partial<Record<string, ChangeStatus>> = {
   [EventType.CHANGE_COMPLETED]: 'succeeded',
