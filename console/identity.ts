@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { APPROVERS_GROUP } from '../core/console.ts';
 import { samePerson } from '../core/operators.ts';
 import type { Caller } from './api.ts';
 
@@ -14,8 +15,8 @@ export type Identify = (c: Context) => Caller | undefined;
 
 export const USER_HEADER = 'X-Handsoff-User';
 export const USER_COOKIE = 'handsoff-user';
-/** The Cognito group whose members decide emergency requests. */
-export const APPROVERS_GROUP = 'approvers';
+/** The Cognito group whose members decide emergency requests (the stack creates it; the page is told its name). */
+export { APPROVERS_GROUP };
 
 /** A name as people type it: trimmed, 1 to 64 printable characters; anything else is no name. */
 export const cleanName = (raw: string | undefined | null): string | undefined => {

@@ -135,7 +135,8 @@ const awsSession = (cfg: SignInConfig, approversGroup: string): Session => {
       sessionStorage.removeItem(TOKEN_KEY);
       buttons();
     },
-    start: async (changed, problem) => {
+    start: async (_changed, problem) => {
+      // Signing in or out leaves the page (for the hosted UI), which loads again signed in or out.
       document.getElementById('signin')?.addEventListener('click', async () => {
         const { pending, url } = await beginSignIn(cfg, location.pathname);
         sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
@@ -143,8 +144,6 @@ const awsSession = (cfg: SignInConfig, approversGroup: string): Session => {
       });
       document.getElementById('signout')?.addEventListener('click', () => {
         sessionStorage.removeItem(TOKEN_KEY);
-        buttons();
-        changed();
         location.assign(logoutUrl(cfg));
       });
       const stay = await finishSignIn(cfg, problem);
