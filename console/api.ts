@@ -85,3 +85,19 @@ export interface ConsoleBackend {
   /** Local only: the pace of virtual time. */
   clock?(change: { speed?: number; paused?: boolean }): Promise<{ speed: number; paused: boolean; now: string }>;
 }
+
+/** Where the page signs people in on AWS: the Cognito hosted UI and the console's app client. */
+export interface SignInConfig {
+  /** The hosted UI's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`). */
+  domain: string;
+  /** The app client (public: no secret; authorization code flow with PKCE). */
+  clientId: string;
+  /** The console's `/`: the app client's callback and sign-out URL. */
+  redirectUri: string;
+}
+
+/**
+ * What the app tells its page about where it runs (the shell's `data-config`): locally a
+ * person signs in by name; on AWS through the hosted UI, and the page sends the ID token.
+ */
+export type PageConfig = { mode: 'local' } | { mode: 'aws'; signIn: SignInConfig; approversGroup: string };

@@ -11,12 +11,15 @@ import type { Caller, ChangeSummaryView, ConsoleBackend } from './api.ts';
 import type { Identify } from './identity.ts';
 import { USER_COOKIE, USER_HEADER } from './identity.ts';
 import { assets, pageHtml } from './page.ts';
+import { pageConfig, type Environment } from './page-config.ts';
 import { clockChange, emergencyDecision, emergencyRequest, overrideRequest, type Checked } from './requests.ts';
 
 export interface AppOptions {
   backend: ConsoleBackend;
   /** Who calls (console/identity.ts: localIdentity or awsIdentity). */
   identify: Identify;
+  /** Where the page finds the sign-in on AWS (console/page-config.ts); the process's environment unless given. */
+  environment?: Environment;
 }
 
 type Env = { Variables: { caller: Caller } };
@@ -63,14 +66,15 @@ const answer = (c: Context, r: OperatorResult) => {
 
 const jsonLines = (events: readonly HandsoffEvent[]): string => events.map((e) => `${JSON.stringify(e)}\n`).join('');
 
-export const createApp = ({ backend, identify }: AppOptions): Hono<Env> => {
+export const createApp = ({ backend, identify, environment = process.env }: AppOptions): Hono<Env> => {
   const app = new Hono<Env>();
+  const config = () => pageConfig(backend.kind, environment);
 
   app.onError((err, c) => fail(c, 500, `internal error: ${err.message}`, 'internal'));
 
   // ---- the page
-  app.get('/', (c) => c.html(pageHtml('/')));
-  app.get('/changes/:id', (c) => c.html(pageHtml(c.req.path)));
+  app.get('/', (c) => c.html(pageHtml('/', config())));
+  app.get('/changes/:id', (c) => c.html(pageHtml(c.req.path, config())));
   app.get('/assets/:name', (c) => {
     const asset = assets[c.req.param('name')];
     if (!asset) return fail(c, 404, `no asset ${c.req.param('name')}`, 'not-found');

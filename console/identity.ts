@@ -6,8 +6,8 @@
  */
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { samePerson } from '../core/operators.ts';
 import { APPROVERS_GROUP } from '../core/console.ts';
+import { samePerson } from '../core/operators.ts';
 import type { Caller } from './api.ts';
 
 /** The caller of a request, or undefined when it carries no identity (the app answers 401). */
@@ -15,7 +15,7 @@ export type Identify = (c: Context) => Caller | undefined;
 
 export const USER_HEADER = 'X-Handsoff-User';
 export const USER_COOKIE = 'handsoff-user';
-/** The Cognito group whose members decide emergency requests. */
+/** The Cognito group whose members decide emergency requests (the stack creates it; the page is told its name). */
 export { APPROVERS_GROUP };
 
 /** A name as people type it: trimmed, 1 to 64 printable characters; anything else is no name. */

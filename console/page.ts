@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLIENT_BUILD_OPTIONS, CLIENT_ENTRY } from '../core/console-client.ts';
+import type { PageConfig } from './api.ts';
 import { esc } from './pictures/svg.ts';
 import { CONSOLE_CSS } from './styles.ts';
 
@@ -55,8 +56,18 @@ export const assets: Readonly<Record<string, Asset>> = Object.defineProperty({},
   get: (): Asset => ({ type: 'text/javascript; charset=utf-8', body: clientScript() }),
 });
 
-/** The HTML of the page at `path` (`/` or `/changes/{id}`). */
-export const pageHtml = (pagePath: string): string => {
+/** The header's sign-in: locally a name to type; on AWS the hosted UI's buttons (console/client/session.ts). */
+const signInHtml = (config: PageConfig): string =>
+  config.mode === 'local'
+    ? `<form id="signin" class="inline" aria-label="Sign in as">
+<label>Name<input name="name" autocomplete="username" required></label>
+<button type="submit">Sign in</button>
+</form>`
+    : `<button type="button" id="signin">Sign in</button>
+<button type="button" id="signout" class="secondary" hidden>Sign out</button>`;
+
+/** The HTML of the page at `path` (`/` or `/changes/{id}`); `config` tells its script where it runs. */
+export const pageHtml = (pagePath: string, config: PageConfig = { mode: 'local' }): string => {
   const change = /^\/changes\/([^/]+)\/?$/.exec(pagePath);
   let title = 'handsoff console';
   if (change) {
@@ -77,13 +88,10 @@ export const pageHtml = (pagePath: string): string => {
 <body>
 <header>
 <a class="brand" href="/">handsoff console</a>
-<form id="signin" class="inline" aria-label="Sign in as">
-<label>Name<input name="name" autocomplete="username" required></label>
-<button type="submit">Sign in</button>
-</form>
+${signInHtml(config)}
 <span id="whoami" class="muted" aria-live="polite"></span>
 </header>
-<main id="main" data-path="${esc(pagePath)}">
+<main id="main" data-path="${esc(pagePath)}" data-config="${esc(JSON.stringify(config))}">
 <p class="muted">Loading… (this page needs JavaScript; <a href="/api/state">/api/state</a> is the same data as JSON)</p>
 </main>
 <script type="module" src="/assets/app.js"></script>

@@ -21,6 +21,8 @@ export const CONSOLE_ENV = {
   USER_POOL_CLIENT_ID: 'HANDSOFF_CONSOLE_USER_POOL_CLIENT_ID',
   /** The Cognito hosted UI's base URL (`https://<prefix>.auth.<region>.amazoncognito.com`). */
   SIGN_IN_DOMAIN: 'HANDSOFF_CONSOLE_SIGN_IN_DOMAIN',
+  /** The console's `/` as the app client knows it: its one callback and sign-out URL. */
+  REDIRECT_URI: 'HANDSOFF_CONSOLE_REDIRECT_URI',
 } as const;
 
 /** The Cognito group whose members may approve or deny an emergency request. */

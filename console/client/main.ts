@@ -4,18 +4,25 @@
  * console's API (docs/console.md) and draws with console/pictures. `/` shows every pipeline,
  * the changes, the blockers and overrides, and the pending emergency requests; `/changes/{id}`
  * the change's timeline, its audit trail and its actions. It updates itself from the event
- * stream (`/api/events/stream`), or by polling where there is none.
+ * stream (`/api/events/stream`), or by polling where there is none. Who signs in, and how,
+ * is console/client/session.ts's: the shell's `data-config` says where the page runs.
  */
-import type { ChangeView, StateView } from '../api.ts';
+import type { ChangeView, PageConfig, StateView } from '../api.ts';
 import { esc, pipelineGraph, rolloutTimeline } from '../pictures/index.ts';
+import { sessionFor } from './session.ts';
 
-const COOKIE = 'handsoff-user';
 const $ = <T extends HTMLElement>(id: string): T | null => document.getElementById(id) as T | null;
 
-const signedIn = (): string | undefined => {
-  const m = document.cookie.split(/;\s*/).find((c) => c.startsWith(`${COOKIE}=`));
-  return m ? decodeURIComponent(m.slice(COOKIE.length + 1)) : undefined;
+const readConfig = (): PageConfig => {
+  try {
+    const c = JSON.parse($('main')?.dataset.config ?? '') as PageConfig;
+    return c?.mode === 'aws' ? c : { mode: 'local' };
+  } catch {
+    return { mode: 'local' };
+  }
 };
+
+const session = sessionFor(readConfig());
 
 interface Answer {
   status: number;
@@ -27,7 +34,7 @@ const api = async (method: 'GET' | 'POST', url: string, body?: unknown): Promise
   const res = await fetch(url, {
     method,
     credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...session.headers(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   let data: Record<string, unknown> | null = null;
@@ -58,13 +65,15 @@ const when = (iso: string): string => esc(iso.replace('T', ' ').replace(/\.\d+Z$
 
 const showSignedIn = (): void => {
   const who = $('whoami');
-  const name = signedIn();
-  if (who) who.textContent = name ? `Signed in as ${name}` : 'Not signed in';
+  const me = session.who();
+  if (who) who.textContent = me ? `Signed in as ${me.name}${me.approver ? ' (approver)' : ''}` : 'Not signed in';
 };
 
 const needSignIn = (a: Answer, into: HTMLElement): boolean => {
   if (a.status !== 401) return false;
-  into.innerHTML = `<div role="alert">${refusal(a)}. Sign in with your name above.</div>`;
+  session.expired();
+  showSignedIn();
+  into.innerHTML = `<div role="alert">${refusal(a)}. ${esc(session.again)}</div>`;
   return true;
 };
 
@@ -234,21 +243,28 @@ const changePage = (main: HTMLElement, id: string): (() => Promise<void>) => {
 
 // ---- start
 
-const start = (): void => {
+const start = async (): Promise<void> => {
   const main = $('main');
   if (!main) return;
   const path = main.dataset.path ?? location.pathname;
   const m = /^\/changes\/([^/]+)\/?$/.exec(path);
   const refresh = m ? changePage(main, decodeURIComponent(m[1]!)) : () => index(main);
-  showSignedIn();
-  $<HTMLFormElement>('signin')?.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const name = field(ev.currentTarget as HTMLFormElement, 'name');
-    if (!name) return;
-    document.cookie = `${COOKIE}=${encodeURIComponent(name)}; path=/; SameSite=Strict`;
+  const problem = (message: string): void => {
+    let box = $('signin-problem');
+    if (!box) {
+      box = document.createElement('div');
+      box.id = 'signin-problem';
+      main.before(box);
+    }
+    box.innerHTML = `<div role="alert"><strong>Not signed in</strong>: ${esc(message)}</div>`;
+  };
+  const stay = await session.start(() => {
+    $('signin-problem')?.remove();
     showSignedIn();
     void refresh();
-  });
+  }, problem);
+  if (!stay) return;
+  showSignedIn();
   // Refreshes at most once a second, however fast the events come.
   let timer: ReturnType<typeof setTimeout> | undefined;
   let last = 0;
@@ -261,7 +277,7 @@ const start = (): void => {
     }, Math.max(0, 1000 - (Date.now() - last)));
   };
   void refresh();
-  if (typeof EventSource !== 'undefined') {
+  if (session.live && typeof EventSource !== 'undefined') {
     const es = new EventSource('/api/events/stream');
     es.onmessage = soon;
     es.addEventListener('event', soon);
@@ -270,4 +286,4 @@ const start = (): void => {
   setInterval(soon, 10_000);
 };
 
-start();
+void start();

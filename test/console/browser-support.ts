@@ -16,7 +16,8 @@ import type { HandsoffEvent } from '../../core/events.ts';
 import { FINAL_STATUSES, judgeDecider, type OperatorAction, type OperatorResult } from '../../core/operators.ts';
 import type { ConsoleBackend, PipelineView } from '../../console/api.ts';
 import { createApp } from '../../console/app.ts';
-import { localIdentity } from '../../console/identity.ts';
+import { localIdentity, type Identify } from '../../console/identity.ts';
+import type { Environment } from '../../console/page-config.ts';
 import { foldChange, foldState } from '../../console/state.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -95,9 +96,9 @@ export const fakeBackend = (events: HandsoffEvent[], pipelines: PipelineView[], 
   };
 };
 
-/** The real app over `backend`, on 127.0.0.1 and a free port. */
-export const serveApp = async (backend: ConsoleBackend, approvers: string[]): Promise<{ url: string; close(): Promise<void> }> => {
-  const app = createApp({ backend, identify: localIdentity(approvers) });
+/** The real app over `backend`, on 127.0.0.1 and a free port: locally who the approvers name, or with the identity and environment given. */
+export const serveApp = async (backend: ConsoleBackend, who: string[] | { identify: Identify; environment: Environment }): Promise<{ url: string; close(): Promise<void> }> => {
+  const app = createApp({ backend, ...(Array.isArray(who) ? { identify: localIdentity(who) } : who) });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });

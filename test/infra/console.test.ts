@@ -115,10 +115,28 @@ describe('the user pool', () => {
     expect(JSON.stringify(domain.Domain)).toContain('handsoff-controlplane-');
   });
 
-  it('takes the callback URL from the context when given', () => {
+  it("sends people back to the console's / signed in or out, the URL its page is told to use; an hour signed in, no long-lived refresh token", () => {
+    const client = ofType('AWS::Cognito::UserPoolClient')[0]![1].Properties;
+    const [, fn] = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('ConsoleFunction'))!;
+    const vars = fn.Properties.Environment.Variables;
+    expect(client.CallbackURLs).toEqual([vars[CONSOLE_ENV.REDIRECT_URI]]);
+    expect(client.LogoutURLs).toEqual(client.CallbackURLs);
+    // The stage's URL: https://{api}.execute-api.{region}.{suffix}/
+    expect(vars[CONSOLE_ENV.REDIRECT_URI]).toEqual({ 'Fn::Join': ['', ['https://', { Ref: idOf('AWS::ApiGatewayV2::Api', 'ConsoleApi') }, '.execute-api.us-east-1.', { Ref: 'AWS::URLSuffix' }, '/']] });
+    expect(JSON.stringify(vars[CONSOLE_ENV.SIGN_IN_DOMAIN])).toContain(idOf('AWS::Cognito::UserPoolDomain', 'ConsoleUsersConsoleSignIn'));
+    expect(client).toMatchObject({ IdTokenValidity: 60, AccessTokenValidity: 60, RefreshTokenValidity: 60, TokenValidityUnits: { IdToken: 'minutes', AccessToken: 'minutes', RefreshToken: 'minutes' } });
+  });
+
+  it('takes the callback URL from the context when given, for the client and the page alike, and refuses one that is not https or not /', () => {
     const { resources: withUrl } = synth({ [CALLBACK_URL_CONTEXT]: 'https://console.example.com/' });
     const client = Object.values(withUrl).find((r) => r.Type === 'AWS::Cognito::UserPoolClient')!.Properties;
     expect(client.CallbackURLs).toEqual(['https://console.example.com/']);
+    expect(client.LogoutURLs).toEqual(['https://console.example.com/']);
+    const fn = Object.entries(withUrl).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('ConsoleFunction'))![1];
+    expect(fn.Properties.Environment.Variables[CONSOLE_ENV.REDIRECT_URI]).toBe('https://console.example.com/');
+    for (const bad of ['http://console.example.com/', 'https://console.example.com/console', 'https://console.example.com', 42]) {
+      expect(() => synth({ [CALLBACK_URL_CONTEXT]: bad }), String(bad)).toThrow(/consoleCallbackUrl must be the console's https URL ending in '\/'/);
+    }
   });
 });
 

@@ -60,6 +60,22 @@ const domainPrefix = (stack: Stack): string => {
 const environmentBytes = (environment: Record<string, string>): number =>
   Object.entries(environment).reduce((n, [k, v]) => n + k.length + (Token.isUnresolved(v) ? TOKEN_ESTIMATE : Buffer.byteLength(v)), 0);
 
+/** The callback URL given in the context (a custom domain in front of the API), checked: https, the console's `/`. */
+const contextCallbackUrl = (stack: Stack): string | undefined => {
+  const raw = stack.node.tryGetContext(CALLBACK_URL_CONTEXT) as unknown;
+  if (raw === undefined) return undefined;
+  let u: URL | undefined;
+  try {
+    u = typeof raw === 'string' ? new URL(raw) : undefined;
+  } catch {
+    u = undefined;
+  }
+  if (!u || u.protocol !== 'https:' || u.pathname !== '/' || u.search || u.hash || u.href !== raw) {
+    throw new Error(`context ${CALLBACK_URL_CONTEXT} must be the console's https URL ending in '/' (e.g. https://console.example.com/), got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+};
+
 const userPool = (stack: Stack): cognito.UserPool => {
   const pool = new cognito.UserPool(stack, 'ConsoleUsers', {
     userPoolName: `${stack.stackName}-console`,
@@ -125,7 +141,9 @@ export const createConsole = (stack: Stack, props: ConsoleProps): ConsoleResourc
     },
   });
   const url = stage.url;
-  const callbackUrl = (stack.node.tryGetContext(CALLBACK_URL_CONTEXT) as string | undefined) ?? url;
+  // The page's `/` is where the hosted UI sends people back (signed in or out): the app
+  // client's only callback and sign-out URL, and what the page is told to ask for.
+  const callbackUrl = contextCallbackUrl(stack) ?? url;
   const client = pool.addClient('ConsoleClient', {
     userPoolClientName: 'handsoff-console',
     // A page in a browser keeps no secret: authorization code flow with PKCE.
@@ -140,9 +158,12 @@ export const createConsole = (stack: Stack, props: ConsoleProps): ConsoleResourc
     supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
     preventUserExistenceErrors: true,
     enableTokenRevocation: true,
+    // An hour signed in, then the hosted UI again. The page keeps the ID token only (in the
+    // tab's sessionStorage) and never refreshes it, so the refresh token lives as short as
+    // Cognito allows.
     idTokenValidity: Duration.hours(1),
     accessTokenValidity: Duration.hours(1),
-    refreshTokenValidity: Duration.hours(12),
+    refreshTokenValidity: Duration.hours(1),
   });
   const domain = pool.addDomain('ConsoleSignIn', { cognitoDomain: { domainPrefix: domainPrefix(stack) } });
 
@@ -153,6 +174,7 @@ export const createConsole = (stack: Stack, props: ConsoleProps): ConsoleResourc
     [CONSOLE_ENV.PIPELINES]: encodeConsolePipelines(props.pipelines.map(consolePipeline)),
     [CONSOLE_ENV.USER_POOL_CLIENT_ID]: client.userPoolClientId,
     [CONSOLE_ENV.SIGN_IN_DOMAIN]: domain.baseUrl(),
+    [CONSOLE_ENV.REDIRECT_URI]: callbackUrl,
   };
   const bytes = environmentBytes(environment);
   if (bytes > LAMBDA_ENV_BYTES) {
