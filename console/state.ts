@@ -10,7 +10,7 @@
  * `unblocked`).
  */
 import { EventType, type HandsoffEvent } from '../core/events.ts';
-import { DenyReason, type EmergencyState } from '../core/operators.ts';
+import { DenyReason, FINAL_STATUS_OF_EVENT, type EmergencyState } from '../core/operators.ts';
 import { consolePipeline } from '../core/console.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { BlockerView, ChangeStatus, ChangeSummaryView, ChangeView, PipelineView, StateView } from './api.ts';
@@ -28,12 +28,7 @@ export const pipelineView = (p: ResolvedPipeline): PipelineView => {
   return { name, waves };
 };
 
-const FINAL: Partial<Record<string, ChangeStatus>> = {
-  [EventType.CHANGE_COMPLETED]: 'succeeded',
-  [EventType.CHANGE_FAILED]: 'failed',
-  [EventType.CHANGE_REJECTED]: 'rejected',
-  [EventType.CHANGE_SUPERSEDED]: 'superseded',
-};
+const FINAL: Partial<Record<string, ChangeStatus>> = FINAL_STATUS_OF_EVENT;
 const REFUSALS: readonly string[] = Object.values(DenyReason);
 
 interface Tracked extends ChangeSummaryView {

@@ -60,7 +60,11 @@ export const isEmergencyItem = (item: { sk?: unknown }): item is EmergencyItem =
  * those waits with one Query, as an alarm's state change does. No CloudWatch alarm has the
  * name: it never changes state, the end of the emergency (or the wait's hourly re-check) ends it.
  */
-export const emergencyHoldKey = (pipeline: string): string => `handsoff-emergency-hold#${pipeline}`;
+export const emergencyHoldKey = (pipeline: string): string => `${EMERGENCY_HOLD_PREFIX}${pipeline}`;
+const EMERGENCY_HOLD_PREFIX = 'handsoff-emergency-hold#';
+
+/** Whether a watched name is an alarm CloudWatch could know (not an emergency-hold key): only those are read. */
+export const isAlarmName = (name: string): boolean => !name.startsWith(EMERGENCY_HOLD_PREFIX);
 
 /** The audit partition of a record: the change it concerns, else its pipeline, else `*`. */
 export const auditPk = (pipeline: string | undefined, change: string | undefined): string =>

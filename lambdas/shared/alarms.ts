@@ -5,6 +5,7 @@
 import { DescribeAlarmsCommand, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { EventType } from '../../core/events.ts';
 import { triggeredAlarmLabel } from '../../core/naming.ts';
+import { isAlarmName } from '../../core/operator-items.ts';
 import { clients } from './clients.ts';
 import { StepError, type ObservedAlarmState } from '../../core/contracts.ts';
 import { publish, type EventDraft } from './publish.ts';
@@ -55,10 +56,14 @@ export interface AlarmStates {
 /** DescribeAlarms takes at most 100 names per call. */
 const BATCH = 100;
 
-/** Alarms grouped by state (OK ones in none); DescribeAlarms per region, 100 names per call. */
+/**
+ * Alarms grouped by state (OK ones in none); DescribeAlarms per region, 100 names per call.
+ * A name that is no alarm (an emergency-hold key, core/operator-items.ts) is never sent to
+ * CloudWatch: it is answered missing, as CloudWatch would (a blocker wait on it waits on).
+ */
 export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> => {
   const byRegion = new Map<string, string[]>();
-  for (const alarm of alarms) byRegion.set(alarm.region, [...(byRegion.get(alarm.region) ?? []), alarm.name]);
+  for (const alarm of alarms) if (isAlarmName(alarm.name)) byRegion.set(alarm.region, [...(byRegion.get(alarm.region) ?? []), alarm.name]);
   const states = new Map<string, StateValue | undefined>();
   const keyOf = (region: string, name: string): string => `${region}\u0000${name}`;
   for (const [region, names] of byRegion) {

@@ -235,6 +235,17 @@ describe('reconcile', () => {
       expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
     });
 
+    it('never sends the emergency-hold key of a held wait to CloudWatch (it is no alarm), and leaves the wait held', async () => {
+      const hold = 'handsoff-emergency-hold#storefront-api';
+      store = fakeWaiters([blockerWaiter('w-held', { blocker: { region: 'sa-east-1', name: hold, state: 'ALARM' } })]);
+      openIndex();
+      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+      const named = cloudWatch.commandCalls(DescribeAlarmsCommand).flatMap((c) => c.args[0].input.AlarmNames ?? []);
+      expect(named).toEqual([agg, anomaly]);
+      expect(store.get('bake#w-held')).toMatchObject({ status: 'OPEN' });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+    });
+
     it('decides nothing about a blocker whose state it cannot read', async () => {
       store = fakeWaiters([blockerWaiter('w-1')]);
       openIndex();
