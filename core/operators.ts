@@ -8,6 +8,7 @@
  * Pure: no AWS imports, no environment, no clock (the caller passes `nowMs`).
  */
 import { z } from 'zod';
+import { EventType } from './events.ts';
 import { personOf, samePerson } from './review.ts';
 
 /** The blockers a developer may override. */
@@ -150,6 +151,21 @@ export type DenyReason = (typeof DenyReason)[keyof typeof DenyReason];
 
 /** A change's outcome once it is over: no emergency can be requested for it any more. */
 export const FINAL_STATUSES = ['succeeded', 'failed', 'rejected', 'superseded'] as const;
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+
+/**
+ * The outcome each final event gives a change (the one mapping: notify records it with the
+ * change, the console shows it).
+ */
+export const FINAL_STATUS_OF_EVENT: Readonly<Record<string, FinalStatus>> = {
+  [EventType.CHANGE_COMPLETED]: 'succeeded',
+  [EventType.CHANGE_FAILED]: 'failed',
+  [EventType.CHANGE_REJECTED]: 'rejected',
+  [EventType.CHANGE_SUPERSEDED]: 'superseded',
+};
+
+/** Whether a change's recorded status says it is over. */
+export const isFinalStatus = (status: string | undefined): boolean => status !== undefined && (FINAL_STATUSES as readonly string[]).includes(status);
 
 /** Why an emergency request cannot be taken (HTTP 400 / 409), or undefined when it can. */
 export const emergencyRequestProblem = (
@@ -187,11 +203,16 @@ export interface EmergencyFacts {
   readonly pipeline: string;
   readonly change: string;
   readonly state: EmergencyState;
+  /** The state whose event was published: an approval takes effect only once announced. */
+  readonly announced?: EmergencyState;
   readonly over?: boolean;
 }
 
-/** Whether `e` is fast-tracking its change now: approved, and its change not over yet. */
-export const fastTracking = (e: EmergencyFacts): boolean => e.state === 'approved' && e.over !== true;
+/**
+ * Whether `e` is fast-tracking its change now: approved and announced (`approval.granted`
+ * published, so the audit trail has it), and its change not over yet.
+ */
+export const fastTracking = (e: EmergencyFacts): boolean => e.state === 'approved' && e.announced === 'approved' && e.over !== true;
 
 /** Whether the change's own emergency is approved and running: time windows do not hold it (its team is watching). */
 export const windowWaived = (emergencies: readonly EmergencyFacts[], pipeline: string, change: string): boolean =>
@@ -236,13 +257,22 @@ export const EmergencyDecisionAction = z.object({
    * on AWS the console passes the caller alone when the Cognito token puts them in `approvers`.
    */
   approvers: z.array(z.string()).default([]),
+  /**
+   * Tells a retry from a new attempt: the same id is the same attempt retried (a refusal is
+   * recorded once), another id another attempt (recorded again). The console gives each POST
+   * one, the simulator each scenario event.
+   */
+  requestId: z.string().optional(),
 });
 /** One operator action: the scenario's `override` / `emergency-*` events and the console's POSTs are all one of these. */
 export const OperatorAction = z.discriminatedUnion('action', [OverrideAction, EmergencyRequestAction, EmergencyDecisionAction]);
 export type OperatorAction = z.infer<typeof OperatorAction>;
 
 /**
- * The answer to an operator action, in HTTP terms so the console returns it as is:
+ * The answer to an operator action, in HTTP terms so the console returns it as is. A refusal
+ * has the console's error shape: `error` is the message a person reads (what is wrong and
+ * what to do), `reason` the machine code (`invalid-request`, `not-an-approver`,
+ * `self-approval`, `unknown-change`, `change-over`, `no-pending-request`, ...).
  * 201 override applied, 202 request taken, 200 decision taken (granted or denied with the
  * approver's reason); 400 with every problem; 403 with the deny reason (the decision is
  * recorded as `approval.denied` and changes nothing); 404 unknown change; 409 the state does
@@ -253,5 +283,16 @@ export type OperatorResult =
   | { status: 400; error: string; reason: string; problems: FieldProblem[] }
   | { status: 403; error: string; reason: DenyReason }
   | { status: 404 | 409; error: string; reason: string };
+
+/** A refused operator action in the one error shape: `error` the message, `reason` the code. */
+export const operatorRefusal = <S extends 404 | 409>(status: S, reason: string, error: string): { status: S; error: string; reason: string } => ({ status, error, reason });
+
+/** A 400 with every problem: `error` the problems in words, `reason` `invalid-request`. */
+export const invalidOperatorRequest = (problems: FieldProblem[]): { status: 400; error: string; reason: string; problems: FieldProblem[] } => ({
+  status: 400,
+  error: problems.map((p) => p.message).join('; '),
+  reason: 'invalid-request',
+  problems,
+});
 
 export { personOf, samePerson };

@@ -52,9 +52,11 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
     if (unrestored) extra.reason = `${String(extra.reason)}; ${unrestored}`;
     delete extra.rollbacks;
   }
-  await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
-  // A change that is over: its outcome is recorded, and an emergency it was holds no one any more.
+  // A change that is over: its outcome is recorded, and an emergency it was holds no one any
+  // more, before the event is published (EventBridge down must not keep the hold; a retry
+  // settles again).
   await settleChange(type, pipeline, change);
+  await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
   return { published: true };
 };
 

@@ -7,23 +7,24 @@
  *   gate (`emergency-hold`) while a fast-tracked change that has entered production runs. A
  *   fast-tracked change behind it is not waited for: the lanes keep the changes' order, so
  *   it could not pass, and the hold would hold the emergency too.
- * - `settleChange` (notify, when a change is over): records the change's outcome with its
- *   record and marks its approved emergency `over`, then ends the waits held by it (they name
- *   the pipeline's emergency-hold key as their blocking alarm; one Query of the open-waiters
- *   index, as an alarm's state change does). Each held gate then decides again. A wait whose
- *   end was missed re-checks its gate at its hourly re-check (bakes.ts).
+ * - `settleChange` (notify, when a change is over, before it publishes): records the change's
+ *   outcome with its record and marks its approved emergency `over` (`endEmergency`), then ends
+ *   the waits held by it (they name the pipeline's emergency-hold key as their blocking alarm;
+ *   one Query of the open-waiters index, as an alarm's state change does). Each held gate then
+ *   decides again. The nets: the reconciler ends the emergency of a change whose execution
+ *   ended holding a lane (stopped, timed out), and a holder whose change record carries a final
+ *   status holds no one (a held wait sees it at its hourly re-check, bakes.ts).
  */
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { BlockReason, EventType } from '../../core/events.ts';
+import { BlockReason } from '../../core/events.ts';
 import { emergencyHoldKey, emergencyKey, type EmergencyItem } from '../../core/operator-items.ts';
-import { FIRST_PRODUCTION_STAGE, holdingEmergencies, windowWaived } from '../../core/operators.ts';
-import { isThrottling } from '../../core/errors.ts';
+import { FINAL_STATUS_OF_EVENT, FIRST_PRODUCTION_STAGE, holdingEmergencies, isFinalStatus, windowWaived } from '../../core/operators.ts';
 import { clearBlocker } from './blockers.ts';
 import { clients } from './clients.ts';
-import { conditionalWrite } from './dynamo.ts';
+import { conditionalWrite, getItem } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
-import { changeKey, deploymentSkPrefix, table, WaiterKind, type BakeWaiter } from './tables.ts';
+import { changeKey, deploymentSkPrefix, table, WaiterKind, type BakeWaiter, type ChangeStartedItem } from './tables.ts';
 import { waitersWatching } from './waiters.ts';
 
 /** What the emergencies say of a production gate: its window waived, or the change held (as a blocker the wait waits out). */
@@ -49,6 +50,10 @@ export const enteredProduction = async (pipeline: string, change: string): Promi
   return (page.Items ?? []).length > 0;
 };
 
+/** Whether the change's record carries its final status (one consistent GetItem). */
+const changeOver = async (pipeline: string, change: string): Promise<boolean> =>
+  isFinalStatus((await getItem<ChangeStartedItem>(table.changes(), changeKey(pipeline, change)))?.status);
+
 /**
  * The emergencies' decision for the production gate of `change` (stage `stage`, `region`),
  * from the emergency records of the operators partition (`emergencies`). Reads the
@@ -65,19 +70,13 @@ export const emergencyGate = async (
   const holders = holdingEmergencies(emergencies, pipeline, change);
   if (holders.length === 0 || (await enteredProduction(pipeline, change))) return { windowWaived: waived };
   for (const e of holders) {
+    // A holder whose change is over holds no one, even if its end was never settled.
+    if (await changeOver(pipeline, e.change)) continue;
     if (await enteredProduction(pipeline, e.change)) {
       return { windowWaived: waived, hold: { reason: BlockReason.EMERGENCY_HOLD, alarm: { region, name: emergencyHoldKey(pipeline), state: 'ALARM' }, emergency: e.change } };
     }
   }
   return { windowWaived: waived };
-};
-
-/** The outcome a final event gives a change's record. */
-const OUTCOMES: Record<string, string> = {
-  [EventType.CHANGE_COMPLETED]: 'succeeded',
-  [EventType.CHANGE_FAILED]: 'failed',
-  [EventType.CHANGE_REJECTED]: 'rejected',
-  [EventType.CHANGE_SUPERSEDED]: 'superseded',
 };
 
 /** Ends the waits held by the pipeline's emergency: each held gate decides again. @returns how many it ended. */
@@ -93,45 +92,46 @@ export const releaseHeld = async (pipeline: string): Promise<number> => {
 };
 
 /**
+ * The change's approved emergency is over: marked `over` (again on a retry: the condition is
+ * only that it was approved) and the changes it held released. Nothing when the change had no
+ * approved emergency. Errors propagate (the caller retries).
+ */
+export const endEmergency = async (pipeline: string, change: string): Promise<number> => {
+  const ended = await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.operators(),
+      Key: emergencyKey(pipeline, change),
+      UpdateExpression: 'SET #over = :true, #overAt = :now',
+      ConditionExpression: '#state = :approved',
+      ExpressionAttributeNames: { '#over': 'over', '#overAt': 'overAt', '#state': 'state' },
+      ExpressionAttributeValues: { ':true': true, ':now': nowIso(), ':approved': 'approved' },
+    }),
+  );
+  if (!ended) return 0;
+  const released = await releaseHeld(pipeline);
+  logger.info('emergency over; held changes released', { pipeline, change, released });
+  return released;
+};
+
+/**
  * A change is over (`type` is change.completed, .failed, .rejected or .superseded): its record
  * gets its outcome, its approved emergency is over, and the changes it held are released.
- * Idempotent: a retry marks again and releases what is still held. Throttling propagates (the
- * state machine's retry); anything else is logged: the event is published already, and a held
- * wait re-checks its gate hourly.
+ * notify runs it before it publishes the final event, so EventBridge being down does not keep
+ * the hold; errors propagate (the state machine retries notify). Idempotent: a retry records
+ * again and releases what is still held.
  */
 export const settleChange = async (type: string, pipeline: string | undefined, change: string | undefined): Promise<void> => {
-  const status = OUTCOMES[type];
+  const status = FINAL_STATUS_OF_EVENT[type];
   if (!status || !pipeline || !change) return;
-  try {
-    await conditionalWrite(
-      new UpdateCommand({
-        TableName: table.changes(),
-        Key: changeKey(pipeline, change),
-        UpdateExpression: 'SET #status = :status',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status },
-      }),
-    );
-    const ended = await conditionalWrite(
-      new UpdateCommand({
-        TableName: table.operators(),
-        Key: emergencyKey(pipeline, change),
-        UpdateExpression: 'SET #over = :true, #overAt = :now',
-        ConditionExpression: '#state = :approved',
-        ExpressionAttributeNames: { '#over': 'over', '#overAt': 'overAt', '#state': 'state' },
-        ExpressionAttributeValues: { ':true': true, ':now': nowIso(), ':approved': 'approved' },
-      }),
-    );
-    if (!ended) return;
-    const released = await releaseHeld(pipeline);
-    logger.info('emergency over; held changes released', { pipeline, change, status, released });
-  } catch (err) {
-    if (isThrottling(err)) throw err;
-    logger.error('cannot record the end of the change with the operators; a held change waits for its hourly re-check', {
-      pipeline,
-      change,
-      error: `${(err as Error).name}: ${(err as Error).message}`,
-    });
-  }
+  await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.changes(),
+      Key: changeKey(pipeline, change),
+      UpdateExpression: 'SET #status = :status',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':status': status },
+    }),
+  );
+  await endEmergency(pipeline, change);
 };

@@ -8,7 +8,10 @@
  * get one decision and a 409. Each state's event (`approval.requested`, `approval.granted`,
  * `approval.denied`) is published after its write and then marked `announced`: a retried
  * request or decision finds its own record and publishes nothing again (unless the first
- * attempt died before publishing). A refused decision (not an approver, the requester or the
+ * attempt died before publishing). An approval takes effect (gates, bakes) only once it is
+ * announced (core/operators.ts fastTracking): one whose attempt died before its event waits
+ * for the retry (an asynchronous invocation's, or the caller's: the decision is idempotent).
+ * Refusals answer in the console's error shape: `error` the message, `reason` the code. A refused decision (not an approver, the requester or the
  * author) publishes `approval.denied` with the reason, answers 403 and changes nothing.
  * An approval shortens the change's running bakes at once (emergency-bakes.ts).
  */
@@ -16,8 +19,10 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { EventType } from '../../core/events.ts';
 import {
-  FINAL_STATUSES,
   emergencyRequestProblem,
+  invalidOperatorRequest,
+  isFinalStatus,
+  operatorRefusal,
   judgeDecider,
   personOf,
   samePerson,
@@ -31,6 +36,7 @@ import { emergencyKey, type EmergencyItem } from '../../core/operator-items.ts';
 import { conditionalWrite, getItem } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { fastTrackRunning } from './emergency-bakes.ts';
+import { endEmergency } from './emergency-hold.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
 import { changeKey, expiresAt, table, type ChangeStartedItem } from './tables.ts';
@@ -40,22 +46,16 @@ type DecisionAction = z.infer<typeof EmergencyDecisionAction>;
 
 /** The change's status as the console names it: its recorded outcome, else still running. */
 const statusOf = (record: ChangeStartedItem): string => record.status ?? 'in-flight';
-const isFinal = (status: string): boolean => (FINAL_STATUSES as readonly string[]).includes(status);
+const isFinal = isFinalStatus;
 
-const missingPipeline = (): OperatorResult => ({
-  status: 400,
-  error: 'invalid-request',
-  reason: "missing required field 'pipeline': the pipeline of the change",
-  problems: [{ field: 'pipeline', message: "missing required field 'pipeline': the pipeline of the change" }],
-});
+const missingPipeline = (): OperatorResult =>
+  invalidOperatorRequest([{ field: 'pipeline', message: "missing required field 'pipeline': the pipeline of the change" }]);
 
-const unknownChange = (pipeline: string, change: string): OperatorResult => ({
-  status: 404,
-  error: 'unknown-change',
-  reason: `pipeline '${pipeline}' has no change '${change}'; name a change that was merged (its commit id)`,
-});
+const unknownChange = (pipeline: string, change: string): OperatorResult =>
+  operatorRefusal(404, 'unknown-change', `pipeline '${pipeline}' has no change '${change}'; name a change that was merged (its commit id)`);
 
-const conflict = (error: string, reason: string): OperatorResult => ({ status: 409, error, reason });
+/** A 409: `reason` the code, `message` what a person reads. */
+const conflict = (reason: string, message: string): OperatorResult => operatorRefusal(409, reason, message);
 
 const finished = (status: string): OperatorResult =>
   conflict('change-over', `the change has already ${status === 'superseded' ? 'been superseded' : status === 'rejected' ? 'been rejected' : status}; nothing to fast-track`);
@@ -105,7 +105,7 @@ export const requestEmergency = async (action: RequestAction, attempt = 1): Prom
   const { pipeline, change, by, reason } = action;
   if (!pipeline) return missingPipeline();
   const fields = emergencyRequestProblem({ by, reason }, { status: 'in-flight', emergency: null });
-  if (fields) return { status: 400, error: 'invalid-request', reason: fields.message, problems: [{ field: fields.field ?? '', message: fields.message }] };
+  if (fields) return invalidOperatorRequest([{ field: fields.field ?? '', message: fields.message }]);
   const [record, item] = await readBoth(pipeline, change);
   if (!record) return unknownChange(pipeline, change);
   // This very request again (a retry): the same answer, its event published once.
@@ -150,9 +150,13 @@ export const requestEmergency = async (action: RequestAction, attempt = 1): Prom
   return accepted(next, 202);
 };
 
-/** The refusal of a decider, published once per person, decision and reason; nothing else changes. */
+/**
+ * The refusal of a decider, published once per attempt (person, decision, reason and the
+ * action's request id: a retry of the same attempt is not recorded twice, another attempt is);
+ * nothing else changes.
+ */
 const refuse = async (item: EmergencyItem, action: DecisionAction, reason: DenyReason): Promise<OperatorResult> => {
-  const key = `${personOf(action.by)}#${action.decision}#${reason}`;
+  const key = `${personOf(action.by)}#${action.decision}#${reason}${action.requestId ? `#${action.requestId}` : ''}`;
   if (item.refused?.[key] !== true) {
     await publish([{ type: EventType.APPROVAL_DENIED, pipeline: item.pipeline, change: item.change, by: action.by, reason }]);
     await conditionalWrite(
@@ -174,6 +178,21 @@ const refuse = async (item: EmergencyItem, action: DecisionAction, reason: DenyR
 };
 
 /**
+ * An announced approval takes effect: the change's running bakes are shortened (later bakes
+ * read the record when they start). The change's record is read again after the approval was
+ * written: a change that ended meanwhile (its settle ran before the approval existed) gets
+ * its emergency over here, so the approval holds no one.
+ */
+const takeEffect = async (pipeline: string, change: string): Promise<void> => {
+  const record = await getItem<ChangeStartedItem>(table.changes(), changeKey(pipeline, change));
+  if (isFinalStatus(record?.status)) {
+    await endEmergency(pipeline, change);
+    return;
+  }
+  await fastTrackRunning(pipeline, change);
+};
+
+/**
  * `emergency-decision`: 200 (`approval.granted`, or `approval.denied` with the approver's
  * reason); 403 with `not-an-approver` / `self-approval` (published as `approval.denied`);
  * 404 unknown change; 409 over, or no pending request.
@@ -187,7 +206,7 @@ export const decideEmergency = async (action: DecisionAction, attempt = 1): Prom
   // This very decision again (a retry): the same answer; an approval reaches the running bakes.
   if (item && item.state === state && item.decidedBy !== undefined && samePerson(item.decidedBy, by)) {
     await announce(item);
-    if (state === 'approved') await fastTrackRunning(pipeline, change);
+    if (state === 'approved') await takeEffect(pipeline, change);
     return accepted(item, 200);
   }
   const status = statusOf(record);
@@ -231,9 +250,9 @@ export const decideEmergency = async (action: DecisionAction, attempt = 1): Prom
     if (attempt < 2) return decideEmergency(action, attempt + 1);
     return conflict('no-pending-request', 'the request was decided meanwhile; read the change again');
   }
+  // Announced first: gates and bakes honour an approval only once its event is out.
   await announce(decided);
-  // What running bakes read changes now; later bakes read the record when they start.
-  if (state === 'approved') await fastTrackRunning(pipeline, change);
+  if (state === 'approved') await takeEffect(pipeline, change);
   logger.info('emergency decided', { pipeline, change, by, state });
   return accepted(decided, 200);
 };

@@ -13,6 +13,7 @@ import { clients } from './clients.ts';
 import { conditionalWrite, queryAll } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
+import { endEmergency } from './emergency-hold.ts';
 import { publish } from './publish.ts';
 import {
   LANE_HOLDER_SK,
@@ -172,7 +173,7 @@ export interface LaneSweep {
 
 /**
  * The reconciler's lane sweep: a lane held by an execution that ended (stopped, failed, timed
- * out) is freed and handed on; a lane with waiters and no holder (a release whose hand-over
+ * out) is freed and handed on, and the change's approved emergency is over (emergency-hold.ts); a lane with waiters and no holder (a release whose hand-over
  * failed), or whose holder was never told, is handed over again.
  */
 export const sweepLanes = async (): Promise<LaneSweep> => {
@@ -202,6 +203,8 @@ export const sweepLanes = async (): Promise<LaneSweep> => {
       }
       // Its own entry, if it was still waiting to be told, goes too; the others get the lane.
       await removeWaiter(pipeline, stage, holder.change);
+      // A fast-tracked change that ended without reaching notify (stopped, timed out) holds no one.
+      await endEmergency(pipeline, holder.change);
       if (waits.some((w) => w.change !== holder.change) && (await handOver(pipeline, stage))) sweep.handedOver++;
     } else if (holder) {
       // Held by a running execution: only a holder never told it holds the lane needs its token again.

@@ -6,10 +6,10 @@
  * the change releases the changes its emergency held.
  */
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { ConditionalCheckFailedException, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StartBakeInput } from '../../core/contracts.ts';
 import { emergencyHoldKey, emergencyKey } from '../../core/operator-items.ts';
@@ -17,62 +17,10 @@ import { operate } from '../../lambdas/operator/index.ts';
 import { notify } from '../../lambdas/notify/index.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
+import { MIN, PIPELINE, tables, type Item } from './operator-tables.ts';
 import { $metadata, cloudWatch, ddb, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
-
-const PIPELINE = 'storefront-api';
-const MIN = 60_000;
-type Item = Record<string, any>;
-
-/**
- * The changes and operators tables in memory, with the conditions the handler writes:
- * conjunctions of `#name = :value` and `attribute_not_exists(pk)` / `attribute_exists(pk)`;
- * updates `SET a = :v, b.c = :w`.
- */
-const tables = () => {
-  const items = new Map<string, Item>();
-  const id = (table: string, key: Item) => `${table}|${key.pk}|${key.sk}`;
-  const holds = (item: Item | undefined, condition: string | undefined, names: Item = {}, values: Item = {}) =>
-    !condition ||
-    condition.split(' AND ').every((term) => {
-      if (term === 'attribute_not_exists(pk)') return item === undefined;
-      if (term === 'attribute_exists(pk)') return item !== undefined;
-      const [name, value] = term.split(' = ');
-      return item !== undefined && item[names[name!]] === values[value!];
-    });
-  const fail = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata });
-  ddb.on(GetCommand).callsFake((input) => ({ Item: structuredClone(items.get(id(input.TableName, input.Key))) }));
-  ddb.on(PutCommand).callsFake((input) => {
-    const k = id(input.TableName, input.Item);
-    if (!holds(items.get(k), input.ConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues)) throw fail();
-    items.set(k, structuredClone(input.Item));
-    return {};
-  });
-  ddb.on(UpdateCommand).callsFake((input) => {
-    if (input.TableName === 'waiters') return {};
-    const k = id(input.TableName, input.Key);
-    const names = input.ExpressionAttributeNames ?? {};
-    const values = input.ExpressionAttributeValues ?? {};
-    if (!holds(items.get(k), input.ConditionExpression, names, values)) throw fail();
-    const item = items.get(k) ?? { ...input.Key };
-    for (const assignment of input.UpdateExpression.replace(/^SET /, '').split(', ')) {
-      const [path, value] = assignment.split(' = ');
-      const parts = path!.split('.').map((p: string) => names[p]!);
-      const parent = parts.slice(0, -1).reduce((o: Item, p: string) => o[p], item);
-      parent[parts.at(-1)!] = structuredClone(values[value!]);
-    }
-    items.set(k, item);
-    return { Attributes: structuredClone(item) };
-  });
-  return {
-    put: (table: string, item: Item) => items.set(id(table, item), structuredClone(item)),
-    change: (change: string, fields: Item = {}) =>
-      items.set(id('changes', { pk: `${PIPELINE}#${change}`, sk: 'started' }), { pk: `${PIPELINE}#${change}`, sk: 'started', pipeline: PIPELINE, change, author: 'alice', ...fields }),
-    emergency: (change: string) => items.get(id('operators', emergencyKey(PIPELINE, change))),
-    changeRecord: (change: string) => items.get(id('changes', { pk: `${PIPELINE}#${change}`, sk: 'started' })),
-  };
-};
 
 let db: ReturnType<typeof tables>;
 /** The change's open waiters, as the open-waiters index answers the approval's Query. */
@@ -103,7 +51,7 @@ describe('emergency requests', () => {
 
   it('refuses a request without a reason (400 naming the field), for an unknown change (404), and a second one while one is pending (409)', async () => {
     await expect(request('dave', ' ')).resolves.toMatchObject({ status: 400, problems: [{ field: 'reason' }] });
-    await expect(operate({ action: 'emergency-request', pipeline: PIPELINE, change: 'nope', by: 'dave', reason: 'x' })).resolves.toMatchObject({ status: 404, error: 'unknown-change' });
+    await expect(operate({ action: 'emergency-request', pipeline: PIPELINE, change: 'nope', by: 'dave', reason: 'x' })).resolves.toMatchObject({ status: 404, reason: 'unknown-change', error: expect.any(String) });
     await request();
     await expect(request('erin', 'another reason')).resolves.toMatchObject({ status: 409 });
     expect(approvals()).toHaveLength(1);
@@ -112,13 +60,13 @@ describe('emergency requests', () => {
   it('refuses a request for a change already fast-tracked (409), and one that names no pipeline (400)', async () => {
     await request();
     await decide('pat', 'approve', ['pat']);
-    await expect(request('erin', 'again')).resolves.toMatchObject({ status: 409, error: 'already-fast-tracked' });
+    await expect(request('erin', 'again')).resolves.toMatchObject({ status: 409, reason: 'already-fast-tracked', error: expect.any(String) });
     await expect(operate({ action: 'emergency-request', change: 'c1', by: 'dave', reason: 'x' })).resolves.toMatchObject({ status: 400, problems: [{ field: 'pipeline' }] });
   });
 
   it.each(['succeeded', 'failed', 'rejected'])('refuses a request for a change that has %s (409)', async (status) => {
     db.change('c1', { status });
-    await expect(request()).resolves.toMatchObject({ status: 409, error: 'change-over' });
+    await expect(request()).resolves.toMatchObject({ status: 409, reason: 'change-over', error: expect.any(String) });
     expect(approvals()).toEqual([]);
   });
 });
@@ -159,17 +107,17 @@ describe('emergency decisions', () => {
   });
 
   it('answers 409 to a decision without a pending request, and after the request was decided', async () => {
-    await expect(decide('pat')).resolves.toMatchObject({ status: 409, error: 'no-pending-request' });
+    await expect(decide('pat')).resolves.toMatchObject({ status: 409, reason: 'no-pending-request', error: expect.any(String) });
     await request();
     await decide('pat', 'approve', ['pat']);
-    await expect(decide('quinn', 'deny', ['quinn'])).resolves.toMatchObject({ status: 409, error: 'no-pending-request' });
+    await expect(decide('quinn', 'deny', ['quinn'])).resolves.toMatchObject({ status: 409, reason: 'no-pending-request', error: expect.any(String) });
     expect(approvals().map((e) => e.type)).toEqual(['approval.requested', 'approval.granted']);
   });
 
   it('answers 409 to a decision for a change that is over, 404 for an unknown one', async () => {
     await request();
     db.change('c1', { status: 'failed' });
-    await expect(decide('pat')).resolves.toMatchObject({ status: 409, error: 'change-over' });
+    await expect(decide('pat')).resolves.toMatchObject({ status: 409, reason: 'change-over', error: expect.any(String) });
     await expect(operate({ action: 'emergency-decision', pipeline: PIPELINE, change: 'nope', by: 'pat', decision: 'approve', approvers: ['pat'] })).resolves.toMatchObject({ status: 404 });
   });
 });
@@ -261,7 +209,16 @@ describe('the end of the emergency', () => {
 });
 
 describe('the gate of a production step while an emergency runs', () => {
-  const emergency = (change: string, fields: Item = {}) => ({ ...emergencyKey(PIPELINE, change), pipeline: PIPELINE, change, state: 'approved', requestedBy: 'dave', requestedAt: '2026-12-01T09:00:00Z', ...fields });
+  const emergency = (change: string, fields: Item = {}) => ({
+    ...emergencyKey(PIPELINE, change),
+    pipeline: PIPELINE,
+    change,
+    state: 'approved',
+    announced: 'approved',
+    requestedBy: 'dave',
+    requestedAt: '2026-12-01T09:00:00Z',
+    ...fields,
+  });
   let operators: Item[];
   /** Changes with a wave-1 deployment (the deployments table). */
   let inProduction: Set<string>;
@@ -285,6 +242,11 @@ describe('the gate of a production step while an emergency runs', () => {
     await expect(gate('c2', 'wave-2')).resolves.toMatchObject({ open: false, reason: 'time-window' });
   });
 
+  it('does not waive the window for an approval whose approval.granted was never published', async () => {
+    operators = [emergency('c1', { announced: 'requested' })];
+    await expect(gate('c1')).resolves.toMatchObject({ open: false, reason: 'time-window' });
+  });
+
   it('holds a change that has not entered production while the fast-tracked one is in production (blocked: emergency-hold, naming it)', async () => {
     operators = [emergency('c1')];
     inProduction.add('c1');
@@ -303,6 +265,8 @@ describe('the gate of a production step while an emergency runs', () => {
     ['its gate is past the first wave', () => undefined, 'wave-2'],
     ['the emergency is over', () => (operators = [emergency('c1', { over: true })]), 'wave-1'],
     ['the emergency is only requested', () => (operators = [emergency('c1', { state: 'requested' })]), 'wave-1'],
+    ['the approval was never announced (no approval.granted)', () => (operators = [emergency('c1', { announced: 'requested' })]), 'wave-1'],
+    ["the emergency's change is over (a final status) though its end was never settled", () => db.change('c1', { status: 'failed' }), 'wave-1'],
   ])('does not hold another change when %s', async (_why, given, stage) => {
     operators = [emergency('c1')];
     inProduction.add('c1');

@@ -23,6 +23,8 @@ const lanesTable = () => {
     items.set(k, structuredClone(input.Item));
     return {};
   });
+  // No change here has an approved emergency (the reconciler ends those of ended executions).
+  ddb.on(UpdateCommand, { TableName: 'operators' }).rejects(conflict());
   ddb.on(UpdateCommand, { TableName: 'waiters' }).callsFake((input) => {
     // The lanes marker (core/tables.ts LANES_MARKER_KEY): touched by every acquire.
     const m = marker.current ?? { pk: input.Key.pk, touches: 0 };
@@ -160,6 +162,22 @@ describe('lane', () => {
       expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: execution('c1') });
       expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
       expect(tokensSent()).toEqual(['t1', 't2']);
+    });
+
+    it('ends the approved emergency of a change whose execution ended holding a lane (stopped: notify never ran)', async () => {
+      const ended: Array<Record<string, any>> = [];
+      ddb.on(UpdateCommand, { TableName: 'operators' }).callsFake((input) => {
+        ended.push(input);
+        return {};
+      });
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
+      statuses.set(execution('c1'), 'ABORTED');
+      await expect(reconcile()).resolves.toMatchObject({ lanesFreed: 1 });
+      expect(ended).toEqual([
+        expect.objectContaining({ Key: { pk: 'operators', sk: 'emergency#p#c1' }, ConditionExpression: '#state = :approved', ExpressionAttributeValues: expect.objectContaining({ ':true': true }) }),
+      ]);
+      // The waits it held are looked up by the pipeline's emergency-hold key.
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: 'waiters', ExpressionAttributeValues: expect.objectContaining({ ':alarm': 'handsoff-emergency-hold#p' }) });
     });
 
     it('frees a lane whose holder ended with nobody waiting', async () => {

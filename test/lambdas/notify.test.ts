@@ -1,10 +1,16 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { describe, expect, it } from 'vitest';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { handler, notify } from '../../lambdas/notify/index.ts';
-import { events, NOW, published, useAwsMocks } from './support.ts';
+import { $metadata, ddb, events, NOW, published, useAwsMocks } from './support.ts';
 
 useAwsMocks();
+// The changes here have no emergency: the operators table's conditional write finds none.
+beforeEach(() => {
+  ddb.on(UpdateCommand, { TableName: 'operators' }).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata }));
+});
 
 describe('notify', () => {
   it('publishes one event of the vocabulary with its scope and fields', async () => {
