@@ -27,7 +27,7 @@ import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
 import { at, installClock, settle, type VirtualClock } from './clock.ts';
-import { ACCOUNT, HOME, loadHandlers, localFunctionArn, LocalLambda, type InvocationQueue } from './lambda.ts';
+import { ACCOUNT, ASYNC_ATTEMPTS, ASYNC_RETRY_DELAYS_MS, HOME, loadHandlers, localFunctionArn, LocalLambda, type InvocationQueue } from './lambda.ts';
 import type { LiveDriver } from './live.ts';
 import type { OperatorAction, OperatorResult } from '../core/operators.ts';
 import { LocalStepFunctions, stateMachineArn } from './stepfunctions.ts';
@@ -250,14 +250,23 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
             world.forceTeamAlarm(team, e.region, e.state === 'OK' ? undefined : e.state);
           }
         } else if (e.kind === 'operator') {
-          // A person acts through the operator handler, as the console does on AWS.
-          lambda.invoke(localFunctionArn(HandlerName.OPERATOR), e.action).then(
-            (result) => {
-              const r = result as { status: number; error?: string; reason?: string };
-              if (r.status >= 400 && r.status !== 403) process.stderr.write(`handsoff simulate: ${e.action.action} at ${new Date(e.at).toISOString()} refused (${r.status}): ${r.reason ?? r.error}\n`);
-            },
-            (err: Error) => process.stderr.write(`handsoff simulate: ${e.action.action} at ${new Date(e.at).toISOString()} failed: ${err.name}: ${err.message}\n`),
-          );
+          // A person acts through the operator handler, as the console does on AWS; an
+          // invocation that fails (a crash, throttling) is retried as an asynchronous one is
+          // (after 1 and 2 minutes): the action is idempotent, a retry finishes its job.
+          const when = new Date(e.at).toISOString();
+          const operate = (attempt: number): void => {
+            lambda.invoke(localFunctionArn(HandlerName.OPERATOR), e.action).then(
+              (result) => {
+                const r = result as { status: number; error?: string; reason?: string };
+                if (r.status >= 400 && r.status !== 403) process.stderr.write(`handsoff simulate: ${e.action.action} at ${when} refused (${r.status} ${r.reason ?? ''}): ${r.error ?? ''}\n`);
+              },
+              (err: Error) => {
+                process.stderr.write(`handsoff simulate: ${e.action.action} at ${when} failed (attempt ${attempt}): ${err.name}: ${err.message}\n`);
+                if (attempt < ASYNC_ATTEMPTS) setTimeout(() => operate(attempt + 1), ASYNC_RETRY_DELAYS_MS[attempt - 1]);
+              },
+            );
+          };
+          operate(1);
         } else if (e.kind === 'lose-events') {
           world.dropEvents({ kind: e.source === 'alarm' ? 'alarm' : 'codedeploy', untilMs: e.until });
         } else if (e.kind === 'holiday') {

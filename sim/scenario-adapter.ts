@@ -8,7 +8,7 @@ import type { SimEvent, SimScenario } from './types.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 
 /** `pipelineOf`: the pipeline of each change (an emergency names its change; the handler reads the change's records by pipeline). */
-const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = [], pipelineOf: ReadonlyMap<string, string> = new Map()): SimEvent => {
+const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = [], pipelineOf: ReadonlyMap<string, string> = new Map(), index = 0): SimEvent => {
   switch (e.kind) {
     case 'company-event':
       return { at: e.atMs, kind: 'company-event', state: e.state, region: e.region };
@@ -49,6 +49,8 @@ const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = [], pipelin
           decision: e.decision,
           reason: e.reason,
           approvers: [...approvers],
+          // Each event of the file is its own attempt (a retry of its invocation carries the same id).
+          requestId: `scenario-event-${index}`,
         },
       };
   }
@@ -69,7 +71,7 @@ export const toSimScenario = (scenario: Scenario, pipelines: readonly ResolvedPi
     approvedBy: [...c.approvedBy],
     behavior: { ...c.behavior, ...('regions' in c.behavior && c.behavior.regions ? { regions: [...c.behavior.regions] } : {}) } as SimScenario['changes'][number]['behavior'],
   })),
-  events: scenario.events.map((e) => toSimEvent(e, scenario.approvers, pipelinesOfChanges(scenario, pipelines))),
+  events: scenario.events.map((e, i) => toSimEvent(e, scenario.approvers, pipelinesOfChanges(scenario, pipelines), i)),
 });
 
 /**
