@@ -60,6 +60,8 @@ export const emergencyDecision = (body: Record<string, unknown>, change: ChangeS
       // The approvers group as the caller's identity tells it: locally the scenario's list
       // named them, on AWS the token put them in the group.
       approvers: caller.approver ? [caller.name] : [],
+      // Each POST is its own attempt: a second refused try is recorded again.
+      requestId: globalThis.crypto.randomUUID(),
     },
   };
 };

@@ -116,9 +116,12 @@ describe('identity', () => {
     // The caller is the action's `by`, and the approvers group as the caller's identity tells it.
     expect(acted.map((a) => a.action)).toEqual([
       { action: 'emergency-request', change: 'c1', pipeline: 'storefront-api', by: 'Zoë', reason: 'urgent' },
-      { action: 'emergency-decision', change: 'c1', pipeline: 'storefront-api', by: 'quinn', decision: 'approve', reason: 'go', approvers: ['quinn'] },
-      { action: 'emergency-decision', change: 'c1', pipeline: 'storefront-api', by: 'dave', decision: 'approve', reason: 'go', approvers: [] },
+      { action: 'emergency-decision', change: 'c1', pipeline: 'storefront-api', by: 'quinn', decision: 'approve', reason: 'go', approvers: ['quinn'], requestId: expect.any(String) },
+      { action: 'emergency-decision', change: 'c1', pipeline: 'storefront-api', by: 'dave', decision: 'approve', reason: 'go', approvers: [], requestId: expect.any(String) },
     ]);
+    // Each POST is its own attempt (a second refused try is recorded again).
+    const [first, second] = acted.slice(1).map((a) => (a.action as { requestId?: string }).requestId);
+    expect(first).not.toEqual(second);
   });
 
   it('on AWS, reads the Cognito claims the JWT authorizer passed: username and the approvers group', async () => {
