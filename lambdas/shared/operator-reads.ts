@@ -1,14 +1,18 @@
 /**
- * What the gates and the alarm judges read of the operators table: the overrides in force.
- * One Query of the operators partition (core/operator-items.ts OPERATORS_PK) per decision,
- * consistent (an override applied a moment ago counts), its items filtered in code with
- * core/operators.ts applicableOverride. It is read only when an overridable blocker holds
- * (a blocker in ALARM, a closed window) or a team aggregate in ALARM watches a step, so a run
- * without overrides costs no more than before.
+ * What the gates and the alarm judges read of the operators table: the overrides in force
+ * (and, for a production gate, the emergencies: gate.ts). One Query of the operators
+ * partition (core/operator-items.ts OPERATORS_PK) per decision, consistent (an override
+ * applied a moment ago counts), its items filtered in code with core/operators.ts
+ * applicableOverride. For overrides it is read only when an overridable blocker holds (a
+ * blocker in ALARM, a closed window) or a team aggregate in ALARM watches a step; a
+ * production gate (a step with its change) reads it at every decision for the emergencies,
+ * one Query more than before the operators existed.
  *
- * Fails closed: an operators table that cannot be read (throttled or otherwise) sets nothing
- * aside: the blocker holds, the alarm counts. That is logged, never thrown, so a gate that
- * would hold without overrides holds rather than fails its change.
+ * Fails closed, for overrides: an operators table that cannot be read (throttled or
+ * otherwise) sets nothing aside: the blocker holds, the alarm counts. That is logged, never
+ * thrown. The emergency read of a production gate is stricter (gate.ts): an unreadable table
+ * there is BlockerUnavailable, as an unreadable blocker alarm is (the gate cannot tell
+ * whether an emergency holds the change), and throttling propagates for the retry.
  */
 import { isTeamAggregateAlarmName } from '../../core/naming.ts';
 import { OPERATORS_PK, OVERRIDE_SK_PREFIX, type OverrideItem } from '../../core/operator-items.ts';
