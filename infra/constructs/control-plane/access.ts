@@ -67,9 +67,12 @@ const AUDIT_APPEND: readonly DynamoAction[] = ['PutItem'];
 const OPERATORS_READ: readonly DynamoAction[] = ['Query'];
 /**
  * A production gate reads the operators partition and, while an emergency runs, whether
- * changes entered production (the deployments table, Query).
+ * changes entered production (the deployments table, Query) and whether the fast-tracked
+ * change is over (its record in the changes table, GetItem).
  */
-const GATE_OPERATORS = { operators: OPERATORS_READ, deployments: ['Query'] } as const satisfies Partial<Record<TableName, readonly DynamoAction[]>>;
+const GATE_OPERATORS = { operators: OPERATORS_READ, deployments: ['Query'], changes: ['GetItem'] } as const satisfies Partial<Record<TableName, readonly DynamoAction[]>>;
+/** What a blocker wait's re-check adds for the emergency rules of its gate: the fast-tracked change's record. */
+const RECHECK_CHANGES = { changes: ['GetItem'] } as const satisfies Partial<Record<TableName, readonly DynamoAction[]>>;
 
 export const ACCESS: Record<HandlerName, HandlerAccess> = {
   // A change that is over: its outcome on its record (changes), its emergency marked over
@@ -95,7 +98,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.START_BAKE]: {
     // operators: the change's emergency record (GetItem): an approved one shortens the bake;
     // Query: a blocker wait that starts due takes its gate's decision (overrides, emergencies).
-    tables: { ...STATE_TABLES, operators: ['GetItem', 'Query'], audit: AUDIT_APPEND },
+    tables: { ...STATE_TABLES, operators: ['GetItem', 'Query'], ...RECHECK_CHANGES, audit: AUDIT_APPEND },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -103,7 +106,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   },
   [HandlerName.BAKE_END]: {
     // windows, holidays: a blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
-    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ, operators: OPERATORS_READ, audit: AUDIT_APPEND },
+    tables: { ...STATE_TABLES, windows: GATE_READ, holidays: GATE_READ, operators: OPERATORS_READ, ...RECHECK_CHANGES, audit: AUDIT_APPEND },
     describeAlarms: true,
     metricData: true,
     completeTasks: COMPLETE_TASKS,
@@ -151,7 +154,9 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
       // An overdue blocker wait's re-check takes its gate's decision (lambdas/shared/gate.ts).
       windows: GATE_READ,
       holidays: GATE_READ,
-      operators: OPERATORS_READ,
+      // UpdateItem: the emergency of a change whose execution ended holding a lane is over (lanes.ts).
+      operators: ['Query', 'UpdateItem'],
+      ...RECHECK_CHANGES,
       audit: AUDIT_APPEND,
     },
     indexes: [{ table: 'waiters', index: OPEN_WAITERS_INDEX, actions: ['Query'] }],
