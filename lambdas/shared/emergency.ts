@@ -11,8 +11,9 @@
  * attempt died before publishing). An approval takes effect (gates, bakes) only once it is
  * announced (core/operators.ts fastTracking): one whose attempt died before its event waits
  * for the retry (an asynchronous invocation's, or the caller's: the decision is idempotent).
- * Refusals answer in the console's error shape: `error` the message, `reason` the code. A refused decision (not an approver, the requester or the
- * author) publishes `approval.denied` with the reason, answers 403 and changes nothing.
+ * A refused decision (not an approver, the requester or the author) publishes
+ * `approval.denied` with the reason, answers 403 and changes nothing. Refusals answer in the
+ * console's error shape: `error` the message, `reason` the code.
  * An approval shortens the change's running bakes at once (emergency-bakes.ts).
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -46,7 +47,6 @@ type DecisionAction = z.infer<typeof EmergencyDecisionAction>;
 
 /** The change's status as the console names it: its recorded outcome, else still running. */
 const statusOf = (record: ChangeStartedItem): string => record.status ?? 'in-flight';
-const isFinal = isFinalStatus;
 
 const missingPipeline = (): OperatorResult =>
   invalidOperatorRequest([{ field: 'pipeline', message: "missing required field 'pipeline': the pipeline of the change" }]);
@@ -114,7 +114,7 @@ export const requestEmergency = async (action: RequestAction, attempt = 1): Prom
     return accepted(item, 202);
   }
   const problem = emergencyRequestProblem({ by, reason }, { status: statusOf(record), emergency: item?.state ?? null });
-  if (problem) return conflict(isFinal(statusOf(record)) ? 'change-over' : item?.state === 'approved' ? 'already-fast-tracked' : 'emergency-pending', problem.message);
+  if (problem) return conflict(isFinalStatus(statusOf(record)) ? 'change-over' : item?.state === 'approved' ? 'already-fast-tracked' : 'emergency-pending', problem.message);
   const now = Date.now();
   const next: EmergencyItem = {
     ...emergencyKey(pipeline, change),
@@ -210,7 +210,7 @@ export const decideEmergency = async (action: DecisionAction, attempt = 1): Prom
     return accepted(item, 200);
   }
   const status = statusOf(record);
-  if (isFinal(status)) return finished(status);
+  if (isFinalStatus(status)) return finished(status);
   if (!item || item.state !== 'requested') {
     return conflict('no-pending-request', `no emergency request of change '${change}' is pending${item ? ` (it is ${item.state})` : ''}; a developer requests one first`);
   }
