@@ -231,7 +231,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     for (const c of scenario.changes) {
       at(c.at, () => {
         const pipeline = byName.get(c.pipeline)!;
-        outcomes.set(c.id, 'in-progress');
+        outcomes.set(c.id, 'in-flight');
         world.setBehavior(pipeline.name, c.id, c.behavior);
         const push = pushToMain({ id: c.id, repository: pipeline.name, author: c.author }, pipeline.name, stateMachineArn(pipeline.name, 'pipeline'), HOME);
         const duplicated = faults.duplicates('source', { pipeline: pipeline.name, change: c.id });
@@ -291,11 +291,11 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     world.start();
     // The reconciler runs on its schedule while any change is in flight.
     const reconciler = setInterval(() => {
-      if ([...outcomes.values()].some((o) => o === 'in-progress')) invokeAsync(localFunctionArn(HandlerName.RECONCILE), {});
+      if ([...outcomes.values()].some((o) => o === 'in-flight')) invokeAsync(localFunctionArn(HandlerName.RECONCILE), {});
     }, RECONCILE_PERIOD_MS);
     const lastScheduled = Math.max(scenario.start, ...scenario.changes.map((c) => c.at), ...scenario.events.map((e) => e.at));
     const finished = (): boolean =>
-      Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-progress' && s !== 'pending');
+      Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-flight' && s !== 'pending');
 
     // The end of the run is a timer too, so the clock never jumps past it to a later one.
     at(scenario.until, () => undefined);
@@ -329,7 +329,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       }
       changes[c.id] = {
         // Every change merges before `until` (the scenario is validated so), hence never pending.
-        status: outcomes.get(c.id) === 'pending' ? 'in-progress' : (outcomes.get(c.id) as ChangeSummary['status']),
+        status: outcomes.get(c.id) === 'pending' ? 'in-flight' : (outcomes.get(c.id) as ChangeSummary['status']),
         leadTime: (completed?.leadTime as string | undefined) ?? null,
         failedRequests: world.failedRequests(c.pipeline, c.id),
         regionsReached: [...reached].sort(),

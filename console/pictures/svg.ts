@@ -42,8 +42,6 @@ export const COLOUR = {
 export const STATUS_STYLE: Record<string, { colour: string; glyph: string }> = {
   waiting: { colour: '#8a8f98', glyph: '…' },
   'in-flight': { colour: COLOUR.deploy, glyph: '▶' },
-  /** What `simulation.finished` says of a change the run ended before. */
-  'in-progress': { colour: COLOUR.deploy, glyph: '▶' },
   succeeded: { colour: COLOUR.bake, glyph: '✓' },
   failed: { colour: COLOUR.rollback, glyph: '✗' },
   rejected: { colour: '#7a3e9d', glyph: '⊘' },

@@ -70,7 +70,7 @@ describe('the state of a recorded run', () => {
     expect(finished.type).toBe('simulation.finished');
     const view = at(finished.time);
     const statuses = finished.changes as Record<string, { status: string }>;
-    for (const c of view.changes) expect(c.status).toBe(statuses[c.id]!.status === 'in-progress' ? 'in-flight' : statuses[c.id]!.status);
+    for (const c of view.changes) expect(c.status).toBe(statuses[c.id]!.status);
     const failed = events.find((e) => e.type === 'change.failed' && e.change === 'c2')!;
     expect(change(view, 'c2')).toMatchObject({ status: 'failed', stage: failed.stage, region: failed.region, blocked: null });
   });

@@ -48,7 +48,7 @@ describe.each([
     expect(ofType(events, 'change.completed', 'c1')).toEqual([]);
     expect(ofType(events, 'change.failed', 'c1')).toEqual([]);
     const finished = ofType(events, 'simulation.finished')[0]!.changes as Record<string, { status: string }>;
-    expect(finished.c1!.status).toBe('in-progress');
+    expect(finished.c1!.status).toBe('in-flight');
   });
 });
 

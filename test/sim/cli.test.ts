@@ -77,7 +77,7 @@ describe('handsoff simulate for a person', () => {
     expect(run.stdout).toMatch(/2026-11-30 09:00Z {2}ok1 +merged by alice into storefront-api/);
     expect(run.stdout).toMatch(/nope +REJECTED: unreviewed/);
     expect(run.stdout).toMatch(/deploying to alpha \/ us-west-2/);
-    expect(run.stdout).toMatch(/Outcome:\n {2}ok1 +in-progress/);
+    expect(run.stdout).toMatch(/Outcome:\n {2}ok1 +in-flight/);
     expect(run.stdout).toMatch(/nope +rejected/);
     // nothing of the JSON stream leaks into the human form
     expect(run.stdout).not.toMatch(/^\{/m);
@@ -103,7 +103,7 @@ describe('a scenario that ends mid-rollout', () => {
     const until = Date.parse('2026-11-30T09:45:00Z');
     const last = run.events.at(-1)!;
     expect(last).toMatchObject({ type: 'simulation.finished', time: '2026-11-30T09:45:00.000Z' });
-    expect((last.changes as Record<string, { status: string }>).cut!.status).toBe('in-progress');
+    expect((last.changes as Record<string, { status: string }>).cut!.status).toBe('in-flight');
     for (const e of run.events.slice(0, -1)) expect(Date.parse(e.time), e.type).toBeLessThan(until);
   });
 });
