@@ -20,6 +20,7 @@ import { table } from '../lambdas/shared/tables.ts';
 import type { ConsolePipeline } from '../core/console.ts';
 import type { Caller, ChangeView, ConsoleBackend, PipelineView, StateView } from './api.ts';
 import { blockerReader } from './aws-blockers.ts';
+import { overrideConcernsChange } from './state.ts';
 
 /** The pure fold of the event stream into what the API answers (console/state.ts). */
 export interface ConsoleFold {
@@ -125,6 +126,15 @@ export const createAwsBackend = (options: AwsBackendOptions): ConsoleBackend => 
       if (!change) return { status: 404, error: `no change '${asked.change}' in ${pipelineNames.join(', ') || 'any pipeline'}`, reason: 'unknown-change' };
       asked = { ...asked, pipeline: change.pipeline };
     }
+    // An override of a change is for the change's pipeline (its events and audit record carry it).
+    if (asked.action === 'override' && asked.change !== undefined && asked.pipeline === undefined) {
+      const change = await findChange(asked.change);
+      if (!change) {
+        const message = `no change '${asked.change}' in ${pipelineNames.join(', ') || 'any pipeline'}; name a merged change, or give its pipeline too`;
+        return { status: 400, error: `change: ${message}`, reason: 'invalid-override', problems: [{ field: 'change', message }] };
+      }
+      asked = { ...asked, pipeline: change.pipeline };
+    }
     return operate(asked);
   };
 
@@ -139,8 +149,15 @@ export const createAwsBackend = (options: AwsBackendOptions): ConsoleBackend => 
     async change(id) {
       const change = await findChange(id);
       const pipelines = change ? [change.pipeline] : pipelineNames;
-      const records = await Promise.all(pipelines.map((p) => queryAll<Record<string, unknown>>({ TableName: table.audit(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': auditPk(p, id) } })));
-      const events = withChanges(recordsToEvents(records.flat()), change ? [change] : []);
+      const partition = (pk: string) => queryAll<Record<string, unknown>>({ TableName: table.audit(), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } });
+      // The change's own records, and the overrides that concern it recorded under its
+      // pipeline or `*` (an override of the pipeline, or of every pipeline), as the local fold shows them.
+      const [own, wider] = await Promise.all([
+        Promise.all(pipelines.map((p) => partition(auditPk(p, id)))),
+        Promise.all([...pipelines.map((p) => auditPk(p, undefined)), auditPk(undefined, undefined)].map(partition)),
+      ]);
+      const overrides = recordsToEvents(wider.flat()).filter((e) => overrideConcernsChange(e, id, change?.pipeline));
+      const events = withChanges(byTime([...recordsToEvents(own.flat()), ...overrides]), change ? [change] : []);
       return options.fold.change(events, id);
     },
     act,

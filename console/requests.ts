@@ -4,6 +4,7 @@
  */
 import { emergencyRequestProblem, overrideProblems, type FieldProblem, type OperatorAction } from '../core/operators.ts';
 import type { Caller, ChangeSummaryView, StateView } from './api.ts';
+import { productionRegions } from '../core/console.ts';
 
 /** A request's action, or every problem of its fields (400), or why the state does not allow it (409). */
 export type Checked<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] } | { ok: false; conflict: string };
@@ -76,7 +77,8 @@ export const overrideRequest = (body: Record<string, unknown>, state: StateView,
   problems.push(
     ...overrideProblems(input, {
       nowMs: Date.parse(state.now),
-      regions: [...new Set(state.pipelines.flatMap((p) => p.waves.flatMap((w) => w.regions)))],
+      // The production regions, as the scenario validator accepts them.
+      regions: productionRegions(state.pipelines),
       pipelines: state.pipelines.map((p) => p.name),
       changes: state.changes.map((c) => c.id),
     }),

@@ -10,7 +10,7 @@
  * `unblocked`).
  */
 import { EventType, type HandsoffEvent } from '../core/events.ts';
-import { DenyReason, FINAL_STATUS_OF_EVENT, type EmergencyState } from '../core/operators.ts';
+import { DenyReason, FINAL_STATUS_OF_EVENT, overrideInRegion, type EmergencyState } from '../core/operators.ts';
 import { consolePipeline } from '../core/console.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import type { BlockerView, ChangeStatus, ChangeSummaryView, ChangeView, PipelineView, StateView } from './api.ts';
@@ -102,7 +102,7 @@ type OverrideShown = NonNullable<BlockerView['override']> & { blocker: string; r
 /** The overrides in force at `nowMs`: applied, neither expired by an event nor past `expires`. */
 const activeOverrides = (events: readonly HandsoffEvent[], nowMs: number): OverrideShown[] => {
   const byKey = new Map<string, OverrideShown>();
-  const keyOf = (e: HandsoffEvent) => str(e.id) ?? [e.blocker, e.region, e.pipeline, e.change, e.by, e.expires].join('|');
+  const keyOf = (e: HandsoffEvent) => str(e.override) ?? [e.blocker, e.region, e.pipeline, e.change, e.by, e.expires].join('|');
   for (const e of events) {
     if (e.type === EventType.OVERRIDE_APPLIED) {
       byKey.set(keyOf(e), {
@@ -141,7 +141,8 @@ const foldBlockers = (events: readonly HandsoffEvent[], changes: Map<string, Tra
   for (const region of [...windows].sort()) shown.push({ blocker: 'time-window', region, state: 'ALARM' });
   const overrides = activeOverrides(events, nowMs);
   const out: BlockerView[] = shown.map((b) => {
-    const o = overrides.find((x) => x.blocker === b.blocker && (x.region === undefined || x.region === b.region));
+    // A region's row: an override for its blocker and region (core/operators.ts), whatever pipeline or change it names (the row shows them).
+    const o = overrides.find((x) => b.region !== null && overrideInRegion(x, b.blocker, b.region, nowMs));
     return { ...b, override: o ? overrideOf(o) : null };
   });
   // An override in force for a blocker that does not hold now is shown too: people see what is set aside.
@@ -173,9 +174,21 @@ export const foldState = ({ events, pipelines, nowMs }: FoldInput): StateView =>
   };
 };
 
-/** `GET /api/changes/{id}`: undefined when the stream never named that change. */
+/**
+ * Whether `e` is an override event whose scope covers change `id` of `pipeline`: one of the
+ * change itself, or of its pipeline, or of every pipeline (no change named).
+ */
+export const overrideConcernsChange = (e: HandsoffEvent, id: string, pipeline: string | undefined): boolean =>
+  (e.type === EventType.OVERRIDE_APPLIED || e.type === EventType.OVERRIDE_EXPIRED) &&
+  (e.change === undefined || e.change === id) &&
+  (e.pipeline === undefined || pipeline === undefined || pipeline === '' || e.pipeline === pipeline);
+
+/**
+ * `GET /api/changes/{id}`: undefined when the stream never named that change. Its audit: every
+ * event of the change, and the overrides that concern it (overrideConcernsChange).
+ */
 export const foldChange = (events: readonly HandsoffEvent[], id: string): ChangeView | undefined => {
   const c = foldChanges(events).get(id);
   if (!c) return undefined;
-  return { ...summary(c), audit: events.filter((e) => e.change === id && !e.type.startsWith('world.')) };
+  return { ...summary(c), audit: events.filter((e) => !e.type.startsWith('world.') && (e.change === id || overrideConcernsChange(e, id, c.pipeline))) };
 };

@@ -8,6 +8,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ResolvedPipeline } from './model.ts';
+import { FIRST_PRODUCTION_STAGE } from './operators.ts';
 
 /** Environment variables of the console's function (beside the handlers' own, lambdas/shared/config.ts ENV). */
 export const CONSOLE_ENV = {
@@ -45,6 +46,21 @@ export const consolePipeline = (p: ResolvedPipeline): ConsolePipeline => ({
     ...p.waves.map((w) => ({ name: w.name, regions: w.regions.map((r) => r.region) })),
   ],
 });
+
+/**
+ * The production regions of pipelines as the console draws them (consolePipeline: the
+ * pre-production stages first, then the waves from FIRST_PRODUCTION_STAGE on): where a gate
+ * has blockers, so where an override may be for. The scenario validator and the console's
+ * `POST /api/overrides` both accept these regions.
+ */
+export const productionRegions = (pipelines: ReadonlyArray<{ waves: ReadonlyArray<{ name: string; regions: readonly string[] }> }>): string[] => {
+  const regions = new Set<string>();
+  for (const p of pipelines) {
+    const first = p.waves.findIndex((w) => w.name === FIRST_PRODUCTION_STAGE);
+    if (first >= 0) for (const w of p.waves.slice(first)) for (const r of w.regions) regions.add(r);
+  }
+  return [...regions];
+};
 
 /** CONSOLE_ENV.PIPELINES' value for these pipelines. */
 export const encodeConsolePipelines = (pipelines: readonly ConsolePipeline[]): string =>

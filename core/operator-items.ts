@@ -27,6 +27,11 @@ export interface OverrideItem extends Override {
   sk: string;
   /** TTL (epoch seconds): some time after `expires`. */
   expiresAt: number;
+  /**
+   * Set once `override.applied` (and its audit record) is published: gates and alarm judges
+   * honour an override only from then on, so none takes effect unannounced.
+   */
+  announcedAt?: string;
 }
 
 export interface EmergencyItem {

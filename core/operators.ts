@@ -124,13 +124,29 @@ export interface OverrideAsk {
   readonly nowMs: number;
 }
 
+/**
+ * Whether `o` is for `blocker` in `region` now, whatever pipeline or change it names (the
+ * console's blocker row of a region; overrideApplies adds the step's pipeline and change).
+ */
+export const overrideInRegion = (o: { readonly blocker: string; readonly region?: string; readonly expires: string }, blocker: string, region: string, nowMs: number): boolean =>
+  o.blocker === blocker && (o.region === undefined || o.region === region) && nowMs < Date.parse(o.expires);
+
 /** Whether `o` sets `ask.blocker` aside for that step now (in scope and not expired: it stops applying at `expires`). */
 export const overrideApplies = (o: OverrideRequest, ask: OverrideAsk): boolean =>
-  o.blocker === ask.blocker &&
-  (o.region === undefined || o.region === ask.region) &&
+  overrideInRegion(o, ask.blocker, ask.region, ask.nowMs) &&
   (o.pipeline === undefined || o.pipeline === ask.pipeline) &&
-  (o.change === undefined || o.change === ask.change) &&
-  ask.nowMs < Date.parse(o.expires);
+  (o.change === undefined || o.change === ask.change);
+
+/**
+ * Whether a team-alarm override `o` sets aside a team aggregate in the ALARM episode that
+ * began at `alarmingSinceMs` (when the aggregate entered ALARM): only the ALARM it was already
+ * in when the override was applied (entered no later than `appliedAt`). An aggregate that
+ * enters ALARM after, even while the override holds, is a new incident (the change itself may
+ * cause it): it blocks gates and rolls changes back as if there were no override. The rule is
+ * the same for gates and for alarm judges. An episode it cannot tell (undefined) is never spared.
+ */
+export const sparesEpisode = (o: Pick<Override, 'appliedAt'>, alarmingSinceMs: number | undefined): boolean =>
+  alarmingSinceMs !== undefined && Number.isFinite(alarmingSinceMs) && alarmingSinceMs <= Date.parse(o.appliedAt);
 
 /** The first override of `overrides` that applies to `ask`, if any. */
 export const applicableOverride = <O extends OverrideRequest>(overrides: readonly O[], ask: OverrideAsk): O | undefined =>

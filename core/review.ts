@@ -20,15 +20,17 @@ export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
 /**
  * The person behind an identity: the last path segment of an IAM user or assumed-role ARN
- * (`arn:aws:iam::1:user/Alice`, `arn:aws:sts::1:assumed-role/Dev/alice`) or a plain name,
- * lowercased. IAM names are unique case-insensitively, so `Alice` and `alice` are one person.
+ * (`arn:aws:iam::1:user/Alice`, `arn:aws:sts::1:assumed-role/Dev/alice`) or a plain name
+ * whole (`x/pat` is `x/pat`, not `pat`: only an ARN has a path), lowercased. IAM names are
+ * unique case-insensitively, so `Alice` and `alice` are one person.
  */
 export const personOf = (identity: string): string => principalName(identity).toLowerCase();
 
 /** The name of an identity as written (`Alice` of `arn:aws:iam::1:user/Alice`), for people to read. */
 export const principalName = (identity: string): string => {
   const trimmed = identity.trim();
-  const resource = trimmed.startsWith('arn:') ? trimmed.split(':').slice(5).join(':') : trimmed;
+  if (!trimmed.startsWith('arn:')) return trimmed;
+  const resource = trimmed.split(':').slice(5).join(':');
   return resource.split('/').pop() ?? resource;
 };
 

@@ -28,7 +28,8 @@ const toSimEvent = (e: ScenarioEvent, approvers: readonly string[] = [], pipelin
           action: 'override',
           blocker: e.blocker,
           ...(e.region ? { region: e.region } : {}),
-          ...(e.pipeline ? { pipeline: e.pipeline } : {}),
+          // An override of a change is for the change's pipeline: its events and audit record carry it.
+          ...(e.pipeline ? { pipeline: e.pipeline } : e.change && pipelineOf.has(e.change) ? { pipeline: pipelineOf.get(e.change)! } : {}),
           ...(e.change ? { change: e.change } : {}),
           by: e.by,
           reason: e.reason,

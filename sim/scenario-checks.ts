@@ -10,6 +10,7 @@ import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { DEFAULT_LENGTH_DAYS, parseTime } from './scenario.ts';
 import { faultProblems } from './scenario-faults.ts';
 import { overrideProblems } from '../core/operators.ts';
+import { consolePipeline, productionRegions } from '../core/console.ts';
 
 
 const prodRegions = (p: ResolvedPipeline): string[] => p.waves.flatMap((w) => w.regions.map((r) => r.region));
@@ -116,7 +117,8 @@ export function semanticProblems(raw: Record<string, unknown>, file: string, pip
         if (at === undefined) break;
         const expires = parseTime(event.expires);
         const input = expires === undefined ? event : { ...event, expires: new Date(expires).toISOString() };
-        const regions = [...new Set(pipelines.flatMap(prodRegions))];
+        // The console's POST /api/overrides accepts the same regions (core/console.ts productionRegions).
+        const regions = productionRegions(pipelines.map(consolePipeline));
         for (const problem of overrideProblems(input, { nowMs: at, regions, pipelines: pipelines.map((p) => p.name), changes: [...changeIds] })) {
           add(['events', i, ...(problem.field ? [problem.field] : [])], `override: ${problem.message}`);
         }

@@ -57,18 +57,20 @@ export const checkWindow = async (input: CheckWindowInput): Promise<CheckWindowO
   ): Promise<void> => {
     // A blocker set aside by an override: `unblocked` says who and why. Opened thanks to one,
     // the gate says so even when the step never waited (the override came first), so the
-    // audit shows why it started.
+    // audit shows why it started. It names only the overrides of the reason that ended: a
+    // window that opened by itself names none, even with a team alarm set aside meanwhile.
     const { overrides, emergency } = note;
-    const override = overrides?.[0];
-    const announce = current === undefined && override !== undefined;
+    const announce = current === undefined && previous === undefined && (overrides?.length ?? 0) > 0;
     if (previous === current && !announce) return;
     const events = [];
     if (previous || announce) {
+      const reason = previous ?? overrides![0]!.blocker;
+      const named = (overrides ?? []).filter((o) => o.blocker === reason);
       events.push({
         type: EventType.UNBLOCKED,
         ...scope,
-        reason: previous ?? override!.blocker,
-        ...(override ? { override, ...(overrides!.length > 1 ? { overrides } : {}) } : {}),
+        reason,
+        ...(named.length > 0 ? { override: named[0], ...(named.length > 1 ? { overrides: named } : {}) } : {}),
       });
     }
     if (current) events.push({ type: EventType.BLOCKED, ...scope, reason: current, until, ...(alarm ? { alarm } : {}), ...(emergency ? { emergency } : {}) });

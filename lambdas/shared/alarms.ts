@@ -51,7 +51,18 @@ export interface AlarmStates {
   missing: WatchedAlarm[];
   alarming: WatchedAlarm[];
   insufficient: WatchedAlarm[];
+  /**
+   * When each alarm of `alarming` entered ALARM (epoch ms: StateTransitionedTimestamp, else
+   * StateUpdatedTimestamp), keyed by alarmSinceKey: which ALARM episode it is in.
+   */
+  since?: ReadonlyMap<string, number>;
 }
+
+/** The key of an alarm in AlarmStates.since. */
+export const alarmSinceKey = (alarm: WatchedAlarm): string => `${alarm.region}\u0000${alarm.name}`;
+
+/** When `alarm` (in ALARM in `states`) entered ALARM, if DescribeAlarms said. */
+export const alarmingSince = (states: AlarmStates, alarm: WatchedAlarm): number | undefined => states.since?.get(alarmSinceKey(alarm));
 
 /** DescribeAlarms takes at most 100 names per call. */
 const BATCH = 100;
@@ -65,7 +76,8 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
   const byRegion = new Map<string, string[]>();
   for (const alarm of alarms) if (isAlarmName(alarm.name)) byRegion.set(alarm.region, [...(byRegion.get(alarm.region) ?? []), alarm.name]);
   const states = new Map<string, StateValue | undefined>();
-  const keyOf = (region: string, name: string): string => `${region}\u0000${name}`;
+  const since = new Map<string, number>();
+  const keyOf = (region: string, name: string): string => alarmSinceKey({ region, name });
   for (const [region, names] of byRegion) {
     const unique = [...new Set(names)];
     for (let i = 0; i < unique.length; i += BATCH) {
@@ -83,13 +95,17 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
             }),
           );
         for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
-          if (a.AlarmName) states.set(keyOf(region, a.AlarmName), a.StateValue);
+          if (!a.AlarmName) continue;
+          states.set(keyOf(region, a.AlarmName), a.StateValue);
+          const changed = a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp;
+          const ms = changed === undefined ? Number.NaN : new Date(changed).getTime();
+          if (a.StateValue === 'ALARM' && Number.isFinite(ms)) since.set(keyOf(region, a.AlarmName), ms);
         }
         nextToken = page.NextToken;
       } while (nextToken);
     }
   }
-  const result: AlarmStates = { missing: [], alarming: [], insufficient: [] };
+  const result: AlarmStates = { missing: [], alarming: [], insufficient: [], since };
   for (const alarm of alarms) {
     const key = keyOf(alarm.region, alarm.name);
     if (!states.has(key)) result.missing.push(alarm);

@@ -127,7 +127,7 @@ export const judgeBakeAlarms = async (waiter: BakeWaiter, all: AlarmStates, when
   const waitsFor = waiter.purpose === 'blocker' ? waiter.blocker : undefined;
   const missing = own(all.missing).filter((a) => !waitsFor || !sameAlarm(a, waitsFor));
   // A team aggregate a team-alarm override spares for this change does not fail it (operator-reads.ts).
-  const states: AlarmStates = { missing, alarming: await unspared(waiter, own(all.alarming)), insufficient: own(all.insufficient) };
+  const states: AlarmStates = { missing, alarming: await unspared(waiter, own(all.alarming), undefined, all), insufficient: own(all.insufficient) };
   const noun = nounOf(waiter);
   if (states.missing.length > 0) {
     const first = states.missing[0]!;

@@ -18,14 +18,14 @@ import { BlockReason } from '../../core/events.ts';
 import type { DeploymentWindow } from '../../core/model.ts';
 import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
 import { isOpen, MAX_SEARCH_DAYS, nextOpening, windowProblems } from '../../core/window.ts';
-import { alarmStates, observedState, withoutData, type AlarmStates } from './alarms.ts';
+import { alarmingSince, alarmStates, observedState, withoutData, type AlarmStates } from './alarms.ts';
 import type { AlarmRef, BlockingState, GateAsk } from '../../core/contracts.ts';
 import { getItem, queryAll } from './dynamo.ts';
 import { BlockerUnavailableError, isThrottling, WindowUnavailableError } from '../../core/errors.ts';
 import { DEFAULT_WINDOW_SK, holidayKeys, table, type HolidayItem, type WindowItem } from './tables.ts';
 import { noteOf, operatorsReader, overrideFor, readOperatorItems, type OperatorItems, type OperatorsReader, type OverrideNote } from './operator-reads.ts';
-import type { OverridableBlocker } from '../../core/operators.ts';
-import { isEmergencyItem, type EmergencyItem } from '../../core/operator-items.ts';
+import { sparesEpisode, type OverridableBlocker } from '../../core/operators.ts';
+import { isEmergencyItem, type EmergencyItem, type OverrideItem } from '../../core/operator-items.ts';
 import { emergencyGate } from './emergency-hold.ts';
 
 /** Reads a table, turning anything but throttling into WindowUnavailable (fail closed). */
@@ -141,9 +141,14 @@ const gateOverrides = (pipeline: string, region: string, change: string | undefi
   const used: OverrideNote[] = [];
   return {
     used,
-    /** The override that sets `blocker` aside, recorded in `used` when there is one. */
-    async setsAside(blocker: OverridableBlocker): Promise<boolean> {
-      const o = await overrideFor(read, { blocker, region, pipeline, change: change ?? '', nowMs: Date.now() });
+    /**
+     * The override that sets `blocker` aside, recorded in `used` when there is one. A team
+     * aggregate (`alarmingSince`: when it entered ALARM) is set aside only in the episode the
+     * override was applied in (core/operators.ts sparesEpisode).
+     */
+    async setsAside(blocker: OverridableBlocker, alarmingSinceMs?: number): Promise<boolean> {
+      const accept = blocker === BlockReason.TEAM_ALARM ? (o: OverrideItem) => sparesEpisode(o, alarmingSinceMs) : undefined;
+      const o = await overrideFor(read, { blocker, region, pipeline, change: change ?? '', nowMs: Date.now() }, accept);
       if (o) used.push(noteOf(o));
       return o !== undefined;
     },
@@ -192,7 +197,7 @@ export const decideGate = async (pipeline: string, region: string, ask: GateAsk,
     const setAside = new Set<BlockReason>();
     let blocker = blockerOf(states, ask.team, region);
     while (blocker && blocker.alarm.state === 'ALARM' && (blocker.reason === BlockReason.TEAM_ALARM || blocker.reason === BlockReason.COMPANY_EVENT)) {
-      if (!(await overrides.setsAside(blocker.reason))) break;
+      if (!(await overrides.setsAside(blocker.reason, alarmingSince(states, blocker.alarm)))) break;
       setAside.add(blocker.reason);
       blocker = blockerOf(states, ask.team, region, setAside);
     }

@@ -1,20 +1,24 @@
 /**
  * Overrides of blockers (core/operators.ts rules), on AWS and in the simulator alike:
- * - applyOverride checks the request (400 with every problem), writes it (a conditional put
- *   by overrideId: a retried request is one override and one `override.applied`), publishes
- *   `override.applied`, schedules its expiry (a one-time Scheduler schedule invoking the
- *   operator handler with `expire-override`), and wakes the waits it concerns at once.
+ * - applyOverride checks the request (400 with every problem), resolves the pipeline of a
+ *   change it names without one (the changes table), writes it unannounced (a conditional put
+ *   by overrideId: a retried request is one override), publishes `override.applied`,
+ *   schedules its expiry (a one-time Scheduler schedule invoking the operator handler with
+ *   `expire-override`), marks it announced (from then on it counts), and wakes the waits it
+ *   concerns at once.
+ * - Answers: `error` is the message that says what to fix, `reason` the machine code.
  * - expireOverride publishes `override.expired`, once. Nothing else needs to happen at expiry:
  *   gates and alarm judges read `expires` (lambdas/shared/operator-reads.ts).
  */
 import { createHash } from 'node:crypto';
 import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { EventType } from '../../core/events.ts';
 import { companyEventAlarmName, isTeamAggregateAlarmName } from '../../core/naming.ts';
 import { overrideKey, type OverrideItem } from '../../core/operator-items.ts';
-import { overrideApplies, overrideId, overrideProblems, type OperatorResult, type OverrideAction, type OverrideRequest } from '../../core/operators.ts';
+import { overrideApplies, overrideId, overrideProblems, type FieldProblem, type OperatorResult, type OverrideAction, type OverrideRequest } from '../../core/operators.ts';
+import { CHANGE_STARTED_SK } from '../../core/tables.ts';
 import type { BlockerResult, HoldResult } from '../../core/contracts.ts';
 import { atExpression } from './bakes.ts';
 import { clients } from './clients.ts';
@@ -137,17 +141,72 @@ export const wakeWaits = async (o: OverrideItem): Promise<string[]> => {
   return woken;
 };
 
+/** The pipelines in which change `change` was merged (its start records in the changes table). */
+const pipelinesOfChange = async (change: string): Promise<string[]> => {
+  const found = new Set<string>();
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await clients()
+      .dynamo()
+      .send(
+        new ScanCommand({
+          TableName: table.changes(),
+          FilterExpression: '#change = :change AND #sk = :started',
+          ProjectionExpression: '#pipeline',
+          ExpressionAttributeNames: { '#change': 'change', '#sk': 'sk', '#pipeline': 'pipeline' },
+          ExpressionAttributeValues: { ':change': change, ':started': CHANGE_STARTED_SK },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+    for (const item of page.Items ?? []) if (typeof item.pipeline === 'string') found.add(item.pipeline);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return [...found].sort();
+};
+
+const invalid = (problems: FieldProblem[]): OperatorResult => ({
+  status: 400,
+  error: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+  reason: 'invalid-override',
+  problems,
+});
+
+/**
+ * The pipeline of an override that names a change and no pipeline: the change's, from the
+ * changes table, so its events and audit record carry it (the change's partition). A problem
+ * naming `change` when no pipeline merged it, `pipeline` when several did.
+ */
+const changePipeline = async (change: string): Promise<{ pipeline: string } | { problem: FieldProblem }> => {
+  const pipelines = await pipelinesOfChange(change);
+  if (pipelines.length === 1) return { pipeline: pipelines[0]! };
+  if (pipelines.length === 0) {
+    return { problem: { field: 'change', message: `no change '${change}' was merged in any pipeline; name a merged change (its commit id), or give its 'pipeline' too to override ahead of its merge` } };
+  }
+  return { problem: { field: 'pipeline', message: `change '${change}' is in several pipelines (${pipelines.map((p) => `'${p}'`).join(', ')}); name the one to override` } };
+};
+
+/**
+ * `override`: 201 with the override; 400 with every problem. Written unannounced first; it
+ * takes effect (gates and alarm judges read only announced overrides) once its
+ * `override.applied` and audit record are published and its expiry scheduled, and only then
+ * are the waits it concerns woken. A retry of the same request (after a crash anywhere) finds
+ * the item and finishes what is left: the event is published at least once, never skipped.
+ */
 export const applyOverride = async (action: z.infer<typeof OverrideAction>): Promise<OperatorResult> => {
   const { action: _action, ...input } = action;
   const nowMs = Date.now();
   const problems = overrideProblems(input, { nowMs });
-  if (problems.length > 0) {
-    return { status: 400, error: 'invalid-override', reason: problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems };
+  if (problems.length > 0) return invalid(problems);
+  let pipeline = input.pipeline;
+  if (!pipeline && input.change) {
+    const resolved = await changePipeline(input.change);
+    if ('problem' in resolved) return invalid([resolved.problem]);
+    pipeline = resolved.pipeline;
   }
   const request: OverrideRequest = {
     blocker: input.blocker as OverrideRequest['blocker'],
     ...(input.region ? { region: input.region } : {}),
-    ...(input.pipeline ? { pipeline: input.pipeline } : {}),
+    ...(pipeline ? { pipeline } : {}),
     ...(input.change ? { change: input.change } : {}),
     by: input.by.trim(),
     reason: input.reason.trim(),
@@ -171,13 +230,14 @@ export const applyOverride = async (action: z.infer<typeof OverrideAction>): Pro
     // A retried request: the override exists; finish what an earlier attempt may have left.
     item = (await conflictingItem<OverrideItem>(err, table.operators(), overrideKey(id))) ?? fresh;
   }
-  const announced = (item as OverrideItem & { announcedAt?: string }).announcedAt !== undefined;
+  const announced = item.announcedAt !== undefined;
   if (!announced) {
     await publish([overrideEvent(EventType.OVERRIDE_APPLIED, item)]);
     await scheduleExpiry(item);
+    // From here on it counts (operator-reads.ts reads announced overrides only).
+    await markOnce(id, 'announcedAt');
   }
   const woken = await wakeWaits(item);
-  if (!announced) await markOnce(id, 'announcedAt');
   logger.info('override applied', { override: id, replayed: announced, woken: woken.length });
   return { status: 201, body: { override: stripKeys(item), ...(announced ? { replayed: true } : {}) } };
 };
@@ -190,9 +250,9 @@ const stripKeys = (o: OverrideItem): Record<string, unknown> => {
 /** At its expiry (its schedule): `override.expired`, once. Early or unknown: nothing. */
 export const expireOverride = async (input: ExpireOverrideInput): Promise<OperatorResult> => {
   const item = await getItem<OverrideItem & { expiredAt?: string; expiryPublishedAt?: string }>(table.operators(), overrideKey(input.id));
-  if (!item) return { status: 404, error: 'unknown-override', reason: `no override '${input.id}'` };
+  if (!item) return { status: 404, error: `no override '${input.id}'; name an override that was applied (its id)`, reason: 'unknown-override' };
   if (Date.now() + EARLY_TOLERANCE_MS < Date.parse(item.expires)) {
-    return { status: 409, error: 'not-expired', reason: `override '${input.id}' expires at ${item.expires}` };
+    return { status: 409, error: `override '${input.id}' expires at ${item.expires}, not yet; it is expired by its schedule then`, reason: 'not-expired' };
   }
   // The first to mark it publishes; a crash between the two is caught by the retry (expiredAt set, not yet published).
   const first = item.expiredAt === undefined ? await markOnce(input.id, 'expiredAt') : false;

@@ -71,7 +71,7 @@ const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
  */
 const failOnAlarmsAfterWatch = async (waiter: DeploymentWaiter): Promise<boolean> => {
   const states = await alarmStates(waiter.alarms);
-  const alarm = (await unspared(waiter, states.alarming))[0];
+  const alarm = (await unspared(waiter, states.alarming, undefined, states))[0];
   if (alarm) {
     await failWaiterOnAlarm(waiter.pk, alarm, `alarm ${alarm.name} is in ALARM while deployment ${waiter.deploymentId} starts`);
     return true;
@@ -113,7 +113,7 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
     return 'refused';
   }
   // A team aggregate a team-alarm override spares for this change does not refuse it (operator-reads.ts).
-  const spared = await sparedAlarms(input, states.alarming);
+  const spared = await sparedAlarms(input, states.alarming, undefined, states);
   const alarming = states.alarming.filter((a) => !spared.includes(a));
   if (alarming.length > 0) {
     const alarm = alarming[0]!.name;

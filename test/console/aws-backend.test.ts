@@ -66,6 +66,7 @@ beforeEach(() => {
   ddb.on(ScanCommand, { TableName: 'changes' }).resolves({ Items: [c1, c2] });
   ddb.on(GetCommand).resolves({});
   ddb.on(GetCommand, { TableName: 'changes', Key: { pk: 'orders#c1', sk: 'started' } }).resolves({ Item: c1 });
+  ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(QueryCommand, { TableName: 'audit', ExpressionAttributeValues: { ':pk': 'orders#c1' } }).resolves({ Items: auditRecords });
 });
 afterEach(() => {
@@ -109,9 +110,28 @@ describe('what the console shows on AWS', () => {
     const backend = createAwsBackend({ pipelines, fold });
     const change = await backend.change('c1');
     expect(change?.audit.map((e) => e.type)).toEqual(['change.received', 'stage.started', 'approval.requested']);
-    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':pk': 'orders#c1' }]);
+    // Its own partition, and the overrides of its pipeline and of every pipeline.
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues)).toEqual([{ ':pk': 'orders#c1' }, { ':pk': 'orders' }, { ':pk': '*' }]);
     ddb.on(QueryCommand).resolves({ Items: [] });
     expect(await backend.change('nope')).toBeUndefined();
+  });
+
+  it("shows the overrides that concern the change from its pipeline's partition and `*`, as the local fold of the same events does", async () => {
+    const override = (time: string, scope: Record<string, string>, pk: string) => {
+      const e = { time, type: 'override.applied', ...scope, override: `id-${time}`, blocker: 'company-event', by: 'dave', reason: 'fix', expires: '2026-12-02T00:00:00Z' };
+      return { e, item: { pk, sk: `${time}#override.applied#x`, time, type: e.type, who: 'dave', why: 'fix', event: JSON.stringify(e) } };
+    };
+    const ofPipeline = override('2026-12-01T09:30:00Z', { pipeline: 'orders' }, 'orders');
+    const ofEvery = override('2026-12-01T09:40:00Z', {}, '*');
+    const olderOfChange = override('2026-12-01T09:50:00Z', { change: 'c1' }, '*'); // recorded before events carried the pipeline
+    const ofOther = override('2026-12-01T09:55:00Z', { change: 'c9' }, '*');
+    ddb.on(QueryCommand, { TableName: 'audit', ExpressionAttributeValues: { ':pk': 'orders' } }).resolves({ Items: [ofPipeline.item] });
+    ddb.on(QueryCommand, { TableName: 'audit', ExpressionAttributeValues: { ':pk': '*' } }).resolves({ Items: [ofEvery.item, olderOfChange.item, ofOther.item] });
+    const change = await createAwsBackend({ pipelines, fold }).change('c1');
+    expect(change?.audit.map((e) => e.time)).toEqual([received.time, stage.time, ofPipeline.e.time, ofEvery.e.time, olderOfChange.e.time, requested.time]);
+    // Locally the whole stream is folded: the same audit.
+    const local = foldChange([received, stage, ofPipeline.e, ofEvery.e, olderOfChange.e, ofOther.e, requested] as HandsoffEvent[], 'c1');
+    expect(local?.audit).toEqual(change?.audit);
   });
 
   it('gives every audit record as the event stream, in time order; a record that is no event is left out', async () => {
@@ -171,6 +191,20 @@ describe('what people do on AWS', () => {
     await backend.act({ action: 'emergency-request', change: 'c1', by: 'x', reason: 'fix' }, { name: 'alice', approver: false });
     expect(asked[0]).toMatchObject({ action: 'emergency-request', change: 'c1', pipeline: 'orders', by: 'alice' });
     expect(await backend.act({ action: 'emergency-request', change: 'ghost', by: 'x', reason: 'fix' }, { name: 'alice', approver: false })).toMatchObject({ status: 404 });
+    expect(asked).toHaveLength(1);
+  });
+
+  it("gives an override of a change its change's pipeline, and refuses one of a change no pipeline has with 400 naming change", async () => {
+    const { asked, operate } = spy();
+    const backend = createAwsBackend({ pipelines, fold, operate });
+    const override: OperatorAction = { action: 'override', blocker: 'company-event', change: 'c1', by: 'x', reason: 'fix', expires: '2026-12-02T00:00:00Z' };
+    await backend.act(override, { name: 'dave', approver: false });
+    expect(asked[0]).toMatchObject({ action: 'override', change: 'c1', pipeline: 'orders', by: 'dave' });
+    expect(await backend.act({ ...override, change: 'ghost' }, { name: 'dave', approver: false })).toMatchObject({
+      status: 400,
+      reason: 'invalid-override',
+      problems: [expect.objectContaining({ field: 'change' })],
+    });
     expect(asked).toHaveLength(1);
   });
 });

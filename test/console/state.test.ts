@@ -7,7 +7,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { foldChange, foldState, pipelineView } from '../../console/state.ts';
-import type { PipelineView } from '../../console/api.ts';
+import type { PipelineView, StateView } from '../../console/api.ts';
+import { overrideRequest } from '../../console/requests.ts';
+import { consolePipeline, productionRegions } from '../../core/console.ts';
+import { fixturePipelines } from '../infra/fixtures.ts';
 import { simulateJson } from '../sim/cli-harness.ts';
 import { SCENARIO, smallPipelines } from './fixtures.ts';
 
@@ -143,5 +146,20 @@ describe('operators in the view', () => {
     const view = at('2026-11-30T13:00:00Z', [alarm('ALARM', '2026-11-30T12:40:00.000Z')]);
     expect(view.blockers).toContainEqual({ blocker: 'team-alarm', region: 'us-east-1', team: 'storefront', state: 'ALARM', override: null });
     expect(at('2026-11-30T13:00:00Z', [alarm('ALARM', '2026-11-30T12:40:00.000Z'), alarm('OK', '2026-11-30T12:50:00.000Z')]).blockers.filter((b) => b.blocker === 'team-alarm')).toEqual([]);
+  });
+});
+
+describe('the regions an override may be for', () => {
+  it('are the production regions, the same for the console and the scenario validator (pre-production refused by both)', () => {
+    const p = fixturePipelines[0]!;
+    const view = consolePipeline(p);
+    const preProd = view.waves[0]!.regions[0]!;
+    const prod = productionRegions([view]);
+    expect(prod).toEqual([...new Set(p.waves.flatMap((w) => w.regions.map((r) => r.region)))]);
+    expect(prod).not.toContain(preProd);
+    const state: StateView = { now: '2026-12-01T12:00:00Z', pipelines: [{ name: view.name, waves: view.waves }], changes: [], blockers: [] };
+    const body = { blocker: 'company-event', reason: 'fix', expires: '2026-12-01T18:00:00Z' };
+    expect(overrideRequest({ ...body, region: preProd }, state, { name: 'dave', approver: false })).toMatchObject({ ok: false, problems: [expect.objectContaining({ field: 'region' })] });
+    expect(overrideRequest({ ...body, region: prod[0] }, state, { name: 'dave', approver: false })).toMatchObject({ ok: true });
   });
 });

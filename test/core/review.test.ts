@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideReview, samePerson } from '../../core/review.ts';
+import { decideReview, personOf, principalName, samePerson } from '../../core/review.ts';
+import { judgeDecider } from '../../core/operators.ts';
 
 const rules = { approved: true, overridden: false, notSatisfied: [] };
 
@@ -8,6 +9,18 @@ describe('review rule', () => {
     expect(samePerson('arn:aws:iam::111122223333:user/alice', 'arn:aws:sts::111122223333:assumed-role/Developers/Alice')).toBe(true);
     expect(samePerson('arn:aws:iam::111122223333:user/teams/storefront/ALICE', 'alice')).toBe(true);
     expect(samePerson('arn:aws:iam::111122223333:user/alice', 'arn:aws:iam::111122223333:user/alicia')).toBe(false);
+  });
+
+  it('splits only an ARN on "/": a plain name with a slash is that whole name', () => {
+    expect(personOf('x/pat')).toBe('x/pat');
+    expect(principalName('Bob/Pat')).toBe('Bob/Pat');
+    expect(samePerson('x/pat', 'Pat')).toBe(false);
+    expect(samePerson('bob/pat', 'pat')).toBe(false);
+    expect(samePerson('X/Pat', 'x/pat')).toBe(true);
+    expect(principalName('arn:aws:sts::1:assumed-role/Dev/Pat')).toBe('Pat');
+    // An approver signing in as "bob/pat" is not the approver "pat", and requester "bob" is not "bob/pat" either.
+    expect(judgeDecider('bob/pat', { approvers: ['pat'], requester: 'bob', author: 'alice' })).toBe('not-an-approver');
+    expect(judgeDecider('pat', { approvers: ['pat'], requester: 'bob/pat', author: 'alice' })).toBeUndefined();
   });
 
   it('does not count an approval the author gave under another role', () => {

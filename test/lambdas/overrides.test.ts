@@ -9,13 +9,14 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
 import { operate } from '../../lambdas/operator/index.ts';
 import type { CheckWindowInput } from '../../core/contracts.ts';
 import { OPERATORS_PK } from '../../core/operator-items.ts';
-import { $metadata, cloudWatch, ddb, fakeWaiters, marshalled, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { $metadata, cloudWatch, ddb, events, fakeWaiters, marshalled, published, scheduler, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -86,6 +87,8 @@ const gate = (extra: Partial<CheckWindowInput> = {}): CheckWindowInput => ({
 
 let operators: Map<string, Record<string, unknown>>;
 beforeEach(() => {
+  // c1 was merged in storefront-api: an override naming it alone is for that pipeline.
+  ddb.on(ScanCommand, { TableName: 'changes' }).resolves({ Items: [{ pipeline: 'storefront-api' }] });
   scheduler.on(CreateScheduleCommand).resolves({});
   sfn.on(SendTaskSuccessCommand).resolves({});
   wakeIndex(fakeWaiters([]));
@@ -102,6 +105,38 @@ describe('operator: override', () => {
     expect(ddb).not.toHaveReceivedCommand(PutCommand);
     expect(published()).toEqual([]);
     expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+  });
+
+  it("answers with `error` the message that says what to fix and `reason` the machine code", async () => {
+    const bad = await operate({ ...override, by: '' });
+    expect(bad).toMatchObject({ status: 400, reason: 'invalid-override', error: expect.stringContaining("by: missing required field 'by'") });
+    await expect(operate({ action: 'expire-override', id: 'nope' } as never)).resolves.toMatchObject({ status: 404, reason: 'unknown-override', error: expect.stringContaining("no override 'nope'") });
+  });
+
+  it("carries the change's pipeline, resolved from the changes table, and refuses a change no pipeline merged (400 naming change)", async () => {
+    await operate(override);
+    expect(published().find((e) => e.type === 'override.applied')).toMatchObject({ pipeline: 'storefront-api', change: 'c1' });
+    expect(ddb).toHaveReceivedCommandWith(ScanCommand, { TableName: 'changes', ExpressionAttributeValues: { ':change': 'c1', ':started': 'started' } });
+    ddb.on(ScanCommand, { TableName: 'changes' }).resolves({ Items: [] });
+    const unknown = await operate({ ...override, change: 'c9' });
+    expect(unknown).toMatchObject({ status: 400, reason: 'invalid-override', problems: [expect.objectContaining({ field: 'change', message: expect.stringContaining("no change 'c9'") })] });
+    // With its pipeline named, an override may come ahead of the change's merge.
+    await expect(operate({ ...override, change: 'c9', pipeline: 'storefront-api' })).resolves.toMatchObject({ status: 201 });
+    expect(operators.size).toBe(2);
+  });
+
+  it('takes no effect until override.applied is published; a retry of the request finishes it', async () => {
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    events.on(PutEventsCommand).rejectsOnce(Object.assign(new Error('EventBridge unreachable'), { name: 'InternalException' })).resolves({ FailedEntryCount: 0, Entries: [] });
+    await expect(operate(override)).rejects.toThrow('EventBridge unreachable');
+    expect(operators.size).toBe(1);
+    // Written, not announced: no gate honours it.
+    await expect(checkWindow(gate())).resolves.toMatchObject({ open: false, reason: 'company-event' });
+    await expect(operate(override)).resolves.toMatchObject({ status: 201 });
+    // Asked of EventBridge twice (the failed attempt, then the retry): it took the retry's.
+    expect(published().filter((e) => e.type === 'override.applied')).toHaveLength(2);
+    expect([...operators.values()][0]).toMatchObject({ announcedAt: expect.any(String) });
+    await expect(checkWindow(gate())).resolves.toMatchObject({ open: true });
   });
 
   it('refuses an expiry in the past and one that is not a UTC time', async () => {
@@ -191,6 +226,37 @@ describe('gates with overrides', () => {
       expect.objectContaining({ type: 'unblocked', reason: 'company-event', override: expect.objectContaining({ by: 'dave' }) }),
       expect.objectContaining({ type: 'blocked', reason: 'time-window' }),
     ]);
+  });
+
+  it("sets aside only the team aggregate's ALARM of the time it was applied, never a later one", async () => {
+    const teamOverride = { ...override, blocker: 'team-alarm', change: undefined };
+    const aggregateAlarm = (since: string) =>
+      cloudWatch.on(DescribeAlarmsCommand).resolves({
+        CompositeAlarms: [{ AlarmName: aggregate, StateValue: 'ALARM', StateTransitionedTimestamp: new Date(since), StateUpdatedTimestamp: new Date(since) }],
+        MetricAlarms: [{ AlarmName: company, StateValue: 'OK' }],
+      });
+    await operate(teamOverride); // at 18:00
+    aggregateAlarm('2026-12-01T17:10:00Z'); // already alarming at 18:00: set aside
+    await expect(checkWindow(gate())).resolves.toMatchObject({ open: true, overrides: [expect.stringContaining('team-alarm|')] });
+    aggregateAlarm('2026-12-01T18:20:00Z'); // a new ALARM after the override: it holds
+    await expect(checkWindow(gate({ change: 'c2' }))).resolves.toMatchObject({ open: false, reason: 'team-alarm' });
+  });
+
+  it("names no override in the unblocked of a window that opened by itself, even with a team alarm set aside", async () => {
+    await operate({ ...override, blocker: 'team-alarm', change: undefined });
+    cloudWatch.on(DescribeAlarmsCommand).resolves({
+      CompositeAlarms: [{ AlarmName: aggregate, StateValue: 'ALARM', StateTransitionedTimestamp: new Date('2026-12-01T17:10:00Z') }],
+      MetricAlarms: [{ AlarmName: company, StateValue: 'OK' }],
+    });
+    // 18:00Z is 15:00 in São Paulo: inside a 09:00-17:00 window.
+    ddb.on(GetCommand, { TableName: 'windows' }).resolves({ Item: { pk: 'storefront-api', sk: region, timeZone: 'America/Sao_Paulo', days: ['MON', 'TUE', 'WED', 'THU'], start: '09:00', end: '17:00' } });
+    ddb.on(QueryCommand, { TableName: 'holidays' }).resolves({ Items: [] });
+    const previous = { open: false, blocked: true, reason: 'time-window', blockedReason: 'time-window' };
+    await expect(checkWindow(gate({ window: undefined, previous }))).resolves.toMatchObject({ open: true });
+    const unblocked = published().filter((e) => e.type === 'unblocked');
+    expect(unblocked).toEqual([expect.objectContaining({ reason: 'time-window' })]);
+    expect(unblocked[0]).not.toHaveProperty('override');
+    expect(unblocked[0]).not.toHaveProperty('overrides');
   });
 
   it('does not set aside a blocker that is missing (only one in ALARM is overridable)', async () => {

@@ -32,7 +32,18 @@ const overrideItem = (change: string | undefined, expires = '2026-12-02T06:00:00
   reason: 'fix for the incident the aggregate shows',
   expires,
   appliedAt: '2026-12-01T17:00:00.000Z',
+  announcedAt: '2026-12-01T17:00:00.000Z',
 });
+/** The aggregate in ALARM since `since` (DescribeAlarms), the step's own alarm OK. */
+const aggregateSince = (since: string) =>
+  cloudWatch.on(DescribeAlarmsCommand).resolves({
+    CompositeAlarms: [{ AlarmName: aggregate, StateValue: 'ALARM', StateUpdatedTimestamp: new Date(since), StateTransitionedTimestamp: new Date(since) }],
+    MetricAlarms: [{ AlarmName: own, StateValue: 'OK' }],
+  });
+/** Already in ALARM when the override was applied (17:00). */
+const BEFORE = '2026-12-01T16:30:00Z';
+/** Entered ALARM after the override was applied: a new incident. */
+const AFTER = '2026-12-01T17:45:00Z';
 const event = (alarmName: string): BusEvent<AlarmStateChangeDetail> => ({
   source: 'aws.cloudwatch',
   'detail-type': 'CloudWatch Alarm State Change',
@@ -51,6 +62,8 @@ beforeEach(() => {
 });
 
 describe('team-alarm override', () => {
+  beforeEach(() => aggregateSince(BEFORE));
+
   it('spares the aggregate for the overriding change only; the other change rolls back', async () => {
     ddb.on(QueryCommand, { TableName: 'operators' }).resolves({ Items: [overrideItem('c1')] });
     await expect(onAlarmEvent(event(aggregate))).resolves.toEqual({ failed: ['bake#c2'], cleared: [] });
@@ -62,6 +75,25 @@ describe('team-alarm override', () => {
   it("still rolls the change back on its own alarms", async () => {
     ddb.on(QueryCommand, { TableName: 'operators' }).resolves({ Items: [overrideItem('c1')] });
     await expect(onAlarmEvent(event(own))).resolves.toEqual({ failed: ['bake#c1'], cleared: [] });
+  });
+
+  it('spares no ALARM that began after the override was applied: a new incident rolls the change back', async () => {
+    aggregateSince(AFTER);
+    ddb.on(QueryCommand, { TableName: 'operators' }).resolves({ Items: [overrideItem('c1')] });
+    await expect(onAlarmEvent(event(aggregate))).resolves.toEqual({ failed: ['bake#c1', 'bake#c2'], cleared: [] });
+    await expect(sparedAlarms({ pipeline: 'storefront-api', change: 'c1' }, [{ region, name: aggregate }])).resolves.toEqual([]);
+  });
+
+  it('spares nothing when it cannot tell when the aggregate entered ALARM', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ CompositeAlarms: [{ AlarmName: aggregate, StateValue: 'ALARM' }] });
+    ddb.on(QueryCommand, { TableName: 'operators' }).resolves({ Items: [overrideItem('c1')] });
+    await expect(onAlarmEvent(event(aggregate))).resolves.toEqual({ failed: ['bake#c1', 'bake#c2'], cleared: [] });
+  });
+
+  it('spares nothing while the override is not announced yet (its override.applied not published)', async () => {
+    const { announcedAt: _announced, ...unannounced } = overrideItem('c1');
+    ddb.on(QueryCommand, { TableName: 'operators' }).resolves({ Items: [unannounced] });
+    await expect(onAlarmEvent(event(aggregate))).resolves.toEqual({ failed: ['bake#c1', 'bake#c2'], cleared: [] });
   });
 
   it('spares nothing once the override expired', async () => {
@@ -90,7 +122,7 @@ describe('a deployment under a team-alarm override', () => {
       alarms: [aggregate, own],
     });
   beforeEach(() => {
-    cloudWatch.on(DescribeAlarmsCommand).resolves({ CompositeAlarms: [{ AlarmName: aggregate, StateValue: 'ALARM' }], MetricAlarms: [{ AlarmName: own, StateValue: 'OK' }] });
+    aggregateSince(BEFORE);
     codeDeploy.on(GetDeploymentGroupCommand).resolves({
       deploymentGroupInfo: { alarmConfiguration: { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: own }, { name: aggregate }] } },
     });
@@ -105,6 +137,13 @@ describe('a deployment under a team-alarm override', () => {
       overrideAlarmConfiguration: { enabled: true, ignorePollAlarmFailure: false, alarms: [{ name: own }] },
     });
     expect(published().map((e) => e.type)).toEqual(['deployment.started']);
+  });
+
+  it('refuses the overriding change too when the aggregate entered ALARM after the override', async () => {
+    aggregateSince(AFTER);
+    await expect(deploy('c1')).resolves.toEqual({ outcome: 'refused' });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(published()).toEqual([expect.objectContaining({ type: 'alarm.triggered', change: 'c1', alarmName: aggregate })]);
   });
 
   it('refuses another change: the aggregate in ALARM counts for it', async () => {

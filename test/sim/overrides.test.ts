@@ -94,6 +94,81 @@ describe('a team-alarm override', () => {
   });
 });
 
+/** A pipeline of two production waves whose first region is us-east-1, its window open 17:00-23:00 UTC (PST 09:00-15:00). */
+const SHOP = {
+  name: 'shop', service: 'Shop', team: 'shop', regions: ['us-east-1', 'eu-west-1'], waves: [['us-east-1'], ['eu-west-1']], unit: 'az', hostsPerUnit: 3,
+  preProd: ['alpha'], preProdRegion: 'us-west-2',
+  bake: { oneBox: 'PT1H', firstWave: 'PT2H', laterWaves: 'PT1H', unit: 'PT30M', preProd: 'PT30M', minRequests: 100, emergencyFloor: 'PT5M' },
+  window: { timeZone: 'America/Los_Angeles', days: ['MON', 'TUE', 'WED', 'THU'], start: '09:00', end: '15:00' },
+};
+const shopChange = { id: 'c1', at: '2026-11-30T16:00:00Z', ...reviewed, behavior: { kind: 'healthy' } };
+
+describe('a team-alarm override applied while the aggregate is OK', () => {
+  let events: HandsoffEvent[];
+  beforeAll(async () => {
+    events = await simulateJson(
+      {
+        start: '2026-11-30T08:00:00Z',
+        until: '2026-12-02T00:00:00Z',
+        changes: [shopChange],
+        events: [
+          { at: '2026-11-30T16:05:00Z', kind: 'override', blocker: 'team-alarm', region: 'us-east-1', by: 'dave', reason: 'just in case', expires: '2026-12-01T16:00:00Z' },
+          // During c1's one-box bake in us-east-1: an incident the change may cause.
+          { at: '2026-11-30T17:30:00Z', kind: 'team-alarm', region: 'us-east-1', state: 'ALARM' },
+          { at: '2026-11-30T23:30:00Z', kind: 'team-alarm', region: 'us-east-1', state: 'OK' },
+        ],
+      },
+      [writeJson('shop.json', SHOP)],
+    );
+  });
+
+  it('spares no later ALARM: the aggregate going to ALARM during the bake rolls the change back', () => {
+    expect(ofType(events, 'override.applied')).toHaveLength(1);
+    const triggered = ofType(events, 'alarm.triggered', 'c1');
+    expect(triggered.map((e) => [e.time, e.alarmName])).toEqual([['2026-11-30T17:30:00.000Z', 'handsoff-shop-us-east-1-aggregate']]);
+    expect(ofType(events, 'rollback.started', 'c1').length).toBeGreaterThan(0);
+    expect(ofType(events, 'change.failed', 'c1')).toHaveLength(1);
+    // No unit of the region started under the override while the aggregate was in ALARM.
+    expect(ofType(events, 'deployment.started', 'c1').filter((e) => e.target === 'fleet' && e.region === 'us-east-1')).toEqual([]);
+    expect(ofType(events, 'unblocked', 'c1').filter((e) => e.override !== undefined)).toEqual([]);
+  });
+});
+
+describe('an override whose announcement the operator handler never finished', () => {
+  let events: HandsoffEvent[];
+  beforeAll(async () => {
+    events = await simulateJson(
+      {
+        start: '2026-11-30T08:00:00Z',
+        until: '2026-12-03T00:00:00Z',
+        seed: 2,
+        changes: [shopChange],
+        events: [
+          { at: '2026-11-30T08:30:00Z', kind: 'company-event', state: 'ALARM', region: 'us-east-1' },
+          { at: '2026-11-30T18:00:00Z', kind: 'override', blocker: 'company-event', region: 'us-east-1', change: 'c1', by: 'Dave', reason: 'fix for the event', expires: '2026-11-30T19:00:00Z' },
+          { at: '2026-12-01T20:00:00Z', kind: 'company-event', state: 'OK', region: 'us-east-1' },
+          // The operator handler dies at random after its calls (this seed: after writing the override, before publishing it).
+          { at: '2026-11-30T08:00:00Z', kind: 'fault', fault: 'crash', handler: 'operator', rate: 0.5, until: '2026-12-02T00:00:00Z' },
+        ],
+      },
+      [writeJson('shop.json', SHOP)],
+    );
+  });
+
+  it('takes no effect before its override.applied: no gate opens on it, nothing deploys under it', () => {
+    const applied = ofType(events, 'override.applied');
+    const appliedAt = applied.length > 0 ? ms(applied[0]!) : Number.POSITIVE_INFINITY;
+    const early = ofType(events, 'unblocked', 'c1').filter((e) => e.override !== undefined && ms(e) < appliedAt);
+    expect(early).toEqual([]);
+    for (const e of ofType(events, 'unblocked', 'c1').filter((x) => x.override !== undefined)) {
+      expect(applied.map((a) => a.override)).toContain((e.override as { id: string }).id);
+    }
+    // Without an announced override, us-east-1 starts only once the company event ends.
+    const firstProd = ofType(events, 'deployment.started', 'c1').find((e) => e.region === 'us-east-1')!;
+    expect(ms(firstProd)).toBeGreaterThanOrEqual(Math.min(appliedAt, Date.parse('2026-12-01T20:00:00Z')));
+  });
+});
+
 describe('a time-window override', () => {
   let plain: HandsoffEvent[];
   let events: HandsoffEvent[];

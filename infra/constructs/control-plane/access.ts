@@ -180,7 +180,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     tables: {
       operators: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
       audit: AUDIT_APPEND,
-      changes: ['GetItem'],
+      // Scan: the pipeline of a change an override names without one (overrides.ts).
+      changes: ['GetItem', 'Scan'],
       waiters: ['GetItem', 'UpdateItem'],
       windows: GATE_READ,
       holidays: GATE_READ,
