@@ -14,6 +14,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type KeySchem
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_ENV } from '../lambdas/shared/config.ts';
 import { TABLE_SCHEMAS, type TableName, type TableSchema } from '../core/tables.ts';
+import { installParseCache } from './dynalite-parse-cache.ts';
 
 export interface TableSpec extends TableSchema {
   env: string;
@@ -101,6 +102,7 @@ export interface LocalDynamoOptions {
 }
 
 export const startLocalDynamo = async (opts: LocalDynamoOptions = {}): Promise<LocalDynamo> => {
+  installParseCache();
   const dynalite = createRequire(import.meta.url)('dynalite') as (opts: Record<string, number>) => EventEmitter & { close(cb: () => void): void };
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const listener = server.listeners('request')[0] as Listener;
