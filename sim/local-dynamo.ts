@@ -14,6 +14,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type KeySchem
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_ENV } from '../lambdas/shared/config.ts';
 import { TABLE_SCHEMAS, type TableName, type TableSchema } from '../core/tables.ts';
+import { installParseCache } from './dynalite-parse-cache.ts';
 
 export interface TableSpec extends TableSchema {
   env: string;
@@ -85,7 +86,23 @@ const localSigner = {
   },
 };
 
-export const startLocalDynamo = async (): Promise<LocalDynamo> => {
+/** The one endpoint: what the SDK's endpoint rules give for a custom endpoint, without evaluating them per request. */
+const LOCAL_ENDPOINT = new URL('http://dynalite.local/');
+
+/**
+ * Client middlewares whose only work is for a remote service, none of it read by dynalite or
+ * the handlers: the SDK's logger (the client has no logger), the user-agent header and the
+ * Lambda recursion-detection header. Serialisation, signing, retries and parsing stay.
+ */
+export const LOCAL_UNUSED_MIDDLEWARES = ['loggerMiddleware', 'getUserAgentMiddleware', 'recursionDetectionMiddleware'] as const;
+
+export interface LocalDynamoOptions {
+  /** Keep every SDK middleware and the endpoint rules (to compare against; the simulator trims them). */
+  sdkDefaults?: boolean;
+}
+
+export const startLocalDynamo = async (opts: LocalDynamoOptions = {}): Promise<LocalDynamo> => {
+  installParseCache();
   const dynalite = createRequire(import.meta.url)('dynalite') as (opts: Record<string, number>) => EventEmitter & { close(cb: () => void): void };
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const listener = server.listeners('request')[0] as Listener;
@@ -96,7 +113,9 @@ export const startLocalDynamo = async (): Promise<LocalDynamo> => {
     requestHandler: inProcessHandler(listener) as never,
     httpAuthSchemes: [{ schemeId: 'aws.auth#sigv4', identityProvider: (ipc) => ipc.getIdentityProvider('aws.auth#sigv4'), signer: localSigner as never }],
     maxAttempts: 1,
+    ...(opts.sdkDefaults ? {} : { endpointProvider: () => ({ url: LOCAL_ENDPOINT }) }),
   });
+  if (!opts.sdkDefaults) for (const name of LOCAL_UNUSED_MIDDLEWARES) raw.middlewareStack.remove(name);
   for (const t of TABLES) {
     const keys: KeySchemaElement[] = [{ AttributeName: 'pk', KeyType: 'HASH' }];
     if (t.sortKey) keys.push({ AttributeName: 'sk', KeyType: 'RANGE' });

@@ -36,10 +36,13 @@ export const dailyFactor = (localHour: number): number => {
 
 const HOUR_MS = 3_600_000;
 
-/** Local hour of one IANA zone; caches the UTC offset per UTC hour (zone lookups are slow). */
+/**
+ * Local hour of one IANA zone; caches the UTC offset per UTC hour (zone lookups are slow),
+ * every hour it was asked for: the alarms' bounds read hours ahead while the fleets serve the
+ * current one.
+ */
 export class LocalClock {
-  private cachedHour = Number.NaN;
-  private offsetMs = 0;
+  private readonly offsets = new Map<number, number>();
 
   constructor(readonly timeZone: string) {
     if (!DateTime.fromMillis(0, { zone: timeZone }).isValid) {
@@ -50,11 +53,12 @@ export class LocalClock {
   /** Local hour of day (0..24, fractional) at epoch milliseconds `ms`. */
   hourAt(ms: number): number {
     const utcHour = Math.floor(ms / HOUR_MS);
-    if (utcHour !== this.cachedHour) {
-      this.cachedHour = utcHour;
-      this.offsetMs = DateTime.fromMillis(utcHour * HOUR_MS, { zone: this.timeZone }).offset * 60_000;
+    let offsetMs = this.offsets.get(utcHour);
+    if (offsetMs === undefined) {
+      offsetMs = DateTime.fromMillis(utcHour * HOUR_MS, { zone: this.timeZone }).offset * 60_000;
+      this.offsets.set(utcHour, offsetMs);
     }
-    const local = (ms + this.offsetMs) % (24 * HOUR_MS);
+    const local = (ms + offsetMs) % (24 * HOUR_MS);
     return (local < 0 ? local + 24 * HOUR_MS : local) / HOUR_MS;
   }
 }

@@ -1,0 +1,138 @@
+/**
+ * The local DynamoDB's client (sim/local-dynamo.ts) leaves out SDK work only a remote service
+ * needs (the logger, user-agent and recursion-detection middlewares, the endpoint rules). What
+ * the handlers see must not change: the same requests through a client with every SDK default
+ * give the same answers and the same errors, item for item.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { LOCAL_UNUSED_MIDDLEWARES, startLocalDynamo, type LocalDynamo } from '../../sim/local-dynamo.ts';
+import { OPEN_SHARD, OPEN_SHARD_ATTRIBUTE, OPEN_WAITERS_INDEX } from '../../core/tables.ts';
+
+let trimmed: LocalDynamo;
+let full: LocalDynamo;
+
+beforeAll(async () => {
+  trimmed = await startLocalDynamo();
+  full = await startLocalDynamo({ sdkDefaults: true });
+});
+
+afterAll(async () => {
+  await trimmed?.stop();
+  await full?.stop();
+});
+
+const alarms = Array.from({ length: 5 }, (_, i) => ({ region: 'eu-west-1', name: `storefront-api-alarm-${i}` }));
+
+/** A handler-like session: writes, conditional writes that fail, reads, an index query, pages. */
+const session = (): Array<{ name: string; command: { input: object } }> => {
+  const waiters = process.env.HANDSOFF_WAITERS_TABLE!;
+  const lanes = process.env.HANDSOFF_LANES_TABLE!;
+  const steps: Array<{ name: string; command: { input: object } }> = [];
+  for (let i = 0; i < 4; i++) {
+    steps.push({
+      name: `put ${i}`,
+      command: new PutCommand({
+        TableName: waiters,
+        Item: { pk: `bake#${i}`, status: 'OPEN', [OPEN_SHARD_ATTRIBUTE]: OPEN_SHARD, alarms, endsAt: 1_000 + i, token: `token-${i}`, note: undefined },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    });
+  }
+  steps.push(
+    { name: 'put again (fails)', command: new PutCommand({ TableName: waiters, Item: { pk: 'bake#0', status: 'OPEN' }, ConditionExpression: 'attribute_not_exists(pk)' }) },
+    { name: 'get', command: new GetCommand({ TableName: waiters, Key: { pk: 'bake#1' } }) },
+    { name: 'get missing', command: new GetCommand({ TableName: waiters, Key: { pk: 'nothing' } }) },
+    {
+      name: 'finish',
+      command: new UpdateCommand({
+        TableName: waiters,
+        Key: { pk: 'bake#2' },
+        UpdateExpression: 'SET #status = :done, #result = :result REMOVE #shard',
+        ConditionExpression: '#status = :open',
+        ExpressionAttributeNames: { '#status': 'status', '#result': 'result', '#shard': OPEN_SHARD_ATTRIBUTE },
+        ExpressionAttributeValues: { ':done': 'DONE', ':open': 'OPEN', ':result': { ok: true, n: 3 } },
+        ReturnValues: 'ALL_NEW',
+      }),
+    },
+    {
+      name: 'finish again (fails)',
+      command: new UpdateCommand({
+        TableName: waiters,
+        Key: { pk: 'bake#2' },
+        UpdateExpression: 'SET #status = :done',
+        ConditionExpression: '#status = :open',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':done': 'DONE', ':open': 'OPEN' },
+      }),
+    },
+    {
+      name: 'open waiters, a page at a time',
+      command: new QueryCommand({
+        TableName: waiters,
+        IndexName: OPEN_WAITERS_INDEX,
+        KeyConditionExpression: '#shard = :open',
+        FilterExpression: 'endsAt > :t',
+        ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE },
+        ExpressionAttributeValues: { ':open': OPEN_SHARD, ':t': 1_000 },
+        Limit: 2,
+      }),
+    },
+    {
+      name: 'lanes',
+      command: new BatchWriteCommand({
+        RequestItems: { [lanes]: [0, 1, 2].map((i) => ({ PutRequest: { Item: { pk: `lane#${i}`, sk: 'holder', change: `c${i}` } } })) },
+      }),
+    },
+    { name: 'scan', command: new ScanCommand({ TableName: lanes }) },
+    { name: 'delete', command: new DeleteCommand({ TableName: lanes, Key: { pk: 'lane#1', sk: 'holder' }, ConditionExpression: 'change = :c', ExpressionAttributeValues: { ':c': 'c1' }, ReturnValues: 'ALL_OLD' }) },
+    { name: 'bad request', command: new QueryCommand({ TableName: waiters, KeyConditionExpression: 'nope = :x' }) },
+  );
+  return steps;
+};
+
+/** An answer as a handler sees it, but for dynalite's random request id. */
+const seen = async (dynamo: LocalDynamo, command: { input: object }): Promise<unknown> => {
+  try {
+    const { $metadata, ...out } = (await dynamo.client.send(command as never)) as { $metadata: Record<string, unknown> };
+    return { ok: out, metadata: { ...$metadata, requestId: typeof $metadata.requestId } };
+  } catch (e) {
+    const err = e as Error & { $metadata?: Record<string, unknown>; $fault?: string; };
+    return { error: err.name, message: err.message, fault: err.$fault, status: err.$metadata?.httpStatusCode, attempts: err.$metadata?.attempts };
+  }
+};
+
+describe('the local DynamoDB client', () => {
+  it('answers as a client with every SDK default does, errors included', async () => {
+    const a: Array<[string, unknown]> = [];
+    const b: Array<[string, unknown]> = [];
+    for (const step of session()) a.push([step.name, await seen(trimmed, step.command)]);
+    for (const step of session()) b.push([step.name, await seen(full, step.command)]);
+    expect(a).toEqual(b);
+    // The session did what it says: items, a failed condition, a page, a validation error.
+    const byName = new Map(a);
+    expect(byName.get('get')).toMatchObject({ ok: { Item: { pk: 'bake#1', alarms } } });
+    expect(byName.get('put again (fails)')).toMatchObject({ error: 'ConditionalCheckFailedException', status: 400 });
+    expect(byName.get('open waiters, a page at a time')).toMatchObject({ ok: { Count: 1, LastEvaluatedKey: expect.anything() } });
+    expect(byName.get('bad request')).toMatchObject({ error: 'ValidationException' });
+    expect(byName.get('scan')).toMatchObject({ ok: { Count: 3 } });
+  });
+
+  it('runs without the middlewares only a remote service needs', () => {
+    const names = (d: LocalDynamo) => d.client.middlewareStack.identify().map((m) => m.split(' ')[0]);
+    for (const m of LOCAL_UNUSED_MIDDLEWARES) {
+      expect(names(full)).toContain(m);
+      expect(names(trimmed)).not.toContain(m);
+    }
+    // Serialisation, retries, signing and parsing stay.
+    for (const m of ['serializerMiddleware', 'retryMiddleware', 'httpSigningMiddleware', 'deserializerMiddleware']) expect(names(trimmed)).toContain(m);
+  });
+});
