@@ -319,8 +319,9 @@ describe('control plane', () => {
         'cloudwatch:GetMetricData',
         'dynamodb:DeleteItem', 'dynamodb:DeleteItem',
         // One more GetItem and Query (one statement on the windows and holidays tables): an
-        // overdue blocker wait's re-check reads its gate's window and holidays.
-        'dynamodb:GetItem', 'dynamodb:GetItem',
+        // overdue blocker wait's re-check reads its gate's window and holidays; and a GetItem
+        // on the changes table: that re-check asks whether an emergency's change is over.
+        'dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:GetItem',
         // PutItem: the lanes, and the audit trail (append only).
         'dynamodb:PutItem', 'dynamodb:PutItem',
         // Also the operators partition (a team-alarm override may spare a team aggregate in ALARM), in a statement with another table's.
