@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { CLIENT_BUILD_OPTIONS, CLIENT_ENTRY } from '../core/console-client.ts';
 import type { PageConfig } from './api.ts';
 import { esc } from './pictures/svg.ts';
-import { CONSOLE_CSS } from './styles.ts';
+import { documentStart } from './styles.ts';
 
 /** A static file the app serves under `/assets/{name}`. */
 export interface Asset {
@@ -77,15 +77,7 @@ export const pageHtml = (pagePath: string, config: PageConfig = { mode: 'local' 
       title = 'handsoff console';
     }
   }
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${CONSOLE_CSS}</style>
-</head>
-<body>
+  return `${documentStart(title)}
 <header>
 <a class="brand" href="/">handsoff console</a>
 ${signInHtml(config)}

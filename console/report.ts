@@ -11,7 +11,7 @@ import type { PipelineView } from './api.ts';
 import { pipelineGraph, rolloutTimeline } from './pictures/index.ts';
 import { esc, isoDurationMs, duration, statusStyle } from './pictures/svg.ts';
 import { foldChange, foldState } from './state.ts';
-import { CONSOLE_CSS } from './styles.ts';
+import { documentStart } from './styles.ts';
 
 /** The events that are decisions, kept in the report's audit tables (deployments and bakes are in the timeline). */
 const DECISIONS = new Set([
@@ -85,18 +85,13 @@ ${auditTable(c.audit)}
 </section>`;
   });
   const stats = finished?.stats as Record<string, unknown> | undefined;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${CONSOLE_CSS}
+  return `${documentStart(
+    title,
+    `
 section.change { margin-top: 28px; border-top: 1px solid var(--line); }
 h3 { font-size: 14px; margin: 14px 0 4px; }
-</style>
-</head>
-<body>
+`,
+  )}
 <header><span class="brand">${esc(title)}</span><span class="muted">${esc(pipelines.map((p) => p.name).join(', '))}; ${when(events[0]?.time ?? '')} to ${when(new Date(endMs).toISOString())}</span></header>
 <main>
 <h1>Outcome</h1>

@@ -1,3 +1,5 @@
+import { esc } from './pictures/svg.ts';
+
 /** The console's CSS, shared by the page and the report (inline in both: nothing loads from elsewhere). */
 export const CONSOLE_CSS = `
 :root { color-scheme: light; --ink: #1a1a1a; --muted: #5f6368; --line: #d9d9d9; --panel: #f4f6f8; --accent: #0072B2; --bad: #b33c00; }
@@ -30,3 +32,14 @@ button:focus-visible, input:focus-visible, a:focus-visible { outline: 3px solid 
 .audit td:first-child { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .actions { display: grid; gap: 4px; max-width: 1100px; }
 `;
+
+/** The start of an HTML document of the console (the page and the report): its title, the CSS (and `css`, the document's own), up to `<body>`. */
+export const documentStart = (title: string, css = ''): string => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CONSOLE_CSS}${css}</style>
+</head>
+<body>`;
