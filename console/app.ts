@@ -33,7 +33,7 @@ const invalid = (c: Context, problems: FieldProblem[]) =>
 
 /** A request its checks refused: 409 when the state does not allow it, else 400 with every problem. */
 const refused = (c: Context, checked: Exclude<Checked<unknown>, { ok: true }>) =>
-  'conflict' in checked ? fail(c, 409, checked.conflict, 'conflict') : invalid(c, checked.problems);
+  'conflict' in checked ? fail(c, 409, checked.conflict, checked.code) : invalid(c, checked.problems);
 
 /** The request's JSON object, or the 400 answer that says what is wrong with the body. */
 const bodyOf = async (c: Context): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; answer: Response }> => {

@@ -131,7 +131,7 @@ export const createAwsBackend = (options: AwsBackendOptions): ConsoleBackend => 
       const change = await findChange(asked.change);
       if (!change) {
         const message = `no change '${asked.change}' in ${pipelineNames.join(', ') || 'any pipeline'}; name a merged change, or give its pipeline too`;
-        return { status: 400, error: `change: ${message}`, reason: 'invalid-override', problems: [{ field: 'change', message }] };
+        return { status: 400, error: `change: ${message}`, reason: 'invalid-request', problems: [{ field: 'change', message }] };
       }
       asked = { ...asked, pipeline: change.pipeline };
     }

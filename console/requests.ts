@@ -7,7 +7,7 @@ import type { Caller, ChangeSummaryView, StateView } from './api.ts';
 import { productionRegions } from '../core/console.ts';
 
 /** A request's action, or every problem of its fields (400), or why the state does not allow it (409). */
-export type Checked<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] } | { ok: false; conflict: string };
+export type Checked<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] } | { ok: false; conflict: string; code: string };
 
 const unknownFields = (body: Record<string, unknown>, allowed: readonly string[], what: string): FieldProblem[] =>
   Object.keys(body)
@@ -36,7 +36,7 @@ export const emergencyRequest = (body: Record<string, unknown>, change: ChangeSu
   ];
   if (problems.length > 0) return { ok: false, problems };
   const refused = emergencyRequestProblem({ by: caller.name, reason: body.reason }, change);
-  if (refused?.status === 409) return { ok: false, conflict: refused.message };
+  if (refused?.status === 409) return { ok: false, conflict: refused.message, code: refused.code ?? 'conflict' };
   if (refused) return { ok: false, problems: [{ field: refused.field ?? '', message: refused.message }] };
   return { ok: true, value: { action: 'emergency-request', change: change.id, pipeline: change.pipeline, by: caller.name, reason: String(body.reason).trim() } };
 };

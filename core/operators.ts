@@ -187,16 +187,16 @@ export const isFinalStatus = (status: string | undefined): boolean => status !==
 export const emergencyRequestProblem = (
   request: { by?: unknown; reason?: unknown },
   change: { status: string; emergency: EmergencyState | null },
-): { status: 400 | 409; field?: string; message: string } | undefined => {
+): { status: 400 | 409; field?: string; code?: 'change-over' | 'emergency-pending' | 'already-fast-tracked'; message: string } | undefined => {
   if (typeof request.reason !== 'string' || request.reason.trim() === '') {
     return { status: 400, field: 'reason', message: `missing required field 'reason': say why the change must be fast-tracked (it is kept in the audit trail)` };
   }
   if (typeof request.by !== 'string' || request.by.trim() === '') return { status: 400, field: 'by', message: `missing required field 'by': who asks` };
   if ((FINAL_STATUSES as readonly string[]).includes(change.status)) {
-    return { status: 409, message: `the change has already ${change.status === 'superseded' ? 'been superseded' : change.status === 'rejected' ? 'been rejected' : change.status}; nothing to fast-track` };
+    return { status: 409, code: 'change-over', message: `the change has already ${change.status === 'superseded' ? 'been superseded' : change.status === 'rejected' ? 'been rejected' : change.status}; nothing to fast-track` };
   }
-  if (change.emergency === 'requested') return { status: 409, message: 'an emergency request for this change is already pending; an approver decides it' };
-  if (change.emergency === 'approved') return { status: 409, message: 'this change is already fast-tracked' };
+  if (change.emergency === 'requested') return { status: 409, code: 'emergency-pending', message: 'an emergency request for this change is already pending; an approver decides it' };
+  if (change.emergency === 'approved') return { status: 409, code: 'already-fast-tracked', message: 'this change is already fast-tracked' };
   return undefined;
 };
 

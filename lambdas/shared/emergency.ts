@@ -114,7 +114,7 @@ export const requestEmergency = async (action: RequestAction, attempt = 1): Prom
     return accepted(item, 202);
   }
   const problem = emergencyRequestProblem({ by, reason }, { status: statusOf(record), emergency: item?.state ?? null });
-  if (problem) return conflict(isFinalStatus(statusOf(record)) ? 'change-over' : item?.state === 'approved' ? 'already-fast-tracked' : 'emergency-pending', problem.message);
+  if (problem) return conflict(problem.code ?? 'emergency-pending', problem.message);
   const now = Date.now();
   const next: EmergencyItem = {
     ...emergencyKey(pipeline, change),
@@ -205,6 +205,11 @@ export const decideEmergency = async (action: DecisionAction, attempt = 1): Prom
   const state: EmergencyState = decision === 'approve' ? 'approved' : 'denied';
   // This very decision again (a retry): the same answer; an approval reaches the running bakes.
   if (item && item.state === state && item.decidedBy !== undefined && samePerson(item.decidedBy, by)) {
+    // An approval whose event never went out, for a change that is over since: it never takes effect.
+    if (state === 'approved' && item.announced !== state && isFinalStatus(statusOf(record))) {
+      await endEmergency(pipeline, change);
+      return finished(statusOf(record));
+    }
     await announce(item);
     if (state === 'approved') await takeEffect(pipeline, change);
     return accepted(item, 200);
@@ -214,6 +219,8 @@ export const decideEmergency = async (action: DecisionAction, attempt = 1): Prom
   if (!item || item.state !== 'requested') {
     return conflict('no-pending-request', `no emergency request of change '${change}' is pending${item ? ` (it is ${item.state})` : ''}; a developer requests one first`);
   }
+  // A request whose event never went out (its attempt died after the write) is announced first: no decision without its request in the trail.
+  await announce(item);
   const refusal = judgeDecider(by, { approvers: action.approvers, requester: item.requestedBy, author: record.author });
   if (refusal) return refuse(item, action, refusal);
   const decided: EmergencyItem = {

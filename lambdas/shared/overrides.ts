@@ -167,7 +167,7 @@ const pipelinesOfChange = async (change: string): Promise<string[]> => {
 const invalid = (problems: FieldProblem[]): OperatorResult => ({
   status: 400,
   error: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
-  reason: 'invalid-override',
+  reason: 'invalid-request',
   problems,
 });
 

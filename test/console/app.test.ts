@@ -193,7 +193,7 @@ describe('bodies and changes', () => {
   it('answers 409 at once to an emergency request for a change that is over or already has one pending', async () => {
     const { app, acted } = local();
     const over = await app.request('/api/changes/c0/emergency', post('alice', { reason: 'urgent' }));
-    expect([over.status, await over.json()]).toEqual([409, { error: 'the change has already succeeded; nothing to fast-track', reason: 'conflict' }]);
+    expect([over.status, await over.json()]).toEqual([409, { error: 'the change has already succeeded; nothing to fast-track', reason: 'change-over' }]);
     const pending = await app.request('/api/changes/c3/emergency', post('alice', { reason: 'urgent' }));
     expect(pending.status).toBe(409);
     expect(((await pending.json()) as { error: string }).error).toMatch(/already pending/);

@@ -202,7 +202,7 @@ describe('what people do on AWS', () => {
     expect(asked[0]).toMatchObject({ action: 'override', change: 'c1', pipeline: 'orders', by: 'dave' });
     expect(await backend.act({ ...override, change: 'ghost' }, { name: 'dave', approver: false })).toMatchObject({
       status: 400,
-      reason: 'invalid-override',
+      reason: 'invalid-request',
       problems: [expect.objectContaining({ field: 'change' })],
     });
     expect(asked).toHaveLength(1);

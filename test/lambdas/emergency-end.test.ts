@@ -143,6 +143,31 @@ describe('an approval whose approval.granted was not published', () => {
   });
 });
 
+describe('a decision on a request whose approval.requested was not published', () => {
+  it('publishes the request first: no decision without its request in the trail', async () => {
+    eventBridgeDown = true;
+    await expect(request()).rejects.toThrow(/unavailable/);
+    eventBridgeDown = false;
+    expect(db.emergency('c1')).toMatchObject({ state: 'requested' });
+    expect(types()).toEqual([]);
+    await expect(decide('pat', ['pat'])).resolves.toMatchObject({ status: 200 });
+    expect(types()).toEqual(['approval.requested', 'approval.granted']);
+  });
+});
+
+describe('a retried approval whose approval.granted was not published, the change over since', () => {
+  it('does not announce it: 409 change-over, the emergency over, no approval.granted', async () => {
+    await request();
+    eventBridgeDown = true;
+    await expect(decide('pat', ['pat'])).rejects.toThrow(/unavailable/);
+    eventBridgeDown = false;
+    db.change('c1', { status: 'failed' });
+    await expect(decide('pat', ['pat'])).resolves.toMatchObject({ status: 409, reason: 'change-over' });
+    expect(types()).not.toContain('approval.granted');
+    expect(db.emergency('c1')).toMatchObject({ over: true });
+  });
+});
+
 describe('refused decisions', () => {
   it('records each attempt (its own request id) and a retry of one attempt once', async () => {
     await request();

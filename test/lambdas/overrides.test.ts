@@ -109,7 +109,7 @@ describe('operator: override', () => {
 
   it("answers with `error` the message that says what to fix and `reason` the machine code", async () => {
     const bad = await operate({ ...override, by: '' });
-    expect(bad).toMatchObject({ status: 400, reason: 'invalid-override', error: expect.stringContaining("by: missing required field 'by'") });
+    expect(bad).toMatchObject({ status: 400, reason: 'invalid-request', error: expect.stringContaining("by: missing required field 'by'") });
     await expect(operate({ action: 'expire-override', id: 'nope' } as never)).resolves.toMatchObject({ status: 404, reason: 'unknown-override', error: expect.stringContaining("no override 'nope'") });
   });
 
@@ -119,7 +119,7 @@ describe('operator: override', () => {
     expect(ddb).toHaveReceivedCommandWith(ScanCommand, { TableName: 'changes', ExpressionAttributeValues: { ':change': 'c1', ':started': 'started' } });
     ddb.on(ScanCommand, { TableName: 'changes' }).resolves({ Items: [] });
     const unknown = await operate({ ...override, change: 'c9' });
-    expect(unknown).toMatchObject({ status: 400, reason: 'invalid-override', problems: [expect.objectContaining({ field: 'change', message: expect.stringContaining("no change 'c9'") })] });
+    expect(unknown).toMatchObject({ status: 400, reason: 'invalid-request', problems: [expect.objectContaining({ field: 'change', message: expect.stringContaining("no change 'c9'") })] });
     // With its pipeline named, an override may come ahead of the change's merge.
     await expect(operate({ ...override, change: 'c9', pipeline: 'storefront-api' })).resolves.toMatchObject({ status: 201 });
     expect(operators.size).toBe(2);
