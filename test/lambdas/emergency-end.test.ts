@@ -10,13 +10,12 @@ import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StartBakeInput } from '../../core/contracts.ts';
 import { emergencyHoldKey, emergencyKey } from '../../core/operator-items.ts';
 import { operate } from '../../lambdas/operator/index.ts';
 import { notify } from '../../lambdas/notify/index.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
-import { PIPELINE, tables, type Item } from './operator-tables.ts';
+import { BAKE_INPUT, PIPELINE, tables, type Item } from './operator-tables.ts';
 import { cloudWatch, ddb, events, NOW, scheduler, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
@@ -68,19 +67,6 @@ const heldWait = (): Item => ({
   extensions: 0,
 });
 
-const bakeInput: StartBakeInput = {
-  pipeline: PIPELINE,
-  change: 'c1',
-  stage: 'beta',
-  region: 'us-west-2',
-  target: 'fleet',
-  taskToken: 't',
-  durationSeconds: 3600,
-  minRequests: 100,
-  emergencyFloorSeconds: 600,
-  alarms: [{ region: 'us-west-2', name: 'agg' }],
-  metricScopes: [{ region: 'us-west-2', scope: 'beta' }],
-};
 
 describe('the end of a fast-tracked change with EventBridge down', () => {
   it('records the outcome, ends the emergency and releases the held change before it publishes; the retry publishes', async () => {
@@ -122,12 +108,12 @@ describe('an approval whose approval.granted was not published', () => {
     await expect(decide('pat', ['pat'])).rejects.toThrow(/unavailable/);
     eventBridgeDown = false;
     expect(db.emergency('c1')).toMatchObject({ state: 'approved' });
-    await startBake(bakeInput);
+    await startBake(BAKE_INPUT);
     expect(delivered.at(-1)).toMatchObject({ type: 'bake.started', stage: 'beta', duration: 'PT1H' });
     // The retry (an asynchronous invocation's, or the caller's) announces it; then it takes effect.
     await expect(decide('pat', ['pat'])).resolves.toMatchObject({ status: 200, body: { emergency: 'approved' } });
     expect(types().filter((t) => t === 'approval.granted')).toHaveLength(1);
-    await startBake({ ...bakeInput, stage: 'gamma' });
+    await startBake({ ...BAKE_INPUT, stage: 'gamma' });
     expect(delivered.at(-1)).toMatchObject({ type: 'bake.started', stage: 'gamma', duration: 'PT10M' });
   });
 

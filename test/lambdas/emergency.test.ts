@@ -11,13 +11,12 @@ import { CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { StartBakeInput } from '../../core/contracts.ts';
 import { emergencyHoldKey, emergencyKey } from '../../core/operator-items.ts';
 import { operate } from '../../lambdas/operator/index.ts';
 import { notify } from '../../lambdas/notify/index.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
-import { MIN, PIPELINE, tables, type Item } from './operator-tables.ts';
+import { BAKE_INPUT, MIN, PIPELINE, tables, type Item } from './operator-tables.ts';
 import { $metadata, cloudWatch, ddb, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
@@ -163,26 +162,13 @@ describe('an approval reaches the running waits of the change', () => {
   });
 
   it('a bake that starts after the approval lasts the floor; one whose emergency record cannot be read keeps its length', async () => {
-    const input: StartBakeInput = {
-      pipeline: PIPELINE,
-      change: 'c1',
-      stage: 'beta',
-      region: 'us-west-2',
-      target: 'fleet',
-      taskToken: 't',
-      durationSeconds: 3600,
-      minRequests: 100,
-      emergencyFloorSeconds: 600,
-      alarms: [{ region: 'us-west-2', name: 'agg' }],
-      metricScopes: [{ region: 'us-west-2', scope: 'beta' }],
-    };
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'agg', StateValue: 'OK' }] });
     await request();
     await decide('pat', 'approve', ['pat']);
-    await startBake(input);
+    await startBake(BAKE_INPUT);
     expect(published().at(-1)).toMatchObject({ type: 'bake.started', stage: 'beta', duration: 'PT10M' });
     ddb.on(GetCommand, { TableName: 'operators' }).rejects(new ResourceNotFoundException({ message: 'no such table', $metadata }));
-    await startBake({ ...input, stage: 'gamma' });
+    await startBake({ ...BAKE_INPUT, stage: 'gamma' });
     expect(published().at(-1)).toMatchObject({ type: 'bake.started', stage: 'gamma', duration: 'PT1H' });
   });
 });

@@ -4,12 +4,28 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { StartBakeInput } from '../../core/contracts.ts';
 import { emergencyKey } from '../../core/operator-items.ts';
 import { $metadata, ddb } from './support.ts';
 
 export const PIPELINE = 'storefront-api';
 export const MIN = 60_000;
 export type Item = Record<string, any>;
+
+/** A one-hour beta bake of c1 with the pipeline's emergency floor (ten minutes). */
+export const BAKE_INPUT: StartBakeInput = {
+  pipeline: PIPELINE,
+  change: 'c1',
+  stage: 'beta',
+  region: 'us-west-2',
+  target: 'fleet',
+  taskToken: 't',
+  durationSeconds: 3600,
+  minRequests: 100,
+  emergencyFloorSeconds: 600,
+  alarms: [{ region: 'us-west-2', name: 'agg' }],
+  metricScopes: [{ region: 'us-west-2', scope: 'beta' }],
+};
 
 /**
  * The changes and operators tables in memory, with the conditions the handler writes:
