@@ -11,6 +11,19 @@ export type Weekday = (typeof Weekdays)[number];
 export const PreProdStages = ['alpha', 'beta', 'gamma', 'zeta'] as const;
 export type PreProdStage = (typeof PreProdStages)[number];
 
+/**
+ * Kinds of change a service ships through separate pipelines (the article's app, infra,
+ * config, OS and tools pipelines): each kind has its own pipeline, CodeDeploy application and
+ * groups, and lanes, so that a failing config change never holds the app pipeline. A service
+ * has at most one pipeline of each kind.
+ */
+export const PipelineKinds = ['app', 'infra', 'config', 'os', 'tools'] as const;
+export type PipelineKind = (typeof PipelineKinds)[number];
+
+/** What runs a pre-production stage's integration test suite. */
+export const TestRunners = ['codebuild', 'lambda'] as const;
+export type TestRunner = (typeof TestRunners)[number];
+
 export const DeploymentTarget = { ONE_BOX: 'onebox', FLEET: 'fleet' } as const;
 export type DeploymentTarget = (typeof DeploymentTarget)[keyof typeof DeploymentTarget];
 
@@ -90,6 +103,16 @@ export interface ResolvedPipeline {
   readonly name: string;
   readonly service: string;
   readonly team: string;
+  /** The kind of change this pipeline ships. @default 'app' */
+  readonly kind: PipelineKind;
+  /**
+   * Release batching: a change waiting for a busy stage is superseded by a newer change
+   * waiting for the same stage (which carries it). `false` keeps strict one-by-one order.
+   * @default true
+   */
+  readonly batching: boolean;
+  /** Integration tests of the pre-production stages. */
+  readonly tests: { readonly runner: TestRunner };
   readonly unit: UnitKind;
   readonly cellsPerRegion: number;
   readonly hostsPerUnit: number;

@@ -9,7 +9,7 @@
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import type { ResolvedPipeline } from '../core/model.ts';
+import { PreProdStages, type PreProdStage, type ResolvedPipeline } from '../core/model.ts';
 import { checkIsoDuration } from '../core/pipeline/duration.ts';
 import { type Problem, isRecord, showValue, zodIssuesToProblems } from '../core/problems.ts';
 import { calendarDate, isoDuration } from '../core/pipeline/schema.ts';
@@ -34,7 +34,11 @@ export type Behavior =
   | { readonly kind: 'faults'; readonly rate: number; readonly regions?: BehaviorRegions; readonly afterSeconds: number }
   | { readonly kind: 'latency'; readonly p99Ms: number; readonly regions?: BehaviorRegions; readonly afterSeconds: number }
   | { readonly kind: 'crash'; readonly regions?: BehaviorRegions }
-  | { readonly kind: 'traffic-drop'; readonly regions?: BehaviorRegions; readonly afterSeconds: number };
+  | { readonly kind: 'traffic-drop'; readonly regions?: BehaviorRegions; readonly afterSeconds: number }
+  /** The build or its unit tests fail: the change deploys nowhere. */
+  | { readonly kind: 'build-failure' }
+  /** The integration tests of these pre-production stages fail (alpha, beta, gamma, zeta). */
+  | { readonly kind: 'test-failure'; readonly stages: readonly PreProdStage[] };
 
 export interface ScenarioChange {
   readonly id: string;
@@ -132,7 +136,8 @@ export type ScenarioValidation = { ok: true; scenario: Scenario } | { ok: false;
 
 /** Whether a change's behavior acts in a scope: `stage` is `alpha`...`zeta` or `wave-N`. */
 export function behaviorAppliesTo(behavior: Behavior, scope: { readonly stage: string; readonly region: string }): boolean {
-  if (behavior.kind === 'healthy') return false;
+  // Build and test failures act on the build and the suites, not on the boxes.
+  if (behavior.kind === 'healthy' || behavior.kind === 'build-failure' || behavior.kind === 'test-failure') return false;
   if (behavior.regions === undefined) return true;
   const preProd = !scope.stage.startsWith('wave-');
   return behavior.regions.includes(preProd ? `${scope.stage}:${scope.region}` : scope.region);
@@ -181,6 +186,8 @@ export const BehaviorSchema = z.discriminatedUnion('kind', [
     .strict(),
   z.object({ kind: z.literal('crash'), regions: behaviorRegions() }).strict(),
   z.object({ kind: z.literal('traffic-drop'), regions: behaviorRegions(), after: isoDuration().optional() }).strict(),
+  z.object({ kind: z.literal('build-failure') }).strict(),
+  z.object({ kind: z.literal('test-failure'), stages: z.array(z.enum(PreProdStages)).min(1) }).strict(),
 ]);
 
 export const ScenarioChangeSchema = z
@@ -275,6 +282,10 @@ function resolveBehavior(b: ParsedBehavior): Behavior {
       return { kind: 'crash', regions: b.regions };
     case 'traffic-drop':
       return { kind: 'traffic-drop', regions: b.regions, afterSeconds: seconds(b.after) };
+    case 'build-failure':
+      return { kind: 'build-failure' };
+    case 'test-failure':
+      return { kind: 'test-failure', stages: [...new Set(b.stages)] };
   }
 }
 

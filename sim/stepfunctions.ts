@@ -16,6 +16,7 @@ import { ACCOUNT, HOME, localFunctionArn, TaskError, type LocalLambda } from './
 import { executionArnOf, LocalExecutions } from './local-executions.ts';
 import { checkDefinition } from './asl-check.ts';
 import { meter } from './meter.ts';
+import type { SimulatedCodeBuild, StartBuildRequest } from './world/codebuild.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -195,6 +196,8 @@ export class LocalStepFunctions {
   constructor(
     pipelines: readonly ResolvedPipeline[],
     private readonly lambda: LocalLambda,
+    /** The simulated CodeBuild behind `codebuild:startBuild.sync` (build and test projects). */
+    private readonly codebuild?: SimulatedCodeBuild,
   ) {
     // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
     // One interpreter per definition, validated once per shape (asl-check.ts); each execution is a run of it.
@@ -298,6 +301,7 @@ export class LocalStepFunctions {
     // Child executions by name (a repeated start is that execution), and their outcomes.
     if (resource === 'arn:aws:states:::states:startExecution.sync:2') return this.named.startSync(taskInput);
     if (resource === 'arn:aws:states:::aws-sdk:sfn:describeExecution') return this.named.describeTask(taskInput);
+    if (resource === 'arn:aws:states:::codebuild:startBuild.sync' && this.codebuild) return this.codebuild.startBuildSync(taskInput as StartBuildRequest);
     throw new TaskError('States.Runtime', `the simulator cannot run resource ${resource}`);
   }
 }

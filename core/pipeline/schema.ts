@@ -9,12 +9,15 @@
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { PreProdStages, UnitKind } from '../model.ts';
+import { PipelineKinds, PreProdStages, TestRunners, UnitKind } from '../model.ts';
 import { windowProblemsAt } from '../window.ts';
 import { checkIsoDuration } from './duration.ts';
 
 /** Defaults of docs/design.md section 1, in JSON form. */
 export const PIPELINE_DEFAULTS = {
+  kind: 'app',
+  batching: true,
+  tests: { runner: 'codebuild' },
   waves: 'auto',
   unit: UnitKind.AZ,
   cellsPerRegion: 3,
@@ -134,6 +137,13 @@ export const WindowSchema = z
     }
   });
 
+export const TestsSchema = z
+  .object({
+    /** What runs each stage's suite: a CodeBuild project, or a Lambda test runner. @default "codebuild" */
+    runner: z.enum(TestRunners).default(PIPELINE_DEFAULTS.tests.runner),
+  })
+  .strict();
+
 const WAVES_MESSAGE =
   `expected "auto" or a list of waves, each a non-empty list of region codes (e.g. [["sa-east-1"], ["us-east-1"]])`;
 
@@ -162,6 +172,12 @@ export const PipelineJsonSchema = z
         });
       }
     }),
+    /** The kind of change this pipeline ships; a service has at most one pipeline per kind. @default "app" */
+    kind: z.enum(PipelineKinds).default(PIPELINE_DEFAULTS.kind),
+    /** Release batching: a waiting change is superseded by a newer waiting one. @default true */
+    batching: z.boolean().default(PIPELINE_DEFAULTS.batching),
+    /** The pre-production stages' integration tests. */
+    tests: TestsSchema.prefault({}),
     /** @default every region of the catalog (or, with explicit waves, the regions they list) */
     regions: z.array(z.string()).min(1).superRefine(uniqueList('region')).optional(),
     /** @default "auto" */

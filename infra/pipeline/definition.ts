@@ -15,7 +15,7 @@
  * export default new StorefrontTeamPipeline({ name: 'storefront-api', service: 'StorefrontApi' });
  * ```
  */
-import type { PreProdStage, ResolvedPipeline, UnitKind, Weekday } from '../../core/model.ts';
+import type { PipelineKind, PreProdStage, ResolvedPipeline, TestRunner, UnitKind, Weekday } from '../../core/model.ts';
 import { checkIsoDuration, secondsToIso } from '../../core/pipeline/duration.ts';
 import { resolvePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../catalog/regions.ts';
@@ -158,6 +158,12 @@ export interface PipelineProps {
   readonly service: string;
   /** Scope of the team aggregate alarm. */
   readonly team: string;
+  /** The kind of change this pipeline ships; a service has at most one pipeline per kind. @default 'app' */
+  readonly kind?: PipelineKind;
+  /** Release batching: a change waiting for a busy stage is superseded by a newer waiting one. @default true */
+  readonly batching?: boolean;
+  /** The pre-production stages' integration tests. @default { runner: 'codebuild' } */
+  readonly tests?: { readonly runner?: TestRunner };
   /** @default - every region of the catalog */
   readonly regions?: readonly string[];
   /** @default Waves.auto() */
@@ -245,6 +251,9 @@ export class Pipeline {
   toJSON(): PipelineJson {
     const p = this.props;
     const out: Record<string, unknown> = { name: p.name, service: p.service, team: p.team };
+    if (p.kind !== undefined) out.kind = p.kind;
+    if (p.batching !== undefined) out.batching = p.batching;
+    if (p.tests !== undefined) out.tests = { ...p.tests };
     if (p.regions !== undefined) out.regions = [...p.regions];
     if (p.waves !== undefined) out.waves = p.waves instanceof Waves ? p.waves.toJSON() : p.waves === 'auto' ? 'auto' : p.waves.map((w) => [...w]);
     if (p.unit !== undefined) out.unit = p.unit;

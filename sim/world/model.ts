@@ -12,7 +12,15 @@ export type Behavior =
   | { kind: 'faults'; rate: number; regions?: string[]; afterSeconds?: number }
   | { kind: 'latency'; p99Ms: number; regions?: string[]; afterSeconds?: number }
   | { kind: 'crash'; regions?: string[] }
-  | { kind: 'traffic-drop'; regions?: string[]; afterSeconds?: number };
+  | { kind: 'traffic-drop'; regions?: string[]; afterSeconds?: number }
+  /** The build fails (world/codebuild.ts): no box ever runs the change. */
+  | { kind: 'build-failure' }
+  /** The integration tests of these pre-production stages fail; the boxes themselves are healthy. */
+  | { kind: 'test-failure'; stages: string[] };
+
+/** Behaviours that act on the boxes running a revision. */
+export type BoxBehavior = Exclude<Behavior, { kind: 'build-failure' } | { kind: 'test-failure' }>;
+export const isBoxBehavior = (b: Behavior): b is BoxBehavior => b.kind !== 'build-failure' && b.kind !== 'test-failure';
 
 export type DeploymentStatus = 'Created' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
 
