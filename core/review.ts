@@ -1,8 +1,9 @@
 /**
  * The review rule of the source stage, pure: a commit may deploy only when it reached main
  * through a merged pull request whose approval rules are satisfied and that someone other
- * than its author approved. The review-gate handler reads CodeCommit and asks this; the
- * simulator's CodeCommit stand-in answers the same calls, so both sides decide here.
+ * than its author approved. The review-gate handler reads the source (CodeCommit, or GitHub
+ * through core/github-review.ts) and asks this; the simulator's CodeCommit stand-in answers
+ * the same calls, so every source and the simulator decide here.
  */
 
 /** Why a change is rejected (the first word of `change.rejected`'s reason). */
@@ -13,7 +14,7 @@ export const RejectReason = {
   SELF_APPROVED: 'self-approved',
   /** The pull request's approval rules are not satisfied (or were overridden). */
   RULES_NOT_SATISFIED: 'approval-rules-not-satisfied',
-  /** CodeCommit could not be read: fail closed. */
+  /** The source (CodeCommit, GitHub) could not be read: fail closed. */
   REVIEW_UNKNOWN: 'review-unknown',
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
@@ -36,7 +37,7 @@ export const principalName = (identity: string): string => {
 
 export const samePerson = (a: string, b: string): boolean => personOf(a) === personOf(b);
 
-/** What CodeCommit says about the commit's way to main. */
+/** What the source says about the commit's way to main. */
 export interface ReviewFacts {
   commit: string;
   /** The merged pull request whose merge produced the commit; absent: none did. */
@@ -46,8 +47,11 @@ export interface ReviewFacts {
     author: string;
     /** Identities that approved the pull request's last revision. */
     approvers: readonly string[];
-    /** EvaluatePullRequestApprovalRules of that revision. */
-    rules: { approved: boolean; overridden: boolean; notSatisfied: readonly string[] };
+    /**
+     * CodeCommit's EvaluatePullRequestApprovalRules of that revision. Absent: the source has
+     * no approval rules of its own (GitHub), so the approvals above are the whole review.
+     */
+    rules?: { approved: boolean; overridden: boolean; notSatisfied: readonly string[] };
   };
   /** Other names of the author (the commit's git author), whose approvals do not count either. */
   alsoAuthor?: readonly string[];
@@ -75,10 +79,10 @@ export const decideReview = (facts: ReviewFacts): ReviewDecision => {
     };
   }
   // An override sets the rules aside: that is not a review, whatever approvals there are.
-  if (pr.rules.overridden) {
+  if (pr.rules?.overridden) {
     return { approved: false, reason: RejectReason.RULES_NOT_SATISFIED, detail: `pull request ${pr.id}: its approval rules were overridden` };
   }
-  if (!pr.rules.approved) {
+  if (pr.rules && !pr.rules.approved) {
     const names = pr.rules.notSatisfied.length > 0 ? `: ${pr.rules.notSatisfied.join(', ')}` : '';
     return { approved: false, reason: RejectReason.RULES_NOT_SATISFIED, detail: `pull request ${pr.id}: approval rules not satisfied${names}` };
   }

@@ -1,14 +1,17 @@
 /**
- * Handler `review-gate`: the first step of every change. It asks CodeCommit how the pushed
+ * Handler `review-gate`: the first step of every change. It asks the source how the pushed
+ * commit reached main: GitHub (HANDSOFF_SOURCE=github; lambdas/review-gate/github.ts) or, by
+ * default, CodeCommit. CodeCommit is asked how the pushed
  * commit reached main: the merged pull request whose merge commit it is, that pull request's
  * approval rules (EvaluatePullRequestApprovalRules) and approvals
  * (GetPullRequestApprovalStates) on its last revision, and the commit's git author
  * (GetCommit). core/review.ts decides; the state machine publishes `change.rejected` with
  * the reason when it says no, and nothing deploys.
  *
- * Fail closed: CodeCommit answering anything but throttling is a rejection
- * (`review-unknown`), never a pass; throttling is thrown (ReviewThrottled) for the state
- * machine's Retry, and a gate that still cannot answer after it is a rejection too.
+ * Fail closed: the source answering anything but throttling (GitHub: a rate limit, a 5xx or
+ * no answer, after quick retries) is a rejection (`review-unknown`), never a pass; throttling
+ * is thrown (ReviewThrottled) for the state machine's Retry, and a gate that still cannot
+ * answer after it is a rejection too.
  */
 import {
   EvaluatePullRequestApprovalRulesCommand,
@@ -21,7 +24,11 @@ import {
 import { ReviewGateInput, type ReviewGateOutput } from '../../core/contracts.ts';
 import { isThrottling, ReviewThrottledError } from '../../core/errors.ts';
 import { decideReview, RejectReason, type ReviewFacts } from '../../core/review.ts';
+import { SourceKind } from '../../core/source.ts';
 import { clients } from '../shared/clients.ts';
+import { ConfigurationError, ENV } from '../shared/config.ts';
+import { GitHubTransientError } from '../shared/github.ts';
+import { githubReviewFactsOf } from './github.ts';
 import { logger } from '../shared/logger.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
@@ -83,19 +90,34 @@ const reviewFacts = async (input: ReviewGateInput): Promise<ReviewFacts> => {
   };
 };
 
+/** The source the gate reads, from its configuration (unset: CodeCommit). */
+export const configuredSource = (): SourceKind => {
+  const value = process.env[ENV.SOURCE];
+  if (value === undefined || value === '' || value === SourceKind.CODECOMMIT) return SourceKind.CODECOMMIT;
+  if (value === SourceKind.GITHUB) return SourceKind.GITHUB;
+  throw new ConfigurationError(`${ENV.SOURCE} is '${value}': the review gate reads '${SourceKind.GITHUB}' or '${SourceKind.CODECOMMIT}'`);
+};
+
+const SOURCE_NAME: Record<SourceKind, string> = { [SourceKind.CODECOMMIT]: 'CodeCommit', [SourceKind.GITHUB]: 'GitHub' };
+
 /** The input is parsed with ReviewGateInput (core/contracts.ts) by the wrapper, before this runs. */
 export const reviewGate = async (input: ReviewGateInput): Promise<ReviewGateOutput> => {
   let facts: ReviewFacts;
+  let source = 'the source';
   try {
-    facts = await reviewFacts(input);
+    const kind = configuredSource();
+    source = SOURCE_NAME[kind];
+    facts = kind === SourceKind.GITHUB ? await githubReviewFactsOf(input.repository, input.commit) : await reviewFacts(input);
   } catch (err) {
-    // One name the state machine's Retry knows, whatever CodeCommit's throttling error is called.
-    if (isThrottling(err)) throw new ReviewThrottledError(`CodeCommit throttled the review of ${input.commit}: ${(err as Error).message}`, {}, { cause: err });
+    // One name the state machine's Retry knows, whatever the source's throttling is called.
+    if (isThrottling(err) || err instanceof GitHubTransientError) {
+      throw new ReviewThrottledError(`${source} could not answer the review of ${input.commit} now: ${(err as Error).message}`, {}, { cause: err });
+    }
     const e = err as Error;
-    logger.error('CodeCommit could not be read; the change is rejected', { change: input.change, error: e.name, message: e.message });
+    logger.error(`${source} could not be read; the change is rejected`, { change: input.change, error: e.name, message: e.message });
     return {
       approved: false,
-      reason: `${RejectReason.REVIEW_UNKNOWN}: CodeCommit could not tell how commit ${input.commit} reached main (${e.name}: ${e.message}); nothing deploys without a known review`,
+      reason: `${RejectReason.REVIEW_UNKNOWN}: ${source} could not tell how commit ${input.commit} reached main (${e.name}: ${e.message}); nothing deploys without a known review`,
     };
   }
   const decision = decideReview(facts);

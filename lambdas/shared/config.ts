@@ -20,6 +20,10 @@ export const ENV = {
   SCHEDULER_ROLE_ARN: 'HANDSOFF_SCHEDULER_ROLE_ARN',
   SCHEDULE_GROUP: 'HANDSOFF_SCHEDULE_GROUP',
   ARTIFACT_BUCKET: 'HANDSOFF_ARTIFACT_BUCKET',
+  /** The review gate's source (core/source.ts SourceKind): unset is CodeCommit. */
+  SOURCE: 'HANDSOFF_SOURCE',
+  /** The review gate's GitHub token: the ARN of its Secrets Manager secret (source github). */
+  GITHUB_TOKEN_SECRET: 'HANDSOFF_GITHUB_TOKEN_SECRET',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
