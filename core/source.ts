@@ -93,8 +93,8 @@ export const GitHubTriggerParameters = z.object({
   pipeline: z.string().min(1),
   stateMachineArn: z.string().min(1),
   repository: z.string().min(1),
-  /** `#{Source.CommitId}`: the commit pushed to main. */
-  commit: z.string().min(1),
+  /** `#{Source.CommitId}`: the commit pushed to main (a SHA-1, or SHA-256, in hex). */
+  commit: z.string().regex(/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, { message: 'is not a git commit id (40 or 64 lowercase hex digits)' }),
   /** `#{Source.BranchName}`: main (the trigger filters on it; checked again). */
   branch: z.string().min(1),
   /** `#{Source.AuthorDate}`: when the commit was made (a merge: when it was merged). */

@@ -12,6 +12,7 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
 import { StartChangeInput, type ChangeExecutionInput, type StartChangeOutput } from '../../core/contracts.ts';
 import { hasName, InvalidInputError } from '../../core/errors.ts';
 import { principalName } from '../../core/review.ts';
@@ -20,7 +21,9 @@ import { conflictingItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { logger } from '../shared/logger.ts';
 import { changeKey, table, type ChangeStartedItem } from '../shared/tables.ts';
+import { CodePipelineJobEvent } from '../../core/source.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
+import { isCodePipelineJob, startChangeFromJob, type JobOutcome } from './github-job.ts';
 
 /** Pushes of one commit to one pipeline's main, at most (a reset loop is not a workflow). */
 export const MAX_PUSHES_PER_COMMIT = 50;
@@ -28,10 +31,36 @@ export const MAX_PUSHES_PER_COMMIT = 50;
 /** The id of the n-th push (1-based) of a commit. */
 export const changeIdFor = (commit: string, push: number): string => (push === 1 ? commit : `${commit}-${push}`);
 
-/** The change this push event is: its own record, claimed now or by an earlier delivery. */
-const claimChange = async (input: StartChangeInput): Promise<{ item: ChangeStartedItem; claimed: boolean }> => {
-  const { pipeline, event } = input;
-  const { commitId, repositoryName, callerUserArn } = event.detail;
+/**
+ * One push to main, whatever delivered it: a CodeCommit event through EventBridge, or a GitHub
+ * push through the pipeline's source pipeline (lambdas/start-change/github-job.ts).
+ */
+export interface Push {
+  pipeline: string;
+  stateMachineArn: string;
+  /** The delivery's own id (EventBridge event id, CodePipeline execution): a duplicate carries the same. */
+  delivery: string;
+  commit: string;
+  repository: string;
+  /** Who pushed, when the source says (an IAM identity); else `unknown`. */
+  pusher?: string;
+  /** When the commit reached main: the base of the change's lead time. */
+  time: string;
+}
+
+const pushOfEvent = ({ pipeline, stateMachineArn, event }: StartChangeInput): Push => ({
+  pipeline,
+  stateMachineArn,
+  delivery: event.id,
+  commit: event.detail.commitId,
+  repository: event.detail.repositoryName,
+  pusher: event.detail.callerUserArn,
+  time: event.time,
+});
+
+/** The change this push is: its own record, claimed now or by an earlier delivery. */
+const claimChange = async (input: Push): Promise<{ item: ChangeStartedItem; claimed: boolean }> => {
+  const { pipeline, commit: commitId, repository: repositoryName } = input;
   for (let push = 1; push <= MAX_PUSHES_PER_COMMIT; push++) {
     const change = changeIdFor(commitId, push);
     const item: ChangeStartedItem = {
@@ -40,9 +69,9 @@ const claimChange = async (input: StartChangeInput): Promise<{ item: ChangeStart
       change,
       commit: commitId,
       repository: repositoryName,
-      pushEvent: event.id,
-      author: callerUserArn ? principalName(callerUserArn) : 'unknown',
-      mergedAt: event.time,
+      pushEvent: input.delivery,
+      author: input.pusher ? principalName(input.pusher) : 'unknown',
+      mergedAt: input.time,
       executionName: change,
       startedAt: nowIso(),
     };
@@ -62,7 +91,7 @@ const claimChange = async (input: StartChangeInput): Promise<{ item: ChangeStart
       if (!isConditionalCheckFailed(err)) throw err;
       const existing = await conflictingItem<ChangeStartedItem>(err, table.changes(), changeKey(pipeline, change));
       // This very push, delivered again (or retried after a crash): the same change.
-      if (existing?.pushEvent === event.id) return { item: existing, claimed: false };
+      if (existing?.pushEvent === input.delivery) return { item: existing, claimed: false };
       // Another push of the same commit holds this id: this push is a new change.
     }
   }
@@ -80,7 +109,10 @@ const executionInput = (item: ChangeStartedItem): ChangeExecutionInput => ({
 });
 
 /** The input is parsed with StartChangeInput (core/contracts.ts) by the wrapper, before this runs. */
-export const startChange = async (input: StartChangeInput): Promise<StartChangeOutput> => {
+export const startChange = async (input: StartChangeInput): Promise<StartChangeOutput> => startPush(pushOfEvent(input));
+
+/** One push, one change, one execution (see the top of this file). */
+export const startPush = async (input: Push): Promise<StartChangeOutput> => {
   const { item, claimed } = await claimChange(input);
   const executionArn = `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${item.executionName}`;
   try {
@@ -104,4 +136,9 @@ export const startChange = async (input: StartChangeInput): Promise<StartChangeO
   }
 };
 
-export const handler = lambdaHandler('start-change', StartChangeInput, startChange);
+const fromEvent = lambdaHandler('start-change', StartChangeInput, startChange);
+const fromJob = lambdaHandler('start-change', CodePipelineJobEvent, (job) => startChangeFromJob(job, startPush));
+
+/** A CodeCommit push event from its rule, or a GitHub push from its source pipeline's invoke action. */
+export const handler = (event: unknown, context: Context): Promise<JobOutcome> =>
+  isCodePipelineJob(event) ? fromJob(event, context) : fromEvent(event, context);

@@ -1,0 +1,86 @@
+/**
+ * start-change as the invoke action of a GitHub source pipeline (infra: github-source.ts):
+ * CodePipeline's trigger runs the pipeline on each push to main, its source action reads the
+ * commit through the CodeConnections connection, and this action hands the commit to
+ * start-change as UserParameters (core/source.ts GitHubTriggerParameters). The pipeline
+ * execution's id is the delivery id: a retried action, or a duplicated invocation, is the same
+ * push and so the same change.
+ *
+ * Every outcome is reported to CodePipeline (PutJobSuccessResult, PutJobFailureResult), so a
+ * push that could not start a change shows as a failed source pipeline execution, with the
+ * reason, for a person to retry; nothing is dropped silently.
+ */
+import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import type { StartChangeOutput } from '../../core/contracts.ts';
+import { hasName } from '../../core/errors.ts';
+import { GitHubTriggerParameters, MAIN_BRANCH, type CodePipelineJobEvent } from '../../core/source.ts';
+import { nowIso } from '../shared/duration.ts';
+import { logger } from '../shared/logger.ts';
+import { parseInput } from '../runtime/handler.ts';
+import type { Push } from './index.ts';
+
+let client: CodePipelineClient | undefined;
+const codePipeline = (): CodePipelineClient => (client ??= new CodePipelineClient({}));
+
+/** CodePipeline keeps a failure message to 5000 characters. */
+const MAX_MESSAGE = 5000;
+
+export const isCodePipelineJob = (event: unknown): boolean =>
+  typeof event === 'object' && event !== null && 'CodePipeline.job' in event;
+
+const pushOf = (p: GitHubTriggerParameters): Push => ({
+  pipeline: p.pipeline,
+  stateMachineArn: p.stateMachineArn,
+  delivery: `codepipeline:${p.execution}`,
+  commit: p.commit,
+  repository: p.repository,
+  // The merge commit's date is when it reached main; without one, now.
+  time: p.authorDate && !Number.isNaN(Date.parse(p.authorDate)) ? new Date(p.authorDate).toISOString() : nowIso(),
+});
+
+const parameters = (job: CodePipelineJobEvent): GitHubTriggerParameters => {
+  const raw = job['CodePipeline.job'].data.actionConfiguration.configuration.UserParameters;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error(`the action's UserParameters are not JSON: ${raw.slice(0, 200)}`);
+  }
+  return parseInput('start-change', GitHubTriggerParameters, json);
+};
+
+/** A job reported twice (a duplicated invocation) is already closed: that is no failure. */
+const reported = async (send: () => Promise<unknown>): Promise<void> => {
+  try {
+    await send();
+  } catch (err) {
+    if (!hasName(err, 'InvalidJobStateException')) throw err;
+    logger.info('the job was already reported');
+  }
+};
+
+export type JobOutcome = StartChangeOutput | { failed: string };
+
+export const startChangeFromJob = async (job: CodePipelineJobEvent, start: (push: Push) => Promise<StartChangeOutput>): Promise<JobOutcome> => {
+  const jobId = job['CodePipeline.job'].id;
+  let out: StartChangeOutput;
+  try {
+    const p = parameters(job);
+    if (p.branch !== MAIN_BRANCH) throw new Error(`the push went to ${p.branch}, not ${MAIN_BRANCH}: no change starts`);
+    out = await start(pushOf(p));
+  } catch (err) {
+    const message = `no change started: ${(err as Error).name}: ${(err as Error).message}`.slice(0, MAX_MESSAGE);
+    logger.error('the push could not start a change; the source pipeline execution fails', { jobId, message });
+    await reported(() => codePipeline().send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message } })));
+    return { failed: message };
+  }
+  await reported(() =>
+    codePipeline().send(
+      new PutJobSuccessResultCommand({
+        jobId,
+        executionDetails: { summary: `change ${out.change} ${out.started ? 'started' : 'already started'}`, externalExecutionId: out.change },
+      }),
+    ),
+  );
+  return out;
+};

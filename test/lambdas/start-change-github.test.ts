@@ -1,0 +1,113 @@
+/**
+ * start-change as a GitHub source pipeline's invoke action: the CodePipeline job event, the
+ * change it claims (idempotent per pipeline execution), and the job result reported back.
+ */
+import { CodePipelineClient, InvalidJobStateException, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Context } from 'aws-lambda';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler } from '../../lambdas/start-change/index.ts';
+import { $metadata, ddb, marshalled, sfn, useAwsMocks } from './support.ts';
+
+useAwsMocks();
+
+const codePipeline = mockClient(CodePipelineClient);
+const MACHINE = 'arn:aws:states:us-east-1:111122223333:stateMachine:handsoff-storefront-api';
+const COMMIT = '4c1e2f0a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e';
+const context = { functionName: 'handsoff-start-change', awsRequestId: 'r-1' } as unknown as Context;
+
+/** The event CodePipeline invokes the action's function with (trimmed to what matters). */
+const job = (id: string, params: Record<string, unknown>) => ({
+  'CodePipeline.job': {
+    id,
+    accountId: '111122223333',
+    data: {
+      actionConfiguration: {
+        configuration: { FunctionName: 'Handsoff-ControlPlane-start-change', UserParameters: JSON.stringify(params) },
+      },
+      inputArtifacts: [],
+      outputArtifacts: [],
+    },
+  },
+});
+const params = (execution: string, extra: Record<string, unknown> = {}) => ({
+  pipeline: 'storefront-api',
+  stateMachineArn: MACHINE,
+  repository: 'acme/storefront',
+  commit: COMMIT,
+  branch: 'main',
+  authorDate: '2026-12-01T09:15:01Z',
+  execution,
+  ...extra,
+});
+
+let started: Map<string, string>;
+beforeEach(() => {
+  codePipeline.reset();
+  codePipeline.on(PutJobSuccessResultCommand).resolves({});
+  codePipeline.on(PutJobFailureResultCommand).resolves({});
+  const items = new Map<string, Record<string, any>>();
+  ddb.on(PutCommand, { TableName: 'changes' }).callsFake((input) => {
+    const existing = items.get(input.Item.pk);
+    if (existing) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata, Item: marshalled(existing) });
+    items.set(input.Item.pk, structuredClone(input.Item));
+    return {};
+  });
+  ddb.on(GetCommand, { TableName: 'changes' }).callsFake((input) => ({ Item: structuredClone(items.get(input.Key.pk)) }));
+  started = new Map();
+  sfn.on(StartExecutionCommand).callsFake((input) => {
+    if (started.has(input.name) && started.get(input.name) !== input.input) throw new ExecutionAlreadyExists({ message: 'exists', $metadata });
+    started.set(input.name, input.input);
+    return { executionArn: `${MACHINE.replace(':stateMachine:', ':execution:')}:${input.name}` };
+  });
+});
+
+describe('a GitHub push through its source pipeline', () => {
+  it('starts the change of the pushed commit and reports the job done', async () => {
+    await expect(handler(job('job-1', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: true });
+    expect(JSON.parse(started.get(COMMIT)!)).toEqual({
+      pipeline: 'storefront-api',
+      change: COMMIT,
+      revision: COMMIT,
+      commit: COMMIT,
+      repository: 'acme/storefront',
+      author: 'unknown',
+      mergedAt: '2026-12-01T09:15:01.000Z',
+    });
+    expect(codePipeline.commandCalls(PutJobSuccessResultCommand).map((c) => c.args[0].input)).toEqual([
+      { jobId: 'job-1', executionDetails: { summary: `change ${COMMIT} started`, externalExecutionId: COMMIT } },
+    ]);
+  });
+
+  it('is one change per pipeline execution: a retried action or a duplicated invocation starts nothing new', async () => {
+    await handler(job('job-1', params('exec-1')), context);
+    // The same job delivered twice, and the stage retried (a new job of the same execution).
+    codePipeline.on(PutJobSuccessResultCommand, { jobId: 'job-1' }).rejects(new InvalidJobStateException({ message: 'job is already SUCCEEDED', $metadata }));
+    await expect(handler(job('job-1', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
+    await expect(handler(job('job-2', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
+    expect([...started.keys()]).toEqual([COMMIT]);
+    // A new execution of the same commit (the pipeline released again) is a new change, as a new push is.
+    await expect(handler(job('job-3', params('exec-2')), context)).resolves.toMatchObject({ change: `${COMMIT}-2`, started: true });
+  });
+
+  it('fails the job, with the reason, when the push cannot start a change; it never throws it away', async () => {
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('User is not authorized to perform states:StartExecution'), { name: 'AccessDeniedException', $metadata }));
+    await expect(handler(job('job-1', params('exec-1')), context)).resolves.toEqual({ failed: expect.stringContaining('AccessDeniedException') });
+    const failure = codePipeline.commandCalls(PutJobFailureResultCommand)[0]!.args[0].input;
+    expect(failure).toMatchObject({ jobId: 'job-1', failureDetails: { type: 'JobFailed', message: expect.stringMatching(/^no change started: AccessDeniedException/) } });
+    expect(codePipeline.commandCalls(PutJobSuccessResultCommand)).toHaveLength(0);
+  });
+
+  it('fails the job for parameters that are not a push to main, naming the field', async () => {
+    await handler(job('job-1', params('exec-1', { commit: 'main' })), context);
+    await handler(job('job-2', params('exec-2', { branch: 'release' })), context);
+    const messages = codePipeline.commandCalls(PutJobFailureResultCommand).map((c) => c.args[0].input.failureDetails?.message);
+    expect(messages[0]).toMatch(/commit: is not a git commit id/);
+    expect(messages[1]).toMatch(/the push went to release, not main/);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+});
