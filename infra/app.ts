@@ -12,9 +12,23 @@ import { REGION_CATALOG } from './catalog/regions.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { buildHandsoffApp } from './stacks/handsoff-app.ts';
 import { resolvePipelines, type ValidatePipeline } from './stacks/pipelines.ts';
+import { SourceConfigError, SourceContext, sourceFromContext } from '../core/source.ts';
 
 const app = new App();
 const homeRegion = (app.node.tryGetContext('homeRegion') as string | undefined) ?? process.env.CDK_DEFAULT_REGION ?? 'us-east-1';
+// Bad source context fails synth here, before anything is built, with the key and the fix.
+const source = (() => {
+  try {
+    return sourceFromContext({
+      source: app.node.tryGetContext(SourceContext.SOURCE),
+      repository: app.node.tryGetContext(SourceContext.REPOSITORY),
+    });
+  } catch (err) {
+    if (!(err instanceof SourceConfigError)) throw err;
+    console.error(`handsoff: ${err.message}`);
+    process.exit(1);
+  }
+})();
 
 const pipelines = resolvePipelines(
   examplePipelines as unknown as readonly unknown[],
@@ -29,5 +43,6 @@ buildHandsoffApp(app, {
   buildStateMachines,
   homeRegion,
   account: process.env.CDK_DEFAULT_ACCOUNT,
+  source,
 });
 app.synth();

@@ -17,12 +17,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
+import { SourceKind, type SourceConfig } from '../../core/source.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
 import type { TableName } from '../constructs/control-plane/access.ts';
 import { CONSOLE_BUNDLE, PROJECT_ROOT, bundleEntries, bundleHandlers } from '../constructs/control-plane/bundle.ts';
 import { createConsole, type ConsoleResources } from '../constructs/control-plane/console.ts';
 import { awsEventRules, sourceRules } from '../constructs/control-plane/event-routing.ts';
 import { createFunctions, grantHandler } from '../constructs/control-plane/functions.ts';
+import { githubSource, type GitHubSourceResources } from '../constructs/control-plane/github-source.ts';
 import { createStateMachines } from '../constructs/control-plane/machines.ts';
 import { notifications } from '../constructs/control-plane/notifications.ts';
 import { createTables, seedTables } from '../constructs/control-plane/tables.ts';
@@ -55,6 +57,11 @@ export interface ControlPlaneStackProps extends StackProps {
    * @default - the repository named like the pipeline
    */
   readonly repositoryName?: (p: ResolvedPipeline) => string;
+  /**
+   * Where changes come from (core/source.ts; `-c source=github -c repository=OWNER/NAME`).
+   * @default - CodeCommit
+   */
+  readonly source?: SourceConfig;
 }
 
 export class ControlPlaneStack extends Stack {
@@ -67,6 +74,8 @@ export class ControlPlaneStack extends Stack {
   readonly regionMachines: Record<string, sfn.StateMachine> = {};
   /** The definition file of each state machine (by state machine name), as uploaded. */
   readonly definitionFiles: Record<string, string> = {};
+  /** The GitHub connection, token secret and source pipelines, with a GitHub source. */
+  readonly github?: GitHubSourceResources;
 
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, { suppressTemplateIndentation: true, ...props });
@@ -95,7 +104,9 @@ export class ControlPlaneStack extends Stack {
       description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed, and the operator function when an override expires.',
     });
 
-    const repositoryArns = pipelines.map((p) => repositoryArn(this, props.repositoryName?.(p) ?? p.name));
+    const source = props.source ?? { kind: SourceKind.CODECOMMIT };
+    // The CodeCommit repositories the review gate reads: none with a GitHub source.
+    const repositoryArns = source.kind === SourceKind.CODECOMMIT ? pipelines.map((p) => repositoryArn(this, props.repositoryName?.(p) ?? p.name)) : [];
     // Events no handler could take after every retry (EventBridge's and Lambda's): kept two
     // weeks for a person to read and replay, never dropped.
     const deadLetters = new sqs.Queue(this, 'DeadLetters', {
@@ -127,7 +138,18 @@ export class ControlPlaneStack extends Stack {
 
     awsEventRules(this, this.bus, this.functions, deadLetters);
     notifications(this, this.bus);
-    sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName, deadLetters);
+    if (source.kind === SourceKind.GITHUB) {
+      this.github = githubSource(this, {
+        source,
+        pipelines,
+        machines: this.pipelineMachines,
+        startChange: this.functions[HandlerName.START_CHANGE],
+        reviewGate: this.functions[HandlerName.REVIEW_GATE],
+        artifacts,
+      });
+    } else {
+      sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName, deadLetters);
+    }
     seedTables(this, this.tables, pipelines);
     this.console = createConsole(this, { pipelines, deps, codeDir: code[CONSOLE_BUNDLE]!, bakeEnd: this.functions[HandlerName.BAKE_END] });
   }

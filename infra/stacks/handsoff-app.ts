@@ -4,6 +4,7 @@
  */
 import type { App } from 'aws-cdk-lib';
 import type { ResolvedPipeline } from '../../core/model.ts';
+import type { SourceConfig } from '../../core/source.ts';
 import type { HandlerName } from '../../statemachines/resources.ts';
 import { addNagChecks } from '../nag.ts';
 import { targetRegions } from './arns.ts';
@@ -23,6 +24,8 @@ export interface HandsoffAppProps {
   readonly consoleEntry?: string;
   /** @default true */
   readonly nag?: boolean;
+  /** Where changes come from (core/source.ts sourceFromContext). @default - CodeCommit */
+  readonly source?: SourceConfig;
 }
 
 export const CONTROL_PLANE_STACK = 'Handsoff-ControlPlane';
@@ -37,6 +40,7 @@ export const buildHandsoffApp = (app: App, props: HandsoffAppProps) => {
     buildStateMachines: props.buildStateMachines,
     handlerEntry: props.handlerEntry,
     consoleEntry: props.consoleEntry,
+    source: props.source,
   });
   const targets = targetRegions(props.pipelines).map((region) => {
     const stack = new TargetStack(app, targetStackName(region), {

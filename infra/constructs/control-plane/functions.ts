@@ -316,7 +316,8 @@ export const grantAccess = (
     );
     if (access.schedules.includes('CreateSchedule')) deps.schedulerRole.grantPassRole(role);
   }
-  if (access.readReviews) {
+  // No repositories: the source is not CodeCommit (a GitHub source grants its own reads).
+  if (access.readReviews && deps.repositoryArns.length > 0) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [

@@ -1,0 +1,163 @@
+/**
+ * The control plane synthesized with a GitHub source and with the default (CodeCommit), both
+ * WITH cdk-nag (Template.fromStack throws on any unacknowledged finding): the connection, the
+ * source pipelines and their trigger, the token secret and its one grant, and nothing of the
+ * other source in either.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GitHubTriggerParameters, sourceFromContext } from '../../core/source.ts';
+import { ENV } from '../../lambdas/shared/config.ts';
+import { GITHUB_TOKEN_SECRET_NAME, sourcePipelineName } from '../../infra/constructs/control-plane/github-source.ts';
+import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
+import { pipelineStateMachineName } from '../../infra/stacks/arns.ts';
+import { buildStateMachines } from '../../statemachines/index.ts';
+import { cdkContext, fixtureHandlerEntry, fixturePipelines } from './fixtures.ts';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Principal?: any; Condition?: Record<string, Record<string, unknown>> };
+
+const synth = (context: { source?: string; repository?: string }): Record<string, Resource> => {
+  const app = new App({ context: cdkContext });
+  const built = buildHandsoffApp(app, {
+    pipelines: fixturePipelines,
+    buildStateMachines,
+    handlerEntry: fixtureHandlerEntry,
+    homeRegion: 'us-east-1',
+    source: sourceFromContext(context),
+  });
+  return Template.fromStack(built.controlPlane).toJSON().Resources;
+};
+
+let github: Record<string, Resource>;
+let codecommit: Record<string, Resource>;
+beforeAll(() => {
+  github = synth({ source: 'github', repository: 'acme/storefront' });
+  codecommit = synth({});
+});
+
+const ofType = (resources: Record<string, Resource>, type: string): Array<[string, Resource]> => Object.entries(resources).filter(([, r]) => r.Type === type);
+const statements = (resources: Record<string, Resource>, rolePrefix?: string): Statement[] =>
+  ofType(resources, 'AWS::IAM::Policy')
+    .filter(([, p]) => !rolePrefix || p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith(rolePrefix)))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+const actions = (s: Statement): string[] => [s.Action].flat();
+const fn = (resources: Record<string, Resource>, prefix: string): [string, Resource] => ofType(resources, 'AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))!;
+
+describe('-c source=github -c repository=OWNER/NAME', () => {
+  it('creates the CodeConnections connection to GitHub (PENDING until a person completes the handshake)', () => {
+    const connections = ofType(github, 'AWS::CodeConnections::Connection');
+    expect(connections).toHaveLength(1);
+    expect(connections[0]![1].Properties).toEqual({ ConnectionName: 'handsoff-github', ProviderType: 'GitHub' });
+  });
+
+  it('runs one V2 source pipeline per pipeline on pushes to main of the repository, handing start-change the commit and the execution', () => {
+    const [connectionId] = ofType(github, 'AWS::CodeConnections::Connection')[0]!;
+    const [startChangeId] = fn(github, 'StartChangeFunction');
+    const pipelines = ofType(github, 'AWS::CodePipeline::Pipeline');
+    expect(pipelines.map(([, r]) => r.Properties.Name).sort()).toEqual(fixturePipelines.map((p) => sourcePipelineName(p.name)).sort());
+    for (const p of fixturePipelines) {
+      const [, r] = pipelines.find(([, x]) => x.Properties.Name === sourcePipelineName(p.name))!;
+      expect(r.Properties).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'PARALLEL' });
+      expect(r.Properties.Triggers).toEqual([
+        { ProviderType: 'CodeStarSourceConnection', GitConfiguration: { SourceActionName: 'GitHub', Push: [{ Branches: { Includes: ['main'] } }] } },
+      ]);
+      const [source, start] = r.Properties.Stages.map((s: { Actions: any[] }) => s.Actions[0]);
+      expect(source.ActionTypeId).toMatchObject({ Category: 'Source', Provider: 'CodeStarSourceConnection' });
+      expect(source.Configuration).toEqual({
+        ConnectionArn: { 'Fn::GetAtt': [connectionId, 'ConnectionArn'] },
+        FullRepositoryId: 'acme/storefront',
+        BranchName: 'main',
+        OutputArtifactFormat: 'CODE_ZIP',
+      });
+      expect(start.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'Lambda' });
+      expect(start.Configuration.FunctionName).toEqual({ Ref: startChangeId });
+      // The UserParameters are start-change's contract, with the pipeline's own machine.
+      const [, parts] = start.Configuration.UserParameters['Fn::Join'] as [string, unknown[]];
+      const machine = ofType(github, 'AWS::StepFunctions::StateMachine').find(([, m]) => m.Properties.StateMachineName === pipelineStateMachineName(p.name))!;
+      const json = parts.map((x) => (typeof x === 'string' ? x : JSON.stringify(x) === JSON.stringify({ Ref: machine[0] }) ? 'MACHINE' : '?')).join('');
+      const params = JSON.parse(json);
+      expect(params).toEqual({
+        pipeline: p.name,
+        stateMachineArn: 'MACHINE',
+        repository: 'acme/storefront',
+        commit: '#{Source.CommitId}',
+        branch: '#{Source.BranchName}',
+        authorDate: '#{Source.AuthorDate}',
+        execution: '#{codepipeline.PipelineExecutionId}',
+      });
+      expect(GitHubTriggerParameters.safeParse({ ...params, commit: 'a'.repeat(40) }).success).toBe(true);
+    }
+  });
+
+  it('lets only this account\'s CodePipeline assume the source role, which may use the connection, keep its artifacts and invoke start-change, nothing more', () => {
+    const roles = ofType(github, 'AWS::IAM::Role').filter(([id]) => id.startsWith('SourcePipelineRole'));
+    expect(roles).toHaveLength(1);
+    const trust = roles[0]![1].Properties.AssumeRolePolicyDocument.Statement as Statement[];
+    expect(trust).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'codepipeline.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+    ]);
+    expect(statements(github, 'SourcePipelineRole').flatMap(actions).sort()).toEqual(
+      [
+        'codeconnections:UseConnection',
+        'codestar-connections:UseConnection',
+        'lambda:InvokeFunction',
+        's3:GetBucketVersioning',
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:PutObject',
+        's3:PutObjectAcl',
+      ].sort(),
+    );
+  });
+
+  it('keeps the token in Secrets Manager: the review gate is told its ARN and may GetSecretValue on it alone; no other role may read a secret', () => {
+    const secrets = ofType(github, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(1);
+    const [secretId, secret] = secrets[0]!;
+    expect(secret.Properties.Name).toBe(GITHUB_TOKEN_SECRET_NAME);
+    const [, gate] = fn(github, 'ReviewGateFunction');
+    expect(gate.Properties.Environment.Variables).toMatchObject({ [ENV.SOURCE]: 'github', [ENV.GITHUB_TOKEN_SECRET]: { Ref: secretId } });
+    const gateStatements = statements(github, 'ReviewGateRole');
+    expect(gateStatements.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')))).toEqual([
+      { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: { Ref: secretId } },
+    ]);
+    const readers = ofType(github, 'AWS::IAM::Policy').filter(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Statement[]).some((s) => actions(s).some((a) => a.startsWith('secretsmanager:'))),
+    );
+    expect(readers.map(([id]) => id)).toEqual([expect.stringMatching(/^ReviewGateRole/)]);
+  });
+
+  it('reads nothing of CodeCommit: no push rules, no CodeCommit action in any policy', () => {
+    expect(ofType(github, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.codecommit'))).toEqual([]);
+    expect(statements(github).flatMap(actions).filter((a) => a.startsWith('codecommit:'))).toEqual([]);
+    // start-change is invoked by the source pipelines' role, not by EventBridge.
+    expect(ofType(github, 'AWS::Lambda::Permission').filter(([, r]) => r.Properties.Principal === 'events.amazonaws.com' && JSON.stringify(r.Properties.FunctionName).includes('StartChange'))).toEqual([]);
+  });
+
+  it('lets start-change report its job to CodePipeline (PutJob* have no resource-level permissions)', () => {
+    expect(statements(github, 'StartChangeRole').filter((s) => actions(s).some((a) => a.startsWith('codepipeline:')))).toEqual([
+      { Action: ['codepipeline:PutJobFailureResult', 'codepipeline:PutJobSuccessResult'], Effect: 'Allow', Resource: '*' },
+    ]);
+  });
+});
+
+describe('both sources', () => {
+  it('grant no wildcard action', () => {
+    for (const resources of [github, codecommit]) {
+      expect(statements(resources).flatMap(actions).filter((a) => a.includes('*'))).toEqual([]);
+    }
+  });
+});
+
+describe('the default source (no context): CodeCommit, as before', () => {
+  it('has its push rules and CodeCommit reads, and nothing of GitHub', () => {
+    expect(ofType(codecommit, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('aws.codecommit'))).toHaveLength(fixturePipelines.length);
+    expect(statements(codecommit, 'ReviewGateRole').flatMap(actions)).toContain('codecommit:GetPullRequest');
+    for (const type of ['AWS::CodeConnections::Connection', 'AWS::CodePipeline::Pipeline', 'AWS::SecretsManager::Secret']) expect(ofType(codecommit, type)).toEqual([]);
+    const [, gate] = fn(codecommit, 'ReviewGateFunction');
+    expect(Object.keys(gate.Properties.Environment.Variables)).not.toContain(ENV.SOURCE);
+    expect(statements(codecommit).flatMap(actions).filter((a) => a.startsWith('codepipeline:') || a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+});
