@@ -3,8 +3,9 @@
  * answer is sorted into one of three outcomes, so that nothing unreadable passes as a review:
  * - the body (2xx), every page of it (Link rel="next", same origin only: the token never
  *   leaves for another host);
- * - GitHubTransientError: rate-limited (429, or 403 with the rate limit spent or Retry-After),
- *   5xx and network failures after a few quick retries here: the state machine retries later;
+ * - GitHubTransientError: rate-limited (429, or 403 with the rate limit spent, Retry-After or a
+ *   secondary rate limit's message), 5xx and no answer (a network failure, or none within
+ *   GITHUB_REQUEST_TIMEOUT_MS) after a few quick retries here: the state machine retries later;
  * - GitHubRefusedError: 401 (after one retry with a freshly read token), 403, 404 and every
  *   other answer: permanent, the gate rejects the change with the status.
  */
@@ -15,6 +16,8 @@ export const GITHUB_API = 'https://api.github.com';
 export const GITHUB_API_VERSION = '2022-11-28';
 /** Quick tries per request for a 5xx or a network failure (more is the state machine's Retry). */
 export const GITHUB_ATTEMPTS = 3;
+/** How long one request may take before it counts as no answer (three fit in the gate's 30 seconds). */
+export const GITHUB_REQUEST_TIMEOUT_MS = 5000;
 /** Pages of one list at most (100 items each). */
 export const GITHUB_MAX_PAGES = 10;
 
@@ -54,8 +57,10 @@ const nextLink = (link: string | null): string | undefined => {
   return undefined;
 };
 
-const rateLimited = (res: Response): boolean =>
-  res.status === 429 || (res.status === 403 && (res.headers.get('x-ratelimit-remaining') === '0' || res.headers.has('retry-after')));
+/** A primary or secondary rate limit: 429, or a 403 that says so (headers, or GitHub's message). */
+const rateLimited = (res: Response, message: string): boolean =>
+  res.status === 429 ||
+  (res.status === 403 && (res.headers.get('x-ratelimit-remaining') === '0' || res.headers.has('retry-after') || /rate limit/i.test(message)));
 
 const messageOf = async (res: Response): Promise<string> => {
   try {
@@ -84,6 +89,7 @@ export const githubApi = (options: GitHubApiOptions): GitHubApi => {
             'X-GitHub-Api-Version': GITHUB_API_VERSION,
             'User-Agent': 'handsoff-review-gate',
           },
+          signal: AbortSignal.timeout(GITHUB_REQUEST_TIMEOUT_MS),
         });
       } catch (err) {
         if (attempt < GITHUB_ATTEMPTS) {
@@ -94,7 +100,8 @@ export const githubApi = (options: GitHubApiOptions): GitHubApi => {
       }
       if (res.ok) return res;
       const what = `GitHub answered ${res.status} to GET ${new URL(url).pathname}`;
-      if (rateLimited(res)) {
+      const message = await messageOf(res);
+      if (rateLimited(res, message)) {
         const reset = res.headers.get('x-ratelimit-reset');
         throw new GitHubTransientError(`${what}: rate-limited${reset ? ` until ${new Date(Number(reset) * 1000).toISOString()}` : ''}`);
       }
@@ -103,7 +110,7 @@ export const githubApi = (options: GitHubApiOptions): GitHubApi => {
           await sleep(200 * 2 ** attempt);
           continue;
         }
-        throw new GitHubTransientError(`${what} (${await messageOf(res)}) ${attempt} times`);
+        throw new GitHubTransientError(`${what} (${message}) ${attempt} times`);
       }
       if (res.status === 401 && !refreshed) {
         // The token may have been rotated since it was cached: read it again, once.
@@ -111,7 +118,7 @@ export const githubApi = (options: GitHubApiOptions): GitHubApi => {
         options.forgetToken();
         continue;
       }
-      throw new GitHubRefusedError(`${what}: ${await messageOf(res)}`, { status: res.status });
+      throw new GitHubRefusedError(`${what}: ${message}`, { status: res.status });
     }
   };
 

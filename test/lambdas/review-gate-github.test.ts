@@ -163,7 +163,10 @@ describe('a GitHub source fails closed', () => {
     await expect(reviewGate(input)).rejects.toMatchObject({ name: 'ReviewThrottled', retryable: true, message: expect.stringContaining('rate-limited until') });
     routes[PULLS] = { status: 429, body: { message: 'You have exceeded a secondary rate limit.' }, headers: { 'retry-after': '60' } };
     await expect(reviewGate(input)).rejects.toMatchObject({ name: 'ReviewThrottled' });
-    expect(requests).toHaveLength(2);
+    // A secondary rate limit may come as a bare 403 with its message only.
+    routes[PULLS] = { status: 403, body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' } };
+    await expect(reviewGate(input)).rejects.toMatchObject({ name: 'ReviewThrottled' });
+    expect(requests).toHaveLength(3);
     expect(sleeps).toEqual([]);
   });
 
@@ -176,10 +179,20 @@ describe('a GitHub source fails closed', () => {
     expect((await reviewGate(input)).approved).toBe(true);
   });
 
-  it('treats no answer at all (a network failure) as transient', async () => {
+  it('treats no answer at all (a network failure, or none in time) as transient', async () => {
     routes[PULLS] = new TypeError('fetch failed');
     await expect(reviewGate(input)).rejects.toMatchObject({ name: 'ReviewThrottled', message: expect.stringContaining('could not be reached') });
     expect(requests).toHaveLength(GITHUB_ATTEMPTS);
+    routes[PULLS] = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    await expect(reviewGate(input)).rejects.toMatchObject({ name: 'ReviewThrottled', message: expect.stringContaining('aborted due to timeout') });
+  });
+
+  it('bounds every request in time', async () => {
+    const signals: Array<AbortSignal | null | undefined> = [];
+    setGitHubApi(githubApi({ token: async () => TOKEN, forgetToken, fetch: (async (url: string, init?: RequestInit) => (signals.push(init?.signal), stubFetch(url, init))) as typeof fetch }));
+    await reviewGate(input);
+    expect(signals).toHaveLength(2);
+    expect(signals.every((s) => s instanceof AbortSignal)).toBe(true);
   });
 
   it('rejects when the token secret cannot be read or is empty, and retries Secrets Manager throttling', async () => {
