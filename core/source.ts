@@ -104,6 +104,14 @@ export const GitHubTriggerParameters = z.object({
 });
 export type GitHubTriggerParameters = z.infer<typeof GitHubTriggerParameters>;
 
+/**
+ * One change per commit with a GitHub source: another execution for a commit that already has
+ * a change (a duplicated push, the source pipeline released again) is that change while it
+ * runs or once it succeeded, so a commit never deploys twice; after it ended otherwise
+ * (rejected, failed, superseded), a new execution is a retry, and so a new change.
+ */
+export const reusesChangeOfCommit = (status: string | undefined): boolean => status === undefined || status === 'succeeded';
+
 /** The event CodePipeline invokes a Lambda invoke action with (the fields start-change reads). */
 export const CodePipelineJobEvent = z.object({
   'CodePipeline.job': z.looseObject({

@@ -4,7 +4,8 @@
  * commit through the CodeConnections connection, and this action hands the commit to
  * start-change as UserParameters (core/source.ts GitHubTriggerParameters). The pipeline
  * execution's id is the delivery id: a retried action, or a duplicated invocation, is the same
- * push and so the same change.
+ * push and so the same change. Another execution of the same commit is the same change too,
+ * unless that change ended without succeeding (core/source.ts reusesChangeOfCommit).
  *
  * Every outcome is reported to CodePipeline (PutJobSuccessResult, PutJobFailureResult), so a
  * push that could not start a change shows as a failed source pipeline execution, with the
@@ -13,7 +14,7 @@
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import type { StartChangeOutput } from '../../core/contracts.ts';
 import { hasName } from '../../core/errors.ts';
-import { GitHubTriggerParameters, MAIN_BRANCH, type CodePipelineJobEvent } from '../../core/source.ts';
+import { GitHubTriggerParameters, MAIN_BRANCH, reusesChangeOfCommit, type CodePipelineJobEvent } from '../../core/source.ts';
 import { nowIso } from '../shared/duration.ts';
 import { logger } from '../shared/logger.ts';
 import { parseInput } from '../runtime/handler.ts';
@@ -36,6 +37,7 @@ const pushOf = (p: GitHubTriggerParameters): Push => ({
   repository: p.repository,
   // The merge commit's date is when it reached main; without one, now.
   time: p.authorDate && !Number.isNaN(Date.parse(p.authorDate)) ? new Date(p.authorDate).toISOString() : nowIso(),
+  reuses: (existing) => reusesChangeOfCommit(existing.status),
 });
 
 const parameters = (job: CodePipelineJobEvent): GitHubTriggerParameters => {

@@ -46,6 +46,11 @@ export interface Push {
   pusher?: string;
   /** When the commit reached main: the base of the change's lead time. */
   time: string;
+  /**
+   * Whether another delivery's change of the same commit is this push's too (GitHub: one
+   * change per commit, core/source.ts). @default - only the same delivery's change
+   */
+  reuses?: (existing: ChangeStartedItem) => boolean;
 }
 
 const pushOfEvent = ({ pipeline, stateMachineArn, event }: StartChangeInput): Push => ({
@@ -92,6 +97,7 @@ const claimChange = async (input: Push): Promise<{ item: ChangeStartedItem; clai
       const existing = await conflictingItem<ChangeStartedItem>(err, table.changes(), changeKey(pipeline, change));
       // This very push, delivered again (or retried after a crash): the same change.
       if (existing?.pushEvent === input.delivery) return { item: existing, claimed: false };
+      if (existing && input.reuses?.(existing)) return { item: existing, claimed: false };
       // Another push of the same commit holds this id: this push is a new change.
     }
   }

@@ -45,11 +45,12 @@ const params = (execution: string, extra: Record<string, unknown> = {}) => ({
 });
 
 let started: Map<string, string>;
+let items: Map<string, Record<string, any>>;
 beforeEach(() => {
   codePipeline.reset();
   codePipeline.on(PutJobSuccessResultCommand).resolves({});
   codePipeline.on(PutJobFailureResultCommand).resolves({});
-  const items = new Map<string, Record<string, any>>();
+  items = new Map<string, Record<string, any>>();
   ddb.on(PutCommand, { TableName: 'changes' }).callsFake((input) => {
     const existing = items.get(input.Item.pk);
     if (existing) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata, Item: marshalled(existing) });
@@ -82,15 +83,28 @@ describe('a GitHub push through its source pipeline', () => {
     ]);
   });
 
-  it('is one change per pipeline execution: a retried action or a duplicated invocation starts nothing new', async () => {
+  it('is one change per commit: a duplicated invocation, a retried action or another execution of the commit starts nothing new', async () => {
     await handler(job('job-1', params('exec-1')), context);
-    // The same job delivered twice, and the stage retried (a new job of the same execution).
+    // The same job delivered twice, the stage retried (a new job of the same execution), and
+    // the commit's push arriving again (another execution) while its change runs.
     codePipeline.on(PutJobSuccessResultCommand, { jobId: 'job-1' }).rejects(new InvalidJobStateException({ message: 'job is already SUCCEEDED', $metadata }));
     await expect(handler(job('job-1', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
     await expect(handler(job('job-2', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
+    await expect(handler(job('job-3', params('exec-2')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
+    // ... and once it succeeded: the commit never deploys twice.
+    items.get(`storefront-api#${COMMIT}`)!.status = 'succeeded';
+    await expect(handler(job('job-4', params('exec-3')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
     expect([...started.keys()]).toEqual([COMMIT]);
-    // A new execution of the same commit (the pipeline released again) is a new change, as a new push is.
-    await expect(handler(job('job-3', params('exec-2')), context)).resolves.toMatchObject({ change: `${COMMIT}-2`, started: true });
+  });
+
+  it('starts a new change of the commit when its change ended without succeeding (a person retrying it)', async () => {
+    await handler(job('job-1', params('exec-1')), context);
+    items.get(`storefront-api#${COMMIT}`)!.status = 'rejected';
+    await expect(handler(job('job-2', params('exec-2')), context)).resolves.toMatchObject({ change: `${COMMIT}-2`, started: true });
+    // A duplicate of the first execution's invocation is still the first change.
+    await expect(handler(job('job-1', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: false });
+    await expect(handler(job('job-3', params('exec-3')), context)).resolves.toMatchObject({ change: `${COMMIT}-2`, started: false });
+    expect([...started.keys()]).toEqual([COMMIT, `${COMMIT}-2`]);
   });
 
   it('fails the job, with the reason, when the push cannot start a change; it never throws it away', async () => {
