@@ -4,6 +4,10 @@
  * source pipelines and their trigger, the token secret and its one grant, and nothing of the
  * other source in either.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -159,5 +163,27 @@ describe('the default source (no context): CodeCommit, as before', () => {
     const [, gate] = fn(codecommit, 'ReviewGateFunction');
     expect(Object.keys(gate.Properties.Environment.Variables)).not.toContain(ENV.SOURCE);
     expect(statements(codecommit).flatMap(actions).filter((a) => a.startsWith('codepipeline:') || a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+});
+
+describe('cdk synth with bad source context', () => {
+  const ROOT = path.resolve(import.meta.dirname, '../..');
+  /** infra/app.ts as `cdk synth -c ...` runs it (the CLI hands the context over in CDK_CONTEXT_JSON). */
+  const synthApp = (context: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx/esm', 'infra/app.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: mkdtempSync(path.join(tmpdir(), 'handsoff-src-')) },
+      timeout: 120_000,
+    });
+
+  it.each([
+    [{ source: 'gitlab' }, "handsoff: context 'source' is 'gitlab'"],
+    [{ source: 'github', repository: 'acme' }, "handsoff: context 'repository': 'acme' is not OWNER/NAME"],
+  ])('%j fails before anything is built, naming the key and the fix', (context, message) => {
+    const run = synthApp(context);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain('-c repository=OWNER/NAME');
   });
 });
