@@ -1,8 +1,8 @@
 /**
  * Handler `review-gate`: the first step of every change. It asks the source how the pushed
- * commit reached main: GitHub (HANDSOFF_SOURCE=github; lambdas/review-gate/github.ts) or, by
- * default, CodeCommit. CodeCommit is asked how the pushed
- * commit reached main: the merged pull request whose merge commit it is, that pull request's
+ * commit reached main: GitHub (HANDSOFF_SOURCE=github: the merged pull request and its
+ * reviews, lambdas/review-gate/github.ts) or, by default, CodeCommit: the merged pull
+ * request whose merge commit it is, that pull request's
  * approval rules (EvaluatePullRequestApprovalRules) and approvals
  * (GetPullRequestApprovalStates) on its last revision, and the commit's git author
  * (GetCommit). core/review.ts decides; the state machine publishes `change.rejected` with

@@ -1,6 +1,7 @@
 /**
- * Handler `start-change`: the target of a pipeline's "push to main" rule. One push event is
- * one change, and one change runs once:
+ * Handler `start-change`: the target of a pipeline's "push to main" rule (CodeCommit), or the
+ * invoke action of its source pipeline (GitHub: lambdas/start-change/github-job.ts, one change
+ * per commit). One push event is one change, and one change runs once:
  * - the change id is the pushed commit, or `<commit>-2`, `<commit>-3`... when that commit was
  *   pushed before (main reset and pushed again: a new change, not a replay of the old one);
  * - the id is claimed by a conditional "change started" record carrying the push event's id,
