@@ -8,6 +8,7 @@ import { deploymentGroupAlarms } from '../../core/alarms/watches.ts';
 import { PipelineKinds, type ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
 import { kindConflicts, kindPipelineName } from '../../core/pipeline/kinds.ts';
+import { emergencyHoldKey, emergencyKey } from '../../core/operator-items.ts';
 import { changeKey, deploymentKey, holidayKeys, laneKey, rollbackSetKey } from '../../core/tables.ts';
 import { Bake, TeamPipeline, Waves, type ServicePipelineProps } from '../../infra/pipeline/definition.ts';
 import { STOREFRONT_TEAM_DEFAULTS, StorefrontTeamPipeline } from '../../infra/pipelines/team-base.ts';
@@ -118,11 +119,13 @@ const resourceNames = (p: ResolvedPipeline): string[] => {
     `deployment:${JSON.stringify(deploymentKey(p.name, 'c1', 'wave-1', 'us-east-1', naming.unitGroupName(p.name, 'use1-az1')))}`,
     `rollback:${rollbackSetKey(p.name, 'c1', 'wave-1', 'us-east-1')}`,
     ...regions.flatMap((r) => holidayKeys(p.name, r).map((k) => `holiday:${k}`)),
+    `emergency:${JSON.stringify(emergencyKey(p.name, 'c1'))}`,
+    `emergency-hold:${emergencyHoldKey(p.name)}`,
   ];
 };
 
 describe('two pipelines of one service', () => {
-  it('share no CodeDeploy application, group, alarm, fleet, lane, table item or state machine', () => {
+  it('share no CodeDeploy application, group, alarm, fleet, lane, table item (changes, deployments, rollbacks, holidays, emergencies) or state machine', () => {
     const pipelines = StorefrontTeamPipeline.forKinds(storefront, Object.fromEntries(PipelineKinds.map((k) => [k, {}]))).map((p) => p.resolve());
     expect(pipelines.map((p) => p.kind)).toEqual([...PipelineKinds]);
     const owner = new Map<string, string>();
