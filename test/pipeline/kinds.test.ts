@@ -9,6 +9,7 @@ import { PipelineKinds, type ResolvedPipeline } from '../../core/model.ts';
 import * as naming from '../../core/naming.ts';
 import { kindConflicts, kindPipelineName } from '../../core/pipeline/kinds.ts';
 import { emergencyHoldKey, emergencyKey } from '../../core/operator-items.ts';
+import { holdingEmergencies, windowWaived } from '../../core/operators.ts';
 import { changeKey, deploymentKey, holidayKeys, laneKey, rollbackSetKey } from '../../core/tables.ts';
 import { Bake, TeamPipeline, Waves, type ServicePipelineProps } from '../../infra/pipeline/definition.ts';
 import { STOREFRONT_TEAM_DEFAULTS, StorefrontTeamPipeline } from '../../infra/pipelines/team-base.ts';
@@ -144,6 +145,15 @@ describe('two pipelines of one service', () => {
       expect(aggregate.name).toBe(naming.teamAggregateAlarmName('storefront', r));
       for (const p of pipelines) expect(aggregate.members).toContain(naming.serviceAlarmName(p.name, r, naming.StandardAlarm.FAULTS));
     }
+  });
+
+  it("holds no change of one pipeline for an emergency of the other", () => {
+    const emergency = { pipeline: 'storefront-api-config', change: 'c1', state: 'approved', announced: 'approved' } as const;
+    expect(holdingEmergencies([emergency], 'storefront-api-config', 'c2')).toEqual([emergency]);
+    expect(holdingEmergencies([emergency], 'storefront-api', 'c2')).toEqual([]);
+    // Nor does it waive the window of a change of the same id in the other pipeline.
+    expect(windowWaived([emergency], 'storefront-api-config', 'c1')).toBe(true);
+    expect(windowWaived([emergency], 'storefront-api', 'c1')).toBe(false);
   });
 
   it("names each kind's fleet: the app keeps the service, the others add their kind", () => {
