@@ -191,15 +191,17 @@ export const buildCli = (): Command => {
 
   program
     .command('alarms')
-    .description("print the alarm plan: every alarm that watches the pipeline's steps, as the target stacks create them")
-    .option('--pipeline <file>', 'pipeline file; default: the example pipeline')
+    .description("print the alarm plan: every alarm that watches the pipeline's steps, as the target stacks create them (each pipeline given, one line of JSON each)")
+    .addOption(new Option('--pipeline <file>', 'pipeline file; repeatable; default: the example pipeline').argParser(collect))
     .option('--region <region>', 'one region only')
     .option('--json', 'print JSON')
-    .action(async (opts: { pipeline?: string; region?: string; json?: boolean }) => {
-      const [p] = await loadPipelines(opts.pipeline ? [opts.pipeline] : undefined);
-      const plan = alarmsOf(p!, REGION_CATALOG.map((r) => r.code), opts.region);
-      if (opts.json) out(JSON.stringify(plan));
-      else for (const line of alarmsTable(plan)) out(line);
+    .action(async (opts: { pipeline?: string[]; region?: string; json?: boolean }) => {
+      const pipelines = await loadPipelines(opts.pipeline);
+      for (const p of pipelines) {
+        const plan = alarmsOf(p, REGION_CATALOG.map((r) => r.code), opts.region, pipelines);
+        if (opts.json) out(JSON.stringify(plan));
+        else for (const line of alarmsTable(plan)) out(line);
+      }
     });
 
   program

@@ -121,6 +121,21 @@ describe('two pipelines of one kind for one service', () => {
     expect(run.stdout).toContain('storefront-web');
   });
 
+  it("alarms prints each kind's alarms, and the team's aggregate over both kinds' fleet alarms", async () => {
+    const run = await runCli(['alarms', '--pipeline', PIPELINES, '--region', 'sa-east-1', '--json']);
+    expect(run.code).toBe(0);
+    const plans = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { pipeline: string; alarms: Array<{ name: string; scope: string; rule?: string }> });
+    expect(plans.map((p) => p.pipeline)).toEqual([APP, CONFIG]);
+    for (const p of plans) {
+      const own = p.alarms.filter((a) => a.scope !== 'team' && a.scope !== 'company');
+      expect(own.every((a) => a.name.startsWith(`${p.pipeline}-sa-east-1-`)), p.pipeline).toBe(true);
+      const aggregate = p.alarms.find((a) => a.scope === 'team')!;
+      expect(aggregate.name).toBe('handsoff-storefront-sa-east-1-aggregate');
+      for (const pipeline of [APP, CONFIG]) expect(aggregate.rule).toContain(`ALARM("${pipeline}-sa-east-1-faults")`);
+    }
+    expect(plans[0]!.alarms.filter((a) => plans[1]!.alarms.some((b) => b.name === a.name)).map((a) => a.scope).sort()).toEqual(['company', 'team']);
+  });
+
   it('plan prints each pipeline of a file exporting a service\'s pipelines', async () => {
     const run = await runCli(['plan', '--pipeline', PIPELINES, '--json']);
     expect(run.code).toBe(0);
