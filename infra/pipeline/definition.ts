@@ -200,7 +200,7 @@ export type TeamDefaults = Omit<Partial<PipelineProps>, 'name' | 'service'> & {
    * The team's policy per kind of change, over the defaults above, e.g. config pipelines
    * that bake shorter: `{ config: { bake: { firstWave: Bake.hours(2) } } }`. @default {}
    */
-  readonly kinds?: Readonly<Partial<Record<PipelineKind, KindProps>>>;
+  readonly kinds?: Readonly<Partial<Record<PipelineKind, Omit<KindProps, 'name'>>>>;
 };
 /** What a service states when it extends its team's pipeline: identity plus overrides. */
 export type ServicePipelineProps = Omit<PipelineProps, 'team'> & { readonly team?: string };
