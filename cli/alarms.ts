@@ -18,14 +18,17 @@ export interface AlarmsOutput {
   alarms: AlarmEntry[];
 }
 
-/** The plan of one pipeline, in one region or in every region it deploys to. */
-export const alarmsOf = (p: ResolvedPipeline, catalog: readonly string[], region?: string): AlarmsOutput => {
+/**
+ * The plan of one pipeline, in one region or in every region it deploys to; `pipelines` are
+ * the others synthesized with it (its team's aggregate alarms span theirs). @default [p]
+ */
+export const alarmsOf = (p: ResolvedPipeline, catalog: readonly string[], region?: string, pipelines: readonly ResolvedPipeline[] = [p]): AlarmsOutput => {
   const regions = pipelineRegions(p);
   if (region !== undefined) {
     if (!catalog.includes(region)) throw new UnknownRegionError(`unknown region '${region}'; the region catalog has: ${catalog.join(', ')}`);
     if (!regions.includes(region)) throw new UnknownRegionError(`pipeline '${p.name}' does not deploy to region '${region}'; it deploys to: ${regions.join(', ')}`);
   }
-  return { pipeline: p.name, alarms: (region !== undefined ? [region] : regions).flatMap((r) => pipelineAlarmPlan(p, r).map(toAlarmEntry)) };
+  return { pipeline: p.name, alarms: (region !== undefined ? [region] : regions).flatMap((r) => pipelineAlarmPlan(p, r, pipelines).map(toAlarmEntry)) };
 };
 
 const what = (a: AlarmEntry): string => {

@@ -11,6 +11,7 @@ import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { validateScenario, type ScenarioValidation } from '../sim/scenario.ts';
 import { type PipelineValidation, type Problem, type ValidateOptions, validatePipeline } from '../core/pipeline/resolve.ts';
+import { kindConflicts } from '../core/pipeline/kinds.ts';
 
 export const PIPELINE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'] as const;
 
@@ -74,12 +75,28 @@ const importModule = async (url: string): Promise<Record<string, unknown>> => {
   return (await import(url)) as Record<string, unknown>;
 };
 
+type PipelineSet = { ok: true; pipelines: ResolvedPipeline[] } | { ok: false; problems: Problem[] };
+
+const asSet = (v: PipelineValidation): PipelineSet => (v.ok ? { ok: true, pipelines: [v.pipeline] } : v);
+
 /** Load one pipeline file and validate it. */
 export async function loadPipelineFile(path: string, options: ValidateOptions = { catalog: REGION_CATALOG }): Promise<PipelineValidation> {
+  const set = await loadPipelineSet(path, options);
+  if (!set.ok) return set;
+  if (set.pipelines.length === 1) return { ok: true, pipeline: set.pipelines[0]! };
+  const names = set.pipelines.map((p) => p.name).join(', ');
+  return { ok: false, problems: [{ file: path, path: '', message: `exports ${set.pipelines.length} pipelines (${names}); this command takes one: pass a file that exports one pipeline` }] };
+}
+
+/**
+ * Load one pipeline file: a `.json` pipeline, or a module whose default export is a
+ * pipeline or a list of them (a service's pipelines, one per kind: `TeamPipeline.forKinds`).
+ */
+export async function loadPipelineSet(path: string, options: ValidateOptions = { catalog: REGION_CATALOG }): Promise<PipelineSet> {
   const ext = extname(path).toLowerCase();
   if (ext === '.json') {
     const json = await readJsonFile(path);
-    return json.ok ? validatePipeline(json.value, path, options) : json;
+    return json.ok ? asSet(validatePipeline(json.value, path, options)) : json;
   }
   if (!(PIPELINE_FILE_EXTENSIONS as readonly string[]).includes(ext)) {
     return {
@@ -131,48 +148,54 @@ export async function loadPipelineFile(path: string, options: ValidateOptions = 
       ],
     };
   }
-  return validatePipeline(definition, path, options);
+  if (!Array.isArray(definition)) return asSet(validatePipeline(definition, path, options));
+  if (definition.length === 0) {
+    return { ok: false, problems: [{ file: path, path: '', message: 'the default export is an empty list; export a pipeline or a list of pipelines' }] };
+  }
+  const each = definition.map((d: unknown, i) => {
+    const name = (d as { name?: unknown } | null)?.name;
+    return validatePipeline(d, `${path}#${typeof name === 'string' ? name : i}`, options);
+  });
+  const problems = each.flatMap((v) => (v.ok ? [] : v.problems));
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines: each.flatMap((v) => (v.ok ? [v.pipeline] : [])) };
 }
 
 /**
  * Load several pipeline files that share one world. Problems of every file are collected,
- * and two pipelines with the same name are a problem too (names key their resources).
+ * and two pipelines with the same name are a problem too (names key their resources), as are
+ * two pipelines of one kind for one service (core/pipeline/kinds.ts).
  */
 export async function loadPipelineFiles(
   paths: readonly string[],
   options: ValidateOptions = { catalog: REGION_CATALOG },
 ): Promise<{ ok: true; pipelines: ResolvedPipeline[] } | { ok: false; problems: Problem[] }> {
-  const results = await Promise.all(paths.map((p) => loadPipelineFile(p, options)));
+  const results = await Promise.all(paths.map((p) => loadPipelineSet(p, options)));
   const problems: Problem[] = [];
   const pipelines: ResolvedPipeline[] = [];
   const firstFileOf = new Map<string, string>();
-  const firstFileOfService = new Map<string, string>();
+  const files: string[] = [];
   results.forEach((r, i) => {
     if (!r.ok) {
       problems.push(...r.problems);
       return;
     }
-    const earlier = firstFileOf.get(r.pipeline.name);
-    if (earlier !== undefined) {
-      problems.push({
-        file: paths[i]!,
-        path: 'name',
-        message: `pipeline name '${r.pipeline.name}' is also used by ${earlier}; each pipeline needs its own name`,
-      });
+    for (const pipeline of r.pipelines) {
+      const earlier = firstFileOf.get(pipeline.name);
+      if (earlier !== undefined) {
+        problems.push({
+          file: paths[i]!,
+          path: 'name',
+          message: `pipeline name '${pipeline.name}' is also used by ${earlier}; each pipeline needs its own name`,
+        });
+      }
+      firstFileOf.set(pipeline.name, paths[i]!);
+      pipelines.push(pipeline);
+      files.push(paths[i]!);
     }
-    firstFileOf.set(r.pipeline.name, paths[i]!);
-    // The service names the metrics (and the simulated fleets) of a pipeline: one each.
-    const sameService = firstFileOfService.get(r.pipeline.service);
-    if (sameService !== undefined) {
-      problems.push({
-        file: paths[i]!,
-        path: 'service',
-        message: `service '${r.pipeline.service}' is also deployed by ${sameService}; each pipeline deploys its own service`,
-      });
-    }
-    firstFileOfService.set(r.pipeline.service, paths[i]!);
-    pipelines.push(r.pipeline);
   });
+  for (const c of kindConflicts(pipelines.map((p, i) => ({ ...p, source: files[i]! })))) {
+    problems.push({ file: files[c.index]!, path: 'kind', message: c.message });
+  }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines };
 }
 

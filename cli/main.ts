@@ -169,36 +169,39 @@ export const buildCli = (): Command => {
 
   program
     .command('plan')
-    .description('print the waves, regions and units a pipeline rolls out to')
-    .option('--pipeline <file>', 'pipeline file; default: the example pipeline')
+    .description('print the waves, regions and units a pipeline rolls out to (each pipeline given, one line of JSON each)')
+    .addOption(new Option('--pipeline <file>', 'pipeline file; repeatable; default: the example pipeline').argParser(collect))
     .option('--json', 'print JSON')
-    .action(async (opts: { pipeline?: string; json?: boolean }) => {
-      const [p] = await loadPipelines(opts.pipeline ? [opts.pipeline] : undefined);
-      const plan = {
-        pipeline: p!.name,
-        waves: p!.waves.map((w) => ({ name: w.name, regions: w.regions.map((r) => ({ region: r.region, units: [...r.units] })) })),
-      };
-      if (opts.json) {
-        out(JSON.stringify(plan));
-        return;
+    .action(async (opts: { pipeline?: string[]; json?: boolean }) => {
+      for (const p of await loadPipelines(opts.pipeline)) {
+        const plan = {
+          pipeline: p.name,
+          waves: p.waves.map((w) => ({ name: w.name, regions: w.regions.map((r) => ({ region: r.region, units: [...r.units] })) })),
+        };
+        if (opts.json) {
+          out(JSON.stringify(plan));
+          continue;
+        }
+        out(`${p.name} (${p.service}${p.kind === 'app' ? '' : ` ${p.kind}`}, team ${p.team}): ${p.preProd.join(' -> ')} in ${p.preProdRegion}, then:`);
+        p.waves.forEach((w) => {
+          out(`  ${w.name} (bake ${w.bakeSeconds / 3600} h): ${w.regions.map((r) => `${r.region} [${r.units.join(', ')}]`).join('; ')}`);
+        });
       }
-      out(`${p!.name} (${p!.service}, team ${p!.team}): ${p!.preProd.join(' -> ')} in ${p!.preProdRegion}, then:`);
-      p!.waves.forEach((w) => {
-        out(`  ${w.name} (bake ${w.bakeSeconds / 3600} h): ${w.regions.map((r) => `${r.region} [${r.units.join(', ')}]`).join('; ')}`);
-      });
     });
 
   program
     .command('alarms')
-    .description("print the alarm plan: every alarm that watches the pipeline's steps, as the target stacks create them")
-    .option('--pipeline <file>', 'pipeline file; default: the example pipeline')
+    .description("print the alarm plan: every alarm that watches the pipeline's steps, as the target stacks create them (each pipeline given, one line of JSON each)")
+    .addOption(new Option('--pipeline <file>', 'pipeline file; repeatable; default: the example pipeline').argParser(collect))
     .option('--region <region>', 'one region only')
     .option('--json', 'print JSON')
-    .action(async (opts: { pipeline?: string; region?: string; json?: boolean }) => {
-      const [p] = await loadPipelines(opts.pipeline ? [opts.pipeline] : undefined);
-      const plan = alarmsOf(p!, REGION_CATALOG.map((r) => r.code), opts.region);
-      if (opts.json) out(JSON.stringify(plan));
-      else for (const line of alarmsTable(plan)) out(line);
+    .action(async (opts: { pipeline?: string[]; region?: string; json?: boolean }) => {
+      const pipelines = await loadPipelines(opts.pipeline);
+      for (const p of pipelines) {
+        const plan = alarmsOf(p, REGION_CATALOG.map((r) => r.code), opts.region, pipelines);
+        if (opts.json) out(JSON.stringify(plan));
+        else for (const line of alarmsTable(plan)) out(line);
+      }
     });
 
   program

@@ -135,3 +135,13 @@ export const artifactKey = (pipeline: string, revision: string): string => `${pi
  */
 export const MAX_CHANGE_ID_LENGTH = 60;
 export const regionExecutionName = (change: string, region: string): string => `${change}-${region}`;
+
+/**
+ * The `Service` of a pipeline's fleet: the instance tag its deployment groups target and the
+ * `Service` dimension of its fleet's metrics (so of its alarms and bakes). Each kind of change
+ * deploys to its own fleet: the app pipeline's is the service itself (`StorefrontApi`), the
+ * others' carry the kind (`StorefrontApi-config`), so that a bad config change shows in the
+ * config pipeline's alarms, not in the app pipeline's.
+ */
+export const fleetService = (p: { readonly service: string; readonly kind: string }): string =>
+  p.kind === 'app' ? p.service : `${p.service}-${p.kind}`;

@@ -4,6 +4,7 @@
  */
 import { maxExtensionSeconds } from '../core/bake.ts';
 import { type ResolvedPipeline } from '../core/model.ts';
+import { fleetService } from '../core/naming.ts';
 import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
 import { assertPayload } from './contracts.ts';
 import { functionArnKey, HandlerName, placeholder } from './resources.ts';
@@ -91,7 +92,7 @@ export const invoke = (handler: HandlerName, payload: Json, next: string | undef
 
 /** What every bake of the pipeline is told: its duration and the pipeline's data-point policy. */
 export const bakeFields = (p: ResolvedPipeline, durationSeconds: number): Record<string, Json> => ({
-  service: p.service,
+  service: fleetService(p),
   durationSeconds,
   minRequests: p.bake.minRequests,
   // An approved emergency shortens the bake to this (start-bake reads the operators table).

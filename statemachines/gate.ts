@@ -1,5 +1,6 @@
 import { StepError } from '../core/contracts.ts';
 import { type ResolvedPipeline } from '../core/model.ts';
+import { fleetService } from '../core/naming.ts';
 import { HandlerName } from './resources.ts';
 import { CHILD_TIMEOUT_SECONDS, INVOKE_TIMEOUT_SECONDS, Json, LAMBDA_INVOKE, State, States, TRANSIENT_RETRY, arn, bakeFields, callback } from './asl.ts';
 
@@ -134,7 +135,7 @@ export const windowGate = (
           'stage.$': '$.stage',
           'region.$': '$.region',
           ...scope,
-          service: p.service,
+          service: fleetService(p),
           durationSeconds: 0,
           minRequests: 0,
           ...(watchWhileWaiting ? { 'alarms.$': '$.alarms' } : { alarms: [] }),

@@ -30,7 +30,7 @@ export const productionRegion = (p: ResolvedPipeline, region: string): ResolvedR
 /** The standard alarms of a pipeline's fleet in a production region (what its team aggregate watches). */
 export const fleetAlarms = (p: ResolvedPipeline, region: string) =>
   standardAlarms({
-    service: p.service,
+    service: naming.fleetService(p),
     region,
     scope: 'fleet',
     dimension: 'fleet',
@@ -50,11 +50,11 @@ export const pipelineAlarms = (p: ResolvedPipeline, region: string): AlarmDef[] 
   const r = productionRegion(p, region);
   if (r) {
     const fleetHosts = r.units.length * p.hostsPerUnit;
-    alarms.push(...fleetAlarms(p, region), fleetRequestsAnomalyAlarm({ pipeline: p.name, service: p.service, region }));
+    alarms.push(...fleetAlarms(p, region), fleetRequestsAnomalyAlarm({ pipeline: p.name, service: naming.fleetService(p), region }));
     if (p.oneBox ?? true) {
       alarms.push(
         ...standardAlarms({
-          service: p.service,
+          service: naming.fleetService(p),
           region,
           scope: 'onebox',
           dimension: 'onebox',
@@ -62,18 +62,18 @@ export const pipelineAlarms = (p: ResolvedPipeline, region: string): AlarmDef[] 
           alarmName: (kind) => naming.oneBoxAlarmName(p.name, region, kind),
           where: `one-box host of ${region}`,
         }),
-        ...oneBoxAnomalyAlarms({ pipeline: p.name, service: p.service, region, fleetHosts }),
+        ...oneBoxAnomalyAlarms({ pipeline: p.name, service: naming.fleetService(p), region, fleetHosts }),
       );
     }
     for (const unit of r.units) {
-      alarms.push(unitRequestsAnomalyAlarm({ pipeline: p.name, service: p.service, region, fleetHosts, unit, unitHosts: p.hostsPerUnit }));
+      alarms.push(unitRequestsAnomalyAlarm({ pipeline: p.name, service: naming.fleetService(p), region, fleetHosts, unit, unitHosts: p.hostsPerUnit }));
     }
   }
   if (p.preProd.length > 0 && p.preProdRegion === region) {
     for (const stage of p.preProd) {
       alarms.push(
         ...standardAlarms({
-          service: p.service,
+          service: naming.fleetService(p),
           region,
           scope: 'fleet',
           dimension: stage,

@@ -15,8 +15,9 @@
  * export default new StorefrontTeamPipeline({ name: 'storefront-api', service: 'StorefrontApi' });
  * ```
  */
-import type { PipelineKind, PreProdStage, ResolvedPipeline, TestRunner, UnitKind, Weekday } from '../../core/model.ts';
+import { PipelineKinds, type PipelineKind, type PreProdStage, ResolvedPipeline, TestRunner, UnitKind, Weekday } from '../../core/model.ts';
 import { checkIsoDuration, secondsToIso } from '../../core/pipeline/duration.ts';
+import { kindPipelineName } from '../../core/pipeline/kinds.ts';
 import { resolvePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../catalog/regions.ts';
 import type { PipelineJson } from '../../core/pipeline/schema.ts';
@@ -190,8 +191,17 @@ export interface PipelineProps {
   readonly holidaysByRegion?: Readonly<Record<string, readonly string[]>>;
 }
 
+/** Props of one kind's pipeline that differ from the service's (or the team's) others. */
+export type KindProps = Omit<Partial<PipelineProps>, 'service' | 'team' | 'kind'>;
 /** Team-wide defaults: everything but the service's identity. */
-export type TeamDefaults = Omit<Partial<PipelineProps>, 'name' | 'service'> & { readonly team: string };
+export type TeamDefaults = Omit<Partial<PipelineProps>, 'name' | 'service'> & {
+  readonly team: string;
+  /**
+   * The team's policy per kind of change, over the defaults above, e.g. config pipelines
+   * that bake shorter: `{ config: { bake: { firstWave: Bake.hours(2) } } }`. @default {}
+   */
+  readonly kinds?: Readonly<Partial<Record<PipelineKind, Omit<KindProps, 'name'>>>>;
+};
 /** What a service states when it extends its team's pipeline: identity plus overrides. */
 export type ServicePipelineProps = Omit<PipelineProps, 'team'> & { readonly team?: string };
 
@@ -295,6 +305,30 @@ export class TeamPipeline extends Pipeline {
     readonly teamDefaults: TeamDefaults,
     serviceProps: ServicePipelineProps,
   ) {
-    super(mergePipelineProps(teamDefaults, serviceProps) as PipelineProps);
+    const { kinds, ...team } = teamDefaults;
+    const kind = serviceProps.kind ?? team.kind ?? 'app';
+    super(mergePipelineProps(mergePipelineProps(team, kinds?.[kind] ?? {}), serviceProps) as PipelineProps);
+  }
+
+  /**
+   * A service's pipelines, one per kind listed in `kinds` (each with its overrides of
+   * `service`): the app pipeline takes `service.name`, the others append their kind
+   * (`storefront-api-config`), unless a kind's props name it.
+   *
+   * ```ts
+   * export default StorefrontTeamPipeline.forKinds(
+   *   { name: 'storefront-api', service: 'StorefrontApi' },
+   *   { app: {}, config: { bake: { firstWave: Bake.hours(2) } } },
+   * );
+   * ```
+   */
+  static forKinds<T extends Pipeline>(
+    this: new (props: ServicePipelineProps) => T,
+    service: Omit<ServicePipelineProps, 'kind'>,
+    kinds: Readonly<Partial<Record<PipelineKind, KindProps>>>,
+  ): T[] {
+    return PipelineKinds.filter((kind) => kinds[kind] !== undefined).map(
+      (kind) => new this(mergePipelineProps(service, { name: kindPipelineName(service.name, kind), ...kinds[kind], kind })),
+    );
   }
 }

@@ -5,9 +5,11 @@
 import type { App } from 'aws-cdk-lib';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import type { SourceConfig } from '../../core/source.ts';
+import { kindConflicts } from '../../core/pipeline/kinds.ts';
 import type { HandlerName } from '../../statemachines/resources.ts';
 import { addNagChecks } from '../nag.ts';
 import { targetRegions } from './arns.ts';
+import { PipelineValidationError } from './pipelines.ts';
 import { ControlPlaneStack, type BuildStateMachines } from './control-plane-stack.ts';
 import { TargetStack } from './target-stack.ts';
 
@@ -32,6 +34,9 @@ export const CONTROL_PLANE_STACK = 'Handsoff-ControlPlane';
 export const targetStackName = (region: string): string => `Handsoff-Target-${region}`;
 
 export const buildHandsoffApp = (app: App, props: HandsoffAppProps) => {
+  // Two pipelines of one kind for one service would deploy over each other: refused before any resource.
+  const conflicts = kindConflicts(props.pipelines);
+  if (conflicts.length > 0) throw new PipelineValidationError(conflicts.map((c) => c.message));
   const homeRegion = props.homeRegion ?? 'us-east-1';
   const controlPlane = new ControlPlaneStack(app, CONTROL_PLANE_STACK, {
     env: { account: props.account, region: homeRegion },

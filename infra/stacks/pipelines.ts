@@ -4,6 +4,7 @@
  * not depend on where the pipeline definitions live.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
+import { kindConflicts } from '../../core/pipeline/kinds.ts';
 
 export interface PipelineProblem {
   readonly file: string;
@@ -43,6 +44,7 @@ export const resolvePipelines = (
   for (const [name, count] of seen) {
     if (count > 1) problems.push(`${source}: pipeline name '${name}' is used by ${count} pipelines; names must be unique (they name AWS resources)`);
   }
+  problems.push(...kindConflicts(resolved).map((c) => `${source}: ${c.message}`));
   if (problems.length > 0) throw new PipelineValidationError(problems);
   return resolved;
 };

@@ -133,7 +133,7 @@ export class TargetStack extends Stack {
         return g;
       };
       // Tag groups are ANDed (a tag set holds up to three), keys within one group ORed.
-      const service = { [InstanceTag.SERVICE]: [p.service] };
+      const service = { [InstanceTag.SERVICE]: [naming.fleetService(p)] };
 
       if (production.includes(p)) {
         const units = alarmPlan.productionRegion(p, region)!.units;

@@ -5,7 +5,8 @@
  * Every group starts on `initial` with a Succeeded baseline deployment.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
-import { applicationName, artifactKey, DeploymentConfig, oneBoxGroupName, preProdGroupName, unitGroupName } from '../../core/naming.ts';
+import { kindConflicts } from '../../core/pipeline/kinds.ts';
+import { applicationName, artifactKey, DeploymentConfig, fleetService, oneBoxGroupName, preProdGroupName, unitGroupName } from '../../core/naming.ts';
 import { rollingConfig } from '../../core/rollout.ts';
 import { simulatedObject } from './artifacts.ts';
 import { MinuteSeries } from './metrics.ts';
@@ -15,18 +16,14 @@ import { BASELINE_REVISION, groupKey, nextDeploymentId, seriesKey, type WorldSta
 import { MODE_SERVE } from './serve.ts';
 import { BASE_REQUESTS_PER_MINUTE, LocalClock, PRE_PROD_REQUESTS_PER_MINUTE } from './traffic.ts';
 
-/** Problems that make a world impossible to build (unknown regions, duplicate names and services). */
+/** Problems that make a world impossible to build (unknown regions, duplicate names, two pipelines of one kind for one service). */
 export const topologyProblems = (state: WorldState, pipelines: readonly ResolvedPipeline[]): string[] => {
   const problems: string[] = [];
   const names = new Set<string>();
-  const services = new Map<string, string>();
   const known = [...state.catalog.keys()].join(', ');
   for (const p of pipelines) {
     if (names.has(p.name)) problems.push(`pipeline '${p.name}' is given twice; pipeline names must be unique`);
     names.add(p.name);
-    const other = services.get(p.service);
-    if (other) problems.push(`pipelines '${other}' and '${p.name}' both declare service '${p.service}'; metrics are per service, give each its own`);
-    services.set(p.service, p.name);
     for (const wave of p.waves) {
       for (const r of wave.regions) {
         if (!state.catalog.has(r.region)) {
@@ -36,6 +33,7 @@ export const topologyProblems = (state: WorldState, pipelines: readonly Resolved
     }
     if (p.hostsPerUnit < 1) problems.push(`pipeline '${p.name}' has hostsPerUnit ${p.hostsPerUnit}; it needs at least 1`);
   }
+  problems.push(...kindConflicts(pipelines).map((c) => c.message));
   return problems;
 };
 
@@ -95,7 +93,7 @@ const buildGroup = (state: WorldState, pipeline: ResolvedPipeline, spec: GroupSp
     location: spec.location,
     defaultConfig: spec.defaultConfig,
     hosts: [],
-    series: seriesOf(state, pipeline.service, spec.region, spec.scope),
+    series: seriesOf(state, fleetService(pipeline), spec.region, spec.scope),
   };
   const key = artifactKey(pipeline.name, BASELINE_REVISION);
   for (let i = 0; i < spec.hosts; i++) {
@@ -173,7 +171,7 @@ const buildProductionFleet = (state: WorldState, pipeline: ResolvedPipeline, wav
     noiseKey: keyOf(`${pipeline.name}/${region}`),
     ...(oneBox ? { oneBox } : {}),
     units: unitGroups,
-    fleetSeries: seriesOf(state, pipeline.service, region, 'fleet'),
+    fleetSeries: seriesOf(state, fleetService(pipeline), region, 'fleet'),
     expected: 0,
     expectedMinute: -1,
   };

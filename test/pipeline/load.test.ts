@@ -87,19 +87,19 @@ describe('loadPipelineFile', () => {
     expect(result.ok && result.pipelines.map((p) => p.name)).toEqual(['storefront-api', 'checkout-service']);
   });
 
-  it('rejects two pipelines with one name (and, here, one service)', async () => {
+  it('rejects two pipelines with one name (and, here, one service and kind)', async () => {
     const result = await loadPipelineFiles(['examples/pipeline.json', 'infra/pipelines/storefront-api.ts']);
     expect(!result.ok && result.problems.map((p) => [p.file, p.path])).toEqual([
       ['infra/pipelines/storefront-api.ts', 'name'],
-      ['infra/pipelines/storefront-api.ts', 'service'],
+      ['infra/pipelines/storefront-api.ts', 'kind'],
     ]);
   });
 
-  it('rejects two pipelines of one service under different names', async () => {
+  it('rejects two pipelines of one service and kind under different names', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'handsoff-load-'));
     const copy = join(dir, 'copy.json');
     writeFileSync(copy, JSON.stringify({ name: 'storefront-api-copy', service: 'StorefrontApi', team: 'storefront', regions: ['us-east-1'] }));
     const result = await loadPipelineFiles(['examples/pipeline.json', copy]);
-    expect(!result.ok && result.problems.map((p) => [p.file, p.path])).toEqual([[copy, 'service']]);
+    expect(!result.ok && result.problems.map((p) => [p.file, p.path])).toEqual([[copy, 'kind']]);
   });
 });

@@ -122,7 +122,7 @@ describe('runs longer than a Node timer', () => {
   });
 });
 
-describe('two pipelines of one service', () => {
+describe('two pipelines of one kind for one service', () => {
   it('is invalid input: exit 2 before anything runs', async () => {
     const other = writeJson('same-service.json', {
       name: 'storefront-api-copy',
@@ -133,6 +133,6 @@ describe('two pipelines of one service', () => {
     const run = await runCli(['simulate', '--pipeline', SMALL_PIPELINE, '--pipeline', other, '--json']);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toContain(`${other}: service: service 'StorefrontApi' is also deployed by`);
+    expect(run.stderr).toContain(`${other}: kind: pipelines 'storefront-api' (${SMALL_PIPELINE}) and 'storefront-api-copy' (${other}) are both 'app' pipelines of service 'StorefrontApi'`);
   });
 });
