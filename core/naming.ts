@@ -135,3 +135,6 @@ export const artifactKey = (pipeline: string, revision: string): string => `${pi
  */
 export const MAX_CHANGE_ID_LENGTH = 60;
 export const regionExecutionName = (change: string, region: string): string => `${change}-${region}`;
+
+/** The CodeBuild project that runs a pipeline's stage suites (buildspec-tests.yml of its artifact; docs/tests.md). */
+export const testProjectName = (pipeline: string): string => `${pipeline}-tests`;
