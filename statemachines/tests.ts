@@ -137,14 +137,13 @@ export const stageTestStates = (
     // hand without one must not synthesize a machine that invokes nothing.
     if (t.function === undefined) throw new Error(`pipeline ${p.name}: tests.runner 'lambda' needs tests.function (docs/tests.md)`);
     add(`${id}.Tests`, lambdaTask(p, stage, t.function, t.timeoutMinutes, `${id}.TestsAnswer`, failedId));
+    // A null or non-object answer has no `passed`: IsPresent is false, the suite failed.
     const answered = '$.tests.answer.passed';
     add(`${id}.TestsAnswer`, {
       Type: 'Choice',
       Choices: [
         {
           And: [
-            { Variable: '$.tests.answer', IsPresent: true },
-            { Variable: '$.tests.answer', IsNull: false },
             { Variable: answered, IsPresent: true },
             { Variable: answered, IsBoolean: true },
             { Variable: answered, BooleanEquals: true },
