@@ -24,6 +24,7 @@ import { createConsole, type ConsoleResources } from '../constructs/control-plan
 import { awsEventRules, sourceRules } from '../constructs/control-plane/event-routing.ts';
 import { createFunctions, grantHandler } from '../constructs/control-plane/functions.ts';
 import { createStateMachines } from '../constructs/control-plane/machines.ts';
+import { createStageTests } from '../constructs/control-plane/stage-tests.ts';
 import { notifications } from '../constructs/control-plane/notifications.ts';
 import { createTables, seedTables } from '../constructs/control-plane/tables.ts';
 import { acknowledge } from '../nag.ts';
@@ -117,6 +118,7 @@ export class ControlPlaneStack extends Stack {
 
     for (const p of pipelines) {
       const machines = createStateMachines(this, p, props.buildStateMachines(p), this.functions, this.definitionFiles);
+      createStageTests(this, p, machines.pipeline.role, repositoryArns[pipelines.indexOf(p)]!);
       this.regionMachines[p.name] = machines.region;
       this.pipelineMachines[p.name] = machines.pipeline;
     }
