@@ -67,9 +67,10 @@ export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole
   // in its log group), and a key would need CDK's wildcard kms:GenerateDataKey* / ReEncrypt*.
   acknowledge(project, 'AwsSolutions-CB4', 'The test project produces no artifacts and no cache: it only runs the suite and writes its log group; there is no build output for a customer-managed key to encrypt.');
   // codebuild:startBuild.sync (Step Functions developer guide, "IAM policies for CodeBuild"):
-  // start, follow and stop builds of this project, and the managed rule that reports their end.
+  // start, follow and stop builds of this project (and read their reports), and the managed
+  // rule that reports their end.
   pipelineRole.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'], resources: [project.projectArn] }),
+    new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds', 'codebuild:BatchGetReports'], resources: [project.projectArn] }),
   );
   pipelineRole.addToPrincipalPolicy(
     new iam.PolicyStatement({
