@@ -7,6 +7,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
+import { validatePipeline } from '../../core/pipeline/resolve.ts';
+import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
+import { semanticProblems } from '../../sim/scenario-checks.ts';
 import { ms, ofType, simulateJson, writeJson } from './cli-harness.ts';
 
 const reviewed = { author: 'alice', approvedBy: ['bob'] };
@@ -142,5 +145,23 @@ describe('the lambda runner', () => {
     expect(ofType(events, 'rollback.completed', 'lam2').map((e) => e.stage).sort()).toEqual(['alpha', 'beta']);
     expect(deployedStages(events, 'lam2')).toEqual(['alpha', 'beta']);
     expect(summary(events).lam2).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+  });
+});
+
+describe('a scenario that fails a stage the pipeline lacks', () => {
+  it('is refused, naming the stage, the pipeline\'s stages and the fix', () => {
+    const v = validatePipeline(PIPELINES.beta, 'p.json', { catalog: REGION_CATALOG });
+    if (!v.ok) throw new Error('the fixture pipeline does not validate');
+    const raw = {
+      start: '2026-11-30T08:00:00Z',
+      changes: [{ id: 'x1', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'test-failure', stages: ['beta', 'zeta'] } }],
+    };
+    expect(semanticProblems(raw, 's.json', [v.pipeline])).toEqual([
+      {
+        file: 's.json',
+        path: 'changes[0].behavior.stages[1]',
+        message: expect.stringMatching(/^stage 'zeta' is not a pre-production stage of pipeline 'carts-api', so its suite never runs; its stages are 'alpha', 'beta', 'gamma' \(add 'zeta'/),
+      },
+    ]);
   });
 });
