@@ -10,6 +10,7 @@ import type { HandsoffEvent } from '../../core/events.ts';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { semanticProblems } from '../../sim/scenario-checks.ts';
+import { describeEvent } from '../../sim/timeline.ts';
 import { ms, ofType, simulateJson, writeJson } from './cli-harness.ts';
 
 const reviewed = { author: 'alice', approvedBy: ['bob'] };
@@ -145,6 +146,16 @@ describe('the lambda runner', () => {
     expect(ofType(events, 'rollback.completed', 'lam2').map((e) => e.stage).sort()).toEqual(['alpha', 'beta']);
     expect(deployedStages(events, 'lam2')).toEqual(['alpha', 'beta']);
     expect(summary(events).lam2).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+  });
+});
+
+describe('the timeline', () => {
+  it('shows each suite that passed or failed, with the reason', () => {
+    const lines = [...ofType(events, 'tests.passed', 'beta1'), ...ofType(events, 'tests.failed', 'beta1')].map(describeEvent);
+    expect(lines).toEqual([
+      expect.stringMatching(/beta1\s+integration tests passed at alpha \/ us-west-2$/),
+      expect.stringMatching(/beta1\s+integration tests FAILED at beta \/ us-west-2: test build carts-api-tests:\S+ FAILED in its BUILD phase: /),
+    ]);
   });
 });
 
