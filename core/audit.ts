@@ -18,6 +18,8 @@ export const AUDITED_EVENT_TYPES: ReadonlySet<string> = new Set<string>([
   EventType.CHANGE_COMPLETED,
   EventType.STAGE_STARTED,
   EventType.STAGE_COMPLETED,
+  EventType.TESTS_PASSED,
+  EventType.TESTS_FAILED,
   EventType.BLOCKED,
   EventType.UNBLOCKED,
   EventType.DEPLOYMENT_STARTED,

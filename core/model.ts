@@ -112,7 +112,15 @@ export interface ResolvedPipeline {
    */
   readonly batching: boolean;
   /** Integration tests of the pre-production stages. */
-  readonly tests: { readonly runner: TestRunner };
+  readonly tests: {
+    readonly runner: TestRunner;
+    /** The team's test function (name or ARN), with the `lambda` runner (core/tests.ts). */
+    readonly function?: string;
+    /** Endpoint template of the stages (core/tests.ts DEFAULT_ENDPOINT_TEMPLATE). */
+    readonly endpoint?: string;
+    /** How long a suite may run. @default 30 */
+    readonly timeoutMinutes?: number;
+  };
   readonly unit: UnitKind;
   readonly cellsPerRegion: number;
   readonly hostsPerUnit: number;

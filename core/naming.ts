@@ -145,3 +145,6 @@ export const regionExecutionName = (change: string, region: string): string => `
  */
 export const fleetService = (p: { readonly service: string; readonly kind: string }): string =>
   p.kind === 'app' ? p.service : `${p.service}-${p.kind}`;
+
+/** The CodeBuild project that runs a pipeline's stage suites (buildspec-tests.yml of its artifact; docs/tests.md). */
+export const testProjectName = (pipeline: string): string => `${pipeline}-tests`;

@@ -26,6 +26,7 @@ import { simulatedS3 } from './world/artifacts.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { SimulatedCodeBuild } from './world/codebuild.ts';
+import { SimulatedTestFunctions, registerStageTests } from './world/tests.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
 import { at, installClock, settle, type VirtualClock } from './clock.ts';
 import { ACCOUNT, ASYNC_ATTEMPTS, ASYNC_RETRY_DELAYS_MS, HOME, loadHandlers, localFunctionArn, LocalLambda, type InvocationQueue } from './lambda.ts';
@@ -168,7 +169,9 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     });
     // Build and integration-test projects register what they do (world/codebuild.ts).
     const codebuild = new SimulatedCodeBuild();
-    const sfn = new LocalStepFunctions(pipelines, lambda, codebuild);
+    const testFunctions = new SimulatedTestFunctions();
+    registerStageTests(pipelines, codebuild, testFunctions, (p, change) => scenario.changes.find((c) => c.pipeline === p && c.id === change)?.behavior);
+    const sfn = new LocalStepFunctions(pipelines, lambda, codebuild, testFunctions);
     // Each change is a commit pushed to main of the pipeline's repository (named like it).
     const codeCommit = simulatedCodeCommit(
       scenario.changes.map((c) => ({ id: c.id, repository: c.pipeline, author: c.author, approvedBy: c.approvedBy, at: c.at })),

@@ -91,6 +91,16 @@ export function semanticProblems(raw: Record<string, unknown>, file: string, pip
         }
       });
     }
+    // A suite of a stage the pipeline does not have never runs: the failure would never happen.
+    if (pipeline && isRecord(behavior) && behavior.kind === 'test-failure' && Array.isArray(behavior.stages)) {
+      behavior.stages.forEach((stage, j) => {
+        if (typeof stage !== 'string' || (pipeline.preProd as readonly string[]).includes(stage)) return;
+        add(
+          ['changes', i, 'behavior', 'stages', j],
+          `stage '${stage}' is not a pre-production stage of pipeline '${pipeline.name}', so its suite never runs; its stages are ${pipeline.preProd.map((x) => `'${x}'`).join(', ') || 'none'} (add '${stage}' to the pipeline's preProd, or name one of them)`,
+        );
+      });
+    }
   });
 
   // events

@@ -17,6 +17,7 @@ import { executionArnOf, LocalExecutions } from './local-executions.ts';
 import { checkDefinition } from './asl-check.ts';
 import { meter } from './meter.ts';
 import type { SimulatedCodeBuild, StartBuildRequest } from './world/codebuild.ts';
+import type { SimulatedTestFunctions } from './world/tests.ts';
 
 if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
   // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -198,6 +199,8 @@ export class LocalStepFunctions {
     private readonly lambda: LocalLambda,
     /** The simulated CodeBuild behind `codebuild:startBuild.sync` (build and test projects). */
     private readonly codebuild?: SimulatedCodeBuild,
+    /** Teams' test functions the machines invoke directly (the `lambda` test runner). */
+    private readonly testFunctions?: SimulatedTestFunctions,
   ) {
     // The definitions, substituted exactly as CloudFormation substitutes the deployed ones.
     // One interpreter per definition, validated once per shape (asl-check.ts); each execution is a run of it.
@@ -289,6 +292,9 @@ export class LocalStepFunctions {
   }
 
   private async routeTask(resource: string, taskInput: any): Promise<unknown> {
+    if (resource === 'arn:aws:states:::lambda:invoke' && this.testFunctions?.has(taskInput.FunctionName)) {
+      return this.testFunctions.invoke(taskInput.FunctionName, taskInput.Payload);
+    }
     if (resource === 'arn:aws:states:::lambda:invoke') {
       const payload = await this.lambda.invoke(taskInput.FunctionName, taskInput.Payload);
       return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };

@@ -47,6 +47,10 @@ export const describeEvent = (e: HandsoffEvent): string | undefined => {
       return `${head} bake extended at ${scope} (${e.reason})`;
     case 'bake.completed':
       return `${head} bake done at ${scope}`;
+    case 'tests.passed':
+      return `${head} ${e.suite} tests passed at ${scope}`;
+    case 'tests.failed':
+      return `${head} ${e.suite} tests FAILED at ${scope}: ${e.reason}`;
     case 'alarm.triggered':
       return `${head} ALARM ${e.alarm} at ${scope}`;
     case 'rollback.started':

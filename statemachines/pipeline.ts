@@ -13,6 +13,7 @@ import { rollbackEarlierStates, rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
 import { regionChildStates } from './region-child.ts';
 import { returnsToGate, windowGate } from './gate.ts';
+import { stageTestStates } from './tests.ts';
 
 /**
  * Rolls back the earlier stages that got the change (a failed change runs on no box at the
@@ -172,6 +173,8 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
         rollbackId,
       ), id),
     );
+    // The stage's suite, after its deployment and before its bake (statemachines/tests.ts).
+    stageTestStates(states, add, p, stage, id, p.preProdRegion, rollbackId);
     add(
       `${id}.Bake`,
       bake(

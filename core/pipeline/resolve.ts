@@ -247,7 +247,12 @@ function resolve(def: PipelineJsonWithDefaults, catalog: readonly RegionInfo[]):
     team: def.team,
     kind: def.kind,
     batching: def.batching,
-    tests: { runner: def.tests.runner },
+    tests: {
+      runner: def.tests.runner,
+      ...(def.tests.function !== undefined ? { function: def.tests.function } : {}),
+      ...(def.tests.endpoint !== undefined ? { endpoint: def.tests.endpoint } : {}),
+      ...(def.tests.timeoutMinutes !== undefined ? { timeoutMinutes: def.tests.timeoutMinutes } : {}),
+    },
     unit: def.unit,
     cellsPerRegion: def.cellsPerRegion ?? PIPELINE_DEFAULTS.cellsPerRegion,
     hostsPerUnit: def.hostsPerUnit,

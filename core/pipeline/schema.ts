@@ -11,6 +11,7 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { PipelineKinds, PreProdStages, TestRunners, UnitKind } from '../model.ts';
 import { windowProblemsAt } from '../window.ts';
+import { testsProblems } from '../tests.ts';
 import { checkIsoDuration } from './duration.ts';
 
 /** Defaults of docs/design.md section 1, in JSON form. */
@@ -141,8 +142,17 @@ export const TestsSchema = z
   .object({
     /** What runs each stage's suite: a CodeBuild project, or a Lambda test runner. @default "codebuild" */
     runner: z.enum(TestRunners).default(PIPELINE_DEFAULTS.tests.runner),
+    /** The team's test function, name or ARN (the lambda runner only). */
+    function: z.string().optional(),
+    /** Endpoint template: {stage}, {region}, {service}, {pipeline}. @default "https://{stage}.{region}.{pipeline}.internal" */
+    endpoint: z.string().optional(),
+    /** How long a stage's suite may run, in minutes (codebuild up to 480, lambda up to 15). @default 30 */
+    timeoutMinutes: z.number().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((tests, ctx) => {
+    for (const problem of testsProblems(tests)) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+  });
 
 const WAVES_MESSAGE =
   `expected "auto" or a list of waves, each a non-empty list of region codes (e.g. [["sa-east-1"], ["us-east-1"]])`;

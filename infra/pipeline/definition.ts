@@ -164,7 +164,15 @@ export interface PipelineProps {
   /** Release batching: a change waiting for a busy stage is superseded by a newer waiting one. @default true */
   readonly batching?: boolean;
   /** The pre-production stages' integration tests. @default { runner: 'codebuild' } */
-  readonly tests?: { readonly runner?: TestRunner };
+  readonly tests?: {
+    readonly runner?: TestRunner;
+    /** The team's test function, name or ARN (the lambda runner; docs/tests.md). */
+    readonly function?: string;
+    /** Endpoint template of the stages: {stage}, {region}, {service}, {pipeline}. */
+    readonly endpoint?: string;
+    /** @default 30 */
+    readonly timeoutMinutes?: number;
+  };
   /** @default - every region of the catalog */
   readonly regions?: readonly string[];
   /** @default Waves.auto() */

@@ -26,6 +26,7 @@ import { awsEventRules, sourceRules } from '../constructs/control-plane/event-ro
 import { createFunctions, grantHandler } from '../constructs/control-plane/functions.ts';
 import { githubSource, type GitHubSourceResources } from '../constructs/control-plane/github-source.ts';
 import { createStateMachines } from '../constructs/control-plane/machines.ts';
+import { createStageTests } from '../constructs/control-plane/stage-tests.ts';
 import { notifications } from '../constructs/control-plane/notifications.ts';
 import { createTables, seedTables } from '../constructs/control-plane/tables.ts';
 import { acknowledge } from '../nag.ts';
@@ -128,6 +129,7 @@ export class ControlPlaneStack extends Stack {
 
     for (const p of pipelines) {
       const machines = createStateMachines(this, p, props.buildStateMachines(p), this.functions, this.definitionFiles);
+      createStageTests(this, p, machines.pipeline.role, repositoryArns[pipelines.indexOf(p)]!);
       this.regionMachines[p.name] = machines.region;
       this.pipelineMachines[p.name] = machines.pipeline;
     }

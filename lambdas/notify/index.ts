@@ -11,6 +11,7 @@ import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause, unrestoredEarlier } from '../shared/failure.ts';
 import { settleChange } from '../shared/emergency-hold.ts';
+import { testsFailureReason } from '../shared/test-failure.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface NotifyOutput {
@@ -51,6 +52,11 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
     const unrestored = unrestoredEarlier(fields.rollbacks);
     if (unrestored) extra.reason = `${String(extra.reason)}; ${unrestored}`;
     delete extra.rollbacks;
+  }
+  if (type === EventType.TESTS_FAILED) {
+    // The state machine hands over what the runner said; the event carries why the suite failed.
+    extra.reason ??= testsFailureReason(fields.failure);
+    delete extra.failure;
   }
   // A change that is over: its outcome is recorded, and an emergency it was holds no one any
   // more, before the event is published (EventBridge down must not keep the hold; a retry
