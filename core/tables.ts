@@ -18,7 +18,7 @@
  * | HANDSOFF_WAITERS_TABLE      | `deployment#${id}`, `bake#${bakeId}`, `rollback#...` | (none)              |
  * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
- * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, or `wait#${change}`       |
+ * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, `wait#${change}`, `last` (batching) |
  * | HANDSOFF_CHANGES_TABLE      | `${pipeline}#${change}`              | `started`                           |
  * | HANDSOFF_OPERATORS_TABLE    | OPERATORS_PK (one small partition)   | `override#${id}`, `emergency#${pipeline}#${change}` |
  * | HANDSOFF_AUDIT_TABLE        | `${pipeline}#${change}`, or `${pipeline}` | `${time}#${type}#${digest}` (append-only) |
@@ -26,6 +26,7 @@
  * Pure: no AWS imports, no environment. Read by lambdas/, infra/ and sim/.
  */
 import type { Weekday } from './model.ts';
+import type { BatchedWait } from './batching.ts';
 import type { ArtifactRef, BlockingState, GateAsk, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
 export type TableName = 'deployments' | 'waiters' | 'windows' | 'holidays' | 'lanes' | 'changes' | 'operators' | 'audit';
@@ -358,8 +359,8 @@ export interface LaneHolderItem {
   execution?: string;
 }
 
-/** A change waiting for a lane (sk `wait#${change}`), with its task token and enqueue time. */
-export interface LaneWaitItem {
+/** A change waiting for a lane (sk `wait#${change}`), with its task token and enqueue time (and, batching, its merge time: core/batching.ts). */
+export interface LaneWaitItem extends Partial<BatchedWait> {
   pk: string;
   sk: string;
   change: string;

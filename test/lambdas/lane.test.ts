@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as laneHandler, lane } from '../../lambdas/lane/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
@@ -25,6 +25,16 @@ const lanesTable = () => {
   });
   // No change here has an approved emergency (the reconciler ends those of ended executions).
   ddb.on(UpdateCommand, { TableName: 'operators' }).rejects(conflict());
+  // A batching lane's order floor (sk `last`): raised unless a change merged later holds it.
+  ddb.on(UpdateCommand, { TableName: 'lanes' }).callsFake((input) => {
+    const k = key(input.Key.pk, input.Key.sk);
+    const v = input.ExpressionAttributeValues;
+    const existing = items.get(k);
+    if (existing && existing.change !== v[':change'] && existing.mergedAt > v[':mergedAt']) throw conflict();
+    items.set(k, { ...input.Key, change: v[':change'], mergedAt: v[':mergedAt'], pipeline: v[':pipeline'], stage: v[':stage'] });
+    return {};
+  });
+  ddb.on(GetCommand, { TableName: 'lanes' }).callsFake((input) => ({ Item: structuredClone(items.get(key(input.Key.pk, input.Key.sk))) }));
   ddb.on(UpdateCommand, { TableName: 'waiters' }).callsFake((input) => {
     // The lanes marker (core/tables.ts LANES_MARKER_KEY): touched by every acquire.
     const m = marker.current ?? { pk: input.Key.pk, touches: 0 };
@@ -50,7 +60,8 @@ const lanesTable = () => {
   ddb.on(QueryCommand).callsFake((input) => {
     if (input.TableName !== 'lanes') return { Items: marker.current ? [structuredClone(marker.current)] : [] };
     const v = input.ExpressionAttributeValues;
-    const found = [...items.values()].filter((i) => i.pk === v[':pk'] && (v[':sk'] ? i.sk === v[':sk'] : i.sk.startsWith(v[':wait'])));
+    // By sort key, by the waits' prefix, or (release batching) the whole partition.
+    const found = [...items.values()].filter((i) => i.pk === v[':pk'] && (v[':sk'] ? i.sk === v[':sk'] : v[':wait'] ? i.sk.startsWith(v[':wait']) : true));
     return { Items: structuredClone(found) };
   });
   return items;
