@@ -20,6 +20,8 @@
  * and among waiters the later enqueued counts as the newer.
  */
 
+import type { LaneWaitItem } from './tables.ts';
+
 /** Sort key of the item naming the newest change that ever held a lane (lanes table, `${pipeline}#${stage}`). */
 export const LANE_LAST_SK = 'last';
 
@@ -40,6 +42,9 @@ export interface BatchedWait {
   /** The pipeline batches: the lane goes to the newest waiter, the older ones are superseded. */
   batching: boolean;
 }
+
+/** A wait entry as a batching pipeline writes it (a strict one's lacks the batching fields). */
+export type BatchWaitItem = LaneWaitItem & Partial<BatchedWait>;
 
 /** What a change waiting for a lane is told: it holds the lane, or it is superseded by `supersededBy`. */
 export interface LaneGrant {

@@ -26,7 +26,6 @@
  * Pure: no AWS imports, no environment. Read by lambdas/, infra/ and sim/.
  */
 import type { Weekday } from './model.ts';
-import type { BatchedWait } from './batching.ts';
 import type { ArtifactRef, BlockingState, GateAsk, MetricScope, StepError, StepFailureCause, StepScope } from './contracts.ts';
 
 export type TableName = 'deployments' | 'waiters' | 'windows' | 'holidays' | 'lanes' | 'changes' | 'operators' | 'audit';
@@ -359,8 +358,8 @@ export interface LaneHolderItem {
   execution?: string;
 }
 
-/** A change waiting for a lane (sk `wait#${change}`), with its task token and enqueue time (and, batching, its merge time: core/batching.ts). */
-export interface LaneWaitItem extends Partial<BatchedWait> {
+/** A change waiting for a lane (sk `wait#${change}`), with its task token and enqueue time. */
+export interface LaneWaitItem {
   pk: string;
   sk: string;
   change: string;

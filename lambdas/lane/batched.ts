@@ -7,7 +7,7 @@
  * holder outdates, and gives a lane freed meanwhile to the newest waiter.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { mergedBefore, type LaneGrant } from '../../core/batching.ts';
+import { mergedBefore, type BatchWaitItem, type LaneGrant } from '../../core/batching.ts';
 import type { LaneInput } from '../../core/contracts.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { BlockReason, EventType } from '../../core/events.ts';
@@ -17,7 +17,7 @@ import { nowIso } from '../shared/duration.ts';
 import { handOver, handOverBatch, markLanesInUse, releaseHolder, removeWaiter, tryHold } from '../shared/lanes.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import { laneKey, laneWaitSk, table, type LaneWaitItem } from '../shared/tables.ts';
+import { laneKey, laneWaitSk, table } from '../shared/tables.ts';
 import { sendTaskSuccess } from '../shared/tokens.ts';
 
 type Acquire = Extract<LaneInput, { action: 'acquire' }>;
@@ -61,7 +61,7 @@ export const acquireBatched = async (input: Acquire): Promise<AcquireResult> => 
   }
   // Busy: enqueue (a retry overwrites its own entry with the new token, keeping its place).
   const existing = lane.waits.find((w) => w.change === change);
-  const entry: LaneWaitItem = {
+  const entry: BatchWaitItem = {
     pk: laneKey(pipeline, stage),
     sk: laneWaitSk(change),
     change,

@@ -5,7 +5,7 @@
  * change may supersede.
  */
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LANE_LAST_SK, type LaneGrant, type LaneLastItem } from '../../core/batching.ts';
+import { LANE_LAST_SK, type BatchWaitItem, type LaneGrant, type LaneLastItem } from '../../core/batching.ts';
 import { isEmergencyItem, type EmergencyItem } from '../../core/operator-items.ts';
 import { fastTracking } from '../../core/operators.ts';
 import { clients } from './clients.ts';
@@ -20,7 +20,7 @@ export interface LanePartition {
   /** The newest change that ever held the lane (batching pipelines only). */
   last?: LaneLastItem;
   /** The changes waiting for it, longest first. */
-  waits: LaneWaitItem[];
+  waits: BatchWaitItem[];
 }
 
 /** Everything a lane's partition holds, in one Query (consistent: a hand-over decides on it). */
@@ -35,7 +35,7 @@ export const lanePartition = async (pipeline: string, stage: string): Promise<La
   for (const item of items) {
     if (item.sk === LANE_HOLDER_SK) lane.holder = item as unknown as LaneHolderItem;
     else if (item.sk === LANE_LAST_SK) lane.last = item as unknown as LaneLastItem;
-    else if (item.sk.startsWith(LANE_WAIT_PREFIX)) lane.waits.push(item as unknown as LaneWaitItem);
+    else if (item.sk.startsWith(LANE_WAIT_PREFIX)) lane.waits.push(item as unknown as BatchWaitItem);
   }
   lane.waits.sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt) || a.change.localeCompare(b.change));
   return lane;
