@@ -55,7 +55,8 @@ export const acquireBatched = async (input: Acquire): Promise<AcquireResult> => 
       await handOver(pipeline, stage);
       return superseded(input, newer);
     }
-    await removeWaiter(pipeline, stage, change);
+    // A wait entry of an earlier attempt goes: the holder is never told again with a stale token.
+    if (lane.waits.some((w) => w.change === change)) await removeWaiter(pipeline, stage, change);
     await sendTaskSuccess(input.taskToken, { lane: stage } satisfies LaneGrant);
     return { held: true };
   }
