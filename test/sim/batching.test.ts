@@ -4,7 +4,8 @@
  * for twelve hours). Batching (the default), the two waiting in front of wave 1 are superseded
  * by the newest when the lane frees; `batching: false`, all four deploy, one by one, in order.
  * A third run has the newest change fail in wave 1: every stage it rolls back returns to what
- * it ran last (an older change's revision), never to a superseded gap.
+ * it ran last (an older change's revision), never to a superseded gap. A fourth has the third
+ * change fast-tracked: no normal change supersedes it.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -127,5 +128,32 @@ describe('batching: the newest change fails in wave 1 after superseding the wait
       );
       expect(r.revision, `${r.stage}/${r.region}/${r.target}`).toBe(before.at(-1)?.revision);
     }
+  });
+});
+
+describe('batching: an approved emergency among the waiting changes', () => {
+  let events: HandsoffEvent[];
+  beforeAll(async () => {
+    events = await simulateJson(
+      {
+        ...scenario,
+        approvers: ['pat'],
+        events: [
+          { at: '2026-11-30T13:05:00Z', kind: 'emergency-request', change: 'c3', by: 'dave', reason: 'checkout fails for EU cards' },
+          { at: '2026-11-30T13:20:00Z', kind: 'emergency-decision', change: 'c3', by: 'pat', decision: 'approve', reason: 'incident INC-1' },
+        ],
+      },
+      [PIPELINE],
+    );
+  }, 120_000);
+
+  it('is never superseded by a newer normal change: it takes wave 1, the older one is superseded by it, the newer one follows it', () => {
+    expect(ofType(events, 'change.superseded').map((e) => [e.change, e.by, e.stage])).toEqual([['c2', 'c3', 'wave-1']]);
+    const changes = summary(events);
+    expect(changes.c2).toMatchObject({ status: 'superseded' });
+    for (const c of ['c1', 'c3', 'c4']) expect(changes[c], c).toMatchObject({ status: 'succeeded' });
+    const wave1 = ofType(events, 'stage.started').filter((e) => e.stage === 'wave-1').map((e) => e.change);
+    expect(wave1).toEqual(['c1', 'c3', 'c4']);
+    expect(outOfOrder(events)).toEqual([]);
   });
 });
