@@ -3,14 +3,15 @@
  * time. Acquire, release and hand-over, shared by the `lane` handler and the reconciler
  * (which hands on lanes whose holder's execution ended, or whose hand-over was never confirmed).
  * Conditional writes make every step idempotent; a waiter re-checks the lane after enqueueing,
- * so a release racing with it never strands it.
+ * so a release racing with it never strands it. A batching pipeline's lanes (core/batching.ts)
+ * go to the newest waiter, superseding the older ones (handOverBatch).
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BlockReason, EventType } from '../../core/events.ts';
 import { hasName } from '../../core/errors.ts';
 import { clients } from './clients.ts';
-import { conditionalWrite, queryAll } from './dynamo.ts';
+import { conditionalWrite } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { endEmergency } from './emergency-hold.ts';
@@ -21,7 +22,6 @@ import {
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
   type LanesMarker,
-  LANE_WAIT_PREFIX,
   laneKey,
   laneWaitSk,
   table,
@@ -101,16 +101,6 @@ export const removeWaiter = (pipeline: string, stage: string, change: string) =>
     .dynamo()
     .send(new DeleteCommand({ TableName: table.lanes(), Key: { pk: laneKey(pipeline, stage), sk: laneWaitSk(change) } }));
 
-/** The changes waiting for a lane, longest first. */
-export const laneWaiters = async (pipeline: string, stage: string): Promise<LaneWaitItem[]> => {
-  const waiters = await queryAll<LaneWaitItem>({
-    TableName: table.lanes(),
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :wait)',
-    ExpressionAttributeValues: { ':pk': laneKey(pipeline, stage), ':wait': LANE_WAIT_PREFIX },
-  });
-  return waiters.sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt) || a.change.localeCompare(b.change));
-};
-
 /** Tells a waiting change it holds the lane; false when its task no longer waits (its execution ended, or the token is unusable). */
 const tell = async (token: string, stage: string): Promise<boolean> => {
   try {
@@ -164,7 +154,7 @@ export interface BatchHandOver {
  * holder are superseded by it; a free lane goes to the newest waiter (the newest fast-tracked
  * one first), which raises the floor, and so supersedes the older ones in the next round. A
  * holder never told it holds the lane is told again first. Each round ends a waiter's wait or
- * returns, so the loop ends. `lane`: the partition as the caller just read it.
+ * returns, so the loop ends. `read`: the lane's partition, when the caller just read it.
  */
 export const handOverBatch = async (pipeline: string, stage: string, read?: LanePartition): Promise<BatchHandOver> => {
   const result: BatchHandOver = { superseded: [] };
