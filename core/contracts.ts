@@ -364,7 +364,7 @@ export interface RollbackResult {
  * Handler `lane`. A lane is a stage of a pipeline (a pre-production stage or a wave): it
  * holds at most one change at a time. `acquire` is a `.waitForTaskToken` task completed
  * when the change holds the lane; `release` frees the lanes the change holds and hands each
- * to the change that has waited longest.
+ * to the change that has waited longest (batching: to the newest, superseding the older ones).
  */
 export const LaneInput = z.discriminatedUnion('action', [
   z.object({
@@ -375,6 +375,11 @@ export const LaneInput = z.discriminatedUnion('action', [
     taskToken: nonEmpty,
     /** ARN of the acquiring execution (`$$.Execution.Id`): a lane held by an execution that ended is freed by the reconciler. */
     execution: nonEmpty.optional(),
+    /** Release batching (core/batching.ts): the change's merge time orders it among the waiters; a newer one supersedes it. */
+    batching: z.boolean().optional(),
+    mergedAt: nonEmpty.optional(),
+    /** Batching: the stage the change holds now, freed while it waits so that newer changes can join the wait. */
+    previous: nonEmpty.optional(),
   }),
   z.object({ action: z.literal('release'), pipeline: nonEmpty, change: nonEmpty, stages: z.array(nonEmpty) }),
 ]);

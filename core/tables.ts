@@ -18,7 +18,7 @@
  * | HANDSOFF_WAITERS_TABLE      | `deployment#${id}`, `bake#${bakeId}`, `rollback#...` | (none)              |
  * | HANDSOFF_WINDOWS_TABLE      | pipeline                             | region, or `*` for every region     |
  * | HANDSOFF_HOLIDAYS_TABLE     | pipeline, or `${pipeline}#${region}` | date `YYYY-MM-DD` (window's zone)   |
- * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, or `wait#${change}`       |
+ * | HANDSOFF_LANES_TABLE        | `${pipeline}#${stage}`               | `holder`, `wait#${change}`, `last` (batching) |
  * | HANDSOFF_CHANGES_TABLE      | `${pipeline}#${change}`              | `started`                           |
  * | HANDSOFF_OPERATORS_TABLE    | OPERATORS_PK (one small partition)   | `override#${id}`, `emergency#${pipeline}#${change}` |
  * | HANDSOFF_AUDIT_TABLE        | `${pipeline}#${change}`, or `${pipeline}` | `${time}#${type}#${digest}` (append-only) |

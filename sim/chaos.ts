@@ -8,7 +8,9 @@
  * - a revision deployed at most once per group (rollbacks aside): no second deployment of a
  *   revision that already succeeded there, with no other revision in between;
  * - a failed change on no box at the end (`boxesAtEnd` 0);
- * - every healthy change completes when the faults are moderate (no deleted alarm).
+ * - nothing older deploys after something newer in any deployment group (release batching);
+ * - every healthy change completes when the faults are moderate (no deleted alarm), or is
+ *   superseded by a newer change that completes (which carries it).
  */
 import type { HandsoffEvent } from '../core/events.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
@@ -164,14 +166,28 @@ export const violations = (mix: Mix, pipeline: ResolvedPipeline, events: Handsof
     statusOf.set(id, String(e.status));
   }
 
+  // Order kept: in each group, the changes that start a deployment come in merge order.
+  const merged = (mix.scenario.changes ?? []).map((c) => c.id);
+  const newest = new Map<string, string>();
+  for (const e of events.filter((x) => x.type === 'deployment.started')) {
+    const group = groupOf(e);
+    const before = newest.get(group);
+    if (before !== undefined && merged.indexOf(String(e.change)) < merged.indexOf(before)) {
+      out.push(`order broken in ${group}: ${String(e.change)} started a deployment at ${e.time} after newer ${before}`);
+    } else newest.set(group, String(e.change));
+  }
+
   const finished = events.find((e) => e.type === 'simulation.finished');
   const changes = (finished?.changes ?? {}) as Record<string, ChangeSummary>;
+  const carriedBy = new Map(events.filter((e) => e.type === 'change.superseded').map((e) => [String(e.change), String(e.by)]));
   for (const [id, c] of Object.entries(changes)) {
     if (c.status === 'failed' && c.boxesAtEnd !== 0) out.push(`failed change ${id} still on ${c.boxesAtEnd} boxes at the end`);
   }
   if (mix.moderate) {
     for (const id of mix.healthy) {
-      if (changes[id]?.status !== 'succeeded') out.push(`healthy change ${id} did not complete under moderate faults: ${changes[id]?.status ?? 'no summary'}`);
+      const carrier = changes[id]?.status === 'superseded' ? carriedBy.get(id) : undefined;
+      if (changes[id]?.status === 'succeeded' || (carrier && changes[carrier]?.status === 'succeeded')) continue;
+      out.push(`healthy change ${id} did not complete under moderate faults: ${changes[id]?.status ?? 'no summary'}${carrier ? ` (superseded by ${carrier})` : ''}`);
     }
   }
   return out;

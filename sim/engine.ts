@@ -208,7 +208,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     sfn.onPipelineExecution = (pipeline, change, run) => {
       if (!outcomes.has(change)) return;
       run.then(
-        () => outcomes.set(change, 'succeeded'),
+        () => outcomes.set(change, emitted.some((x) => x.type === EventType.CHANGE_SUPERSEDED && x.change === change) ? 'superseded' : 'succeeded'),
         (e: Error) => {
           if (emitted.some((x) => x.type === EventType.CHANGE_REJECTED && x.change === change)) {
             outcomes.set(change, 'rejected');

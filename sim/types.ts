@@ -35,7 +35,7 @@ export interface SimScenario {
 }
 
 export interface ChangeSummary {
-  status: 'succeeded' | 'failed' | 'rejected' | 'in-flight';
+  status: 'succeeded' | 'failed' | 'rejected' | 'superseded' | 'in-flight';
   leadTime: string | null;
   failedRequests: number;
   regionsReached: string[];

@@ -61,15 +61,44 @@ export const failChange = (
 export const releaseLanes = (stages: string[], next: string | undefined, extra: State = {}): State =>
   invoke(HandlerName.LANE, { action: 'release', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stages }, next, extra);
 
-/** Waits until the change holds the stage's lane (one change per stage at a time). */
-export const acquireLane = (stage: string, next: string, catchTo: string): State =>
+/**
+ * Waits until the change holds the stage's lane (one change per stage at a time). Batching
+ * (`batched`): the change's merge time orders it among the waiters, it frees `previous` while it
+ * waits, and the answer (`$.lane`) may say it is superseded (`supersededBy`).
+ */
+export const acquireLane = (stage: string, next: string, catchTo: string, batched?: { previous?: string }): State =>
   callback(
     HandlerName.LANE,
-    { action: 'acquire', 'pipeline.$': '$.pipeline', 'change.$': '$.change', stage, 'execution.$': '$$.Execution.Id' },
+    {
+      action: 'acquire',
+      'pipeline.$': '$.pipeline',
+      'change.$': '$.change',
+      stage,
+      'execution.$': '$$.Execution.Id',
+      ...(batched ? { batching: true, 'mergedAt.$': '$.mergedAt', ...(batched.previous ? { previous: batched.previous } : {}) } : {}),
+    },
     CHILD_TIMEOUT_SECONDS,
     next,
     catchTo,
+    batched ? { ResultPath: '$.lane' } : {},
   );
+
+/**
+ * A change superseded by a newer one while it waited for `stage` (release batching): it
+ * announces `change.superseded` with the newer change (`by`), frees every lane it may hold, and
+ * its execution ends (a success: the newer change carries its commits). Neither step failing
+ * keeps it running: the reconciler frees the lanes of an ended execution.
+ */
+const supersededStates = (states: States, id: string, stage: string, lanes: string[]): string => {
+  const notifyId = `${id}.Superseded`;
+  const releaseId = `${id}.Superseded.ReleaseLanes`;
+  const endId = `${id}.Superseded.End`;
+  states[notifyId] = notify(EventType.CHANGE_SUPERSEDED, { stage }, releaseId, { 'by.$': '$.lane.supersededBy' });
+  (states[notifyId] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: releaseId }];
+  states[releaseId] = releaseLanes(lanes, endId, { Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: endId }] });
+  states[endId] = { Type: 'Succeed' };
+  return notifyId;
+};
 
 /**
  * The build stage's pin: `resolve-artifact` reads the version and SHA-256 of the change's
@@ -136,10 +165,22 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   let previous: string | undefined;
   /** The stages entered before the current one: a change failed later is rolled back there too. */
   const earlier: string[] = [];
-  /** Lane of the stage first, then free the previous one: changes keep their order. */
+  /**
+   * Lane of the stage first, then free the previous one: changes keep their order. Batching, a
+   * change that must wait frees the previous stage meanwhile (the lane handler does), and one
+   * superseded while it waits ends there.
+   */
   const enterStage = (id: string, stage: string, region?: string): void => {
-    const laneFailed = failChange(states, `${id}.Lane`, stage, previous ? [previous, stage] : [stage], { causePath: '$.error.Cause' }, region, [...earlier]);
-    add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed));
+    const held = previous ? [previous, stage] : [stage];
+    const laneFailed = failChange(states, `${id}.Lane`, stage, held, { causePath: '$.error.Cause' }, region, [...earlier]);
+    add(`${id}.Lane`, acquireLane(stage, 'NEXT', laneFailed, p.batching ? { ...(previous ? { previous } : {}) } : undefined));
+    if (p.batching) {
+      add(`${id}.LaneSuperseded`, {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.lane.supersededBy', IsPresent: true, Next: supersededStates(states, id, stage, held) }],
+        Default: 'NEXT',
+      });
+    }
     if (previous) add(`${id}.ReleasePrevious`, releaseLanes([previous], 'NEXT'));
     previous = stage;
   };

@@ -1,7 +1,9 @@
 /**
  * Handler `lane`: each stage of a pipeline holds at most one change at a time, so that at
  * most one deployment runs per CodeDeploy deployment group and changes keep their order.
- * A change acquires the next stage before it releases the one it is in.
+ * A change acquires the next stage before it releases the one it is in; with release batching
+ * (batched.ts, core/batching.ts) a change that must wait frees the stage it is in, and of the
+ * changes waiting for a lane the newest gets it, superseding the older ones.
  *
  * Items (lanes table, core/tables.ts): sk `holder`, the change holding the lane and its
  * execution; sk `wait#${change}`, a change waiting for it, with its task token and enqueue
@@ -20,8 +22,10 @@ import { publish } from '../shared/publish.ts';
 import { laneKey, laneWaitSk, table, type LaneWaitItem } from '../shared/tables.ts';
 import { sendTaskSuccess } from '../shared/tokens.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
+import { acquireBatched, type AcquireResult } from './batched.ts';
 
-const acquire = async (input: Extract<LaneInput, { action: 'acquire' }>): Promise<{ held: boolean }> => {
+const acquire = async (input: Extract<LaneInput, { action: 'acquire' }>): Promise<AcquireResult> => {
+  if (input.batching) return acquireBatched(input);
   const { pipeline, stage, change, execution } = input;
   // First: the reconciler sweeps the lanes while the marker says they may be in use.
   await markLanesInUse();
@@ -75,7 +79,7 @@ const release = async (input: Extract<LaneInput, { action: 'release' }>): Promis
   return { released };
 };
 
-export const lane = async (input: LaneInput): Promise<{ held?: boolean; released?: string[] }> => {
+export const lane = async (input: LaneInput): Promise<{ held?: boolean; supersededBy?: string; released?: string[] }> => {
   return input.action === 'acquire' ? acquire(input) : release(input);
 };
 

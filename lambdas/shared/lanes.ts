@@ -3,14 +3,15 @@
  * time. Acquire, release and hand-over, shared by the `lane` handler and the reconciler
  * (which hands on lanes whose holder's execution ended, or whose hand-over was never confirmed).
  * Conditional writes make every step idempotent; a waiter re-checks the lane after enqueueing,
- * so a release racing with it never strands it.
+ * so a release racing with it never strands it. A batching pipeline's lanes (core/batching.ts)
+ * go to the newest waiter, superseding the older ones (handOverBatch).
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BlockReason, EventType } from '../../core/events.ts';
 import { hasName } from '../../core/errors.ts';
 import { clients } from './clients.ts';
-import { conditionalWrite, queryAll } from './dynamo.ts';
+import { conditionalWrite } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { endEmergency } from './emergency-hold.ts';
@@ -21,7 +22,6 @@ import {
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
   type LanesMarker,
-  LANE_WAIT_PREFIX,
   laneKey,
   laneWaitSk,
   table,
@@ -29,6 +29,8 @@ import {
   type LaneWaitItem,
 } from './tables.ts';
 import { sendTaskSuccess } from './tokens.ts';
+import { batches, LANE_LAST_SK, nextInBatch, supersededByFloor, type LaneGrant, type LaneLastItem } from '../../core/batching.ts';
+import { fastTrackedChanges, lanePartition, raiseFloor, supersede, type LanePartition } from './batching.ts';
 
 /** A marker untouched this long, with the lanes table found empty, is deleted by the reconciler. */
 export const LANES_MARKER_GRACE_MS = 3_600_000;
@@ -99,20 +101,10 @@ export const removeWaiter = (pipeline: string, stage: string, change: string) =>
     .dynamo()
     .send(new DeleteCommand({ TableName: table.lanes(), Key: { pk: laneKey(pipeline, stage), sk: laneWaitSk(change) } }));
 
-/** The changes waiting for a lane, longest first. */
-export const laneWaiters = async (pipeline: string, stage: string): Promise<LaneWaitItem[]> => {
-  const waiters = await queryAll<LaneWaitItem>({
-    TableName: table.lanes(),
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :wait)',
-    ExpressionAttributeValues: { ':pk': laneKey(pipeline, stage), ':wait': LANE_WAIT_PREFIX },
-  });
-  return waiters.sort((a, b) => a.enqueuedAt.localeCompare(b.enqueuedAt) || a.change.localeCompare(b.change));
-};
-
 /** Tells a waiting change it holds the lane; false when its task no longer waits (its execution ended, or the token is unusable). */
 const tell = async (token: string, stage: string): Promise<boolean> => {
   try {
-    return await sendTaskSuccess(token, { lane: stage });
+    return await sendTaskSuccess(token, { lane: stage } satisfies LaneGrant);
   } catch (err) {
     if (hasName(err, 'InvalidToken')) return false;
     throw err;
@@ -128,7 +120,9 @@ const tell = async (token: string, stage: string): Promise<boolean> => {
  * @returns the change told it holds the lane, if any.
  */
 export const handOver = async (pipeline: string, stage: string, holder?: string): Promise<string | undefined> => {
-  const waiters = await laneWaiters(pipeline, stage);
+  const lane = await lanePartition(pipeline, stage);
+  if (batches(lane.waits)) return (await handOverBatch(pipeline, stage, lane)).told;
+  const waiters = lane.waits;
   // The change that took the lane but was never told goes first: it holds the lane already.
   const ordered = holder ? [...waiters.filter((w) => w.change === holder), ...waiters.filter((w) => w.change !== holder)] : waiters;
   for (const next of ordered) {
@@ -146,6 +140,57 @@ export const handOver = async (pipeline: string, stage: string, holder?: string)
     await releaseHolder(pipeline, stage, next.change);
   }
   return undefined;
+};
+
+export interface BatchHandOver {
+  /** The change told it holds the lane, if any. */
+  told?: string;
+  /** The changes told they are superseded, and by which. */
+  superseded: Array<{ change: string; by: string }>;
+}
+
+/**
+ * A batching lane's hand-over (core/batching.ts): the waiters merged before the lane's newest
+ * holder are superseded by it; a free lane goes to the newest waiter (the newest fast-tracked
+ * one first), which raises the floor, and so supersedes the older ones in the next round. A
+ * holder never told it holds the lane is told again first. Each round ends a waiter's wait or
+ * returns, so the loop ends. `read`: the lane's partition, when the caller just read it.
+ */
+export const handOverBatch = async (pipeline: string, stage: string, read?: LanePartition): Promise<BatchHandOver> => {
+  const result: BatchHandOver = { superseded: [] };
+  let fastTracked: Set<string> | undefined | null = null; // read once, when a choice needs it
+  // Each round ends one waiter's wait or returns: the bound is only a net.
+  let lane = read ?? (await lanePartition(pipeline, stage));
+  for (let round = 0, rounds = 2 * lane.waits.length + 2; round < rounds; round++, lane = await lanePartition(pipeline, stage)) {
+    const older = supersededByFloor(lane.waits, lane.last);
+    for (const waiter of older) {
+      await supersede(waiter, stage, lane.last!.change);
+      result.superseded.push({ change: waiter.change, by: lane.last!.change });
+    }
+    const rest = lane.waits.filter((w) => !older.includes(w));
+    const untold = lane.holder && rest.find((w) => w.change === lane.holder!.change);
+    if (rest.length === 0 || (lane.holder && !untold)) return result;
+    if (!untold && rest.length > 1 && fastTracked === null) fastTracked = await fastTrackedChanges(pipeline);
+    const next = untold ?? nextInBatch(rest, rest.length > 1 ? (fastTracked ?? undefined) : new Set())!;
+    if (!(await tryHold(pipeline, stage, next.change, next.execution))) return result; // someone else took it: they hand over in turn
+    const newer = await raiseFloor(pipeline, stage, next.change, next.mergedAt!);
+    if (newer) {
+      // A change merged after it held the lane meanwhile: it gives the lane back, and the next round supersedes it.
+      logger.warn('a newer change held the lane meanwhile; not handing it to an older one', { pipeline, stage, change: next.change, newer });
+      await releaseHolder(pipeline, stage, next.change);
+      continue;
+    }
+    const told = await tell(next.token, stage);
+    await removeWaiter(pipeline, stage, next.change);
+    if (told) {
+      await publish([{ type: EventType.UNBLOCKED, reason: BlockReason.LANE, pipeline, change: next.change, stage }]);
+      result.told = next.change;
+    } else {
+      logger.warn('waiting change no longer waits; lane handed to the next one', { pipeline, stage, change: next.change });
+      await releaseHolder(pipeline, stage, next.change);
+    }
+  }
+  return result;
 };
 
 /** Step Functions execution statuses that still hold what they acquired. */
@@ -167,7 +212,7 @@ export interface LaneSweep {
   freed: number;
   /** Changes told they hold a lane (a hand-over done or re-sent). */
   handedOver: number;
-  /** Items of the lanes table the sweep found (holders and waits). */
+  /** Items of the lanes table the sweep found (holders and waits; not the batching order floors, which stay). */
   items: number;
 }
 
@@ -184,15 +229,19 @@ export const sweepLanes = async (): Promise<LaneSweep> => {
     items.push(...((page.Items ?? []) as Array<LaneHolderItem | LaneWaitItem>));
     start = page.LastEvaluatedKey;
   } while (start);
-  const lanes = new Map<string, { holder?: LaneHolderItem; waits: LaneWaitItem[] }>();
+  const lanes = new Map<string, { holder?: LaneHolderItem; last?: LaneLastItem; waits: LaneWaitItem[] }>();
+  let inUse = 0;
   for (const item of items) {
     const lane = lanes.get(item.pk) ?? { waits: [] };
-    if (item.sk === LANE_HOLDER_SK) lane.holder = item as LaneHolderItem;
+    // A batching lane's order floor (`last`) stays when the lane is free: it is no use of the lane.
+    if (item.sk === LANE_LAST_SK) lane.last = item as unknown as LaneLastItem;
+    else if (item.sk === LANE_HOLDER_SK) lane.holder = item as LaneHolderItem;
     else lane.waits.push(item as LaneWaitItem);
+    if (item.sk !== LANE_LAST_SK) inUse++;
     lanes.set(item.pk, lane);
   }
-  const sweep: LaneSweep = { freed: 0, handedOver: 0, items: items.length };
-  for (const { holder, waits } of lanes.values()) {
+  const sweep: LaneSweep = { freed: 0, handedOver: 0, items: inUse };
+  for (const { holder, last, waits } of lanes.values()) {
     const pipeline = holder?.pipeline ?? waits[0]?.pipeline;
     const stage = holder?.stage ?? waits[0]?.stage;
     if (!pipeline || !stage) continue; // an item written before lanes named their pipeline and stage
@@ -207,8 +256,10 @@ export const sweepLanes = async (): Promise<LaneSweep> => {
       await endEmergency(pipeline, holder.change);
       if (waits.some((w) => w.change !== holder.change) && (await handOver(pipeline, stage))) sweep.handedOver++;
     } else if (holder) {
-      // Held by a running execution: only a holder never told it holds the lane needs its token again.
-      if (waits.some((w) => w.change === holder.change) && (await handOver(pipeline, stage, holder.change))) sweep.handedOver++;
+      // Held by a running execution: only a holder never told it holds the lane needs its token
+      // again, and, batching, waiters older than the lane's newest holder are told they are superseded.
+      const untold = waits.some((w) => w.change === holder.change);
+      if ((untold || supersededByFloor(waits, last).length > 0) && (await handOver(pipeline, stage, holder.change))) sweep.handedOver++;
     } else if (waits.length > 0 && (await handOver(pipeline, stage))) {
       // Free, with changes waiting: a release whose hand-over failed.
       sweep.handedOver++;

@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as laneHandler, lane } from '../../lambdas/lane/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
@@ -11,12 +11,17 @@ useAwsMocks();
 
 /** A tiny lanes table behind the mocked document client, with the handler's conditions. */
 const marker: { current?: Record<string, any> } = {};
+/** Runs once, just before the next write of a lane's holder (a race a test stages). */
+const beforeHold: { run?: () => void } = {};
 const lanesTable = () => {
   const items = new Map<string, Record<string, any>>();
   marker.current = undefined;
   const key = (pk: string, sk: string) => `${pk}|${sk}`;
   const conflict = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata });
   ddb.on(PutCommand).callsFake((input) => {
+    const race = input.Item.sk === 'holder' ? beforeHold.run : undefined;
+    beforeHold.run = undefined;
+    race?.();
     const k = key(input.Item.pk, input.Item.sk);
     const existing = items.get(k);
     if (input.ConditionExpression && existing && existing.change !== input.ExpressionAttributeValues[':change']) throw conflict();
@@ -25,6 +30,16 @@ const lanesTable = () => {
   });
   // No change here has an approved emergency (the reconciler ends those of ended executions).
   ddb.on(UpdateCommand, { TableName: 'operators' }).rejects(conflict());
+  // A batching lane's order floor (sk `last`): raised unless a change merged later holds it.
+  ddb.on(UpdateCommand, { TableName: 'lanes' }).callsFake((input) => {
+    const k = key(input.Key.pk, input.Key.sk);
+    const v = input.ExpressionAttributeValues;
+    const existing = items.get(k);
+    if (existing && existing.change !== v[':change'] && existing.mergedAt > v[':mergedAt']) throw conflict();
+    items.set(k, { ...input.Key, change: v[':change'], mergedAt: v[':mergedAt'], pipeline: v[':pipeline'], stage: v[':stage'] });
+    return {};
+  });
+  ddb.on(GetCommand, { TableName: 'lanes' }).callsFake((input) => ({ Item: structuredClone(items.get(key(input.Key.pk, input.Key.sk))) }));
   ddb.on(UpdateCommand, { TableName: 'waiters' }).callsFake((input) => {
     // The lanes marker (core/tables.ts LANES_MARKER_KEY): touched by every acquire.
     const m = marker.current ?? { pk: input.Key.pk, touches: 0 };
@@ -50,7 +65,8 @@ const lanesTable = () => {
   ddb.on(QueryCommand).callsFake((input) => {
     if (input.TableName !== 'lanes') return { Items: marker.current ? [structuredClone(marker.current)] : [] };
     const v = input.ExpressionAttributeValues;
-    const found = [...items.values()].filter((i) => i.pk === v[':pk'] && (v[':sk'] ? i.sk === v[':sk'] : i.sk.startsWith(v[':wait'])));
+    // By sort key, by the waits' prefix, or (release batching) the whole partition.
+    const found = [...items.values()].filter((i) => i.pk === v[':pk'] && (v[':sk'] ? i.sk === v[':sk'] : v[':wait'] ? i.sk.startsWith(v[':wait']) : true));
     return { Items: structuredClone(found) };
   });
   return items;
@@ -258,6 +274,158 @@ describe('lane', () => {
       sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
       await reconcile();
       expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c1' });
+    });
+  });
+
+  describe('release batching', () => {
+    const merged: Record<string, string> = { c1: '2026-12-01T09:00:00Z', c2: '2026-12-01T10:00:00Z', c3: '2026-12-01T11:00:00Z', c4: '2026-12-01T12:00:00Z' };
+    const execution = (change: string) => `arn:aws:states:us-west-2:111122223333:execution:handsoff-p:${change}`;
+    let clock = 0;
+    const acquire = (change: string, stage: string, extra: Record<string, unknown> = {}) => {
+      vi.setSystemTime(Date.parse('2026-12-01T18:00:00Z') + ++clock * 1000); // enqueue times in call order
+      return lane({ action: 'acquire', pipeline: 'p', change, stage, taskToken: `t-${change}`, execution: execution(change), batching: true, mergedAt: merged[change]!, ...extra });
+    };
+    /** What each token was told: held (`lane`) or superseded (`by`). */
+    const told = () =>
+      sfn.commandCalls(SendTaskSuccessCommand).map((c) => {
+        const out = JSON.parse(c.args[0].input.output!);
+        return [c.args[0].input.taskToken, out.supersededBy ? `superseded by ${out.supersededBy}` : `holds ${out.lane}`];
+      });
+    const emergencies = (...changes: string[]) =>
+      ddb.on(QueryCommand, { TableName: 'operators' }).resolves({
+        Items: changes.map((change) => ({ pk: 'operators', sk: `emergency#p#${change}`, pipeline: 'p', change, state: 'approved', announced: 'approved' })),
+      });
+    beforeEach(() => {
+      clock = 0;
+      emergencies();
+    });
+
+    it('hands a freed lane to the newest waiter, which supersedes the older ones', async () => {
+      await acquire('c1', 'wave-1');
+      for (const c of ['c2', 'c3', 'c4']) await expect(acquire(c, 'wave-1')).resolves.toEqual({ held: false });
+      await lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] });
+      expect(told()).toEqual([
+        ['t-c1', 'holds wave-1'],
+        ['t-c4', 'holds wave-1'],
+        ['t-c2', 'superseded by c4'],
+        ['t-c3', 'superseded by c4'],
+      ]);
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c4' });
+      expect(items.get('p#wave-1|last')).toMatchObject({ change: 'c4', mergedAt: '2026-12-01T12:00:00.000Z' });
+      expect([...items.keys()].filter((k) => k.includes('wait#'))).toEqual([]);
+      expect(published().filter((e) => e.type === 'unblocked').map((e) => e.change)).toEqual(['c4']);
+    });
+
+    it('a change that must wait frees the stage it holds, so that the next one can pass it and join the wait', async () => {
+      await acquire('c1', 'wave-1');
+      await acquire('c2', 'gamma');
+      await acquire('c3', 'gamma'); // waits for c2
+      await expect(acquire('c2', 'wave-1', { previous: 'gamma' })).resolves.toEqual({ held: false });
+      expect(items.get('p#gamma|holder')).toMatchObject({ change: 'c3' });
+      expect(told()).toContainEqual(['t-c3', 'holds gamma']);
+      // c3 finishes gamma and joins the wait for wave-1, freeing gamma in turn.
+      await expect(acquire('c3', 'wave-1', { previous: 'gamma' })).resolves.toEqual({ held: false });
+      expect(items.has('p#gamma|holder')).toBe(false);
+      expect([...items.keys()].filter((k) => k.startsWith('p#wave-1|wait#'))).toEqual(['p#wave-1|wait#c2', 'p#wave-1|wait#c3']);
+    });
+
+    it('supersedes a change older than the newest that held the lane, on arrival or on a retried acquire', async () => {
+      await acquire('c3', 'beta');
+      await lane({ action: 'release', pipeline: 'p', change: 'c3', stages: ['beta'] });
+      // c2 was delayed (a slow review): c3 has passed beta already.
+      await expect(acquire('c2', 'beta')).resolves.toEqual({ held: false, supersededBy: 'c3' });
+      await expect(acquire('c2', 'beta')).resolves.toEqual({ held: false, supersededBy: 'c3' });
+      expect(items.has('p#beta|holder')).toBe(false);
+      expect(items.has('p#beta|wait#c2')).toBe(false);
+      expect(told().filter(([t]) => t === 't-c2')).toEqual([
+        ['t-c2', 'superseded by c3'],
+        ['t-c2', 'superseded by c3'],
+      ]);
+      // A retried acquire by the holder only tells it again.
+      await acquire('c4', 'beta');
+      await expect(acquire('c4', 'beta')).resolves.toEqual({ held: true });
+      expect(told().filter(([t]) => t === 't-c4')).toEqual([
+        ['t-c4', 'holds beta'],
+        ['t-c4', 'holds beta'],
+      ]);
+    });
+
+    it('an older change that finds the lane free while a newer one takes it gives it back and is superseded', async () => {
+      // Between its read of the lane and its hold, c3 (merged later) held alpha and released it.
+      beforeHold.run = () => items.set('p#alpha|last', { pk: 'p#alpha', sk: 'last', change: 'c3', mergedAt: '2026-12-01T11:00:00.000Z', pipeline: 'p', stage: 'alpha' });
+      await expect(acquire('c2', 'alpha')).resolves.toEqual({ held: false, supersededBy: 'c3' });
+      expect(items.has('p#alpha|holder')).toBe(false);
+      expect(items.get('p#alpha|last')).toMatchObject({ change: 'c3' });
+      expect(told()).toEqual([['t-c2', 'superseded by c3']]);
+    });
+
+    it('never supersedes an approved emergency by a normal change: it gets the lane, the newer normal change waits behind it', async () => {
+      emergencies('c3');
+      await acquire('c1', 'wave-1');
+      for (const c of ['c2', 'c3', 'c4']) await acquire(c, 'wave-1');
+      await lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c3' });
+      expect(told().slice(1)).toEqual([
+        ['t-c3', 'holds wave-1'],
+        ['t-c2', 'superseded by c3'],
+      ]);
+      expect(items.has('p#wave-1|wait#c4')).toBe(true);
+      await lane({ action: 'release', pipeline: 'p', change: 'c3', stages: ['wave-1'] });
+      expect(told().at(-1)).toEqual(['t-c4', 'holds wave-1']);
+    });
+
+    it('when the operators table cannot be read, passes nobody over: the lane goes to the change that waited longest', async () => {
+      ddb.on(QueryCommand, { TableName: 'operators' }).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      await acquire('c1', 'wave-1');
+      await acquire('c2', 'wave-1');
+      await acquire('c3', 'wave-1');
+      await lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+      expect(told().slice(1)).toEqual([['t-c2', 'holds wave-1']]);
+      expect(items.has('p#wave-1|wait#c3')).toBe(true);
+    });
+
+    it('a superseded change never told (its token lost in a crash) is told again by the reconciler; the holder stays', async () => {
+      sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+      await acquire('c1', 'wave-1');
+      await acquire('c2', 'wave-1');
+      await acquire('c3', 'wave-1');
+      sfn.on(SendTaskSuccessCommand, { taskToken: 't-c2' }).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'NetworkingError' }));
+      await expect(lane({ action: 'release', pipeline: 'p', change: 'c1', stages: ['wave-1'] })).rejects.toThrow('socket hang up');
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c3' });
+      expect(items.has('p#wave-1|wait#c2')).toBe(true);
+      await reconcile();
+      expect(items.has('p#wave-1|wait#c2')).toBe(false);
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c3' });
+      expect(told().filter(([t]) => t !== 't-c1')).toEqual([
+        ['t-c3', 'holds wave-1'],
+        ['t-c2', 'superseded by c3'],
+        ['t-c2', 'superseded by c3'],
+      ]);
+      // Once told, the sweeps leave the lane alone.
+      sfn.resetHistory();
+      await reconcile();
+      expect(told()).toEqual([]);
+    });
+
+    it('the reconciler frees a lane whose holder ended and hands it to the newest waiter', async () => {
+      sfn.on(DescribeExecutionCommand).callsFake((input) => ({ status: input.executionArn === execution('c1') ? 'ABORTED' : 'RUNNING' }));
+      await acquire('c1', 'wave-1');
+      await acquire('c2', 'wave-1');
+      await acquire('c3', 'wave-1');
+      await expect(reconcile()).resolves.toMatchObject({ lanesFreed: 1, lanesHandedOver: 1 });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c3' });
+      expect(told().slice(1)).toEqual([
+        ['t-c3', 'holds wave-1'],
+        ['t-c2', 'superseded by c3'],
+      ]);
+    });
+
+    it('asks for the merge time: a batching acquire without one is refused, naming the field', async () => {
+      await expect(lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'alpha', taskToken: 't', batching: true })).rejects.toMatchObject({
+        name: 'InvalidInput',
+        message: expect.stringContaining('mergedAt'),
+      });
     });
   });
 

@@ -128,7 +128,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.RESOLVE_ARTIFACT]: { readArtifacts: true, publishes: false },
   [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
   // UpdateItem on the waiters table: the lanes marker (core/tables.ts LANES_MARKER_KEY) an acquire touches first.
-  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'], audit: AUDIT_APPEND }, completeTasks: COMPLETE_TASKS },
+  // Query on the operators table: release batching never supersedes an approved emergency (lambdas/shared/batching.ts).
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'], operators: OPERATORS_READ, audit: AUDIT_APPEND }, completeTasks: COMPLETE_TASKS },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: { ...STATE_TABLES, audit: AUDIT_APPEND }, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): finds them in the
   // open-waiters index (filtered on `watching`) and finishes them; no deployment, alarm or schedule API.
