@@ -135,3 +135,12 @@ export const artifactKey = (pipeline: string, revision: string): string => `${pi
  */
 export const MAX_CHANGE_ID_LENGTH = 60;
 export const regionExecutionName = (change: string, region: string): string => `${change}-${region}`;
+
+/** The pipeline's CodeBuild project: runs its unit tests and uploads its artifact (the build stage). */
+export const buildProjectName = (pipeline: string): string => `handsoff-${pipeline}-build`;
+
+/**
+ * The artifact bucket of one target region (in its target stack): CodeDeploy there reads the
+ * change's bundle from this copy, never across regions. Bucket names are global, hence the account.
+ */
+export const regionArtifactBucketName = (account: string, region: string): string => `handsoff-artifacts-${account}-${region}`;

@@ -20,6 +20,8 @@ export const ENV = {
   SCHEDULER_ROLE_ARN: 'HANDSOFF_SCHEDULER_ROLE_ARN',
   SCHEDULE_GROUP: 'HANDSOFF_SCHEDULE_GROUP',
   ARTIFACT_BUCKET: 'HANDSOFF_ARTIFACT_BUCKET',
+  /** The account of the target regions' artifact buckets (naming.regionArtifactBucketName). */
+  ACCOUNT_ID: 'HANDSOFF_ACCOUNT_ID',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
