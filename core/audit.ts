@@ -18,6 +18,8 @@ export const AUDITED_EVENT_TYPES: ReadonlySet<string> = new Set<string>([
   EventType.CHANGE_COMPLETED,
   EventType.STAGE_STARTED,
   EventType.STAGE_COMPLETED,
+  // The checksum of what the change deploys, recorded with the change.
+  EventType.BUILD_COMPLETED,
   EventType.BLOCKED,
   EventType.UNBLOCKED,
   EventType.DEPLOYMENT_STARTED,
