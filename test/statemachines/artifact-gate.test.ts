@@ -69,7 +69,7 @@ const run = async (
   visit(def.States);
   const machine = new StateMachine(def, { validationOptions: { checkArn: false, checkPaths: false } });
   const execution = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: overrides },
+    overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides: { 'Build.Run': 0 } },
     context: { Execution: { Id: 'arn:aws:states:us-west-2:111122223333:execution:handsoff-storefront-api:c1' }, Task: { Token: 'token' } } as any,
   });
   try {
@@ -136,6 +136,21 @@ describe('the pinned-artifact gate of the pipeline machine', () => {
         ],
       },
     ]);
+  });
+
+  it("waits out CodeBuild's limits (throttling, too many concurrent builds) and builds once they let it", async () => {
+    let attempts = 0;
+    const { calls, builds } = await run(change, () => PINNED, () => {
+      attempts++;
+      if (attempts === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'CodeBuild.ThrottlingException' });
+      if (attempts === 2) throw Object.assign(new Error('Cannot have more than 60 active builds for the account'), { name: 'CodeBuild.AccountLimitExceededException' });
+      return succeeded();
+    });
+    expect(builds).toHaveLength(3);
+    // (The recorder stops the run at its first lane.)
+    expect(calls.some((c) => c.type === 'change.failed' && c.stage === 'build')).toBe(false);
+    expect(calls.some((c) => c.action === 'acquire')).toBe(true);
+    expect(calls.some((c) => c.type === 'build.completed')).toBe(true);
   });
 
   it('fails a change whose build failed in build, with the failing phase and its message, before pinning, a lane or a deployment', async () => {
