@@ -118,8 +118,6 @@ export interface DeploymentItem extends ScopeFields {
   revision: string;
   /** The exact object deployed (S3 version, ETag, SHA-256). */
   artifact?: ArtifactRef;
-  /** The region's copy of it that CodeDeploy deploys (its bucket, version and ETag). */
-  location?: ArtifactLocation;
   /** Revision the group ran before (its last successful deployment); absent on a group's first deployment. */
   previousRevision?: string;
   previousLocation?: ArtifactLocation;

@@ -48,7 +48,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from '../shared/tokens.ts';
 import { registerWaiter, type Registration } from '../shared/waiters.ts';
-import { checkedCopy } from '../shared/region-artifact.ts';
+import { checkedCopy, type CopyRecord } from '../shared/region-artifact.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface RollbackOutput {
@@ -64,7 +64,7 @@ const previousOf = (item: DeploymentItem): ArtifactLocation | undefined =>
   item.previousLocation?.version ? item.previousLocation : undefined;
 
 /** The change's own artifact in the group: the region copy the claim recorded, else its pinned version and ETag. */
-const changeLocationOf = (item: DeploymentItem): ArtifactLocation => item.location ?? ({
+const changeLocationOf = (item: DeploymentItem & CopyRecord): ArtifactLocation => item.location ?? ({
   bucket: env(ENV.ARTIFACT_BUCKET),
   key: artifactKey(item.pipeline, item.revision),
   bundleType: 'zip',

@@ -21,6 +21,12 @@ import { env, ENV } from './config.ts';
 import { logger } from './logger.ts';
 import type { ArtifactLocation } from './tables.ts';
 
+/** What a deployment claim (core/tables.ts DeploymentItem) records of the copy it deploys. */
+export interface CopyRecord {
+  /** The region's copy of the change's artifact that CodeDeploy deploys (its bucket, version and ETag). */
+  location?: ArtifactLocation;
+}
+
 /** A region copy: where CodeDeploy reads it, and its SHA-256 as S3 computed it. */
 export interface RegionCopy extends ArtifactLocation {
   version: string;

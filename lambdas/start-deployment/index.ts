@@ -21,7 +21,7 @@ import { EventType } from '../../core/events.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { alarmConfigurationWithout, createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
-import { regionCopy } from '../shared/region-artifact.ts';
+import { regionCopy, type CopyRecord } from '../shared/region-artifact.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -169,7 +169,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   const group: GroupRef = { region, application: input.application, deploymentGroup };
   const alarms: WatchedAlarm[] = input.alarms.map((name) => ({ region, name }));
 
-  let existing = await getItem<DeploymentItem>(table.deployments(), key);
+  let existing = await getItem<DeploymentItem & CopyRecord>(table.deployments(), key);
   let spared: WatchedAlarm[] = [];
   let location: ArtifactLocation | undefined;
   if (!existing) {
@@ -179,7 +179,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
     location = await locationOf(input);
     const previous = await currentRevision(pipeline, group);
     const now = nowIso();
-    const claim: DeploymentItem = {
+    const claim: DeploymentItem & CopyRecord = {
       ...key,
       ...scopeOf(input),
       region,
@@ -207,7 +207,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
         );
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
-      existing = await conflictingItem<DeploymentItem>(err, table.deployments(), key);
+      existing = await conflictingItem<DeploymentItem & CopyRecord>(err, table.deployments(), key);
     }
   }
 
