@@ -7,6 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
+import { describeEvent } from '../../sim/timeline.ts';
 import { ms, ofType, simulateJson } from './cli-harness.ts';
 
 const reviewed = { author: 'alice', approvedBy: ['bob'] };
@@ -36,6 +37,9 @@ describe('the build stage', () => {
       expect(ms(completed)).toBeGreaterThanOrEqual(ms(built!));
     }
     expect(ofType(events, 'build.completed', 'c1')[0]!.sha256).not.toBe(ofType(events, 'build.completed', 'c3')[0]!.sha256);
+    // The human timeline says what was built, and its checksum.
+    const built = ofType(events, 'build.completed', 'c1')[0]!;
+    expect(describeEvent(built)).toContain(`built c1, sha256 ${String(built.sha256).slice(0, 12)}`);
   });
 
   it('fails a change whose build fails in build, with the failing phase and its message, and deploys nothing of it', () => {
