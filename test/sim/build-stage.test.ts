@@ -46,6 +46,9 @@ describe('the build stage', () => {
     const [failed] = ofType(events, 'change.failed', 'c2');
     expect(failed).toMatchObject({ stage: 'build', reason: expect.stringMatching(/the build failed in its BUILD phase: .*unit tests of c2 failed/) });
     expect(ofType(events, 'build.completed', 'c2')).toEqual([]);
+    // It fails when its unit tests do, minutes into the build.
+    const started = ofType(events, 'stage.started', 'c2').find((e) => e.stage === 'build')!;
+    expect(ms(failed!) - ms(started)).toBeGreaterThanOrEqual(60_000);
     expect(ofType(events, 'deployment.started', 'c2')).toEqual([]);
     expect(ofType(events, 'world.deployment').filter((e) => e.revision === 'c2')).toEqual([]);
     expect(ofType(events, 'stage.started', 'c2').map((e) => e.stage)).toEqual(['source', 'build']);
