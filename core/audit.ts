@@ -20,6 +20,8 @@ export const AUDITED_EVENT_TYPES: ReadonlySet<string> = new Set<string>([
   EventType.STAGE_COMPLETED,
   EventType.TESTS_PASSED,
   EventType.TESTS_FAILED,
+  // The checksum of what the change deploys, recorded with the change.
+  EventType.BUILD_COMPLETED,
   EventType.BLOCKED,
   EventType.UNBLOCKED,
   EventType.DEPLOYMENT_STARTED,

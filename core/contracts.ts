@@ -79,7 +79,22 @@ export type ReviewGateOutput =
   | { approved: false; reason: string };
 
 /** Handler `resolve-artifact`: the build stage pins the object the change deploys. */
-export const ResolveArtifactInput = z.object({ pipeline: nonEmpty, change: nonEmpty, revision: nonEmpty });
+export const ResolveArtifactInput = z.object({
+  pipeline: nonEmpty,
+  change: nonEmpty,
+  revision: nonEmpty,
+  /**
+   * The build's record (`codebuild:startBuild.sync`'s `Build`): the version and SHA-256 it
+   * exported (core/build.ts BuildExport) are what is pinned, and checked against S3.
+   */
+  build: z
+    .object({
+      Id: z.string().optional(),
+      ExportedEnvironmentVariables: z.array(z.object({ Name: z.string().optional(), Value: z.string().optional() }).loose()).optional(),
+    })
+    .loose()
+    .optional(),
+});
 export type ResolveArtifactInput = z.infer<typeof ResolveArtifactInput>;
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */

@@ -148,3 +148,12 @@ export const fleetService = (p: { readonly service: string; readonly kind: strin
 
 /** The CodeBuild project that runs a pipeline's stage suites (buildspec-tests.yml of its artifact; docs/tests.md). */
 export const testProjectName = (pipeline: string): string => `${pipeline}-tests`;
+
+/** The pipeline's CodeBuild project: runs its unit tests and uploads its artifact (the build stage). */
+export const buildProjectName = (pipeline: string): string => `handsoff-${pipeline}-build`;
+
+/**
+ * The artifact bucket of one target region (in its target stack): CodeDeploy there reads the
+ * change's bundle from this copy, never across regions. Bucket names are global, hence the account.
+ */
+export const regionArtifactBucketName = (account: string, region: string): string => `handsoff-artifacts-${account}-${region}`;

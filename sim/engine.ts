@@ -22,7 +22,7 @@ import { setClients } from '../lambdas/shared/clients.ts';
 import { HandlerName } from '../statemachines/resources.ts';
 import { RECONCILE_PERIOD_SECONDS } from '../core/contracts.ts';
 import { teamAggregateAlarmName } from '../core/naming.ts';
-import { simulatedS3 } from './world/artifacts.ts';
+import { registerBuilds } from './world/build.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import { World } from './world/index.ts';
 import { SimulatedCodeBuild } from './world/codebuild.ts';
@@ -61,6 +61,7 @@ const setEnvironment = (): void => {
   process.env[ENV.SCHEDULER_ROLE_ARN] = `arn:aws:iam::${ACCOUNT}:role/handsoff-scheduler`;
   process.env[ENV.SCHEDULE_GROUP] = 'handsoff';
   process.env[ENV.ARTIFACT_BUCKET] = 'handsoff-artifacts-local';
+  process.env[ENV.ACCOUNT_ID] = ACCOUNT;
 };
 
 /** Windows and holidays live in DynamoDB on AWS too: seed them from the pipelines. */
@@ -172,6 +173,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     const testFunctions = new SimulatedTestFunctions();
     registerStageTests(pipelines, codebuild, testFunctions, (p, change) => scenario.changes.find((c) => c.pipeline === p && c.id === change)?.behavior);
     const sfn = new LocalStepFunctions(pipelines, lambda, codebuild, testFunctions);
+    registerBuilds(codebuild, world, pipelines, process.env[ENV.ARTIFACT_BUCKET]!);
     // Each change is a commit pushed to main of the pipeline's repository (named like it).
     const codeCommit = simulatedCodeCommit(
       scenario.changes.map((c) => ({ id: c.id, repository: c.pipeline, author: c.author, approvedBy: c.approvedBy, at: c.at })),
@@ -187,7 +189,7 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       (next, context) => (args) => (seeding ? next(args) : faults.call('dynamodb', String(context.commandName ?? 'Unknown').replace(/Command$/, ''), () => next(args))),
       { step: 'initialize', name: 'handsoffFaults' },
     );
-    const s3 = simulatedS3(pipelines.map((p) => p.name));
+    const s3 = world.artifacts.client();
     setClients(meter.clients({
       codeDeploy: (region) => faultyClient(faults, 'codedeploy', world.codeDeploy(region)) as unknown as CodeDeployClient,
       cloudWatch: (region) => faultyClient(faults, 'cloudwatch', world.cloudWatch(region)) as unknown as CloudWatchClient,

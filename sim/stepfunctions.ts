@@ -11,7 +11,8 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
-import { functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
+import { ARTIFACT_BUCKET_NAME_KEY, functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
+import { ENV } from '../lambdas/shared/config.ts';
 import { ACCOUNT, HOME, localFunctionArn, TaskError, type LocalLambda } from './lambda.ts';
 import { executionArnOf, LocalExecutions } from './local-executions.ts';
 import { checkDefinition } from './asl-check.ts';
@@ -160,6 +161,8 @@ const substituted = (p: ResolvedPipeline): Record<'pipeline' | 'region', StateMa
   const values: Record<string, string> = {
     [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region'),
     [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stateMachineArn(p.name, 'region').replace(':stateMachine:', ':execution:'),
+    // The control plane's artifact bucket, as the engine names it to the handlers.
+    [ARTIFACT_BUCKET_NAME_KEY]: process.env[ENV.ARTIFACT_BUCKET] ?? 'handsoff-artifacts-local',
   };
   for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
   return { pipeline: substitute(defs.pipeline, values), region: substitute(defs.region, values) };

@@ -27,6 +27,8 @@ export const describeEvent = (e: HandsoffEvent): string | undefined => {
       return `${head} COMPLETED everywhere, lead time ${e.leadTime}`;
     case 'change.failed':
       return `${head} FAILED in ${[e.stage, e.region].filter(Boolean).join(' / ')}: ${e.reason}`;
+    case 'build.completed':
+      return `${head} built ${e.revision}, sha256 ${String(e.sha256).slice(0, 12)}...`;
     case 'stage.started':
       return `${head} ${e.stage} started`;
     case 'stage.completed':

@@ -11,6 +11,7 @@ import { CHILD_TIMEOUT_SECONDS, DEPLOY_TIMEOUT_SECONDS, START_CHILD_SYNC, State,
 import { preProdAlarms, regionAlarms, regionItem } from './alarms.ts';
 import { rollbackEarlierStates, rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
+import { runBuild } from './build.ts';
 import { regionChildStates } from './region-child.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 import { stageTestStates } from './tests.ts';
@@ -101,17 +102,17 @@ const supersededStates = (states: States, id: string, stage: string, lanes: stri
 };
 
 /**
- * The build stage's pin: `resolve-artifact` reads the version and SHA-256 of the change's
- * artifact and the change carries them (`$.artifact`) from then on; every deployment and
- * rollback uses exactly that object. No pinned artifact, the change fails in `build` with the
- * reason, before it takes a lane or deploys anything (the Choice is the net if a handler ever
- * answered without one).
+ * The build stage's pin: `resolve-artifact` reads back the object the build uploaded (the
+ * version it exported), checks its SHA-256 against the one the build exported, and the change
+ * carries it (`$.artifact`) from then on; every deployment and rollback uses exactly that
+ * object. No pinned artifact, the change fails in `build` with the reason, before it takes a
+ * lane or deploys anything (the Choice is the net if a handler ever answered without one).
  */
 const artifactPinned = (states: States, add: (id: string, state: State) => void): void => {
   const failed = failChange(states, 'Build.Artifact', 'build', [], { causePath: '$.error.Cause' });
   add(
     'Build.ResolveArtifact',
-    invoke(HandlerName.RESOLVE_ARTIFACT, { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'revision.$': '$.revision' }, 'NEXT', {
+    invoke(HandlerName.RESOLVE_ARTIFACT, { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'revision.$': '$.revision', 'build.$': '$.build.run' }, 'NEXT', {
       // The whole answer, unselected: a path to a field it lacks would be a States.Runtime
       // error, which no Catch takes (the change would stop holding its lanes).
       ResultSelector: { 'pinned.$': '$.Payload' },
@@ -156,10 +157,13 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
 
   // Source: the review gate decides first; only a reviewed change goes on.
   sourceStage(add, states);
-  // build is thin until the CodeBuild issue: it pins the change's artifact; a change without
-  // one fails here, before it takes a lane or deploys.
+  // Build: the pipeline's CodeBuild project builds and unit-tests the revision and uploads its
+  // bundle; the change pins that object. A failed build or an artifact that cannot be pinned
+  // fails the change here, before it takes a lane or deploys.
   add('Build.Started', notify(EventType.STAGE_STARTED, { stage: 'build' }, 'NEXT'));
+  add('Build.Run', runBuild(p, 'NEXT', failChange(states, 'Build.Run', 'build', [], { causePath: '$.error.Cause' })));
   artifactPinned(states, add);
+  add('Build.Recorded', notify(EventType.BUILD_COMPLETED, { stage: 'build' }, 'NEXT', { 'revision.$': '$.revision', 'sha256.$': '$.artifact.sha256' }));
   add('Build.Completed', notify(EventType.STAGE_COMPLETED, { stage: 'build' }, 'NEXT'));
 
   let previous: string | undefined;

@@ -54,3 +54,6 @@ export const REGION_STATE_MACHINE_ARN_KEY = 'RegionStateMachineArn';
 export const REGION_EXECUTIONS_ARN_PREFIX_KEY = 'RegionExecutionArnPrefix';
 
 export const placeholder = (key: string): string => `\${${key}}`;
+
+/** Placeholder of the artifact bucket's name (the control plane's), handed to the build. */
+export const ARTIFACT_BUCKET_NAME_KEY = 'ArtifactBucketName';

@@ -7,6 +7,7 @@
  * every construct id is what it was when this was one file.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -27,6 +28,7 @@ import { createFunctions, grantHandler } from '../constructs/control-plane/funct
 import { githubSource, type GitHubSourceResources } from '../constructs/control-plane/github-source.ts';
 import { createStateMachines } from '../constructs/control-plane/machines.ts';
 import { createStageTests } from '../constructs/control-plane/stage-tests.ts';
+import { buildNetwork, buildProject, grantBuild } from '../constructs/control-plane/build-project.ts';
 import { notifications } from '../constructs/control-plane/notifications.ts';
 import { createTables, seedTables } from '../constructs/control-plane/tables.ts';
 import { acknowledge } from '../nag.ts';
@@ -73,6 +75,8 @@ export class ControlPlaneStack extends Stack {
   readonly console: ConsoleResources;
   readonly pipelineMachines: Record<string, sfn.StateMachine> = {};
   readonly regionMachines: Record<string, sfn.StateMachine> = {};
+  /** Each pipeline's build project (its unit tests and artifact). */
+  readonly buildProjects: Record<string, codebuild.Project> = {};
   /** The definition file of each state machine (by state machine name), as uploaded. */
   readonly definitionFiles: Record<string, string> = {};
   /** The GitHub connection, token secret and source pipelines, with a GitHub source. */
@@ -127,11 +131,15 @@ export class ControlPlaneStack extends Stack {
       }),
     );
 
+    const buildNet = pipelines.length > 0 ? buildNetwork(this, artifacts) : undefined;
     for (const p of pipelines) {
       const machines = createStateMachines(this, p, props.buildStateMachines(p), this.functions, this.definitionFiles);
       createStageTests(this, p, machines.pipeline.role, repositoryArns[pipelines.indexOf(p)]!);
       this.regionMachines[p.name] = machines.region;
       this.pipelineMachines[p.name] = machines.pipeline;
+      // The build stage: the pipeline's CodeBuild project, which its machine runs.
+      this.buildProjects[p.name] = buildProject(this, p, props.repositoryName?.(p) ?? p.name, artifacts, buildNet!);
+      grantBuild(this, machines.pipeline, this.buildProjects[p.name]!, artifacts);
     }
 
     for (const name of Object.values(HandlerName)) {

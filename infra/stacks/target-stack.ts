@@ -18,6 +18,7 @@ import { Reason, allowWithWildcardResources } from '../nag.ts';
 import * as alarmPlan from '../../core/alarms/index.ts';
 import { pascal, planAlarm } from '../constructs/service-alarms.ts';
 import { eventBusArn, productionRegions } from './arns.ts';
+import { regionArtifacts, type RegionArtifacts } from '../constructs/region-artifacts.ts';
 
 export interface TargetStackProps extends StackProps {
   /** The region this stack deploys to (also `env.region`). */
@@ -64,6 +65,8 @@ export class TargetStack extends Stack {
   readonly deploymentGroups: codedeploy.ServerDeploymentGroup[] = [];
   /** The alarm plan of this region (core/alarms), which this stack creates exactly. */
   readonly alarmPlan: readonly alarmPlan.AlarmDef[];
+  /** The region's artifact bucket (its copies of the changes' bundles) and the read policy of its hosts. */
+  readonly artifacts?: RegionArtifacts;
 
   constructor(scope: Construct, id: string, props: TargetStackProps) {
     super(scope, id, { ...props, env: { ...props.env, region: props.region } });
@@ -183,6 +186,7 @@ export class TargetStack extends Stack {
     );
 
     this.forwardEvents(props.homeRegion, applications);
+    if (applications.length > 0) this.artifacts = regionArtifacts(this, region);
   }
 
   /** Deployment groups over CodeDeploy's alarm limit, as synth errors (read from what is rendered). */

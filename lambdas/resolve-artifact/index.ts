@@ -1,16 +1,19 @@
 /**
- * Handler `resolve-artifact`: the build stage's pin of the change's artifact. The artifact
- * is the object at `artifactKey(pipeline, revision)` in the versioned artifact bucket (until
- * the CodeBuild stage uploads it, the team's CI does, with a SHA-256 checksum). This handler
- * reads which version is there now and its checksums (HeadObject with checksum mode), and
- * the change deploys and rolls back by exactly that version from then on: a later upload at
- * the same key never changes what this change deploys.
+ * Handler `resolve-artifact`: the build stage's pin of the change's artifact. The pipeline's
+ * CodeBuild project built the change, ran its unit tests and uploaded the bundle to
+ * `artifactKey(pipeline, revision)` in the versioned artifact bucket, in one part with a
+ * SHA-256 checksum, and exported the object's version id and SHA-256 (core/build.ts). This
+ * handler reads exactly that version back (HeadObject with checksum mode) and the change
+ * deploys and rolls back by it from then on: a later upload at the same key never changes
+ * what this change deploys.
  *
- * Fail closed: no object, an unversioned bucket, or no full-object SHA-256 fails the change
- * in build with the reason and the fix (ArtifactUnavailable); throttling and S3's 5xx are
+ * Fail closed (ArtifactUnavailable, the change fails in build with the reason and the fix): no
+ * build record or no exported SHA-256, no object, an unversioned bucket, no full-object
+ * SHA-256, or a SHA-256 other than the one the build exported. Throttling and S3's 5xx are
  * retried by the state machine.
  */
 import { HeadObjectCommand, NotFound, NoSuchKey } from '@aws-sdk/client-s3';
+import { BuildExport, exportedValue } from '../../core/build.ts';
 import { type ArtifactRef, ResolveArtifactInput } from '../../core/contracts.ts';
 import { ArtifactUnavailableError, hasName } from '../../core/errors.ts';
 import { artifactKey } from '../../core/naming.ts';
@@ -19,18 +22,37 @@ import { env, ENV } from '../shared/config.ts';
 import { logger } from '../shared/logger.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
+/** Hex of S3's base64 full-object ChecksumSHA256, or why it is not one. */
+export const sha256Of = (checksum: string | undefined): { sha256: string } | { problem: string } => {
+  if (!checksum || /-\d+$/.test(checksum)) {
+    return { problem: `carries no full-object SHA-256 checksum${checksum ? ' (a multipart upload checksums its parts)' : ''}: upload it in one part with --checksum-algorithm SHA256` };
+  }
+  const sha256 = Buffer.from(checksum, 'base64').toString('hex');
+  return /^[0-9a-f]{64}$/.test(sha256) ? { sha256 } : { problem: `has a malformed SHA-256 checksum '${checksum}'` };
+};
+
 export const resolveArtifact = async (input: ResolveArtifactInput): Promise<ArtifactRef> => {
   const bucket = env(ENV.ARTIFACT_BUCKET);
   const key = artifactKey(input.pipeline, input.revision);
   const where = `s3://${bucket}/${key}`;
-  const context = { bucket, key, change: input.change };
+  const context = { bucket, key, change: input.change, build: input.build?.Id };
+  const exported = exportedValue(input.build, BuildExport.SHA256)?.toLowerCase();
+  if (!exported) {
+    throw new ArtifactUnavailableError(
+      `the build${input.build?.Id ? ` ${input.build.Id}` : ''} exported no ${BuildExport.SHA256}: its buildspec must upload the bundle to ${where} with --checksum-algorithm SHA256 and export the SHA-256 (env.exported-variables)`,
+      context,
+    );
+  }
+  const version = exportedValue(input.build, BuildExport.VERSION_ID);
   let head;
   try {
-    head = await clients().s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    head = await clients()
+      .s3()
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...(version ? { VersionId: version } : {}) }));
   } catch (err) {
-    if (err instanceof NotFound || err instanceof NoSuchKey || hasName(err, 'NotFound', 'NoSuchKey')) {
+    if (err instanceof NotFound || err instanceof NoSuchKey || hasName(err, 'NotFound', 'NoSuchKey', 'NoSuchVersion')) {
       throw new ArtifactUnavailableError(
-        `no artifact at ${where}: upload the change's build output there (with --checksum-algorithm SHA256) before it reaches main`,
+        `no artifact at ${where}${version ? ` (version ${version})` : ''}: the build must upload the change's bundle there (with --checksum-algorithm SHA256)`,
         context,
       );
     }
@@ -39,18 +61,17 @@ export const resolveArtifact = async (input: ResolveArtifactInput): Promise<Arti
   if (!head.VersionId || head.VersionId === 'null') {
     throw new ArtifactUnavailableError(`${where} has no version id: the artifact bucket must be versioned, so that a rollback restores the exact previous object`, context);
   }
-  const checksum = head.ChecksumSHA256;
-  if (!checksum || /-\d+$/.test(checksum)) {
+  const checked = sha256Of(head.ChecksumSHA256);
+  if ('problem' in checked) throw new ArtifactUnavailableError(`${where} ${checked.problem}`, context);
+  if (checked.sha256 !== exported) {
     throw new ArtifactUnavailableError(
-      `${where} carries no full-object SHA-256 checksum${checksum ? ' (a multipart upload checksums its parts)' : ''}: upload it in one part with --checksum-algorithm SHA256`,
+      `${where} (version ${head.VersionId}) has SHA-256 ${checked.sha256}, not the ${exported} the build exported: the object is not the one the build uploaded; handsoff does not deploy it`,
       context,
     );
   }
-  const sha256 = Buffer.from(checksum, 'base64').toString('hex');
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ArtifactUnavailableError(`${where} has a malformed SHA-256 checksum '${checksum}'`, context);
-  const artifact: ArtifactRef = { versionId: head.VersionId, eTag: head.ETag ?? '', sha256 };
+  const artifact: ArtifactRef = { versionId: head.VersionId, eTag: head.ETag ?? '', sha256: checked.sha256 };
   if (!artifact.eTag) throw new ArtifactUnavailableError(`${where} has no ETag; CodeDeploy could not verify the bundle`, context);
-  logger.info('artifact pinned', { ...context, versionId: artifact.versionId, sha256 });
+  logger.info('artifact pinned', { ...context, versionId: artifact.versionId, sha256: artifact.sha256 });
   return artifact;
 };
 

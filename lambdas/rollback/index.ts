@@ -10,6 +10,10 @@
  * of the artifact is looked up in CodeDeploy, in any status, stopped if it runs and the group
  * restored. The previous revision is restored by its S3 version (and ETag), never by key alone:
  * a group whose previous revision is not pinned by a version cannot be restored (RollbackFailed).
+ * Before anything is restored, each previous revision's copy in its region's bucket is checked
+ * (shared/region-artifact.ts checkedCopy: that version still there, its ETag, S3's SHA-256 the
+ * one it was copied with); one that is missing or differs fails the rollback with the reason
+ * (ArtifactUnavailable) rather than deploy an object handsoff cannot verify.
  */
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -23,7 +27,7 @@ import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
-import { DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
+import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
@@ -44,6 +48,7 @@ import {
 } from '../shared/tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from '../shared/tokens.ts';
 import { registerWaiter, type Registration } from '../shared/waiters.ts';
+import { checkedCopy, type CopyRecord } from '../shared/region-artifact.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface RollbackOutput {
@@ -58,8 +63,8 @@ const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatu
 const previousOf = (item: DeploymentItem): ArtifactLocation | undefined =>
   item.previousLocation?.version ? item.previousLocation : undefined;
 
-/** The change's own artifact in the group (its version and ETag when the claim recorded them). */
-const changeLocationOf = (item: DeploymentItem): ArtifactLocation => ({
+/** The change's own artifact in the group: the region copy the claim recorded, else its pinned version and ETag. */
+const changeLocationOf = (item: DeploymentItem & CopyRecord): ArtifactLocation => item.location ?? ({
   bucket: env(ENV.ARTIFACT_BUCKET),
   key: artifactKey(item.pipeline, item.revision),
   bundleType: 'zip',
@@ -253,6 +258,24 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     return { rollbacks: 0 };
   }
 
+  // Every copy to restore is checked before any is restored: a rollback never deploys an object
+  // it cannot verify. The change's deployment in a group that fails the check is still stopped.
+  const checked = new Map<DeploymentItem, string>();
+  const unverified: { item: DeploymentItem; error: ArtifactUnavailableError }[] = [];
+  for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
+    try {
+      checked.set(item, await checkedCopy(item.region, previousOf(item)!));
+    } catch (err) {
+      if (!(err instanceof ArtifactUnavailableError)) throw err;
+      unverified.push({ item, error: err });
+    }
+  }
+  if (unverified.length > 0) {
+    for (const { item } of unverified) await stopIfRunning(item);
+    logger.error('a copy to restore could not be verified; nothing restored', { pipeline, change, stage, groups: unverified.map((u) => u.item.deploymentGroup) });
+    throw unverified[0]!.error;
+  }
+
   const now = nowIso();
   const set: RollbackSetWaiter = {
     // Keyed by the task's own scope: a retry of the same task finds the same set.
@@ -284,6 +307,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
           type: EventType.ROLLBACK_STARTED,
           ...scopeOf(item),
           revision: item.previousRevision ?? previousOf(item)!.key,
+          sha256: checked.get(item),
           stopped: item.deploymentId,
           reason,
         },

@@ -22,8 +22,8 @@ export interface AwsClients {
   scheduler(): SchedulerClient;
   /** The home region's CodeCommit (the review gate reads pull requests there). */
   codeCommit(): CodeCommitClient;
-  /** The home region's S3 (the artifact bucket). */
-  s3(): S3Client;
+  /** S3 of a region: the home region's (the artifact bucket) by default, a target region's for its copies. */
+  s3(region?: string): S3Client;
 }
 
 const perRegion = <T>(make: (region: string) => T): ((region: string) => T) => {
@@ -55,7 +55,10 @@ export const createAwsClients = (): AwsClients => ({
   events: lazy(() => new EventBridgeClient({})),
   scheduler: lazy(() => new SchedulerClient({})),
   codeCommit: lazy(() => new CodeCommitClient({})),
-  s3: lazy(() => new S3Client({})),
+  s3: ((home: () => S3Client, regional: (region: string) => S3Client) => (region?: string) => (region ? regional(region) : home()))(
+    lazy(() => new S3Client({})),
+    perRegion((region) => new S3Client({ region })),
+  ),
 });
 
 let current: AwsClients | undefined;

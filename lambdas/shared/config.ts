@@ -24,6 +24,8 @@ export const ENV = {
   SOURCE: 'HANDSOFF_SOURCE',
   /** The review gate's GitHub token: the ARN of its Secrets Manager secret (source github). */
   GITHUB_TOKEN_SECRET: 'HANDSOFF_GITHUB_TOKEN_SECRET',
+  /** The account of the target regions' artifact buckets (naming.regionArtifactBucketName). */
+  ACCOUNT_ID: 'HANDSOFF_ACCOUNT_ID',
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 

@@ -3,6 +3,7 @@
  * outcomes of a wave's regions) into the reason a person reads in `change.failed`.
  */
 import type { RegionOutcome, StepFailureCause } from '../../core/contracts.ts';
+import { buildFailureReason, failedBuildOf } from '../../core/build.ts';
 
 /** A Step Functions `Cause`: the JSON of StepFailureCause from handsoff, or any text. */
 export const reasonFromCause = (cause: unknown): string => {
@@ -11,6 +12,9 @@ export const reasonFromCause = (cause: unknown): string => {
     const parsed = JSON.parse(cause) as Partial<StepFailureCause> & { errorMessage?: string; errorType?: string };
     if (parsed && typeof parsed === 'object') {
       if (typeof parsed.reason === 'string') return parsed.detail ? `${parsed.reason}: ${parsed.detail}` : parsed.reason;
+      // A failed build, as codebuild:startBuild.sync reports it: the phase that failed and why.
+      const build = failedBuildOf(parsed);
+      if (build) return buildFailureReason(build);
       // A Lambda error as lambda:invoke reports it.
       if (typeof parsed.errorMessage === 'string') return `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage}`;
     }

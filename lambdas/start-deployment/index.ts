@@ -9,18 +9,19 @@
  * outcome), and lets CodeDeploy's one-deployment-per-group rule back that up
  * (DeploymentGroupBusy, retried).
  *
- * The artifact is deployed by S3 object version and ETag (the change's `artifact`), never by
- * key alone. Alarms are checked before anything starts (nothing deploys into an alarm), and
+ * The artifact is deployed from the region's own copy of the change's pinned object
+ * (shared/region-artifact.ts: copied once per region, its SHA-256 checked against the
+ * build's), by S3 version and ETag, never by key alone. The claim records that copy, so a
+ * retry, an adoption and a rollback name the same object. Alarms are checked before anything starts (nothing deploys into an alarm), and
  * again once the waiter (its own watch record: `watching`) is written: an alarm that fires
  * between the first check and the waiter fails the step instead of being lost.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { artifactKey } from '../../core/naming.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { alarmConfigurationWithout, createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
-import { env, ENV } from '../shared/config.ts';
+import { regionCopy, type CopyRecord } from '../shared/region-artifact.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -53,15 +54,11 @@ export interface StartDeploymentOutput {
   registration?: Registration;
 }
 
-
-/** The exact S3 object of the change's revision. */
-const locationOf = (input: StartDeploymentInput): ArtifactLocation => ({
-  bucket: env(ENV.ARTIFACT_BUCKET),
-  key: artifactKey(input.pipeline, input.revision),
-  bundleType: 'zip',
-  version: input.artifact.versionId,
-  eTag: input.artifact.eTag,
-});
+/** The exact S3 object the region deploys: its copy of the change's pinned artifact (made now if the region lacks it). */
+const locationOf = async (input: StartDeploymentInput): Promise<ArtifactLocation> => {
+  const { sha256: _sha256, ...location } = await regionCopy(input.pipeline, input.revision, input.artifact, input.region);
+  return location;
+};
 
 
 /**
@@ -138,11 +135,11 @@ const refuseOnAlarms = async (input: StartDeploymentInput, alarms: WatchedAlarm[
   return spared;
 };
 
-const createDeployment = async (input: StartDeploymentInput, group: GroupRef, spared: WatchedAlarm[]): Promise<{ id: string; adopted: boolean }> => {
+const createDeployment = async (input: StartDeploymentInput, group: GroupRef, location: ArtifactLocation, spared: WatchedAlarm[]): Promise<{ id: string; adopted: boolean }> => {
   const overrideAlarmConfiguration = await alarmConfigurationWithout(group, spared.map((a) => a.name));
   return createOrAdoptDeployment(
     group,
-    locationOf(input),
+    location,
     {
       ...(overrideAlarmConfiguration ? { overrideAlarmConfiguration } : {}),
       // No configuration: the group's own (one host at a time for the one-box, the pipeline's
@@ -172,15 +169,17 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   const group: GroupRef = { region, application: input.application, deploymentGroup };
   const alarms: WatchedAlarm[] = input.alarms.map((name) => ({ region, name }));
 
-  let existing = await getItem<DeploymentItem>(table.deployments(), key);
+  let existing = await getItem<DeploymentItem & CopyRecord>(table.deployments(), key);
   let spared: WatchedAlarm[] = [];
+  let location: ArtifactLocation | undefined;
   if (!existing) {
     const judged = await refuseOnAlarms(input, alarms);
     if (judged === 'refused') return { outcome: 'refused' };
     spared = judged;
+    location = await locationOf(input);
     const previous = await currentRevision(pipeline, group);
     const now = nowIso();
-    const claim: DeploymentItem = {
+    const claim: DeploymentItem & CopyRecord = {
       ...key,
       ...scopeOf(input),
       region,
@@ -189,6 +188,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       deploymentGroup,
       revision: input.revision,
       artifact: input.artifact,
+      location,
       previousRevision: previous?.revision,
       previousLocation: previous?.location,
       claimedAt: now,
@@ -207,7 +207,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
         );
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
-      existing = await conflictingItem<DeploymentItem>(err, table.deployments(), key);
+      existing = await conflictingItem<DeploymentItem & CopyRecord>(err, table.deployments(), key);
     }
   }
 
@@ -217,7 +217,8 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
     if (existing) {
       // Claimed by an attempt that died between claim and record: adopt what it created,
       // running or ended (a revision is deployed to a group once; an ended one reports its outcome).
-      const found = await findClaimedDeployment(group, locationOf(input), { ...input, claimedAt: existing.claimedAt });
+      location = existing.location ?? (await locationOf(input));
+      const found = await findClaimedDeployment(group, location, { ...input, claimedAt: existing.claimedAt });
       deploymentId = found?.id;
       outcome = 'adopted';
       if (!deploymentId) {
@@ -227,7 +228,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       }
     }
     if (!deploymentId) {
-      const created = await createDeployment(input, group, spared);
+      const created = await createDeployment(input, group, (location ??= existing?.location ?? (await locationOf(input))), spared);
       deploymentId = created.id;
       outcome = created.adopted ? 'adopted' : 'started';
     }
@@ -262,7 +263,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
   // The waiter (its watch record) first, then the check: an alarm that fired before it existed is not lost.
   if (outcome !== 'waiting') {
     await publish([
-      { type: EventType.DEPLOYMENT_STARTED, ...scopeOf(input), deploymentId, revision: input.revision, deploymentGroup },
+      { type: EventType.DEPLOYMENT_STARTED, ...scopeOf(input), deploymentId, revision: input.revision, sha256: input.artifact.sha256, deploymentGroup },
     ]);
     logger.info('deployment started', { deploymentId, outcome, deploymentGroup, region });
   } else {

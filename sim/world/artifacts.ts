@@ -1,56 +1,114 @@
 /**
- * The simulated artifact bucket: versioned, immutable objects. Every key holds one object,
- * whose version id, ETag and SHA-256 follow from the key (the simulator's builds are
- * reproducible), so the engine hands a change its pinned artifact and the simulated CodeDeploy
- * refuses a revision that names another version or checksum, as a real bucket with a
- * different object would make CodeDeploy do.
+ * The simulated S3 of the artifacts: the control plane's versioned artifact bucket (the
+ * build uploads there) and one versioned bucket per target region (the region's copies,
+ * which its CodeDeploy reads). An object exists only once it was uploaded or copied: before
+ * the build of a change, HeadObject of its key is NotFound. Each upload or copy is a new
+ * version; the content of a key's bundle follows from the key (the simulator's builds are
+ * reproducible), so its ETag and SHA-256 do too, and a copy keeps both.
+ *
+ * Handlers reach it through the S3 SDK's commands (HeadObject, CopyObject, as on AWS); the
+ * simulated build uploads through `upload`, and the simulated CodeDeploy refuses a revision
+ * that names no object of the region's bucket (`mismatch`), as S3 behind CodeDeploy would.
  */
-import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, NoSuchBucket, NotFound, S3ServiceException } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 
-export interface SimulatedObject {
-  versionId: string;
-  eTag: string;
-  sha256: string;
+export interface StoredObject {
+  readonly versionId: string;
+  /** Hex MD5 of the content, unquoted (S3 quotes it in its answers). */
+  readonly eTag: string;
+  /** Hex SHA-256 of the content. */
+  readonly sha256: string;
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 const hex = (algorithm: string, text: string): string => createHash(algorithm).update(text).digest('hex');
+const notFound = (): NotFound => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
 
-/** The one object at `key` in the simulated artifact bucket. */
-export const simulatedObject = (key: string): SimulatedObject => ({
-  versionId: hex('sha1', `version:${key}`).slice(0, 32),
-  eTag: hex('md5', `bundle:${key}`),
-  sha256: hex('sha256', `bundle:${key}`),
-});
+/** The content's checksums of the bundle at `key` (a reproducible build: the same key, the same bytes). */
+export const bundleOf = (key: string): { eTag: string; sha256: string } => ({ eTag: hex('md5', `bundle:${key}`), sha256: hex('sha256', `bundle:${key}`) });
 
-/** Why the bucket has no object matching `location`'s version or ETag; undefined when it matches (or pins none). */
-export const objectMismatch = (location: { key: string; version?: string; eTag?: string }): string | undefined => {
-  const object = simulatedObject(location.key);
-  if (location.version !== undefined && location.version !== object.versionId) {
-    return `version ${location.version} of ${location.key} does not exist (the bucket holds ${object.versionId})`;
+export class ArtifactStore {
+  private readonly buckets = new Map<string, Map<string, StoredObject[]>>();
+  /** Uploads and copies made, in order (what a test reads). */
+  readonly writes: { bucket: string; key: string; versionId: string; copiedFrom?: string }[] = [];
+
+  /** Makes `bucket` exist (versioned, empty). */
+  declare(bucket: string): void {
+    if (!this.buckets.has(bucket)) this.buckets.set(bucket, new Map());
   }
-  const eTag = location.eTag?.replace(/^"|"$/g, '');
-  if (eTag !== undefined && eTag !== object.eTag) return `the ETag of ${location.key} is ${object.eTag}, not ${eTag}`;
-  return undefined;
-};
 
-/**
- * The artifact bucket as S3 answers the build stage: HeadObject of any key under the
- * pipeline's prefix finds its one object, with its version, ETag and full-object SHA-256
- * (base64, as S3's ChecksumSHA256). Keys of no pipeline are not there.
- */
-export const simulatedS3 = (pipelines: readonly string[]) => ({
-  send: async (command: unknown): Promise<unknown> => {
-    if (!(command instanceof HeadObjectCommand)) {
-      throw new Error(`the simulated S3 does not implement ${(command as object).constructor.name}`);
-    }
-    const key = command.input.Key ?? '';
-    if (!pipelines.some((p) => key.startsWith(`${p}/`))) throw new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
-    const object = simulatedObject(key);
+  private write(bucket: string, key: string, content: { eTag: string; sha256: string }, metadata: Record<string, string>, copiedFrom?: string): StoredObject {
+    const objects = this.buckets.get(bucket);
+    if (!objects) throw new NoSuchBucket({ message: `The specified bucket does not exist: ${bucket}`, $metadata: { httpStatusCode: 404 } });
+    const versions = objects.get(key) ?? [];
+    objects.set(key, versions);
+    const object: StoredObject = { versionId: hex('sha1', `version:${bucket}:${key}:${versions.length}`).slice(0, 32), eTag: content.eTag, sha256: content.sha256, metadata: { ...metadata } };
+    versions.push(object);
+    this.writes.push({ bucket, key, versionId: object.versionId, ...(copiedFrom ? { copiedFrom } : {}) });
+    return object;
+  }
+
+  /** The build's upload of the bundle at `key`: a new version. */
+  upload(bucket: string, key: string, metadata: Record<string, string> = {}): StoredObject {
+    return this.write(bucket, key, bundleOf(key), metadata);
+  }
+
+  /** The current object at `key`, or the given version of it. */
+  get(bucket: string, key: string, versionId?: string): StoredObject | undefined {
+    const versions = this.buckets.get(bucket)?.get(key);
+    if (!versions) return undefined;
+    return versionId === undefined ? versions.at(-1) : versions.find((v) => v.versionId === versionId);
+  }
+
+  /** Why `bucket` holds no object matching the location's version and ETag; undefined when it does. */
+  mismatch(location: { bucket: string; key: string; version?: string; eTag?: string }): string | undefined {
+    if (!this.buckets.has(location.bucket)) return `bucket ${location.bucket} does not exist`;
+    const object = this.get(location.bucket, location.key, location.version);
+    if (!object) return location.version ? `version ${location.version} of ${location.key} does not exist in ${location.bucket}` : `${location.key} does not exist in ${location.bucket}`;
+    const eTag = location.eTag?.replace(/^"|"$/g, '');
+    if (eTag !== undefined && eTag !== object.eTag) return `the ETag of ${location.key} is ${object.eTag}, not ${eTag}`;
+    return undefined;
+  }
+
+  /** The S3 API over these buckets (HeadObject, CopyObject), as the handlers' S3 client. */
+  client(): { send(command: unknown): Promise<unknown> } {
     return {
-      VersionId: object.versionId,
-      ETag: `"${object.eTag}"`,
-      ...(command.input.ChecksumMode === 'ENABLED' ? { ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64') } : {}),
+      send: async (command: unknown): Promise<unknown> => {
+        if (command instanceof HeadObjectCommand) {
+          const { Bucket = '', Key = '', VersionId, ChecksumMode, IfMatch } = command.input;
+          const object = this.get(Bucket, Key, VersionId);
+          if (!object) throw notFound();
+          if (IfMatch !== undefined && IfMatch.replace(/^"|"$/g, '') !== object.eTag) {
+            throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', message: 'At least one of the pre-conditions you specified did not hold', $metadata: { httpStatusCode: 412 } });
+          }
+          return {
+            VersionId: object.versionId,
+            ETag: `"${object.eTag}"`,
+            Metadata: { ...object.metadata },
+            ...(ChecksumMode === 'ENABLED' ? { ChecksumSHA256: Buffer.from(object.sha256, 'hex').toString('base64') } : {}),
+          };
+        }
+        if (command instanceof CopyObjectCommand) {
+          const { Bucket = '', Key = '', CopySource = '', ChecksumAlgorithm, MetadataDirective, Metadata } = command.input;
+          const [path, query] = CopySource.split('?');
+          const slash = path!.indexOf('/');
+          const from = { bucket: decodeURIComponent(path!.slice(0, slash)), key: decodeURIComponent(path!.slice(slash + 1)) };
+          const version = new URLSearchParams(query ?? '').get('versionId') ?? undefined;
+          const source = this.get(from.bucket, from.key, version);
+          if (!source) throw new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', message: `The specified key does not exist: ${CopySource}`, $metadata: { httpStatusCode: 404 } });
+          const copy = this.write(Bucket, Key, source, MetadataDirective === 'REPLACE' ? { ...(Metadata ?? {}) } : { ...source.metadata }, CopySource);
+          return {
+            VersionId: copy.versionId,
+            CopySourceVersionId: source.versionId,
+            CopyObjectResult: {
+              ETag: `"${copy.eTag}"`,
+              ...(ChecksumAlgorithm === 'SHA256' ? { ChecksumSHA256: Buffer.from(copy.sha256, 'hex').toString('base64') } : {}),
+            },
+          };
+        }
+        throw new Error(`the simulated S3 does not implement ${(command as object).constructor.name}`);
+      },
     };
-  },
-});
+  }
+}

@@ -19,7 +19,6 @@ import {
 import type { Deployment, DeploymentGroup, S3Revision } from './model.ts';
 import type { World } from './world.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
-import { objectMismatch } from './artifacts.ts';
 import { batchSize } from './deployment-config.ts';
 import { dispatcher, meta, toMs, type Handler, type Input } from './sdk.ts';
 
@@ -120,8 +119,13 @@ export const codeDeployApi = (world: World, region: string): { send(command: unk
       const s3Location: S3Revision['s3Location'] = { bucket, key, bundleType: str(location?.bundleType) ?? 'zip' };
       if (str(location?.version)) s3Location.version = String(location?.version);
       if (str(location?.eTag)) s3Location.eTag = String(location?.eTag);
-      // The bucket is versioned: a version or ETag of another object is refused.
-      const mismatch = objectMismatch(s3Location);
+      // CodeDeploy reads the region's own copy: another bucket, or a version or ETag of another
+      // object, is refused, as S3 behind CodeDeploy refuses it.
+      const regionBucket = world.regionBucket(region);
+      if (bucket !== regionBucket) {
+        throw new InvalidRevisionException({ message: `the revision is in s3://${bucket}, not in this region's artifact bucket ${regionBucket}: copy it there first`, ...meta });
+      }
+      const mismatch = world.artifacts.mismatch(s3Location);
       if (mismatch) throw new InvalidRevisionException({ message: `the revision does not match the object in s3://${bucket}: ${mismatch}`, ...meta });
       const deployment = world.createDeployment(group, configName, { revisionType: 'S3', s3Location }, str(input.description));
       return { deploymentId: deployment.id };

@@ -12,8 +12,8 @@ export interface WorldOptions {
   emit: (e: WorldEmission) => void;
   /** Seed of the traffic and fault noise. @default 1 */
   seed?: number;
-  /** Bucket of the baseline revision `initial`. @default 'handsoff-artifacts' */
-  artifactBucket?: string;
+  /** The artifact bucket of a region, holding its copy of the baseline `initial`. @default naming.regionArtifactBucketName of the simulated account */
+  regionArtifactBucket?: (region: string) => string;
   /** Minutes of metric history kept per series. @default 3 days */
   retentionMinutes?: number;
   /**

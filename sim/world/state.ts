@@ -3,6 +3,7 @@
  * its hosts. `World` (world.ts) owns one; topology.ts fills it, serve.ts routes a minute of
  * traffic through it, deployments.ts moves revisions over it, alarms/ evaluates it.
  */
+import type { ArtifactStore } from './artifacts.ts';
 import { ONE_BOX_MAX_TRAFFIC_SHARE } from '../../core/alarms/service.ts';
 import type { RegionInfo } from '../../core/model.ts';
 import type { CodeDeployStateChangeDetail, AlarmStateChangeDetail } from '../../core/contracts.ts';
@@ -47,7 +48,10 @@ export const seriesKey = (service: string, region: string, scope: string): strin
 
 export interface WorldState {
   readonly seed: number;
-  readonly artifactBucket: string;
+  /** The simulated S3 of the artifacts (artifacts.ts): the home bucket and each region's copies. */
+  readonly artifacts: ArtifactStore;
+  /** The artifact bucket of a region (naming.regionArtifactBucketName). */
+  readonly regionBucket: (region: string) => string;
   readonly retention: number;
   readonly catalog: Map<string, RegionInfo>;
   readonly clocks: Map<string, LocalClock>;

@@ -8,7 +8,8 @@ import type { ResolvedPipeline } from '../../core/model.ts';
 import { kindConflicts } from '../../core/pipeline/kinds.ts';
 import { applicationName, artifactKey, DeploymentConfig, fleetService, oneBoxGroupName, preProdGroupName, unitGroupName } from '../../core/naming.ts';
 import { rollingConfig } from '../../core/rollout.ts';
-import { simulatedObject } from './artifacts.ts';
+import { CopyMetadata } from '../../core/build.ts';
+import { bundleOf } from './artifacts.ts';
 import { MinuteSeries } from './metrics.ts';
 import type { Deployment, DeploymentGroup, Fleet } from './model.ts';
 import { keyOf, noise } from './random.ts';
@@ -121,6 +122,13 @@ const buildGroup = (state: WorldState, pipeline: ResolvedPipeline, spec: GroupSp
   let apps = state.applications.get(spec.region);
   if (!apps) state.applications.set(spec.region, (apps = new Set()));
   apps.add(application);
+  // The baseline's bundle, copied to the region's artifact bucket as handsoff copies a change's.
+  const baselineBucket = state.regionBucket(spec.region);
+  state.artifacts.declare(baselineBucket);
+  const baseline0 = {
+    bucket: baselineBucket,
+    object: state.artifacts.get(baselineBucket, key) ?? state.artifacts.upload(baselineBucket, key, { [CopyMetadata.SHA256]: bundleOf(key).sha256 }),
+  };
   // The baseline: a succeeded deployment of `initial`, so lastSuccessfulDeployment and rollback work from the start.
   const baseline: Deployment = {
     id: nextDeploymentId(state),
@@ -128,7 +136,7 @@ const buildGroup = (state: WorldState, pipeline: ResolvedPipeline, spec: GroupSp
     configName: DeploymentConfig.ONE_AT_A_TIME,
     revision: {
       revisionType: 'S3',
-      s3Location: { bucket: state.artifactBucket, key, bundleType: 'zip', version: simulatedObject(key).versionId, eTag: simulatedObject(key).eTag },
+      s3Location: { bucket: baseline0.bucket, key, bundleType: 'zip', version: baseline0.object.versionId, eTag: baseline0.object.eTag },
     },
     description: 'baseline of the simulated world',
     status: 'Succeeded',

@@ -13,7 +13,9 @@
  */
 import { regionAlarmPlan, targetRegions } from '../../core/alarms/plan.ts';
 import type { AlarmDef } from '../../core/alarms/types.ts';
-import { artifactKey, teamAggregateAlarmName } from '../../core/naming.ts';
+import { artifactKey, regionArtifactBucketName, teamAggregateAlarmName } from '../../core/naming.ts';
+import { ACCOUNT } from '../lambda.ts';
+import { ArtifactStore } from './artifacts.ts';
 import { alarmEvent } from './alarm-event.ts';
 import { AlarmBook } from './alarms/book.ts';
 import { type AlarmState, type AnyAlarm, MetricAlarm } from './alarms/evaluate.ts';
@@ -57,7 +59,8 @@ export class World {
     this.emitFn = opts.emit;
     this.state = {
       seed: opts.seed ?? 1,
-      artifactBucket: opts.artifactBucket ?? 'handsoff-artifacts',
+      artifacts: new ArtifactStore(),
+      regionBucket: opts.regionArtifactBucket ?? ((region) => regionArtifactBucketName(ACCOUNT, region)),
       retention: opts.retentionMinutes ?? DEFAULT_RETENTION_MINUTES,
       catalog: new Map(opts.regions.map((r) => [r.code, r])),
       clocks: new Map(),
@@ -147,6 +150,21 @@ export class World {
       if (d.timer !== undefined) clearTimeout(d.timer);
       d.timer = undefined;
     }
+  }
+
+  /** What `revision` of `pipeline` does (its build, its boxes), if the scenario gave it a behaviour. */
+  behaviorOf(pipeline: string, revision: string): Behavior | undefined {
+    return this.state.behaviors.get(artifactKey(pipeline, revision));
+  }
+
+  /** The simulated S3 of the artifacts: the home bucket and each region's copies. */
+  get artifacts(): ArtifactStore {
+    return this.state.artifacts;
+  }
+
+  /** The artifact bucket of a region (its copies, which its CodeDeploy reads). */
+  regionBucket(region: string): string {
+    return this.state.regionBucket(region);
   }
 
   /** What boxes running `revision` of `pipeline` do from now on. */

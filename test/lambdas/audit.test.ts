@@ -59,8 +59,8 @@ describe('audit trail', () => {
     await expect(publish([{ type: 'change.failed', ...scope, reason: 'alarm' }])).rejects.toThrow('slow down');
   });
 
-  it('audits the decisions: blocks, overrides, approvals, alarms, rollbacks, changes, stages, deployments', () => {
-    for (const type of ['blocked', 'unblocked', 'override.applied', 'override.expired', 'approval.requested', 'approval.granted', 'approval.denied', 'alarm.triggered', 'rollback.started', 'rollback.completed', 'change.received', 'change.rejected', 'change.failed', 'change.completed', 'change.superseded', 'stage.started', 'stage.completed', 'deployment.started', 'deployment.succeeded', 'deployment.failed']) {
+  it('audits the decisions: blocks, overrides, approvals, alarms, rollbacks, changes, stages, builds, deployments', () => {
+    for (const type of ['blocked', 'unblocked', 'override.applied', 'override.expired', 'approval.requested', 'approval.granted', 'approval.denied', 'alarm.triggered', 'rollback.started', 'rollback.completed', 'change.received', 'change.rejected', 'change.failed', 'change.completed', 'change.superseded', 'stage.started', 'stage.completed', 'deployment.started', 'deployment.succeeded', 'deployment.failed', 'build.completed']) {
       expect(AUDITED_EVENT_TYPES.has(type)).toBe(true);
     }
     expect(AUDITED_EVENT_TYPES.has('bake.started')).toBe(false);

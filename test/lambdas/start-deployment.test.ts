@@ -15,7 +15,7 @@ import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-s
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StartDeploymentInput } from '../../core/contracts.ts';
 import { handler as startDeploymentHandler, startDeployment } from '../../lambdas/start-deployment/index.ts';
-import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, marshalled, published, sfn, invokeHandler, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, marshalled, published, sfn, invokeHandler, useAwsMocks, regionBucketOf, copyOf } from './support.ts';
 
 useAwsMocks();
 
@@ -38,7 +38,7 @@ const ours = (status: DeploymentStatus): GetDeploymentCommandOutput => ({
   deploymentInfo: {
     status,
     description: 'handsoff storefront-api c1 wave-1',
-    revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v-r1', eTag: 'e-r1' } },
+    revision: { s3Location: { bucket: regionBucketOf('sa-east-1'), key: 'storefront-api/r1.zip', bundleType: 'zip', ...copyOf('v-r1') } },
   },
   $metadata: {},
 });
@@ -72,13 +72,13 @@ describe('start-deployment', () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: 'deployments',
       ConditionExpression: 'attribute_not_exists(pk)',
-      Item: expect.objectContaining({ ...claimKey, status: 'CLAIMED', revision: 'r1', artifact: input.artifact, previousRevision: 'r0' }),
+      Item: expect.objectContaining({ ...claimKey, status: 'CLAIMED', revision: 'r1', artifact: input.artifact, previousRevision: 'r0', location: expect.objectContaining({ bucket: regionBucketOf('sa-east-1'), ...copyOf('v-r1') }) }),
     });
     expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
       applicationName: 'storefront-api',
       deploymentGroupName: 'storefront-api-onebox',
-      // The exact object: its S3 version and ETag, which CodeDeploy checks.
-      revision: { revisionType: 'S3', s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v-r1', eTag: 'e-r1' } },
+      // The exact object, the region's own copy of it: its S3 version and ETag, which CodeDeploy checks.
+      revision: { revisionType: 'S3', s3Location: { bucket: regionBucketOf('sa-east-1'), key: 'storefront-api/r1.zip', bundleType: 'zip', ...copyOf('v-r1') } },
       description: 'handsoff storefront-api c1 wave-1',
       autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
     });
@@ -95,7 +95,7 @@ describe('start-deployment', () => {
     expect(ddb).toHaveReceivedCommandWith(PutCommand, { TableName: 'waiters', Item: expect.objectContaining({ pk: 'deployment#d-NEW', watching: input.alarms }) });
     expect(ddb).not.toHaveReceivedCommand(BatchWriteCommand);
     expect(published()).toEqual([
-      expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW', revision: 'r1', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', change: 'c1' }),
+      expect.objectContaining({ type: 'deployment.started', deploymentId: 'd-NEW', revision: 'r1', sha256: input.artifact.sha256, target: 'onebox', stage: 'wave-1', region: 'sa-east-1', change: 'c1' }),
     ]);
     expect(sfn).not.toHaveReceivedAnyCommand();
   });

@@ -9,7 +9,8 @@ import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CopyMetadata } from '../../core/build.ts';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -45,6 +46,34 @@ export const TABLES = {
   [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',
   [ENV.SCHEDULE_GROUP]: 'handsoff',
   [ENV.ARTIFACT_BUCKET]: 'handsoff-artifacts',
+  [ENV.ACCOUNT_ID]: '111122223333',
+};
+
+/** The artifact bucket of a target region in these tests (naming.regionArtifactBucketName). */
+export const regionBucketOf = (region: string): string => `handsoff-artifacts-111122223333-${region}`;
+/** What a region copy of the source version `v` is in these tests (the default S3 fakes below). */
+export const copyOf = (v: string): { version: string; eTag: string } => ({ version: `copy-${v}`, eTag: `"etag-${v}"` });
+/** The SHA-256 the default fakes give a copy that a test did not copy (a previous revision's). */
+export const PREVIOUS_COPY_SHA = 'c'.repeat(64);
+
+/**
+ * S3 as the region copies see it, unless a test says otherwise: a region bucket holds no
+ * current copy (HeadObject by key: NotFound), a copy gets the version `copy-<source version>`
+ * and the SHA-256 it was told (metadata), and a version asked for by id is there, with
+ * the ETag asked for (IfMatch) and a SHA-256 that agrees with its metadata.
+ */
+const s3Defaults = (): void => {
+  const b64 = (hex: string): string => Buffer.from(hex, 'hex').toString('base64');
+  s3.on(HeadObjectCommand).callsFake((input: { VersionId?: string; IfMatch?: string }) => {
+    if (!input.VersionId) throw new NotFound({ message: 'Not Found', $metadata: {} });
+    return { VersionId: input.VersionId, ETag: input.IfMatch ?? '"e"', ChecksumSHA256: b64(PREVIOUS_COPY_SHA), Metadata: { [CopyMetadata.SHA256]: PREVIOUS_COPY_SHA } };
+  });
+  s3.on(CopyObjectCommand).callsFake((input: { CopySource?: string; Metadata?: Record<string, string> }) => {
+    const version = decodeURIComponent(/versionId=([^&]*)/.exec(input.CopySource ?? '')?.[1] ?? '');
+    if (!version) throw new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', message: 'no source version', $metadata: {} });
+    const copy = copyOf(version);
+    return { VersionId: copy.version, CopySourceVersionId: version, CopyObjectResult: { ETag: copy.eTag, ChecksumSHA256: b64(input.Metadata?.[CopyMetadata.SHA256] ?? '') } };
+  });
 };
 
 const testClients = (): AwsClients => {
@@ -74,6 +103,7 @@ export const useAwsMocks = (): void => {
     ddb.on(BatchWriteCommand).resolves({ UnprocessedItems: {} });
     // The reconciler's lane sweep finds no lanes unless a test gives some.
     ddb.on(ScanCommand).resolves({ Items: [] });
+    s3Defaults();
     for (const [k, v] of Object.entries(TABLES)) vi.stubEnv(k, v);
     setClients(testClients());
     logger.setLogLevel('SILENT');

@@ -3,6 +3,7 @@
  * catalog, a pipeline over it, and larger catalogs for the runs at scale.
  */
 import type { RegionInfo, ResolvedPipeline, ResolvedRegion } from '../../core/model.ts';
+import type { World } from '../../sim/world/index.ts';
 
 export const catalog: RegionInfo[] = [
   { code: 'sa-east-1', name: 'Sao Paulo', azIds: ['sae1-az1', 'sae1-az2', 'sae1-az3'], timeZone: 'America/Sao_Paulo', traffic: 1 },
@@ -55,4 +56,15 @@ export const bigCatalog = (n: number): RegionInfo[] => {
     const code = `xx-region-${i + 1}`;
     return { code, name: code, azIds: [`xr${i + 1}-az1`, `xr${i + 1}-az2`, `xr${i + 1}-az3`], timeZone: zones[i % zones.length]!, traffic: 1 + (i % 7) * 3 };
   });
+};
+
+/**
+ * The S3 location of `key` as handsoff deploys it in `region`: its copy in the region's
+ * artifact bucket (the simulated CodeDeploy refuses anything else), made if not there yet.
+ */
+export const regionCopy = (world: World, region: string, key: string): { bucket: string; key: string; bundleType: 'zip' } => {
+  const bucket = world.regionBucket(region);
+  world.artifacts.declare(bucket);
+  if (!world.artifacts.get(bucket, key)) world.artifacts.upload(bucket, key);
+  return { bucket, key, bundleType: 'zip' };
 };

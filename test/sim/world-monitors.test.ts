@@ -25,7 +25,7 @@ import {
 import type { RegionInfo, ResolvedPipeline } from '../../core/model.ts';
 import { World, type WorldEmission, type Behavior } from '../../sim/world/index.ts';
 import { ANOMALY } from '../../core/alarms/index.ts';
-import { bigCatalog, catalog, pipeline, resolved } from './world-fixtures.ts';
+import { bigCatalog, catalog, pipeline, resolved, regionCopy } from './world-fixtures.ts';
 
 const START = Date.parse('2026-11-30T08:00:00Z');
 const P = 'storefront-api';
@@ -50,7 +50,7 @@ const deploy = (region: string, group: string, revision: string, config?: string
     new CreateDeploymentCommand({
       applicationName: pipelineName,
       deploymentGroupName: group,
-      revision: { revisionType: 'S3', s3Location: { bucket: 'artifacts', key: artifactKey(pipelineName, revision), bundleType: 'zip' } },
+      revision: { revisionType: 'S3', s3Location: regionCopy(world, region, artifactKey(pipelineName, revision)) },
       ...(config ? { deploymentConfigName: config } : {}),
     }),
   );

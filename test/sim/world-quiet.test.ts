@@ -11,7 +11,7 @@ import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-clo
 import { afterEach, describe, expect, it } from 'vitest';
 import { artifactKey, METRICS_NAMESPACE, oneBoxGroupName, preProdGroupName, StandardMetric, unitGroupName } from '../../core/naming.ts';
 import { World, WorldMetric, type WorldEmission, type WorldWork } from '../../sim/world/index.ts';
-import { catalog, pipeline } from './world-fixtures.ts';
+import { catalog, pipeline, regionCopy } from './world-fixtures.ts';
 
 const START = Date.parse('2026-11-30T08:00:00Z');
 const P = 'storefront-api';
@@ -31,7 +31,7 @@ const deploy = async (world: World, region: string, group: string, revision: str
     new CreateDeploymentCommand({
       applicationName: P,
       deploymentGroupName: group,
-      revision: { revisionType: 'S3', s3Location: { bucket: 'artifacts', key: artifactKey(P, revision), bundleType: 'zip' } },
+      revision: { revisionType: 'S3', s3Location: regionCopy(world, region, artifactKey(P, revision)) },
     }),
   );
 };

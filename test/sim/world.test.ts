@@ -27,7 +27,7 @@ import {
 } from '../../core/naming.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { World, dailyFactor, type WorldEmission, type Behavior } from '../../sim/world/index.ts';
-import { catalog, pipeline } from './world-fixtures.ts';
+import { catalog, pipeline, regionCopy } from './world-fixtures.ts';
 
 const START = Date.parse('2026-11-30T08:00:00Z');
 const P = 'storefront-api';
@@ -58,7 +58,7 @@ const deploy = async (
     new CreateDeploymentCommand({
       applicationName: P,
       deploymentGroupName: group,
-      revision: { revisionType: 'S3', s3Location: { bucket: 'artifacts', key: artifactKey(P, revision), bundleType: 'zip' } },
+      revision: { revisionType: 'S3', s3Location: regionCopy(world, region, artifactKey(P, revision)) },
       ...(config ? { deploymentConfigName: config } : {}),
     }),
   )) as { deploymentId: string };

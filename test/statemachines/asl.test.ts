@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { buildStateMachines, definitionPlaceholders } from '../../statemachines/index.ts';
-import { functionArnKey, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers } from '../../statemachines/resources.ts';
+import { ARTIFACT_BUCKET_NAME_KEY, functionArnKey, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY, TaskHandlers } from '../../statemachines/resources.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 
@@ -243,7 +243,7 @@ describe('buildStateMachines', () => {
   });
 
   it('uses only the documented placeholders', () => {
-    expect(definitionPlaceholders(defs)).toEqual([...TaskHandlers.map(functionArnKey), REGION_STATE_MACHINE_ARN_KEY, REGION_EXECUTIONS_ARN_PREFIX_KEY].sort());
+    expect(definitionPlaceholders(defs)).toEqual([...TaskHandlers.map(functionArnKey), REGION_STATE_MACHINE_ARN_KEY, REGION_EXECUTIONS_ARN_PREFIX_KEY, ARTIFACT_BUCKET_NAME_KEY].sort());
   });
 
   it('uses no JSONata and no variables (the local interpreter cannot run them)', () => {

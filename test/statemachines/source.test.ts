@@ -66,6 +66,7 @@ const runPipeline = async (review: () => Promise<unknown>) => {
     handlers[name] = async (input) => {
       ran.push({ state: name, input });
       if (name === 'Source.Review') return { Payload: await review() };
+      if (name === 'Build.Run') return { Build: { Id: 'storefront-api-build:1', BuildStatus: 'SUCCEEDED', ExportedEnvironmentVariables: [{ Name: 'ARTIFACT_SHA256', Value: ARTIFACT.sha256 }] } };
       if (name === 'Build.ResolveArtifact') return { Payload: ARTIFACT };
       return { Payload: {} };
     };

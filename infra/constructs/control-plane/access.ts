@@ -41,6 +41,11 @@ export interface HandlerAccess {
   /** EventBridge Scheduler actions in the bake schedule group. */
   readonly schedules?: readonly ('CreateSchedule' | 'GetSchedule' | 'DeleteSchedule')[];
   readonly readArtifacts?: boolean;
+  /**
+   * The target regions' artifact buckets: `copy` (the change's copy: PutObject, and the reads
+   * that find or check one), `read` (the reads that check a copy before a rollback).
+   */
+  readonly regionArtifacts?: 'copy' | 'read';
   /** The review gate's CodeCommit reads, on the pipelines' repositories only. */
   readonly readReviews?: boolean;
   /** states:StartExecution on the pipeline state machines (not the region ones). */
@@ -93,7 +98,9 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     overrideGroupAlarms: true,
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
+    // The source of the region copy (CopyObject reads the pinned version).
     readArtifacts: true,
+    regionArtifacts: 'copy',
   },
   [HandlerName.START_BAKE]: {
     // operators: the change's emergency record (GetItem): an approved one shortens the bake;
@@ -119,6 +126,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
     readArtifacts: true,
+    // HeadObject of the copy a rollback restores: there, its ETag, its SHA-256.
+    regionArtifacts: 'read',
   },
   // Reads how the commit reached main: pull requests, their approvals and rules, the commit.
   [HandlerName.REVIEW_GATE]: { readReviews: true, publishes: false },

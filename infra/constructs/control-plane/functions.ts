@@ -4,7 +4,7 @@
  * group, granted exactly what lambdas/<name> calls (access.ts). Created in the stack's own
  * scope, so the construct ids (`<Handler>Function`, `<Handler>Role`) stay.
  */
-import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,6 +18,8 @@ import { HANDLER_ARCHITECTURE, HANDLER_MEMORY_MB } from '../../../core/functions
 import type { ResolvedPipeline } from '../../../core/model.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
+import { regionArtifactBucketName } from '../../../core/naming.ts';
+import { pipelineRegions } from '../../../core/alarms/plan.ts';
 import { Reason, acknowledge, allowWithWildcardResources } from '../../nag.ts';
 import {
   BAKE_SCHEDULE_GROUP,
@@ -78,6 +80,7 @@ export const handlerEnvironment = (deps: HandlerDeps, bakeEndArn: string): Recor
   [ENV.SCHEDULER_ROLE_ARN]: deps.schedulerRole.roleArn,
   [ENV.SCHEDULE_GROUP]: deps.scheduleGroup.scheduleGroupName,
   [ENV.ARTIFACT_BUCKET]: deps.artifacts.bucketName,
+  [ENV.ACCOUNT_ID]: Stack.of(deps.bus).account,
   [ENV.BAKE_END_FUNCTION_ARN]: bakeEndArn,
   ...tableEnvironment(deps.tables),
 });
@@ -339,6 +342,25 @@ export const grantAccess = (
         // rule that invokes this function references both.
         resources: forPipelines((p) => [stateMachineArn(stack, pipelineStateMachineName(p.name))]),
       }),
+    );
+  }
+  if (access.regionArtifacts) {
+    // One pattern for every region (naming.regionArtifactBucketName): a bucket per target region
+    // by name would outgrow the role's inline policy limit with automatic waves.
+    const buckets = pipelines.some((p) => pipelineRegions(p).length > 0) ? [`arn:${stack.partition}:s3:::${regionArtifactBucketName(stack.account, '*')}`] : [];
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({
+        actions: access.regionArtifacts === 'copy' ? ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: buckets.map((b) => `${b}/*`),
+      }),
+      'Region copies are keyed per pipeline and revision at run time (naming.artifactKey), in the artifact buckets of the target regions (handsoff-artifacts-<account>-<region>) only.',
+    );
+    // Without ListBucket, S3 answers 403 rather than 404 for a copy not there yet.
+    allowWithWildcardResources(
+      role,
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: buckets }),
+      'The artifact buckets of the target regions (handsoff-artifacts-<account>-<region>) only: HeadObject of a copy not made yet answers 404, not 403.',
     );
   }
   if (access.readArtifacts) {
