@@ -25,7 +25,8 @@ import { CONSOLE_BUNDLE, PROJECT_ROOT, bundleEntries, bundleHandlers } from '../
 import { createConsole, type ConsoleResources } from '../constructs/control-plane/console.ts';
 import { awsEventRules, sourceRules } from '../constructs/control-plane/event-routing.ts';
 import { createFunctions, grantHandler } from '../constructs/control-plane/functions.ts';
-import { githubSource, type GitHubSourceResources } from '../constructs/control-plane/github-source.ts';
+import { githubConnection, githubSource, type GitHubSourceResources } from '../constructs/control-plane/github-source.ts';
+import type { ProjectRepository } from '../constructs/control-plane/project-source.ts';
 import { createStateMachines } from '../constructs/control-plane/machines.ts';
 import { createStageTests } from '../constructs/control-plane/stage-tests.ts';
 import { buildNetwork, buildProject, grantBuild } from '../constructs/control-plane/build-project.ts';
@@ -131,14 +132,19 @@ export class ControlPlaneStack extends Stack {
       }),
     );
 
-    const buildNet = pipelines.length > 0 ? buildNetwork(this, artifacts) : undefined;
+    // With a GitHub source, the connection the source pipelines and the build and test projects use.
+    const connection = source.kind === SourceKind.GITHUB ? githubConnection(this) : undefined;
+    const repositoryOf = (p: ResolvedPipeline): ProjectRepository =>
+      source.kind === SourceKind.GITHUB ? { kind: SourceKind.GITHUB, source, connection: connection! } : { kind: SourceKind.CODECOMMIT, repositoryName: props.repositoryName?.(p) ?? p.name };
+    // The isolated network of the builds (CodeCommit: a VPC endpoint serves the checkout).
+    const buildNet = pipelines.length > 0 && source.kind === SourceKind.CODECOMMIT ? buildNetwork(this, artifacts) : undefined;
     for (const p of pipelines) {
       const machines = createStateMachines(this, p, props.buildStateMachines(p), this.functions, this.definitionFiles);
-      createStageTests(this, p, machines.pipeline.role, repositoryArns[pipelines.indexOf(p)]!);
+      createStageTests(this, p, machines.pipeline.role, repositoryOf(p));
       this.regionMachines[p.name] = machines.region;
       this.pipelineMachines[p.name] = machines.pipeline;
       // The build stage: the pipeline's CodeBuild project, which its machine runs.
-      this.buildProjects[p.name] = buildProject(this, p, props.repositoryName?.(p) ?? p.name, artifacts, buildNet!);
+      this.buildProjects[p.name] = buildProject(this, p, repositoryOf(p), artifacts, buildNet);
       grantBuild(this, machines.pipeline, this.buildProjects[p.name]!, artifacts);
     }
 
@@ -156,6 +162,7 @@ export class ControlPlaneStack extends Stack {
         startChange: this.functions[HandlerName.START_CHANGE],
         reviewGate: this.functions[HandlerName.REVIEW_GATE],
         artifacts,
+        connection: connection!,
       });
     } else {
       sourceRules(this, pipelines, this.pipelineMachines, this.functions[HandlerName.START_CHANGE], props.repositoryName, deadLetters);

@@ -147,6 +147,39 @@ describe('-c source=github -c repository=OWNER/NAME', () => {
   });
 });
 
+describe('the build and test projects with a GitHub source', () => {
+  const projects = (resources: Record<string, Resource>) => ofType(resources, 'AWS::CodeBuild::Project');
+
+  it('check out the commit from the GitHub repository through the connection, with no webhook and no token of their own', () => {
+    const [connectionId] = ofType(github, 'AWS::CodeConnections::Connection')[0]!;
+    expect(projects(github).length).toBeGreaterThan(0);
+    for (const [id, project] of projects(github)) {
+      expect(project.Properties.Source, id).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/acme/storefront.git', Auth: { Type: 'CODECONNECTIONS', Resource: { 'Fn::GetAtt': [connectionId, 'ConnectionArn'] } } });
+      expect(project.Properties.Triggers?.Webhook ?? false, id).toBe(false);
+    }
+    expect(ofType(github, 'AWS::CodeBuild::SourceCredential')).toEqual([]);
+  });
+
+  it("give each project's role the connection's token, on that connection only", () => {
+    const [connectionId] = ofType(github, 'AWS::CodeConnections::Connection')[0]!;
+    for (const [id, project] of projects(github)) {
+      const roleId = project.Properties.ServiceRole['Fn::GetAtt'][0] as string;
+      const uses = statements(github, roleId).filter((s) => actions(s).some((a) => a.endsWith(':GetConnectionToken')));
+      expect(uses, id).toHaveLength(1);
+      expect(uses[0]!.Resource, id).toEqual({ 'Fn::GetAtt': [connectionId, 'ConnectionArn'] });
+      expect(statements(github, roleId).flatMap(actions), id).not.toContain('codecommit:GitPull');
+    }
+  });
+
+  it('keep the CodeCommit checkout (and the isolated build network) with the default source', () => {
+    for (const [id, project] of projects(codecommit)) {
+      expect(project.Properties.Source.Type, id).toBe('CODECOMMIT');
+      expect(project.Properties.Source.Auth, id).toBeUndefined();
+    }
+    expect(ofType(codecommit, 'AWS::EC2::VPC')).toHaveLength(1);
+  });
+});
+
 describe('both sources', () => {
   it('grant no wildcard action', () => {
     for (const resources of [github, codecommit]) {

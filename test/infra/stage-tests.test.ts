@@ -45,7 +45,8 @@ const text = (v: unknown): string => JSON.stringify(v);
 
 describe('the codebuild runner', () => {
   const project = (): [string, Resource] => {
-    const projects = ofType('AWS::CodeBuild::Project');
+    // The build projects (test/infra/build.test.ts) are the other projects of the control plane.
+    const projects = ofType('AWS::CodeBuild::Project').filter(([, p]) => String(p.Properties.Name).endsWith('-tests'));
     expect(projects.map(([, p]) => p.Properties.Name)).toEqual(['storefront-api-tests']);
     return projects[0]!;
   };
@@ -75,7 +76,7 @@ describe('the codebuild runner', () => {
 
   it('lets the pipeline machine start, follow and stop builds of that project only', () => {
     const statements = roleStatements('StorefrontApiPipelineRole');
-    const codebuild = statements.filter((s) => actions(s).some((a) => a.startsWith('codebuild:')));
+    const codebuild = statements.filter((s) => actions(s).some((a) => a.startsWith('codebuild:')) && text(s.Resource).includes('TestsProject'));
     expect(codebuild).toHaveLength(1);
     expect(actions(codebuild[0]!).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:BatchGetReports', 'codebuild:StartBuild', 'codebuild:StopBuild']);
     expect(text(codebuild[0]!.Resource)).toContain(project()[0]);
@@ -91,7 +92,9 @@ describe('the lambda runner', () => {
     const statements = roleStatements('CheckoutSvcPipelineRole');
     const invokes = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));
     expect(invokes.map((s) => text(s.Resource)).filter((r) => r.includes('checkout-tests'))).toEqual([expect.stringContaining(':function:checkout-tests:live')]);
-    expect(statements.flatMap(actions).filter((a) => a.startsWith('codebuild:'))).toEqual([]);
+    // Its build project only (test/infra/build.test.ts): no test project to run.
+    expect(statements.filter((s) => actions(s).some((a) => a.startsWith('codebuild:')) && !text(s.Resource).includes('BuildProject'))).toEqual([]);
+    expect(ofType('AWS::CodeBuild::Project').map(([, p]) => p.Properties.Name)).not.toContain('checkout-svc-tests');
   });
 });
 

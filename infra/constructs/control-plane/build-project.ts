@@ -12,7 +12,6 @@
  */
 import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
-import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,6 +23,7 @@ import { buildProjectName } from '../../../core/naming.ts';
 import { ARTIFACT_BUCKET_NAME_KEY } from '../../../statemachines/resources.ts';
 import { acknowledge, allowWithWildcardResources } from '../../nag.ts';
 import { pascal } from './names.ts';
+import { connectProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
 
 /** The team's script, at the root of the repository: runs the unit tests, then writes the bundle. */
 export const BUILD_SCRIPT = './handsoff-build.sh';
@@ -101,21 +101,22 @@ export const buildNetwork = (stack: Stack, artifacts: s3.IBucket): BuildNetwork 
 };
 
 /** The pipeline's build project, allowed to upload under its own prefix of the artifact bucket only. */
-export const buildProject = (stack: Stack, p: ResolvedPipeline, repositoryName: string, artifacts: s3.IBucket, network: BuildNetwork): codebuild.Project => {
+export const buildProject = (stack: Stack, p: ResolvedPipeline, repository: ProjectRepository, artifacts: s3.IBucket, network: BuildNetwork | undefined): codebuild.Project => {
   const id = `${pascal(p.name)}Build`;
   const logGroup = new logs.LogGroup(stack, `${id}Logs`, { logGroupName: `/aws/codebuild/${buildProjectName(p.name)}`, retention: logs.RetentionDays.ONE_YEAR });
   const project = new codebuild.Project(stack, `${id}Project`, {
     projectName: buildProjectName(p.name),
     description: `handsoff ${p.name}: unit tests and the checksummed artifact of each change`,
-    source: codebuild.Source.codeCommit({ repository: codecommit.Repository.fromRepositoryName(stack, `${id}Repository`, repositoryName) }),
+    source: projectSource(stack, id, repository),
     environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL, privileged: false },
     buildSpec: codebuild.BuildSpec.fromObject(buildSpec()),
-    vpc: network.vpc,
-    subnetSelection: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    securityGroups: [network.securityGroup],
+    // The isolated network with a CodeCommit source; a GitHub checkout needs github.com, which
+    // no VPC endpoint serves: such builds run in CodeBuild's own network (docs/sources.md).
+    ...(network ? { vpc: network.vpc, subnetSelection: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [network.securityGroup] } : {}),
     timeout: BUILD_TIMEOUT,
     logging: { cloudWatch: { logGroup } },
   });
+  connectProjectSource(project, repository);
   allowWithWildcardResources(
     project.role!,
     new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [artifacts.arnForObjects(`${p.name}/*`)] }),

@@ -42,7 +42,16 @@ export interface GitHubSourceProps {
   readonly reviewGate: lambda.Function;
   /** Where the source actions keep the commit they read (CodePipeline's artifact store). */
   readonly artifacts: s3.Bucket;
+  /** The connection (githubConnection): the build and test projects fetch the commit through it too. */
+  readonly connection: codeconnections.CfnConnection;
 }
+
+/** The CodeConnections connection to GitHub, created PENDING (docs/sources.md: the one-time handshake). */
+export const githubConnection = (stack: Stack): codeconnections.CfnConnection =>
+  new codeconnections.CfnConnection(stack, 'GitHubConnection', {
+    connectionName: GITHUB_CONNECTION_NAME,
+    providerType: 'GitHub',
+  });
 
 export interface GitHubSourceResources {
   readonly connection: codeconnections.CfnConnection;
@@ -51,11 +60,7 @@ export interface GitHubSourceResources {
 }
 
 export const githubSource = (stack: Stack, props: GitHubSourceProps): GitHubSourceResources => {
-  const { source } = props;
-  const connection = new codeconnections.CfnConnection(stack, 'GitHubConnection', {
-    connectionName: GITHUB_CONNECTION_NAME,
-    providerType: 'GitHub',
-  });
+  const { source, connection } = props;
 
   const token = new secretsmanager.Secret(stack, 'GitHubToken', {
     secretName: GITHUB_TOKEN_SECRET_NAME,

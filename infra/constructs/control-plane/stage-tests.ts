@@ -15,7 +15,6 @@
  */
 import { ArnFormat, Duration, type Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
-import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { ResolvedPipeline } from '../../../core/model.ts';
@@ -23,6 +22,7 @@ import { testProjectName } from '../../../core/naming.ts';
 import { stageTestsOf } from '../../../core/tests.ts';
 import { acknowledge } from '../../nag.ts';
 import { pascal } from './names.ts';
+import { connectProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
 
 /** The buildspec a team's repository holds for the stage suites. */
 export const TEST_BUILDSPEC = 'buildspec-tests.yml';
@@ -34,7 +34,7 @@ export const testFunctionArn = (stack: Stack, fn: string): string =>
     : stack.formatArn({ service: 'lambda', resource: 'function', resourceName: fn, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
 /** Creates the pipeline's test runner and lets `pipelineRole` run it. */
-export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole: iam.IRole, repositoryArn: string): void => {
+export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole: iam.IRole, repository: ProjectRepository): void => {
   const tests = stageTestsOf(p);
   if (p.preProd.length === 0) return;
   if (tests.runner === 'lambda') {
@@ -50,7 +50,7 @@ export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole
   const project = new codebuild.Project(stack, `${id}Project`, {
     projectName: testProjectName(p.name),
     description: `handsoff ${p.name}: the suites its pre-production stages run (${TEST_BUILDSPEC} of the change's commit)`,
-    source: codebuild.Source.codeCommit({ repository: codecommit.Repository.fromRepositoryArn(stack, `${id}Repository`, repositoryArn) }),
+    source: projectSource(stack, id, repository),
     buildSpec: codebuild.BuildSpec.fromSourceFilename(TEST_BUILDSPEC),
     environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL, privileged: false },
     timeout: Duration.minutes(tests.timeoutMinutes),
@@ -58,6 +58,7 @@ export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole
     // The suite only reads what it tests: no artifacts, no cache, no badge.
     badge: false,
   });
+  connectProjectSource(project, repository);
   // What CDK grants the project's role: its log streams and its test report groups.
   const logicalId = stack.getLogicalId(project.node.defaultChild as codebuild.CfnProject);
   const where = `${stack.region}:<AWS::AccountId>`;
