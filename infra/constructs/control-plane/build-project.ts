@@ -8,7 +8,9 @@
  * No network beyond what it needs: the builds run in a VPC of isolated subnets only (no NAT,
  * no internet gateway), reaching S3 through a gateway endpoint whose policy allows the
  * artifact bucket only, and, through interface endpoints, CodeCommit's Git endpoint (the
- * source checkout) and CloudWatch Logs (the build log). Nothing else is routable.
+ * source checkout) and CloudWatch Logs (the build log). Nothing else is routable. With a GitHub
+ * source the checkout needs github.com, which no endpoint serves: those builds run in
+ * CodeBuild's own network (docs/sources.md).
  */
 import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
