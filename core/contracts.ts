@@ -7,9 +7,11 @@
  */
 import { z } from 'zod';
 import { DeploymentTarget } from './model.ts';
+import { ArtifactRef } from './artifact-contracts.ts';
 
 export * from './step-errors.ts';
 export * from './bus-events.ts';
+export * from './artifact-contracts.ts';
 
 const nonEmpty = z.string().min(1);
 const isoTime = z.string().refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected an ISO 8601 time' });
@@ -49,20 +51,6 @@ export interface ChangeExecutionInput {
   commit: string;
 }
 
-/**
- * The change's artifact pinned to one S3 object: the version the build uploaded at
- * `artifactKey(pipeline, revision)` and its checksums. handsoff deploys and rolls back by
- * these, never by key alone: CodeDeploy is given `version` and `eTag` and refuses another object.
- */
-export const ArtifactRef = z.object({
-  /** S3 object version id. */
-  versionId: nonEmpty,
-  /** The object's ETag as S3 reports it (CodeDeploy checks the object against it). */
-  eTag: nonEmpty,
-  /** Hex SHA-256 of the bundle, as `build.completed` reports it (recorded with each deployment). */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected the hex SHA-256 of the bundle' }),
-});
-export type ArtifactRef = z.infer<typeof ArtifactRef>;
 /** Handler `review-gate`: did `commit` reach main through an approved review? */
 export const ReviewGateInput = z.object({
   pipeline: nonEmpty,
@@ -77,25 +65,6 @@ export type ReviewGateOutput =
   | { approved: true; pullRequest: string; reviewers: string[] }
   /** `reason`: `unreviewed: ...`, `self-approved: ...`, `approval-rules-not-satisfied: ...`, `review-unknown: ...`. */
   | { approved: false; reason: string };
-
-/** Handler `resolve-artifact`: the build stage pins the object the change deploys. */
-export const ResolveArtifactInput = z.object({
-  pipeline: nonEmpty,
-  change: nonEmpty,
-  revision: nonEmpty,
-  /**
-   * The build's record (`codebuild:startBuild.sync`'s `Build`): the version and SHA-256 it
-   * exported (core/build.ts BuildExport) are what is pinned, and checked against S3.
-   */
-  build: z
-    .object({
-      Id: z.string().optional(),
-      ExportedEnvironmentVariables: z.array(z.object({ Name: z.string().optional(), Value: z.string().optional() }).loose()).optional(),
-    })
-    .loose()
-    .optional(),
-});
-export type ResolveArtifactInput = z.infer<typeof ResolveArtifactInput>;
 
 /** Handler `notify`: publishes one event of the vocabulary (core/events.ts). */
 export const NotifyInput = StepScope.partial().extend({

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const DOCS = ['README.md', 'docs/simulation.md', 'docs/design.md', 'docs/console.md', 'docs/console-pages.md'];
+const DOCS = ['README.md', 'docs/simulation.md', 'docs/design.md', 'docs/console.md', 'docs/console-pages.md', 'docs/sources.md', 'docs/tests.md'];
 
 /** Markdown link targets and backquoted paths that name a file (`.md`, `.ts`, `.json`). */
 const pointers = (text: string): string[] => [
