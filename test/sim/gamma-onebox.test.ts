@@ -81,6 +81,10 @@ describe('a change faulting only in gamma', () => {
     expect(triggered[0]).toMatchObject({ stage: 'gamma', target: 'onebox', region: 'us-west-2' });
     const oneBoxBake = inGamma(events, 'bake.started', 'bad1').find((e) => e.target === 'onebox')!;
     expect(ms(triggered[0]!)).toBeGreaterThanOrEqual(ms(oneBoxBake));
+    // The world's record of that alarm names the same scope.
+    const record = ofType(events, 'world.alarm').find((e) => e.alarm === triggered[0]!.alarm && e.state === 'ALARM')!;
+    expect(record).toMatchObject({ pipeline: PIPELINES.faulty.name, stage: 'gamma', target: 'onebox', region: 'us-west-2' });
+    expect(String(record.alarm)).toMatch(/^carts-api-gamma-onebox-/);
     // Only the one-box had the change: gamma's fleet was never deployed.
     expect(inGamma(events, 'deployment.started', 'bad1').map((e) => e.target)).toEqual(['onebox']);
   });
