@@ -157,3 +157,28 @@ export const buildProjectName = (pipeline: string): string => `handsoff-${pipeli
  * change's bundle from this copy, never across regions. Bucket names are global, hence the account.
  */
 export const regionArtifactBucketName = (account: string, region: string): string => `handsoff-artifacts-${account}-${region}`;
+
+/**
+ * The stage that deploys one-box first, as production does (a pipeline with `oneBox` and this
+ * stage): its one-box group, scope and instance tag value are `GAMMA_ONE_BOX_SCOPE`.
+ */
+export const GAMMA_STAGE = 'gamma';
+/**
+ * The gamma one-box's `Scope` dimension and `Stage` instance tag value: neither the gamma
+ * fleet's group (`Stage=gamma`) nor a production one-box group of the same region
+ * (`OneBox=true`) picks its host up.
+ */
+export const GAMMA_ONE_BOX_SCOPE = 'gamma-onebox';
+
+/** Deployment group of gamma's one-box host, in the pre-production region. */
+export const gammaOneBoxGroupName = (pipeline: string): string => `${pipeline}-${GAMMA_ONE_BOX_SCOPE}`;
+
+/** Gamma one-box alarm: the production one-box's standard alarm, for the gamma one-box scope. */
+export const gammaOneBoxAlarmName = (pipeline: string, kind: StandardAlarm): string => `${pipeline}-${GAMMA_ONE_BOX_SCOPE}-${kind}`;
+
+/** Gamma one-box anomaly check (against the gamma fleet). */
+export const gammaOneBoxAnomalyAlarmName = (pipeline: string, metric: AnomalyMetric): string => `${pipeline}-${GAMMA_ONE_BOX_SCOPE}-anomaly-${metric}`;
+
+/** Whether a pipeline's gamma deploys one-box first: it has gamma and one-box (`oneBox: false` keeps gamma without). */
+export const hasGammaOneBox = (p: { readonly oneBox?: boolean; readonly preProd: readonly string[] }): boolean =>
+  p.oneBox !== false && p.preProd.includes(GAMMA_STAGE);

@@ -15,6 +15,7 @@ import { runBuild } from './build.ts';
 import { regionChildStates } from './region-child.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 import { stageTestStates } from './tests.ts';
+import { gammaOneBoxStep } from './gamma.ts';
 
 /**
  * Rolls back the earlier stages that got the change (a failed change runs on no box at the
@@ -196,7 +197,9 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
     const alarms = preProdAlarms(p, stage);
     const rollbackId = `${id}.Rollback`;
     add(`${id}.Started`, notify(EventType.STAGE_STARTED, { stage }, 'NEXT'));
-    // Nothing of the change runs in the stage yet: the gate only waits for its alarms' data.
+    // Gamma deploys one-box first, as production does (statemachines/gamma.ts).
+    gammaOneBoxStep(states, add, p, stage, id, rollbackId);
+    // Nothing of the change runs in the stage yet (but gamma's one-box): the gate only waits for its alarms' data.
     const gate = windowGate(states, id, p, { target: DeploymentTarget.FLEET }, `${id}.Deploy`, rollbackId, false, { stage, region: p.preProdRegion, alarms });
     add(gate, states[gate]!);
     add(

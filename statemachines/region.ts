@@ -9,6 +9,7 @@ import { DEPLOY_TIMEOUT_SECONDS, States, bake, callback } from './asl.ts';
 import { rollbackStates } from './rollback.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 import { regionInputStates } from './region-input.ts';
+import { oneBoxStates } from './onebox.ts';
 
 export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   const states: States = {};
@@ -16,31 +17,15 @@ export const buildRegion = (p: ResolvedPipeline): Record<string, unknown> => {
   const failed = 'Region.Failed';
   const succeeded = 'Region.Succeeded';
 
-  // Nothing of the change runs in the region before its one-box: that gate only waits.
-  const oneBoxStart = windowGate(states, 'OneBox', p, { target: DeploymentTarget.ONE_BOX }, 'OneBox.Deploy', rollback, false);
   const base = { 'pipeline.$': '$.pipeline', 'change.$': '$.change', 'stage.$': '$.stage', 'region.$': '$.region' };
-  states['OneBox.Deploy'] = returnsToGate(callback(
-    HandlerName.START_DEPLOYMENT,
-    {
-      ...base,
-      'revision.$': '$.revision',
-      'artifact.$': '$.artifact',
-      target: DeploymentTarget.ONE_BOX,
-      'application.$': '$.application',
-      'deploymentGroup.$': '$.oneBoxGroup',
-      'alarms.$': '$.alarmNames',
-    },
-    DEPLOY_TIMEOUT_SECONDS,
-    'OneBox.Bake',
+  const oneBoxStart = oneBoxStates(states, p, {
+    prefix: 'OneBox',
+    scope: base,
+    deploy: { 'application.$': '$.application', 'deploymentGroup.$': '$.oneBoxGroup', 'alarms.$': '$.alarmNames' },
+    watch: { 'alarms.$': '$.alarms', 'metricScopes.$': '$.oneBoxMetricScopes' },
+    next: 'Units',
     rollback,
-  ), 'OneBox');
-  states['OneBox.Bake'] = bake(
-    p,
-    p.bake.oneBoxSeconds,
-    { ...base, target: DeploymentTarget.ONE_BOX, 'alarms.$': '$.alarms', 'metricScopes.$': '$.oneBoxMetricScopes' },
-    'Units',
-    rollback,
-  );
+  });
 
   const unitStates: States = {};
   const unitScope = { target: DeploymentTarget.FLEET, 'unit.$': '$.unit.unit' };

@@ -83,9 +83,44 @@ export const pipelineAlarms = (p: ResolvedPipeline, region: string): AlarmDef[] 
           where: `stage ${stage}`,
         }),
       );
+      if (stage === naming.GAMMA_STAGE && naming.hasGammaOneBox(p)) alarms.push(...gammaOneBoxAlarms(p));
     }
   }
   return alarms;
+};
+
+/**
+ * Gamma's one-box, watched like a production one-box (docs/design.md): the standard alarms of
+ * its own scope (`gamma-onebox`) and its anomaly checks against the rest of gamma's fleet.
+ * They belong to stage gamma (scope `onebox`).
+ */
+export const gammaOneBoxAlarms = (p: ResolvedPipeline): AlarmDef[] => {
+  const region = p.preProdRegion;
+  const service = naming.fleetService(p);
+  const stage = naming.GAMMA_STAGE;
+  return [
+    ...standardAlarms({
+      service,
+      region,
+      scope: 'onebox',
+      dimension: naming.GAMMA_ONE_BOX_SCOPE,
+      pipeline: p.name,
+      stage,
+      alarmName: (kind) => naming.gammaOneBoxAlarmName(p.name, kind),
+      where: `gamma one-box host of ${region}`,
+    }),
+    ...oneBoxAnomalyAlarms(
+      { pipeline: p.name, service, region, fleetHosts: p.hostsPerUnit },
+      {
+        dimension: naming.GAMMA_ONE_BOX_SCOPE,
+        fleetDimension: stage,
+        fleetIncludesOneBox: false,
+        stage,
+        name: (m) => naming.gammaOneBoxAnomalyAlarmName(p.name, m),
+        where: `gamma one-box in ${region}`,
+      },
+    ),
+  ];
 };
 
 /** The composite rule over alarms of one region: ANY of them in ALARM. */

@@ -172,29 +172,58 @@ export interface AnomalyContext {
   readonly fleetHosts: number;
 }
 
-const ONE_BOX = 'onebox';
 const FLEET = 'fleet';
+
+/** Where a one-box's anomaly checks look: its scope, the scope it is compared with, its alarms' names. */
+export interface OneBoxAt {
+  /** `Scope` dimension of the one-box host. */
+  readonly dimension: string;
+  /** `Scope` dimension of the fleet it is compared with. */
+  readonly fleetDimension: string;
+  /** Whether that fleet's series counts the one-box too (a production region's does; a stage's does not). */
+  readonly fleetIncludesOneBox: boolean;
+  /** The pre-production stage of a stage's one-box (gamma). */
+  readonly stage?: string;
+  readonly name: (m: naming.AnomalyMetric) => string;
+  /** Who the alarm watches, for its description. */
+  readonly where: string;
+}
+
+/** A production region's one-box against the region's fleet. */
+export const productionOneBox = (c: Pick<AnomalyContext, 'pipeline' | 'region'>): OneBoxAt => ({
+  dimension: 'onebox',
+  fleetDimension: FLEET,
+  fleetIncludesOneBox: true,
+  name: (m) => naming.anomalyAlarmName(c.pipeline, c.region, 'onebox', m),
+  where: `one-box in ${c.region}`,
+});
 
 /**
  * The one-box against the rest of its region's fleet: a box that stopped serving, or whose
  * latency or faults are far above the fleet's. A fault on one box of ten is a tenth of the
  * region's rate: the fleet alarms may stay quiet while the new code is plainly broken.
  */
-export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
+export const oneBoxAnomalyAlarms = (c: AnomalyContext, at: OneBoxAt = productionOneBox(c)): MathAlarmDef[] => {
   const { service, pipeline, region } = c;
   const metric = (where: string, name: string, statistic: string) => serviceMetric(service, where, name, statistic);
-  const name = (m: naming.AnomalyMetric) => naming.anomalyAlarmName(pipeline, region, 'onebox', m);
+  const { name, where } = at;
+  const ONE_BOX = at.dimension;
+  const FLEET = at.fleetDimension;
   const A = ANOMALY;
-  const common = { region, scope: 'onebox' as const, pipeline, kind: 'math' as const, periodSeconds: ALARM_PERIOD_SECONDS, treatMissingData: NB };
+  const share = oneBoxExpectedShare(c.fleetHosts);
+  // The one-box's expected requests are 1 in `perFleet` of what the compared scope serves:
+  // the whole region (one-box included) in production, the rest of the stage in gamma.
+  const perFleet = Math.round(at.fleetIncludesOneBox ? 1 / share : (1 - share) / share);
+  const common = { region, scope: 'onebox' as const, pipeline, ...(at.stage !== undefined ? { stage: at.stage } : {}), kind: 'math' as const, periodSeconds: ALARM_PERIOD_SECONDS, treatMissingData: NB };
   return [
     {
       ...common,
       name: name(naming.AnomalyMetric.REQUESTS),
-      description: `${service} one-box in ${region}: serves less than ${A.ONE_BOX_MIN_REQUEST_SHARE_PERCENT}% of its expected share of the region's requests (1 in ${Math.round(1 / oneBoxExpectedShare(c.fleetHosts))}: a fleet of ${c.fleetHosts} hosts, at most ${100 * ONE_BOX_MAX_TRAFFIC_SHARE}% on the one-box).`,
+      description: `${service} ${where}: serves less than ${A.ONE_BOX_MIN_REQUEST_SHARE_PERCENT}% of its expected share of the ${at.fleetIncludesOneBox ? "region's" : "stage's"} requests (1 in ${perFleet}: a fleet of ${c.fleetHosts} hosts, at most ${100 * ONE_BOX_MAX_TRAFFIC_SHARE}% on the one-box).`,
       math: {
         // A silent one-box is the case to catch: its missing datapoints count as zero requests.
         // A fleet too quiet to tell, no datapoint (and no alarm).
-        expression: `IF(fleet >= ${A.ONE_BOX_MIN_FLEET_REQUESTS}, 100 * FILL(onebox, 0) * ${Math.round(1 / oneBoxExpectedShare(c.fleetHosts))} / fleet)`,
+        expression: `IF(fleet >= ${A.ONE_BOX_MIN_FLEET_REQUESTS}, 100 * FILL(onebox, 0) * ${perFleet} / fleet)`,
         label: 'One-box requests (% of its expected share)',
         using: {
           onebox: metric(ONE_BOX, naming.StandardMetric.REQUESTS, 'Sum'),
@@ -209,7 +238,7 @@ export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
     {
       ...common,
       name: name(naming.AnomalyMetric.LATENCY),
-      description: `${service} one-box in ${region}: p99 latency above ${A.ONE_BOX_LATENCY_FACTOR}x the fleet's and more than ${A.ONE_BOX_LATENCY_MARGIN_MS} ms above it.`,
+      description: `${service} ${where}: p99 latency above ${A.ONE_BOX_LATENCY_FACTOR}x the fleet's and more than ${A.ONE_BOX_LATENCY_MARGIN_MS} ms above it.`,
       math: {
         expression: `IF(onebox > ${A.ONE_BOX_LATENCY_FACTOR} * fleet AND onebox > fleet + ${A.ONE_BOX_LATENCY_MARGIN_MS}, 1, 0)`,
         label: 'One-box p99 far above the fleet p99 (1 = yes)',
@@ -226,7 +255,7 @@ export const oneBoxAnomalyAlarms = (c: AnomalyContext): MathAlarmDef[] => {
     {
       ...common,
       name: name(naming.AnomalyMetric.FAULTS),
-      description: `${service} one-box in ${region}: fault rate above ${A.ONE_BOX_FAULTS_FACTOR}x the fleet's and above ${A.ONE_BOX_FAULTS_MIN_PERCENT}%.`,
+      description: `${service} ${where}: fault rate above ${A.ONE_BOX_FAULTS_FACTOR}x the fleet's and above ${A.ONE_BOX_FAULTS_MIN_PERCENT}%.`,
       math: {
         expression: `IF(oneboxRate > ${A.ONE_BOX_FAULTS_FACTOR} * fleetRate AND oneboxRate > ${A.ONE_BOX_FAULTS_MIN_PERCENT}, 1, 0)`,
         label: 'One-box fault rate far above the fleet rate (1 = yes)',

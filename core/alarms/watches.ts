@@ -28,7 +28,12 @@ export const regionStepAlarms = (p: ResolvedPipeline, r: ResolvedRegion): string
   ];
 };
 
-/** What a pre-production stage's deploy and bake watch: the stage's standard alarms. */
+/**
+ * What a pre-production stage's deploy and bake watch: the stage's standard alarms and, in
+ * gamma with one-box, its one-box's alarms and anomaly checks (the one-box's gate, deploy and
+ * bake watch the same: the one-box and the stage's fleet, as a production one-box watches its
+ * region's; the fleet's deploy and bake too, while the one-box still runs the change).
+ */
 export const preProdStageAlarms = (p: ResolvedPipeline, stage: string): string[] =>
   names(pipelineAlarms(p, p.preProdRegion).filter((a) => a.stage === stage));
 
@@ -53,7 +58,9 @@ export const MAX_ALARMS_PER_GROUP = 10;
  * The alarms each deployment group of a pipeline in a region carries (CodeDeploy stops and
  * rolls back a deployment when one is in ALARM), by group name. A unit group watches its
  * region's fleet alarms and the team aggregate; neither the unit anomaly (10 alarms already)
- * nor the fleet band. A stage group watches the stage's alarms.
+ * nor the fleet band. A stage group watches the stage's alarms; gamma's one-box group the
+ * same subset as a production one-box group, for its own scope (no team aggregate: that
+ * watches production fleets).
  */
 export const deploymentGroupAlarms = (p: ResolvedPipeline, region: string, team: { aggregate?: string } = {}): Map<string, string[]> => {
   const groups = new Map<string, string[]>();
@@ -73,7 +80,17 @@ export const deploymentGroupAlarms = (p: ResolvedPipeline, region: string, team:
     for (const unit of r.units) groups.set(naming.unitGroupName(p.name, unit), [...fleet, ...(aggregate ? [aggregate] : [])]);
   }
   if (p.preProd.length > 0 && p.preProdRegion === region) {
-    for (const stage of p.preProd) groups.set(naming.preProdGroupName(p.name, stage), preProdStageAlarms(p, stage));
+    // A stage group watches its fleet's alarms, not the gamma one-box's (those are its own group's).
+    for (const stage of p.preProd) {
+      groups.set(naming.preProdGroupName(p.name, stage), names(own.filter((a) => a.stage === stage && a.scope === 'fleet')));
+    }
+    if (naming.hasGammaOneBox(p)) {
+      groups.set(naming.gammaOneBoxGroupName(p.name), [
+        ...ONE_BOX_GROUP_ALARMS.map((kind) => naming.gammaOneBoxAlarmName(p.name, kind)),
+        naming.gammaOneBoxAnomalyAlarmName(p.name, naming.AnomalyMetric.LATENCY),
+        naming.gammaOneBoxAnomalyAlarmName(p.name, naming.AnomalyMetric.FAULTS),
+      ]);
+    }
   }
   const planned = new Set([...own.map((a) => a.name), ...(aggregate ? [aggregate] : [])]);
   for (const [group, alarms] of groups) {

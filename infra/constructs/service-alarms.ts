@@ -48,6 +48,7 @@ const standardKind = (name: string): naming.StandardAlarm => {
  * The construct id of a planned alarm (today's ids): `<Pipeline>Fleet<Kind>`,
  * `<Pipeline>Onebox<Kind>`, `<Pipeline><Stage><Kind>`, `<Pipeline>OneBoxAnomaly<Metric>`,
  * `<Pipeline>FleetAnomalyRequests`, `<Pipeline><Unit>AnomalyRequests`, `<Team>Aggregate`,
+ * `<Pipeline>GammaOneBox<Kind>`, `<Pipeline>GammaOneBoxAnomaly<Metric>`,
  * `CompanyEvent`.
  */
 export const constructIdOf = (a: AlarmDef): string => {
@@ -57,6 +58,9 @@ export const constructIdOf = (a: AlarmDef): string => {
   if (a.scope === 'unit') return `${p}${pascal(a.unit!)}AnomalyRequests`;
   if (a.kind === 'anomaly') return `${p}FleetAnomalyRequests`;
   const anomaly = naming.anomalyOf(a.name);
+  // Gamma's one-box: its stage first, so that no id meets gamma's fleet alarms or the
+  // production one-box's of a region that is also the pre-production region.
+  if (a.scope === 'onebox' && a.stage !== undefined) return `${p}${pascal(a.stage)}OneBox${anomaly ? `Anomaly${pascal(anomaly)}` : pascal(standardKind(a.name))}`;
   if (a.scope === 'onebox' && anomaly) return `${p}OneBoxAnomaly${pascal(anomaly)}`;
   const where = a.stage !== undefined ? pascal(a.stage) : a.scope === 'onebox' ? 'Onebox' : 'Fleet';
   return `${p}${where}${pascal(standardKind(a.name))}`;

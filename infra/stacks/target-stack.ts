@@ -166,6 +166,16 @@ export class TargetStack extends Stack {
             rollingOf(p),
           );
         }
+        // Gamma deploys one-box first: one host tagged Stage=gamma-onebox, which neither the
+        // gamma fleet's group (Stage=gamma) nor a production one-box group (OneBox=true) takes.
+        if (naming.hasGammaOneBox(p)) {
+          group(
+            `${pascal(p.name)}GammaOneBox`,
+            naming.gammaOneBoxGroupName(p.name),
+            new codedeploy.InstanceTagSet(service, { [InstanceTag.STAGE]: [naming.GAMMA_ONE_BOX_SCOPE] }),
+            codedeploy.ServerDeploymentConfig.ONE_AT_A_TIME,
+          );
+        }
       }
     }
     this.node.addValidation({ validate: () => this.alarmLimitProblems() });

@@ -12,7 +12,8 @@ export const alarmEvent = (
 ): HandsoffEvent => {
   const d = alarm.def;
   const stage = d.stage ?? (d.pipeline !== undefined ? waveOf(d.pipeline, d.region) : undefined);
-  const target = d.stage !== undefined ? undefined : d.scope === 'onebox' ? 'onebox' : d.scope === 'fleet' || d.scope === 'unit' ? 'fleet' : undefined;
+  // Gamma's one-box alarms are a stage's (stage gamma) at target onebox; other stage alarms name no target.
+  const target = d.scope === 'onebox' ? 'onebox' : d.stage !== undefined ? undefined : d.scope === 'fleet' || d.scope === 'unit' ? 'fleet' : undefined;
   return {
     time,
     type: EventType.WORLD_ALARM,

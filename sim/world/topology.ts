@@ -1,12 +1,25 @@
 /**
  * The world's inventory, built once: per pipeline and production region an application, a
  * one-box group (none with `oneBox: false`) and a group per unit; per pre-production stage a
- * group in `preProdRegion`; their metric series and the fleets whose traffic they share.
+ * group in `preProdRegion` (gamma with one-box: its one-box group too); their metric series
+ * and the fleets whose traffic they share.
  * Every group starts on `initial` with a Succeeded baseline deployment.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { kindConflicts } from '../../core/pipeline/kinds.ts';
-import { applicationName, artifactKey, DeploymentConfig, fleetService, oneBoxGroupName, preProdGroupName, unitGroupName } from '../../core/naming.ts';
+import {
+  applicationName,
+  artifactKey,
+  DeploymentConfig,
+  fleetService,
+  GAMMA_ONE_BOX_SCOPE,
+  GAMMA_STAGE,
+  gammaOneBoxGroupName,
+  hasGammaOneBox,
+  oneBoxGroupName,
+  preProdGroupName,
+  unitGroupName,
+} from '../../core/naming.ts';
 import { rollingConfig } from '../../core/rollout.ts';
 import { CopyMetadata } from '../../core/build.ts';
 import { bundleOf } from './artifacts.ts';
@@ -188,6 +201,25 @@ const buildProductionFleet = (state: WorldState, pipeline: ResolvedPipeline, wav
 
 const buildPreProdFleet = (state: WorldState, pipeline: ResolvedPipeline, stage: string, now: number): void => {
   const region = pipeline.preProdRegion;
+  // Gamma deploys one-box first (core/naming.ts hasGammaOneBox): one host of its own scope.
+  const oneBox = stage === GAMMA_STAGE && hasGammaOneBox(pipeline)
+    ? buildGroup(
+        state,
+        pipeline,
+        {
+          name: gammaOneBoxGroupName(pipeline.name),
+          region,
+          target: 'onebox',
+          stage,
+          preProd: true,
+          location: `${stage}:${region}`,
+          scope: GAMMA_ONE_BOX_SCOPE,
+          hosts: 1,
+          defaultConfig: DeploymentConfig.ONE_AT_A_TIME,
+        },
+        now,
+      )
+    : undefined;
   const group = buildGroup(
     state,
     pipeline,
@@ -209,6 +241,7 @@ const buildPreProdFleet = (state: WorldState, pipeline: ResolvedPipeline, stage:
     region,
     peakRequestsPerMinute: PRE_PROD_REQUESTS_PER_MINUTE,
     noiseKey: keyOf(`${pipeline.name}/${stage}:${region}`),
+    ...(oneBox ? { oneBox } : {}),
     units: [group],
     expected: 0,
     expectedMinute: -1,

@@ -118,13 +118,13 @@ describe('refused approvals change nothing', () => {
 describe('an approval that lands while the change waits for its window', () => {
   let late: HandsoffEvent[];
   beforeAll(async () => {
-    // Normally c1 waits at the one-box gate of wave-1 from 10:48 until the window opens at 20:00.
+    // Normally c1 waits at the one-box gate of wave-1 from 12:08 (after gamma's one-box bake) until the window opens at 20:00.
     late = await simulateJson(
       {
         ...SCENARIO,
         events: [
-          { at: '2026-11-30T11:00:00Z', kind: 'emergency-request', change: 'c1', by: 'alice', reason: 'checkout is down' },
-          { at: '2026-11-30T12:00:00Z', kind: 'emergency-decision', change: 'c1', by: 'pat', decision: 'approve' },
+          { at: '2026-11-30T13:00:00Z', kind: 'emergency-request', change: 'c1', by: 'alice', reason: 'checkout is down' },
+          { at: '2026-11-30T14:00:00Z', kind: 'emergency-decision', change: 'c1', by: 'pat', decision: 'approve' },
         ],
       },
       DEMO,

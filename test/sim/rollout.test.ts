@@ -154,7 +154,8 @@ describe('a change that fails only in the first production region', () => {
     expect(rollbacks[0]).toMatchObject({ region: firstRegion, target: 'onebox' });
     expect(rollbacks[0]!.revision).not.toBe('c2');
     // Then every pre-production stage it passed: a failed change runs on no box at the end.
-    expect(rollbacks.filter((e) => !isProd(e)).map((e) => e.stage)).toEqual(thePreProd());
+    // (gamma: its one-box and its fleet)
+    expect([...new Set(rollbacks.filter((e) => !isProd(e)).map((e) => e.stage))]).toEqual(thePreProd());
     expect(ofType(events, 'rollback.completed', 'c2')).toHaveLength(rollbacks.length);
     const finished = (ofType(events, 'simulation.finished')[0]!.changes as Record<string, any>).c2;
     expect(finished.status).toBe('failed');

@@ -69,7 +69,8 @@ describe('a healthy change', () => {
 
   it('runs each suite after the stage deployed and before its bake, for some virtual minutes', () => {
     for (const stage of ['alpha', 'beta', 'gamma', 'zeta']) {
-      const at = (type: string) => ms(ofType(events, type, 'ok1').find((e) => e.stage === stage)!);
+      // The stage's fleet (gamma deploys and bakes its one-box first).
+      const at = (type: string) => ms(ofType(events, type, 'ok1').find((e) => e.stage === stage && e.target !== 'onebox')!);
       expect(at('deployment.succeeded')).toBeLessThan(at('tests.passed'));
       expect(at('tests.passed') - at('deployment.succeeded')).toBeGreaterThanOrEqual(60_000);
       expect(at('tests.passed')).toBeLessThanOrEqual(at('bake.started'));
@@ -117,7 +118,7 @@ describe('a change whose zeta suite fails', () => {
 
   it('stops the change in zeta: every pre-production stage rolled back, no production region reached', () => {
     expect(ofType(events, 'change.failed', 'zeta1')[0]).toMatchObject({ stage: 'zeta', reason: 'the backward-compatibility suite failed in zeta' });
-    expect(ofType(events, 'rollback.completed', 'zeta1').map((e) => e.stage).sort()).toEqual(['alpha', 'beta', 'gamma', 'zeta']);
+    expect(ofType(events, 'rollback.completed', 'zeta1').map((e) => `${e.stage}/${e.target}`).sort()).toEqual(['alpha/fleet', 'beta/fleet', 'gamma/fleet', 'gamma/onebox', 'zeta/fleet']);
     expect(deployedStages(events, 'zeta1')).toEqual(['alpha', 'beta', 'gamma', 'zeta']);
     expect(summary(events).zeta1).toMatchObject({ status: 'failed', boxesAtEnd: 0, regionsReached: [] });
   });

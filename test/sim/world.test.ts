@@ -327,8 +327,11 @@ describe('World traffic and metrics', () => {
     // The one box gets its 1/19 share, under the 10% cap.
     const oneBox = (await sumRequests('us-east-1', 'onebox', from, to, 3600)).sum;
     expect(oneBox / hourly.sum).toBeCloseTo(1 / 19, 2);
-    // Pre-production canaries: about 200 a minute.
-    expect((await sumRequests('us-west-2', 'gamma', from, to, 3600)).sum / 60).toBeCloseTo(200, -1);
+    // Pre-production canaries: about 200 a minute; in gamma, a tenth of them on its one-box.
+    const gamma = (await sumRequests('us-west-2', 'gamma', from, to, 3600)).sum;
+    const gammaOneBox = (await sumRequests('us-west-2', 'gamma-onebox', from, to, 3600)).sum;
+    expect((gamma + gammaOneBox) / 60).toBeCloseTo(200, -1);
+    expect(gammaOneBox / (gamma + gammaOneBox)).toBeCloseTo(0.1, 2);
     // Nothing before the world started, nothing for an unknown scope.
     expect((await sumRequests('us-east-1', 'fleet', from - 60 * MIN, from)).values).toEqual([]);
     expect((await sumRequests('us-east-1', 'nowhere', from, to)).values).toEqual([]);

@@ -157,7 +157,10 @@ describe('buildStateMachines', () => {
     const states = (defs.pipeline as any).States;
     for (const stage of pipeline.preProd) {
       const id = stage[0]!.toUpperCase() + stage.slice(1);
-      expect(states[`${id}.Started`].Next).toBe(`${id}.GateInit`);
+      // Gamma deploys its one-box first; its bake ends at the stage's own gate.
+      const oneBox = stage === 'gamma' && pipeline.oneBox;
+      expect(states[`${id}.Started`].Next).toBe(oneBox ? `${id}.OneBox.GateInit` : `${id}.GateInit`);
+      if (oneBox) expect(states[`${id}.OneBox.Bake`].Next).toBe(`${id}.GateInit`);
       const payload = states[`${id}.Gate`].Parameters.Payload;
       expect(payload).toMatchObject({ stage, region: pipeline.preProdRegion, window: false, target: 'fleet' });
       expect(payload).not.toHaveProperty('team');
