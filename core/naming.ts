@@ -125,6 +125,12 @@ export const DeploymentConfig = {
   FAST_ROLLBACK: FAST_ROLLBACK.name,
 } as const;
 
+/**
+ * The commit's archive in the artifact bucket, with a GitHub source: start-change keeps the
+ * source pipeline's checkout there, and the build and the stage suites read it (an S3 source).
+ */
+export const sourceArchiveKey = (pipeline: string, revision: string): string => `sources/${pipeline}/${revision}.zip`;
+
 /** Artifact key of a change's immutable revision. */
 export const artifactKey = (pipeline: string, revision: string): string => `${pipeline}/${revision}.zip`;
 

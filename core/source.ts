@@ -120,6 +120,10 @@ export const CodePipelineJobEvent = z.object({
       actionConfiguration: z.looseObject({
         configuration: z.looseObject({ UserParameters: z.string().min(1) }),
       }),
+      /** The source action's checkout of the commit (a zip in the artifact store). */
+      inputArtifacts: z
+        .array(z.looseObject({ name: z.string().optional(), location: z.looseObject({ s3Location: z.looseObject({ bucketName: z.string().min(1), objectKey: z.string().min(1) }) }) }))
+        .optional(),
     }),
   }),
 });

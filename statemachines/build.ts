@@ -11,6 +11,8 @@ import { artifactKey, buildProjectName } from '../core/naming.ts';
 import type { State } from './asl.ts';
 import { ARTIFACT_BUCKET_NAME_KEY, placeholder } from './resources.ts';
 
+import { commitSource, type MachineOptions } from './commit-source.ts';
+
 export const START_BUILD_SYNC = 'arn:aws:states:::codebuild:startBuild.sync';
 
 /** A build that runs longer than this has failed (the project's own timeout is shorter). */
@@ -31,12 +33,12 @@ export const BUILD_RETRY = [
 ];
 
 /** The Task that runs the pipeline's build; any failure goes to `failedTo` (the change fails in build). */
-export const runBuild = (p: ResolvedPipeline, next: string, failedTo: string): State => ({
+export const runBuild = (p: ResolvedPipeline, next: string, failedTo: string, options: MachineOptions = {}): State => ({
   Type: 'Task',
   Resource: START_BUILD_SYNC,
   Parameters: {
     ProjectName: buildProjectName(p.name),
-    'SourceVersion.$': '$.revision',
+    ...commitSource(p, options),
     EnvironmentVariablesOverride: [
       { Name: BuildEnv.PIPELINE, Type: 'PLAINTEXT', 'Value.$': '$.pipeline' },
       { Name: BuildEnv.CHANGE, Type: 'PLAINTEXT', 'Value.$': '$.change' },

@@ -16,6 +16,7 @@
 import type { ResolvedPipeline } from '../core/model.ts';
 import { buildPipeline } from './pipeline.ts';
 import { buildRegion } from './region.ts';
+import type { MachineOptions } from './commit-source.ts';
 
 export { regionAlarms, regionItem } from './alarms.ts';
 
@@ -24,8 +25,11 @@ export interface StateMachineDefinitions {
   region: Record<string, unknown>;
 }
 
-export const buildStateMachines = (p: ResolvedPipeline): StateMachineDefinitions => ({
-  pipeline: buildPipeline(p),
+export type { MachineOptions } from './commit-source.ts';
+
+/** `options`: the control plane's source (the simulator's is CodeCommit-like). */
+export const buildStateMachines = (p: ResolvedPipeline, options: MachineOptions = {}): StateMachineDefinitions => ({
+  pipeline: buildPipeline(p, options),
   region: buildRegion(p),
 });
 

@@ -15,6 +15,7 @@ import { runBuild } from './build.ts';
 import { regionChildStates } from './region-child.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 import { stageTestStates } from './tests.ts';
+import type { MachineOptions } from './commit-source.ts';
 import { gammaOneBoxStep } from './gamma.ts';
 
 /**
@@ -148,7 +149,7 @@ const artifactPinned = (states: States, add: (id: string, state: State) => void)
   });
 };
 
-export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
+export const buildPipeline = (p: ResolvedPipeline, options: MachineOptions = {}): Record<string, unknown> => {
   const states: States = {};
   const order: string[] = [];
   const add = (id: string, state: State): void => {
@@ -162,7 +163,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
   // bundle; the change pins that object. A failed build or an artifact that cannot be pinned
   // fails the change here, before it takes a lane or deploys.
   add('Build.Started', notify(EventType.STAGE_STARTED, { stage: 'build' }, 'NEXT'));
-  add('Build.Run', runBuild(p, 'NEXT', failChange(states, 'Build.Run', 'build', [], { causePath: '$.error.Cause' })));
+  add('Build.Run', runBuild(p, 'NEXT', failChange(states, 'Build.Run', 'build', [], { causePath: '$.error.Cause' }), options));
   artifactPinned(states, add);
   add('Build.Recorded', notify(EventType.BUILD_COMPLETED, { stage: 'build' }, 'NEXT', { 'revision.$': '$.revision', 'sha256.$': '$.artifact.sha256' }));
   add('Build.Completed', notify(EventType.STAGE_COMPLETED, { stage: 'build' }, 'NEXT'));
@@ -222,7 +223,7 @@ export const buildPipeline = (p: ResolvedPipeline): Record<string, unknown> => {
       ), id),
     );
     // The stage's suite, after its deployment and before its bake (statemachines/tests.ts).
-    stageTestStates(states, add, p, stage, id, p.preProdRegion, rollbackId);
+    stageTestStates(states, add, p, stage, id, p.preProdRegion, rollbackId, options);
     add(
       `${id}.Bake`,
       bake(

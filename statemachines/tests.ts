@@ -21,6 +21,8 @@ import { testProjectName } from '../core/naming.ts';
 import { TestVariable, productionEndpoints, stageEndpoint, stageTestsOf, suiteOf } from '../core/tests.ts';
 import { type Json, LAMBDA_INVOKE, type State, type States, notify } from './asl.ts';
 
+import { commitSource, type MachineOptions } from './commit-source.ts';
+
 export const CODEBUILD_START_BUILD_SYNC = 'arn:aws:states:::codebuild:startBuild.sync';
 
 /** The error of a failed suite, as the stage's rollback and `change.failed` read it (`$.error`). */
@@ -68,7 +70,7 @@ const VARIABLE_OF: Record<string, string> = {
   productionEndpoints: TestVariable.PRODUCTION_ENDPOINTS,
 };
 
-const codebuildTask = (p: ResolvedPipeline, stage: string, timeoutMinutes: number, next: string, failed: string): State => {
+const codebuildTask = (p: ResolvedPipeline, stage: string, timeoutMinutes: number, next: string, failed: string, options: MachineOptions): State => {
   const { literal, paths } = suiteInput(p, stage);
   return {
     Type: 'Task',
@@ -76,7 +78,7 @@ const codebuildTask = (p: ResolvedPipeline, stage: string, timeoutMinutes: numbe
     Parameters: {
       ProjectName: testProjectName(p.name),
       // The change's own commit: the suite is the one its author merged with it.
-      'SourceVersion.$': '$.revision',
+      ...commitSource(p, options),
       TimeoutInMinutesOverride: timeoutMinutes,
       EnvironmentVariablesOverride: [
         ...Object.entries(literal).map(([k, v]) => ({ Name: VARIABLE_OF[k]!, Value: v, Type: 'PLAINTEXT' })),
@@ -125,6 +127,7 @@ export const stageTestStates = (
   id: string,
   region: string,
   rollbackId: string,
+  options: MachineOptions = {},
 ): void => {
   const t = stageTestsOf(p);
   const suite = suiteOf(stage);
@@ -161,7 +164,7 @@ export const stageTestStates = (
       Next: failedId,
     };
   } else {
-    add(`${id}.Tests`, codebuildTask(p, stage, t.timeoutMinutes, passedId, failedId));
+    add(`${id}.Tests`, codebuildTask(p, stage, t.timeoutMinutes, passedId, failedId, options));
   }
   add(passedId, notify(EventType.TESTS_PASSED, scope, 'NEXT', { suite, runner: t.runner }));
   // The reason is read from what the runner said (notify: the build's phase, the function's answer).

@@ -38,7 +38,7 @@ import { BAKE_SCHEDULE_GROUP, HANDSOFF_BUS_NAME, repositoryArn } from './arns.ts
 export { RECONCILE_RATE } from '../constructs/control-plane/access.ts';
 
 /** statemachines/index.ts `buildStateMachines`: one ASL source for AWS and the simulator. */
-export type BuildStateMachines = (p: ResolvedPipeline) => {
+export type BuildStateMachines = (p: ResolvedPipeline, options?: { source?: SourceKind }) => {
   pipeline: Record<string, unknown>;
   region: Record<string, unknown>;
 };
@@ -132,19 +132,19 @@ export class ControlPlaneStack extends Stack {
       }),
     );
 
-    // With a GitHub source, the connection the source pipelines and the build and test projects use.
+    // With a GitHub source, the connection its source pipelines read the repository through.
     const connection = source.kind === SourceKind.GITHUB ? githubConnection(this) : undefined;
     const repositoryOf = (p: ResolvedPipeline): ProjectRepository =>
-      source.kind === SourceKind.GITHUB ? { kind: SourceKind.GITHUB, source, connection: connection! } : { kind: SourceKind.CODECOMMIT, repositoryName: props.repositoryName?.(p) ?? p.name };
+      source.kind === SourceKind.GITHUB ? { kind: SourceKind.GITHUB, pipeline: p.name, artifacts } : { kind: SourceKind.CODECOMMIT, repositoryName: props.repositoryName?.(p) ?? p.name };
     // The isolated network of the builds (CodeCommit: a VPC endpoint serves the checkout).
-    const buildNet = pipelines.length > 0 && source.kind === SourceKind.CODECOMMIT ? buildNetwork(this, artifacts) : undefined;
+    const buildNet = pipelines.length > 0 ? buildNetwork(this, artifacts, source.kind === SourceKind.CODECOMMIT) : undefined;
     for (const p of pipelines) {
-      const machines = createStateMachines(this, p, props.buildStateMachines(p), this.functions, this.definitionFiles);
+      const machines = createStateMachines(this, p, props.buildStateMachines(p, { source: source.kind }), this.functions, this.definitionFiles);
       createStageTests(this, p, machines.pipeline.role, repositoryOf(p));
       this.regionMachines[p.name] = machines.region;
       this.pipelineMachines[p.name] = machines.pipeline;
       // The build stage: the pipeline's CodeBuild project, which its machine runs.
-      this.buildProjects[p.name] = buildProject(this, p, repositoryOf(p), artifacts, buildNet);
+      this.buildProjects[p.name] = buildProject(this, p, repositoryOf(p), artifacts, buildNet!);
       grantBuild(this, machines.pipeline, this.buildProjects[p.name]!, artifacts);
     }
 

@@ -15,6 +15,10 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 import type { StartChangeOutput } from '../../core/contracts.ts';
 import { hasName } from '../../core/errors.ts';
 import { GitHubTriggerParameters, MAIN_BRANCH, reusesChangeOfCommit, type CodePipelineJobEvent } from '../../core/source.ts';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { sourceArchiveKey } from '../../core/naming.ts';
+import { clients } from '../shared/clients.ts';
+import { env, ENV } from '../shared/config.ts';
 import { nowIso } from '../shared/duration.ts';
 import { logger } from '../shared/logger.ts';
 import { parseInput } from '../runtime/handler.ts';
@@ -63,12 +67,30 @@ const reported = async (send: () => Promise<unknown>): Promise<void> => {
 
 export type JobOutcome = StartChangeOutput | { failed: string };
 
+/**
+ * Keeps the commit's checkout (the action's input artifact) at `sourceArchiveKey` in the
+ * artifact bucket, where the build and the stage suites read it: before the change starts, so
+ * that its build finds it. A retried action copies it again (the same bytes). No checkout, no
+ * change: the build would have nothing to build.
+ */
+const keepArchive = async (job: CodePipelineJobEvent, p: GitHubTriggerParameters): Promise<void> => {
+  const from = job['CodePipeline.job'].data.inputArtifacts?.[0]?.location.s3Location;
+  if (!from) throw new Error("the action has no input artifact (the source action's checkout): give the StartChange action the source's output artifact");
+  const bucket = env(ENV.ARTIFACT_BUCKET);
+  const key = sourceArchiveKey(p.pipeline, p.commit);
+  await clients()
+    .s3()
+    .send(new CopyObjectCommand({ Bucket: bucket, Key: key, CopySource: `${from.bucketName}/${from.objectKey.split('/').map(encodeURIComponent).join('/')}` }));
+  logger.info("kept the commit's archive", { commit: p.commit, key });
+};
+
 export const startChangeFromJob = async (job: CodePipelineJobEvent, start: (push: Push) => Promise<StartChangeOutput>): Promise<JobOutcome> => {
   const jobId = job['CodePipeline.job'].id;
   let out: StartChangeOutput;
   try {
     const p = parameters(job);
     if (p.branch !== MAIN_BRANCH) throw new Error(`the push went to ${p.branch}, not ${MAIN_BRANCH}: no change starts`);
+    await keepArchive(job, p);
     out = await start(pushOf(p));
   } catch (err) {
     const message = `no change started: ${(err as Error).name}: ${(err as Error).message}`.slice(0, MAX_MESSAGE);

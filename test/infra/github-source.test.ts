@@ -149,34 +149,57 @@ describe('-c source=github -c repository=OWNER/NAME', () => {
 
 describe('the build and test projects with a GitHub source', () => {
   const projects = (resources: Record<string, Resource>) => ofType(resources, 'AWS::CodeBuild::Project');
+  const artifactsId = (resources: Record<string, Resource>) => ofType(resources, 'AWS::S3::Bucket').find(([id]) => id.startsWith('Artifacts'))![0];
 
-  it('check out the commit from the GitHub repository through the connection, with no webhook and no token of their own', () => {
-    const [connectionId] = ofType(github, 'AWS::CodeConnections::Connection')[0]!;
+  it("read the commit's archive from the artifact bucket (an S3 source), never GitHub itself", () => {
     expect(projects(github).length).toBeGreaterThan(0);
     for (const [id, project] of projects(github)) {
-      expect(project.Properties.Source, id).toMatchObject({ Type: 'GITHUB', Location: 'https://github.com/acme/storefront.git', Auth: { Type: 'CODECONNECTIONS', Resource: { 'Fn::GetAtt': [connectionId, 'ConnectionArn'] } } });
+      expect(project.Properties.Source.Type, id).toBe('S3');
+      expect(JSON.stringify(project.Properties.Source.Location), id).toContain(artifactsId(github));
+      expect(JSON.stringify(project.Properties.Source.Location), id).toContain('/sources/');
       expect(project.Properties.Triggers?.Webhook ?? false, id).toBe(false);
     }
     expect(ofType(github, 'AWS::CodeBuild::SourceCredential')).toEqual([]);
   });
 
-  it("give each project's role the connection's token, on that connection only", () => {
-    const [connectionId] = ofType(github, 'AWS::CodeConnections::Connection')[0]!;
+  it("give each project's role its own pipeline's archives only", () => {
     for (const [id, project] of projects(github)) {
       const roleId = project.Properties.ServiceRole['Fn::GetAtt'][0] as string;
-      const uses = statements(github, roleId).filter((s) => actions(s).some((a) => a.endsWith(':GetConnectionToken')));
-      expect(uses, id).toHaveLength(1);
-      expect(uses[0]!.Resource, id).toEqual({ 'Fn::GetAtt': [connectionId, 'ConnectionArn'] });
+      const pipeline = String(project.Properties.Name).replace(/^handsoff-/, '').replace(/-(build|tests)$/, '');
+      const reads = statements(github, roleId).filter((s) => actions(s).includes('s3:GetObject'));
+      expect(reads.length, id).toBeGreaterThan(0);
+      for (const r of reads) expect(JSON.stringify(r.Resource), id).toMatch(new RegExp(`/sources/${pipeline}/`));
       expect(statements(github, roleId).flatMap(actions), id).not.toContain('codecommit:GitPull');
     }
   });
 
-  it('keep the CodeCommit checkout (and the isolated build network) with the default source', () => {
-    for (const [id, project] of projects(codecommit)) {
-      expect(project.Properties.Source.Type, id).toBe('CODECOMMIT');
-      expect(project.Properties.Source.Auth, id).toBeUndefined();
+  it('run the builds in the isolated network, which serves S3 and the logs but no Git endpoint', () => {
+    for (const [id, project] of projects(github).filter(([, p]) => String(p.Properties.Name).endsWith('-build'))) {
+      expect(project.Properties.VpcConfig.Subnets.length, id).toBeGreaterThan(0);
     }
-    expect(ofType(codecommit, 'AWS::EC2::VPC')).toHaveLength(1);
+    expect(ofType(github, 'AWS::EC2::InternetGateway')).toEqual([]);
+    expect(ofType(github, 'AWS::EC2::NatGateway')).toEqual([]);
+    const services = ofType(github, 'AWS::EC2::VPCEndpoint').map(([, e]) => JSON.stringify(e.Properties.ServiceName));
+    expect(services.some((s) => s.includes('git-codecommit'))).toBe(false);
+    expect(services.some((s) => s.includes('.s3'))).toBe(true);
+  });
+
+  it("hand start-change the source's checkout, which it may copy to the pipelines' archives only", () => {
+    for (const [, pipeline] of ofType(github, 'AWS::CodePipeline::Pipeline')) {
+      const invoke = pipeline.Properties.Stages[1].Actions[0];
+      expect(invoke.InputArtifacts).toEqual([{ Name: 'Commit' }]);
+    }
+    const [startChangeId] = fn(github, 'StartChange');
+    const role = (github[startChangeId]!.Properties.Role['Fn::GetAtt'] as string[])[0]!;
+    const puts = statements(github, role).filter((s) => actions(s).includes('s3:PutObject'));
+    expect(puts).toHaveLength(1);
+    for (const r of [puts[0]!.Resource].flat()) expect(JSON.stringify(r)).toMatch(/\/sources\/[a-z0-9-]+\/\*/);
+  });
+
+  it('keep the CodeCommit checkout, and its Git endpoint, with the default source', () => {
+    for (const [id, project] of projects(codecommit)) expect(project.Properties.Source.Type, id).toBe('CODECOMMIT');
+    const services = ofType(codecommit, 'AWS::EC2::VPCEndpoint').map(([, e]) => JSON.stringify(e.Properties.ServiceName));
+    expect(services.some((s) => s.includes('git-codecommit'))).toBe(true);
   });
 });
 

@@ -10,7 +10,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../lambdas/start-change/index.ts';
-import { $metadata, ddb, marshalled, sfn, useAwsMocks } from './support.ts';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { $metadata, ddb, marshalled, s3, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -28,7 +29,7 @@ const job = (id: string, params: Record<string, unknown>) => ({
       actionConfiguration: {
         configuration: { FunctionName: 'Handsoff-ControlPlane-start-change', UserParameters: JSON.stringify(params) },
       },
-      inputArtifacts: [],
+      inputArtifacts: [{ name: 'Commit', location: { type: 'S3', s3Location: { bucketName: 'handsoff-artifacts', objectKey: 'handsoff-src-storefro/Commit/AbC12xY' } } }],
       outputArtifacts: [],
     },
   },
@@ -45,6 +46,8 @@ const params = (execution: string, extra: Record<string, unknown> = {}) => ({
 });
 
 let started: Map<string, string>;
+/** What was kept at each key of the artifact bucket, in order. */
+let copies: { key: string; from: string; before: number }[];
 let items: Map<string, Record<string, any>>;
 beforeEach(() => {
   codePipeline.reset();
@@ -59,10 +62,37 @@ beforeEach(() => {
   });
   ddb.on(GetCommand, { TableName: 'changes' }).callsFake((input) => ({ Item: structuredClone(items.get(input.Key.pk)) }));
   started = new Map();
+  copies = [];
+  s3.on(CopyObjectCommand).callsFake((input) => {
+    copies.push({ key: input.Key, from: input.CopySource, before: started.size });
+    return { VersionId: `v${copies.length}` };
+  });
   sfn.on(StartExecutionCommand).callsFake((input) => {
     if (started.has(input.name) && started.get(input.name) !== input.input) throw new ExecutionAlreadyExists({ message: 'exists', $metadata });
     started.set(input.name, input.input);
     return { executionArn: `${MACHINE.replace(':stateMachine:', ':execution:')}:${input.name}` };
+  });
+});
+
+describe("the commit's archive (what the build and the stage suites read)", () => {
+  it("is kept at sources/<pipeline>/<commit>.zip in the artifact bucket, from the action's checkout, before the change starts", async () => {
+    await expect(handler(job('job-1', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: true });
+    expect(copies).toEqual([{ key: `sources/storefront-api/${COMMIT}.zip`, from: 'handsoff-artifacts/handsoff-src-storefro/Commit/AbC12xY', before: 0 }]);
+    expect(s3.commandCalls(CopyObjectCommand)[0]!.args[0].input.Bucket).toBe('handsoff-artifacts');
+  });
+
+  it('without a checkout (no input artifact), starts no change and fails the job naming what is missing', async () => {
+    const bare = job('job-2', params('exec-2'));
+    bare['CodePipeline.job'].data.inputArtifacts = [];
+    await expect(handler(bare, context)).resolves.toMatchObject({ failed: expect.stringContaining('no input artifact') });
+    expect(started.size).toBe(0);
+    expect(codePipeline.commandCalls(PutJobFailureResultCommand)).toHaveLength(1);
+  });
+
+  it('when the copy fails (S3 denied), starts no change and fails the job with the reason', async () => {
+    s3.on(CopyObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+    await expect(handler(job('job-3', params('exec-3')), context)).resolves.toMatchObject({ failed: expect.stringContaining('Access Denied') });
+    expect(started.size).toBe(0);
   });
 });
 

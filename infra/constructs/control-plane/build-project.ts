@@ -9,8 +9,8 @@
  * no internet gateway), reaching S3 through a gateway endpoint whose policy allows the
  * artifact bucket only, and, through interface endpoints, CodeCommit's Git endpoint (the
  * source checkout) and CloudWatch Logs (the build log). Nothing else is routable. With a GitHub
- * source the checkout needs github.com, which no endpoint serves: those builds run in
- * CodeBuild's own network (docs/sources.md).
+ * source there is no Git endpoint: the build reads the commit's archive from the artifact
+ * bucket (project-source.ts), through the same S3 gateway endpoint.
  */
 import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -25,7 +25,7 @@ import { buildProjectName } from '../../../core/naming.ts';
 import { ARTIFACT_BUCKET_NAME_KEY } from '../../../statemachines/resources.ts';
 import { acknowledge, allowWithWildcardResources } from '../../nag.ts';
 import { pascal } from './names.ts';
-import { connectProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
+import { grantProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
 
 /** The team's script, at the root of the repository: runs the unit tests, then writes the bundle. */
 export const BUILD_SCRIPT = './handsoff-build.sh';
@@ -65,7 +65,7 @@ export interface BuildNetwork {
 }
 
 /** The isolated network every build runs in. */
-export const buildNetwork = (stack: Stack, artifacts: s3.IBucket): BuildNetwork => {
+export const buildNetwork = (stack: Stack, artifacts: s3.IBucket, codecommitGit: boolean): BuildNetwork => {
   const vpc = new ec2.Vpc(stack, 'BuildVpc', {
     maxAzs: 2,
     natGateways: 0,
@@ -93,17 +93,19 @@ export const buildNetwork = (stack: Stack, artifacts: s3.IBucket): BuildNetwork 
   const endpoints = new ec2.SecurityGroup(stack, 'BuildEndpointsSecurityGroup', { vpc, description: 'handsoff build endpoints: HTTPS from the builds', allowAllOutbound: false });
   endpoints.addIngressRule(securityGroup, ec2.Port.tcp(443), 'HTTPS from the handsoff builds');
   acknowledge(endpoints, 'AwsSolutions-EC23', 'Ingress from the build security group only (a reference, which the rule cannot evaluate); no CIDR is open.');
-  for (const [id, service] of [
-    ['CodeCommitGit', ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT],
+  const services = [
+    // The checkout of a CodeCommit source; a GitHub source's archive comes through the S3 endpoint.
+    ...(codecommitGit ? ([['CodeCommitGit', ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]] as const) : []),
     ['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
-  ] as const) {
+  ] as const;
+  for (const [id, service] of services) {
     vpc.addInterfaceEndpoint(id, { service, subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [endpoints], privateDnsEnabled: true });
   }
   return { vpc, securityGroup };
 };
 
 /** The pipeline's build project, allowed to upload under its own prefix of the artifact bucket only. */
-export const buildProject = (stack: Stack, p: ResolvedPipeline, repository: ProjectRepository, artifacts: s3.IBucket, network: BuildNetwork | undefined): codebuild.Project => {
+export const buildProject = (stack: Stack, p: ResolvedPipeline, repository: ProjectRepository, artifacts: s3.IBucket, network: BuildNetwork): codebuild.Project => {
   const id = `${pascal(p.name)}Build`;
   const logGroup = new logs.LogGroup(stack, `${id}Logs`, { logGroupName: `/aws/codebuild/${buildProjectName(p.name)}`, retention: logs.RetentionDays.ONE_YEAR });
   const project = new codebuild.Project(stack, `${id}Project`, {
@@ -112,13 +114,13 @@ export const buildProject = (stack: Stack, p: ResolvedPipeline, repository: Proj
     source: projectSource(stack, id, repository),
     environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL, privileged: false },
     buildSpec: codebuild.BuildSpec.fromObject(buildSpec()),
-    // The isolated network with a CodeCommit source; a GitHub checkout needs github.com, which
-    // no VPC endpoint serves: such builds run in CodeBuild's own network (docs/sources.md).
-    ...(network ? { vpc: network.vpc, subnetSelection: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [network.securityGroup] } : {}),
+    vpc: network.vpc,
+    subnetSelection: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    securityGroups: [network.securityGroup],
     timeout: BUILD_TIMEOUT,
     logging: { cloudWatch: { logGroup } },
   });
-  connectProjectSource(project, repository);
+  grantProjectSource(project, repository);
   allowWithWildcardResources(
     project.role!,
     new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [artifacts.arnForObjects(`${p.name}/*`)] }),

@@ -21,6 +21,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { ResolvedPipeline } from '../../../core/model.ts';
+import { sourceArchiveKey } from '../../../core/naming.ts';
 import { MAIN_BRANCH, SourceKind, type GitHubTriggerParameters, type SourceConfig } from '../../../core/source.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
 import { acknowledge, allowWithWildcardResources } from '../../nag.ts';
@@ -107,6 +108,19 @@ export const githubSource = (stack: Stack, props: GitHubSourceProps): GitHubSour
     'codepipeline:PutJobSuccessResult and PutJobFailureResult have no resource-level permissions; start-change reports the job of a source pipeline invoke action with them, nothing else.',
   );
 
+  // start-change keeps each commit's checkout (the invoke action's input artifact) where the
+  // build and the stage suites read it: sourceArchiveKey, in the same bucket.
+  allowWithWildcardResources(
+    props.startChange.role!,
+    new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [props.artifacts.arnForObjects(`${SOURCE_PIPELINE_PREFIX}*`)] }),
+    'The checkout of each source pipeline execution, named by CodePipeline at run time under the source pipelines\' prefix: start-change reads it to keep the commit\'s archive.',
+  );
+  allowWithWildcardResources(
+    props.startChange.role!,
+    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: props.pipelines.map((p) => props.artifacts.arnForObjects(sourceArchiveKey(p.name, '*'))) }),
+    'The archive of each commit, keyed by the commit at run time (naming.sourceArchiveKey), under each pipeline\'s own prefix.',
+  );
+
   const sourcePipelines: Record<string, codepipeline.CfnPipeline> = {};
   for (const p of props.pipelines) {
     const parameters: Record<keyof GitHubTriggerParameters, string> = {
@@ -150,6 +164,8 @@ export const githubSource = (stack: Stack, props: GitHubSourceProps): GitHubSour
               name: 'StartChange',
               actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' },
               configuration: { FunctionName: props.startChange.functionName, UserParameters: Stack.of(stack).toJsonString(parameters) },
+              // The commit's checkout: start-change keeps it for the build (sourceArchiveKey).
+              inputArtifacts: [{ name: 'Commit' }],
               runOrder: 1,
             },
           ],

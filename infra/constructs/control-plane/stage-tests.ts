@@ -22,7 +22,7 @@ import { testProjectName } from '../../../core/naming.ts';
 import { stageTestsOf } from '../../../core/tests.ts';
 import { acknowledge } from '../../nag.ts';
 import { pascal } from './names.ts';
-import { connectProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
+import { grantProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
 
 /** The buildspec a team's repository holds for the stage suites. */
 export const TEST_BUILDSPEC = 'buildspec-tests.yml';
@@ -58,7 +58,7 @@ export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole
     // The suite only reads what it tests: no artifacts, no cache, no badge.
     badge: false,
   });
-  connectProjectSource(project, repository);
+  grantProjectSource(project, repository);
   // What CDK grants the project's role: its log streams and its test report groups.
   const logicalId = stack.getLogicalId(project.node.defaultChild as codebuild.CfnProject);
   const where = `${stack.region}:<AWS::AccountId>`;
