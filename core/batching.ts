@@ -54,8 +54,17 @@ export interface LaneGrant {
 
 const time = (iso: string | undefined): number => (iso === undefined ? Number.NaN : Date.parse(iso));
 
-/** Whether `a` was merged strictly before `b`; false when either time is unknown (nothing is superseded on doubt of order). */
-export const mergedBefore = (a: { mergedAt?: string }, b: { mergedAt?: string }): boolean => time(a.mergedAt) < time(b.mergedAt);
+/**
+ * Whether `a` comes before `b` in the pipeline's order of changes: merged earlier, or in the same
+ * second with the smaller id (a total order, the same at every stage, so that two changes merged
+ * in one second never swap places between stages). False when either time is unknown (nothing is
+ * superseded on doubt of order) and for the same change.
+ */
+export const mergedBefore = (a: { change: string; mergedAt?: string }, b: { change: string; mergedAt?: string }): boolean => {
+  const ta = time(a.mergedAt);
+  const tb = time(b.mergedAt);
+  return ta < tb || (ta === tb && a.change < b.change);
+};
 
 interface Waiter {
   change: string;
@@ -64,11 +73,9 @@ interface Waiter {
   batching?: boolean;
 }
 
-/** Oldest first: by merge time, then by enqueue time, then by id (a total order, the same in every handler). */
+/** Oldest first, in mergedBefore's order: by merge time, then by id (the same at every stage and in every handler). */
 export const batchOrder = <W extends Waiter>(waits: readonly W[]): W[] =>
-  [...waits].sort(
-    (a, b) => (time(a.mergedAt) || 0) - (time(b.mergedAt) || 0) || a.enqueuedAt.localeCompare(b.enqueuedAt) || a.change.localeCompare(b.change),
-  );
+  [...waits].sort((a, b) => (time(a.mergedAt) || 0) - (time(b.mergedAt) || 0) || (a.change < b.change ? -1 : a.change > b.change ? 1 : 0));
 
 /** Whether the waiters batch: every one of them says so (a wait written by a strict pipeline, or before batching, keeps strict order). */
 export const batches = (waits: readonly Waiter[]): boolean => waits.length > 0 && waits.every((w) => w.batching === true && w.mergedAt !== undefined);

@@ -4,6 +4,7 @@
  * simulated world and the CDK app (synth) all apply to the pipelines they are given.
  */
 import { PipelineKinds, type PipelineKind } from '../model.ts';
+import { fleetService } from '../naming.ts';
 
 /** What the rule needs of a pipeline, and where it was defined (a file, `app#name`). */
 export interface KindedPipeline {
@@ -31,12 +32,29 @@ const described = (p: KindedPipeline): string => (p.source !== undefined && p.so
  */
 export const kindConflicts = (pipelines: readonly KindedPipeline[]): KindConflict[] => {
   const firstOf = new Map<string, number>();
+  const fleetOf = new Map<string, number>();
   const conflicts: KindConflict[] = [];
   pipelines.forEach((p, index) => {
     const key = `${p.service}\u0000${p.kind}`;
     const first = firstOf.get(key);
     if (first === undefined) {
       firstOf.set(key, index);
+      // Another service and kind that names the same fleet (`ShopApi-config` app and `ShopApi` config):
+      // both would deploy to the instances tagged with it and read the same metrics.
+      const fleet = fleetService(p);
+      const other = fleetOf.get(fleet);
+      if (other === undefined) fleetOf.set(fleet, index);
+      else {
+        const q = pipelines[other]!;
+        conflicts.push({
+          index,
+          first: other,
+          message:
+            `pipelines ${described(q)} ('${q.kind}' of service '${q.service}') and ${described(p)} ('${p.kind}' of service '${p.service}') ` +
+            `would deploy to one fleet, '${fleet}' (the instances tagged Service=${fleet}, and the metrics and alarms of that service): ` +
+            `give '${p.name}' a service name that no other pipeline's fleet uses`,
+        });
+      }
       return;
     }
     const taken = new Set(pipelines.filter((q) => q.service === p.service).map((q) => q.kind));

@@ -47,7 +47,7 @@ export const acquireBatched = async (input: Acquire): Promise<AcquireResult> => 
   const mergedAt = mergeTime(input.mergedAt);
   await markLanesInUse();
   const lane = await lanePartition(pipeline, stage);
-  if (lane.last && lane.last.change !== change && mergedBefore({ mergedAt }, lane.last)) return superseded(input, lane.last.change);
+  if (lane.last && lane.last.change !== change && mergedBefore({ change, mergedAt }, lane.last)) return superseded(input, lane.last.change);
   if (await tryHold(pipeline, stage, change, execution)) {
     const newer = await raiseFloor(pipeline, stage, change, mergedAt);
     if (newer) {

@@ -53,7 +53,8 @@ export const raiseFloor = async (pipeline: string, stage: string, change: string
       TableName: table.lanes(),
       Key: key,
       UpdateExpression: 'SET #change = :change, #mergedAt = :mergedAt, #pipeline = :pipeline, #stage = :stage',
-      ConditionExpression: 'attribute_not_exists(pk) OR #change = :change OR #mergedAt <= :mergedAt',
+      // core/batching.ts mergedBefore's order: merged earlier, or in the same second with a smaller id.
+      ConditionExpression: 'attribute_not_exists(pk) OR #change = :change OR #mergedAt < :mergedAt OR (#mergedAt = :mergedAt AND #change < :change)',
       ExpressionAttributeNames: { '#change': 'change', '#mergedAt': 'mergedAt', '#pipeline': 'pipeline', '#stage': 'stage' },
       ExpressionAttributeValues: { ':change': change, ':mergedAt': mergedAt, ':pipeline': pipeline, ':stage': stage },
     }),

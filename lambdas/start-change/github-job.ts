@@ -39,8 +39,10 @@ const pushOf = (p: GitHubTriggerParameters): Push => ({
   delivery: `codepipeline:${p.execution}`,
   commit: p.commit,
   repository: p.repository,
-  // The merge commit's date is when it reached main; without one, now.
-  time: p.authorDate && !Number.isNaN(Date.parse(p.authorDate)) ? new Date(p.authorDate).toISOString() : nowIso(),
+  // When the push reached handsoff, not the commit's author date: a rebased or back-dated
+  // commit keeps its old date, and release batching orders changes by this time (a retried
+  // action is the same change, whose first time stands).
+  time: nowIso(),
   reuses: (existing) => reusesChangeOfCommit(existing.status),
 });
 

@@ -98,6 +98,7 @@ describe("the commit's archive (what the build and the stage suites read)", () =
 
 describe('a GitHub push through its source pipeline', () => {
   it('starts the change of the pushed commit and reports the job done', async () => {
+    const before = Date.now();
     await expect(handler(job('job-1', params('exec-1')), context)).resolves.toMatchObject({ change: COMMIT, started: true });
     expect(JSON.parse(started.get(COMMIT)!)).toEqual({
       pipeline: 'storefront-api',
@@ -106,11 +107,15 @@ describe('a GitHub push through its source pipeline', () => {
       commit: COMMIT,
       repository: 'acme/storefront',
       author: 'unknown',
-      mergedAt: '2026-12-01T09:15:01.000Z',
+      mergedAt: expect.any(String),
     });
     expect(codePipeline.commandCalls(PutJobSuccessResultCommand).map((c) => c.args[0].input)).toEqual([
       { jobId: 'job-1', executionDetails: { summary: `change ${COMMIT} started`, externalExecutionId: COMMIT } },
     ]);
+    // Merged when the push reached handsoff, not at the commit's (rebased, back-dated) author date.
+    const mergedAt = Date.parse(JSON.parse(started.get(COMMIT)!).mergedAt);
+    expect(mergedAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(mergedAt).toBeLessThanOrEqual(Date.now());
   });
 
   it('is one change per commit: a duplicated invocation, a retried action or another execution of the commit starts nothing new', async () => {

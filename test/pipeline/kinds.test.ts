@@ -40,6 +40,20 @@ describe('kindConflicts: one pipeline per kind and service', () => {
     expect(message).toContain("give 'storefront-web' the service it deploys");
   });
 
+  it("refuses two pipelines whose fleets would be one (a service named like another's kind fleet), naming both and the fleet", () => {
+    const conflicts = kindConflicts([
+      { name: 'shop-api-config', service: 'ShopApi', kind: 'config', source: 'config.json' },
+      { name: 'shopcfg', service: 'ShopApi-config', kind: 'app', source: 'app.json' },
+    ]);
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]).toMatchObject({ index: 1, first: 0 });
+    expect(conflicts[0]!.message).toContain("'shop-api-config' (config.json)");
+    expect(conflicts[0]!.message).toContain("'shopcfg' (app.json)");
+    expect(conflicts[0]!.message).toContain("one fleet, 'ShopApi-config'");
+    // Distinct fleets are fine.
+    expect(kindConflicts([{ name: 'a', service: 'ShopApi', kind: 'config' }, { name: 'b', service: 'ShopApi-cfg', kind: 'app' }])).toEqual([]);
+  });
+
   it('derives the names of a service\'s pipelines from its app pipeline', () => {
     expect(PipelineKinds.map((k) => kindPipelineName('storefront-api', k))).toEqual([
       'storefront-api',
