@@ -22,8 +22,7 @@ import { TestVariable, productionEndpoints, stageEndpoint, stageTestsOf, suiteOf
 import { type Json, LAMBDA_INVOKE, type State, type States, notify } from './asl.ts';
 
 import { commitSource, type MachineOptions } from './commit-source.ts';
-
-export const CODEBUILD_START_BUILD_SYNC = 'arn:aws:states:::codebuild:startBuild.sync';
+import { START_BUILD_SYNC } from './build.ts';
 
 /** The error of a failed suite, as the stage's rollback and `change.failed` read it (`$.error`). */
 export const TESTS_FAILED_ERROR = 'TestsFailed';
@@ -74,7 +73,7 @@ const codebuildTask = (p: ResolvedPipeline, stage: string, timeoutMinutes: numbe
   const { literal, paths } = suiteInput(p, stage);
   return {
     Type: 'Task',
-    Resource: CODEBUILD_START_BUILD_SYNC,
+    Resource: START_BUILD_SYNC,
     Parameters: {
       ProjectName: testProjectName(p.name),
       // The change's own commit: the suite is the one its author merged with it.

@@ -9,6 +9,7 @@ import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { regionArtifactBucketName } from '../../core/naming.ts';
+import { accessLogsBucket } from './access-logs.ts';
 import { acknowledge } from '../nag.ts';
 
 /** How long a replaced copy stays restorable: well past any change's time in the pipeline. */
@@ -21,15 +22,7 @@ export interface RegionArtifacts {
 }
 
 export const regionArtifacts = (stack: Stack, region: string): RegionArtifacts => {
-  const accessLogs = new s3.Bucket(stack, 'ArtifactAccessLogs', {
-    encryption: s3.BucketEncryption.S3_MANAGED,
-    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-    enforceSSL: true,
-    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-    lifecycleRules: [{ expiration: Duration.days(365) }],
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  acknowledge(accessLogs, 'AwsSolutions-S1', "This bucket receives the server access logs of the region's artifact bucket; logging it into itself would loop.");
+  const accessLogs = accessLogsBucket(stack, 'ArtifactAccessLogs', "the region's artifact bucket");
   const bucket = new s3.Bucket(stack, 'Artifacts', {
     bucketName: regionArtifactBucketName(stack.account, region),
     encryption: s3.BucketEncryption.S3_MANAGED,

@@ -33,6 +33,7 @@ import { buildNetwork, buildProject, grantBuild } from '../constructs/control-pl
 import { notifications } from '../constructs/control-plane/notifications.ts';
 import { createTables, seedTables } from '../constructs/control-plane/tables.ts';
 import { acknowledge } from '../nag.ts';
+import { accessLogsBucket } from '../constructs/access-logs.ts';
 import { BAKE_SCHEDULE_GROUP, HANDSOFF_BUS_NAME, repositoryArn } from './arns.ts';
 
 export { RECONCILE_RATE } from '../constructs/control-plane/access.ts';
@@ -172,18 +173,7 @@ export class ControlPlaneStack extends Stack {
   }
 
   private artifactBucket(): s3.Bucket {
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-    });
-    acknowledge(
-      accessLogs,
-      'AwsSolutions-S1',
-      'This bucket receives the server access logs of the artifact bucket; logging it into itself would loop.',
-    );
+    const accessLogs = accessLogsBucket(this, 'AccessLogs', 'the artifact bucket');
     return new s3.Bucket(this, 'Artifacts', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
