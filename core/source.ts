@@ -97,7 +97,10 @@ export const GitHubTriggerParameters = z.object({
   commit: z.string().regex(/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, { message: 'is not a git commit id (40 or 64 lowercase hex digits)' }),
   /** `#{Source.BranchName}`: main (the trigger filters on it; checked again). */
   branch: z.string().min(1),
-  /** `#{Source.AuthorDate}`: when the commit was made (a merge: when it was merged). */
+  /**
+   * `#{Source.AuthorDate}`: when the commit was written, logged only. It is never the change's
+   * merge time (a rebase keeps it, an author may set it): that is when start-change receives the job.
+   */
   authorDate: z.string().optional(),
   /** `#{codepipeline.PipelineExecutionId}`: one per push; a retried action keeps it. */
   execution: z.string().min(1),
