@@ -98,7 +98,7 @@ export const GitHubTriggerParameters = z.object({
   /** `#{Source.BranchName}`: main (the trigger filters on it; checked again). */
   branch: z.string().min(1),
   /**
-   * `#{Source.AuthorDate}`: when the commit was written, logged only. It is never the change's
+   * `#{Source.AuthorDate}`: when the commit was written; unused. It is never the change's
    * merge time (a rebase keeps it, an author may set it): that is when start-change receives the job.
    */
   authorDate: z.string().optional(),
