@@ -7,7 +7,7 @@
  * named `<change>-<region>` and the `describeExecution` integration that adopts one that
  * already ran), and counts transitions and history sizes.
  */
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from './asl-runtime.ts';
 import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
@@ -19,19 +19,6 @@ import { checkDefinition } from './asl-check.ts';
 import { meter } from './meter.ts';
 import type { SimulatedCodeBuild, StartBuildRequest } from './world/codebuild.ts';
 import type { SimulatedTestFunctions } from './world/tests.ts';
-
-if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
-  // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
-  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = function withResolvers<T>() {
-    let resolve!: (v: T) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
 
 const TOKEN_PLACEHOLDER = '__HANDSOFF_LOCAL_TASK_TOKEN__';
 

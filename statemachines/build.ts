@@ -22,9 +22,12 @@ export const BUILD_TASK_TIMEOUT_SECONDS = 2 * 3600;
  * CodeBuild refusing a build for its limits (concurrent builds of the account, API rate):
  * waited out with backoff, for up to about half an hour. A build that ran and failed is not retried.
  */
+/** CodeBuild's refusals to start a build (its limits, its API rate): the build did not run. */
+export const CODEBUILD_REFUSALS = ['CodeBuild.AccountLimitExceededException', 'CodeBuild.ThrottlingException', 'CodeBuild.LimitExceededException'];
+
 export const BUILD_RETRY = [
   {
-    ErrorEquals: ['CodeBuild.AccountLimitExceededException', 'CodeBuild.ThrottlingException', 'CodeBuild.LimitExceededException'],
+    ErrorEquals: CODEBUILD_REFUSALS,
     IntervalSeconds: 30,
     MaxAttempts: 8,
     BackoffRate: 2,

@@ -22,7 +22,7 @@ import { TestVariable, productionEndpoints, stageEndpoint, stageTestsOf, suiteOf
 import { type Json, LAMBDA_INVOKE, type State, type States, notify } from './asl.ts';
 
 import { commitSource, type MachineOptions } from './commit-source.ts';
-import { START_BUILD_SYNC } from './build.ts';
+import { CODEBUILD_REFUSALS, START_BUILD_SYNC } from './build.ts';
 
 /** The error of a failed suite, as the stage's rollback and `change.failed` read it (`$.error`). */
 export const TESTS_FAILED_ERROR = 'TestsFailed';
@@ -31,8 +31,7 @@ export const TESTS_FAILED_ERROR = 'TestsFailed';
 const START_RETRY: Json[] = [
   {
     ErrorEquals: [
-      'CodeBuild.AccountLimitExceededException',
-      'CodeBuild.ThrottlingException',
+      ...CODEBUILD_REFUSALS,
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
       'Lambda.SdkClientException',
@@ -69,12 +68,28 @@ const VARIABLE_OF: Record<string, string> = {
   productionEndpoints: TestVariable.PRODUCTION_ENDPOINTS,
 };
 
+/**
+ * A suite's task: its runner's call, bounded by the suite's timeout and a margin, retried only
+ * when the runner refused to start it, its answer at `$.tests` (`selector`: what of it the
+ * pass reads), any failure to `failed` with the error at `$.testsError`.
+ */
+const suiteTask = (resource: string, parameters: State, selector: State, timeoutMinutes: number, next: string, failed: string): State => ({
+  Type: 'Task',
+  Resource: resource,
+  Parameters: parameters,
+  TimeoutSeconds: timeoutMinutes * 60 + TIMEOUT_MARGIN_SECONDS,
+  Retry: START_RETRY,
+  ResultSelector: selector,
+  ResultPath: '$.tests',
+  Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.testsError', Next: failed }],
+  Next: next,
+});
+
 const codebuildTask = (p: ResolvedPipeline, stage: string, timeoutMinutes: number, next: string, failed: string, options: MachineOptions): State => {
   const { literal, paths } = suiteInput(p, stage);
-  return {
-    Type: 'Task',
-    Resource: START_BUILD_SYNC,
-    Parameters: {
+  return suiteTask(
+    START_BUILD_SYNC,
+    {
       ProjectName: testProjectName(p.name),
       // The change's own commit: the suite is the one its author merged with it.
       ...commitSource(p, options),
@@ -84,34 +99,26 @@ const codebuildTask = (p: ResolvedPipeline, stage: string, timeoutMinutes: numbe
         ...Object.entries(paths).map(([k, v]) => ({ Name: VARIABLE_OF[k]!, 'Value.$': v, Type: 'PLAINTEXT' })),
       ],
     },
-    TimeoutSeconds: timeoutMinutes * 60 + TIMEOUT_MARGIN_SECONDS,
-    Retry: START_RETRY,
     // Only what the pass event names: the build's id.
-    ResultSelector: { 'build.$': '$.Build.Id' },
-    ResultPath: '$.tests',
-    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.testsError', Next: failed }],
-    Next: next,
-  };
+    { 'build.$': '$.Build.Id' },
+    timeoutMinutes,
+    next,
+    failed,
+  );
 };
 
 const lambdaTask = (p: ResolvedPipeline, stage: string, fn: string, timeoutMinutes: number, next: string, failed: string): State => {
   const { literal, paths } = suiteInput(p, stage);
-  return {
-    Type: 'Task',
-    Resource: LAMBDA_INVOKE,
-    Parameters: {
-      FunctionName: fn,
-      Payload: { ...literal, ...Object.fromEntries(Object.entries(paths).map(([k, v]) => [`${k}.$`, v])) },
-    },
-    TimeoutSeconds: timeoutMinutes * 60 + TIMEOUT_MARGIN_SECONDS,
-    // A crash or timeout of the team's function is a failed suite, not retried: only Lambda's own errors are.
-    Retry: START_RETRY,
+  // A crash or timeout of the team's function is a failed suite, not retried: only Lambda's own errors are.
+  return suiteTask(
+    LAMBDA_INVOKE,
+    { FunctionName: fn, Payload: { ...literal, ...Object.fromEntries(Object.entries(paths).map(([k, v]) => [`${k}.$`, v])) } },
     // The whole answer, unselected: a path to a field it lacks would be a States.Runtime error.
-    ResultSelector: { 'answer.$': '$.Payload' },
-    ResultPath: '$.tests',
-    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.testsError', Next: failed }],
-    Next: next,
-  };
+    { 'answer.$': '$.Payload' },
+    timeoutMinutes,
+    next,
+    failed,
+  );
 };
 
 /**

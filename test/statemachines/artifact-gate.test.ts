@@ -5,25 +5,12 @@
  * deploys anything: the pipeline definition run in the local interpreter, every Lambda task
  * answered by a recorder, the build by `built`, the resolver by `resolved`.
  */
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from '../../sim/asl-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-
-// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it (sim/engine.ts shims it the same way).
-if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
-  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
 
 const resolve = (input: unknown): ResolvedPipeline => {
   const v = validatePipeline(input, 'test', { catalog: REGION_CATALOG });

@@ -4,7 +4,7 @@
  * or, with GitHub, the commit's archive that start-change keeps in the artifact bucket. The
  * Format string is evaluated as Step Functions evaluates it, after the bucket's substitution.
  */
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from '../../sim/asl-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';

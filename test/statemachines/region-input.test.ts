@@ -4,22 +4,13 @@
  * RegionInputRejected; the units, groups and alarms it deploys with come from its
  * definition, whatever the input says. Runs the exact ASL in the local interpreter.
  */
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from '../../sim/asl-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { teamAggregateAlarmName } from '../../core/naming.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-
-// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22); Node 20 lacks it.
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= () => {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-};
 
 const resolve = (input: unknown): ResolvedPipeline => {
   const v = validatePipeline(input, 'test', { catalog: REGION_CATALOG });

@@ -3,13 +3,12 @@
  * interpreter with every task replaced: what runs after the review gate says no, and what a
  * wave does with a region execution that already ran.
  */
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from '../../sim/asl-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
 import { REGION_EXECUTIONS_ARN_PREFIX_KEY } from '../../statemachines/resources.ts';
-import '../../sim/engine.ts'; // Promise.withResolvers on Node 20
 
 const resolved = validatePipeline(
   { name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['us-east-1', 'sa-east-1'] },

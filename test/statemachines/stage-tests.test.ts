@@ -3,24 +3,12 @@
  * in each pre-production stage, what each runner is told, and that the lambda runner passes a
  * suite only on `{"passed": true}` (the Choice run in the local interpreter).
  */
-import { StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from '../../sim/asl-runtime.ts';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-
-if (!(Promise as unknown as { withResolvers?: unknown }).withResolvers) {
-  (Promise as unknown as { withResolvers: () => unknown }).withResolvers = () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
 
 const resolve = (input: Record<string, unknown>): ResolvedPipeline => {
   const v = validatePipeline({ name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['us-east-1', 'eu-west-1'], ...input }, 'test', { catalog: REGION_CATALOG });

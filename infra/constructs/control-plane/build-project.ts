@@ -150,20 +150,35 @@ export const buildProject = (stack: Stack, p: ResolvedPipeline, repository: Proj
   return project;
 };
 
+/** The managed rule through which Step Functions hears that a `startBuild.sync` build ended. */
+const START_BUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildRule';
+
+/**
+ * `codebuild:startBuild.sync` on `project` (Step Functions developer guide, "IAM policies for
+ * CodeBuild"): start, follow and stop its builds (`extra`: e.g. read their reports), and the
+ * managed rule, granted once per role however many projects it runs.
+ */
+export const allowStartBuildSync = (stack: Stack, role: iam.IRole, project: codebuild.IProject, extra: readonly string[] = []): void => {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds', ...extra], resources: [project.projectArn] }),
+  );
+  if (ruleGranted.has(role)) return;
+  ruleGranted.add(role);
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: START_BUILD_SYNC_RULE })],
+    }),
+  );
+};
+const ruleGranted = new WeakSet<iam.IRole>();
+
 /**
  * What `codebuild:startBuild.sync` needs of the pipeline machine's role: start, follow and
  * stop builds of this project, and the managed rule through which Step Functions hears of
  * their end; and the artifact bucket's name, which the machine hands each build.
  */
 export const grantBuild = (stack: Stack, machine: sfn.StateMachine, project: codebuild.Project, artifacts: s3.IBucket): void => {
-  machine.role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'], resources: [project.projectArn] }),
-  );
-  machine.role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventForCodeBuildStartBuildRule' })],
-    }),
-  );
+  allowStartBuildSync(stack, machine.role, project);
   (machine.node.defaultChild as sfn.CfnStateMachine).addPropertyOverride(`DefinitionSubstitutions.${ARTIFACT_BUCKET_NAME_KEY}`, artifacts.bucketName);
 };

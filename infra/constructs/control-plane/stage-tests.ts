@@ -22,6 +22,7 @@ import { testProjectName } from '../../../core/naming.ts';
 import { stageTestsOf } from '../../../core/tests.ts';
 import { acknowledge } from '../../nag.ts';
 import { pascal } from './names.ts';
+import { allowStartBuildSync } from './build-project.ts';
 import { grantProjectSource, projectSource, type ProjectRepository } from './project-source.ts';
 
 /** The buildspec a team's repository holds for the stage suites. */
@@ -67,16 +68,6 @@ export const createStageTests = (stack: Stack, p: ResolvedPipeline, pipelineRole
   // No customer key: the project keeps nothing to encrypt (no artifacts, no cache; its logs are
   // in its log group), and a key would need CDK's wildcard kms:GenerateDataKey* / ReEncrypt*.
   acknowledge(project, 'AwsSolutions-CB4', 'The test project produces no artifacts and no cache: it only runs the suite and writes its log group; there is no build output for a customer-managed key to encrypt.');
-  // codebuild:startBuild.sync (Step Functions developer guide, "IAM policies for CodeBuild"):
-  // start, follow and stop builds of this project (and read their reports), and the managed
-  // rule that reports their end.
-  pipelineRole.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds', 'codebuild:BatchGetReports'], resources: [project.projectArn] }),
-  );
-  pipelineRole.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventForCodeBuildStartBuildRule' })],
-    }),
-  );
+  // codebuild:startBuild.sync of this project, reading its builds' reports too.
+  allowStartBuildSync(stack, pipelineRole, project, ['codebuild:BatchGetReports']);
 };
