@@ -2,11 +2,10 @@
  * The control plane's DynamoDB tables: schemas (TABLE_SCHEMAS), item layouts and key
  * builders. Every table has a string partition key `pk`; all but the waiters table also
  * have a string sort key `sk`. Table names come from the environment (lambdas/shared/tables.ts).
- * One GSI: the waiters table's sparse
- * `open-waiters` index (OPEN_WAITERS_INDEX), partition key `openShard` (S), sort key `pk` (S),
- * projection ALL: an open waiter carries `openShard = 'OPEN'`, and keeps it once finished until
- * its result is delivered (the write recording the delivery removes it), so the reconciler
- * lists exactly the open waiters and the finished ones whose result never reached Step Functions.
+ * One GSI: the waiters table's sparse `open-waiters` index (OPEN_WAITERS_INDEX), partition key
+ * `openShard` (S), sort key `pk` (S), projection ALL: an open waiter carries `openShard = 'OPEN'`
+ * and keeps it once finished until its result is delivered (the delivery's write removes it), so
+ * the reconciler lists the open waiters and the finished ones whose result never reached Step Functions.
  * The same index answers on-alarm-event: every waiter names the alarms it watches in
  * `watching` (WATCHING_ATTRIBUTE), and one Query of the index filtered on
  * `contains(watching, :alarm)` finds the waiters an alarm's state change concerns: one record
@@ -166,10 +165,10 @@ export const OPEN_SHARD = 'OPEN';
 
 /**
  * Key of the waiters-table item that says lanes may be in use (in the open-waiters index, no
- * `status`, never a waiter): every lane acquire touches it first (`touches` + 1, `touchedAt`),
- * and the reconciler deletes it (conditional on `touches`) only once a sweep found the lanes
- * table empty and nothing touched it for LANES_MARKER_GRACE_MS. So a sweep whose one Query of
- * the index finds nothing knows no waiter is open and no lane is held or waited for, and stops.
+ * `status`, never a waiter): every lane acquire and release touches it first (`touches` + 1,
+ * `touchedAt`); the reconciler deletes it (conditional on `touches`) once a sweep found the lanes
+ * table empty and nothing touched it for LANES_MARKER_GRACE_MS. So a sweep whose one Query of the
+ * index finds nothing knows no waiter is open and no lane is in use, and stops.
  */
 export const LANES_MARKER_KEY = 'lanes#in-use';
 
@@ -177,8 +176,9 @@ export interface LanesMarker {
   pk: typeof LANES_MARKER_KEY;
   openShard: typeof OPEN_SHARD;
   touches: number;
-  /** Epoch millis of the last acquire. */
+  /** Epoch millis: the last acquire or release (touchedAt); the start of the reconciler's last look at the lanes (sweptAt, lanes.ts lanesDue). */
   touchedAt: number;
+  sweptAt?: number;
 }
 
 /** How a waiter ended; kept so a retried task (new token) gets the same answer. */

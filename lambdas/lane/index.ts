@@ -65,6 +65,8 @@ const acquire = async (input: Extract<LaneInput, { action: 'acquire' }>): Promis
 
 const release = async (input: Extract<LaneInput, { action: 'release' }>): Promise<{ released: string[] }> => {
   const released: string[] = [];
+  // First: the next reconciler sweep looks at the lanes (a hand-over that fails below is done again).
+  await markLanesInUse();
   for (const stage of input.stages) {
     if (await releaseHolder(input.pipeline, stage, input.change)) {
       released.push(stage);

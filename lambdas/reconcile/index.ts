@@ -17,8 +17,9 @@
  * Nothing is settled as succeeded while its alarms cannot be read: a deployment whose region's
  * DescribeAlarms failed stays open (the next run tries again); one whose watched alarm no longer
  * exists fails closed (AlarmMissing), as start-deployment would refuse it.
- * Then the lanes: a lane held by an execution that ended (stopped, failed, timed out) is freed
- * and handed on; a hand-over that failed is done again (lambdas/shared/lanes.ts).
+ * Then the lanes, when they are due (touched by a lane handler since the last look, or
+ * LANES_SWEEP_PERIOD_MS since it): a lane held by an execution that ended (stopped, failed,
+ * timed out) is freed and handed on; a hand-over that failed is done again (lambdas/shared/lanes.ts).
  * Every decision is a conditional OPEN -> DONE update: whichever of the event path and the
  * reconciler comes first wins, the other is a no-op. Throttling propagates (the next run, or
  * the Lambda retry, goes on); any other error with one waiter is logged and the rest are
@@ -27,7 +28,7 @@
 import { alarmStates, failWaiterOnAlarm, observedState, type AlarmStates } from '../shared/alarms.ts';
 import { endBake } from '../shared/bakes.ts';
 import { clearBlocker, clearsBlocker } from '../shared/blockers.ts';
-import { clearLanesMarker, LANES_MARKER_GRACE_MS, sweepLanes } from '../shared/lanes.ts';
+import { clearLanesMarker, lanesDue, LANES_MARKER_GRACE_MS, markLanesSwept, sweepLanes } from '../shared/lanes.ts';
 import { deliver, finishWaiter, isUndelivered, markDelivered } from '../shared/waiters.ts';
 import { StepError } from '../../core/contracts.ts';
 import { type ReconcileOutput, ScheduledInvocation } from '../../core/contracts.ts';
@@ -252,12 +253,19 @@ const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<
   return delivered;
 };
 
-/** (d) Lanes held by executions that ended, and hand-overs that failed. */
-const reconcileLanes = async (tally: Tally, marker: LanesMarker | undefined, now: number): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
+/**
+ * (d) Lanes held by executions that ended, and hand-overs that failed: looked at only when the
+ * marker says they are due (lanesDue: touched since the last look, or a sweep period since it),
+ * so a sweep in the long stretches where no lane changes hands costs no Scan and no
+ * DescribeExecution.
+ */
+const reconcileLanes = async (tally: Tally, marker: LanesMarker | undefined, now: number, started: number): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
+  if (!marker || !lanesDue(marker, now)) return { lanesFreed: 0, lanesHandedOver: 0 };
   try {
     const sweep = await sweepLanes();
     // No lane held or waited for, and no acquire for a while: the marker goes (unless one touched it meanwhile).
-    if (marker && sweep.items === 0 && marker.touchedAt < now - LANES_MARKER_GRACE_MS) await clearLanesMarker(marker);
+    if (sweep.items === 0 && marker.touchedAt < now - LANES_MARKER_GRACE_MS) await clearLanesMarker(marker);
+    else await markLanesSwept(started);
     return { lanesFreed: sweep.freed, lanesHandedOver: sweep.handedOver };
   } catch (err) {
     if (isThrottling(err)) throw err;
@@ -268,6 +276,8 @@ const reconcileLanes = async (tally: Tally, marker: LanesMarker | undefined, now
 };
 
 export const reconcile = async (): Promise<ReconcileOutput> => {
+  // Before the index is read: a lane touched after this is looked at again by the next sweep.
+  const started = Date.now();
   const { open: waiters, undelivered, marker } = await indexedWaiters();
   const tally: Tally = { completed: 0, failed: 0, errors: 0 };
   const now = Date.now();
@@ -290,7 +300,7 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
       await guarded(tally, w, 'bake', () => reconcileBake(w, now, tally));
     }
   }
-  const lanes = await reconcileLanes(tally, marker, now);
+  const lanes = await reconcileLanes(tally, marker, now, started);
   const out: ReconcileOutput = {
     checked: waiters.length,
     completed: tally.completed,

@@ -35,7 +35,39 @@ import { fastTrackedChanges, lanePartition, raiseFloor, supersede, type LanePart
 /** A marker untouched this long, with the lanes table found empty, is deleted by the reconciler. */
 export const LANES_MARKER_GRACE_MS = 3_600_000;
 
-/** Before a change takes or waits for a lane: the lanes marker is touched (created if need be), so the reconciler sweeps the lanes. */
+/**
+ * How often the reconciler looks at lanes nothing touched: a lane whose holder's execution
+ * ended without releasing it (stopped, timed out) is freed within this and one reconciler
+ * period. Anything a lane handler does (acquire, release, hand-over) touches the marker first,
+ * so a hand-over that failed or a waiter never told is looked at by the next sweep.
+ */
+export const LANES_SWEEP_PERIOD_MS = 30 * 60_000;
+
+/**
+ * Whether a reconciler sweep must look at the lanes: never looked at, touched since the last
+ * look (`touchedAt` is not before `sweptAt`: the same millisecond counts as touched), or the
+ * last look a sweep period old.
+ */
+export const lanesDue = (marker: LanesMarker, now: number): boolean =>
+  marker.sweptAt === undefined || marker.touchedAt >= marker.sweptAt || now - marker.sweptAt >= LANES_SWEEP_PERIOD_MS;
+
+/**
+ * Records a look at the lanes that began at `at` (so a touch during the look is newer, and the
+ * next sweep looks again). Never creates the marker: false when it is gone.
+ */
+export const markLanesSwept = (at: number): Promise<boolean> =>
+  conditionalWrite(
+    new UpdateCommand({
+      TableName: table.waiters(),
+      Key: { pk: LANES_MARKER_KEY },
+      UpdateExpression: 'SET #sweptAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#sweptAt': 'sweptAt' },
+      ExpressionAttributeValues: { ':at': at },
+    }),
+  );
+
+/** Before a change takes, waits for or releases a lane: the lanes marker is touched (created if need be), so the reconciler's next sweep looks at the lanes. */
 export const markLanesInUse = async (): Promise<void> => {
   await clients()
     .dynamo()

@@ -41,7 +41,13 @@ const lanesTable = () => {
   });
   ddb.on(GetCommand, { TableName: 'lanes' }).callsFake((input) => ({ Item: structuredClone(items.get(key(input.Key.pk, input.Key.sk))) }));
   ddb.on(UpdateCommand, { TableName: 'waiters' }).callsFake((input) => {
-    // The lanes marker (core/tables.ts LANES_MARKER_KEY): touched by every acquire.
+    // The reconciler's record of its look at the lanes: never creates the marker.
+    if (String(input.UpdateExpression).includes('#sweptAt')) {
+      if (!marker.current) throw conflict();
+      marker.current = { ...marker.current, sweptAt: input.ExpressionAttributeValues[':at'] };
+      return {};
+    }
+    // The lanes marker (core/tables.ts LANES_MARKER_KEY): touched by every acquire and release.
     const m = marker.current ?? { pk: input.Key.pk, touches: 0 };
     marker.current = { ...m, openShard: 'OPEN', touchedAt: input.ExpressionAttributeValues[':now'], touches: m.touches + 1 };
     return {};
@@ -201,6 +207,44 @@ describe('lane', () => {
       statuses.set(execution('c1'), 'FAILED');
       await expect(reconcile()).resolves.toMatchObject({ lanesFreed: 1 });
       expect(items.has('p#gamma|holder')).toBe(false);
+    });
+
+    it('looks at lanes nothing touched once per sweep period, and at once after a lane handler touched them', async () => {
+      const minute = 60_000;
+      const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+      const looks = () => ddb.commandCalls(ScanCommand, { TableName: 'lanes' }).length;
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
+      advance(minute);
+      // The first sweep after the acquire looks at the lanes.
+      await reconcile();
+      expect(looks()).toBe(1);
+      expect(marker.current).toMatchObject({ sweptAt: Date.now() });
+      // The next sweeps, five minutes apart, with nothing touched: one Query each, no Scan and no DescribeExecution.
+      ddb.resetHistory();
+      sfn.resetHistory();
+      for (let i = 0; i < 5; i++) {
+        advance(5 * minute);
+        await reconcile();
+      }
+      expect(looks()).toBe(0);
+      expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(Array(5).fill('QueryCommand'));
+      expect(sfn).toHaveReceivedCommandTimes(DescribeExecutionCommand, 0);
+      // c1's execution is stopped, nothing touches the lanes: the look of the period frees the lane.
+      statuses.set(execution('c1'), 'ABORTED');
+      advance(5 * minute);
+      await expect(reconcile()).resolves.toMatchObject({ lanesFreed: 1 });
+      expect(Date.now() - (marker.current?.sweptAt ?? 0)).toBe(0);
+      expect(items.has('p#wave-1|holder')).toBe(false);
+      // A release touches the lanes: the next sweep looks at once.
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'beta', taskToken: 't2', execution: execution('c2') });
+      advance(5 * minute);
+      await reconcile();
+      ddb.resetHistory();
+      advance(minute);
+      await lane({ action: 'release', pipeline: 'p', change: 'c2', stages: ['beta'] });
+      advance(5 * minute);
+      await reconcile();
+      expect(looks()).toBe(1);
     });
 
     it('retries a hand-over that failed: the change that took the lane but was never told gets its token', async () => {
