@@ -74,7 +74,12 @@ const BATCH = 100;
  */
 export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> => {
   const byRegion = new Map<string, string[]>();
-  for (const alarm of alarms) if (isAlarmName(alarm.name)) byRegion.set(alarm.region, [...(byRegion.get(alarm.region) ?? []), alarm.name]);
+  for (const alarm of alarms) {
+    if (!isAlarmName(alarm.name)) continue;
+    const names = byRegion.get(alarm.region);
+    if (names) names.push(alarm.name);
+    else byRegion.set(alarm.region, [alarm.name]);
+  }
   const states = new Map<string, StateValue | undefined>();
   const since = new Map<string, number>();
   const keyOf = (region: string, name: string): string => alarmSinceKey({ region, name });
@@ -98,7 +103,8 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
           if (!a.AlarmName) continue;
           states.set(keyOf(region, a.AlarmName), a.StateValue);
           const changed = a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp;
-          const ms = changed === undefined ? Number.NaN : new Date(changed).getTime();
+          // The SDK gives a Date: read its time (a new Date is the slower fake one in the simulator).
+          const ms = changed === undefined ? Number.NaN : typeof changed.getTime === 'function' ? changed.getTime() : Date.parse(String(changed));
           if (a.StateValue === 'ALARM' && Number.isFinite(ms)) since.set(keyOf(region, a.AlarmName), ms);
         }
         nextToken = page.NextToken;

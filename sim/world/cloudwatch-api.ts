@@ -38,8 +38,11 @@ export const cloudWatchApi = (world: World, region: string): { send(command: unk
       const state = typeof input.StateValue === 'string' ? input.StateValue : undefined;
       const metricAlarms: unknown[] = [];
       const compositeAlarms: unknown[] = [];
-      for (const alarm of world.alarmsByRegion.get(region) ?? []) {
-        if (names && !names.has(alarm.name)) continue;
+      // By name: each looked up, in the region's order (by name); else the region's alarms.
+      const candidates = names
+        ? [...names].flatMap((n) => world.alarmNamed(region, n) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        : (world.alarmsByRegion.get(region) ?? []);
+      for (const alarm of candidates) {
         if (prefix !== undefined && !alarm.name.startsWith(prefix)) continue;
         if (state !== undefined && alarm.state !== state) continue;
         if (!types.has(alarm.type)) continue;

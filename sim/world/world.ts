@@ -124,6 +124,11 @@ export class World {
     return this.book.byRegion;
   }
 
+  /** @internal The alarm of that name in the region, if it exists. */
+  alarmNamed(region: string, name: string): AnyAlarm | undefined {
+    return this.book.get(region, name);
+  }
+
   /** @internal Registers a Created deployment and schedules its start. */
   createDeployment(group: DeploymentGroup, configName: string, revision: S3Revision, description: string | undefined): Deployment {
     return this.engine.createDeployment(group, configName, revision, description);
