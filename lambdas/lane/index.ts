@@ -27,7 +27,7 @@ import { acquireBatched, type AcquireResult } from './batched.ts';
 const acquire = async (input: Extract<LaneInput, { action: 'acquire' }>): Promise<AcquireResult> => {
   if (input.batching) return acquireBatched(input);
   const { pipeline, stage, change, execution } = input;
-  // First: the reconciler sweeps the lanes while the marker says they may be in use.
+  // First: the next reconciler sweep looks at the lanes (lanes.ts lanesDue).
   await markLanesInUse();
   if (await tryHold(pipeline, stage, change, execution)) {
     await sendTaskSuccess(input.taskToken, { lane: stage });
