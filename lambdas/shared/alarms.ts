@@ -64,6 +64,13 @@ export const alarmSinceKey = (alarm: WatchedAlarm): string => `${alarm.region}\u
 /** When `alarm` (in ALARM in `states`) entered ALARM, if DescribeAlarms said. */
 export const alarmingSince = (states: AlarmStates, alarm: WatchedAlarm): number | undefined => states.since?.get(alarmSinceKey(alarm));
 
+/**
+ * A timestamp as epoch millis (NaN when there is none). The SDK gives a Date, whose time is
+ * read as it is: a new Date would be the slower fake one in the simulator.
+ */
+const epochMs = (t: Date | string | number | null | undefined): number =>
+  t instanceof Date || (typeof t === 'object' && t !== null) ? t.getTime() : typeof t === 'number' ? t : typeof t === 'string' ? Date.parse(t) : Number.NaN;
+
 /** DescribeAlarms takes at most 100 names per call. */
 const BATCH = 100;
 
@@ -103,8 +110,7 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
           if (!a.AlarmName) continue;
           states.set(keyOf(region, a.AlarmName), a.StateValue);
           const changed = a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp;
-          // The SDK gives a Date: read its time (a new Date is the slower fake one in the simulator).
-          const ms = changed === undefined ? Number.NaN : typeof changed.getTime === 'function' ? changed.getTime() : Date.parse(String(changed));
+          const ms = epochMs(changed);
           if (a.StateValue === 'ALARM' && Number.isFinite(ms)) since.set(keyOf(region, a.AlarmName), ms);
         }
         nextToken = page.NextToken;

@@ -44,12 +44,21 @@ export const LANES_MARKER_GRACE_MS = 3_600_000;
 export const LANES_SWEEP_PERIOD_MS = 30 * 60_000;
 
 /**
+ * A lane handler touches the marker before it acts, so a touch shortly before a look began may
+ * have its writes land after the look read the lanes. A touch this long before the look (a
+ * handler's 30 s timeout, with room for clocks that differ between Lambdas) counts as unseen:
+ * the next sweep looks again.
+ */
+export const LANES_TOUCH_MARGIN_MS = 2 * 60_000;
+
+/**
  * Whether a reconciler sweep must look at the lanes: never looked at, touched since the last
- * look (`touchedAt` is not before `sweptAt`: the same millisecond counts as touched), or the
- * last look a sweep period old.
+ * look began or within LANES_TOUCH_MARGIN_MS before it, or the last look a sweep period old.
  */
 export const lanesDue = (marker: LanesMarker, now: number): boolean =>
-  marker.sweptAt === undefined || marker.touchedAt >= marker.sweptAt || now - marker.sweptAt >= LANES_SWEEP_PERIOD_MS;
+  marker.sweptAt === undefined ||
+  marker.touchedAt >= marker.sweptAt - LANES_TOUCH_MARGIN_MS ||
+  now - marker.sweptAt >= LANES_SWEEP_PERIOD_MS;
 
 /**
  * Records a look at the lanes that began at `at` (so a touch during the look is newer, and the

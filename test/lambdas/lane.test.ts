@@ -4,6 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, Updat
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as laneHandler, lane } from '../../lambdas/lane/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
+import { handOver, markLanesInUse, releaseHolder } from '../../lambdas/shared/lanes.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { $metadata, ddb, events, published, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
@@ -214,7 +215,7 @@ describe('lane', () => {
       const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
       const looks = () => ddb.commandCalls(ScanCommand, { TableName: 'lanes' }).length;
       await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
-      advance(minute);
+      advance(3 * minute);
       // The first sweep after the acquire looks at the lanes.
       await reconcile();
       expect(looks()).toBe(1);
@@ -245,6 +246,35 @@ describe('lane', () => {
       advance(5 * minute);
       await reconcile();
       expect(looks()).toBe(1);
+    });
+
+    it('counts a touch just before a look began as unseen: what its handler wrote after the look is mended by the next sweep', async () => {
+      const minute = 60_000;
+      const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+      const looks = () => ddb.commandCalls(ScanCommand, { TableName: 'lanes' }).length;
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c1', stage: 'wave-1', taskToken: 't1', execution: execution('c1') });
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't2', execution: execution('c2') });
+      advance(3 * minute);
+      await reconcile();
+      // c1's release touches the marker a second before a sweep begins; the sweep's look still sees c1 holding.
+      advance(4 * minute);
+      await markLanesInUse();
+      advance(1_000);
+      await reconcile();
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c1' });
+      // Then the release's writes land: c1 frees the lane, c2 takes it, and telling c2 fails for good.
+      sfn.on(SendTaskSuccessCommand, { taskToken: 't2' }).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'NetworkingError' }));
+      await releaseHolder('p', 'wave-1', 'c1');
+      await expect(handOver('p', 'wave-1')).rejects.toThrow('socket hang up');
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+      // The next sweep looks again and tells c2; the one after it does not look.
+      advance(5 * minute);
+      await expect(reconcile()).resolves.toMatchObject({ lanesHandedOver: 1 });
+      expect(tokensSent().filter((t) => t === 't2')).toHaveLength(2);
+      ddb.resetHistory();
+      advance(5 * minute);
+      await reconcile();
+      expect(looks()).toBe(0);
     });
 
     it('retries a hand-over that failed: the change that took the lane but was never told gets its token', async () => {
