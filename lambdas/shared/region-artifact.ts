@@ -67,6 +67,15 @@ const head = async (region: string, location: { bucket: string; key: string; ver
 /** The region's artifact bucket. */
 export const regionBucket = (region: string): string => regionArtifactBucketName(env(ENV.ACCOUNT_ID), region);
 
+/** The build's object in the home bucket: what a group was deployed from before region copies. */
+export const homeLocation = (pipeline: string, revision: string, artifact: ArtifactRef): ArtifactLocation => ({
+  bucket: env(ENV.ARTIFACT_BUCKET),
+  key: artifactKey(pipeline, revision),
+  bundleType: 'zip',
+  version: artifact.versionId,
+  eTag: artifact.eTag,
+});
+
 /**
  * The change's copy in `region`'s bucket, made now if the bucket lacks it; its SHA-256 is the
  * build's (checked on the copy S3 reports, or on the one found).

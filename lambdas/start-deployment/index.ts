@@ -21,7 +21,7 @@ import { EventType } from '../../core/events.ts';
 import { alarmStates, alarmTriggeredEvent, failWaiterOnAlarm, withoutData } from '../shared/alarms.ts';
 import { clients } from '../shared/clients.ts';
 import { alarmConfigurationWithout, createOrAdoptDeployment, currentRevision, deploymentDescription, findClaimedDeployment, type GroupRef } from '../shared/codedeploy.ts';
-import { regionCopy, type CopyRecord } from '../shared/region-artifact.ts';
+import { homeLocation, regionCopy, type CopyRecord } from '../shared/region-artifact.ts';
 import { StepError, StartDeploymentInput } from '../../core/contracts.ts';
 import { settleFromCodeDeploy } from '../shared/deployment-outcome.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -217,8 +217,9 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
     if (existing) {
       // Claimed by an attempt that died between claim and record: adopt what it created,
       // running or ended (a revision is deployed to a group once; an ended one reports its outcome).
-      location = existing.location ?? (await locationOf(input));
-      const found = await findClaimedDeployment(group, location, { ...input, claimedAt: existing.claimedAt });
+      // A claim without a location was written before region copies: its attempt deployed the home bucket's object.
+      const claimed = existing.location ?? homeLocation(pipeline, input.revision, input.artifact);
+      const found = await findClaimedDeployment(group, claimed, { ...input, claimedAt: existing.claimedAt });
       deploymentId = found?.id;
       outcome = 'adopted';
       if (!deploymentId) {
@@ -228,7 +229,7 @@ export const startDeployment = async (input: StartDeploymentInput): Promise<Star
       }
     }
     if (!deploymentId) {
-      const created = await createDeployment(input, group, (location ??= existing?.location ?? (await locationOf(input))), spared);
+      const created = await createDeployment(input, group, location ?? existing?.location ?? (await locationOf(input)), spared);
       deploymentId = created.id;
       outcome = created.adopted ? 'adopted' : 'started';
     }
