@@ -31,7 +31,7 @@ describe('the source from CDK context', () => {
   });
 });
 
-const pull = (p: Partial<GitHubPull>): GitHubPull => ({ number: 1, user: { login: 'alice' }, merged_at: '2026-12-01T09:00:00Z', merge_commit_sha: 'c1', base: { ref: 'main' }, ...p });
+const pull = (p: Partial<GitHubPull>): GitHubPull => ({ number: 1, user: { login: 'alice' }, merged_at: '2026-12-01T09:00:00Z', merge_commit_sha: 'c1', base: { ref: 'main' }, head: { sha: 'h1' }, ...p });
 
 describe("GitHub's answers as review facts, decided by the one review rule", () => {
   it('finds the merged pull request into main whose merge commit is the commit', () => {
@@ -41,7 +41,7 @@ describe("GitHub's answers as review facts, decided by the one review rule", () 
   });
 
   it('counts the latest deciding review of each reviewer, in submission order whatever the list order', () => {
-    const r = (id: number, login: string, state: string, at: string) => ({ id, user: { login }, state, submitted_at: at });
+    const r = (id: number, login: string, state: string, at: string) => ({ id, user: { login }, state, commit_id: 'h1', submitted_at: at });
     expect(
       approvingReviewers([
         r(3, 'bob', 'CHANGES_REQUESTED', '2026-12-01T10:00:00Z'),
@@ -49,15 +49,29 @@ describe("GitHub's answers as review facts, decided by the one review rule", () 
         r(2, 'Carol', 'APPROVED', '2026-12-01T09:30:00Z'),
         r(4, 'carol', 'COMMENTED', '2026-12-01T11:00:00Z'),
         r(5, 'dave', 'PENDING', '2026-12-01T11:00:00Z'),
-        { id: 6, user: null, state: 'APPROVED', submitted_at: '2026-12-01T11:00:00Z' },
-      ]),
+        { id: 6, user: null, state: 'APPROVED', commit_id: 'h1', submitted_at: '2026-12-01T11:00:00Z' },
+      ], 'h1'),
     ).toEqual(['Carol']);
   });
 
+  it('counts only approvals of the pull request\'s last commit: a push after an approval was not reviewed', () => {
+    const reviews = [
+      { id: 1, user: { login: 'bob' }, state: 'APPROVED', commit_id: 'h0', submitted_at: '2026-12-01T09:00:00Z' },
+      { id: 2, user: { login: 'carol' }, state: 'APPROVED', commit_id: 'h1', submitted_at: '2026-12-01T10:00:00Z' },
+      { id: 3, user: { login: 'dave' }, state: 'APPROVED', submitted_at: '2026-12-01T10:00:00Z' },
+    ];
+    expect(approvingReviewers(reviews, 'h1')).toEqual(['carol']);
+    expect(approvingReviewers(reviews, undefined)).toEqual([]);
+    const stale = githubReviewFacts('acme/storefront', 'c1', pull({ number: 9 }), [reviews[0]!]);
+    expect(decideReview(stale)).toMatchObject({ approved: false });
+    const headless = githubReviewFacts('acme/storefront', 'c1', pull({ number: 9, head: null }), [reviews[1]!]);
+    expect(decideReview(headless)).toMatchObject({ approved: false });
+  });
+
   it('decides with core/review.ts: no rules of its own, the author never counts', () => {
-    const facts = githubReviewFacts('acme/storefront', 'c1', pull({ number: 9 }), [{ id: 1, user: { login: 'ALICE' }, state: 'APPROVED' }]);
+    const facts = githubReviewFacts('acme/storefront', 'c1', pull({ number: 9 }), [{ id: 1, user: { login: 'ALICE' }, state: 'APPROVED', commit_id: 'h1' }]);
     expect(decideReview(facts)).toMatchObject({ approved: false, reason: 'self-approved' });
-    const ok = githubReviewFacts('acme/storefront', 'c1', pull({ number: 9 }), [{ id: 1, user: { login: 'bob' }, state: 'APPROVED' }]);
+    const ok = githubReviewFacts('acme/storefront', 'c1', pull({ number: 9 }), [{ id: 1, user: { login: 'bob' }, state: 'APPROVED', commit_id: 'h1' }]);
     expect(decideReview(ok)).toEqual({ approved: true, pullRequest: 'acme/storefront#9', reviewers: ['bob'] });
     expect(decideReview(githubReviewFacts('acme/storefront', 'c1', undefined, []))).toMatchObject({ approved: false, reason: 'unreviewed' });
   });
