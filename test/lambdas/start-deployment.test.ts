@@ -168,9 +168,25 @@ describe('start-deployment', () => {
   describe('a claim whose deployment id was never recorded (the attempt died after CreateDeployment)', () => {
     beforeEach(() => {
       fakeWaiters([]);
-      ddb.on(GetCommand, { TableName: 'deployments' }).resolves({ Item: { ...claimKey, status: 'CLAIMED', previousRevision: 'r0', claimedAt: '2026-12-01T17:50:00.000Z' } });
+      // The claim names the region copy its attempt deployed.
+      ddb.on(GetCommand, { TableName: 'deployments' }).resolves({
+        Item: { ...claimKey, status: 'CLAIMED', previousRevision: 'r0', claimedAt: '2026-12-01T17:50:00.000Z', location: ours('InProgress').deploymentInfo!.revision!.s3Location },
+      });
       sfn.on(SendTaskSuccessCommand).resolves({});
       sfn.on(SendTaskFailureCommand).resolves({});
+    });
+
+    it('adopts what a claim from before region copies deployed (the home bucket\'s object), never deploying the revision again', async () => {
+      ddb.on(GetCommand, { TableName: 'deployments' }).resolves({ Item: { ...claimKey, status: 'CLAIMED', previousRevision: 'r0', claimedAt: '2026-12-01T17:50:00.000Z' } });
+      codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-5'] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-5' }).resolves({
+        deploymentInfo: {
+          ...ours('InProgress').deploymentInfo,
+          revision: { s3Location: { bucket: 'handsoff-artifacts', key: 'storefront-api/r1.zip', bundleType: 'zip', version: 'v-r1', eTag: 'e-r1' } },
+        },
+      });
+      await expect(startDeployment(input)).resolves.toMatchObject({ outcome: 'adopted', deploymentId: 'd-5' });
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     });
 
     it('adopts the deployment it created while it still runs', async () => {
