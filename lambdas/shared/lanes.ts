@@ -153,17 +153,20 @@ const tell = async (token: string, stage: string): Promise<boolean> => {
 };
 
 /**
+ * Hands a freed lane on: a batching lane's way (handOverBatch), else in order (handOverInOrder).
+ * @returns the change told it holds the lane, if any.
+ */
+export const handOver = async (pipeline: string, stage: string, holder?: string): Promise<string | undefined> =>
+  (await handOverBatch(pipeline, stage, undefined, holder)).told;
+
+/**
  * Hands a freed lane to the change that has waited longest. A change whose task no longer
  * waits (its execution stopped, failed or timed out while it waited) does not keep the lane:
  * its entry is dropped and the lane goes to the next one. Also re-sends the token of a
  * change that took the lane but was never told (its wait entry is still there; `holder`
  * names it when known, so that it goes first).
- * @returns the change told it holds the lane, if any.
  */
-export const handOver = async (pipeline: string, stage: string, holder?: string): Promise<string | undefined> => {
-  const lane = await lanePartition(pipeline, stage);
-  if (batches(lane.waits)) return (await handOverBatch(pipeline, stage, lane)).told;
-  const waiters = lane.waits;
+const handOverInOrder = async (pipeline: string, stage: string, waiters: LaneWaitItem[], holder?: string): Promise<string | undefined> => {
   // The change that took the lane but was never told goes first: it holds the lane already.
   const ordered = holder ? [...waiters.filter((w) => w.change === holder), ...waiters.filter((w) => w.change !== holder)] : waiters;
   for (const next of ordered) {
@@ -191,17 +194,20 @@ export interface BatchHandOver {
 }
 
 /**
- * A batching lane's hand-over (core/batching.ts): the waiters merged before the lane's newest
- * holder are superseded by it; a free lane goes to the newest waiter (the newest fast-tracked
- * one first), which raises the floor, and so supersedes the older ones in the next round. A
- * holder never told it holds the lane is told again first. Each round ends a waiter's wait or
- * returns, so the loop ends. `read`: the lane's partition, when the caller just read it.
+ * A lane's hand-over, batching when every waiter batches (core/batching.ts batches), else in
+ * order (handOverInOrder: a lane that still holds a wait entry from before its pipeline turned
+ * batching on). Batching, the waiters merged before the lane's newest holder are superseded by
+ * it; a free lane goes to the newest waiter (the newest fast-tracked one first), which raises
+ * the floor, and so supersedes the older ones in the next round. A holder never told it holds
+ * the lane is told again first. Each round ends a waiter's wait or returns, so the loop ends.
+ * `read`: the lane's partition, when the caller just read it; `holder`: as handOverInOrder's.
  */
-export const handOverBatch = async (pipeline: string, stage: string, read?: LanePartition): Promise<BatchHandOver> => {
+export const handOverBatch = async (pipeline: string, stage: string, read?: LanePartition, holder?: string): Promise<BatchHandOver> => {
   const result: BatchHandOver = { superseded: [] };
   let fastTracked: Set<string> | undefined | null = null; // read once, when a choice needs it
   // Each round ends one waiter's wait or returns: the bound is only a net.
   let lane = read ?? (await lanePartition(pipeline, stage));
+  if (!batches(lane.waits)) return { ...result, told: await handOverInOrder(pipeline, stage, lane.waits, holder) };
   for (let round = 0, rounds = 2 * lane.waits.length + 2; round < rounds; round++, lane = await lanePartition(pipeline, stage)) {
     const older = supersededByFloor(lane.waits, lane.last);
     for (const waiter of older) {

@@ -35,6 +35,8 @@ const lanesTable = () => {
   ddb.on(UpdateCommand, { TableName: 'lanes' }).callsFake((input) => {
     const k = key(input.Key.pk, input.Key.sk);
     const v = input.ExpressionAttributeValues;
+    // As DynamoDB answers once the client dropped an undefined value: the expression names a value it lacks.
+    if (v[':mergedAt'] === undefined) throw Object.assign(new Error('An expression attribute value used in expression is not defined'), { name: 'ValidationException' });
     const existing = items.get(k);
     if (existing && existing.change !== v[':change'] && existing.mergedAt > v[':mergedAt']) throw conflict();
     items.set(k, { ...input.Key, change: v[':change'], mergedAt: v[':mergedAt'], pipeline: v[':pipeline'], stage: v[':stage'] });
@@ -372,6 +374,26 @@ describe('lane', () => {
     beforeEach(() => {
       clock = 0;
       emergencies();
+    });
+
+    it('hands a lane that still holds a wait from before batching in order: nobody is superseded, nothing fails', async () => {
+      await acquire('c1', 'wave-1');
+      // c2 waits with an entry of the strict order (no merge time): its execution started before the pipeline batched.
+      await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't-c2', execution: execution('c2') });
+      // c1's release frees the lane and dies before its hand-over, while c3 enqueues.
+      ddb.on(PutCommand, { TableName: 'lanes', Item: { sk: 'wait#c3' } }).callsFake((input) => {
+        items.set(`${input.Item.pk}|${input.Item.sk}`, structuredClone(input.Item));
+        items.delete('p#wave-1|holder');
+        return {};
+      });
+      // c3's own hand-over gives the freed lane to c2, in order.
+      await expect(acquire('c3', 'wave-1')).resolves.toEqual({ held: false });
+      expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c2' });
+      expect(told()).toEqual([
+        ['t-c1', 'holds wave-1'],
+        ['t-c2', 'holds wave-1'],
+      ]);
+      expect(items.has('p#wave-1|wait#c3')).toBe(true);
     });
 
     it('hands a freed lane to the newest waiter, which supersedes the older ones', async () => {
