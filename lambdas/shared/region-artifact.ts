@@ -50,6 +50,8 @@ const head = async (region: string, location: { bucket: string; key: string; ver
           Bucket: location.bucket,
           Key: location.key,
           ChecksumMode: 'ENABLED',
+          // Artifact buckets are this account's: S3 refuses (403) a bucket of that name owned by another.
+          ExpectedBucketOwner: env(ENV.ACCOUNT_ID),
           ...(location.version ? { VersionId: location.version } : {}),
           // S3 answers 412 when the object's ETag is another one.
           ...(location.eTag ? { IfMatch: location.eTag.startsWith('"') ? location.eTag : `"${location.eTag}"` } : {}),
@@ -105,6 +107,8 @@ export const regionCopy = async (pipeline: string, revision: string, artifact: A
         Key: key,
         CopySource: `${source}/${key.split('/').map(encodeURIComponent).join('/')}?versionId=${encodeURIComponent(artifact.versionId)}`,
         ChecksumAlgorithm: 'SHA256',
+        ExpectedBucketOwner: env(ENV.ACCOUNT_ID),
+        ExpectedSourceBucketOwner: env(ENV.ACCOUNT_ID),
         MetadataDirective: 'REPLACE',
         Metadata: { [CopyMetadata.SHA256]: artifact.sha256, [CopyMetadata.SOURCE_VERSION]: artifact.versionId },
       }),

@@ -11,6 +11,7 @@
  * that names no object of the region's bucket (`mismatch`), as S3 behind CodeDeploy would.
  */
 import { CopyObjectCommand, HeadObjectCommand, NoSuchBucket, NotFound, S3ServiceException } from '@aws-sdk/client-s3';
+import { ACCOUNT } from '../lambda.ts';
 import { createHash } from 'node:crypto';
 
 export interface StoredObject {
@@ -73,10 +74,17 @@ export class ArtifactStore {
 
   /** The S3 API over these buckets (HeadObject, CopyObject), as the handlers' S3 client. */
   client(): { send(command: unknown): Promise<unknown> } {
+    // Every bucket here is the simulated account's: a request expecting another owner is refused, as S3 does.
+    const checkOwner = (bucket: string, expected: string | undefined): void => {
+      if (expected !== undefined && expected !== ACCOUNT) {
+        throw new S3ServiceException({ name: 'AccessDenied', $fault: 'client', message: `bucket ${bucket} is not owned by account ${expected}`, $metadata: { httpStatusCode: 403 } });
+      }
+    };
     return {
       send: async (command: unknown): Promise<unknown> => {
         if (command instanceof HeadObjectCommand) {
-          const { Bucket = '', Key = '', VersionId, ChecksumMode, IfMatch } = command.input;
+          const { Bucket = '', Key = '', VersionId, ChecksumMode, IfMatch, ExpectedBucketOwner } = command.input;
+          checkOwner(Bucket, ExpectedBucketOwner);
           const object = this.get(Bucket, Key, VersionId);
           if (!object) throw notFound();
           if (IfMatch !== undefined && IfMatch.replace(/^"|"$/g, '') !== object.eTag) {
@@ -90,10 +98,12 @@ export class ArtifactStore {
           };
         }
         if (command instanceof CopyObjectCommand) {
-          const { Bucket = '', Key = '', CopySource = '', ChecksumAlgorithm, MetadataDirective, Metadata } = command.input;
+          const { Bucket = '', Key = '', CopySource = '', ChecksumAlgorithm, MetadataDirective, Metadata, ExpectedBucketOwner, ExpectedSourceBucketOwner } = command.input;
           const [path, query] = CopySource.split('?');
           const slash = path!.indexOf('/');
           const from = { bucket: decodeURIComponent(path!.slice(0, slash)), key: decodeURIComponent(path!.slice(slash + 1)) };
+          checkOwner(Bucket, ExpectedBucketOwner);
+          checkOwner(from.bucket, ExpectedSourceBucketOwner);
           const version = new URLSearchParams(query ?? '').get('versionId') ?? undefined;
           const source = this.get(from.bucket, from.key, version);
           if (!source) throw new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', message: `The specified key does not exist: ${CopySource}`, $metadata: { httpStatusCode: 404 } });

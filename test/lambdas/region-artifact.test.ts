@@ -57,7 +57,11 @@ describe('the region copy before a deployment', () => {
       CopySource: 'handsoff-artifacts/storefront-api/r1.zip?versionId=v-r1',
       ChecksumAlgorithm: 'SHA256',
       Metadata: { 'handsoff-sha256': SHA, 'handsoff-source-version': 'v-r1' },
+      // Both buckets must be this account's: a bucket of that name owned by another is refused by S3.
+      ExpectedBucketOwner: '111122223333',
+      ExpectedSourceBucketOwner: '111122223333',
     });
+    expect(s3).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: BUCKET, ExpectedBucketOwner: '111122223333' });
     expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, {
       revision: { revisionType: 'S3', s3Location: { bucket: BUCKET, key: 'storefront-api/r1.zip', bundleType: 'zip', ...copyOf('v-r1') } },
     });

@@ -60,6 +60,16 @@ describe('the simulated artifact buckets behind CodeDeploy', () => {
     expect(versionId).not.toBe(uploaded.versionId);
   });
 
+  it("refuses a request that expects another owner than the simulated account's, as S3 does (403)", async () => {
+    await copied();
+    const head = (owner: string) => world.artifacts.client().send(new HeadObjectCommand({ Bucket: BUCKET, Key: keyOf(P, 'r1'), ExpectedBucketOwner: owner }));
+    await expect(head('000000000000')).resolves.toMatchObject({ VersionId: expect.any(String) });
+    await expect(head('999999999999')).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    const copy = (source: string) =>
+      world.artifacts.client().send(new CopyObjectCommand({ Bucket: BUCKET, Key: keyOf(P, 'r1'), CopySource: `${HOME_BUCKET}/${keyOf(P, 'r1')}`, ExpectedSourceBucketOwner: source }));
+    await expect(copy('999999999999')).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
   it('deploys the exact object of the region copy: its S3 version and ETag', async () => {
     const copy = await copied();
     const { deploymentId } = (await create({ version: copy.versionId, eTag: copy.eTag })) as { deploymentId: string };
