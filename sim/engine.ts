@@ -15,6 +15,9 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { dispatcher } from './world/sdk.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
@@ -199,6 +202,9 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
       s3: () => s3 as unknown as S3Client,
       events: () => faultyClient(faults, 'eventbridge', localEventBridge(emit)) as unknown as EventBridgeClient,
       scheduler: () => faultyClient(faults, 'scheduler', scheduler) as unknown as SchedulerClient,
+      // The simulator's source is CodeCommit-like: no GitHub source pipeline, no token.
+      codePipeline: () => dispatcher('CodePipeline', {}) as unknown as CodePipelineClient,
+      secretsManager: () => dispatcher('Secrets Manager', {}) as unknown as SecretsManagerClient,
     }));
     scheduleAlarmDeletions(world, faults, pipelines);
 

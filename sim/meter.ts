@@ -189,6 +189,8 @@ class Meter {
       scheduler: wrap('scheduler', clients.scheduler),
       codeCommit: wrap('codecommit', clients.codeCommit),
       s3: wrap('s3', clients.s3),
+      codePipeline: wrap('codepipeline', clients.codePipeline),
+      secretsManager: wrap('secretsmanager', clients.secretsManager),
     };
   }
 

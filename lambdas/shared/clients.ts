@@ -5,11 +5,13 @@
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -24,6 +26,10 @@ export interface AwsClients {
   codeCommit(): CodeCommitClient;
   /** S3 of a region: the home region's (the artifact bucket) by default, a target region's for its copies. */
   s3(region?: string): S3Client;
+  /** The home region's CodePipeline (a GitHub source pipeline's job results). */
+  codePipeline(): CodePipelineClient;
+  /** The home region's Secrets Manager (the GitHub token of the review gate). */
+  secretsManager(): SecretsManagerClient;
 }
 
 const perRegion = <T>(make: (region: string) => T): ((region: string) => T) => {
@@ -55,6 +61,8 @@ export const createAwsClients = (): AwsClients => ({
   events: lazy(() => new EventBridgeClient({})),
   scheduler: lazy(() => new SchedulerClient({})),
   codeCommit: lazy(() => new CodeCommitClient({})),
+  codePipeline: lazy(() => new CodePipelineClient({})),
+  secretsManager: lazy(() => new SecretsManagerClient({})),
   s3: ((home: () => S3Client, regional: (region: string) => S3Client) => (region?: string) => (region ? regional(region) : home()))(
     lazy(() => new S3Client({})),
     perRegion((region) => new S3Client({ region })),

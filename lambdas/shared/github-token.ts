@@ -4,21 +4,20 @@
  * picked up within minutes (and at once after GitHub refuses the old one: `forgetToken`).
  * The token is never logged, and never part of an error message.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { clients } from './clients.ts';
 import { ConfigurationError } from './config.ts';
 
 /** How long a token read from Secrets Manager is reused. */
 export const TOKEN_CACHE_MS = 5 * 60 * 1000;
 
-let client: SecretsManagerClient | undefined;
-const secrets = (): SecretsManagerClient => (client ??= new SecretsManagerClient({}));
 
 let cached: { secretId: string; token: string; until: number } | undefined;
 
 /** The token in `secretId`: the secret's string (a bare token, or JSON with a `token` field). */
 export const githubToken = async (secretId: string, now: () => number = Date.now): Promise<string> => {
   if (cached && cached.secretId === secretId && cached.until > now()) return cached.token;
-  const { SecretString } = await secrets().send(new GetSecretValueCommand({ SecretId: secretId }));
+  const { SecretString } = await clients().secretsManager().send(new GetSecretValueCommand({ SecretId: secretId }));
   const token = tokenOf(SecretString);
   if (!token) {
     throw new ConfigurationError(

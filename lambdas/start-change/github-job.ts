@@ -11,7 +11,7 @@
  * push that could not start a change shows as a failed source pipeline execution, with the
  * reason, for a person to retry; nothing is dropped silently.
  */
-import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import type { StartChangeOutput } from '../../core/contracts.ts';
 import { hasName } from '../../core/errors.ts';
 import { GitHubTriggerParameters, MAIN_BRANCH, reusesChangeOfCommit, type CodePipelineJobEvent } from '../../core/source.ts';
@@ -24,8 +24,7 @@ import { logger } from '../shared/logger.ts';
 import { parseInput } from '../runtime/handler.ts';
 import type { Push } from './index.ts';
 
-let client: CodePipelineClient | undefined;
-const codePipeline = (): CodePipelineClient => (client ??= new CodePipelineClient({}));
+const codePipeline = () => clients().codePipeline();
 
 /** CodePipeline keeps a failure message to 5000 characters. */
 const MAX_MESSAGE = 5000;

@@ -7,6 +7,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeCommitClient } from '@aws-sdk/client-codecommit';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CopyObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
@@ -90,6 +92,8 @@ const testClients = (): AwsClients => {
     scheduler: () => new SchedulerClient({ region: 'us-west-2', credentials }),
     codeCommit: () => new CodeCommitClient({ region: 'us-west-2', credentials }),
     s3: () => new S3Client({ region: 'us-west-2', credentials }),
+    codePipeline: () => new CodePipelineClient({ region: 'us-west-2', credentials }),
+    secretsManager: () => new SecretsManagerClient({ region: 'us-west-2', credentials }),
   };
 };
 
