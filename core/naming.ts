@@ -129,7 +129,14 @@ export const DeploymentConfig = {
  * The commit's archive in the artifact bucket, with a GitHub source: start-change keeps the
  * source pipeline's checkout there, and the build and the stage suites read it (an S3 source).
  */
-export const sourceArchiveKey = (pipeline: string, revision: string): string => `sources/${pipeline}/${revision}.zip`;
+export const sourceArchiveKey = (pipeline: string, revision: string): string => `${SOURCE_ARCHIVE_PREFIX}/${pipeline}/${revision}.zip`;
+
+/**
+ * The artifact bucket's prefix of every pipeline's commit archives. A pipeline's own prefix is
+ * its name (artifactKey, and its build's upload right), so no pipeline may be named this: its
+ * build could overwrite the sources every other pipeline builds from.
+ */
+export const SOURCE_ARCHIVE_PREFIX = 'sources';
 
 /** Artifact key of a change's immutable revision. */
 export const artifactKey = (pipeline: string, revision: string): string => `${pipeline}/${revision}.zip`;

@@ -18,13 +18,13 @@ export const START_BUILD_SYNC = 'arn:aws:states:::codebuild:startBuild.sync';
 /** A build that runs longer than this has failed (the project's own timeout is shorter). */
 export const BUILD_TASK_TIMEOUT_SECONDS = 2 * 3600;
 
+/** CodeBuild's refusals to start a build (its limits, its API rate): the build did not run. */
+export const CODEBUILD_REFUSALS = ['CodeBuild.AccountLimitExceededException', 'CodeBuild.ThrottlingException', 'CodeBuild.LimitExceededException'];
+
 /**
  * CodeBuild refusing a build for its limits (concurrent builds of the account, API rate):
  * waited out with backoff, for up to about half an hour. A build that ran and failed is not retried.
  */
-/** CodeBuild's refusals to start a build (its limits, its API rate): the build did not run. */
-export const CODEBUILD_REFUSALS = ['CodeBuild.AccountLimitExceededException', 'CodeBuild.ThrottlingException', 'CodeBuild.LimitExceededException'];
-
 export const BUILD_RETRY = [
   {
     ErrorEquals: CODEBUILD_REFUSALS,

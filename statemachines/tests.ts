@@ -18,7 +18,7 @@
 import type { ResolvedPipeline } from '../core/model.ts';
 import { EventType } from '../core/events.ts';
 import { testProjectName } from '../core/naming.ts';
-import { TestVariable, productionEndpoints, stageEndpoint, stageTestsOf, suiteOf } from '../core/tests.ts';
+import { TestSuite, TestVariable, productionEndpoints, stageEndpoint, stageTestsOf, suiteOf } from '../core/tests.ts';
 import { type Json, LAMBDA_INVOKE, type State, type States, notify } from './asl.ts';
 
 import { commitSource, type MachineOptions } from './commit-source.ts';
@@ -53,7 +53,7 @@ const suiteInput = (p: ResolvedPipeline, stage: string): { literal: Record<strin
     stage,
     suite: suiteOf(stage),
     endpoint: stageEndpoint(p, stage),
-    ...(stage === 'zeta' ? { productionEndpoints: productionEndpoints(p).join(',') } : {}),
+    ...(suiteOf(stage) === TestSuite.BACKWARD_COMPATIBILITY ? { productionEndpoints: productionEndpoints(p).join(',') } : {}),
   },
   paths: { pipeline: '$.pipeline', change: '$.change', revision: '$.revision' },
 });

@@ -10,6 +10,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { PipelineKinds, PreProdStages, TestRunners, UnitKind } from '../model.ts';
+import { SOURCE_ARCHIVE_PREFIX } from '../naming.ts';
 import { windowProblemsAt } from '../window.ts';
 import { testsProblems } from '../tests.ts';
 import { checkIsoDuration } from './duration.ts';
@@ -168,6 +169,12 @@ export const PipelineJsonSchema = z
         ctx.addIssue({
           code: 'custom',
           message: `pipeline name must be 3-40 characters of lowercase letters, digits and '-' (e.g. 'storefront-api'); received ${show(value)}`,
+          input: value,
+        });
+      } else if (value === SOURCE_ARCHIVE_PREFIX) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `pipeline name '${SOURCE_ARCHIVE_PREFIX}' is reserved (the artifact bucket keeps every pipeline's commit archives under '${SOURCE_ARCHIVE_PREFIX}/'); choose another name (e.g. '${SOURCE_ARCHIVE_PREFIX}-api')`,
           input: value,
         });
       }

@@ -217,9 +217,9 @@ const windowProps = (w: Window | WindowProps | undefined): WindowProps | undefin
   w instanceof Window ? w.props : w;
 
 /**
- * Merge pipeline props: `override` wins field by field; `bake`, `rolling` and a plain
- * `window` merge one level deeper, so a service can change one bake and keep the team's
- * others. Lists are replaced, not concatenated.
+ * Merge pipeline props: `override` wins field by field; `bake`, `rolling`, `tests` and a
+ * plain `window` merge one level deeper, so a service can change one bake (or its tests'
+ * endpoint) and keep the team's others. Lists are replaced, not concatenated.
  */
 export function mergePipelineProps<A extends Partial<PipelineProps>, B extends Partial<PipelineProps>>(
   base: A,
@@ -230,6 +230,7 @@ export function mergePipelineProps<A extends Partial<PipelineProps>, B extends P
   const merged: Record<string, unknown> = { ...defined(base), ...defined(override) };
   if (base.bake || override.bake) merged.bake = { ...defined(base.bake), ...defined(override.bake) };
   if (base.rolling || override.rolling) merged.rolling = { ...defined(base.rolling), ...defined(override.rolling) };
+  if (base.tests || override.tests) merged.tests = { ...defined(base.tests), ...defined(override.tests) };
   if (override.window !== undefined && !(override.window instanceof Window) && base.window !== undefined) {
     merged.window = { ...defined(windowProps(base.window)), ...defined(override.window) };
   }

@@ -20,6 +20,7 @@ import type { Construct } from 'constructs';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { SourceKind, type SourceConfig } from '../../core/source.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
+import type { MachineOptions } from '../../statemachines/index.ts';
 import type { TableName } from '../constructs/control-plane/access.ts';
 import { CONSOLE_BUNDLE, PROJECT_ROOT, bundleEntries, bundleHandlers } from '../constructs/control-plane/bundle.ts';
 import { createConsole, type ConsoleResources } from '../constructs/control-plane/console.ts';
@@ -39,7 +40,7 @@ import { BAKE_SCHEDULE_GROUP, HANDSOFF_BUS_NAME, repositoryArn } from './arns.ts
 export { RECONCILE_RATE } from '../constructs/control-plane/access.ts';
 
 /** statemachines/index.ts `buildStateMachines`: one ASL source for AWS and the simulator. */
-export type BuildStateMachines = (p: ResolvedPipeline, options?: { source?: SourceKind }) => {
+export type BuildStateMachines = (p: ResolvedPipeline, options?: MachineOptions) => {
   pipeline: Record<string, unknown>;
   region: Record<string, unknown>;
 };

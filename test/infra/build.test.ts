@@ -152,6 +152,14 @@ describe('the per-region artifact buckets', () => {
     for (const other of [HandlerName.NOTIFY, HandlerName.RESOLVE_ARTIFACT, HandlerName.START_BAKE]) expect(onRegionBuckets(other)).toEqual([]);
   });
 
+  it("are reached only in this account: the name pattern carries no account, so every grant on it asks S3 for the bucket's owner", () => {
+    const onPattern = [HandlerName.START_DEPLOYMENT, HandlerName.ROLLBACK].flatMap((name) =>
+      statementsOfRole(controlPlane, `${name.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}Role`).filter((s) => resolved(s.Resource).includes('handsoff-artifacts-')),
+    );
+    expect(onPattern.length).toBeGreaterThanOrEqual(4);
+    for (const s of onPattern) expect((s as Statement & { Condition?: unknown }).Condition).toEqual({ StringEquals: { 's3:ResourceAccount': { Ref: 'AWS::AccountId' } } });
+  });
+
   it('are named for the handlers by the account they run in', () => {
     const fn = Object.values(resourcesOf(controlPlane, 'AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.[ENV.ARTIFACT_BUCKET])!;
     expect(fn.Properties.Environment.Variables[ENV.ACCOUNT_ID]).toEqual({ Ref: 'AWS::AccountId' });

@@ -78,7 +78,7 @@ describe('the codebuild runner', () => {
     const statements = roleStatements('StorefrontApiPipelineRole');
     const codebuild = statements.filter((s) => actions(s).some((a) => a.startsWith('codebuild:')) && text(s.Resource).includes('TestsProject'));
     expect(codebuild).toHaveLength(1);
-    expect(actions(codebuild[0]!).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:BatchGetReports', 'codebuild:StartBuild', 'codebuild:StopBuild']);
+    expect(actions(codebuild[0]!).sort()).toEqual(['codebuild:BatchGetBuilds', 'codebuild:StartBuild', 'codebuild:StopBuild']);
     expect(text(codebuild[0]!.Resource)).toContain(project()[0]);
     const rule = statements.find((s) => text(s.Resource).includes('StepFunctionsGetEventForCodeBuildStartBuildRule'));
     expect(actions(rule!).sort()).toEqual(['events:DescribeRule', 'events:PutRule', 'events:PutTargets']);

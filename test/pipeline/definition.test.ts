@@ -101,6 +101,14 @@ describe('team inheritance', () => {
     });
   });
 
+  it("merges a service's partial tests over the team's: an endpoint alone keeps the team's runner and function", () => {
+    const team = { tests: { runner: 'lambda' as const, function: 'storefront-tests', timeoutMinutes: 20 } };
+    const merged = mergePipelineProps(team, { tests: { endpoint: 'https://{stage}.{region}.example.com' } });
+    expect(merged.tests).toEqual({ runner: 'lambda', function: 'storefront-tests', timeoutMinutes: 20, endpoint: 'https://{stage}.{region}.example.com' });
+    expect(mergePipelineProps(team, { tests: { function: 'other-tests' } }).tests).toEqual({ runner: 'lambda', function: 'other-tests', timeoutMinutes: 20 });
+    expect(mergePipelineProps(team, {}).tests).toEqual(team.tests);
+  });
+
   it('gives checkout cell units and a 4 h bake after wave 2', () => {
     const p = resolved(new CheckoutServicePipeline());
     expect(p.unit).toBe('cell');

@@ -1,6 +1,7 @@
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, validatePipeline, type Problem } from '../../core/pipeline/resolve.ts';
+import { SOURCE_ARCHIVE_PREFIX, sourceArchiveKey } from '../../core/naming.ts';
 import { checkIsoDuration, parseIsoDuration, secondsToIso } from '../../core/pipeline/duration.ts';
 
 const minimal = { name: 'storefront-api', service: 'StorefrontApi', team: 'storefront' };
@@ -100,6 +101,13 @@ describe('validatePipeline problems', () => {
     expect(problems.every((p) => p.file === 'p.json')).toBe(true);
   });
 
+  it('refuses the source archives\' prefix as a pipeline name, reported with the other problems', () => {
+    const problems = problemsOf({ ...minimal, name: SOURCE_ARCHIVE_PREFIX, hostsPerUnit: 0 });
+    expect(paths(problems)).toEqual(['hostsPerUnit', 'name']);
+    expect(sourceArchiveKey('storefront-api', 'abc').startsWith(`${SOURCE_ARCHIVE_PREFIX}/`)).toBe(true);
+    expect(ok({ ...minimal, name: `${SOURCE_ARCHIVE_PREFIX}-api` }).name).toBe('sources-api');
+  });
+
   it('collects schema and semantic problems together', () => {
     const problems = problemsOf({ ...minimal, hostsPerUnit: 0, regions: ['us-east-7'], window: { start: '12:00', end: '12:00' } });
     expect(paths(problems)).toEqual(['hostsPerUnit', 'regions[0]', 'window.end']);
@@ -149,6 +157,7 @@ describe('validatePipeline problems', () => {
     [{ holidaysByRegion: { 'eu-west-1': ['2026-12-32'] } }, 'holidaysByRegion.eu-west-1[0]', /YYYY-MM-DD/],
     [{ name: 'ab' }, 'name', /3-40 characters.*received 'ab'/],
     [{ name: 'a'.repeat(41) }, 'name', /3-40 characters/],
+    [{ name: 'sources' }, 'name', /pipeline name 'sources' is reserved.*commit archives under 'sources\/'.*choose another name/],
     [{ cellsPerRegion: 3 }, 'cellsPerRegion', /only to unit 'cell'/],
     [{ unit: 'zone' }, 'unit', /expected one of 'az', 'cell'; received 'zone'/],
     [{ rolling: { maxBatchPercent: 101 } }, 'rolling.maxBatchPercent', /at most 100; received 101/],

@@ -155,12 +155,18 @@ const START_BUILD_SYNC_RULE = 'StepFunctionsGetEventForCodeBuildStartBuildRule';
 
 /**
  * `codebuild:startBuild.sync` on `project` (Step Functions developer guide, "IAM policies for
- * CodeBuild"): start, follow and stop its builds (`extra`: e.g. read their reports), and the
+ * CodeBuild"): start, follow and stop its builds, and the
  * managed rule, granted once per role however many projects it runs.
  */
-export const allowStartBuildSync = (stack: Stack, role: iam.IRole, project: codebuild.IProject, extra: readonly string[] = []): void => {
+export const allowStartBuildSync = (stack: Stack, role: iam.IRole, project: codebuild.IProject): void => {
+  // A statement per project (the Sid keeps CDK from merging the build's and the stage suites'
+  // statements of one role into one that names both projects).
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds', ...extra], resources: [project.projectArn] }),
+    new iam.PolicyStatement({
+      sid: `StartBuildSync${project.node.id.replace(/[^A-Za-z0-9]/g, '')}`,
+      actions: ['codebuild:StartBuild', 'codebuild:StopBuild', 'codebuild:BatchGetBuilds'],
+      resources: [project.projectArn],
+    }),
   );
   if (ruleGranted.has(role)) return;
   ruleGranted.add(role);

@@ -19,7 +19,7 @@ import type { ResolvedPipeline } from '../../../core/model.ts';
 import { ENV } from '../../../lambdas/shared/config.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 import { regionArtifactBucketName } from '../../../core/naming.ts';
-import { pipelineRegions } from '../../../core/alarms/plan.ts';
+import { targetRegions } from '../../../core/alarms/plan.ts';
 import { Reason, acknowledge, allowWithWildcardResources } from '../../nag.ts';
 import {
   BAKE_SCHEDULE_GROUP,
@@ -344,23 +344,29 @@ export const grantAccess = (
       }),
     );
   }
-  if (access.regionArtifacts) {
+  // No target region (no pipeline deploys anywhere yet): no region bucket to grant on, and a
+  // statement without resources fails synthesis.
+  if (access.regionArtifacts && targetRegions(pipelines).length > 0) {
     // One pattern for every region (naming.regionArtifactBucketName): a bucket per target region
     // by name would outgrow the role's inline policy limit with automatic waves.
-    const buckets = pipelines.some((p) => pipelineRegions(p).length > 0) ? [`arn:${stack.partition}:s3:::${regionArtifactBucketName(stack.account, '*')}`] : [];
+    const buckets = [`arn:${stack.partition}:s3:::${regionArtifactBucketName(stack.account, '*')}`];
+    // S3 ARNs name no account: the pattern alone would match a bucket of that name another
+    // account owns. Only this account's buckets.
+    const ownBuckets = { StringEquals: { 's3:ResourceAccount': stack.account } };
     allowWithWildcardResources(
       role,
       new iam.PolicyStatement({
         actions: access.regionArtifacts === 'copy' ? ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject', 's3:GetObjectVersion'],
         resources: buckets.map((b) => `${b}/*`),
+        conditions: ownBuckets,
       }),
-      'Region copies are keyed per pipeline and revision at run time (naming.artifactKey), in the artifact buckets of the target regions (handsoff-artifacts-<account>-<region>) only.',
+      'Region copies are keyed per pipeline and revision at run time (naming.artifactKey), in the artifact buckets of the target regions (handsoff-artifacts-<account>-<region>) of this account only.',
     );
     // Without ListBucket, S3 answers 403 rather than 404 for a copy not there yet.
     allowWithWildcardResources(
       role,
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: buckets }),
-      'The artifact buckets of the target regions (handsoff-artifacts-<account>-<region>) only: HeadObject of a copy not made yet answers 404, not 403.',
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: buckets, conditions: ownBuckets }),
+      'The artifact buckets of the target regions (handsoff-artifacts-<account>-<region>) of this account only: HeadObject of a copy not made yet answers 404, not 403.',
     );
   }
   if (access.readArtifacts) {
