@@ -183,10 +183,21 @@ export const violations = (mix: Mix, pipeline: ResolvedPipeline, events: Handsof
   for (const [id, c] of Object.entries(changes)) {
     if (c.status === 'failed' && c.boxesAtEnd !== 0) out.push(`failed change ${id} still on ${c.boxesAtEnd} boxes at the end`);
   }
+  /** The change that carried `id` on: itself, or the end of its chain of supersessions (c1 by c2, c2 by c3: c3). */
+  const carrierOf = (id: string): string => {
+    const seen = new Set<string>();
+    let at = id;
+    while (changes[at]?.status === 'superseded' && carriedBy.has(at) && !seen.has(at)) {
+      seen.add(at);
+      at = carriedBy.get(at)!;
+    }
+    return at;
+  };
   if (mix.moderate) {
     for (const id of mix.healthy) {
-      const carrier = changes[id]?.status === 'superseded' ? carriedBy.get(id) : undefined;
-      if (changes[id]?.status === 'succeeded' || (carrier && changes[carrier]?.status === 'succeeded')) continue;
+      const end = carrierOf(id);
+      const carrier = end === id ? undefined : end;
+      if (changes[end]?.status === 'succeeded') continue;
       out.push(`healthy change ${id} did not complete under moderate faults: ${changes[id]?.status ?? 'no summary'}${carrier ? ` (superseded by ${carrier})` : ''}`);
     }
   }

@@ -32,7 +32,7 @@ import { SimulatedCodeBuild } from './world/codebuild.ts';
 import { SimulatedTestFunctions, registerStageTests } from './world/tests.ts';
 import { startLocalDynamo, type LocalDynamo } from './local-dynamo.ts';
 import { at, installClock, settle, type VirtualClock } from './clock.ts';
-import { ACCOUNT, ASYNC_ATTEMPTS, ASYNC_RETRY_DELAYS_MS, HOME, loadHandlers, localFunctionArn, LocalLambda, type InvocationQueue } from './lambda.ts';
+import { ACCOUNT, ASYNC_ATTEMPTS, ASYNC_RETRY_DELAYS_MS, HOME, loadHandlers, LOCAL_ARTIFACT_BUCKET, localFunctionArn, LocalLambda, type InvocationQueue } from './lambda.ts';
 import type { LiveDriver } from './live.ts';
 import type { OperatorAction, OperatorResult } from '../core/operators.ts';
 import { LocalStepFunctions, stateMachineArn } from './stepfunctions.ts';
@@ -63,7 +63,7 @@ const setEnvironment = (): void => {
   process.env[ENV.OPERATOR_FUNCTION_ARN] = localFunctionArn(HandlerName.OPERATOR);
   process.env[ENV.SCHEDULER_ROLE_ARN] = `arn:aws:iam::${ACCOUNT}:role/handsoff-scheduler`;
   process.env[ENV.SCHEDULE_GROUP] = 'handsoff';
-  process.env[ENV.ARTIFACT_BUCKET] = 'handsoff-artifacts-local';
+  process.env[ENV.ARTIFACT_BUCKET] = LOCAL_ARTIFACT_BUCKET;
   process.env[ENV.ACCOUNT_ID] = ACCOUNT;
 };
 
@@ -174,9 +174,9 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     // Build and integration-test projects register what they do (world/codebuild.ts).
     const codebuild = new SimulatedCodeBuild();
     const testFunctions = new SimulatedTestFunctions();
-    registerStageTests(pipelines, codebuild, testFunctions, (p, change) => scenario.changes.find((c) => c.pipeline === p && c.id === change)?.behavior);
+    registerStageTests(pipelines, codebuild, testFunctions, (p, change) => world.behaviorOf(p, change));
     const sfn = new LocalStepFunctions(pipelines, lambda, codebuild, testFunctions);
-    registerBuilds(codebuild, world, pipelines, process.env[ENV.ARTIFACT_BUCKET]!);
+    registerBuilds(codebuild, world, pipelines, LOCAL_ARTIFACT_BUCKET);
     // Each change is a commit pushed to main of the pipeline's repository (named like it).
     const codeCommit = simulatedCodeCommit(
       scenario.changes.map((c) => ({ id: c.id, repository: c.pipeline, author: c.author, approvedBy: c.approvedBy, at: c.at })),

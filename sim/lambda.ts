@@ -11,6 +11,8 @@ import { meter } from './meter.ts';
 
 export const ACCOUNT = '000000000000';
 export const HOME = 'us-east-1';
+/** The control plane's artifact bucket in the simulator (the handlers' ENV.ARTIFACT_BUCKET). */
+export const LOCAL_ARTIFACT_BUCKET = 'handsoff-artifacts-local';
 
 export const localFunctionArn = (handler: HandlerName): string => `arn:aws:lambda:${HOME}:${ACCOUNT}:function:handsoff-${handler}`;
 

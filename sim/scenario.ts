@@ -134,15 +134,6 @@ export interface Scenario {
 
 export type ScenarioValidation = { ok: true; scenario: Scenario } | { ok: false; problems: Problem[] };
 
-/** Whether a change's behavior acts in a scope: `stage` is `alpha`...`zeta` or `wave-N`. */
-export function behaviorAppliesTo(behavior: Behavior, scope: { readonly stage: string; readonly region: string }): boolean {
-  // Build and test failures act on the build and the suites, not on the boxes.
-  if (behavior.kind === 'healthy' || behavior.kind === 'build-failure' || behavior.kind === 'test-failure') return false;
-  if (behavior.regions === undefined) return true;
-  const preProd = !scope.stage.startsWith('wave-');
-  return behavior.regions.includes(preProd ? `${scope.stage}:${scope.region}` : scope.region);
-}
-
 // ---------------------------------------------------------------------------------------
 // Schema
 

@@ -12,8 +12,7 @@ import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskFailureCommand
 import type { ResolvedPipeline } from '../core/model.ts';
 import { buildStateMachines } from '../statemachines/index.ts';
 import { ARTIFACT_BUCKET_NAME_KEY, functionArnKey, HandlerName, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from '../statemachines/resources.ts';
-import { ENV } from '../lambdas/shared/config.ts';
-import { ACCOUNT, HOME, localFunctionArn, TaskError, type LocalLambda } from './lambda.ts';
+import { ACCOUNT, HOME, LOCAL_ARTIFACT_BUCKET, localFunctionArn, TaskError, type LocalLambda } from './lambda.ts';
 import { executionArnOf, LocalExecutions } from './local-executions.ts';
 import { checkDefinition } from './asl-check.ts';
 import { meter } from './meter.ts';
@@ -149,7 +148,7 @@ const substituted = (p: ResolvedPipeline): Record<'pipeline' | 'region', StateMa
     [REGION_STATE_MACHINE_ARN_KEY]: stateMachineArn(p.name, 'region'),
     [REGION_EXECUTIONS_ARN_PREFIX_KEY]: stateMachineArn(p.name, 'region').replace(':stateMachine:', ':execution:'),
     // The control plane's artifact bucket, as the engine names it to the handlers.
-    [ARTIFACT_BUCKET_NAME_KEY]: process.env[ENV.ARTIFACT_BUCKET] ?? 'handsoff-artifacts-local',
+    [ARTIFACT_BUCKET_NAME_KEY]: LOCAL_ARTIFACT_BUCKET,
   };
   for (const h of Object.values(HandlerName)) values[functionArnKey(h)] = localFunctionArn(h);
   return { pipeline: substitute(defs.pipeline, values), region: substitute(defs.region, values) };

@@ -31,22 +31,19 @@ export const bundleOf = (key: string): { eTag: string; sha256: string } => ({ eT
 
 export class ArtifactStore {
   private readonly buckets = new Map<string, Map<string, StoredObject[]>>();
-  /** Uploads and copies made, in order (what a test reads). */
-  readonly writes: { bucket: string; key: string; versionId: string; copiedFrom?: string }[] = [];
 
   /** Makes `bucket` exist (versioned, empty). */
   declare(bucket: string): void {
     if (!this.buckets.has(bucket)) this.buckets.set(bucket, new Map());
   }
 
-  private write(bucket: string, key: string, content: { eTag: string; sha256: string }, metadata: Record<string, string>, copiedFrom?: string): StoredObject {
+  private write(bucket: string, key: string, content: { eTag: string; sha256: string }, metadata: Record<string, string>): StoredObject {
     const objects = this.buckets.get(bucket);
     if (!objects) throw new NoSuchBucket({ message: `The specified bucket does not exist: ${bucket}`, $metadata: { httpStatusCode: 404 } });
     const versions = objects.get(key) ?? [];
     objects.set(key, versions);
     const object: StoredObject = { versionId: hex('sha1', `version:${bucket}:${key}:${versions.length}`).slice(0, 32), eTag: content.eTag, sha256: content.sha256, metadata: { ...metadata } };
     versions.push(object);
-    this.writes.push({ bucket, key, versionId: object.versionId, ...(copiedFrom ? { copiedFrom } : {}) });
     return object;
   }
 
@@ -107,7 +104,7 @@ export class ArtifactStore {
           const version = new URLSearchParams(query ?? '').get('versionId') ?? undefined;
           const source = this.get(from.bucket, from.key, version);
           if (!source) throw new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', message: `The specified key does not exist: ${CopySource}`, $metadata: { httpStatusCode: 404 } });
-          const copy = this.write(Bucket, Key, source, MetadataDirective === 'REPLACE' ? { ...(Metadata ?? {}) } : { ...source.metadata }, CopySource);
+          const copy = this.write(Bucket, Key, source, MetadataDirective === 'REPLACE' ? { ...(Metadata ?? {}) } : { ...source.metadata });
           return {
             VersionId: copy.versionId,
             CopySourceVersionId: source.versionId,

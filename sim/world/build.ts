@@ -15,9 +15,9 @@ import { MINUTE_MS } from './metrics.ts';
 import type { World } from './world.ts';
 
 /** A build that succeeds: install, unit tests, package and upload. */
-export const BUILD_MS = 4 * MINUTE_MS;
+const BUILD_MS = 4 * MINUTE_MS;
 /** A build whose unit tests fail stops there. */
-export const FAILED_BUILD_MS = 3 * MINUTE_MS;
+const FAILED_BUILD_MS = 3 * MINUTE_MS;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -37,16 +37,10 @@ export type ProjectRunner = (request: StartBuildRequest, env: Readonly<Record<st
 export class SimulatedCodeBuild {
   private readonly projects = new Map<string, ProjectRunner>();
   private readonly numbers = new Map<string, number>();
-  /** Every build started, in order: what a test or the bench reads. */
-  readonly builds: { project: string; id: string; status: string; startMs: number; endMs: number }[] = [];
 
   /** Registers what the project `name` does with a build (replaces an earlier runner). */
   register(name: string, runner: ProjectRunner): void {
     this.projects.set(name, runner);
-  }
-
-  has(name: string): boolean {
-    return this.projects.has(name);
   }
 
   /** `arn:aws:states:::codebuild:startBuild.sync`: starts the build and resolves when it ends. */
@@ -63,7 +57,6 @@ export class SimulatedCodeBuild {
     const outcome = await runner(request, env);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, outcome.durationMs)));
     const endMs = Date.now();
-    this.builds.push({ project: request.ProjectName, id, status: outcome.status, startMs, endMs });
     const build: Record<string, unknown> = {
       Id: id,
       Arn: `arn:aws:codebuild:${HOME}:${ACCOUNT}:build/${id}`,

@@ -132,7 +132,7 @@ export class QuietFleets {
       for (const host of group.hosts) {
         if (host.installing || host.installEndedAt > minuteStart) return false;
         const b = behaviors.get(host.revision);
-        if (b && b.kind !== 'healthy' && appliesTo(b, group)) return false;
+        if (b && appliesTo(b, group)) return false;
       }
     }
     return true;

@@ -4,7 +4,7 @@
  * the per-scope datapoints recorded into the metric series. Allocates nothing per host.
  */
 import { MINUTE_MS, type MinuteDatapoint } from './metrics.ts';
-import { isBoxBehavior, type Behavior, type DeploymentGroup, type Fleet, type Host } from './model.ts';
+import { isBoxBehavior, type Behavior, type BoxBehavior, type DeploymentGroup, type Fleet, type Host } from './model.ts';
 import { noise, stochasticRound } from './random.ts';
 import {
   BASELINE_CPU_IDLE_PERCENT,
@@ -51,7 +51,7 @@ export class Traffic {
     }
     host.mode = MODE_SERVE;
     const behavior = this.state.behaviors.get(host.revision);
-    if (!behavior || !isBoxBehavior(behavior) || behavior.kind === 'healthy' || !appliesTo(behavior, host.group)) return;
+    if (!behavior || !appliesTo(behavior, host.group)) return;
     const age = now - host.installedAt;
     switch (behavior.kind) {
       case 'crash':
@@ -272,8 +272,13 @@ const addAcc = (a: Acc, b: Acc): void => {
   a.installing += b.installing;
 };
 
-/** Whether a behavior's `regions` covers a group: `us-east-1` = production there, `gamma:us-west-2` (or `gamma`) = that stage. */
-export const appliesTo = (behavior: Behavior, group: DeploymentGroup): boolean => {
-  if (!isBoxBehavior(behavior) || behavior.kind === 'healthy' || !behavior.regions) return true;
+/**
+ * Whether a behavior acts on a group's boxes: never a healthy one, nor a build or test
+ * failure (they act on the build and the suites); else where its `regions` say (`us-east-1` =
+ * production there, `gamma:us-west-2` or `gamma` = that stage), everywhere without them.
+ */
+export const appliesTo = (behavior: Behavior, group: DeploymentGroup): behavior is BoxBehavior => {
+  if (!isBoxBehavior(behavior) || behavior.kind === 'healthy') return false;
+  if (!behavior.regions) return true;
   return behavior.regions.includes(group.location) || (group.preProd && behavior.regions.includes(group.stage));
 };

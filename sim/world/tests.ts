@@ -12,7 +12,7 @@ import type { SimulatedCodeBuild } from './codebuild.ts';
 import type { Behavior } from './model.ts';
 
 /** Virtual time a suite takes: a CodeBuild build provisions its container first. */
-export const SUITE_MINUTES = { codebuild: 6, lambda: 3 } as const;
+const SUITE_MINUTES = { codebuild: 6, lambda: 3 } as const;
 /** How many tests a simulated suite has, and how many of them a `test-failure` fails. */
 const SUITE_SIZE = 40;
 const FAILING = 3;
@@ -26,7 +26,6 @@ const failureOf = (behavior: Behavior | undefined, stage: string, suite: string,
 /** The team test functions the pipeline machines invoke directly (`lambda:invoke`), outside handsoff's own handlers. */
 export class SimulatedTestFunctions {
   private readonly functions = new Map<string, (payload: Record<string, unknown>) => Promise<unknown>>();
-  readonly invocations: { function: string; stage: string; passed: boolean }[] = [];
 
   register(name: string, fn: (payload: Record<string, unknown>) => Promise<unknown>): void {
     this.functions.set(name, fn);
@@ -65,7 +64,6 @@ export const registerStageTests = (
         const stage = String(payload.stage);
         const failure = failureOf(behaviorOf(String(payload.pipeline), String(payload.change)), stage, String(payload.suite), String(payload.endpoint));
         await sleep(SUITE_MINUTES.lambda * 60_000);
-        functions.invocations.push({ function: name, stage, passed: failure === undefined });
         return failure ? { passed: false, summary: failure } : { passed: true, summary: `${SUITE_SIZE} ${String(payload.suite)} tests passed` };
       });
     } else {

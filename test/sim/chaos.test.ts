@@ -44,4 +44,20 @@ describe('chaos', () => {
       'failed change c2 still on 1 boxes at the end',
     ]);
   });
+
+  it('counts a healthy change carried on by a chain of supersessions as completed, and one whose chain failed as not', () => {
+    const pipeline = chaosPipeline();
+    const mix = { ...randomMix(1, pipeline), bad: [], healthy: ['c1', 'c2', 'c3'], moderate: true };
+    const chain = (end: string) => [
+      { time: '2026-11-30T10:00:00Z', type: 'change.superseded', change: 'c1', by: 'c2' },
+      { time: '2026-11-30T11:00:00Z', type: 'change.superseded', change: 'c2', by: 'c3' },
+      { time: '2026-11-30T12:00:00Z', type: 'simulation.finished', changes: { c1: { status: 'superseded' }, c2: { status: 'superseded' }, c3: { status: end, boxesAtEnd: 0 } } },
+    ];
+    expect(violations(mix, pipeline, chain('succeeded'))).toEqual([]);
+    expect(violations(mix, pipeline, chain('failed'))).toEqual([
+      expect.stringContaining('healthy change c1 did not complete under moderate faults: superseded (superseded by c3)'),
+      expect.stringContaining('healthy change c2 did not complete under moderate faults: superseded (superseded by c3)'),
+      expect.stringContaining('healthy change c3 did not complete under moderate faults: failed'),
+    ]);
+  });
 });

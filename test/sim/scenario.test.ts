@@ -6,8 +6,9 @@ import type { ResolvedPipeline } from '../../core/model.ts';
 import { loadScenarioFile } from '../../cli/load.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { formatProblem, resolvePipeline, type Problem } from '../../core/pipeline/resolve.ts';
+import { appliesTo } from '../../sim/world/serve.ts';
+import type { Behavior, DeploymentGroup } from '../../sim/world/model.ts';
 import {
-  behaviorAppliesTo,
   defaultScenario,
   validateScenario,
 } from '../../sim/scenario.ts';
@@ -170,15 +171,22 @@ describe('validateScenario', () => {
   });
 });
 
-describe('behaviorAppliesTo', () => {
+describe("the world's appliesTo: where a behaviour acts on the boxes", () => {
+  const group = (stage: string, region: string): DeploymentGroup =>
+    ({ stage, region, preProd: !stage.startsWith('wave-'), location: stage.startsWith('wave-') ? region : `${stage}:${region}` }) as unknown as DeploymentGroup;
   it('tells production regions from pre-production stage:region entries', () => {
-    const behavior = { kind: 'faults', rate: 0.1, regions: ['sa-east-1', 'gamma:us-west-2'], afterSeconds: 0 } as const;
-    expect(behaviorAppliesTo(behavior, { stage: 'wave-1', region: 'sa-east-1' })).toBe(true);
-    expect(behaviorAppliesTo(behavior, { stage: 'gamma', region: 'us-west-2' })).toBe(true);
-    expect(behaviorAppliesTo(behavior, { stage: 'beta', region: 'us-west-2' })).toBe(false);
-    expect(behaviorAppliesTo(behavior, { stage: 'wave-2', region: 'us-east-1' })).toBe(false);
-    expect(behaviorAppliesTo({ kind: 'crash' }, { stage: 'alpha', region: 'us-west-2' })).toBe(true);
-    expect(behaviorAppliesTo({ kind: 'healthy' }, { stage: 'wave-1', region: 'sa-east-1' })).toBe(false);
+    const behavior: Behavior = { kind: 'faults', rate: 0.1, regions: ['sa-east-1', 'gamma:us-west-2'], afterSeconds: 0 };
+    expect(appliesTo(behavior, group('wave-1', 'sa-east-1'))).toBe(true);
+    expect(appliesTo(behavior, group('gamma', 'us-west-2'))).toBe(true);
+    expect(appliesTo(behavior, group('beta', 'us-west-2'))).toBe(false);
+    expect(appliesTo(behavior, group('wave-2', 'us-east-1'))).toBe(false);
+    expect(appliesTo({ kind: 'crash' }, group('alpha', 'us-west-2'))).toBe(true);
+  });
+
+  it('never lets a healthy change, a build failure or a test failure act on boxes', () => {
+    expect(appliesTo({ kind: 'healthy' }, group('wave-1', 'sa-east-1'))).toBe(false);
+    expect(appliesTo({ kind: 'build-failure' }, group('alpha', 'us-west-2'))).toBe(false);
+    expect(appliesTo({ kind: 'test-failure', stages: ['beta'] }, group('beta', 'us-west-2'))).toBe(false);
   });
 });
 
