@@ -12,24 +12,16 @@
  * SHA-256, or a SHA-256 other than the one the build exported. Throttling and S3's 5xx are
  * retried by the state machine.
  */
-import { HeadObjectCommand, NotFound, NoSuchKey } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { BuildExport, exportedValue } from '../../core/build.ts';
 import { type ArtifactRef, ResolveArtifactInput } from '../../core/contracts.ts';
-import { ArtifactUnavailableError, hasName } from '../../core/errors.ts';
+import { ArtifactUnavailableError } from '../../core/errors.ts';
 import { artifactKey } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { env, ENV } from '../shared/config.ts';
 import { logger } from '../shared/logger.ts';
+import { isMissing, sha256Of } from '../shared/region-artifact.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
-
-/** Hex of S3's base64 full-object ChecksumSHA256, or why it is not one. */
-export const sha256Of = (checksum: string | undefined): { sha256: string } | { problem: string } => {
-  if (!checksum || /-\d+$/.test(checksum)) {
-    return { problem: `carries no full-object SHA-256 checksum${checksum ? ' (a multipart upload checksums its parts)' : ''}: upload it in one part with --checksum-algorithm SHA256` };
-  }
-  const sha256 = Buffer.from(checksum, 'base64').toString('hex');
-  return /^[0-9a-f]{64}$/.test(sha256) ? { sha256 } : { problem: `has a malformed SHA-256 checksum '${checksum}'` };
-};
 
 export const resolveArtifact = async (input: ResolveArtifactInput): Promise<ArtifactRef> => {
   const bucket = env(ENV.ARTIFACT_BUCKET);
@@ -50,7 +42,7 @@ export const resolveArtifact = async (input: ResolveArtifactInput): Promise<Arti
       .s3()
       .send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED', ...(version ? { VersionId: version } : {}) }));
   } catch (err) {
-    if (err instanceof NotFound || err instanceof NoSuchKey || hasName(err, 'NotFound', 'NoSuchKey', 'NoSuchVersion')) {
+    if (isMissing(err)) {
       throw new ArtifactUnavailableError(
         `no artifact at ${where}${version ? ` (version ${version})` : ''}: the build must upload the change's bundle there (with --checksum-algorithm SHA256)`,
         context,

@@ -34,12 +34,25 @@ export interface RegionCopy extends ArtifactLocation {
   sha256: string;
 }
 
-const hexOf = (checksum: string | undefined): string | undefined =>
-  checksum && !/-\d+$/.test(checksum) ? Buffer.from(checksum, 'base64').toString('hex') : undefined;
+/** Hex of S3's base64 full-object ChecksumSHA256, or why it is not one. */
+export const sha256Of = (checksum: string | undefined): { sha256: string } | { problem: string } => {
+  if (!checksum || /-\d+$/.test(checksum)) {
+    return { problem: `carries no full-object SHA-256 checksum${checksum ? ' (a multipart upload checksums its parts)' : ''}: upload it in one part with --checksum-algorithm SHA256` };
+  }
+  const sha256 = Buffer.from(checksum, 'base64').toString('hex');
+  return /^[0-9a-f]{64}$/.test(sha256) ? { sha256 } : { problem: `has a malformed SHA-256 checksum '${checksum}'` };
+};
+
+/** The full-object SHA-256 in hex, if S3 gave a well-formed one. */
+const hexOf = (checksum: string | undefined): string | undefined => {
+  const checked = sha256Of(checksum);
+  return 'sha256' in checked ? checked.sha256 : undefined;
+};
 
 const isOtherObject = (err: unknown): boolean => hasName(err, 'PreconditionFailed') || (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412;
 
-const isMissing = (err: unknown): boolean => err instanceof NotFound || err instanceof NoSuchKey || hasName(err, 'NotFound', 'NoSuchKey', 'NoSuchVersion');
+/** S3's answer that the object or version is not there. */
+export const isMissing = (err: unknown): boolean => err instanceof NotFound || err instanceof NoSuchKey || hasName(err, 'NotFound', 'NoSuchKey', 'NoSuchVersion');
 
 const head = async (region: string, location: { bucket: string; key: string; version?: string; eTag?: string }): Promise<HeadObjectCommandOutput | undefined> => {
   try {
