@@ -36,13 +36,13 @@ export const exportedValue = (build: BuildRecord | undefined, name: string): str
 
 const FAILED_PHASE = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED']);
 
-/** Why a build failed: the phase that failed and its message, from the build's record. */
-export const buildFailureReason = (build: BuildRecord): string => {
+/** Why a build failed: the phase that failed and its message, from the build's record (`what`: 'build', 'test build'). */
+export const buildFailureReason = (build: BuildRecord, what = 'build'): string => {
   const phase = build.Phases?.find((p) => p.PhaseStatus && FAILED_PHASE.has(p.PhaseStatus));
   const message = phase?.Contexts?.map((c) => c.Message).find((m) => typeof m === 'string' && m.length > 0);
   const id = build.Id ? ` (${build.Id})` : '';
-  if (!phase) return `the build ended ${build.BuildStatus ?? 'without a status'}${id}`;
-  return `the build failed in its ${phase.PhaseType ?? 'unknown'} phase${message ? `: ${message}` : ''}${id}`;
+  if (!phase) return `the ${what} ended ${build.BuildStatus ?? 'without a status'}${id}`;
+  return `the ${what} failed in its ${phase.PhaseType ?? 'unknown'} phase${message ? `: ${message}` : ''}${id}`;
 };
 
 /**

@@ -5,16 +5,16 @@
 import type { RegionOutcome, StepFailureCause } from '../../core/contracts.ts';
 import { buildFailureReason, failedBuildOf } from '../../core/build.ts';
 
-/** A Step Functions `Cause`: the JSON of StepFailureCause from handsoff, or any text. */
-export const reasonFromCause = (cause: unknown): string => {
+/** A Step Functions `Cause`: the JSON of StepFailureCause from handsoff, or any text (`build`: what a failed build is called). */
+export const reasonFromCause = (cause: unknown, build = 'build'): string => {
   if (typeof cause !== 'string' || cause.trim() === '') return 'unknown failure (no cause recorded)';
   try {
     const parsed = JSON.parse(cause) as Partial<StepFailureCause> & { errorMessage?: string; errorType?: string };
     if (parsed && typeof parsed === 'object') {
       if (typeof parsed.reason === 'string') return parsed.detail ? `${parsed.reason}: ${parsed.detail}` : parsed.reason;
       // A failed build, as codebuild:startBuild.sync reports it: the phase that failed and why.
-      const build = failedBuildOf(parsed);
-      if (build) return buildFailureReason(build);
+      const failed = failedBuildOf(parsed);
+      if (failed) return buildFailureReason(failed, build);
       // A Lambda error as lambda:invoke reports it.
       if (typeof parsed.errorMessage === 'string') return `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage}`;
     }

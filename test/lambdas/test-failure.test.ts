@@ -28,11 +28,11 @@ describe('testsFailureReason', () => {
         { PhaseType: 'BUILD', PhaseStatus: 'FAILED', Contexts: [{ StatusCode: 'COMMAND_EXECUTION_ERROR', Message: 'Error while executing command: npm test. Reason: exit status 1' }] },
       ]),
     );
-    expect(reason).toBe('test build storefront-api-tests:0001 FAILED in its BUILD phase: Error while executing command: npm test. Reason: exit status 1');
+    expect(reason).toBe('the test build failed in its BUILD phase: Error while executing command: npm test. Reason: exit status 1 (storefront-api-tests:0001)');
   });
 
   it('names a build that timed out or was stopped without a phase message', () => {
-    expect(testsFailureReason({ Error: 'States.TaskFailed', Cause: JSON.stringify({ Build: { Id: 'b:2', BuildStatus: 'TIMED_OUT' } }) })).toBe('test build b:2 TIMED_OUT');
+    expect(testsFailureReason({ Error: 'States.TaskFailed', Cause: JSON.stringify({ Build: { Id: 'b:2', BuildStatus: 'TIMED_OUT' } }) })).toBe('the test build ended TIMED_OUT (b:2)');
   });
 
   it("reads the test function's own error", () => {

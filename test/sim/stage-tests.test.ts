@@ -89,7 +89,7 @@ describe('a change whose beta suite fails', () => {
     expect(more).toEqual([]);
     expect(failed).toMatchObject({ stage: 'beta', suite: 'integration', region: 'us-west-2', runner: 'codebuild' });
     // What the build said: its phase and the tests that failed, against the stage's own endpoint.
-    expect(String(failed!.reason)).toMatch(/test build carts-api-tests:\S+ FAILED in its BUILD phase: .*3 of 40 integration tests failed against https:\/\/beta\.us-west-2\.carts-api\.internal/);
+    expect(String(failed!.reason)).toMatch(/the test build failed in its BUILD phase: .*3 of 40 integration tests failed against https:\/\/beta\.us-west-2\.carts-api\.internal.* \(carts-api-tests:\S+\)$/);
   });
 
   it('fails the change in beta, after rolling back beta and alpha', () => {
@@ -155,7 +155,7 @@ describe('the timeline', () => {
     const lines = [...ofType(events, 'tests.passed', 'beta1'), ...ofType(events, 'tests.failed', 'beta1')].map(describeEvent);
     expect(lines).toEqual([
       expect.stringMatching(/beta1\s+integration tests passed at alpha \/ us-west-2$/),
-      expect.stringMatching(/beta1\s+integration tests FAILED at beta \/ us-west-2: test build carts-api-tests:\S+ FAILED in its BUILD phase: /),
+      expect.stringMatching(/beta1\s+integration tests FAILED at beta \/ us-west-2: the test build failed in its BUILD phase: /),
     ]);
   });
 });
