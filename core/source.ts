@@ -54,12 +54,19 @@ const FIX = `synthesize with -c ${SourceContext.SOURCE}=github -c ${SourceContex
  * repository named like it); `github` needs `repository` (OWNER/NAME), which every pipeline
  * of the control plane follows. Anything else throws a SourceConfigError naming the key.
  */
+/** The source a setting names: unset or empty is CodeCommit; undefined for a name handsoff does not know. */
+export const sourceKindOf = (value: string | undefined): SourceKind | undefined =>
+  value === undefined || value === '' ? SourceKind.CODECOMMIT : (Object.values(SourceKind) as string[]).includes(value) ? (value as SourceKind) : undefined;
+
 export const sourceFromContext = (context: { source?: unknown; repository?: unknown }): SourceConfig => {
   const { source, repository } = context;
   if (source !== undefined && typeof source !== 'string') {
     throw new SourceConfigError(`context '${SourceContext.SOURCE}' must be a string ('github' or 'codecommit'); ${FIX}`);
   }
-  const kind = source === undefined || source === '' ? SourceKind.CODECOMMIT : source;
+  const kind = sourceKindOf(source);
+  if (kind === undefined) {
+    throw new SourceConfigError(`context '${SourceContext.SOURCE}' is '${String(source)}': handsoff knows 'github' and 'codecommit' (the default); ${FIX}`);
+  }
   if (kind === SourceKind.CODECOMMIT) {
     if (repository !== undefined) {
       throw new SourceConfigError(
@@ -67,9 +74,6 @@ export const sourceFromContext = (context: { source?: unknown; repository?: unkn
       );
     }
     return { kind: SourceKind.CODECOMMIT };
-  }
-  if (kind !== SourceKind.GITHUB) {
-    throw new SourceConfigError(`context '${SourceContext.SOURCE}' is '${kind}': handsoff knows 'github' and 'codecommit' (the default); ${FIX}`);
   }
   if (repository === undefined || repository === '') {
     throw new SourceConfigError(`context '${SourceContext.REPOSITORY}' is missing: ${SourceContext.SOURCE}=github needs the repository; add -c ${SourceContext.REPOSITORY}=OWNER/NAME`);

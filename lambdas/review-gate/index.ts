@@ -24,7 +24,7 @@ import {
 import { ReviewGateInput, type ReviewGateOutput } from '../../core/contracts.ts';
 import { isThrottling, ReviewThrottledError } from '../../core/errors.ts';
 import { decideReview, RejectReason, type ReviewFacts } from '../../core/review.ts';
-import { SourceKind } from '../../core/source.ts';
+import { SourceKind, sourceKindOf } from '../../core/source.ts';
 import { clients } from '../shared/clients.ts';
 import { ConfigurationError, ENV } from '../shared/config.ts';
 import { GitHubTransientError } from '../shared/github.ts';
@@ -93,8 +93,8 @@ const reviewFacts = async (input: ReviewGateInput): Promise<ReviewFacts> => {
 /** The source the gate reads, from its configuration (unset: CodeCommit). */
 export const configuredSource = (): SourceKind => {
   const value = process.env[ENV.SOURCE];
-  if (value === undefined || value === '' || value === SourceKind.CODECOMMIT) return SourceKind.CODECOMMIT;
-  if (value === SourceKind.GITHUB) return SourceKind.GITHUB;
+  const kind = sourceKindOf(value);
+  if (kind) return kind;
   throw new ConfigurationError(`${ENV.SOURCE} is '${value}': the review gate reads '${SourceKind.GITHUB}' or '${SourceKind.CODECOMMIT}'`);
 };
 
