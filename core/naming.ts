@@ -187,7 +187,7 @@ export const GAMMA_ONE_BOX_SCOPE = 'gamma-onebox';
 export const gammaOneBoxGroupName = (pipeline: string): string => `${pipeline}-${GAMMA_ONE_BOX_SCOPE}`;
 
 /** Gamma one-box alarm: the production one-box's standard alarm, for the gamma one-box scope. */
-export const gammaOneBoxAlarmName = (pipeline: string, kind: StandardAlarm): string => `${pipeline}-${GAMMA_ONE_BOX_SCOPE}-${kind}`;
+export const gammaOneBoxAlarmName = (pipeline: string, kind: StandardAlarm): string => serviceAlarmName(pipeline, GAMMA_ONE_BOX_SCOPE, kind);
 
 /** Gamma one-box anomaly check (against the gamma fleet). */
 export const gammaOneBoxAnomalyAlarmName = (pipeline: string, metric: AnomalyMetric): string => `${pipeline}-${GAMMA_ONE_BOX_SCOPE}-anomaly-${metric}`;

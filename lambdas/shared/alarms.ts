@@ -69,7 +69,7 @@ export const alarmingSince = (states: AlarmStates, alarm: WatchedAlarm): number 
  * read as it is: a new Date would be the slower fake one in the simulator.
  */
 const epochMs = (t: Date | string | number | null | undefined): number =>
-  t instanceof Date || (typeof t === 'object' && t !== null) ? t.getTime() : typeof t === 'number' ? t : typeof t === 'string' ? Date.parse(t) : Number.NaN;
+  typeof t === 'object' && t !== null ? t.getTime() : typeof t === 'number' ? t : typeof t === 'string' ? Date.parse(t) : Number.NaN;
 
 /** DescribeAlarms takes at most 100 names per call. */
 const BATCH = 100;

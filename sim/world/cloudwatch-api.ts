@@ -2,6 +2,7 @@
  * The simulated CloudWatch API of one region: DescribeAlarms over the alarms the world
  * holds and GetMetricData over its per-minute series. A drop-in for CloudWatchClient.send.
  */
+import { byName } from './alarms/book.ts';
 import { describeAlarm } from './alarms/describe.ts';
 import {
   InvalidParameterCombinationException,
@@ -40,7 +41,7 @@ export const cloudWatchApi = (world: World, region: string): { send(command: unk
       const compositeAlarms: unknown[] = [];
       // By name: each looked up, in the region's order (by name); else the region's alarms.
       const candidates = names
-        ? [...names].flatMap((n) => world.alarmNamed(region, n) ?? []).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        ? [...names].flatMap((n) => world.alarmNamed(region, n) ?? []).sort(byName)
         : (world.alarmsByRegion.get(region) ?? []);
       for (const alarm of candidates) {
         if (prefix !== undefined && !alarm.name.startsWith(prefix)) continue;

@@ -53,6 +53,9 @@ export interface Quietness {
   readonly lastTicked: number;
 }
 
+/** DescribeAlarms order: by name. */
+export const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 export class AlarmBook {
   /** region -> alarms sorted by name (DescribeAlarms order) */
   readonly byRegion = new Map<string, AnyAlarm[]>();
@@ -126,7 +129,7 @@ export class AlarmBook {
       if (!list) this.byRegion.set(def.region, (list = []));
       list.push(alarm);
     }
-    for (const list of this.byRegion.values()) list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const list of this.byRegion.values()) list.sort(byName);
     // Composites read their members' states directly (the rule names alarms of its region).
     for (const c of this.composites) {
       c.bind((name) => {
