@@ -9,11 +9,12 @@ import type { ResolvedPipeline } from '../core/model.ts';
 import { applicationName, GAMMA_ONE_BOX_SCOPE, GAMMA_STAGE, gammaOneBoxGroupName, hasGammaOneBox } from '../core/naming.ts';
 import { preProdAlarms } from './alarms.ts';
 import type { State, States } from './asl.ts';
+import { gateEntryId } from './gate.ts';
 import { oneBoxStates } from './onebox.ts';
 
 /**
  * In stage `stage` (state id prefix `id`), before its gate: gamma's one-box step when the
- * pipeline has one, ending at the stage's own gate (`${id}.GateInit`); nothing elsewhere.
+ * pipeline has one, ending at the stage's own gate (gateEntryId); nothing elsewhere.
  */
 export const gammaOneBoxStep = (
   states: States,
@@ -32,7 +33,7 @@ export const gammaOneBoxStep = (
     deploy: { application: applicationName(p.name), deploymentGroup: gammaOneBoxGroupName(p.name), alarms },
     watch: { alarms: alarms.map((name) => ({ region, name })), metricScopes: [{ region, scope: GAMMA_ONE_BOX_SCOPE }] },
     preProd: { stage, region, alarms },
-    next: `${id}.GateInit`,
+    next: gateEntryId(id),
     rollback: rollbackId,
   });
   add(start, states[start]!);

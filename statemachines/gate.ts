@@ -15,6 +15,9 @@ export const returnsToGate = (state: State, prefix: string): State => ({
   Catch: [{ ErrorEquals: [StepError.ALARM_WITHOUT_DATA], ResultPath: '$.error', Next: `${prefix}.Gate` }, ...((state.Catch as Json[] | undefined) ?? [])],
 });
 
+/** The first state of the gate whose state ids start with `prefix`: where a step ending at it goes. */
+export const gateEntryId = (prefix: string): string => `${prefix}.GateInit`;
+
 /**
  * Gate + wait loop before a production step (and, with `preProd`, before a pre-production
  * deployment, where only the data rule applies): the step starts only inside the region's
@@ -42,7 +45,7 @@ export const windowGate = (
 ): string => {
   const where: Record<string, Json> = preProd ? { stage: preProd.stage, region: preProd.region } : { 'stage.$': '$.stage', 'region.$': '$.region' };
   const asks: Record<string, Json> = preProd ? { window: false, alarms: preProd.alarms } : { team: p.team, 'alarms.$': '$.alarmNames' };
-  const init = `${prefix}.GateInit`;
+  const init = gateEntryId(prefix);
   const check = `${prefix}.Gate`;
   const choice = `${prefix}.GateOpen`;
   const wait = `${prefix}.WaitForWindow`;
