@@ -124,11 +124,30 @@ export const randomMix = (seed: number, pipeline: ResolvedPipeline): Mix => {
 };
 
 /** Every invariant the run breaks, one line each. */
+/** A deployment's group, region first (group names repeat across regions). */
+const groupOf = (e: HandsoffEvent): string => `${String(e.region)}/${String(e.deploymentGroup)}`;
+
+/**
+ * Order kept: in each deployment group, the changes that start a deployment come in merge
+ * order (`merged`, oldest first); one line per older change that started after a newer one.
+ */
+export const orderViolations = (events: readonly HandsoffEvent[], merged: readonly string[]): string[] => {
+  const out: string[] = [];
+  const newest = new Map<string, string>();
+  for (const e of events.filter((x) => x.type === 'deployment.started')) {
+    const group = groupOf(e);
+    const before = newest.get(group);
+    if (before !== undefined && merged.indexOf(String(e.change)) < merged.indexOf(before)) {
+      out.push(`order broken in ${group}: ${String(e.change)} started a deployment at ${e.time} after newer ${before}`);
+    } else newest.set(group, String(e.change));
+  }
+  return out;
+};
+
 export const violations = (mix: Mix, pipeline: ResolvedPipeline, events: HandsoffEvent[]): string[] => {
   const out: string[] = [];
   const firstRegion = pipeline.waves[0]!.regions[0]!.region;
   const deployments = events.filter((e) => e.type === 'world.deployment');
-  const groupOf = (e: HandsoffEvent): string => `${String(e.region)}/${String(e.deploymentGroup)}`;
 
   // Never promoted on doubt.
   const reported = new Set<string>();
@@ -166,16 +185,7 @@ export const violations = (mix: Mix, pipeline: ResolvedPipeline, events: Handsof
     statusOf.set(id, String(e.status));
   }
 
-  // Order kept: in each group, the changes that start a deployment come in merge order.
-  const merged = (mix.scenario.changes ?? []).map((c) => c.id);
-  const newest = new Map<string, string>();
-  for (const e of events.filter((x) => x.type === 'deployment.started')) {
-    const group = groupOf(e);
-    const before = newest.get(group);
-    if (before !== undefined && merged.indexOf(String(e.change)) < merged.indexOf(before)) {
-      out.push(`order broken in ${group}: ${String(e.change)} started a deployment at ${e.time} after newer ${before}`);
-    } else newest.set(group, String(e.change));
-  }
+  out.push(...orderViolations(events, (mix.scenario.changes ?? []).map((c) => c.id)));
 
   const finished = events.find((e) => e.type === 'simulation.finished');
   const changes = (finished?.changes ?? {}) as Record<string, ChangeSummary>;
