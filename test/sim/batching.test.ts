@@ -11,14 +11,12 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { orderViolations } from '../../sim/chaos.ts';
-import { ms, ofType, simulateJson, writeJson } from './cli-harness.ts';
+import { ms, ofType, simulateJson, summary, writeJson } from './cli-harness.ts';
 
 const PIPELINE = 'examples/pipeline.json';
 const scenario = JSON.parse(readFileSync('examples/batching-scenario.json', 'utf8')) as { changes: Array<{ id: string; at: string; behavior?: unknown }> };
 const mergeOrder = scenario.changes.map((c) => c.id);
 
-const summary = (events: HandsoffEvent[]) =>
-  (ofType(events, 'simulation.finished')[0]!.changes ?? {}) as Record<string, { status: string; leadTime: string | null; regionsReached: string[]; boxesAtEnd: number }>;
 
 /** For every deployment group (of a stage and region): the changes that started a deployment there, in time order. */
 const deploymentsByPlace = (events: HandsoffEvent[]): Map<string, string[]> => {

@@ -6,9 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { companyEventAlarmName, teamAggregateAlarmName } from '../../core/naming.ts';
-import { ms, ofType, plan, simulateJson } from './cli-harness.ts';
+import { ms, ofType, plan, reviewed, simulateJson } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 
 let wave1Region: string;
 beforeAll(async () => {

@@ -8,9 +8,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { describeEvent } from '../../sim/timeline.ts';
-import { ms, ofType, simulateJson } from './cli-harness.ts';
+import { ms, ofType, reviewed, simulateJson } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 
 describe('the build stage', () => {
   let events: HandsoffEvent[];

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
+import type { ChangeSummary } from '../../sim/types.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SMALL_PIPELINE = join(ROOT, 'test/fixtures/small-pipeline.json');
@@ -111,5 +112,12 @@ export const plan = async (pipeline = SMALL_PIPELINE): Promise<{ pipeline: strin
 
 export const ofType = (events: HandsoffEvent[], type: string, change?: string): HandsoffEvent[] =>
   events.filter((e) => e.type === type && (change === undefined || e.change === change));
+
+/** A change merged through review: its author and an approver other than the author. */
+export const reviewed = { author: 'alice', approvedBy: ['bob'] };
+
+/** Each change's summary, as the run's `simulation.finished` reports it. */
+export const summary = (events: HandsoffEvent[]): Record<string, ChangeSummary> =>
+  (ofType(events, 'simulation.finished')[0]!.changes ?? {}) as Record<string, ChangeSummary>;
 
 export const ms = (e: HandsoffEvent): number => Date.parse(e.time);

@@ -6,16 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { ms, ofType, plan, simulateJson } from './cli-harness.ts';
+import { ms, ofType, plan, reviewed, simulateJson, summary } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 
 /** The world's deployments created in a stage (and region), in order: `revision` per deployment. */
 const created = (events: HandsoffEvent[], stage: string, region?: string): HandsoffEvent[] =>
   ofType(events, 'world.deployment').filter((e) => e.status === 'Created' && e.stage === stage && (region === undefined || e.region === region));
 
-const summary = (events: HandsoffEvent[]) =>
-  (ofType(events, 'simulation.finished')[0]!.changes ?? {}) as Record<string, { status: string; boxesAtEnd: number }>;
 
 describe('a change that fails in wave 2, after pre-production and wave 1, with a healthy change behind it', () => {
   let events: HandsoffEvent[];

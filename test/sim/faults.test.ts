@@ -6,13 +6,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { CHAOS_PIPELINE } from '../../sim/chaos.ts';
-import { ofType, runCli, simulateJson, writeJson } from './cli-harness.ts';
+import { ofType, reviewed, runCli, simulateJson, summary, writeJson } from './cli-harness.ts';
 
 const PIPELINE = writeJson('chaos-pipeline.json', CHAOS_PIPELINE);
 const START = '2026-11-30T08:00:00Z';
 const UNTIL = '2026-12-03T08:00:00Z';
 const FIRST_REGION = 'sa-east-1'; // wave-1 of the chaos pipeline's auto plan
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const SERVICES = ['codedeploy', 'cloudwatch', 'dynamodb', 'scheduler', 'eventbridge', 'stepfunctions'];
 
 const fault = (fields: Record<string, unknown>) => ({ kind: 'fault', at: START, until: UNTIL, ...fields });
@@ -26,7 +25,6 @@ const changes = [
   { id: 'c3', at: '2026-11-30T18:00:00Z', ...reviewed },
 ];
 
-const summary = (events: HandsoffEvent[]) => (ofType(events, 'simulation.finished')[0]!.changes ?? {}) as Record<string, { status: string; boxesAtEnd: number }>;
 
 /** Where the world deployed a revision: `stage/region/target`. */
 const deployedTo = (events: HandsoffEvent[], revision: string): string[] => [

@@ -8,9 +8,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { ms, ofType, simulateJson, writeJson } from './cli-harness.ts';
+import { ms, ofType, reviewed, simulateJson, summary, writeJson } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const base = {
   regions: ['us-east-1', 'us-west-2', 'sa-east-1'],
   preProd: ['alpha', 'beta', 'gamma'],
@@ -25,8 +24,6 @@ const PIPELINES = {
 };
 const faultsInGamma = { kind: 'faults', rate: 0.2, regions: ['gamma:us-west-2'] };
 
-type Summary = Record<string, { status: string; failedRequests: number; boxesAtEnd: number; regionsReached: string[] }>;
-const summary = (events: HandsoffEvent[]): Summary => (ofType(events, 'simulation.finished')[0]!.changes ?? {}) as Summary;
 const inGamma = (events: HandsoffEvent[], type: string, change: string): HandsoffEvent[] => ofType(events, type, change).filter((e) => e.stage === 'gamma');
 
 let events: HandsoffEvent[];

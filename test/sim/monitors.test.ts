@@ -5,13 +5,12 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { ms, ofType, plan, simulateJson, SMALL_PIPELINE } from './cli-harness.ts';
+import { ms, ofType, plan, reviewed, simulateJson, SMALL_PIPELINE } from './cli-harness.ts';
 
 const FIXTURES = join(SMALL_PIPELINE, '..');
 const SEARCH_PIPELINE = join(FIXTURES, 'small-pipeline-search.json');
 const THIN_PIPELINE = join(FIXTURES, 'thin-traffic-pipeline.json');
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const isProd = (e: HandsoffEvent): boolean => typeof e.stage === 'string' && e.stage.startsWith('wave-');
 
 type Plan = Awaited<ReturnType<typeof plan>>;

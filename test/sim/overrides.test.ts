@@ -7,9 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { ms, ofType, plan, runCli, SMALL_PIPELINE, simulateJson, writeJson } from './cli-harness.ts';
+import { ms, ofType, plan, reviewed, runCli, simulateJson, SMALL_PIPELINE, writeJson } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const change = { id: 'c1', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'healthy' } };
 const APPLIED = '2026-11-30T13:00:00Z';
 

@@ -7,11 +7,10 @@ import { DateTime } from 'luxon';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { regionInfo } from '../../infra/catalog/regions.ts';
-import { ms, ofType, plan, simulateJson } from './cli-harness.ts';
+import { ms, ofType, plan, reviewed, simulateJson } from './cli-harness.ts';
 
 type Plan = Awaited<ReturnType<typeof plan>>;
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const isProd = (e: HandsoffEvent): boolean => typeof e.stage === 'string' && e.stage.startsWith('wave-');
 
 /** Mon-Thu 09:00-15:00 in the region's own zone, as the fixture pipeline says. */

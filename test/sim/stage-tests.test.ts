@@ -11,9 +11,8 @@ import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { semanticProblems } from '../../sim/scenario-checks.ts';
 import { describeEvent } from '../../sim/timeline.ts';
-import { ms, ofType, simulateJson, writeJson } from './cli-harness.ts';
+import { ms, ofType, reviewed, simulateJson, summary, writeJson } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const base = {
   regions: ['us-east-1', 'eu-west-1', 'sa-east-1'],
   hostsPerUnit: 2,
@@ -31,8 +30,6 @@ const PIPELINES = {
 };
 
 const stagesOf = (events: HandsoffEvent[], type: string, change: string): string[] => ofType(events, type, change).map((e) => String(e.stage));
-const summary = (events: HandsoffEvent[]) =>
-  (ofType(events, 'simulation.finished')[0]!.changes ?? {}) as Record<string, { status: string; boxesAtEnd: number; regionsReached: string[] }>;
 const deployedStages = (events: HandsoffEvent[], change: string): string[] => [...new Set(stagesOf(events, 'deployment.started', change))];
 
 let events: HandsoffEvent[];

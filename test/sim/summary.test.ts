@@ -5,10 +5,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { CHAOS_PIPELINE } from '../../sim/chaos.ts';
-import { ofType, simulateJson, writeJson } from './cli-harness.ts';
+import { ofType, reviewed, simulateJson, writeJson } from './cli-harness.ts';
 
 const PIPELINE = writeJson('summary-pipeline.json', CHAOS_PIPELINE);
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const start = '2026-11-30T08:00:00Z';
 const until = '2026-12-03T08:00:00Z';
 const finished = (events: HandsoffEvent[]) => ofType(events, 'simulation.finished')[0]!;

@@ -8,9 +8,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { BLOCKER_RECHECK_SECONDS, RECONCILE_PERIOD_SECONDS } from '../../core/contracts.ts';
-import { ms, ofType, plan, simulateJson } from './cli-harness.ts';
+import { ms, ofType, plan, reviewed, simulateJson } from './cli-harness.ts';
 
-const reviewed = { author: 'alice', approvedBy: ['bob'] };
 const DAY = 86_400_000;
 const FREEZE_FROM = Date.parse('2026-11-30T08:30:00Z');
 
