@@ -1,9 +1,31 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files that share one module graph per worker (`isolate: false`): the handlers' tests
+ * (their AWS clients mocked by aws-sdk-client-mock), the pure rules, the state machines'
+ * definitions, the CDK app's assertions and the console's app and pages. None of them runs the
+ * simulator in its own process or drives a browser, so loading the AWS SDK, aws-cdk-lib and
+ * the handlers once per worker instead of once per file changes nothing they assert.
+ *
+ * Everything else runs isolated, a fresh module graph per file: the simulator's tests (they use
+ * the real SDK clients, which a mocked file would leave stubbed in a shared graph), the CLI's
+ * and the browser's. A new test file that starts the simulator in its own process belongs there.
+ */
+const SHARED = [
+  'test/lambdas/**/*.test.ts',
+  'test/core/**/*.test.ts',
+  'test/pipeline/**/*.test.ts',
+  'test/statemachines/**/*.test.ts',
+  // alarm-plan runs the CLI through the simulator's test harness.
+  'test/infra/!(alarm-plan).test.ts',
+  'test/docs/**/*.test.ts',
+  'test/layout.test.ts',
+  'test/console/{app,page,signin,report,aws-backend}.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Nothing in the suite waits on the wall clock: simulations run in virtual time and finish
     // when their work is done, however loaded the machine. These limits only catch a hung test,
     // so they are far above any run's quiet duration (a loaded machine stretches a run many
@@ -11,13 +33,27 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',
-    // The directory where test files share the CLI runs of one `vitest run` (test/sim/cli-harness.ts).
-    globalSetup: ['test/sim/shared-runs.ts'],
     // One worker per core (Vitest's default keeps one core free: one worker on two cores).
     // The end-to-end files spend their time in a child `handsoff` process while their worker
     // waits, so a worker is one busy process at a time. VITEST_MAX_WORKERS overrides it.
     maxWorkers: availableParallelism(),
     // Powertools metrics print EMF lines to stdout; the handlers' tests do not read them.
     env: { POWERTOOLS_METRICS_DISABLED: 'true' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'shared', include: SHARED, isolate: false },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'isolated',
+          include: ['test/**/*.test.ts'],
+          exclude: SHARED,
+          // The directory where test files share the CLI runs of one `vitest run` (test/sim/cli-harness.ts).
+          globalSetup: ['test/sim/shared-runs.ts'],
+        },
+      },
+    ],
   },
 });
