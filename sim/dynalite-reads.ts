@@ -67,7 +67,7 @@ const PAGE_BYTES = 1024 * 1024;
 /** Items taken from the store's iterator at a time. */
 const BATCH = 100;
 
-const state = { installed: false, enabled: true, original: undefined as QueryTable | undefined };
+const state = { installed: false, enabled: true };
 
 /**
  * The key range of a table's or index's items in dynalite's one store: each sub-database is a
@@ -126,7 +126,8 @@ const fastQueryTable =
         await iterator.close();
       }
     };
-    take().then(() => {
+    /** The answer from the items taken, as dynalite's join of its stream gives it. */
+    const answer = (): Record<string, unknown> => {
       const lastItem = items[items.length - 1];
       const queryFilter = data.QueryFilter ?? data.ScanFilter;
       if (data._filter) {
@@ -159,6 +160,16 @@ const fastQueryTable =
         }
         result.ConsumedCapacity = consumed;
       }
+      return result;
+    };
+    take().then(() => {
+      let result: Record<string, unknown>;
+      try {
+        result = answer();
+      } catch (err) {
+        return cb(err);
+      }
+      // Outside the try: what dynalite does with the answer is not this read's error.
       cb(null, result);
     }, cb);
   };
@@ -167,7 +178,6 @@ const fastQueryTable =
 export const installFastReads = (): void => {
   if (state.installed) return;
   const db = createRequire(import.meta.url)('dynalite/db/index.js') as DynaliteDb;
-  state.original = db.queryTable;
   db.queryTable = fastQueryTable(db, db.queryTable);
   state.installed = true;
 };
