@@ -67,7 +67,15 @@ const PAGE_BYTES = 1024 * 1024;
 /** Items taken from the store's iterator at a time. */
 const BATCH = 100;
 
-const state = { installed: false, enabled: true };
+/**
+ * One state per process, kept on the process and not in this module: dynalite's module is one
+ * per process, so a second copy of this module (another module graph) neither wraps its
+ * queryTable again nor holds a switch that the installed read does not see.
+ */
+const state: { installed: boolean; enabled: boolean } = ((globalThis as Record<symbol, unknown>)[Symbol.for('handsoff.dynalite.batchedReads')] ??= {
+  installed: false,
+  enabled: true,
+}) as { installed: boolean; enabled: boolean };
 
 /**
  * The key range of a table's or index's items in dynalite's one store: each sub-database is a
