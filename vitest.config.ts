@@ -10,7 +10,9 @@ import { defineConfig } from 'vitest/config';
  *
  * Everything else runs isolated, a fresh module graph per file: the simulator's tests (they use
  * the real SDK clients, which a mocked file would leave stubbed in a shared graph), the CLI's
- * and the browser's. A new test file that starts the simulator in its own process belongs there.
+ * and the browser's. test/projects.test.ts holds the rule: every file in exactly one project, and
+ * none in `shared` that imports the simulator's engine, local DynamoDB, bench or chaos, the CLI
+ * harness or the browser.
  */
 const SHARED = [
   'test/lambdas/**/*.test.ts',

@@ -1,0 +1,47 @@
+/**
+ * The suite's two projects (vitest.config.ts): every test file runs in exactly one of them, and
+ * no file of `shared` (one module graph per worker, so the AWS client mocks of one file stay on
+ * the client classes for the next) runs the simulator in its own process, runs the CLI through
+ * the simulator's harness (it needs the isolated project's shared runs) or drives a browser.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createVitest } from 'vitest/node';
+
+const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+/** What only an isolated file may import: the simulator with its real SDK clients, the CLI harness, the browser. */
+const ISOLATED_ONLY = /from '(?:\.\.?\/)+(?:sim\/(?:engine|local-dynamo|chaos|meter|bench\/[^']*)\.ts|sim\/cli-harness\.ts|cli-harness\.ts|browser-support\.ts)'/;
+
+const projectsOfFiles = async (): Promise<Map<string, string[]>> => {
+  const vitest = await createVitest('test', { watch: false, run: true }, {}, {});
+  try {
+    const byFile = new Map<string, string[]>();
+    for (const spec of await vitest.globTestSpecifications()) {
+      const file = path.relative(TEST_DIR, spec.moduleId);
+      byFile.set(file, [...(byFile.get(file) ?? []), spec.project.name]);
+    }
+    return byFile;
+  } finally {
+    await vitest.close();
+  }
+};
+
+describe('the test projects', () => {
+  it('run every test file in exactly one project, and no simulator, CLI harness or browser in the shared one', async () => {
+    const byFile = await projectsOfFiles();
+    const files = (readdirSync(TEST_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.test.ts')).sort();
+    expect([...byFile.keys()].sort()).toEqual(files);
+    expect([...byFile].filter(([, projects]) => projects.length !== 1)).toEqual([]);
+    const shared = [...byFile].filter(([, [project]]) => project === 'shared').map(([file]) => file);
+    expect(shared.length).toBeGreaterThan(40);
+    expect(shared.filter((file) => ISOLATED_ONLY.test(readFileSync(path.join(TEST_DIR, file), 'utf8')))).toEqual([]);
+    // The rule sees what it must: these isolated files import the simulator, the harness or the browser.
+    for (const file of ['sim/local-dynamo.test.ts', 'sim/rollout.test.ts', 'infra/alarm-plan.test.ts', 'console/browser.test.ts', 'console/local.test.ts']) {
+      expect(byFile.get(file), file).toEqual(['isolated']);
+      expect(ISOLATED_ONLY.test(readFileSync(path.join(TEST_DIR, file), 'utf8')), file).toBe(true);
+    }
+  });
+});
