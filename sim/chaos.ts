@@ -123,7 +123,6 @@ export const randomMix = (seed: number, pipeline: ResolvedPipeline): Mix => {
   };
 };
 
-/** Every invariant the run breaks, one line each. */
 /** A deployment's group, region first (group names repeat across regions). */
 const groupOf = (e: HandsoffEvent): string => `${String(e.region)}/${String(e.deploymentGroup)}`;
 
@@ -144,6 +143,7 @@ export const orderViolations = (events: readonly HandsoffEvent[], merged: readon
   return out;
 };
 
+/** Every invariant the run breaks, one line each. */
 export const violations = (mix: Mix, pipeline: ResolvedPipeline, events: HandsoffEvent[]): string[] => {
   const out: string[] = [];
   const firstRegion = pipeline.waves[0]!.regions[0]!.region;

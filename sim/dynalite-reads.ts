@@ -72,10 +72,12 @@ const BATCH = 100;
  * per process, so a second copy of this module (another module graph) neither wraps its
  * queryTable again nor holds a switch that the installed read does not see.
  */
-const state: { installed: boolean; enabled: boolean } = ((globalThis as Record<symbol, unknown>)[Symbol.for('handsoff.dynalite.batchedReads')] ??= {
-  installed: false,
-  enabled: true,
-}) as { installed: boolean; enabled: boolean };
+interface ReadsState {
+  installed: boolean;
+  /** Off: every read through dynalite's own stream (for tests). */
+  enabled: boolean;
+}
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('handsoff.dynalite.batchedReads')] ??= { installed: false, enabled: true }) as ReadsState;
 
 /**
  * The key range of a table's or index's items in dynalite's one store: each sub-database is a
@@ -94,14 +96,8 @@ const prefixed = (prefix: string, opts: RangeOptions): RangeOptions => {
 
 const fastQueryTable =
   (db: DynaliteDb, original: QueryTable): QueryTable =>
-  (store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, callback) => {
-    if (!state.enabled || fetchFromItemDb) return original(store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, callback);
-    let called = false;
-    const cb: Callback = (err, result) => {
-      if (called) return;
-      called = true;
-      callback(err, result);
-    };
+  (store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, cb) => {
+    if (!state.enabled || fetchFromItemDb) return original(store, table, data, opts, isLocal, fetchFromItemDb, startKeyNames, cb);
     const name = data.IndexName ? `index-${isLocal ? 'local' : 'global'}~${data.TableName}~${data.IndexName}` : `item-${data.TableName}`;
     const iterator = store.db.values(prefixed(`${name}~`, opts));
     const calculateCapacity = ['TOTAL', 'INDEXES'].includes(data.ReturnConsumedCapacity ?? '');
@@ -190,12 +186,5 @@ export const installFastReads = (): void => {
   state.installed = true;
 };
 
-/** For tests: read through dynalite's own stream (off) or in batches (on). */
-export const fastReads = {
-  set enabled(on: boolean) {
-    state.enabled = on;
-  },
-  get enabled(): boolean {
-    return state.enabled;
-  },
-};
+/** For tests: read through dynalite's own stream (`enabled` false) or in batches (true). */
+export const fastReads: Pick<ReadsState, 'enabled'> = state;

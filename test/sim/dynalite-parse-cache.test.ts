@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { parseCache } from '../../sim/dynalite-parse-cache.ts';
 import { startLocalDynamo, type LocalDynamo } from '../../sim/local-dynamo.ts';
+import { answersOf } from './dynamo-answers.ts';
 import { OPEN_SHARD, OPEN_SHARD_ATTRIBUTE, OPEN_WAITERS_INDEX } from '../../core/tables.ts';
 
 const started: LocalDynamo[] = [];
@@ -78,16 +79,7 @@ const answers = async (cache: boolean): Promise<unknown[]> => {
   parseCache.enabled = cache;
   const dynamo = await startLocalDynamo();
   started.push(dynamo);
-  const out: unknown[] = [];
-  for (const command of session()) {
-    try {
-      const { $metadata: _, ...answer } = (await dynamo.client.send(command as never)) as Record<string, unknown>;
-      out.push(answer);
-    } catch (e) {
-      out.push({ error: (e as Error).name, message: (e as Error).message });
-    }
-  }
-  return out;
+  return answersOf(dynamo, session());
 };
 
 describe('the local DynamoDB expression cache', () => {

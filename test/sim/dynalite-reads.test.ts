@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { fastReads } from '../../sim/dynalite-reads.ts';
 import { startLocalDynamo, type LocalDynamo } from '../../sim/local-dynamo.ts';
+import { answersOf } from './dynamo-answers.ts';
 import { OPEN_SHARD, OPEN_SHARD_ATTRIBUTE, OPEN_WAITERS_INDEX } from '../../core/tables.ts';
 
 let dynamo: LocalDynamo;
@@ -76,16 +77,7 @@ const reads = (): Array<QueryCommand | ScanCommand> => [
 
 const answers = async (batched: boolean): Promise<unknown[]> => {
   fastReads.enabled = batched;
-  const out: unknown[] = [];
-  for (const command of reads()) {
-    try {
-      const { $metadata: _, ...answer } = (await dynamo.client.send(command as never)) as Record<string, unknown>;
-      out.push(answer);
-    } catch (e) {
-      out.push({ error: (e as Error).name, message: (e as Error).message });
-    }
-  }
-  return out;
+  return answersOf(dynamo, reads());
 };
 
 describe('the local DynamoDB batched reads', () => {
