@@ -299,7 +299,7 @@ export const ScheduledInvocation = z.unknown();
 
 /** Handler `reconcile`, invoked on a schedule (every 5 minutes): what it did. */
 export interface ReconcileOutput {
-  /** Open waiters examined. */
+  /** Open waiters examined (not counted: an open bake or hold that watches no alarm and is not overdue, which the sweep's Query leaves out, lambdas/reconcile). */
   checked: number;
   /** Waiters it completed successfully (a lost success event, an overdue bake that passed). */
   completed: number;

@@ -63,24 +63,47 @@ export const OVERDUE_MS = 60_000;
 /** A waiter finished this long ago and still undelivered was left by a handler that died or was throttled before delivering it. */
 export const UNDELIVERED_MS = 60_000;
 
+/** The unit the index filter's cut is rounded up to (sweptWaiters). */
+const FILTER_CUT_MS = 3_600_000;
+
 /**
  * The sparse index: every open waiter, and every finished one not delivered yet (eventually
  * consistent: re-checked by each conditional write; a delivery a moment ago may still show).
+ * Left out by the Query's filter: an open bake or hold that watches no alarm, waits for no
+ * blocking alarm and is not yet OVERDUE_MS past its end (the closed-window holds of regions
+ * the change has not reached, most of what is open in a long rollout). A sweep has nothing to
+ * do with one (no alarm to read, no lost schedule yet), so only its bytes are saved. The
+ * filter keeps every other item, the lanes marker and an item without `endsAt` among them. Its cut is `overdueBefore` rounded up to the hour
+ * (FILTER_CUT_MS): the same request from one sweep to the next for an hour (the local engine
+ * remembers the parse of a repeated expression). Rounded up, it keeps more, never less: a hold
+ * ending within the hour is read too, and reconcileBake ends only the ones really overdue.
  */
-const indexedWaiters = async (): Promise<{ open: Waiter[]; undelivered: Waiter[]; marker?: LanesMarker }> => {
+export const sweptWaiters = async (overdueBefore: number): Promise<{ open: Waiter[]; undelivered: Waiter[]; marker?: LanesMarker }> => {
   const all = await queryAll<Waiter>({
     TableName: table.waiters(),
     IndexName: OPEN_WAITERS_INDEX,
     KeyConditionExpression: '#shard = :open',
-    ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE },
-    ExpressionAttributeValues: { ':open': OPEN_SHARD },
+    FilterExpression:
+      'NOT (#kind = :bake AND #status = :isOpen AND attribute_not_exists(#blocker) AND (attribute_not_exists(#alarms) OR size(#alarms) = :none) AND #endsAt >= :overdueBefore)',
+    ExpressionAttributeNames: {
+      '#shard': OPEN_SHARD_ATTRIBUTE,
+      '#kind': 'kind',
+      '#status': 'status',
+      '#blocker': 'blocker',
+      '#alarms': 'alarms',
+      '#endsAt': 'endsAt',
+    },
+    ExpressionAttributeValues: {
+      ':open': OPEN_SHARD,
+      ':bake': WaiterKind.BAKE,
+      ':isOpen': WaiterStatus.OPEN,
+      ':none': 0,
+      ':overdueBefore': Math.ceil(overdueBefore / FILTER_CUT_MS) * FILTER_CUT_MS,
+    },
   });
   const marker = (all as unknown[]).find((w) => (w as { pk?: string }).pk === LANES_MARKER_KEY) as LanesMarker | undefined;
   return { open: all.filter((w) => w.status === WaiterStatus.OPEN), undelivered: all.filter(isUndelivered), marker };
 };
-
-/** Every open waiter, from the sparse index. */
-export const openWaiters = async (): Promise<Waiter[]> => (await indexedWaiters()).open;
 
 const alarmKey = (a: WatchedAlarm): string => `${a.region}\u0000${a.name}`;
 
@@ -220,9 +243,9 @@ const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, view: A
   logger.warn('deployment event lost; settled by the reconciler', { waiter: w.pk, deploymentId: w.deploymentId, state: settled.state });
 };
 
-/** (c) Bakes and holds past their end (lost schedule). */
-const reconcileBake = async (w: BakeWaiter, now: number, tally: Tally): Promise<void> => {
-  if (!(w.endsAt < now - OVERDUE_MS)) return;
+/** (c) Bakes and holds past their end (lost schedule): ended before `overdueBefore`, the same cut as the index's filter. */
+const reconcileBake = async (w: BakeWaiter, overdueBefore: number, tally: Tally): Promise<void> => {
+  if (!(w.endsAt < overdueBefore)) return;
   const out = await endBake(w.bakeId);
   if (out.outcome === 'completed') tally.completed++;
   else if (out.outcome === 'failed') tally.failed++;
@@ -278,11 +301,12 @@ const reconcileLanes = async (tally: Tally, marker: LanesMarker | undefined, now
 export const reconcile = async (): Promise<ReconcileOutput> => {
   // Before the index is read: a lane touched after this is looked at again by the next sweep.
   const started = Date.now();
-  const { open: waiters, undelivered, marker } = await indexedWaiters();
+  const overdueBefore = started - OVERDUE_MS;
+  const { open: waiters, undelivered, marker } = await sweptWaiters(overdueBefore);
   const tally: Tally = { completed: 0, failed: 0, errors: 0 };
   const now = Date.now();
-  // A quiet sweep: one Query of the index finds no open waiter, nothing undelivered and no
-  // lanes marker (so no lane is held or waited for): nothing to reconcile.
+  // A quiet sweep: one Query of the index finds no open waiter it must look at, nothing
+  // undelivered and no lanes marker (so no lane is held or waited for): nothing to reconcile.
   if (waiters.length === 0 && undelivered.length === 0 && !marker) {
     logger.info('nothing open; quiet sweep');
     return { checked: 0, completed: 0, failed: 0 };
@@ -297,7 +321,7 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
     if (w.kind === WaiterKind.DEPLOYMENT || w.kind === WaiterKind.ROLLBACK) {
       await guarded(tally, w, 'deployment', () => reconcileDeployment(w, view, tally));
     } else if (w.kind === WaiterKind.BAKE) {
-      await guarded(tally, w, 'bake', () => reconcileBake(w, now, tally));
+      await guarded(tally, w, 'bake', () => reconcileBake(w, overdueBefore, tally));
     }
   }
   const lanes = await reconcileLanes(tally, marker, now, started);

@@ -47,12 +47,13 @@ describe('reconcile', () => {
     store = fakeWaiters([]);
     openIndex();
     await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+    // The filter that leaves out idle holds is checked against the local DynamoDB (test/sim/reconcile-index.test.ts).
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       TableName: 'waiters',
       IndexName: 'open-waiters',
       KeyConditionExpression: '#shard = :open',
-      ExpressionAttributeNames: { '#shard': 'openShard' },
-      ExpressionAttributeValues: { ':open': 'OPEN' },
+      ExpressionAttributeNames: expect.objectContaining({ '#shard': 'openShard' }),
+      ExpressionAttributeValues: expect.objectContaining({ ':open': 'OPEN' }),
     });
   });
 
