@@ -142,14 +142,7 @@ const fastQueryTable =
       }
       const result: Record<string, unknown> = { ScannedCount: count };
       // Never more than Limit items were taken: the page ends at the last one.
-      if (full()) {
-        if (lastItem) {
-          result.LastEvaluatedKey = startKeyNames.reduce<Item>((key, attr) => {
-            key[attr] = lastItem[attr];
-            return key;
-          }, {});
-        }
-      }
+      if (full() && lastItem) result.LastEvaluatedKey = Object.fromEntries(startKeyNames.map((attr) => [attr, lastItem[attr]]));
       const paths = data._projection ? data._projection.paths : data.AttributesToGet;
       if (paths) items = items.map((item) => db.mapPaths(paths, item));
       result.Count = items.length;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startLocalDynamo, type LocalDynamo } from '../../sim/local-dynamo.ts';
 import { setClients, type AwsClients } from '../../lambdas/shared/clients.ts';
+import { clean } from '../../lambdas/shared/dynamo.ts';
 import { OVERDUE_MS, sweptWaiters } from '../../lambdas/reconcile/index.ts';
 import { LANES_MARKER_KEY, OPEN_SHARD, OPEN_SHARD_ATTRIBUTE } from '../../core/tables.ts';
 
@@ -51,7 +52,7 @@ beforeAll(async () => {
     bake('delivered', { status: 'DONE', [OPEN_SHARD_ATTRIBUTE]: undefined, endsAt: NOW - 60 * MIN }),
   ];
   for (const Item of items) {
-    await dynamo.client.send(new PutCommand({ TableName: process.env.HANDSOFF_WAITERS_TABLE!, Item: JSON.parse(JSON.stringify(Item)) }));
+    await dynamo.client.send(new PutCommand({ TableName: process.env.HANDSOFF_WAITERS_TABLE!, Item: clean(Item) }));
   }
 });
 
