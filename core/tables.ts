@@ -391,9 +391,7 @@ export interface ChangeStartedItem {
   executionName: string;
   startedAt: string;
   status?: string; // set when the change is over (succeeded, failed, rejected): the operators read it
+  finalPublished?: string; // the final event's type once notify published it: a retried notify does not publish it again
 }
 export const CHANGE_STARTED_SK = 'started';
-export const changeKey = (pipeline: string, change: string): { pk: string; sk: typeof CHANGE_STARTED_SK } => ({
-  pk: `${pipeline}#${change}`,
-  sk: CHANGE_STARTED_SK,
-});
+export const changeKey = (pipeline: string, change: string): { pk: string; sk: typeof CHANGE_STARTED_SK } => ({ pk: `${pipeline}#${change}`, sk: CHANGE_STARTED_SK });

@@ -10,7 +10,8 @@ import { InvalidInputError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause, unrestoredEarlier } from '../shared/failure.ts';
-import { settleChange } from '../shared/emergency-hold.ts';
+import { markFinalPublished, settleChange } from '../shared/emergency-hold.ts';
+import { FINAL_STATUS_OF_EVENT } from '../../core/operators.ts';
 import { testsFailureReason } from '../shared/test-failure.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
@@ -60,9 +61,16 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
   }
   // A change that is over: its outcome is recorded, and an emergency it was holds no one any
   // more, before the event is published (EventBridge down must not keep the hold; a retry
-  // settles again).
-  await settleChange(type, pipeline, change);
+  // settles again). Its final event is published once: recorded after PutEvents, so only a
+  // death between the two publishes it twice.
+  const settled = await settleChange(type, pipeline, change);
+  // A retry of an attempt that published the final event and died before answering: once is enough.
+  if (settled.published) {
+    logger.info('final event published already; not again', { type, pipeline, change });
+    return { published: true };
+  }
   await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
+  if (FINAL_STATUS_OF_EVENT[type] && pipeline && change) await markFinalPublished(type, pipeline, change);
   return { published: true };
 };
 

@@ -21,7 +21,7 @@ import { emergencyHoldKey, emergencyKey, type EmergencyItem } from '../../core/o
 import { FINAL_STATUS_OF_EVENT, FIRST_PRODUCTION_STAGE, holdingEmergencies, isFinalStatus, windowWaived } from '../../core/operators.ts';
 import { clearBlocker } from './blockers.ts';
 import { clients } from './clients.ts';
-import { conditionalWrite, getItem } from './dynamo.ts';
+import { conditionalWrite, getItem, isConditionalCheckFailed } from './dynamo.ts';
 import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { changeKey, deploymentSkPrefix, table, WaiterKind, type BakeWaiter, type ChangeStartedItem } from './tables.ts';
@@ -118,20 +118,47 @@ export const endEmergency = async (pipeline: string, change: string): Promise<nu
  * gets its outcome, its approved emergency is over, and the changes it held are released.
  * notify runs it before it publishes the final event, so EventBridge being down does not keep
  * the hold; errors propagate (the state machine retries notify). Idempotent: a retry records
- * again and releases what is still held.
+ * again and releases what is still held. `published`: the final event of this type was
+ * published already (markFinalPublished), by an attempt that died before it answered.
  */
-export const settleChange = async (type: string, pipeline: string | undefined, change: string | undefined): Promise<void> => {
+export const settleChange = async (type: string, pipeline: string | undefined, change: string | undefined): Promise<{ published: boolean }> => {
   const status = FINAL_STATUS_OF_EVENT[type];
-  if (!status || !pipeline || !change) return;
-  await conditionalWrite(
+  if (!status || !pipeline || !change) return { published: false };
+  let before: ChangeStartedItem | undefined;
+  try {
+    const out = await clients()
+      .dynamo()
+      .send(
+        new UpdateCommand({
+          TableName: table.changes(),
+          Key: changeKey(pipeline, change),
+          UpdateExpression: 'SET #status = :status',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+    before = out?.Attributes as ChangeStartedItem | undefined;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+  }
+  await endEmergency(pipeline, change);
+  return { published: before?.finalPublished === type };
+};
+
+/**
+ * Records that a change's final event was published (after PutEvents), so that a retry of a
+ * notify that died after publishing does not publish it again. Only a record that exists.
+ */
+export const markFinalPublished = (type: string, pipeline: string, change: string): Promise<boolean> =>
+  conditionalWrite(
     new UpdateCommand({
       TableName: table.changes(),
       Key: changeKey(pipeline, change),
-      UpdateExpression: 'SET #status = :status',
+      UpdateExpression: 'SET #published = :type',
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':status': status },
+      ExpressionAttributeNames: { '#published': 'finalPublished' },
+      ExpressionAttributeValues: { ':type': type },
     }),
   );
-  await endEmergency(pipeline, change);
-};

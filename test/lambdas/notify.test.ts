@@ -26,6 +26,23 @@ describe('notify', () => {
     ]);
   });
 
+  it('publishes a change\'s final event once: a retry of an attempt that died after publishing it publishes nothing', async () => {
+    ddb.on(UpdateCommand, { TableName: 'changes', ReturnValues: 'ALL_OLD' }).resolves({ Attributes: { pk: 'storefront-api#c1', status: 'running' } });
+    await notify({ type: 'change.completed', pipeline: 'storefront-api', change: 'c1' });
+    expect(published().map((e) => e.type)).toEqual(['change.completed']);
+    // Recorded after PutEvents, on the change's own record.
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: 'changes',
+      UpdateExpression: 'SET #published = :type',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':type': 'change.completed' },
+    });
+    // The retry finds it recorded: the outcome is settled again, the event not published again.
+    ddb.on(UpdateCommand, { TableName: 'changes', ReturnValues: 'ALL_OLD' }).resolves({ Attributes: { pk: 'storefront-api#c1', status: 'succeeded', finalPublished: 'change.completed' } });
+    await expect(notify({ type: 'change.completed', pipeline: 'storefront-api', change: 'c1' })).resolves.toEqual({ published: true });
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
   it('turns mergedAt into the lead time on change.completed', async () => {
     await notify({
       type: 'change.completed',
