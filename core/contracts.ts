@@ -178,15 +178,14 @@ export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
  * would stay closed for the same alarm the wait is re-armed for another period, and the
  * execution wakes only when the decision changed (open, another reason), so a wait of any
  * length costs the execution a fixed number of history events. It is the last of two nets:
- * the reconciler reads every blocking alarm at each sweep (RECONCILE_PERIOD_SECONDS) and ends
- * the wait of one whose event was lost, so an hour costs a lost event nothing and a day of
- * waiting 24 re-checks.
+ * the reconciler's hourly heartbeat (core/sweeps.ts) reads every blocking alarm and ends the
+ * wait of one whose event was lost; a day of waiting costs 24 re-checks.
  */
 export const BLOCKER_RECHECK_SECONDS = 3600;
 
 /**
- * How often the reconciler sweeps the open waiters (the schedule on AWS, the virtual timer in
- * the simulator): a lost event delays a decision by at most this.
+ * The grid of the reconciler's sweeps (core/sweeps.ts): a lost event of a deployment or a
+ * watched bake delays its decision by at most this.
  */
 export const RECONCILE_PERIOD_SECONDS = 300;
 
@@ -297,7 +296,7 @@ export interface BlockerResult {
 /** Input of a handler started by a schedule (the reconciler): the scheduled event, not read. */
 export const ScheduledInvocation = z.unknown();
 
-/** Handler `reconcile`, invoked on a schedule (every 5 minutes): what it did. */
+/** Handler `reconcile`, invoked by a sweep's wake or the heartbeat (core/sweeps.ts): what it did. */
 export interface ReconcileOutput {
   /** Open waiters examined (not counted: an open bake or hold that watches no alarm and is not overdue, which the sweep's Query leaves out, lambdas/reconcile). */
   checked: number;
@@ -311,6 +310,8 @@ export interface ReconcileOutput {
   lanesHandedOver?: number;
   /** Finished waiters whose result had not reached Step Functions (a handler died or was throttled before delivering it): delivered now. */
   redelivered?: number;
+  /** ISO time of the next sweep this one woke (something it read is still watched, or it could not finish); absent: none until a wake or the heartbeat. */
+  nextSweep?: string;
 }
 
 /** Handler `bake-end`, invoked by the EventBridge Scheduler one-time schedule. */

@@ -1,7 +1,7 @@
 /**
  * dynalite parses every expression of every request (condition, key condition, filter, update,
  * projection) with its PEG parsers, and the handlers send the same few expressions over and
- * over (the reconciler's index Query every five minutes, `attribute_not_exists(pk)`, the
+ * over (the reconciler's index Query at each sweep, `attribute_not_exists(pk)`, the
  * OPEN -> DONE condition). This remembers a parse: the same expression with the same names and
  * values gives the same tree, so a repeated one is a copy of the tree dynalite built the first
  * time, and the names and values it used are marked used exactly as the parser marks them.

@@ -1,7 +1,7 @@
 /**
  * dynalite reads a Query's or a Scan's items through a Node stream over its store's iterator,
  * one promise and one stream event per item, then through a lazy list: for the few items of
- * the reconciler's index Query every five minutes, that machinery costs more than the items.
+ * the reconciler's index Query at each sweep, that machinery costs more than the items.
  * This reads the same key range of the same store in batches from the iterator and gives the
  * items to the same steps dynalite takes after its stream (the Limit and 1 MB page, the
  * filter, the projection, the consumed capacity, LastEvaluatedKey), with dynalite's own

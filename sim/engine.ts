@@ -23,7 +23,7 @@ import { EventType, type HandsoffEvent } from '../core/events.ts';
 import { ENV } from '../lambdas/shared/config.ts';
 import { setClients } from '../lambdas/shared/clients.ts';
 import { HandlerName } from '../statemachines/resources.ts';
-import { RECONCILE_PERIOD_SECONDS } from '../core/contracts.ts';
+import { RECONCILE_HEARTBEAT_SECONDS } from '../core/sweeps.ts';
 import { teamAggregateAlarmName } from '../core/naming.ts';
 import { registerBuilds } from './world/build.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
@@ -51,8 +51,8 @@ export { substitute } from './stepfunctions.ts';
 export { EVENT_DELIVERY_MS } from './eventbridge.ts';
 export { LiveControl } from './live.ts';
 
-/** The reconciler's schedule, as on AWS: a lost event delays a decision by at most this. */
-export const RECONCILE_PERIOD_MS = RECONCILE_PERIOD_SECONDS * 1000;
+/** The reconciler's standing schedule, as on AWS (core/sweeps.ts): its other sweeps are woken by one-time schedules. */
+export const RECONCILE_HEARTBEAT_MS = RECONCILE_HEARTBEAT_SECONDS * 1000;
 
 const setEnvironment = (): void => {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -61,6 +61,7 @@ const setEnvironment = (): void => {
   process.env[ENV.EVENT_BUS_NAME] = 'handsoff';
   process.env[ENV.BAKE_END_FUNCTION_ARN] = localFunctionArn(HandlerName.BAKE_END);
   process.env[ENV.OPERATOR_FUNCTION_ARN] = localFunctionArn(HandlerName.OPERATOR);
+  process.env[ENV.RECONCILE_FUNCTION_ARN] = localFunctionArn(HandlerName.RECONCILE);
   process.env[ENV.SCHEDULER_ROLE_ARN] = `arn:aws:iam::${ACCOUNT}:role/handsoff-scheduler`;
   process.env[ENV.SCHEDULE_GROUP] = 'handsoff';
   process.env[ENV.ARTIFACT_BUCKET] = LOCAL_ARTIFACT_BUCKET;
@@ -303,10 +304,11 @@ export const simulate = async (opts: SimulationOptions): Promise<SimulationResul
     }
 
     world.start();
-    // The reconciler runs on its schedule while any change is in flight.
+    // The reconciler's heartbeat, while any change is in flight (nothing is open otherwise);
+    // its other sweeps are one-time schedules the handlers create (core/sweeps.ts).
     const reconciler = setInterval(() => {
       if ([...outcomes.values()].some((o) => o === 'in-flight')) invokeAsync(localFunctionArn(HandlerName.RECONCILE), {});
-    }, RECONCILE_PERIOD_MS);
+    }, RECONCILE_HEARTBEAT_MS);
     const lastScheduled = Math.max(scenario.start, ...scenario.changes.map((c) => c.at), ...scenario.events.map((e) => e.at));
     const finished = (): boolean =>
       Date.now() >= lastScheduled && [...outcomes.values()].every((s) => s !== 'in-flight' && s !== 'pending');

@@ -104,12 +104,12 @@ export class ControlPlaneStack extends Stack {
     const scheduleGroup = new scheduler.ScheduleGroup(this, 'BakeSchedules', {
       scheduleGroupName: BAKE_SCHEDULE_GROUP,
     });
-    // Bake ends and override expiries are one-time schedules; the role they run as may invoke bake-end and operator, nothing else.
+    // Bake ends, override expiries and sweeps are one-time schedules; the role they run as may invoke bake-end, operator and reconcile, nothing else.
     const schedulerRole = new iam.Role(this, 'BakeSchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
-      description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed, and the operator function when an override expires.',
+      description: 'EventBridge Scheduler: invokes the handsoff bake-end function when a bake time has passed, the operator function when an override expires, and the reconciler at a sweep it was woken for.',
     });
 
     const source = props.source ?? { kind: SourceKind.CODECOMMIT };
@@ -130,7 +130,7 @@ export class ControlPlaneStack extends Stack {
     schedulerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [this.functions[HandlerName.BAKE_END].functionArn, this.functions[HandlerName.OPERATOR].functionArn],
+        resources: [this.functions[HandlerName.BAKE_END].functionArn, this.functions[HandlerName.OPERATOR].functionArn, this.functions[HandlerName.RECONCILE].functionArn],
       }),
     );
 

@@ -1,6 +1,8 @@
 /**
- * Handler `reconcile`, invoked on a schedule (every 5 minutes on AWS; the simulator calls it
- * the same way): a lost event delays a decision but never loses it. For every OPEN waiter
+ * Handler `reconcile`, invoked on demand (core/sweeps.ts: a one-time schedule of a sweep slot,
+ * woken by the handler that opens a wait and by a sweep that still finds one to watch) and by
+ * the hourly heartbeat; the simulator runs it the same way. A lost event delays a decision but
+ * never loses it. For every OPEN waiter
  * (the sparse `open-waiters` index of the waiters table):
  * - a watched alarm in ALARM fails it, exactly as on-alarm-event would (AlarmTriggered,
  *   `alarm.triggered` with `detectedBy: 'reconciler'`);
@@ -54,11 +56,12 @@ import {
   type WatchedAlarm,
 } from '../shared/tables.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
+import { nextSweepSlot, OVERDUE_MS, sweptEverySlot } from '../../core/sweeps.ts';
+import { wakeSweep } from '../shared/sweeps.ts';
 
 export type { ReconcileOutput } from '../../core/contracts.ts';
 
-/** A bake this long past its end while still open lost its schedule. */
-export const OVERDUE_MS = 60_000;
+export { OVERDUE_MS } from '../../core/sweeps.ts';
 
 /** A waiter finished this long ago and still undelivered was left by a handler that died or was throttled before delivering it. */
 export const UNDELIVERED_MS = 60_000;
@@ -233,20 +236,22 @@ const reconcileBlockerWait = async (w: BakeWaiter, read: Map<string, AlarmStates
 };
 
 /** (a) Deployments CodeDeploy reports finished whose state-change event was lost. */
-const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, view: AlarmView, tally: Tally): Promise<void> => {
+const reconcileDeployment = async (w: DeploymentWaiter | RollbackWaiter, view: AlarmView, done: Set<string>, tally: Tally): Promise<void> => {
   if (!w.region || !w.deploymentId) return;
   if (await holdOnUnreadAlarms(w, view, tally)) return;
   const settled = await settleFromCodeDeploy(w.region, w.deploymentId);
   if (settled?.outcome !== 'finished') return;
+  done.add(w.pk);
   if (settled.state === 'SUCCESS') tally.completed++;
   else tally.failed++;
   logger.warn('deployment event lost; settled by the reconciler', { waiter: w.pk, deploymentId: w.deploymentId, state: settled.state });
 };
 
 /** (c) Bakes and holds past their end (lost schedule): ended before `overdueBefore`, the same cut as the index's filter. */
-const reconcileBake = async (w: BakeWaiter, overdueBefore: number, tally: Tally): Promise<void> => {
+const reconcileBake = async (w: BakeWaiter, overdueBefore: number, done: Set<string>, tally: Tally): Promise<void> => {
   if (!(w.endsAt < overdueBefore)) return;
   const out = await endBake(w.bakeId);
+  if (out.outcome !== 'extended') done.add(w.pk);
   if (out.outcome === 'completed') tally.completed++;
   else if (out.outcome === 'failed') tally.failed++;
   logger.warn('bake end schedule lost; ended by the reconciler', { waiter: w.pk, outcome: out.outcome });
@@ -282,23 +287,39 @@ const redeliver = async (waiters: Waiter[], now: number, tally: Tally): Promise<
  * so a sweep in the long stretches where no lane changes hands costs no Scan and no
  * DescribeExecution.
  */
-const reconcileLanes = async (tally: Tally, marker: LanesMarker | undefined, now: number, started: number): Promise<{ lanesFreed: number; lanesHandedOver: number }> => {
-  if (!marker || !lanesDue(marker, now)) return { lanesFreed: 0, lanesHandedOver: 0 };
+const reconcileLanes = async (
+  tally: Tally,
+  marker: LanesMarker | undefined,
+  now: number,
+  started: number,
+): Promise<{ lanesFreed: number; lanesHandedOver: number; again: boolean }> => {
+  if (!marker || !lanesDue(marker, now)) return { lanesFreed: 0, lanesHandedOver: 0, again: false };
   try {
     const sweep = await sweepLanes();
     // No lane held or waited for, and no acquire for a while: the marker goes (unless one touched it meanwhile).
     if (sweep.items === 0 && marker.touchedAt < now - LANES_MARKER_GRACE_MS) await clearLanesMarker(marker);
     else await markLanesSwept(started);
-    return { lanesFreed: sweep.freed, lanesHandedOver: sweep.handedOver };
+    // A touch just before this look may have written after it: the next slot looks again.
+    return { lanesFreed: sweep.freed, lanesHandedOver: sweep.handedOver, again: lanesDue({ ...marker, sweptAt: started }, now) };
   } catch (err) {
     if (isThrottling(err)) throw err;
     tally.errors++;
     logger.error('sweeping the lanes failed; the next run tries again', { error: err as Error });
-    return { lanesFreed: 0, lanesHandedOver: 0 };
+    return { lanesFreed: 0, lanesHandedOver: 0, again: true };
   }
 };
 
+/** A sweep that throws (throttled, say) wakes the next slot first: the next run tries again, not only the heartbeat. */
 export const reconcile = async (): Promise<ReconcileOutput> => {
+  try {
+    return await sweep();
+  } catch (err) {
+    await wakeSweep(nextSweepSlot(Date.now()), 'a sweep failed');
+    throw err;
+  }
+};
+
+const sweep = async (): Promise<ReconcileOutput> => {
   // Before the index is read: a lane touched after this is looked at again by the next sweep.
   const started = Date.now();
   const overdueBefore = started - OVERDUE_MS;
@@ -319,12 +340,18 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
   for (const w of waiters) {
     if (settled.has(w.pk)) continue;
     if (w.kind === WaiterKind.DEPLOYMENT || w.kind === WaiterKind.ROLLBACK) {
-      await guarded(tally, w, 'deployment', () => reconcileDeployment(w, view, tally));
+      await guarded(tally, w, 'deployment', () => reconcileDeployment(w, view, settled, tally));
     } else if (w.kind === WaiterKind.BAKE) {
-      await guarded(tally, w, 'bake', () => reconcileBake(w, overdueBefore, tally));
+      await guarded(tally, w, 'bake', () => reconcileBake(w, overdueBefore, settled, tally));
     }
   }
   const lanes = await reconcileLanes(tally, marker, now, started);
+  // The next slot, while a waiter this sweep left open is watched every slot (core/sweeps.ts),
+  // a finished one is still to deliver, the lanes are to look at again, or an error left work undone.
+  const again =
+    waiters.some((w) => !settled.has(w.pk) && sweptEverySlot(w)) || undelivered.length > redelivered || lanes.again || tally.errors > 0;
+  const next = again ? nextSweepSlot(Date.now()) : undefined;
+  if (next !== undefined) await wakeSweep(next, 'a sweep found work still watched');
   const out: ReconcileOutput = {
     checked: waiters.length,
     completed: tally.completed,
@@ -332,6 +359,7 @@ export const reconcile = async (): Promise<ReconcileOutput> => {
     ...(lanes.lanesFreed > 0 ? { lanesFreed: lanes.lanesFreed } : {}),
     ...(lanes.lanesHandedOver > 0 ? { lanesHandedOver: lanes.lanesHandedOver } : {}),
     ...(redelivered > 0 ? { redelivered } : {}),
+    ...(next !== undefined ? { nextSweep: new Date(next).toISOString() } : {}),
   };
   logger.info('reconciled open waiters', { ...out, errors: tally.errors });
   return out;

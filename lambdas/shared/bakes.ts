@@ -3,7 +3,6 @@
  * traffic, and the end of a bake (shared by the bake-end schedule and the reconciler).
  */
 import { createHash } from 'node:crypto';
-import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { extensionSeconds } from '../../core/bake.ts';
 import { EventType } from '../../core/events.ts';
@@ -22,6 +21,7 @@ import {
 } from '../../core/contracts.ts';
 import { conditionalWrite, getItem } from './dynamo.ts';
 import { isoDuration, isoDurationSeconds, nowIso } from './duration.ts';
+import { createOneTimeSchedule } from './schedules.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
 import { bakeWaiterKey, expiresAt, scopeOf, table, TTL_ATTRIBUTE, WaiterStatus, watchedAlarms, type BakeWaiter, type WaiterResult, type WatchedAlarm } from './tables.ts';
@@ -29,6 +29,8 @@ import { countRequests } from './requests.ts';
 import { deliver, finishWaiter, isUndelivered, markDelivered } from './waiters.ts';
 import { sendTaskHeartbeat } from './tokens.ts';
 import { blockerStillHolds } from './gate.ts';
+import { wakeSweep } from './sweeps.ts';
+import { overdueSweepSlot } from '../../core/sweeps.ts';
 import { unspared } from './operator-reads.ts';
 
 export const bakeIdOf = (s: StepScope): string =>
@@ -42,39 +44,24 @@ export const bakeIdOf = (s: StepScope): string =>
 export const scheduleName = (bakeId: string, extension: number): string =>
   `handsoff-bake-${createHash('sha256').update(bakeId).digest('hex').slice(0, 40)}-${extension}`;
 
-/** `at(yyyy-mm-ddThh:mm:ss)` in UTC, rounded up to the second so it never fires early. */
-export const atExpression = (millis: number): string =>
-  `at(${new Date(Math.ceil(millis / 1000) * 1000).toISOString().slice(0, 19)})`;
 
-export const scheduleBakeEnd = async (bakeId: string, endsAt: number, extension: number): Promise<void> => {
+/**
+ * Schedules a bake's (or hold's) end check at `endsAt`, and wakes the reconciler's sweep of the
+ * slot just past it (core/sweeps.ts overdueSweepSlot), which ends it should this schedule be
+ * lost. `overdueSweep: false` for a blocker wait's re-check, itself a safety net: a lost one is
+ * caught by the heartbeat.
+ */
+export const scheduleBakeEnd = async (bakeId: string, endsAt: number, extension: number, opts: { overdueSweep?: boolean } = {}): Promise<void> => {
+  await createBakeEndSchedule(bakeId, endsAt, extension);
+  if (opts.overdueSweep ?? true) await wakeSweep(overdueSweepSlot(endsAt), 'a bake or hold ends');
+};
+
+const createBakeEndSchedule = async (bakeId: string, endsAt: number, extension: number): Promise<void> => {
   const name = scheduleName(bakeId, extension);
-  try {
-    await clients()
-      .scheduler()
-      .send(
-        new CreateScheduleCommand({
-          Name: name,
-          GroupName: env(ENV.SCHEDULE_GROUP),
-          ScheduleExpression: atExpression(endsAt),
-          ScheduleExpressionTimezone: 'UTC',
-          FlexibleTimeWindow: { Mode: 'OFF' },
-          ActionAfterCompletion: 'DELETE',
-          Description: `handsoff bake end ${bakeId}`.slice(0, 512),
-          Target: {
-            Arn: env(ENV.BAKE_END_FUNCTION_ARN),
-            RoleArn: env(ENV.SCHEDULER_ROLE_ARN),
-            Input: JSON.stringify({ bakeId } satisfies BakeEndInput),
-          },
-        }),
-      );
-  } catch (err) {
-    // Scheduled by an earlier attempt already: fine.
-    if (err instanceof ConflictException || (err as Error).name === 'ConflictException') {
-      logger.info('bake end already scheduled', { bakeId, name });
-      return;
-    }
-    throw err;
-  }
+  const input: BakeEndInput = { bakeId };
+  const created = await createOneTimeSchedule({ name, at: endsAt, description: `handsoff bake end ${bakeId}`, functionArn: env(ENV.BAKE_END_FUNCTION_ARN), input });
+  // Scheduled by an earlier attempt already: fine.
+  if (created === 'exists') logger.info('bake end already scheduled', { bakeId, name });
 };
 
 /** `bake`, `hold` or `blocker`. */
@@ -288,7 +275,7 @@ const rearm = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutput> =>
     }),
   );
   if (!rearmed) return { bakeId: waiter.bakeId, outcome: 'not-open' };
-  await scheduleBakeEnd(waiter.bakeId, endsAt, next);
+  await scheduleBakeEnd(waiter.bakeId, endsAt, next, { overdueSweep: false });
   logger.info('blocker still holds; wait re-armed', { bakeId: waiter.bakeId, blocker: waiter.blocker?.name, until: new Date(endsAt).toISOString() });
   return { bakeId: waiter.bakeId, outcome: 'extended' };
 };

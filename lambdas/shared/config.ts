@@ -17,6 +17,8 @@ export const ENV = {
   BAKE_END_FUNCTION_ARN: 'HANDSOFF_BAKE_END_FUNCTION_ARN',
   /** The operator handler's own ARN: an override's expiry schedule invokes it. */
   OPERATOR_FUNCTION_ARN: 'HANDSOFF_OPERATOR_FUNCTION_ARN',
+  /** The reconciler's ARN: a wake of a sweep (a one-time schedule, core/sweeps.ts) invokes it. */
+  RECONCILE_FUNCTION_ARN: 'HANDSOFF_RECONCILE_FUNCTION_ARN',
   SCHEDULER_ROLE_ARN: 'HANDSOFF_SCHEDULER_ROLE_ARN',
   SCHEDULE_GROUP: 'HANDSOFF_SCHEDULE_GROUP',
   ARTIFACT_BUCKET: 'HANDSOFF_ARTIFACT_BUCKET',

@@ -29,6 +29,8 @@ import {
   type LaneWaitItem,
 } from './tables.ts';
 import { sendTaskSuccess } from './tokens.ts';
+import { wakeSweep } from './sweeps.ts';
+import { nextSweepSlot } from '../../core/sweeps.ts';
 import { batches, LANE_LAST_SK, nextInBatch, supersededByFloor, type LaneGrant, type LaneLastItem } from '../../core/batching.ts';
 import { fastTrackedChanges, lanePartition, raiseFloor, supersede, type LanePartition } from './batching.ts';
 
@@ -76,8 +78,16 @@ export const markLanesSwept = (at: number): Promise<boolean> =>
     }),
   );
 
-/** Before a change takes, waits for or releases a lane: the lanes marker is touched (created if need be), so the reconciler's next sweep looks at the lanes. */
+/**
+ * Before a change takes, waits for or releases a lane: the lanes marker is touched (created if
+ * need be) and the next sweep woken (core/sweeps.ts), which looks at the lanes.
+ */
 export const markLanesInUse = async (): Promise<void> => {
+  await touchLanesMarker();
+  await wakeSweep(nextSweepSlot(Date.now()), 'a lane changes hands');
+};
+
+const touchLanesMarker = async (): Promise<void> => {
   await clients()
     .dynamo()
     .send(

@@ -11,7 +11,6 @@
  *   gates and alarm judges read `expires` (lambdas/shared/operator-reads.ts).
  */
 import { createHash } from 'node:crypto';
-import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { EventType } from '../../core/events.ts';
@@ -20,11 +19,11 @@ import { overrideKey, type OverrideItem } from '../../core/operator-items.ts';
 import { overrideApplies, overrideId, overrideProblems, type FieldProblem, type OperatorResult, type OverrideAction, type OverrideRequest } from '../../core/operators.ts';
 import { CHANGE_STARTED_SK } from '../../core/tables.ts';
 import type { BlockerResult, HoldResult } from '../../core/contracts.ts';
-import { atExpression } from './bakes.ts';
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
 import { clean, conditionalWrite, conflictingItem, getItem, isConditionalCheckFailed, queryAll } from './dynamo.ts';
 import { nowIso } from './duration.ts';
+import { createOneTimeSchedule } from './schedules.ts';
 import { blockerStillHolds } from './gate.ts';
 import { logger } from './logger.ts';
 import { publish } from './publish.ts';
@@ -65,25 +64,8 @@ const overrideEvent = (type: string, o: OverrideItem) => ({
 
 const scheduleExpiry = async (o: OverrideItem): Promise<void> => {
   const input: ExpireOverrideInput = { action: 'expire-override', id: o.id };
-  try {
-    await clients()
-      .scheduler()
-      .send(
-        new CreateScheduleCommand({
-          Name: expiryScheduleName(o.id),
-          GroupName: env(ENV.SCHEDULE_GROUP),
-          ScheduleExpression: atExpression(Date.parse(o.expires)),
-          ScheduleExpressionTimezone: 'UTC',
-          FlexibleTimeWindow: { Mode: 'OFF' },
-          ActionAfterCompletion: 'DELETE',
-          Description: `handsoff override expiry ${o.id}`.slice(0, 512),
-          Target: { Arn: env(ENV.OPERATOR_FUNCTION_ARN), RoleArn: env(ENV.SCHEDULER_ROLE_ARN), Input: JSON.stringify(input) },
-        }),
-      );
-  } catch (err) {
-    if (err instanceof ConflictException || (err as Error).name === 'ConflictException') return; // an earlier attempt scheduled it
-    throw err;
-  }
+  // 'exists': an earlier attempt scheduled it.
+  await createOneTimeSchedule({ name: expiryScheduleName(o.id), at: Date.parse(o.expires), description: `handsoff override expiry ${o.id}`, functionArn: env(ENV.OPERATOR_FUNCTION_ARN), input });
 };
 
 /** Sets `attribute` once (conditional): true for the caller that set it. */

@@ -28,6 +28,8 @@ import {
   type WaiterResult,
 } from './tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from './tokens.ts';
+import { wakeSweep } from './sweeps.ts';
+import { nextSweepSlot, sweptEverySlot } from '../../core/sweeps.ts';
 
 export type Registration = 'created' | 'reregistered' | 'replayed';
 
@@ -86,6 +88,14 @@ export const registerWaiter = async (waiter: Waiter): Promise<Registration> => (
  * the new token), so that callers need not read back what they just wrote.
  */
 export const registerWaiterItem = async <W extends Waiter>(waiter: W): Promise<{ registration: Registration; stored: W }> => {
+  const registered = await storeWaiter(waiter);
+  // A deployment or a bake that watches alarms is swept every slot while it is open
+  // (core/sweeps.ts): woken by its registration, again by a retry's (the first may have died first).
+  if (registered.stored.status === WaiterStatus.OPEN && sweptEverySlot(registered.stored)) await wakeSweep(nextSweepSlot(Date.now()), `a ${waiter.kind} opens`);
+  return registered;
+};
+
+const storeWaiter = async <W extends Waiter>(waiter: W): Promise<{ registration: Registration; stored: W }> => {
   const db = clients().dynamo();
   // The waiter is its own watch record: the names of its alarms, for on-alarm-event's filter.
   const watching = [...new Set(watchedAlarms(waiter as Waiter & { blocker?: { region: string; name: string } }).map((a) => a.name))];
@@ -104,7 +114,7 @@ export const registerWaiterItem = async <W extends Waiter>(waiter: W): Promise<{
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     const existing = await conflictingItem<W>(err, table.waiters(), { pk: waiter.pk });
-    if (!existing) return registerWaiterItem(waiter);
+    if (!existing) return storeWaiter(waiter);
     const registration = await adoptWaiter(existing, waiter.token);
     return { registration, stored: registration === 'reregistered' && waiter.token ? { ...existing, token: waiter.token } : existing };
   }

@@ -123,7 +123,8 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   }
   // A bake due already (a bake of zero) ends in this invocation, not by a schedule in the past.
   const due = stored.endsAt <= now + DUE_TOLERANCE_MS;
-  if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions);
+  // A blocker wait's end is its re-check, itself a safety net: no sweep after it (core/sweeps.ts).
+  if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions, { overdueSweep: stored.purpose !== 'blocker' });
   if (registration === 'created' && noun === 'bake') {
     await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(stored.durationSeconds) }]);
   }

@@ -233,9 +233,22 @@ describe('control plane', () => {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(f.Properties.Runtime).toBe('nodejs22.x');
       const vars = Object.keys(f.Properties.Environment.Variables);
-      for (const v of [ENV.DEPLOYMENTS_TABLE, ENV.WAITERS_TABLE, ENV.WINDOWS_TABLE, ENV.HOLIDAYS_TABLE, ENV.LANES_TABLE, ENV.EVENT_BUS_NAME, ENV.SCHEDULE_GROUP, ENV.SCHEDULER_ROLE_ARN, ENV.ARTIFACT_BUCKET, ENV.BAKE_END_FUNCTION_ARN]) {
+      for (const v of [ENV.DEPLOYMENTS_TABLE, ENV.WAITERS_TABLE, ENV.WINDOWS_TABLE, ENV.HOLIDAYS_TABLE, ENV.LANES_TABLE, ENV.EVENT_BUS_NAME, ENV.SCHEDULE_GROUP, ENV.SCHEDULER_ROLE_ARN, ENV.ARTIFACT_BUCKET, ENV.BAKE_END_FUNCTION_ARN, ENV.RECONCILE_FUNCTION_ARN]) {
         expect(vars).toContain(v);
       }
+    }
+  });
+
+  it('lets every handler that opens a wait or touches the lanes wake a sweep: the reconciler ARN from its fixed name, CreateSchedule and PassRole', () => {
+    const name = `${controlPlaneStack.stackName}-reconcile`;
+    const fns = resourcesOf(controlPlane, 'AWS::Lambda::Function');
+    expect(fns[functionId(HandlerName.RECONCILE)]!.Properties.FunctionName).toBe(name);
+    for (const h of [HandlerName.START_DEPLOYMENT, HandlerName.START_BAKE, HandlerName.BAKE_END, HandlerName.ROLLBACK, HandlerName.LANE, HandlerName.OPERATOR, HandlerName.RECONCILE]) {
+      expect(JSON.stringify(fns[functionId(h)]!.Properties.Environment.Variables[ENV.RECONCILE_FUNCTION_ARN])).toContain(`:function:${name}`);
+      const statements = statementsOf(h);
+      expect(statements.flatMap((st) => [st.Action].flat())).toEqual(expect.arrayContaining(['scheduler:CreateSchedule', 'iam:PassRole']));
+      const create = statements.find((st) => [st.Action].flat().includes('scheduler:CreateSchedule'))!;
+      expect(JSON.stringify(create.Resource)).toContain('schedule/handsoff-bakes/*');
     }
   });
 
@@ -308,10 +321,10 @@ describe('control plane', () => {
     });
   });
 
-  it('runs reconcile every 5 minutes with exactly the access it needs', () => {
+  it('runs reconcile every hour (its heartbeat; its other sweeps are woken) with exactly the access it needs', () => {
     const fnId = functionId(HandlerName.RECONCILE);
     controlPlane.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 hour)',
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 } })],
     });
@@ -461,7 +474,7 @@ describe('control plane', () => {
     }
   });
 
-  it('lets the bake scheduler invoke bake-end and operator (an override expiry) only', () => {
+  it('lets the bake scheduler invoke bake-end, operator (an override expiry) and reconcile (a woken sweep) only', () => {
     controlPlane.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'handsoff-bakes' });
     const policies = Object.values(resourcesOf(controlPlane, 'AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes('BakeSchedulerRole'),
@@ -473,6 +486,7 @@ describe('control plane', () => {
         Resource: [
           { 'Fn::GetAtt': [expect.stringMatching(/^BakeEndFunction/), 'Arn'] },
           { 'Fn::GetAtt': [expect.stringMatching(/^OperatorFunction/), 'Arn'] },
+          { 'Fn::GetAtt': [expect.stringMatching(/^ReconcileFunction/), 'Arn'] },
         ],
       },
     ]);

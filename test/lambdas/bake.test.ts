@@ -8,7 +8,7 @@ import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
 import type { StartBakeInput } from '../../core/contracts.ts';
 import { handler as startBakeHandler, startBake } from '../../lambdas/start-bake/index.ts';
-import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, sfn, invokeHandler, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, schedulesOf, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -53,7 +53,7 @@ describe('start-bake', () => {
   it('passes a bake of zero in the same invocation, without waiting for requests or a schedule', async () => {
     requests();
     await startBake({ ...input, durationSeconds: 0 });
-    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+    expect(schedulesOf('bake-end')).toEqual([]);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'bake-token' });
     expect(published().map((e) => e.type)).toEqual(['bake.started', 'bake.completed']);
   });
@@ -108,7 +108,7 @@ describe('start-bake', () => {
     alarms({ agg: 'OK' });
     await startBake(input);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'bake-token', error: 'AlarmMissing', cause: expect.stringContaining('faults') });
-    expect(scheduler).not.toHaveReceivedCommand(CreateScheduleCommand);
+    expect(schedulesOf('bake-end')).toEqual([]);
   });
 });
 

@@ -16,7 +16,7 @@ import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
 import type { AlarmStateChangeDetail, BusEvent, CodeDeployStateChangeDetail } from '../../core/contracts.ts';
-import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NOW, sfn, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NEXT_SWEEP, NOW, sfn, useAwsMocks } from './support.ts';
 import { agg, bakeWaiter, deploymentWaiter, scope } from './waiter-fixtures.ts';
 
 useAwsMocks();
@@ -125,7 +125,7 @@ describe('the reconciler', () => {
 
     // Less than a minute on, the handler (or its retry) may still be at it: left alone.
     vi.setSystemTime(NOW.getTime() + 30_000);
-    await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+    await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 0, completed: 0, failed: 0 });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
 
     vi.setSystemTime(NOW.getTime() + 2 * MINUTE);

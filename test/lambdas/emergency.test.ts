@@ -17,7 +17,7 @@ import { notify } from '../../lambdas/notify/index.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
 import { BAKE_INPUT, MIN, PIPELINE, tables, type Item } from './operator-tables.ts';
-import { $metadata, cloudWatch, ddb, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, ddb, NOW, published, scheduler, schedulesOf, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -157,8 +157,10 @@ describe('an approval reaches the running waits of the change', () => {
       ['bake#old', NOW.getTime() + 1000],
       ['bake#hold', NOW.getTime() + 1000],
     ]);
-    expect(scheduler).toHaveReceivedCommandTimes(CreateScheduleCommand, 3);
+    expect(schedulesOf('bake-end')).toHaveLength(3);
     expect(scheduler).toHaveReceivedCommandWith(CreateScheduleCommand, { ScheduleExpression: 'at(2026-12-01T18:08:00)' });
+    // Each moved end wakes the sweep just past it (core/sweeps.ts): 18:05 for the ends due now, 18:10 for 18:08.
+    expect(schedulesOf('reconcile').map((i) => i.ScheduleExpression)).toEqual(['at(2026-12-01T18:10:00)', 'at(2026-12-01T18:05:00)', 'at(2026-12-01T18:05:00)']);
   });
 
   it('a bake that starts after the approval lasts the floor; one whose emergency record cannot be read keeps its length', async () => {

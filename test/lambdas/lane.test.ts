@@ -6,7 +6,7 @@ import { handler as laneHandler, lane } from '../../lambdas/lane/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { handOver, markLanesInUse, releaseHolder } from '../../lambdas/shared/lanes.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { $metadata, ddb, events, published, sfn, invokeHandler, useAwsMocks } from './support.ts';
+import { $metadata, ddb, events, NEXT_SWEEP, published, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -179,7 +179,7 @@ describe('lane', () => {
       await lane({ action: 'acquire', pipeline: 'p', change: 'c2', stage: 'wave-1', taskToken: 't2', execution: execution('c2') });
       expect(items.get('p#wave-1|holder')).toMatchObject({ change: 'c1', execution: execution('c1') });
       // Nothing to do while c1 runs.
-      await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+      await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 0, completed: 0, failed: 0 });
       expect(tokensSent()).toEqual(['t1']);
       // c1's execution ends without releasing (stopped by hand, or its Lambda never ran).
       statuses.set(execution('c1'), status);
@@ -290,7 +290,7 @@ describe('lane', () => {
       expect(items.has('p#wave-1|wait#c2')).toBe(false);
       expect(tokensSent().filter((t) => t === 't2')).toHaveLength(2);
       // and once told, nothing more
-      await expect(reconcile()).resolves.toEqual({ checked: 0, completed: 0, failed: 0 });
+      await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 0, completed: 0, failed: 0 });
     });
 
     it('hands a free lane to the change waiting for it (a release that died before its hand-over)', async () => {

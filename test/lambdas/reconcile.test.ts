@@ -8,7 +8,7 @@ import { onAlarmEvent } from '../../lambdas/on-alarm-event/index.ts';
 import { onDeploymentEvent } from '../../lambdas/on-deployment-event/index.ts';
 import { reconcile } from '../../lambdas/reconcile/index.ts';
 import { OPEN_WAITERS_INDEX } from '../../lambdas/shared/tables.ts';
-import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
+import { $metadata, cloudWatch, codeDeploy, ddb, fakeWaiters, NEXT_SWEEP, NOW, published, scheduler, sfn, useAwsMocks } from './support.ts';
 import { agg, bakeWaiter as baseBake, deploymentWaiter, scope } from './waiter-fixtures.ts';
 
 useAwsMocks();
@@ -65,7 +65,7 @@ describe('reconcile', () => {
     openIndex();
     codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Succeeded' } });
     codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { status: 'InProgress' } });
-    await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 1, failed: 0 });
+    await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 2, completed: 1, failed: 0 });
     expect(codeDeploy).toHaveReceivedCommandWith(GetDeploymentCommand, { deploymentId: 'd-1' });
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
       taskToken: 'token-d-1',
@@ -83,7 +83,7 @@ describe('reconcile', () => {
 
     // The late event is then a no-op, and so is the next run.
     await expect(onDeploymentEvent({ source: 'aws.codedeploy', 'detail-type': 'x', region: 'sa-east-1', time: NOW.toISOString(), detail: { region: 'sa-east-1', application: 'a', deploymentGroup: 'g', deploymentId: 'd-1', state: 'SUCCESS' } })).resolves.toEqual({ outcome: 'duplicate' });
-    await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+    await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 1, completed: 0, failed: 0 });
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
   });
 
@@ -93,7 +93,7 @@ describe('reconcile', () => {
       openIndex();
       codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Succeeded' } });
       cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('service unavailable'), { name: 'InternalServiceError' }));
-      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+      await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 1, completed: 0, failed: 0 });
       expect(sfn).not.toHaveReceivedAnyCommand();
       expect(store.get('deployment#d-1')).toMatchObject({ status: 'OPEN' });
       expect(published()).toEqual([]);
@@ -108,7 +108,7 @@ describe('reconcile', () => {
       openIndex();
       codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).resolves({ deploymentInfo: { status: 'Succeeded' } });
       alarms({});
-      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 1 });
+      await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 1, completed: 0, failed: 1 });
       expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'token-d-1', error: 'AlarmMissing', cause: expect.stringContaining(agg) });
       expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
       expect(store.get('deployment#d-1')).toMatchObject({ status: 'DONE', result: { ok: false, error: 'AlarmMissing' } });
@@ -154,7 +154,7 @@ describe('reconcile', () => {
     store = fakeWaiters([bakeWaiter('b-late'), bakeWaiter('b-recent', { endsAt: NOW.getTime() - 30_000 })]);
     openIndex();
     cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: [80, 70] }] });
-    await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 1, failed: 0 });
+    await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 2, completed: 1, failed: 0 });
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-b-late', output: JSON.stringify({ bakeId: 'b-late', requests: 150 }) });
     expect(published()).toEqual([expect.objectContaining({ type: 'bake.completed', requests: 150, unit: 'sae1-az1' })]);
     expect(store.get('bake#b-recent')).toMatchObject({ status: 'OPEN' });
@@ -254,7 +254,7 @@ describe('reconcile', () => {
       store = fakeWaiters([blockerWaiter('w-1')]);
       openIndex();
       cloudWatch.on(DescribeAlarmsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
-      await expect(reconcile()).resolves.toEqual({ checked: 1, completed: 0, failed: 0 });
+      await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 1, completed: 0, failed: 0 });
       expect(sfn).not.toHaveReceivedAnyCommand();
     });
 
@@ -294,7 +294,7 @@ describe('reconcile', () => {
     openIndex();
     codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-1' }).rejects(Object.assign(new Error('no such deployment'), { name: 'DeploymentDoesNotExistException' }));
     codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { status: 'Stopped' } });
-    await expect(reconcile()).resolves.toEqual({ checked: 2, completed: 0, failed: 1 });
+    await expect(reconcile()).resolves.toEqual({ nextSweep: NEXT_SWEEP, checked: 2, completed: 0, failed: 1 });
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'token-d-2', error: 'DeploymentFailed' });
   });
 });

@@ -13,7 +13,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CopyObjectCommand, HeadObjectCommand, NotFound, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { CopyMetadata } from '../../core/build.ts';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -45,6 +45,7 @@ export const TABLES = {
   [ENV.OPERATOR_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:operator',
   [ENV.EVENT_BUS_NAME]: 'handsoff-bus',
   [ENV.BAKE_END_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:bake-end',
+  [ENV.RECONCILE_FUNCTION_ARN]: 'arn:aws:lambda:us-west-2:111122223333:function:reconcile',
   [ENV.SCHEDULER_ROLE_ARN]: 'arn:aws:iam::111122223333:role/scheduler',
   [ENV.SCHEDULE_GROUP]: 'handsoff',
   [ENV.ARTIFACT_BUCKET]: 'handsoff-artifacts',
@@ -98,6 +99,8 @@ const testClients = (): AwsClients => {
 };
 
 export const NOW = new Date('2026-12-01T18:00:00Z');
+/** The reconciler's sweep slot after NOW (18:00 on the five-minute grid, core/sweeps.ts): the sweep a handler or a sweep at NOW wakes. */
+export const NEXT_SWEEP = '2026-12-01T18:05:00.000Z';
 
 /** Call at the top of a test file. */
 export const useAwsMocks = (): void => {
@@ -227,3 +230,10 @@ export const fakeWatches = (): Map<string, Record<string, any>> => {
 /** Invokes a wrapped handler as Lambda would: its input parsed with its contract first. */
 export const invokeHandler = <I, O>(handler: (event: I, context: Context) => Promise<O>, event: unknown): Promise<O> =>
   handler(event as I, { functionName: 'handsoff-test', awsRequestId: 'r-1' } as unknown as Context);
+
+/** The one-time schedules created that invoke `handler` (bake-end: bake ends; reconcile: sweep wakes, core/sweeps.ts), in order. */
+export const schedulesOf = (handler: string) =>
+  scheduler
+    .commandCalls(CreateScheduleCommand)
+    .map((c) => c.args[0].input)
+    .filter((i) => i.Target?.Arn?.endsWith(`:function:${handler}`));

@@ -3,7 +3,7 @@
  * functions construct turns these into IAM statements.
  */
 import { Duration } from 'aws-cdk-lib';
-import { RECONCILE_PERIOD_SECONDS } from '../../../core/contracts.ts';
+import { RECONCILE_HEARTBEAT_SECONDS } from '../../../core/sweeps.ts';
 import { OPEN_WAITERS_INDEX, type TableName } from '../../../core/tables.ts';
 import { HandlerName } from '../../../statemachines/resources.ts';
 
@@ -101,6 +101,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     // The source of the region copy (CopyObject reads the pinned version).
     readArtifacts: true,
     regionArtifacts: 'copy',
+    // CreateSchedule: an open deployment wakes the reconciler's next sweep (core/sweeps.ts).
+    schedules: ['CreateSchedule'],
   },
   [HandlerName.START_BAKE]: {
     // operators: the change's emergency record (GetItem): an approved one shortens the bake;
@@ -128,6 +130,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     readArtifacts: true,
     // HeadObject of the copy a rollback restores: there, its ETag, its SHA-256.
     regionArtifacts: 'read',
+    // CreateSchedule: an open rollback deployment wakes the reconciler's next sweep (core/sweeps.ts).
+    schedules: ['CreateSchedule'],
   },
   // Reads how the commit reached main: pull requests, their approvals and rules, the commit.
   [HandlerName.REVIEW_GATE]: { readReviews: true, publishes: false },
@@ -138,7 +142,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
   [HandlerName.START_CHANGE]: { tables: { changes: ['GetItem', 'PutItem'] }, startPipelines: true, publishes: false },
   // UpdateItem on the waiters table: the lanes marker (core/tables.ts LANES_MARKER_KEY) an acquire touches first.
   // Query on the operators table: release batching never supersedes an approved emergency (lambdas/shared/batching.ts).
-  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'], operators: OPERATORS_READ, audit: AUDIT_APPEND }, completeTasks: COMPLETE_TASKS },
+  // CreateSchedule: a touch of the lanes wakes the reconciler's next sweep, which looks at them (core/sweeps.ts).
+  [HandlerName.LANE]: { tables: { lanes: READ_WRITE, waiters: ['UpdateItem'], operators: OPERATORS_READ, audit: AUDIT_APPEND }, completeTasks: COMPLETE_TASKS, schedules: ['CreateSchedule'] },
   [HandlerName.ON_DEPLOYMENT_EVENT]: { tables: { ...STATE_TABLES, audit: AUDIT_APPEND }, readDeployments: true, completeTasks: COMPLETE_TASKS },
   // Fails or clears the waiters watching the alarm (lambdas/on-alarm-event): finds them in the
   // open-waiters index (filtered on `watching`) and finishes them; no deployment, alarm or schedule API.
@@ -177,7 +182,7 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     // SendTaskHeartbeat: an overdue blocker wait that still holds is re-armed (bakes.ts).
     completeTasks: COMPLETE_TASKS,
     schedules: ['CreateSchedule', 'DeleteSchedule'],
-    // A sweep of every open waiter; well within the five minutes between two sweeps.
+    // A sweep of every open waiter; well within the five minutes between two sweep slots.
     timeout: Duration.minutes(2),
   },
   // What people do (lambdas/operator): records overrides and emergencies, appends to the audit trail.
@@ -232,5 +237,5 @@ export const CONSOLE_ACCESS: HandlerAccess = {
   describeAlarms: true,
 };
 
-/** How often the reconciler sweeps the open waiters. */
-export const RECONCILE_RATE = Duration.seconds(RECONCILE_PERIOD_SECONDS);
+/** The reconciler's heartbeat: its standing schedule (its other sweeps are woken, core/sweeps.ts). */
+export const RECONCILE_RATE = Duration.seconds(RECONCILE_HEARTBEAT_SECONDS);

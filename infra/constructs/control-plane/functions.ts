@@ -73,7 +73,8 @@ const fixedFunction = (stack: Stack, handler: HandlerName): { name: string; arn:
 
 /**
  * What every handler's environment holds: the bus, the schedules, the artifact bucket, the
- * tables, and bake-end's ARN (the target of bake schedules).
+ * tables, bake-end's ARN (the target of bake schedules) and the reconciler's (the target of
+ * a sweep's wake, core/sweeps.ts).
  */
 export const handlerEnvironment = (deps: HandlerDeps, bakeEndArn: string): Record<string, string> => ({
   [ENV.EVENT_BUS_NAME]: deps.bus.eventBusName,
@@ -82,17 +83,19 @@ export const handlerEnvironment = (deps: HandlerDeps, bakeEndArn: string): Recor
   [ENV.ARTIFACT_BUCKET]: deps.artifacts.bucketName,
   [ENV.ACCOUNT_ID]: Stack.of(deps.bus).account,
   [ENV.BAKE_END_FUNCTION_ARN]: bakeEndArn,
+  [ENV.RECONCILE_FUNCTION_ARN]: reconcileFunctionArn(Stack.of(deps.bus)),
   ...tableEnvironment(deps.tables),
 });
 
 /** Handlers that schedule themselves, so their names are fixed (their ARN is in their own environment). */
-const FIXED_NAMES: readonly HandlerName[] = [HandlerName.BAKE_END, HandlerName.OPERATOR];
+const FIXED_NAMES: readonly HandlerName[] = [HandlerName.BAKE_END, HandlerName.OPERATOR, HandlerName.RECONCILE];
 
 /**
  * Every handler's function, bake-end first: the others get its ARN in their environment.
- * bake-end schedules its own next end check and the operator the expiry of an override (a
- * schedule that invokes it), so they need their own ARN: from a fixed name, as a reference to
- * itself would be circular.
+ * bake-end schedules its own next end check, the operator the expiry of an override (a
+ * schedule that invokes it) and the reconciler its own next sweep, so they need their own
+ * ARN: from a fixed name, as a reference to itself would be circular (every handler gets the
+ * reconciler's, from its fixed name too).
  */
 export const createFunctions = (
   stack: Stack,
@@ -116,6 +119,9 @@ export const createFunctions = (
 
 /** The operator function's ARN (from its fixed name), for a function that runs the operator's code. */
 export const operatorFunctionArn = (stack: Stack): string => fixedFunction(stack, HandlerName.OPERATOR).arn;
+
+/** The reconciler's ARN (from its fixed name): what a sweep's wake invokes. */
+export const reconcileFunctionArn = (stack: Stack): string => fixedFunction(stack, HandlerName.RECONCILE).arn;
 
 /**
  * One function of the control plane (Node.js 22, arm64) with its own role and log group:
@@ -315,7 +321,7 @@ export const grantAccess = (
           stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${BAKE_SCHEDULE_GROUP}/*` }),
         ],
       }),
-      'One-time bake-end and override-expiry schedules are named per bake or override at run time; the pattern covers only the handsoff schedule group.',
+      'One-time bake-end, override-expiry and sweep schedules are named per bake, override or sweep slot at run time; the pattern covers only the handsoff schedule group.',
     );
     if (access.schedules.includes('CreateSchedule')) deps.schedulerRole.grantPassRole(role);
   }
