@@ -41,14 +41,15 @@ export const overdueSweepSlot = (endsAt: number): number => Math.ceil((endsAt + 
 
 /**
  * Whether an open waiter is swept every slot while it is open: a deployment, a rollback
- * deployment, or a bake that watches alarms (the change just deployed there). A hold or a
+ * deployment, or a bake that watches alarms (the change just deployed there; any purpose but
+ * `hold` and `blocker` is a bake, as lambdas/shared/bakes.ts purposeOf reads it). A hold or a
  * blocker wait (the change waits where it is, its units baked) is swept at its end, and its
  * alarms are read by every heartbeat: a lost alarm event during one costs at most an hour.
  */
 export const sweptEverySlot = (w: { kind: Waiter['kind']; alarms?: readonly unknown[]; purpose?: string }): boolean =>
   w.kind === WaiterKind.DEPLOYMENT ||
   w.kind === WaiterKind.ROLLBACK ||
-  (w.kind === WaiterKind.BAKE && (w.purpose ?? 'bake') === 'bake' && (w.alarms ?? []).length > 0);
+  (w.kind === WaiterKind.BAKE && w.purpose !== 'hold' && w.purpose !== 'blocker' && (w.alarms ?? []).length > 0);
 
 /** Scheduler names allow [0-9a-zA-Z-_.], at most 64 characters: the slot's epoch minute. */
 export const sweepScheduleName = (slot: number): string => `handsoff-sweep-${Math.floor(slot / 60_000)}`;

@@ -11,7 +11,6 @@ import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause, unrestoredEarlier } from '../shared/failure.ts';
 import { markFinalPublished, settleChange } from '../shared/emergency-hold.ts';
-import { FINAL_STATUS_OF_EVENT } from '../../core/operators.ts';
 import { testsFailureReason } from '../shared/test-failure.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
@@ -70,7 +69,7 @@ export const notify = async (input: NotifyInput): Promise<NotifyOutput> => {
     return { published: true };
   }
   await publish([{ type, pipeline, change, stage, region: where, unit, target, ...extra }]);
-  if (FINAL_STATUS_OF_EVENT[type] && pipeline && change) await markFinalPublished(type, pipeline, change);
+  await markFinalPublished(type, pipeline, change);
   return { published: true };
 };
 

@@ -44,7 +44,6 @@ export const bakeIdOf = (s: StepScope): string =>
 export const scheduleName = (bakeId: string, extension: number): string =>
   `handsoff-bake-${createHash('sha256').update(bakeId).digest('hex').slice(0, 40)}-${extension}`;
 
-
 /**
  * Schedules a bake's (or hold's) end check at `endsAt`, and wakes the reconciler's sweep of the
  * slot just past it (core/sweeps.ts overdueSweepSlot), which ends it should this schedule be

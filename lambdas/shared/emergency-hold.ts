@@ -122,9 +122,31 @@ export const endEmergency = async (pipeline: string, change: string): Promise<nu
  * published already (markFinalPublished), by an attempt that died before it answered.
  */
 export const settleChange = async (type: string, pipeline: string | undefined, change: string | undefined): Promise<{ published: boolean }> => {
+  const final = finalOf(type, pipeline, change);
+  if (!final) return { published: false };
+  const before = await setOnChange(final.pipeline, final.change, 'status', final.status);
+  await endEmergency(final.pipeline, final.change);
+  return { published: before?.finalPublished === type };
+};
+
+/**
+ * Records that a change's final event was published (after PutEvents), so that a retry of a
+ * notify that died after publishing does not publish it again. Nothing for an event that
+ * ends no change, or a change without a record.
+ */
+export const markFinalPublished = async (type: string, pipeline: string | undefined, change: string | undefined): Promise<void> => {
+  const final = finalOf(type, pipeline, change);
+  if (final) await setOnChange(final.pipeline, final.change, 'finalPublished', type);
+};
+
+/** The change an event of `type` ends, with its final status; undefined for any other event. */
+const finalOf = (type: string, pipeline: string | undefined, change: string | undefined): { status: string; pipeline: string; change: string } | undefined => {
   const status = FINAL_STATUS_OF_EVENT[type];
-  if (!status || !pipeline || !change) return { published: false };
-  let before: ChangeStartedItem | undefined;
+  return status && pipeline && change ? { status, pipeline, change } : undefined;
+};
+
+/** Sets one attribute of a change's record, if it exists: the record as it was (undefined: none). */
+const setOnChange = async (pipeline: string, change: string, attribute: string, value: string): Promise<ChangeStartedItem | undefined> => {
   try {
     const out = await clients()
       .dynamo()
@@ -132,33 +154,16 @@ export const settleChange = async (type: string, pipeline: string | undefined, c
         new UpdateCommand({
           TableName: table.changes(),
           Key: changeKey(pipeline, change),
-          UpdateExpression: 'SET #status = :status',
+          UpdateExpression: 'SET #attribute = :value',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status },
+          ExpressionAttributeNames: { '#attribute': attribute },
+          ExpressionAttributeValues: { ':value': value },
           ReturnValues: 'ALL_OLD',
         }),
       );
-    before = out?.Attributes as ChangeStartedItem | undefined;
+    return out?.Attributes as ChangeStartedItem | undefined;
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
+    return undefined;
   }
-  await endEmergency(pipeline, change);
-  return { published: before?.finalPublished === type };
 };
-
-/**
- * Records that a change's final event was published (after PutEvents), so that a retry of a
- * notify that died after publishing does not publish it again. Only a record that exists.
- */
-export const markFinalPublished = (type: string, pipeline: string, change: string): Promise<boolean> =>
-  conditionalWrite(
-    new UpdateCommand({
-      TableName: table.changes(),
-      Key: changeKey(pipeline, change),
-      UpdateExpression: 'SET #published = :type',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#published': 'finalPublished' },
-      ExpressionAttributeValues: { ':type': type },
-    }),
-  );

@@ -33,9 +33,10 @@ describe('notify', () => {
     // Recorded after PutEvents, on the change's own record.
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: 'changes',
-      UpdateExpression: 'SET #published = :type',
+      UpdateExpression: 'SET #attribute = :value',
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':type': 'change.completed' },
+      ExpressionAttributeNames: { '#attribute': 'finalPublished' },
+      ExpressionAttributeValues: { ':value': 'change.completed' },
     });
     // The retry finds it recorded: the outcome is settled again, the event not published again.
     ddb.on(UpdateCommand, { TableName: 'changes', ReturnValues: 'ALL_OLD' }).resolves({ Attributes: { pk: 'storefront-api#c1', status: 'succeeded', finalPublished: 'change.completed' } });

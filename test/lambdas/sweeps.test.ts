@@ -63,6 +63,8 @@ describe('the sweep grid', () => {
     expect(sweptEverySlot({ kind: 'rollback' })).toBe(true);
     expect(sweptEverySlot({ kind: 'bake', alarms })).toBe(true);
     expect(sweptEverySlot({ kind: 'bake', purpose: 'bake', alarms })).toBe(true);
+    // An unknown purpose is read as a bake (bakes.ts purposeOf): swept every slot, never less.
+    expect(sweptEverySlot({ kind: 'bake', purpose: 'soak', alarms })).toBe(true);
     expect(sweptEverySlot({ kind: 'bake', alarms: [] })).toBe(false);
     expect(sweptEverySlot({ kind: 'bake' })).toBe(false);
     expect(sweptEverySlot({ kind: 'bake', purpose: 'hold', alarms })).toBe(false);
