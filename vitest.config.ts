@@ -26,14 +26,22 @@ const SHARED = [
   'test/console/{app,page,signin,report,aws-backend}.test.ts',
 ];
 
+/**
+ * The suite's one wall-clock limit. Nothing in the suite waits on the wall clock: simulations run
+ * in virtual time and finish when their work is done, however loaded the machine. This limit only
+ * catches a hung test, a hook, a poll or a browser step, so it is far above any quiet duration
+ * (a loaded machine stretches a run many times over). No test file sets a lower one
+ * (test/projects.test.ts): a test, a hook, `expect.poll` and Playwright read this one.
+ */
+export const WALL_CLOCK_LIMIT_MS = 600_000;
+
 export default defineConfig({
   test: {
-    // Nothing in the suite waits on the wall clock: simulations run in virtual time and finish
-    // when their work is done, however loaded the machine. These limits only catch a hung test,
-    // so they are far above any run's quiet duration (a loaded machine stretches a run many
-    // times over). Set no lower limit in a test file.
-    testTimeout: 600_000,
-    hookTimeout: 600_000,
+    testTimeout: WALL_CLOCK_LIMIT_MS,
+    hookTimeout: WALL_CLOCK_LIMIT_MS,
+    // expect.poll retries until its condition holds (a page that updates, a request that lands):
+    // Vitest's default gives up after one second, which a loaded machine can take for a paint.
+    expect: { poll: { timeout: WALL_CLOCK_LIMIT_MS / 2 } },
     pool: 'forks',
     // One worker per core (Vitest's default keeps one core free: one worker on two cores).
     // The end-to-end files spend their time in a child `handsoff` process while their worker

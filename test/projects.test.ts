@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createVitest } from 'vitest/node';
+import { WALL_CLOCK_LIMIT_MS } from '../vitest.config.ts';
 
 const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
 
@@ -44,4 +45,43 @@ describe('the test projects', () => {
       expect(ISOLATED_ONLY.test(readFileSync(path.join(TEST_DIR, file), 'utf8')), file).toBe(true);
     }
   });
+
+  it('leave the wall clock to the config: no test file sets a limit of its own below it', () => {
+    const own = wallClockLimits(
+      (readdirSync(TEST_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== 'projects.test.ts').map((f) => [f, readFileSync(path.join(TEST_DIR, f), 'utf8')]),
+    );
+    expect(own.filter((l) => l.ms < WALL_CLOCK_LIMIT_MS)).toEqual([]);
+    // The rule sees what it must: a hook's, a test's, a poll's, a spawn's and Playwright's limits.
+    expect(
+      wallClockLimits([
+        ['a.ts', "beforeAll(async () => {\n  run = await go();\n}, 120_000);"],
+        ['b.ts', "it('x', () => {\n  y();\n}, 5000);"],
+        ['c.ts', 'await expect.poll(() => n, { timeout: 60_000 }).toBe(1);'],
+        ['d.ts', "spawnSync(node, args, { cwd, timeout: 120_000 });"],
+        ['e.ts', 'await page.getByRole("img").waitFor({ timeout: 30000 });\npage.setDefaultTimeout(1000);'],
+        ['f.ts', "const MIN = 60_000;\nsetTimeout(() => create(p), at + 90 * MIN);"],
+      ]).map((l) => [l.file, l.ms]),
+    ).toEqual([
+      ['a.ts', 120_000],
+      ['b.ts', 5000],
+      ['c.ts', 60_000],
+      ['d.ts', 120_000],
+      ['e.ts', 30_000],
+      ['e.ts', 1000],
+    ]);
+  });
 });
+
+/**
+ * Wall-clock limits written in test files: a number after a test's or hook's body (`}, N)`), a
+ * `timeout: N` option (a poll, a spawn, a Playwright step) and a Playwright default. Virtual
+ * time in a simulator's scenario (a `setTimeout` under fake timers) is not a limit.
+ */
+const wallClockLimits = (files: Array<[string, string]>): Array<{ file: string; ms: number; text: string }> =>
+  files.flatMap(([file, text]) =>
+    [...text.matchAll(/^\s*\}, ([\d_]+)\);?\s*$|\btimeout: ([\d_]+)|setDefault(?:Navigation)?Timeout\(([\d_]+)\)/gm)].map((m) => ({
+      file,
+      ms: Number((m[1] ?? m[2] ?? m[3])!.replaceAll('_', '')),
+      text: m[0].trim(),
+    })),
+  );

@@ -46,7 +46,7 @@ describe('the page over handsoff console', () => {
     await signIn('dave');
     await page.getByRole('img', { name: /^Pipeline graph at .* UTC: storefront-api/ }).waitFor();
     // The page follows the run by itself: c1 appears without a reload.
-    await expect.poll(() => page.locator('table.changes tr[data-change="c1"]').count(), { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => page.locator('table.changes tr[data-change="c1"]').count()).toBe(1);
     await page.goto(`${consoleRun.url}/changes/c1`);
     await page.getByRole('img', { name: /^Rollout timeline of change c1/ }).waitFor();
     await expect.poll(auditTypes).toContain('change.received');

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { WALL_CLOCK_LIMIT_MS } from '../../vitest.config.ts';
 import type { HandsoffEvent } from '../../core/events.ts';
 import { FINAL_STATUSES, judgeDecider, type OperatorAction, type OperatorResult } from '../../core/operators.ts';
 import type { ConsoleBackend, PipelineView } from '../../console/api.ts';
@@ -32,6 +33,9 @@ export interface Browser {
 export const launch = async (): Promise<Browser & { outside: string[] }> => {
   const dir = mkdtempSync(join(tmpdir(), 'handsoff-chromium-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+  // Playwright's own limits (30 s a step) are wall-clock limits a loaded machine can trip: the suite's one limit instead.
+  context.setDefaultTimeout(WALL_CLOCK_LIMIT_MS / 2);
+  context.setDefaultNavigationTimeout(WALL_CLOCK_LIMIT_MS / 2);
   const outside: string[] = [];
   await context.route(/.*/, (route) => {
     const url = new URL(route.request().url());

@@ -16,7 +16,7 @@ const scenario = JSON.parse(readFileSync('examples/batching-scenario.json', 'utf
 let events: HandsoffEvent[];
 beforeAll(async () => {
   events = await simulateJson(scenario, [PIPELINE]);
-}, 120_000);
+});
 
 const viewAt = (iso: string) => {
   const nowMs = Date.parse(iso);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   stack = built.controlPlane;
   controlPlane = Template.fromStack(built.controlPlane);
   targets = built.targets.map((s) => ({ stack: s, template: Template.fromStack(s) }));
-}, 600_000);
+});
 
 const resourcesOf = (t: Template, type: string): Resources => t.findResources(type) as Resources;
 const resolved = (value: unknown): string => JSON.stringify(stack.resolve(value));

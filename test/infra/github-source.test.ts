@@ -230,7 +230,6 @@ describe('cdk synth with bad source context', () => {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: mkdtempSync(path.join(tmpdir(), 'handsoff-src-')) },
-      timeout: 120_000,
     });
 
   it.each([

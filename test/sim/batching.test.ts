@@ -35,7 +35,7 @@ describe('release batching: four changes merged while wave 1 is busy', () => {
   let events: HandsoffEvent[];
   beforeAll(async () => {
     events = await simulateJson(scenario, [PIPELINE]);
-  }, 120_000);
+  });
 
   it('supersedes the changes waiting for wave 1 by the newest, which completes', () => {
     const superseded = ofType(events, 'change.superseded');
@@ -88,7 +88,7 @@ describe('batching: false keeps strict one-by-one order', () => {
   beforeAll(async () => {
     const strict = writeJson('strict-pipeline.json', { ...JSON.parse(readFileSync(PIPELINE, 'utf8')), batching: false });
     events = await simulateJson(scenario, [strict]);
-  }, 120_000);
+  });
 
   it('deploys all four changes, in merge order, everywhere', () => {
     expect(ofType(events, 'change.superseded')).toEqual([]);
@@ -108,7 +108,7 @@ describe('batching: the newest change fails in wave 1 after superseding the wait
       changes: scenario.changes.map((c) => (c.id === 'c4' ? { ...c, behavior: { kind: 'faults', rate: 0.5, regions: ['sa-east-1'] } } : c)),
     };
     events = await simulateJson(failing, [PIPELINE]);
-  }, 120_000);
+  });
 
   it('rolls each stage back to the revision it ran last', () => {
     expect(ofType(events, 'change.superseded').map((e) => e.by)).toEqual(['c4', 'c4']);
@@ -141,7 +141,7 @@ describe('batching: an approved emergency among the waiting changes', () => {
       },
       [PIPELINE],
     );
-  }, 120_000);
+  });
 
   it('is never superseded by a newer normal change: it takes wave 1, the older one is superseded by it, the newer one follows it', () => {
     expect(ofType(events, 'change.superseded').map((e) => [e.change, e.by, e.stage])).toEqual([['c2', 'c3', 'wave-1']]);

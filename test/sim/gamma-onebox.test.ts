@@ -41,7 +41,7 @@ beforeAll(async () => {
     },
     files,
   );
-}, 300_000);
+});
 
 describe('a healthy change in gamma', () => {
   it("deploys gamma's one-box first, bakes it for the one-box bake, then the fleet", () => {

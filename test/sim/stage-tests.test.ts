@@ -49,7 +49,7 @@ beforeAll(async () => {
     },
     Object.values(files),
   );
-}, 300_000);
+});
 
 describe('a healthy change', () => {
   it('passes the suite of every pre-production stage, zeta the backward-compatibility one', () => {

@@ -52,7 +52,7 @@ beforeAll(async () => {
   const [a, b] = await Promise.all([simulateJson(scenario(3)), simulateJson(scenario(30, ['2027-01-04', '2027-01-05']))]);
   short = runOf(a);
   long = runOf(b);
-}, 600_000);
+});
 
 describe.each([
   ['3 days', () => short, 3],
