@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { DeploymentTarget } from './model.ts';
 import { ArtifactRef } from './artifact-contracts.ts';
+import { isAlarmName } from './operator-items.ts';
 
 export * from './step-errors.ts';
 export * from './bus-events.ts';
@@ -175,13 +176,31 @@ export type CheckWindowInput = z.infer<typeof CheckWindowInput>;
  * How long after a check blocked by an alarm the gate's decision is taken again at the latest
  * (`nextOpening`): a safety net, the blocker wait normally ends on the alarm's OK event. The
  * re-check runs in the blocker wait's handler (bake-end), not in the execution: while the gate
- * would stay closed for the same alarm the wait is re-armed for another period, and the
- * execution wakes only when the decision changed (open, another reason), so a wait of any
- * length costs the execution a fixed number of history events. It is the last of two nets:
- * the reconciler's hourly heartbeat (core/sweeps.ts) reads every blocking alarm and ends the
- * wait of one whose event was lost; a day of waiting costs 24 re-checks.
+ * would stay closed for the same alarm the wait is re-armed for another period
+ * (blockerRecheckSeconds), and the execution wakes only when the decision changed (open,
+ * another reason), so a wait of any length costs the execution a fixed number of history
+ * events.
  */
 export const BLOCKER_RECHECK_SECONDS = 3600;
+
+/** The longest period between two re-checks of a blocker wait blocked by an alarm: a day. */
+export const BLOCKER_RECHECK_MAX_SECONDS = 24 * 3600;
+
+/**
+ * The period a blocker wait is re-armed for at its `extension`-th re-arm (1, 2, ...), when its
+ * gate would stay closed by the same blocker.
+ * - Blocked by an alarm: the period doubles from BLOCKER_RECHECK_SECONDS, up to
+ *   BLOCKER_RECHECK_MAX_SECONDS (1 h to the first re-check, then 2, 4, 8, 16 h, then daily).
+ *   The re-check is the last of two nets for a lost state-change event: the reconciler's
+ *   hourly heartbeat (core/sweeps.ts) reads every blocking alarm and ends the wait of one whose
+ *   event was lost. So a lost event still costs at most an hour, and a month's freeze costs 33
+ *   re-checks, not 720.
+ * - Held by an approved emergency (its blocker is the pipeline's emergency-hold key, no
+ *   alarm), or by a blocker it does not name: every hour, since no heartbeat reads it. The
+ *   emergency's end ends the wait; the re-check is its net.
+ */
+export const blockerRecheckSeconds = (extension: number, blocker: string | undefined): number =>
+  blocker !== undefined && isAlarmName(blocker) ? Math.min(BLOCKER_RECHECK_SECONDS * 2 ** Math.max(0, extension), BLOCKER_RECHECK_MAX_SECONDS) : BLOCKER_RECHECK_SECONDS;
 
 /**
  * The grid of the reconciler's sweeps (core/sweeps.ts): a lost event of a deployment or a
@@ -256,7 +275,7 @@ export const StartBakeInput = StepScope.extend({
   /**
    * With `purpose: 'blocker'`: what the gate asked (its `team`, `alarms`, `window`). At `until`
    * the wait takes the gate's decision again: still closed by `blocker` in the same state, it
-   * re-arms itself for BLOCKER_RECHECK_SECONDS without waking the execution; otherwise it
+   * re-arms itself for another period (blockerRecheckSeconds) without waking the execution; otherwise it
    * succeeds and the gate decides (and publishes). Without it (a wait started by an older
    * definition) it succeeds at `until`, as before.
    */

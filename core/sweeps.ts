@@ -6,8 +6,8 @@
  *   alarms (a lost alarm event): these are swept every SWEEP_PERIOD_MS while they are open.
  *   They last minutes to hours, so this costs a fixed number of sweeps per step.
  * - a closed-window hold, a bake that watches no alarm and a blocker wait only end on
- *   their bake-end schedule (a blocker wait also on its alarm's event, or at its hourly
- *   re-check, BLOCKER_RECHECK_SECONDS, which reads the alarm itself): one sweep at each end,
+ *   their bake-end schedule (a blocker wait also on its alarm's event, or at its re-check,
+ *   blockerRecheckSeconds in core/contracts.ts, which reads the alarm itself): one sweep at each end,
  *   OVERDUE_MS after it, catches a lost schedule. The alarms a hold watches (the units the
  *   change already reached) are read by every heartbeat: a lost alarm event during a hold
  *   costs at most an hour. A freeze of a month or a weekend hold costs no other sweep.

@@ -10,7 +10,7 @@ import { alarmStates, alarmTriggeredEvent, type AlarmStates } from './alarms.ts'
 import { clients } from './clients.ts';
 import { env, ENV } from './config.ts';
 import {
-  BLOCKER_RECHECK_SECONDS,
+  blockerRecheckSeconds,
   StepError,
   type BakeEndInput,
   type BakeResult,
@@ -241,7 +241,7 @@ const endHold = async (waiter: BakeWaiter): Promise<BakeEndOutput> => {
 
 /**
  * A blocker wait whose gate would stay closed for the same alarm: its end moves on by
- * BLOCKER_RECHECK_SECONDS (a new one-time schedule, the next extension number), its task keeps
+ * blockerRecheckSeconds (a new one-time schedule, the next extension number), its task keeps
  * waiting. Conditional on the end it was read with: a duplicate schedule re-arms it once.
  */
 const rearm = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutput> => {
@@ -253,8 +253,8 @@ const rearm = async (waiter: BakeWaiter, now: number): Promise<BakeEndOutput> =>
     }
     return { bakeId: waiter.bakeId, outcome: 'not-open' };
   }
-  const endsAt = now + BLOCKER_RECHECK_SECONDS * 1000;
   const next = waiter.extensions + 1;
+  const endsAt = now + blockerRecheckSeconds(next, waiter.blocker?.name) * 1000;
   const rearmed = await conditionalWrite(
     new UpdateCommand({
       TableName: table.waiters(),

@@ -9,7 +9,7 @@ import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessComman
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
-import { BLOCKER_RECHECK_SECONDS, type StartBakeInput } from '../../core/contracts.ts';
+import { blockerRecheckSeconds, type StartBakeInput } from '../../core/contracts.ts';
 import { startBake } from '../../lambdas/start-bake/index.ts';
 import { cloudWatch, fakeWaiters, fakeWatches, published, scheduler, sfn, useAwsMocks } from './support.ts';
 
@@ -19,6 +19,7 @@ const region = 'sa-east-1';
 const agg = 'handsoff-storefront-sa-east-1-aggregate';
 const company = 'handsoff-company-event-sa-east-1';
 const until = '2026-12-01T18:15:00Z';
+const HOUR = 3_600_000;
 /** A one-box gate blocked by a company event, as the gate sends it: with what the gate asked. */
 const wait: StartBakeInput = {
   pipeline: 'storefront-api',
@@ -70,7 +71,9 @@ describe('a blocker wait at its re-check time', () => {
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
     expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskHeartbeatCommand, { taskToken: 'blocker-token' });
-    const next = Date.parse(until) + BLOCKER_RECHECK_SECONDS * 1000;
+    // The first re-arm: two hours (the gate's first re-check came an hour after it closed).
+    const next = Date.parse(until) + blockerRecheckSeconds(1, company) * 1000;
+    expect(next - Date.parse(until)).toBe(2 * HOUR);
     expect(scheduler).toHaveReceivedCommandExactlyOnceWith(CreateScheduleCommand, {
       Name: scheduleName(bakeId, 1),
       ScheduleExpression: `at(${new Date(next).toISOString().slice(0, 19)})`,
@@ -79,16 +82,20 @@ describe('a blocker wait at its re-check time', () => {
     expect(published()).toEqual([]);
   });
 
-  it('re-arms once per re-check however long the blocker holds, and a duplicate schedule changes nothing', async () => {
+  it('re-arms once per re-check however long the blocker holds, each period twice the last up to a day, and a duplicate schedule changes nothing', async () => {
     await reachUntil();
-    for (let i = 1; i <= 3; i++) {
+    const periods: number[] = [];
+    for (let i = 1; i <= 8; i++) {
       await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'extended' });
       // The same schedule delivered twice: the wait is not due any more.
       await expect(bakeEnd({ bakeId })).resolves.toMatchObject({ outcome: 'early' });
+      periods.push(((store.get(key)!.endsAt as number) - Date.now()) / HOUR);
       vi.setSystemTime(store.get(key)!.endsAt as number);
     }
-    expect(scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input.Name)).toEqual([1, 2, 3].map((n) => scheduleName(bakeId, n)));
+    expect(periods).toEqual([2, 4, 8, 16, 24, 24, 24, 24]);
+    expect(scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input.Name)).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((n) => scheduleName(bakeId, n)));
     expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskHeartbeatCommand, 8);
   });
 
   it('wakes the gate when the decision changed without an event: the company event OK, the team aggregate now in ALARM', async () => {

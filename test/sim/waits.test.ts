@@ -1,14 +1,14 @@
 /**
  * Idle waiting costs a fixed number of history events and handler invocations per wait,
- * however long it lasts (beside the reconciler's hourly heartbeat and a blocker wait's hourly
- * re-check), through `handsoff simulate --json`. The same scenario with a company
+ * however long it lasts (beside the reconciler's hourly heartbeat and a blocker wait's re-checks,
+ * whose period doubles up to a day), through `handsoff simulate --json`. The same scenario with a company
  * event freezing production for 3 days and for 30 days: c1 waits at its first production gate
  * (a blocker wait), c2 waits for the wave-1 lane c1 holds (a lane wait), and after the freeze
  * c1's units wait over weekends (window holds; the 30-day run adds two holidays to one of them).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { BLOCKER_RECHECK_SECONDS } from '../../core/contracts.ts';
+import { BLOCKER_RECHECK_SECONDS, blockerRecheckSeconds } from '../../core/contracts.ts';
 import { RECONCILE_HEARTBEAT_SECONDS } from '../../core/sweeps.ts';
 import { ms, ofType, plan, reviewed, simulateJson } from './cli-harness.ts';
 
@@ -100,7 +100,10 @@ describe('ten times longer waits', () => {
     // The heartbeat is the reconciler's standing schedule (hourly, whatever is open); no other
     // sweep runs while c1 is frozen, c2 waits for the lane and c1's units hold over a weekend.
     const heartbeats = (long.end - short.end) / (RECONCILE_HEARTBEAT_SECONDS * 1000);
-    const rechecks = (27 * DAY) / (BLOCKER_RECHECK_SECONDS * 1000);
+    // The re-checks of a 30-day blocker wait, the first an hour after the gate closed (33: more than the 27 extra days add).
+    let rechecks = 0;
+    for (let t = BLOCKER_RECHECK_SECONDS, n = 1; t * 1000 <= 30 * DAY; t += blockerRecheckSeconds(n++, 'handsoff-company-event')) rechecks++;
+    expect(rechecks).toBe(33);
     // A margin of a few dozen invocations: the two runs' rollouts after the freeze differ a little (weekends, holidays).
     expect(long.stats.invocations - short.stats.invocations).toBeLessThanOrEqual(heartbeats + rechecks + 50);
   });
