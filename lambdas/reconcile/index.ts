@@ -12,6 +12,7 @@
  *   gate succeeds, as on-alarm-event would on its event (the gate checks again); one whose
  *   blocking alarm no longer exists waits on (a vanished alarm ends no wait);
  * - a bake, hold or blocker wait more than a minute past its end is ended as bake-end would (a lost schedule).
+ * - a blocker wait that an announced override sets aside is ended as the override's apply would (a lost wake).
  * Before those, every waiter finished more than a minute ago whose result never reached Step
  * Functions (the index keeps it until delivered: a handler died or was throttled between
  * finishing and delivering it) is delivered, its stored result; a rollback deployment's to its
@@ -38,7 +39,8 @@ import { deliverRollback, settleFromCodeDeploy } from '../shared/deployment-outc
 import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
-import { operatorsReader, unspared } from '../shared/operator-reads.ts';
+import { operatorsReader, overridesOf, unspared, type OperatorsReader } from '../shared/operator-reads.ts';
+import { wakeWaitsAmong } from '../shared/overrides.ts';
 import {
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
@@ -136,7 +138,7 @@ interface AlarmView {
   missing: Set<string>;
 }
 
-const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally): Promise<AlarmView> => {
+const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: Tally, operators: OperatorsReader): Promise<AlarmView> => {
   const byRegion = new Map<string, Map<string, WatchedAlarm>>();
   for (const w of waiters) {
     for (const a of watchedAlarms(w)) {
@@ -161,8 +163,6 @@ const reconcileAlarms = async (waiters: Waiter[], settled: Set<string>, tally: T
       logger.error('cannot read alarm states; the next run tries again', { region, error: err as Error });
     }
   }
-  // Read once for the run, and only if a team aggregate in ALARM watches a step (operator-reads.ts).
-  const operators = operatorsReader();
   for (const w of waiters) {
     const inAlarm = (w.alarms ?? []).filter((a) => alarming.has(alarmKey(a)));
     const alarm = inAlarm.length > 0 ? (await unspared(w, inAlarm, operators))[0] : undefined;
@@ -232,6 +232,32 @@ const reconcileBlockerWait = async (w: BakeWaiter, read: Map<string, AlarmStates
   if (cleared) {
     tally.completed++;
     logger.warn('blocking alarm changed state; blocker wait ended by the reconciler', { waiter: w.pk, alarm: blocker.name, region: blocker.region, state: now });
+  }
+};
+
+/**
+ * (f) Blocker waits that an announced override sets aside, whose wake was lost (the apply died
+ * after announcing it, or its wake failed and no one retried the request): ended by the
+ * apply's own rule (wakeWaitsAmong), so a lost wake costs at most a heartbeat, not the wait's
+ * re-check period (core/contracts.ts, blockerRecheckSeconds). The operators table is read only
+ * when a blocker wait is open; unreadable, nothing is ended (the next run tries again).
+ */
+const reconcileOverrides = async (waiters: Waiter[], settled: Set<string>, tally: Tally, operators: OperatorsReader): Promise<void> => {
+  const blocked = waiters.filter((w) => w.kind === WaiterKind.BAKE && w.purpose === 'blocker' && !settled.has(w.pk));
+  if (blocked.length === 0) return;
+  const items = await operators();
+  for (const o of items ? overridesOf(items) : []) {
+    try {
+      for (const pk of await wakeWaitsAmong(o, blocked)) {
+        settled.add(pk);
+        tally.completed++;
+        logger.warn("override's wake lost; blocker wait ended by the reconciler", { waiter: pk, override: o.id });
+      }
+    } catch (err) {
+      if (isThrottling(err)) throw err;
+      tally.errors++;
+      logger.error('ending the waits of an override failed; the next run tries again', { override: o.id, error: err as Error });
+    }
   }
 };
 
@@ -336,7 +362,10 @@ const sweep = async (): Promise<ReconcileOutput> => {
   const redelivered = await redeliver(undelivered, now, tally);
   const settled = new Set<string>();
   // Alarms first: a step whose alarm fires fails, even if its deployment also ended.
-  const view = await reconcileAlarms(waiters, settled, tally);
+  // Read once for the run, and only if a team aggregate in ALARM watches a step or a blocker wait is open (operator-reads.ts).
+  const operators = operatorsReader();
+  const view = await reconcileAlarms(waiters, settled, tally, operators);
+  await reconcileOverrides(waiters, settled, tally, operators);
   for (const w of waiters) {
     if (settled.has(w.pk)) continue;
     if (w.kind === WaiterKind.DEPLOYMENT || w.kind === WaiterKind.ROLLBACK) {

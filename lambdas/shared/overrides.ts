@@ -106,6 +106,15 @@ export const wakeWaits = async (o: OverrideItem): Promise<string[]> => {
     ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE, '#purpose': 'purpose' },
     ExpressionAttributeValues: { ':open': OPEN_SHARD, ':blocker': 'blocker', ':hold': 'hold' },
   });
+  return wakeWaitsAmong(o, waiters);
+};
+
+/**
+ * wakeWaits' rule over waiters already read: the apply's wake, and the reconciler's net for a
+ * wake that was lost (the apply died after announcing the override, or its Query failed and
+ * no one retried the request).
+ */
+export const wakeWaitsAmong = async (o: OverrideItem, waiters: readonly Waiter[]): Promise<string[]> => {
   const woken: string[] = [];
   for (const w of waiters as BakeWaiter[]) {
     if (!concerns(o, w)) continue;

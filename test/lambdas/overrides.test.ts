@@ -13,6 +13,7 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkWindow } from '../../lambdas/check-window/index.ts';
 import { operate } from '../../lambdas/operator/index.ts';
+import { reconcile } from '../../lambdas/reconcile/index.ts';
 import type { CheckWindowInput } from '../../core/contracts.ts';
 import { OPERATORS_PK } from '../../core/operator-items.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -195,6 +196,51 @@ describe('operator: override', () => {
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 'wait-token' });
     expect(store.get('bake#w2')!.status).toBe('OPEN');
+  });
+});
+
+describe("an override's lost wake", () => {
+  const blockerWait = (pk: string, change: string, token: string) => ({
+    pk, kind: 'bake', bakeId: pk.slice('bake#'.length), status: 'OPEN', openShard: 'OPEN', token, purpose: 'blocker', extensions: 0,
+    pipeline: 'storefront-api', change, stage: 'wave-1', region, target: 'onebox', alarms: [], endsAt: Date.parse('2026-12-02T02:00:00Z'),
+    blocker: { region, name: company, state: 'ALARM' }, gate: { team: 'storefront', window: false },
+  });
+
+  it("is the reconciler's: its next sweep ends the blocker wait the announced override sets aside, once, and no other", async () => {
+    const store = fakeWaiters([blockerWait('bake#w1', 'c1', 'wait-token'), blockerWait('bake#w2', 'c2', 'other-token')]);
+    operators = fakeOperators();
+    alarmStates({ [company]: 'ALARM', [aggregate]: 'OK' });
+    // The apply's wake fails once (after the override is announced) and no one retries the request.
+    let wakeFails = true;
+    ddb.on(QueryCommand, { TableName: 'waiters' }).callsFake((input) => {
+      if (String(input.FilterExpression).startsWith('#purpose IN') && wakeFails) {
+        wakeFails = false;
+        throw Object.assign(new Error('connection reset'), { name: 'NetworkingError' });
+      }
+      return { Items: [...store.values()].filter((w) => w.openShard === 'OPEN').map((w) => structuredClone(w)) };
+    });
+    await operate(override).catch(() => undefined);
+    expect(published().filter((e) => e.type === 'override.applied')).toHaveLength(1);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+
+    await expect(reconcile()).resolves.toMatchObject({ checked: 2, completed: 1, failed: 0 });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, {
+      taskToken: 'wait-token',
+      output: JSON.stringify({ bakeId: 'w1', purpose: 'blocker', until: '2026-12-02T02:00:00.000Z' }),
+    });
+    expect(store.get('bake#w2')!.status).toBe('OPEN');
+    await reconcile();
+    expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+  });
+
+  it('costs a sweep no read of the operators table while no blocker wait is open', async () => {
+    const store = fakeWaiters([{ ...blockerWait('bake#w1', 'c1', 'wait-token'), purpose: 'bake', blocker: undefined, alarms: [{ region, name: aggregate }] }]);
+    ddb.on(QueryCommand, { TableName: 'waiters' }).callsFake(() => ({ Items: [...store.values()].map((w) => structuredClone(w)) }));
+    alarmStates({ [company]: 'OK', [aggregate]: 'OK' });
+    await operate(override);
+    ddb.resetHistory();
+    await reconcile();
+    expect(ddb.commandCalls(QueryCommand).filter((c) => c.args[0].input.TableName === 'operators')).toEqual([]);
   });
 });
 
