@@ -40,7 +40,7 @@ import { queryAll } from '../shared/dynamo.ts';
 import { isThrottling } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { operatorsReader, overridesOf, unspared, type OperatorsReader } from '../shared/operator-reads.ts';
-import { wakeWaitsAmong } from '../shared/overrides.ts';
+import { overridableBlockerOf, wakeWaitsAmong } from '../shared/overrides.ts';
 import {
   OPEN_SHARD,
   OPEN_SHARD_ATTRIBUTE,
@@ -240,10 +240,10 @@ const reconcileBlockerWait = async (w: BakeWaiter, read: Map<string, AlarmStates
  * after announcing it, or its wake failed and no one retried the request): ended by the
  * apply's own rule (wakeWaitsAmong), so a lost wake costs at most a heartbeat, not the wait's
  * re-check period (core/contracts.ts, blockerRecheckSeconds). The operators table is read only
- * when a blocker wait is open; unreadable, nothing is ended (the next run tries again).
+ * when a wait an override could end is open; unreadable, nothing is ended (the next run tries again).
  */
 const reconcileOverrides = async (waiters: Waiter[], settled: Set<string>, tally: Tally, operators: OperatorsReader): Promise<void> => {
-  const blocked = waiters.filter((w) => w.kind === WaiterKind.BAKE && w.purpose === 'blocker' && !settled.has(w.pk));
+  const blocked = waiters.filter((w) => !settled.has(w.pk) && overridableBlockerOf(w) !== undefined);
   if (blocked.length === 0) return;
   const items = await operators();
   for (const o of items ? overridesOf(items) : []) {
@@ -362,7 +362,7 @@ const sweep = async (): Promise<ReconcileOutput> => {
   const redelivered = await redeliver(undelivered, now, tally);
   const settled = new Set<string>();
   // Alarms first: a step whose alarm fires fails, even if its deployment also ended.
-  // Read once for the run, and only if a team aggregate in ALARM watches a step or a blocker wait is open (operator-reads.ts).
+  // Read once for the run, and only if a team aggregate in ALARM watches a step or an overridable blocker holds a wait (operator-reads.ts).
   const operators = operatorsReader();
   const view = await reconcileAlarms(waiters, settled, tally, operators);
   await reconcileOverrides(waiters, settled, tally, operators);

@@ -81,13 +81,24 @@ const markOnce = (id: string, attribute: string): Promise<boolean> =>
     }),
   );
 
+/**
+ * The overridable blocker that closes an open blocker wait: its region's company event or its
+ * team's aggregate, in ALARM (a missing blocker or one without data is never overridable);
+ * undefined for any other wait, an emergency hold among them.
+ */
+export const overridableBlockerOf = (w: Waiter): 'company-event' | 'team-alarm' | undefined => {
+  if (w.kind !== WaiterKind.BAKE || w.status !== WaiterStatus.OPEN || !w.region || w.purpose !== 'blocker') return undefined;
+  if (!w.blocker || (w.blocker.state ?? 'ALARM') !== 'ALARM') return undefined;
+  if (w.blocker.name === companyEventAlarmName(w.region)) return 'company-event';
+  return isTeamAggregateAlarmName(w.blocker.name, w.region) ? 'team-alarm' : undefined;
+};
+
 /** Whether a wait is one the override may end: in its scope, closed by its blocker. */
 const concerns = (o: OverrideItem, w: BakeWaiter): boolean => {
   if (w.kind !== WaiterKind.BAKE || w.status !== WaiterStatus.OPEN || !w.region) return false;
   if (!overrideApplies(o, { blocker: o.blocker, region: w.region, pipeline: w.pipeline, change: w.change, nowMs: Date.now() })) return false;
   if (o.blocker === 'time-window') return w.purpose === 'hold';
-  if (w.purpose !== 'blocker' || !w.blocker || (w.blocker.state ?? 'ALARM') !== 'ALARM') return false;
-  return o.blocker === 'company-event' ? w.blocker.name === companyEventAlarmName(w.region) : isTeamAggregateAlarmName(w.blocker.name, w.region);
+  return overridableBlockerOf(w) === o.blocker;
 };
 
 /**

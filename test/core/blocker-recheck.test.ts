@@ -5,18 +5,12 @@
  * hourly for a wait held by an approved emergency, which no heartbeat reads.
  */
 import { describe, expect, it } from 'vitest';
-import { BLOCKER_RECHECK_MAX_SECONDS, BLOCKER_RECHECK_SECONDS, blockerRecheckSeconds } from '../../core/contracts.ts';
+import { BLOCKER_RECHECK_MAX_SECONDS, blockerRecheckSeconds } from '../../core/contracts.ts';
 import { emergencyHoldKey } from '../../core/operator-items.ts';
+import { recheckTimes } from './rechecks.ts';
 
 const HOUR = 3600;
 const ALARM = 'handsoff-company-event-sa-east-1';
-
-/** The re-checks of a wait that lasts `hours`: the first an hour after the gate closed, then one per re-arm. */
-const recheckTimes = (hours: number, blocker: string | undefined): number[] => {
-  const at: number[] = [];
-  for (let t = BLOCKER_RECHECK_SECONDS, n = 1; t <= hours * HOUR; t += blockerRecheckSeconds(n++, blocker)) at.push(t / HOUR);
-  return at;
-};
 
 describe('a blocker wait re-check', () => {
   it('doubles its period from an hour to a day while an alarm blocks', () => {

@@ -8,8 +8,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { BLOCKER_RECHECK_SECONDS, blockerRecheckSeconds } from '../../core/contracts.ts';
 import { RECONCILE_HEARTBEAT_SECONDS } from '../../core/sweeps.ts';
+import { recheckTimes } from '../core/rechecks.ts';
 import { ms, ofType, plan, reviewed, simulateJson } from './cli-harness.ts';
 
 const DAY = 86_400_000;
@@ -101,8 +101,7 @@ describe('ten times longer waits', () => {
     // sweep runs while c1 is frozen, c2 waits for the lane and c1's units hold over a weekend.
     const heartbeats = (long.end - short.end) / (RECONCILE_HEARTBEAT_SECONDS * 1000);
     // The re-checks of a 30-day blocker wait, the first an hour after the gate closed (33: more than the 27 extra days add).
-    let rechecks = 0;
-    for (let t = BLOCKER_RECHECK_SECONDS, n = 1; t * 1000 <= 30 * DAY; t += blockerRecheckSeconds(n++, 'handsoff-company-event')) rechecks++;
+    const rechecks = recheckTimes(30 * 24, 'handsoff-company-event-sa-east-1').length;
     expect(rechecks).toBe(33);
     // A margin of a few dozen invocations: the two runs' rollouts after the freeze differ a little (weekends, holidays).
     expect(long.stats.invocations - short.stats.invocations).toBeLessThanOrEqual(heartbeats + rechecks + 50);
