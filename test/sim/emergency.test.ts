@@ -15,6 +15,7 @@ import type { HandsoffEvent } from '../../core/events.ts';
 import { ms, ofType, simulateJson, SMALL_PIPELINE } from './cli-harness.ts';
 
 const SCENARIO = JSON.parse(readFileSync(new URL('../../examples/emergency-scenario.json', import.meta.url), 'utf8')) as {
+  changes: Array<{ id: string; [field: string]: unknown }>;
   events: Array<Record<string, unknown>>;
   [field: string]: unknown;
 };
@@ -38,13 +39,19 @@ const productionDeployments = (events: HandsoffEvent[], change: string): Handsof
 const bakeDurations = (events: HandsoffEvent[], change: string): Array<[unknown, unknown, unknown, unknown, unknown]> =>
   ofType(events, 'bake.started', change).map((e) => [e.stage, e.region, e.unit, e.target, e.duration]);
 
+/**
+ * c1 without the emergency, on the demo pipeline: alone, since every assertion on this run reads
+ * c1. c2 merges four hours later and queues behind c1 at every lane, so it changes nothing of
+ * c1's path (the same c1 events, lead time and 140 production deployments with it or without
+ * it, when checked), and leaving it out halves the longest run of this file.
+ */
 let normal: HandsoffEvent[];
 let fast: HandsoffEvent[];
 /** The same changes without an emergency, on SMALL. */
 let normalSmall: HandsoffEvent[];
 beforeAll(async () => {
   [normal, fast, normalSmall] = await Promise.all([
-    simulateJson({ ...SCENARIO, events: [] }, DEMO),
+    simulateJson({ ...SCENARIO, events: [], changes: SCENARIO.changes.filter((c) => c.id === 'c1') }, DEMO),
     simulateJson(SCENARIO, DEMO),
     simulateJson({ ...SCENARIO, events: [] }, SMALL),
   ]);
