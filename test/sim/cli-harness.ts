@@ -4,9 +4,12 @@
  * A simulation is deterministic (test/sim/rollout.test.ts, "the same scenario"), so the same
  * input gives the same output: `simulateJson` and `plan` run each distinct input once per
  * `vitest run` and share its output between the tests and the test files that ask for it
- * (in this file's memo, and across files in the directory of test/sim/shared-runs.ts).
+ * (in this file's memo, and across files in the directory of test/sim/shared-runs.ts). Those
+ * shared runs go to the suite's warm CLI processes (test/sim/shared-runs.ts): the CLI's own
+ * `main`, without a new process's start. `runCli` and a `fresh` run start `bin/handsoff.mjs`.
  */
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +40,23 @@ const spawnCli = (args: string[]): Promise<Output> =>
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+
+/** The suite's warm CLI processes (test/sim/shared-runs.ts); none when run without the suite's config. */
+const warmCli: string | undefined = inject('warmCli');
+
+/** A CLI run in one of the suite's warm processes: the same `main` from the same build, in a process that ran others before. */
+const warmRun = (url: string, args: string[]): Promise<Output> =>
+  new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as Output) : reject(new Error(`the warm CLI answered ${res.statusCode}: ${body}`))));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ args }));
   });
 
 /** Each caller gets its own parse: a test that sorts or changes its events changes no one else's. */
@@ -71,7 +91,7 @@ const runShared = async (args: string[]): Promise<CliRun> => {
   const file = shared && join(shared, `${key}.json`);
   let run = memo.get(key);
   if (!run) {
-    run = file && existsSync(file) ? Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as Output) : spawnCli(args);
+    run = file && existsSync(file) ? Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as Output) : warmCli ? warmRun(warmCli, args) : spawnCli(args);
     memo.set(key, run);
   }
   const out = await run;
