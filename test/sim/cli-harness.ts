@@ -18,20 +18,16 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
 import type { ChangeSummary } from '../../sim/types.ts';
+import type { CliOutput } from './shared-runs.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SMALL_PIPELINE = join(ROOT, 'test/fixtures/small-pipeline.json');
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
+export interface CliRun extends CliOutput {
   events: HandsoffEvent[];
 }
 
-type Output = Omit<CliRun, 'events'>;
-
-const spawnCli = (args: string[]): Promise<Output> =>
+const spawnCli = (args: string[]): Promise<CliOutput> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/handsoff.mjs'), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
@@ -46,13 +42,13 @@ const spawnCli = (args: string[]): Promise<Output> =>
 const warmCli: string | undefined = inject('warmCli');
 
 /** A CLI run in one of the suite's warm processes: the same `main` from the same build, in a process that ran others before. */
-const warmRun = (url: string, args: string[]): Promise<Output> =>
+const warmRun = (url: string, args: string[]): Promise<CliOutput> =>
   new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as Output) : reject(new Error(`the warm CLI answered ${res.statusCode}: ${body}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as CliOutput) : reject(new Error(`the warm CLI answered ${res.statusCode}: ${body}`))));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -60,7 +56,7 @@ const warmRun = (url: string, args: string[]): Promise<Output> =>
   });
 
 /** Each caller gets its own parse: a test that sorts or changes its events changes no one else's. */
-const withEvents = (args: string[], out: Output): CliRun => ({
+const withEvents = (args: string[], out: CliOutput): CliRun => ({
   ...out,
   events: args.includes('--json') && out.code === 0 ? out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HandsoffEvent) : [],
 });
@@ -80,7 +76,7 @@ const inputOf = (args: string[]): string =>
     }),
   );
 
-const memo = new Map<string, Promise<Output>>();
+const memo = new Map<string, Promise<CliOutput>>();
 
 /**
  * `runCli`, once per distinct input in a `vitest run`. Only a run that exits 0 is shared; its
@@ -91,7 +87,7 @@ const runShared = async (args: string[]): Promise<CliRun> => {
   const file = shared && join(shared, `${key}.json`);
   let run = memo.get(key);
   if (!run) {
-    run = file && existsSync(file) ? Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as Output) : warmCli ? warmRun(warmCli, args) : spawnCli(args);
+    run = file && existsSync(file) ? Promise.resolve(JSON.parse(readFileSync(file, 'utf8')) as CliOutput) : warmCli ? warmRun(warmCli, args) : spawnCli(args);
     memo.set(key, run);
   }
   const out = await run;

@@ -44,8 +44,11 @@ interface Job {
 }
 
 /**
- * A pool of warm CLI processes, each running one job at a time; a process that exits is
- * replaced, and the run it had fails with the reason (exit code -1).
+ * A pool of warm CLI processes, each running one job at a time. A process that exits after it
+ * was ready is replaced, and the run it had fails with the reason (exit code -1). A process
+ * that exits before it is ready (the build failed, the CLI did not load) is not started again:
+ * the first one fails the suite's set-up, and a replacement that fails answers the runs still
+ * waiting once no process is left, so nothing waits for a process that will never come.
  */
 const pool = async (size: number) => {
   const waiting: Job[] = [];
@@ -56,13 +59,15 @@ const pool = async (size: number) => {
   class Warm {
     private readonly child: ChildProcess;
     private job: Job | undefined;
+    private started = false;
     readonly ready: Promise<void>;
     constructor() {
       live.add(this);
       this.child = fork(join(ROOT, 'test/sim/warm-cli.mjs'), [], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      this.ready = new Promise((resolve) => {
+      this.ready = new Promise((resolve, reject) => {
         this.child.on('message', (m: { ready?: boolean } & Partial<CliOutput>) => {
           if (m.ready) {
+            this.started = true;
             resolve();
             return this.free();
           }
@@ -71,13 +76,19 @@ const pool = async (size: number) => {
           job.done({ code: m.code!, stdout: m.stdout!, stderr: m.stderr! });
           this.free();
         });
-      });
-      this.child.on('exit', (code, signal) => {
-        live.delete(this);
-        if (closing) return;
-        if (idle.includes(this)) idle.splice(idle.indexOf(this), 1);
-        this.job?.done({ code: -1, stdout: '', stderr: `the warm CLI process exited (${signal ?? code}) during this run` });
-        new Warm();
+        this.child.on('exit', (code, signal) => {
+          live.delete(this);
+          if (closing) return;
+          const why = `the warm CLI process exited (${signal ?? code})`;
+          if (!this.started) {
+            reject(new Error(`${why} before it was ready; its stderr above says why`));
+            if (live.size === 0) for (const job of waiting.splice(0)) job.done({ code: -1, stdout: '', stderr: `${why} before it was ready, and no other is left` });
+            return;
+          }
+          if (idle.includes(this)) idle.splice(idle.indexOf(this), 1);
+          this.job?.done({ code: -1, stdout: '', stderr: `${why} during this run` });
+          new Warm().ready.catch(() => {});
+        });
       });
     }
     run(job: Job): void {
@@ -96,13 +107,14 @@ const pool = async (size: number) => {
 
   // The first process builds dist/ when it is missing or stale (bin/build.mjs); the others start from that build.
   await new Warm().ready;
-  for (let i = 1; i < size; i++) new Warm();
+  for (let i = 1; i < size; i++) new Warm().ready.catch(() => {});
   return {
     run: (args: string[]): Promise<CliOutput> =>
       new Promise((done) => {
         const job = { args, done };
         const warm = idle.shift();
         if (warm) warm.run(job);
+        else if (live.size === 0) done({ code: -1, stdout: '', stderr: 'no warm CLI process is left: each exited before it was ready' });
         else waiting.push(job);
       }),
     close: () => {
