@@ -2,7 +2,8 @@
  * The local DynamoDB's client (sim/local-dynamo.ts) leaves out SDK work only a remote service
  * needs (the logger, user-agent and recursion-detection middlewares, the endpoint rules). What
  * the handlers see must not change: the same requests through a client with every SDK default
- * give the same answers and the same errors, item for item.
+ * give the same answers and the same errors, item for item, one at a time or many at once,
+ * with each command class's middleware chain resolved once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -124,6 +125,42 @@ describe('the local DynamoDB client', () => {
     expect(byName.get('open waiters, a page at a time')).toMatchObject({ ok: { Count: 1, LastEvaluatedKey: expect.anything() } });
     expect(byName.get('bad request')).toMatchObject({ error: 'ValidationException' });
     expect(byName.get('scan')).toMatchObject({ ok: { Count: 3 } });
+  });
+
+  it('gives each of many requests of one kind at once its own answer, as a client with every SDK default does', async () => {
+    const lanes = process.env.HANDSOFF_LANES_TABLE!;
+    const keys = Array.from({ length: 12 }, (_, i) => `lane#many-${i}`);
+    const run = async (dynamo: LocalDynamo) => {
+      await Promise.all(keys.map((pk, i) => dynamo.client.send(new PutCommand({ TableName: lanes, Item: { pk, sk: 'holder', change: `c${i}` }, ConditionExpression: i % 3 === 0 ? 'attribute_not_exists(pk)' : undefined }))));
+      // Reads of present and missing keys, and a failing condition, interleaved.
+      return Promise.all([
+        ...keys.map((pk) => seen(dynamo, new GetCommand({ TableName: lanes, Key: { pk, sk: 'holder' } }))),
+        seen(dynamo, new GetCommand({ TableName: lanes, Key: { pk: 'lane#none', sk: 'holder' } })),
+        seen(dynamo, new PutCommand({ TableName: lanes, Item: { pk: keys[0], sk: 'holder' }, ConditionExpression: 'attribute_not_exists(pk)' })),
+      ]);
+    };
+    const a = await run(trimmed);
+    expect(a).toEqual(await run(full));
+    expect(a.slice(0, keys.length).map((r) => (r as { ok: { Item: { change: string } } }).ok.Item.change)).toEqual(keys.map((_, i) => `c${i}`));
+    expect(a[keys.length]).toMatchObject({ ok: {} });
+    expect(a[keys.length + 1]).toMatchObject({ error: 'ConditionalCheckFailedException' });
+  });
+
+  it('runs a middleware added after requests on the next one', async () => {
+    const waiters = process.env.HANDSOFF_WAITERS_TABLE!;
+    await trimmed.client.send(new GetCommand({ TableName: waiters, Key: { pk: 'bake#1' } }));
+    const seenBy: string[] = [];
+    trimmed.client.middlewareStack.add(
+      (next, context) => (args) => {
+        seenBy.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'testSeen' },
+    );
+    await trimmed.client.send(new GetCommand({ TableName: waiters, Key: { pk: 'bake#1' } }));
+    trimmed.client.middlewareStack.remove('testSeen');
+    await trimmed.client.send(new GetCommand({ TableName: waiters, Key: { pk: 'bake#1' } }));
+    expect(seenBy).toEqual(['GetItemCommand']);
   });
 
   it('runs without the middlewares only a remote service needs', () => {
