@@ -23,7 +23,7 @@ const SHARED = [
   'test/infra/!(alarm-plan).test.ts',
   'test/docs/**/*.test.ts',
   'test/layout.test.ts',
-  'test/console/{app,page,signin,report,aws-backend}.test.ts',
+  'test/console/{app,page,signin,aws-backend}.test.ts',
 ];
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The demo's stream (`simulate --json` with no arguments gives the same): its scenario
- * written as a file, run once per `vitest run` for every console test file that asks
- * (test/sim/cli-harness.ts shares it), and the demo pipeline as the console draws it.
+ * The demo's stream (`simulate --json` with no pipeline or scenario, as `npm start` runs it),
+ * run once per `vitest run` for every test file that asks (test/sim/cli-harness.ts, `demo`),
+ * and the demo pipeline as the console draws it.
  */
 import type { HandsoffEvent } from '../../core/events.ts';
 import type { PipelineView } from '../../console/api.ts';
@@ -10,8 +10,7 @@ import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { defaultPipeline } from '../../infra/pipelines/index.ts';
-import { defaultScenarioJson } from '../../sim/scenario.ts';
-import { simulateJson } from '../sim/cli-harness.ts';
+import { demo } from '../sim/cli-harness.ts';
 
 const resolved = (): ResolvedPipeline => {
   const v = validatePipeline(defaultPipeline, 'infra/pipelines/storefront-api.ts', { catalog: REGION_CATALOG });
@@ -23,4 +22,4 @@ const resolved = (): ResolvedPipeline => {
 export const demoPipeline = (): PipelineView => pipelineView(resolved());
 
 /** The demo run's events (the default pipeline, the built-in scenario). */
-export const demoEvents = (): Promise<HandsoffEvent[]> => simulateJson(defaultScenarioJson(resolved()), []);
+export const demoEvents = async (): Promise<HandsoffEvent[]> => (await demo()).events;

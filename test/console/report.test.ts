@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
+import { demo } from '../sim/cli-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'handsoff-report-'));
@@ -23,13 +24,12 @@ const cli = (args: string[], cwd = ROOT) => {
 let html = '';
 let events: HandsoffEvent[] = [];
 
-beforeAll(() => {
-  const file = join(dir, 'demo.html');
-  const run = cli(['simulate', '--json', '--report', file]);
-  expect(run.code).toBe(0);
-  events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as HandsoffEvent);
-  expect(run.stderr).toContain(`handsoff: report written to ${file}\n`);
-  html = readFileSync(file, 'utf8');
+beforeAll(async () => {
+  // The demo's run with its report, shared with the other test files that read the demo.
+  const run = await demo();
+  events = run.events;
+  expect(run.stderr).toContain(`handsoff: report written to ${run.report}\n`);
+  html = readFileSync(run.report, 'utf8');
 });
 
 describe('the report of a run', () => {

@@ -120,6 +120,19 @@ export const simulateJson = async (scenario: unknown, pipelines: string[] = [SMA
   return run.events;
 };
 
+/**
+ * The demo as `npm start` runs it (`simulate`, no pipeline and no scenario: the default
+ * pipeline and the built-in scenario), with its stream (`--json`) and its HTML report, run
+ * once per `vitest run` for every test file that asks. The report is written in the run's
+ * shared directory, under the one name every caller gives, so the callers share the run.
+ */
+export const demo = async (): Promise<{ events: HandsoffEvent[]; report: string; stderr: string }> => {
+  const report = join(shared ?? dir, 'demo-report.html');
+  const run = await runShared(['simulate', '--json', '--report', report]);
+  if (run.code !== 0) throw new Error(`simulate exited ${run.code}: ${run.stderr}`);
+  return { events: run.events, report, stderr: run.stderr };
+};
+
 export const plan = async (pipeline = SMALL_PIPELINE): Promise<{ pipeline: string; waves: Array<{ name: string; regions: Array<{ region: string; units: string[] }> }> }> => {
   const run = await runShared(['plan', '--pipeline', pipeline, '--json']);
   if (run.code !== 0) throw new Error(`plan exited ${run.code}: ${run.stderr}`);
