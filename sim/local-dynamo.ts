@@ -114,7 +114,8 @@ interface DocCommand {
 }
 type Handler = (command: unknown) => Promise<{ output: unknown }>;
 
-const MUTATORS = ['add', 'addRelativeTo', 'remove', 'removeByTag', 'use', 'applyToStack'] as const;
+/** The middleware stack's methods that change it (`applyToStack` and `concat` write to another stack). */
+const MUTATORS = ['add', 'addRelativeTo', 'remove', 'removeByTag', 'use'] as const;
 
 /**
  * The SDK's own `cacheMiddleware` for the DocumentClient: each command class's middleware chain
