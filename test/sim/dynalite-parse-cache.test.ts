@@ -1,7 +1,8 @@
 /**
  * The local DynamoDB remembers expression parses (sim/dynalite-parse-cache.ts). A session of
- * requests, each expression sent more than once and some of them wrong, gets the same answers
- * and the same errors with the cache on (hits included) as with dynalite parsing every time.
+ * requests, each expression sent more than once, some with other values each time and some of
+ * them wrong, gets the same answers and the same errors with the cache on (hits included) as
+ * with dynalite parsing every time.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -60,6 +61,28 @@ const session = (): Array<{ input: object }> => {
       new ScanCommand({ TableName: waiters, FilterExpression: 'n BETWEEN :high AND :low', ExpressionAttributeValues: { ':low': 0, ':high': 10 } }),
       new ScanCommand({ TableName: waiters, FilterExpression: 'attribute_type(n, :t)', ExpressionAttributeValues: { ':t': 'NUMBER' } }),
       new ScanCommand({ TableName: waiters, FilterExpression: 'n = = :t', ExpressionAttributeValues: { ':t': 1 } }),
+      // The same expressions with other values each round: a copy with this round's values, or a parse of
+      // its own where a value's type or content decides (a number for begins_with, reversed bounds, a bad type name).
+      new UpdateCommand({
+        TableName: waiters,
+        Key: { pk: 'w1' },
+        UpdateExpression: 'SET #at = :now, #by = :who, #again = :now ADD #count :step',
+        ConditionExpression: '#status = :open AND (attribute_not_exists(#at) OR #at < :now)',
+        ExpressionAttributeNames: { ...open, '#at': 'at', '#by': 'by', '#again': 'again', '#count': 'count' },
+        ExpressionAttributeValues: { ':open': 'OPEN', ':now': 1_000 + round, ':who': `op-${round}`, ':step': round + 1 },
+        ReturnValues: 'ALL_NEW',
+      }),
+      new ScanCommand({ TableName: waiters, FilterExpression: 'begins_with(pk, :p)', ExpressionAttributeValues: { ':p': round === 1 ? 5 : `w${round}` } }),
+      new ScanCommand({ TableName: waiters, FilterExpression: 'n BETWEEN :a AND :b', ExpressionAttributeValues: round === 1 ? { ':a': 10, ':b': 0 } : { ':a': 0, ':b': round } }),
+      new ScanCommand({ TableName: waiters, FilterExpression: 'attribute_type(n, :t)', ExpressionAttributeValues: { ':t': round === 1 ? 'NUMBER' : 'N' } }),
+      new QueryCommand({
+        TableName: waiters,
+        IndexName: OPEN_WAITERS_INDEX,
+        KeyConditionExpression: '#shard = :open',
+        FilterExpression: 'contains(tags, :tag) OR #n IN (:x, :y)',
+        ExpressionAttributeNames: { '#shard': OPEN_SHARD_ATTRIBUTE, '#n': 'n' },
+        ExpressionAttributeValues: { ':open': OPEN_SHARD, ':tag': round === 2 ? 'b' : 'z', ':x': round, ':y': round + 7 },
+      }),
       // The condition alone, its names shared with no update: only the ones it uses count as used.
       new UpdateCommand({
         TableName: waiters,
@@ -89,13 +112,15 @@ describe('the local DynamoDB expression cache', () => {
     const cached = await answers(true);
     const after = parseCache.stats();
     expect(cached).toEqual(parsedEachTime);
-    // The cache was used: repeated expressions were copies.
-    expect(after.hits - before.hits).toBeGreaterThan(20);
+    // The cache was used: repeated expressions were copies, those with new values among them.
+    expect(after.hits - before.hits).toBeGreaterThan(30);
     // What the session asked: items, updates, and each error dynalite gives.
     const messages = parsedEachTime.map((a) => (a as { message?: string }).message ?? '').join('\n');
-    for (const m of ['unused in expressions', 'not defined', 'reserved keyword', 'BETWEEN operator requires upper bound', 'Invalid attribute type name', 'Syntax error']) {
+    for (const m of ['unused in expressions', 'not defined', 'reserved keyword', 'BETWEEN operator requires upper bound', 'Invalid attribute type name', 'Syntax error', 'Incorrect operand type']) {
       expect(messages).toContain(m);
     }
     expect(parsedEachTime).toContainEqual(expect.objectContaining({ Attributes: expect.objectContaining({ n: 3, tags: ['a', 'b'], box: { count: 1 } }) }));
+    // Each round's values, not the first round's: the last update wrote round 2's.
+    expect(parsedEachTime).toContainEqual(expect.objectContaining({ Attributes: expect.objectContaining({ at: 1_002, by: 'op-2', again: 1_002 }) }));
   });
 });
