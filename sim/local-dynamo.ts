@@ -10,7 +10,8 @@
  * in front of dynalite save work it repeats, never changing an answer: its expression parses
  * are remembered (dynalite-parse-cache.ts), and a Query's or Scan's items are read from its
  * store in batches instead of through a stream (dynalite-reads.ts). On the SDK's side, the
- * DocumentClient resolves each command class's middleware chain once (`cacheHandlers`).
+ * DocumentClient resolves each command class's middleware chain once (`cacheHandlers`), with
+ * the one endpoint set in place of the SDK's endpoint middleware.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -95,6 +96,27 @@ const localSigner = {
 const LOCAL_ENDPOINT = new URL('http://dynalite.local/');
 
 /**
+ * In place of the SDK's endpoint middleware on the cached chains: what it gives for this
+ * client's endpoint provider (the one endpoint, no auth scheme properties), set without
+ * resolving the endpoint parameters and copying the client's whole configuration per request.
+ */
+const localEndpointMiddleware =
+  (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) =>
+  (args: unknown): Promise<unknown> => {
+    context.endpointV2 = { url: LOCAL_ENDPOINT };
+    context.authSchemes = undefined;
+    return next(args);
+  };
+/** Where the SDK's endpoint plugin puts its middleware, under its name, so this one replaces it. */
+const LOCAL_ENDPOINT_STEP = {
+  relation: 'before',
+  toMiddleware: 'serializerMiddleware',
+  name: 'endpointV2Middleware',
+  tags: ['ENDPOINT_PARAMETERS', 'ENDPOINT_V2', 'ENDPOINT'],
+  override: true,
+} as const;
+
+/**
  * Client middlewares whose only work is for a remote service, none of it read by dynalite or
  * the handlers: the SDK's logger (the client has no logger), the user-agent header and the
  * Lambda recursion-detection header. Serialisation, signing, retries and parsing stay.
@@ -146,7 +168,15 @@ const cacheHandlers = (client: DynamoDBDocumentClient): void => {
     let handler = handlers.get(doc.constructor);
     if (!handler) {
       doc.addMarshallingMiddleware(client.config);
-      handler = doc.clientCommand.resolveMiddleware(stack.concat(doc.middlewareStack), client.config, undefined);
+      // The command adds its own middlewares (the endpoint's among them) to this stack's concat, then resolves it.
+      const outer = stack.concat(doc.middlewareStack) as typeof stack;
+      const concat = outer.concat.bind(outer);
+      outer.concat = (own: unknown) => {
+        const all = concat(own) as typeof stack;
+        all.addRelativeTo(localEndpointMiddleware, LOCAL_ENDPOINT_STEP);
+        return all;
+      };
+      handler = doc.clientCommand.resolveMiddleware(outer, client.config, undefined);
       handlers.set(doc.constructor, handler);
     }
     return handler(doc.clientCommand).then((r) => r.output);

@@ -1,6 +1,7 @@
 /**
  * The local DynamoDB's client (sim/local-dynamo.ts) leaves out SDK work only a remote service
- * needs (the logger, user-agent and recursion-detection middlewares, the endpoint rules). What
+ * needs (the logger, user-agent and recursion-detection middlewares, the endpoint rules and their
+ * per-request resolution). What
  * the handlers see must not change: the same requests through a client with every SDK default
  * give the same answers and the same errors, item for item, one at a time or many at once,
  * with each command class's middleware chain resolved once.
@@ -161,6 +162,31 @@ describe('the local DynamoDB client', () => {
     trimmed.client.middlewareStack.remove('testSeen');
     await trimmed.client.send(new GetCommand({ TableName: waiters, Key: { pk: 'bake#1' } }));
     expect(seenBy).toEqual(['GetItemCommand']);
+  });
+
+  it("sends each request to the endpoint and with the headers the SDK's endpoint middleware gives", async () => {
+    const sent = async (dynamo: LocalDynamo) => {
+      const requests: unknown[] = [];
+      dynamo.client.middlewareStack.add(
+        (next, context) => (args) => {
+          const r = args.request as { hostname: string; protocol: string; path: string; headers: Record<string, string> };
+          const { 'amz-sdk-invocation-id': id, ...headers } = r.headers;
+          requests.push({ command: context.commandName, endpoint: String((context.endpointV2 as { url: URL }).url), authSchemes: context.authSchemes, hostname: r.hostname, protocol: r.protocol, path: r.path, headers, id: typeof id });
+          return next(args);
+        },
+        { step: 'build', name: 'testSent' },
+      );
+      try {
+        for (const step of session()) await seen(dynamo, step.command);
+      } finally {
+        dynamo.client.middlewareStack.remove('testSent');
+      }
+      return requests;
+    };
+    const a = await sent(trimmed);
+    expect(a).toEqual(await sent(full));
+    expect(a).toHaveLength(session().length);
+    expect(a[0]).toMatchObject({ endpoint: 'http://dynalite.local/', hostname: 'dynalite.local', headers: { 'x-amz-target': 'DynamoDB_20120810.PutItem' } });
   });
 
   it('runs without the middlewares only a remote service needs', () => {
