@@ -95,18 +95,26 @@ const localSigner = {
 /** The one endpoint: what the SDK's endpoint rules give for a custom endpoint, without evaluating them per request. */
 const LOCAL_ENDPOINT = new URL('http://dynalite.local/');
 
+/** A command class's endpoint parameters, as the SDK's endpoint middleware reads them. */
+type EndpointInstructions = Record<string, { type: string; get?: (input: unknown) => unknown }>;
+
 /**
  * In place of the SDK's endpoint middleware on the cached chains: what it gives for this
  * client's endpoint provider (the one endpoint, no auth scheme properties), set without
- * resolving the endpoint parameters and copying the client's whole configuration per request.
+ * resolving every endpoint parameter and copying the client's whole configuration per request.
+ * The parameters read from the input (the tables of a transaction) are still read, so an input
+ * the SDK's middleware cannot read (TransactItems that is no list) fails as it does, unsent.
  */
-const localEndpointMiddleware =
-  (next: (args: unknown) => Promise<unknown>, context: Record<string, unknown>) =>
-  (args: unknown): Promise<unknown> => {
-    context.endpointV2 = { url: LOCAL_ENDPOINT };
-    context.authSchemes = undefined;
-    return next(args);
-  };
+const localEndpointMiddleware = (instructions: EndpointInstructions) => {
+  const fromInput = Object.values(instructions).filter((i) => i.type === 'operationContextParams' && i.get);
+  return (next: (args: { input: unknown }) => Promise<unknown>, context: Record<string, unknown>) =>
+    (args: { input: unknown }): Promise<unknown> => {
+      for (const i of fromInput) i.get!(args.input);
+      context.endpointV2 = { url: LOCAL_ENDPOINT };
+      context.authSchemes = undefined;
+      return next(args);
+    };
+};
 /** Where the SDK's endpoint plugin puts its middleware, under its name, so this one replaces it. */
 const LOCAL_ENDPOINT_STEP = {
   relation: 'before',
@@ -171,9 +179,11 @@ const cacheHandlers = (client: DynamoDBDocumentClient): void => {
       // The command adds its own middlewares (the endpoint's among them) to this stack's concat, then resolves it.
       const outer = stack.concat(doc.middlewareStack) as typeof stack;
       const concat = outer.concat.bind(outer);
+      const commandClass = doc.clientCommand.constructor as { getEndpointParameterInstructions?: () => EndpointInstructions };
+      const endpoint = localEndpointMiddleware(commandClass.getEndpointParameterInstructions?.() ?? {});
       outer.concat = (own: unknown) => {
         const all = concat(own) as typeof stack;
-        all.addRelativeTo(localEndpointMiddleware, LOCAL_ENDPOINT_STEP);
+        all.addRelativeTo(endpoint, LOCAL_ENDPOINT_STEP);
         return all;
       };
       handler = doc.clientCommand.resolveMiddleware(outer, client.config, undefined);

@@ -9,6 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchWriteCommand,
+  TransactGetCommand,
+  TransactWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -187,6 +189,28 @@ describe('the local DynamoDB client', () => {
     expect(a).toEqual(await sent(full));
     expect(a).toHaveLength(session().length);
     expect(a[0]).toMatchObject({ endpoint: 'http://dynalite.local/', hostname: 'dynalite.local', headers: { 'x-amz-target': 'DynamoDB_20120810.PutItem' } });
+  });
+
+  it('reads the tables of a transaction as the endpoint middleware does: a malformed one fails unsent, a good one is sent', async () => {
+    const lanes = process.env.HANDSOFF_LANES_TABLE!;
+    const commands = () => [
+      new TransactWriteCommand({ TransactItems: [{ Put: { TableName: lanes, Item: { pk: 'tx#1', sk: 'holder', change: 'c1' } } }] }),
+      new TransactGetCommand({ TransactItems: [{ Get: { TableName: lanes, Key: { pk: 'tx#1', sk: 'holder' } } }] }),
+      new TransactGetCommand({ TransactItems: {} as never }),
+      new TransactWriteCommand({ TransactItems: 'abc' as never }),
+    ];
+    const run = async (dynamo: LocalDynamo) => {
+      const out: unknown[] = [];
+      for (const c of commands()) out.push(await seen(dynamo, c));
+      return out;
+    };
+    const a = await run(trimmed);
+    expect(a).toEqual(await run(full));
+    // Sent: dynalite answers (it has no transactions; the handlers use none).
+    expect(a[0]).toMatchObject({ error: 'UnknownOperationException', status: 400 });
+    expect(a[1]).toMatchObject({ error: 'UnknownOperationException', status: 400 });
+    expect(a[2]).toMatchObject({ error: 'TypeError', status: undefined });
+    expect(a[3]).toMatchObject({ error: 'TypeError', status: undefined });
   });
 
   it('runs without the middlewares only a remote service needs', () => {
