@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { endpointMiddlewareOptions } from '@smithy/core/endpoints';
 import { TABLE_ENV } from '../lambdas/shared/config.ts';
 import { TABLE_SCHEMAS, type TableName, type TableSchema } from '../core/tables.ts';
 import { installParseCache } from './dynalite-parse-cache.ts';
@@ -115,14 +116,6 @@ const localEndpointMiddleware = (instructions: EndpointInstructions) => {
       return next(args);
     };
 };
-/** Where the SDK's endpoint plugin puts its middleware, under its name, so this one replaces it. */
-const LOCAL_ENDPOINT_STEP = {
-  relation: 'before',
-  toMiddleware: 'serializerMiddleware',
-  name: 'endpointV2Middleware',
-  tags: ['ENDPOINT_PARAMETERS', 'ENDPOINT_V2', 'ENDPOINT'],
-  override: true,
-} as const;
 
 /**
  * Client middlewares whose only work is for a remote service, none of it read by dynalite or
@@ -183,7 +176,8 @@ const cacheHandlers = (client: DynamoDBDocumentClient): void => {
       const endpoint = localEndpointMiddleware(commandClass.getEndpointParameterInstructions?.() ?? {});
       outer.concat = (own: unknown) => {
         const all = concat(own) as typeof stack;
-        all.addRelativeTo(endpoint, LOCAL_ENDPOINT_STEP);
+        // The SDK's own placement and name for its endpoint middleware (override: true), so this one replaces it.
+        all.addRelativeTo(endpoint, endpointMiddlewareOptions);
         return all;
       };
       handler = doc.clientCommand.resolveMiddleware(outer, client.config, undefined);

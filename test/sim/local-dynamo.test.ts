@@ -1,21 +1,20 @@
 /**
  * The local DynamoDB's client (sim/local-dynamo.ts) leaves out SDK work only a remote service
  * needs (the logger, user-agent and recursion-detection middlewares, the endpoint rules and their
- * per-request resolution). What
- * the handlers see must not change: the same requests through a client with every SDK default
- * give the same answers and the same errors, item for item, one at a time or many at once,
- * with each command class's middleware chain resolved once.
+ * per-request resolution). What the handlers see must not change: the same requests through a
+ * client with every SDK default give the same answers and the same errors, item for item, one at
+ * a time or many at once, with each command class's middleware chain resolved once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchWriteCommand,
-  TransactGetCommand,
-  TransactWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
+  TransactGetCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_UNUSED_MIDDLEWARES, startLocalDynamo, type LocalDynamo } from '../../sim/local-dynamo.ts';
