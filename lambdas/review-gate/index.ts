@@ -114,7 +114,7 @@ export const reviewGate = async (input: ReviewGateInput): Promise<ReviewGateOutp
       throw new ReviewThrottledError(`${source} could not answer the review of ${input.commit} now: ${(err as Error).message}`, {}, { cause: err });
     }
     const e = err as Error;
-    logger.error(`${source} could not be read; the change is rejected`, { change: input.change, error: e.name, message: e.message });
+    logger.error(`${source} could not be read; the change is rejected`, { change: input.change, error: e });
     return {
       approved: false,
       reason: `${RejectReason.REVIEW_UNKNOWN}: ${source} could not tell how commit ${input.commit} reached main (${e.name}: ${e.message}); nothing deploys without a known review`,

@@ -95,7 +95,8 @@ export const startChangeFromJob = async (job: CodePipelineJobEvent, start: (push
     out = await start(pushOf(p));
   } catch (err) {
     const message = `no change started: ${(err as Error).name}: ${(err as Error).message}`.slice(0, MAX_MESSAGE);
-    logger.error('the push could not start a change; the source pipeline execution fails', { jobId, message });
+    // `reason`: the logger keeps `message` for its own text and drops an extra key of that name.
+    logger.error('the push could not start a change; the source pipeline execution fails', { jobId, reason: message });
     await reported(() => codePipeline().send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message } })));
     return { failed: message };
   }

@@ -10,7 +10,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler, reviewGate } from '../../lambdas/review-gate/index.ts';
-import { $metadata, codeCommit, useAwsMocks } from './support.ts';
+import { $metadata, codeCommit, printedLogs, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -130,6 +130,19 @@ describe('review-gate', () => {
     });
     codeCommit.on(GetCommitCommand).rejects(new CommitDoesNotExistException({ message: 'no such commit', $metadata }));
     await expect(reviewGate(input)).resolves.toMatchObject({ approved: false, reason: expect.stringMatching(/^review-unknown: /) });
+  });
+
+  it('logs the error that left the review unknown, its name and message kept', async () => {
+    given({ approvers: ['bob'] });
+    codeCommit
+      .on(EvaluatePullRequestApprovalRulesCommand)
+      .rejects(new EncryptionKeyAccessDeniedException({ message: 'An encryption integrity check failed', $metadata }));
+    const logs = await printedLogs(() => reviewGate(input));
+    expect(logs.find((l) => l.level === 'ERROR')).toMatchObject({
+      message: 'CodeCommit could not be read; the change is rejected',
+      error: { name: 'EncryptionKeyAccessDeniedException', message: 'An encryption integrity check failed' },
+    });
+    expect(logs.map((l) => l.message)).not.toContainEqual(expect.stringContaining('reserved key'));
   });
 
   it('lets throttling through for the state machine to retry', async () => {

@@ -11,7 +11,7 @@ import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../lambdas/start-change/index.ts';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
-import { $metadata, ddb, marshalled, s3, sfn, useAwsMocks } from './support.ts';
+import { $metadata, ddb, marshalled, printedLogs, s3, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -148,6 +148,14 @@ describe('a GitHub push through its source pipeline', () => {
     const failure = codePipeline.commandCalls(PutJobFailureResultCommand)[0]!.args[0].input;
     expect(failure).toMatchObject({ jobId: 'job-1', failureDetails: { type: 'JobFailed', message: expect.stringMatching(/^no change started: AccessDeniedException/) } });
     expect(codePipeline.commandCalls(PutJobSuccessResultCommand)).toHaveLength(0);
+  });
+
+  it('logs why the push started no change, under a key the logger keeps', async () => {
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('User is not authorized to perform states:StartExecution'), { name: 'AccessDeniedException', $metadata }));
+    const logs = await printedLogs(() => handler(job('job-1', params('exec-1')), context));
+    const failure = logs.find((l) => l.level === 'ERROR');
+    expect(failure).toMatchObject({ jobId: 'job-1', reason: expect.stringMatching(/^no change started: AccessDeniedException: User is not authorized/) });
+    expect(logs.map((l) => l.message)).not.toContainEqual(expect.stringContaining('reserved key'));
   });
 
   it('fails the job for parameters that are not a push to main, naming the field', async () => {

@@ -237,3 +237,27 @@ export const schedulesOf = (handler: string) =>
     .commandCalls(CreateScheduleCommand)
     .map((c) => c.args[0].input)
     .filter((i) => i.Target?.Arn?.endsWith(`:function:${handler}`));
+
+/**
+ * The log records `run` prints, as CloudWatch Logs would get them: the handlers' logger at
+ * DEBUG, its JSON lines taken from stdout and stderr (and kept off the test's output), then
+ * the logger silent again.
+ */
+export const printedLogs = async (run: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> => {
+  const lines: string[] = [];
+  const capture = (chunk: unknown): boolean => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  logger.setLogLevel('DEBUG');
+  try {
+    await run();
+  } finally {
+    logger.setLogLevel('SILENT');
+    out.mockRestore();
+    err.mockRestore();
+  }
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+};
