@@ -2,17 +2,15 @@
  * The handsoff CDK app (`cdk synth`, `cdk deploy`). Home region from context `homeRegion`,
  * else CDK_DEFAULT_REGION, else us-east-1; account from CDK_DEFAULT_ACCOUNT when known
  * (the app is environment-agnostic in account otherwise, so it synthesizes offline).
+ *
+ * In this order: the source context is read (bad context fails synth at once, before anything
+ * is built or loaded), then the one esbuild build of the handlers and the console starts (a
+ * process of its own, infra/handlers-build.ts), and Node loads the rest of the app while it
+ * works; the stacks are built once both are done.
  */
-// First: the handlers' build runs beside the loading of everything below.
-import { handlersBuilt } from './handlers-build.ts';
 import { App } from 'aws-cdk-lib';
-import { examplePipelines } from './pipelines/index.ts';
-import { formatProblem, validatePipeline } from '../core/pipeline/resolve.ts';
-import { REGION_CATALOG } from './catalog/regions.ts';
-import { buildStateMachines } from '../statemachines/index.ts';
-import { buildHandsoffApp } from './stacks/handsoff-app.ts';
-import { resolvePipelines, type ValidatePipeline } from './stacks/pipelines.ts';
 import { SourceConfigError, SourceContext, sourceFromContext } from '../core/source.ts';
+import type { ValidatePipeline } from './stacks/pipelines.ts';
 
 const app = new App();
 const homeRegion = (app.node.tryGetContext('homeRegion') as string | undefined) ?? process.env.CDK_DEFAULT_REGION ?? 'us-east-1';
@@ -29,6 +27,17 @@ const source = (() => {
     process.exit(1);
   }
 })();
+
+const { handlersBuilt } = await import('./handlers-build.ts');
+const [{ examplePipelines }, { formatProblem, validatePipeline }, { REGION_CATALOG }, { buildStateMachines }, { buildHandsoffApp }, { resolvePipelines }] =
+  await Promise.all([
+    import('./pipelines/index.ts'),
+    import('../core/pipeline/resolve.ts'),
+    import('./catalog/regions.ts'),
+    import('../statemachines/index.ts'),
+    import('./stacks/handsoff-app.ts'),
+    import('./stacks/pipelines.ts'),
+  ]);
 
 const pipelines = resolvePipelines(
   examplePipelines as unknown as readonly unknown[],

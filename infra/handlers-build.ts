@@ -1,7 +1,8 @@
 /**
- * Imported first by app.ts: starts the one esbuild build of the handlers and the console as the
- * app starts, so that esbuild (a process of its own) works while Node loads the CDK app. app.ts
- * awaits it before it builds the stacks, and the control plane's functions find the build done.
+ * Imported by app.ts once the source context is read, before the rest of the app: starts the one
+ * esbuild build of the handlers and the console, so that esbuild (a process of its own) works
+ * while Node loads the CDK app. app.ts awaits it before it builds the stacks, and the control
+ * plane's functions find the build done.
  */
 import { PROJECT_ROOT, bundleEntries, prebundleHandlers } from './constructs/control-plane/bundle.ts';
 
