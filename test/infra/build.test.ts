@@ -2,7 +2,9 @@
  * The build stage's AWS resources, synthesized with cdk-nag (Template.fromStack throws on an
  * unacknowledged finding): a CodeBuild project per pipeline that reaches nothing but the
  * artifact store (and its source and log endpoints), the pipeline machine's exact rights to
- * run it, and the per-region artifact buckets with the handlers' exact rights on them.
+ * run it, and the per-region artifact buckets with the handlers' exact rights on them. For two
+ * small pipelines over three target regions (fixtures.ts): all of it holds per pipeline and per
+ * region, and test/infra/stacks.test.ts synthesizes the example pipelines with cdk-nag.
  */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -14,7 +16,7 @@ import { ARTIFACT_BUCKET_NAME_KEY, HandlerName } from '../../statemachines/resou
 import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import type { TargetStack } from '../../infra/stacks/target-stack.ts';
-import { cdkContext, fixtureHandlerEntry, loadBuildStateMachines, loadPipelines } from './fixtures.ts';
+import { cdkContext, fixtureHandlerEntry, loadBuildStateMachines, smallPipelines } from './fixtures.ts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -25,7 +27,7 @@ let stack: ControlPlaneStack;
 let targets: Array<{ stack: TargetStack; template: Template }>;
 
 beforeAll(async () => {
-  ({ pipelines } = await loadPipelines());
+  pipelines = smallPipelines();
   const { build } = await loadBuildStateMachines();
   const app = new App({ context: cdkContext });
   const built = buildHandsoffApp(app, { pipelines, buildStateMachines: build, handlerEntry: fixtureHandlerEntry, homeRegion: 'us-east-1' });

@@ -1,7 +1,8 @@
 /**
  * Inputs of the infra tests: the example pipelines as `cdk synth` resolves them, the real ASL
  * builders and handler entries, two small hand-written pipelines for the cases the examples
- * do not cover, and a one-line handler to bundle where a test reads IAM and not code (so that
+ * do not cover, two of the defaults for what holds per pipeline and per region (smallPipelines),
+ * and a one-line handler to bundle where a test reads IAM and not code (so that
  * it does not bundle every real handler again).
  */
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,22 @@ export const fixturePipelines: ResolvedPipeline[] = [
     holidays: [],
     holidaysByRegion: {},
   },
+];
+
+const resolveSmall = (json: unknown): ResolvedPipeline => {
+  const v = validatePipeline(json, 'test', { catalog: REGION_CATALOG });
+  if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('\n'));
+  return v.pipeline;
+};
+
+/**
+ * Two pipelines of the defaults over three target regions (two production, one of them shared,
+ * and the pre-production region): for what holds per pipeline and per region whatever their
+ * number, synthesized in a fraction of the examples' time.
+ */
+export const smallPipelines = (): ResolvedPipeline[] => [
+  resolveSmall({ name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['sa-east-1', 'us-east-1'] }),
+  resolveSmall({ name: 'checkout-svc', service: 'CheckoutService', team: 'storefront', regions: ['sa-east-1'] }),
 ];
 
 /** A one-line handler: bundled where a test reads the template's IAM, not the handlers' code. */

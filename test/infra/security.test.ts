@@ -7,27 +7,16 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ResolvedPipeline } from '../../core/model.ts';
-import { validatePipeline } from '../../core/pipeline/resolve.ts';
-import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { ACCESS, CONSOLE_ACCESS } from '../../infra/constructs/control-plane/access.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-import { cdkContext, fixtureHandlerEntry } from './fixtures.ts';
+import { cdkContext, fixtureHandlerEntry, smallPipelines } from './fixtures.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 type Statement = { Effect: string; Principal?: any; Action: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>> };
 
-const resolve = (json: unknown): ResolvedPipeline => {
-  const v = validatePipeline(json, 'test', { catalog: REGION_CATALOG });
-  if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('\n'));
-  return v.pipeline;
-};
-const pipelines = [
-  resolve({ name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['sa-east-1', 'us-east-1'] }),
-  resolve({ name: 'checkout-svc', service: 'CheckoutService', team: 'storefront', regions: ['sa-east-1'] }),
-];
+const pipelines = smallPipelines();
 
 let template: Template;
 let resources: Record<string, Resource>;
