@@ -16,27 +16,13 @@ import type { HandsoffEvent } from '../core/events.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { validatePipeline } from '../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../infra/catalog/regions.ts';
+import { CHAOS_PIPELINE, groupOf, orderViolations } from './chaos-shared.ts';
 import { simulate } from './engine.ts';
 import { DUPLICATED_SOURCES, LOST_SOURCES, THROTTLED_SERVICES } from './faults.ts';
 import { validateScenario, type ScenarioJson } from './scenario.ts';
 import { toSimScenario } from './scenario-adapter.ts';
 import type { ChangeSummary } from './types.ts';
 import { keyOf, noise } from './world/random.ts';
-
-/** Three regions, one cell each, two boxes, short bakes, a window that is always open. */
-export const CHAOS_PIPELINE = {
-  name: 'chaos-service',
-  service: 'ChaosService',
-  team: 'chaos',
-  regions: ['us-east-1', 'eu-west-1', 'sa-east-1'],
-  waves: 'auto',
-  unit: 'cell',
-  cellsPerRegion: 1,
-  hostsPerUnit: 2,
-  preProd: ['alpha'],
-  bake: { oneBox: 'PT20M', firstWave: 'PT30M', laterWaves: 'PT20M', unit: 'PT10M', preProd: 'PT10M', minRequests: 10 },
-  window: { timeZone: 'UTC', days: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'], start: '00:00', end: '23:59' },
-};
 
 const START = '2026-11-30T08:00:00Z';
 const UNTIL = '2026-12-03T08:00:00Z';
@@ -121,26 +107,6 @@ export const randomMix = (seed: number, pipeline: ResolvedPipeline): Mix => {
     moderate,
     description,
   };
-};
-
-/** A deployment's group, region first (group names repeat across regions). */
-const groupOf = (e: HandsoffEvent): string => `${String(e.region)}/${String(e.deploymentGroup)}`;
-
-/**
- * Order kept: in each deployment group, the changes that start a deployment come in merge
- * order (`merged`, oldest first); one line per older change that started after a newer one.
- */
-export const orderViolations = (events: readonly HandsoffEvent[], merged: readonly string[]): string[] => {
-  const out: string[] = [];
-  const newest = new Map<string, string>();
-  for (const e of events.filter((x) => x.type === 'deployment.started')) {
-    const group = groupOf(e);
-    const before = newest.get(group);
-    if (before !== undefined && merged.indexOf(String(e.change)) < merged.indexOf(before)) {
-      out.push(`order broken in ${group}: ${String(e.change)} started a deployment at ${e.time} after newer ${before}`);
-    } else newest.set(group, String(e.change));
-  }
-  return out;
 };
 
 /** Every invariant the run breaks, one line each. */

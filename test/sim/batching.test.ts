@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { orderViolations } from '../../sim/chaos.ts';
+import { orderViolations } from '../../sim/chaos-shared.ts';
 import { ms, ofType, simulateJson, summary, writeJson } from './cli-harness.ts';
 
 const PIPELINE = 'examples/pipeline.json';

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { CHAOS_PIPELINE } from '../../sim/chaos.ts';
+import { CHAOS_PIPELINE } from '../../sim/chaos-shared.ts';
 import { ofType, reviewed, runCli, simulateJson, summary, writeJson } from './cli-harness.ts';
 
 const PIPELINE = writeJson('chaos-pipeline.json', CHAOS_PIPELINE);

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HandsoffEvent } from '../../core/events.ts';
-import { CHAOS_PIPELINE } from '../../sim/chaos.ts';
+import { CHAOS_PIPELINE } from '../../sim/chaos-shared.ts';
 import { ofType, reviewed, simulateJson, writeJson } from './cli-harness.ts';
 
 const PIPELINE = writeJson('summary-pipeline.json', CHAOS_PIPELINE);
