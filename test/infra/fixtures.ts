@@ -97,21 +97,24 @@ export const fixturePipelines: ResolvedPipeline[] = [
   },
 ];
 
-const resolveSmall = (json: unknown): ResolvedPipeline => {
-  const v = validatePipeline(json, 'test', { catalog: REGION_CATALOG });
-  if (!v.ok) throw new Error(v.problems.map((p) => p.message).join('\n'));
-  return v.pipeline;
-};
+/** Each pipeline validated against the region catalog, as `cdk synth` does (infra/app.ts). */
+const validate: ValidatePipeline = (input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG });
 
 /**
  * Two pipelines of the defaults over three target regions (two production, one of them shared,
  * and the pre-production region): for what holds per pipeline and per region whatever their
  * number, synthesized in a fraction of the examples' time.
  */
-export const smallPipelines = (): ResolvedPipeline[] => [
-  resolveSmall({ name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['sa-east-1', 'us-east-1'] }),
-  resolveSmall({ name: 'checkout-svc', service: 'CheckoutService', team: 'storefront', regions: ['sa-east-1'] }),
-];
+export const smallPipelines = (): ResolvedPipeline[] =>
+  resolvePipelines(
+    [
+      { name: 'storefront-api', service: 'StorefrontApi', team: 'storefront', regions: ['sa-east-1', 'us-east-1'] },
+      { name: 'checkout-svc', service: 'CheckoutService', team: 'storefront', regions: ['sa-east-1'] },
+    ],
+    validate,
+    formatProblem,
+    'test/infra/fixtures.ts',
+  );
 
 /** A one-line handler: bundled where a test reads the template's IAM, not the handlers' code. */
 export const fixtureHandlerEntry = (): string => path.join(root, 'test/infra/fixtures/handler.ts');
@@ -124,7 +127,6 @@ export const loadBuildStateMachines = async (): Promise<{ build: BuildStateMachi
 
 /** The example pipelines (infra/pipelines), resolved against the region catalog as `cdk synth` does. */
 export const loadPipelines = async (): Promise<{ pipelines: ResolvedPipeline[]; real: boolean }> => {
-  const validate: ValidatePipeline = (input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG });
   const pipelines = resolvePipelines(examplePipelines as unknown[], validate, formatProblem, 'infra/pipelines/index.ts');
   return { pipelines, real: true };
 };
