@@ -138,6 +138,15 @@ export const sourceArchiveKey = (pipeline: string, revision: string): string => 
  */
 export const SOURCE_ARCHIVE_PREFIX = 'sources';
 
+/** Pushes of one commit to one pipeline's main, at most (a reset loop is not a workflow). */
+export const MAX_PUSHES_PER_COMMIT = 50;
+
+/**
+ * The id of the n-th push (1-based) of a commit: the commit id, then `-2`, `-3`... A change's
+ * revision is its commit, so the changes that carry a revision are these ids, in push order.
+ */
+export const changeIdFor = (commit: string, push: number): string => (push === 1 ? commit : `${commit}-${push}`);
+
 /** Artifact key of a change's immutable revision. */
 export const artifactKey = (pipeline: string, revision: string): string => `${pipeline}/${revision}.zip`;
 

@@ -1,7 +1,7 @@
 /**
  * Handler `rollback` (`.waitForTaskToken`): restores the previously deployed revision in
  * every deployment group of (stage, region) that got the change, with the fast-rollback
- * configuration. The task completes when every rollback deployment succeeded
+ * configuration, passing over the revisions of failed changes (restoreTargetOf). The task completes when every rollback deployment succeeded
  * (on-deployment-event counts them down). A retry re-registers its token and only starts
  * rollbacks not started yet; CodeDeploy's one-deployment-per-group rule backs that up.
  *
@@ -18,21 +18,24 @@
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
+import { artifactKey, changeIdFor, DeploymentConfig, MAX_PUSHES_PER_COMMIT } from '../../core/naming.ts';
+import { FINAL_STATUS_OF_EVENT } from '../../core/operators.ts';
 import { clients } from '../shared/clients.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { createOrAdoptDeployment, deploys, findClaimedDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
-import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
+import { conditionalWrite, getItem, queryAll, setOnce } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
 import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
+  changeKey,
   DeploymentStatus,
+  deploymentKey,
   deploymentSkPrefix,
   deploymentWaiterKey,
   expiresAt,
@@ -42,6 +45,7 @@ import {
   WaiterKind,
   WaiterStatus,
   type ArtifactLocation,
+  type ChangeStartedItem,
   type DeploymentItem,
   type RollbackSetWaiter,
   type RollbackWaiter,
@@ -59,9 +63,57 @@ export interface RollbackOutput {
 
 const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED];
 
-/** The previous revision's exact object, when it is pinned by an S3 version. */
-const previousOf = (item: DeploymentItem): ArtifactLocation | undefined =>
-  item.previousLocation?.version ? item.previousLocation : undefined;
+/**
+ * What a rollback restores in a group: the revision the change replaced there, passed over
+ * while that revision's changes all failed (a later change deployed over a change that failed
+ * afterwards, elsewhere: restoring it would put a failed change back on the boxes). Passing
+ * over one is restoring what that failed change replaced in the same group, read from its own
+ * deployment record. `location` is undefined when nothing exact can be restored: the chain
+ * reaches the group's first deployment, a failed revision whose record in the group is gone,
+ * or a previous revision not pinned by an S3 version.
+ */
+interface RestoreTarget {
+  revision?: string;
+  location?: ArtifactLocation;
+  /** The failed changes' revisions passed over, newest first. */
+  passedOver: string[];
+}
+
+/** At most this many failed revisions are passed over in one group (beyond it: nothing restored). */
+const MAX_PASSED_OVER = 10;
+
+/** The changes of `pipeline` that carry `revision` (its pushes, in order; the first id missing ends them). */
+const changesOf = async (pipeline: string, revision: string): Promise<ChangeStartedItem[]> => {
+  const found: ChangeStartedItem[] = [];
+  for (let push = 1; push <= MAX_PUSHES_PER_COMMIT; push++) {
+    const item = await getItem<ChangeStartedItem>(table.changes(), changeKey(pipeline, changeIdFor(revision, push)));
+    if (!item) break;
+    if (item.commit === revision) found.push(item);
+  }
+  return found;
+};
+
+const restoreTargetOf = async (item: DeploymentItem): Promise<RestoreTarget> => {
+  const passedOver: string[] = [];
+  let revision = item.previousRevision;
+  let location = item.previousLocation;
+  while (revision !== undefined) {
+    const carriers = await changesOf(item.pipeline, revision);
+    // A revision no change of the pipeline carries (deployed before handsoff), or one that a
+    // change still carries without having failed (in flight, succeeded): restored.
+    if (carriers.length === 0 || carriers.some((c) => c.status !== FINAL_STATUS_OF_EVENT[EventType.CHANGE_FAILED])) break;
+    passedOver.push(revision);
+    let replaced: DeploymentItem | undefined;
+    for (const c of carriers) {
+      replaced = await getItem<DeploymentItem>(table.deployments(), deploymentKey(item.pipeline, c.change, item.stage, item.region, item.deploymentGroup));
+      if (replaced) break;
+    }
+    if (!replaced || passedOver.length > MAX_PASSED_OVER) return { passedOver };
+    revision = replaced.previousRevision;
+    location = replaced.previousLocation;
+  }
+  return { revision, location: location?.version ? location : undefined, passedOver };
+};
 
 /** The change's own artifact in the group: the region copy the claim recorded, else its pinned version and ETag. */
 const changeLocationOf = (item: DeploymentItem & CopyRecord): ArtifactLocation => item.location ?? ({
@@ -130,8 +182,8 @@ const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
   }
 };
 
-const startRollbackDeployment = async (item: DeploymentItem, reason: string): Promise<string> => {
-  const location = previousOf(item)!;
+const startRollbackDeployment = async (item: DeploymentItem, target: RestoreTarget, reason: string): Promise<string> => {
+  const location = target.location!;
   const group = { region: item.region, application: item.application, deploymentGroup: item.deploymentGroup };
   // A group already running a rollback of ours from a dead attempt, or CodeDeploy's automatic
   // one, restoring the same object: adopted. Anything else (the stopped deployment still
@@ -141,10 +193,10 @@ const startRollbackDeployment = async (item: DeploymentItem, reason: string): Pr
     location,
     {
       deploymentConfigName: DeploymentConfig.FAST_ROLLBACK,
-      description: `handsoff rollback ${item.pipeline} ${item.change} ${item.stage} to ${item.previousRevision}: ${reason}`.slice(0, 1000),
+      description: `handsoff rollback ${item.pipeline} ${item.change} ${item.stage} to ${target.revision ?? location.key}: ${reason}`.slice(0, 1000),
       autoRollbackConfiguration: { enabled: false },
     },
-    `deployment group ${item.deploymentGroup} in ${item.region} is busy; rollback to ${item.previousRevision} will be retried`,
+    `deployment group ${item.deploymentGroup} in ${item.region} is busy; rollback to ${target.revision ?? location.key} will be retried`,
   );
   return id;
 };
@@ -169,7 +221,7 @@ const recordRollback = async (item: DeploymentItem, rollbackId: string): Promise
   return recorded ?? rollbackId;
 };
 
-const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, parent: string): Promise<Registration> => {
+const registerRollbackWaiter = async (item: DeploymentItem, target: RestoreTarget, rollbackId: string, parent: string): Promise<Registration> => {
   const now = nowIso();
   const waiter: RollbackWaiter = {
     pk: deploymentWaiterKey(rollbackId),
@@ -178,7 +230,7 @@ const registerRollbackWaiter = async (item: DeploymentItem, rollbackId: string, 
     ...scopeOf(item),
     alarms: [],
     deploymentId: rollbackId,
-    revision: item.previousRevision ?? previousOf(item)!.key,
+    revision: target.revision ?? target.location!.key,
     deploymentGroup: item.deploymentGroup,
     parent,
     deploymentsPk: item.pk,
@@ -233,14 +285,30 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       logger.info('a newer deployment replaced the change in this group; not rolled back', { deploymentGroup: item.deploymentGroup, region: item.region, newer });
     }
   }
-  const restorable = current.filter((i) => previousOf(i));
+  const targets = new Map<DeploymentItem, RestoreTarget>();
+  for (const item of current) {
+    const target = await restoreTargetOf(item);
+    targets.set(item, target);
+    if (target.passedOver.length > 0) {
+      logger.info('the revision the change replaced is a failed change; restoring what that one replaced', {
+        deploymentGroup: item.deploymentGroup,
+        region: item.region,
+        passedOver: target.passedOver,
+        restoring: target.revision,
+      });
+    }
+  }
+  const targetOf = (item: DeploymentItem): RestoreTarget => targets.get(item)!;
+  const restorable = current.filter((i) => targetOf(i).location);
   const unrestorable = current.filter((i) => !restorable.includes(i));
   for (const item of unrestorable) {
-    // The group's first deployment (or a previous revision not pinned by an S3 version): nothing exact to restore; stop it.
+    // The group's first deployment, a previous revision not pinned by an S3 version, or only
+    // failed changes before this one: nothing exact and sound to restore; stop it.
     logger.warn('no previous revision to restore; deployment stopped only', {
       deploymentGroup: item.deploymentGroup,
       region: item.region,
       previous: item.previousLocation?.key ?? item.previousRevision,
+      passedOver: targetOf(item).passedOver,
     });
     await stopIfRunning(item);
   }
@@ -264,7 +332,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   const unverified: { item: DeploymentItem; error: ArtifactUnavailableError }[] = [];
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
     try {
-      checked.set(item, await checkedCopy(item.region, previousOf(item)!));
+      checked.set(item, await checkedCopy(item.region, targetOf(item).location!));
     } catch (err) {
       if (!(err instanceof ArtifactUnavailableError)) throw err;
       unverified.push({ item, error: err });
@@ -306,7 +374,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
         {
           type: EventType.ROLLBACK_STARTED,
           ...scopeOf(item),
-          revision: item.previousRevision ?? previousOf(item)!.key,
+          revision: targetOf(item).revision ?? targetOf(item).location!.key,
           sha256: checked.get(item),
           stopped: item.deploymentId,
           reason,
@@ -322,14 +390,14 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     if (item.rollbackDeploymentId) {
       // Started by an earlier attempt: make sure its waiter exists, and settle it if the
       // rollback ended while none did.
-      if ((await registerRollbackWaiter(item, item.rollbackDeploymentId, set.pk)) === 'created') {
+      if ((await registerRollbackWaiter(item, targetOf(item), item.rollbackDeploymentId, set.pk)) === 'created') {
         await settleFromCodeDeploy(item.region, item.rollbackDeploymentId);
       }
       continue;
     }
     try {
-      const rollbackId = await recordRollback(item, await startRollbackDeployment(item, reason));
-      await registerRollbackWaiter(item, rollbackId, set.pk);
+      const rollbackId = await recordRollback(item, await startRollbackDeployment(item, targetOf(item), reason));
+      await registerRollbackWaiter(item, targetOf(item), rollbackId, set.pk);
     } catch (err) {
       if (!(err instanceof DeploymentGroupBusyError)) throw err;
       busy ??= err;

@@ -17,6 +17,7 @@ import type { Context } from 'aws-lambda';
 import { StartChangeInput, type ChangeExecutionInput, type StartChangeOutput } from '../../core/contracts.ts';
 import { hasName, InvalidInputError } from '../../core/errors.ts';
 import { principalName } from '../../core/review.ts';
+import { changeIdFor, MAX_PUSHES_PER_COMMIT } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { conflictingItem, isConditionalCheckFailed } from '../shared/dynamo.ts';
 import { nowIso } from '../shared/duration.ts';
@@ -26,11 +27,6 @@ import { CodePipelineJobEvent } from '../../core/source.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 import { isCodePipelineJob, startChangeFromJob, type JobOutcome } from './github-job.ts';
 
-/** Pushes of one commit to one pipeline's main, at most (a reset loop is not a workflow). */
-export const MAX_PUSHES_PER_COMMIT = 50;
-
-/** The id of the n-th push (1-based) of a commit. */
-export const changeIdFor = (commit: string, push: number): string => (push === 1 ? commit : `${commit}-${push}`);
 
 /**
  * One push to main, whatever delivered it: a CodeCommit event through EventBridge, or a GitHub

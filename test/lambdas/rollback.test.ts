@@ -8,7 +8,7 @@ import {
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rollback } from '../../lambdas/rollback/index.ts';
 import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
@@ -348,5 +348,55 @@ describe('rollback', () => {
       expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { cause: expect.stringContaining('rolled back: storefront-api-onebox (sa-east-1)') });
       expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
     });
+  });
+});
+
+describe('rollback over a revision whose changes failed', () => {
+  // c1 replaced r0 in the one-box; r0 is change r0's commit, and r0 replaced rA there. When r0
+  // failed (elsewhere, after c1 was deployed over it), restoring it would put a failed change
+  // back on the box: the rollback restores what r0 replaced.
+  const rA = { bucket: 'handsoff-artifacts', key: 'storefront-api/rA.zip', bundleType: 'zip' as const, eTag: 'eA', version: 'vA' };
+  const r0Record = { ...onebox, pk: 'storefront-api#r0', change: 'r0', revision: 'r0', previousRevision: 'rA', previousLocation: rA };
+  const changes = (records: Record<string, { status?: string; commit?: string }>) =>
+    ddb.on(GetCommand).callsFake((get) => {
+      if (get.TableName === 'waiters') return { Item: structuredClone(store.get(get.Key.pk)) };
+      if (get.TableName === 'changes') {
+        const change = String(get.Key.pk).replace(/^storefront-api#/, '');
+        const record = records[change];
+        return record ? { Item: { pk: get.Key.pk, sk: 'started', pipeline: 'storefront-api', change, commit: record.commit ?? change.replace(/-\d+$/, ''), ...record } } : {};
+      }
+      if (get.TableName === 'deployments') return get.Key.pk === r0Record.pk && get.Key.sk === r0Record.sk ? { Item: r0Record } : {};
+      return {};
+    });
+
+  it('passes over a failed change: restores the revision that change replaced in the same group', async () => {
+    changes({ r0: { status: 'failed' }, rA: { status: 'succeeded' } });
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    await expect(rollback(input)).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, {
+      deploymentGroupName: 'storefront-api-onebox',
+      revision: { revisionType: 'S3', s3Location: rA },
+      description: expect.stringMatching(/^handsoff rollback storefront-api c1 wave-1 to rA: /),
+    });
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'rollback.started', revision: 'rA', target: 'onebox' }));
+    expect(store.get('deployment#d-r1')).toMatchObject({ kind: 'rollback', revision: 'rA' });
+  });
+
+  it('restores a revision that a later push of the same commit still carries without failing', async () => {
+    changes({ r0: { status: 'failed' }, 'r0-2': { commit: 'r0' } });
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    await rollback(input);
+    expect(codeDeploy).toHaveReceivedCommandWith(CreateDeploymentCommand, { revision: { revisionType: 'S3', s3Location: { ...onebox.previousLocation, bundleType: 'zip' } } });
+    expect(published()).toContainEqual(expect.objectContaining({ type: 'rollback.started', revision: 'r0' }));
+  });
+
+  it('restores nothing when the failed change left no record in the group: stopped only, the task fails naming the group', async () => {
+    changes({ r0: { status: 'failed' } });
+    ddb.on(QueryCommand).resolves({ Items: [unit] });
+    sfn.on(SendTaskFailureCommand).resolves({});
+    await expect(rollback(input)).resolves.toEqual({ rollbacks: 0 });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(codeDeploy).toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-2' });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'rb-1', cause: expect.stringContaining('storefront-api-sae1-az1 (sa-east-1)') });
   });
 });

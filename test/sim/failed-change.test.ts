@@ -108,3 +108,43 @@ describe('a change that fails in one region of a wave of several', () => {
     }
   });
 });
+
+describe('a change deployed over a change that then fails, and fails itself', () => {
+  // bad waits at wave 1 (its window) while cr passes pre-production over it; bad then fails at
+  // wave 1's one-box, leaving pre-production to cr (the newer change). When cr fails in turn, its
+  // rollback must not restore bad there: bad is a failed change.
+  let events: HandsoffEvent[];
+  let wave1: string;
+  beforeAll(async () => {
+    wave1 = (await plan()).waves[0]!.regions[0]!.region;
+    events = await simulateJson({
+      start: '2026-11-30T00:00:00Z',
+      until: '2026-12-05T00:00:00Z',
+      changes: [
+        { id: 'bad', at: '2026-11-30T00:30:00Z', ...reviewed, behavior: { kind: 'faults', rate: 0.3, regions: [wave1] } },
+        { id: 'cr', at: '2026-11-30T03:00:00Z', ...reviewed, behavior: { kind: 'crash', regions: [wave1] } },
+      ],
+    });
+  });
+
+  it('passes over the failed change: every pre-production group goes back to what ran before both', () => {
+    const badFailed = ms(ofType(events, 'change.failed', 'bad')[0]!);
+    const crRollbacks = ofType(events, 'rollback.started', 'cr').filter((e) => !String(e.stage).startsWith('wave-'));
+    expect(crRollbacks.length).toBeGreaterThan(1);
+    for (const e of crRollbacks) {
+      expect(ms(e)).toBeGreaterThan(badFailed);
+      expect(e.revision, `${e.stage} ${e.target}`).toBe('initial');
+    }
+    // Pre-production got bad, then cr over it, then the rollback straight to initial.
+    for (const stage of new Set(crRollbacks.map((e) => String(e.stage)))) {
+      for (const group of new Set(created(events, stage).map((e) => String(e.deploymentGroup)))) {
+        expect(created(events, stage).filter((e) => e.deploymentGroup === group).map((e) => e.revision), `${stage} ${group}`).toEqual(['bad', 'cr', 'initial']);
+      }
+    }
+  });
+
+  it('leaves neither failed change on any box', () => {
+    expect(summary(events).bad).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+    expect(summary(events).cr).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+  });
+});

@@ -123,7 +123,8 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     schedules: ['CreateSchedule', 'DeleteSchedule'],
   },
   [HandlerName.ROLLBACK]: {
-    tables: { ...STATE_TABLES, audit: AUDIT_APPEND },
+    // changes (GetItem): whether the revision to restore is a failed change's, to pass over it.
+    tables: { ...STATE_TABLES, changes: ['GetItem'], audit: AUDIT_APPEND },
     deploy: true,
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
