@@ -169,16 +169,21 @@ const supersededBy = async (item: DeploymentItem): Promise<string | undefined> =
   return key ? revisionOf(item.pipeline, key) : latest;
 };
 
-/** Stops the change's deployment if it may still run; our rollback replaces CodeDeploy's own. */
-const stopIfRunning = async (item: DeploymentItem): Promise<void> => {
-  if (FINISHED.includes(item.status)) return;
+/**
+ * Stops the change's deployment if it may still run; our rollback replaces CodeDeploy's own.
+ * @returns whether it still ran (CodeDeploy took the stop), false when it had ended.
+ */
+const stopIfRunning = async (item: DeploymentItem): Promise<boolean> => {
+  if (FINISHED.includes(item.status)) return false;
   try {
     await clients()
       .codeDeploy(item.region)
       .send(new StopDeploymentCommand({ deploymentId: item.deploymentId!, autoRollbackEnabled: false }));
     logger.info('deployment stopped for rollback', { deploymentId: item.deploymentId });
+    return true;
   } catch (err) {
     if (!hasName(err, 'DeploymentAlreadyCompletedException')) throw err;
+    return false;
   }
 };
 
@@ -370,18 +375,19 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
     if (await markRollbackStarted(item, set.pk)) {
+      const stopped = await stopIfRunning(item);
       await publish([
         {
           type: EventType.ROLLBACK_STARTED,
           ...scopeOf(item),
           revision: targetOf(item).revision ?? targetOf(item).location!.key,
           sha256: checked.get(item),
-          stopped: item.deploymentId,
+          // Only a deployment that still ran when the rollback began (not one that had succeeded).
+          ...(stopped ? { stopped: item.deploymentId } : {}),
           reason,
         },
       ]);
-    }
-    await stopIfRunning(item);
+    } else await stopIfRunning(item);
   }
   // 2. Restore: a rollback deployment per group. A group whose stopped deployment is still
   //    finishing its batch refuses it; the others go ahead and the task retries for that one.

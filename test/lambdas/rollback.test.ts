@@ -118,9 +118,11 @@ describe('rollback', () => {
     expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ kind: 'rollback-set', status: 'OPEN', token: 'rb-1', pending: 2 });
     expect(store.get('deployment#d-r2')).toMatchObject({ kind: 'rollback', parent: 'rollback#storefront-api#c1#wave-1#sa-east-1', revision: 'r0', unit: 'sae1-az1' });
     expect(published()).toEqual([
-      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'onebox', stage: 'wave-1', region: 'sa-east-1', stopped: 'd-1' }),
+      expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'onebox', stage: 'wave-1', region: 'sa-east-1' }),
       expect.objectContaining({ type: 'rollback.started', revision: 'r0', target: 'fleet', unit: 'sae1-az1', stopped: 'd-2' }),
     ]);
+    // `stopped` names a deployment that still ran: the one-box's had succeeded, the unit's was stopped.
+    expect(published()[0]).not.toHaveProperty('stopped');
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 
@@ -224,7 +226,9 @@ describe('rollback', () => {
       expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
       expect(codeDeploy).not.toHaveReceivedCommandWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta-2' });
       expect(codeDeploy).not.toHaveReceivedCommandWith(StopDeploymentCommand, { deploymentId: 'd-c2' });
-      expect(published().map((e) => e.stopped)).toEqual(['d-b1']);
+      // The change's deployment there had succeeded: nothing to stop, and the event names none.
+      expect(published().map((e) => [e.deploymentGroup ?? e.target, e.stopped])).toEqual([['fleet', undefined]]);
+      expect(codeDeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
       expect(store.get('rollback#storefront-api#c1#beta#*#failed-in#wave-2')).toMatchObject({
         pending: 1,
         superseded: [{ deploymentGroup: 'storefront-api-beta-2', region: 'us-west-2', revision: 'r2' }],
