@@ -11,7 +11,7 @@ import { REGION_CATALOG } from '../infra/catalog/regions.ts';
 import type { ResolvedPipeline } from '../core/model.ts';
 import { validateScenario, type ScenarioValidation } from '../sim/scenario.ts';
 import { type PipelineValidation, type Problem, type ValidateOptions, validatePipeline } from '../core/pipeline/resolve.ts';
-import { kindConflicts } from '../core/pipeline/kinds.ts';
+import { pipelineSetProblems } from '../core/pipeline/set.ts';
 
 export const PIPELINE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'] as const;
 
@@ -75,7 +75,12 @@ const importModule = async (url: string): Promise<Record<string, unknown>> => {
   return (await import(url)) as Record<string, unknown>;
 };
 
-type PipelineSet = { ok: true; pipelines: ResolvedPipeline[] } | { ok: false; problems: Problem[] };
+/**
+ * A file's pipelines. A file with problems still carries the pipelines of it that resolved,
+ * so the rules of the whole set (core/pipeline/set.ts) are checked on them too: every problem
+ * is reported at once.
+ */
+type PipelineSet = { ok: true; pipelines: ResolvedPipeline[] } | { ok: false; problems: Problem[]; pipelines?: ResolvedPipeline[] };
 
 const asSet = (v: PipelineValidation): PipelineSet => (v.ok ? { ok: true, pipelines: [v.pipeline] } : v);
 
@@ -157,13 +162,15 @@ export async function loadPipelineSet(path: string, options: ValidateOptions = {
     return validatePipeline(d, `${path}#${typeof name === 'string' ? name : i}`, options);
   });
   const problems = each.flatMap((v) => (v.ok ? [] : v.problems));
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines: each.flatMap((v) => (v.ok ? [v.pipeline] : [])) };
+  const pipelines = each.flatMap((v) => (v.ok ? [v.pipeline] : []));
+  return problems.length > 0 ? { ok: false, problems, pipelines } : { ok: true, pipelines };
 }
 
 /**
  * Load several pipeline files that share one world. Problems of every file are collected,
- * and two pipelines with the same name are a problem too (names key their resources), as are
- * two pipelines of one kind for one service (core/pipeline/kinds.ts).
+ * and so are the rules of the whole set (core/pipeline/set.ts: unique names and resource ids,
+ * one spelling per team, one pipeline per kind of a service), checked on every pipeline that
+ * resolved, in files with problems too.
  */
 export async function loadPipelineFiles(
   paths: readonly string[],
@@ -172,29 +179,16 @@ export async function loadPipelineFiles(
   const results = await Promise.all(paths.map((p) => loadPipelineSet(p, options)));
   const problems: Problem[] = [];
   const pipelines: ResolvedPipeline[] = [];
-  const firstFileOf = new Map<string, string>();
   const files: string[] = [];
   results.forEach((r, i) => {
-    if (!r.ok) {
-      problems.push(...r.problems);
-      return;
-    }
-    for (const pipeline of r.pipelines) {
-      const earlier = firstFileOf.get(pipeline.name);
-      if (earlier !== undefined) {
-        problems.push({
-          file: paths[i]!,
-          path: 'name',
-          message: `pipeline name '${pipeline.name}' is also used by ${earlier}; each pipeline needs its own name`,
-        });
-      }
-      firstFileOf.set(pipeline.name, paths[i]!);
+    if (!r.ok) problems.push(...r.problems);
+    for (const pipeline of r.pipelines ?? []) {
       pipelines.push(pipeline);
       files.push(paths[i]!);
     }
   });
-  for (const c of kindConflicts(pipelines.map((p, i) => ({ ...p, source: files[i]! })))) {
-    problems.push({ file: files[c.index]!, path: 'kind', message: c.message });
+  for (const c of pipelineSetProblems(pipelines.map((p, i) => ({ ...p, source: files[i]! })))) {
+    problems.push({ file: files[c.index]!, path: c.path, message: c.message });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, pipelines };
 }

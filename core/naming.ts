@@ -138,6 +138,18 @@ export const sourceArchiveKey = (pipeline: string, revision: string): string => 
  */
 export const SOURCE_ARCHIVE_PREFIX = 'sources';
 
+/**
+ * `storefront-api` -> `StorefrontApi`: the construct ids the CDK app derives from pipeline,
+ * team, unit and stage names (a public contract: renaming one replaces its resources). Two
+ * names with one id cannot be told apart in a stack (core/pipeline/set.ts refuses them).
+ */
+export const constructIdOf = (s: string): string =>
+  s
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
+
 /** Pushes of one commit to one pipeline's main, at most (a reset loop is not a workflow). */
 export const MAX_PUSHES_PER_COMMIT = 50;
 

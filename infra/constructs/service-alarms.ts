@@ -14,12 +14,8 @@ import type { Construct } from 'constructs';
 import { type AlarmDef, isMathExpr, type MathExpr, type MetricStat } from '../../core/alarms/index.ts';
 import * as naming from '../../core/naming.ts';
 
-export const pascal = (s: string): string =>
-  s
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join('');
+/** Construct ids derived from names (core/naming.ts: one rule, which the pipeline set's check reads too). */
+export const pascal = naming.constructIdOf;
 
 const metricOf = (m: MetricStat): cloudwatch.Metric =>
   new cloudwatch.Metric({

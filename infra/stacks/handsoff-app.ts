@@ -5,7 +5,7 @@
 import type { App } from 'aws-cdk-lib';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import type { SourceConfig } from '../../core/source.ts';
-import { kindConflicts } from '../../core/pipeline/kinds.ts';
+import { pipelineSetProblems } from '../../core/pipeline/set.ts';
 import type { HandlerName } from '../../statemachines/resources.ts';
 import { addNagChecks } from '../nag.ts';
 import { targetRegions } from './arns.ts';
@@ -34,9 +34,10 @@ export const CONTROL_PLANE_STACK = 'Handsoff-ControlPlane';
 export const targetStackName = (region: string): string => `Handsoff-Target-${region}`;
 
 export const buildHandsoffApp = (app: App, props: HandsoffAppProps) => {
-  // Two pipelines of one kind for one service would deploy over each other: refused before any resource.
-  const conflicts = kindConflicts(props.pipelines);
-  if (conflicts.length > 0) throw new PipelineValidationError(conflicts.map((c) => c.message));
+  // Pipelines that would share resources (a name, a construct id, a team spelled two ways, a
+  // kind of a service): refused before any resource.
+  const conflicts = pipelineSetProblems(props.pipelines);
+  if (conflicts.length > 0) throw new PipelineValidationError(conflicts.map((c) => `${c.path}: ${c.message}`));
   const homeRegion = props.homeRegion ?? 'us-east-1';
   const controlPlane = new ControlPlaneStack(app, CONTROL_PLANE_STACK, {
     env: { account: props.account, region: homeRegion },

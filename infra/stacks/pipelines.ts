@@ -4,7 +4,7 @@
  * not depend on where the pipeline definitions live.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
-import { kindConflicts } from '../../core/pipeline/kinds.ts';
+import { pipelineSetProblems } from '../../core/pipeline/set.ts';
 
 export interface PipelineProblem {
   readonly file: string;
@@ -32,19 +32,20 @@ export const resolvePipelines = (
 ): ResolvedPipeline[] => {
   const entries = Array.isArray(inputs) ? inputs.map((v, i) => [String(i), v] as const) : Object.entries(inputs);
   const resolved: ResolvedPipeline[] = [];
+  const sources: string[] = [];
   const problems: string[] = [];
   for (const [key, input] of entries) {
     const name = (input as { name?: unknown } | null)?.name;
-    const result = validate(input, `${source}#${typeof name === 'string' ? name : key}`);
-    if (result.ok) resolved.push(result.pipeline);
-    else problems.push(...result.problems.map(format));
+    const where = `${source}#${typeof name === 'string' ? name : key}`;
+    const result = validate(input, where);
+    if (result.ok) {
+      resolved.push(result.pipeline);
+      sources.push(where);
+    } else problems.push(...result.problems.map(format));
   }
-  const seen = new Map<string, number>();
-  for (const p of resolved) seen.set(p.name, (seen.get(p.name) ?? 0) + 1);
-  for (const [name, count] of seen) {
-    if (count > 1) problems.push(`${source}: pipeline name '${name}' is used by ${count} pipelines; names must be unique (they name AWS resources)`);
-  }
-  problems.push(...kindConflicts(resolved).map((c) => `${source}: ${c.message}`));
+  // The set's rules (core/pipeline/set.ts), on every pipeline that resolved.
+  const set = pipelineSetProblems(resolved.map((p, i) => ({ ...p, source: sources[i]! })));
+  problems.push(...set.map((c) => `${sources[c.index]} ${c.path}: ${c.message}`));
   if (problems.length > 0) throw new PipelineValidationError(problems);
   return resolved;
 };

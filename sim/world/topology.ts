@@ -6,7 +6,7 @@
  * Every group starts on `initial` with a Succeeded baseline deployment.
  */
 import type { ResolvedPipeline } from '../../core/model.ts';
-import { kindConflicts } from '../../core/pipeline/kinds.ts';
+import { pipelineSetProblems } from '../../core/pipeline/set.ts';
 import {
   applicationName,
   artifactKey,
@@ -30,14 +30,11 @@ import { BASELINE_REVISION, groupKey, nextDeploymentId, seriesKey, type WorldSta
 import { MODE_SERVE } from './serve.ts';
 import { BASE_REQUESTS_PER_MINUTE, LocalClock, PRE_PROD_REQUESTS_PER_MINUTE } from './traffic.ts';
 
-/** Problems that make a world impossible to build (unknown regions, duplicate names, two pipelines of one kind for one service). */
+/** Problems that make a world impossible to build (unknown regions, and the pipeline set's rules: core/pipeline/set.ts). */
 export const topologyProblems = (state: WorldState, pipelines: readonly ResolvedPipeline[]): string[] => {
   const problems: string[] = [];
-  const names = new Set<string>();
   const known = [...state.catalog.keys()].join(', ');
   for (const p of pipelines) {
-    if (names.has(p.name)) problems.push(`pipeline '${p.name}' is given twice; pipeline names must be unique`);
-    names.add(p.name);
     for (const wave of p.waves) {
       for (const r of wave.regions) {
         if (!state.catalog.has(r.region)) {
@@ -47,7 +44,7 @@ export const topologyProblems = (state: WorldState, pipelines: readonly Resolved
     }
     if (p.hostsPerUnit < 1) problems.push(`pipeline '${p.name}' has hostsPerUnit ${p.hostsPerUnit}; it needs at least 1`);
   }
-  problems.push(...kindConflicts(pipelines).map((c) => c.message));
+  problems.push(...pipelineSetProblems(pipelines).map((c) => c.message));
   return problems;
 };
 

@@ -95,6 +95,39 @@ describe('loadPipelineFile', () => {
     ]);
   });
 
+  it('still reports the set\'s rules when a file also holds a pipeline with problems: every problem at once', async () => {
+    const file = join(dir, 'set-and-bad.ts');
+    writeFileSync(
+      file,
+      `export default [
+        { name: 'ledger', service: 'Ledger', team: 'money', regions: ['eu-west-1'] },
+        { name: 'ledger', service: 'LedgerTwo', team: 'money', regions: ['eu-west-2'] },
+        { name: 'search-config', service: 'Search', team: 'money', kind: 'config', regions: ['us-east-2'] },
+        { name: 'search-settings', service: 'Search', team: 'money', kind: 'config', regions: ['us-east-2'] },
+        { name: 'pay-api', service: 'PayApi', team: 'money', regions: ['us-east-7'] },
+      ];\n`,
+    );
+    const result = await loadPipelineFiles([file]);
+    expect(result.ok).toBe(false);
+    const messages = !result.ok ? result.problems.map((p) => [p.path, p.message]) : [];
+    expect(messages).toHaveLength(3);
+    expect(messages).toContainEqual(['regions[0]', expect.stringContaining("'us-east-7'")]);
+    expect(messages).toContainEqual(['name', expect.stringMatching(/^pipeline name 'ledger' is also used by/)]);
+    expect(messages).toContainEqual(['kind', expect.stringContaining("'search-config'")]);
+  });
+
+  it('refuses names and teams that make the same resource ids (synth could not tell them apart)', async () => {
+    const file = join(dir, 'alike.json');
+    writeFileSync(file, JSON.stringify({ name: 'shop-1', service: 'ShopOne', team: 'Storefront', regions: ['us-east-1'] }));
+    const other = join(dir, 'alike-2.json');
+    writeFileSync(other, JSON.stringify({ name: 'shop1', service: 'ShopTwo', team: 'storefront', regions: ['us-east-1'] }));
+    const result = await loadPipelineFiles([file, other]);
+    expect(!result.ok && result.problems.map((p) => [p.file, p.path, p.message])).toEqual([
+      [other, 'name', expect.stringMatching(/^pipeline names 'shop-1' and 'shop1' make the same resource ids \('Shop1'\)/)],
+      [other, 'team', expect.stringMatching(/^team 'storefront' of 'shop1' .* and team 'Storefront' of 'shop-1' .* make the same resource ids/)],
+    ]);
+  });
+
   it('rejects two pipelines of one service and kind under different names', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'handsoff-load-'));
     const copy = join(dir, 'copy.json');
