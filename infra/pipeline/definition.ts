@@ -29,17 +29,27 @@ export class Bake {
     readonly iso: string,
   ) {}
 
+  /**
+   * `n` units of `unitSeconds`. Never throws where the pipeline is written: a negative amount
+   * becomes a negative ISO duration and anything else that is no number of seconds keeps its
+   * call as text, so validation reports it with the field and the other problems of the file.
+   */
+  private static of(n: number, unitSeconds: number, call: string): Bake {
+    const seconds = n * unitSeconds;
+    if (typeof n !== 'number' || !Number.isFinite(seconds)) return new Bake(`Bake.${call}(${String(n)})`);
+    return new Bake(seconds < 0 ? `-${secondsToIso(-seconds)}` : secondsToIso(seconds));
+  }
   static seconds(n: number): Bake {
-    return new Bake(secondsToIso(n));
+    return Bake.of(n, 1, 'seconds');
   }
   static minutes(n: number): Bake {
-    return new Bake(secondsToIso(n * 60));
+    return Bake.of(n, 60, 'minutes');
   }
   static hours(n: number): Bake {
-    return new Bake(secondsToIso(n * 3_600));
+    return Bake.of(n, 3_600, 'hours');
   }
   static days(n: number): Bake {
-    return new Bake(secondsToIso(n * 86_400));
+    return Bake.of(n, 86_400, 'days');
   }
   /** From an ISO 8601 duration, e.g. `Bake.iso('PT90M')`; checked when the pipeline is validated. */
   static iso(value: string): Bake {

@@ -28,6 +28,20 @@ describe('static factories', () => {
     expect(Waves.auto().toJSON()).toBe('auto');
     expect(Waves.explicit([['sa-east-1'], ['us-east-1']]).toJSON()).toEqual([['sa-east-1'], ['us-east-1']]);
   });
+
+  it('never throw where the pipeline is written: a bad amount is a problem of its field at validation, with the others', () => {
+    const build = () =>
+      new StorefrontTeamPipeline({ name: 'ledger', service: 'Ledger', regions: ['us-east-7'], bake: { unit: Bake.minutes(-5), oneBox: Bake.hours(Number.NaN) } });
+    expect(build).not.toThrow();
+    const result = validatePipeline(build(), 'ledger.ts', { catalog: REGION_CATALOG });
+    expect(!result.ok && result.problems.map((p) => [p.path, p.message])).toEqual(
+      expect.arrayContaining([
+        ['bake.unit', "'-PT5M' is negative; a duration must be zero or more"],
+        ['bake.oneBox', expect.stringMatching(/^'Bake.hours\(NaN\)' is not an ISO 8601 duration/)],
+        ['regions[0]', expect.stringContaining("'us-east-7'")],
+      ]),
+    );
+  });
 });
 
 describe('Pipeline', () => {
