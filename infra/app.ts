@@ -3,8 +3,8 @@
  * else CDK_DEFAULT_REGION, else us-east-1; account from CDK_DEFAULT_ACCOUNT when known
  * (the app is environment-agnostic in account otherwise, so it synthesizes offline).
  *
- * In this order: the source context is read (bad context fails synth at once, before anything
- * is built or loaded), then the one esbuild build of the handlers and the console starts (a
+ * In this order: the source context and the home region are read (bad context fails synth at
+ * once, before anything is built), then the one esbuild build of the handlers and the console starts (a
  * process of its own, infra/handlers-build.ts), and Node loads the rest of the app while it
  * works; the stacks are built once both are done.
  */
@@ -28,12 +28,22 @@ const source = (() => {
   }
 })();
 
+const { REGION_CATALOG } = await import('./catalog/regions.ts');
+// The control plane's region must be one handsoff knows (the catalog): an unknown one would
+// fail later, in CDK's own checks, with messages that do not name it.
+if (!REGION_CATALOG.some((r) => r.code === homeRegion)) {
+  const from = app.node.tryGetContext('homeRegion') !== undefined ? 'context homeRegion (-c homeRegion=... or cdk.json)' : 'CDK_DEFAULT_REGION';
+  console.error(
+    `handsoff: ${from} is '${homeRegion}', which is not a region of the catalog (infra/catalog/regions.ts); use one of: ${REGION_CATALOG.map((r) => r.code).join(', ')}`,
+  );
+  process.exit(1);
+}
+
 const { handlersBuilt } = await import('./handlers-build.ts');
-const [{ examplePipelines }, { formatProblem, validatePipeline }, { REGION_CATALOG }, { buildStateMachines }, { buildHandsoffApp }, { resolvePipelines }] =
+const [{ examplePipelines }, { formatProblem, validatePipeline }, { buildStateMachines }, { buildHandsoffApp }, { resolvePipelines }] =
   await Promise.all([
     import('./pipelines/index.ts'),
     import('../core/pipeline/resolve.ts'),
-    import('./catalog/regions.ts'),
     import('../statemachines/index.ts'),
     import('./stacks/handsoff-app.ts'),
     import('./stacks/pipelines.ts'),

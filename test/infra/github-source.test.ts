@@ -241,4 +241,11 @@ describe('cdk synth with bad source context', () => {
     expect(run.stderr).toContain(message);
     expect(run.stderr).toContain('-c repository=OWNER/NAME');
   });
+
+  it('an unknown homeRegion fails before anything is built, naming the key and the regions it may be', () => {
+    const run = synthApp({ homeRegion: 'mars-north-1' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("handsoff: context homeRegion (-c homeRegion=... or cdk.json) is 'mars-north-1', which is not a region of the catalog");
+    expect(run.stderr).toMatch(/use one of: us-east-1, .*eu-west-1/);
+  });
 });
