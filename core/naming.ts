@@ -139,6 +139,13 @@ export const sourceArchiveKey = (pipeline: string, revision: string): string => 
 export const SOURCE_ARCHIVE_PREFIX = 'sources';
 
 /**
+ * Prefix of the GitHub source pipelines' names (`handsoff-src-<pipeline>`). CodePipeline keeps a
+ * pipeline's artifacts under the first 20 characters of its name, so no pipeline of handsoff's
+ * may be named with it: its build could write where a source pipeline's checkouts are.
+ */
+export const SOURCE_PIPELINE_PREFIX = 'handsoff-src-';
+
+/**
  * `storefront-api` -> `StorefrontApi`: the construct ids the CDK app derives from pipeline,
  * team, unit and stage names (a public contract: renaming one replaces its resources). Two
  * names with one id cannot be told apart in a stack (core/pipeline/set.ts refuses them).

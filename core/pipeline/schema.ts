@@ -10,7 +10,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { PipelineKinds, PreProdStages, TestRunners, UnitKind } from '../model.ts';
-import { SOURCE_ARCHIVE_PREFIX } from '../naming.ts';
+import { SOURCE_ARCHIVE_PREFIX, SOURCE_PIPELINE_PREFIX } from '../naming.ts';
 import { windowProblemsAt } from '../window.ts';
 import { testsProblems } from '../tests.ts';
 import { checkIsoDuration } from './duration.ts';
@@ -175,6 +175,12 @@ export const PipelineJsonSchema = z
         ctx.addIssue({
           code: 'custom',
           message: `pipeline name '${SOURCE_ARCHIVE_PREFIX}' is reserved (the artifact bucket keeps every pipeline's commit archives under '${SOURCE_ARCHIVE_PREFIX}/'); choose another name (e.g. '${SOURCE_ARCHIVE_PREFIX}-api')`,
+          input: value,
+        });
+      } else if (value.startsWith(SOURCE_PIPELINE_PREFIX)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `pipeline names starting '${SOURCE_PIPELINE_PREFIX}' are reserved (handsoff's GitHub source pipelines are named so, and CodePipeline keeps their checkouts under the first 20 characters of that name); choose another name (e.g. '${value.slice(SOURCE_PIPELINE_PREFIX.length) || 'orders-api'}')`,
           input: value,
         });
       }

@@ -158,6 +158,7 @@ describe('validatePipeline problems', () => {
     [{ name: 'ab' }, 'name', /3-40 characters.*received 'ab'/],
     [{ name: 'a'.repeat(41) }, 'name', /3-40 characters/],
     [{ name: 'sources' }, 'name', /pipeline name 'sources' is reserved.*commit archives under 'sources\/'.*choose another name/],
+    [{ name: 'handsoff-src-checkou' }, 'name', /pipeline names starting 'handsoff-src-' are reserved.*choose another name \(e.g. 'checkou'\)/],
     [{ cellsPerRegion: 3 }, 'cellsPerRegion', /only to unit 'cell'/],
     [{ unit: 'zone' }, 'unit', /expected one of 'az', 'cell'; received 'zone'/],
     [{ rolling: { maxBatchPercent: 101 } }, 'rolling.maxBatchPercent', /at most 100; received 101/],

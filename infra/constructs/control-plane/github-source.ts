@@ -26,11 +26,12 @@ import { MAIN_BRANCH, SourceKind, type GitHubTriggerParameters, type SourceConfi
 import { ENV } from '../../../lambdas/shared/config.ts';
 import { acknowledge, allowWithWildcardResources } from '../../nag.ts';
 import { pascal } from './names.ts';
+import { SOURCE_PIPELINE_PREFIX } from '../../../core/naming.ts';
 
 export const GITHUB_CONNECTION_NAME = 'handsoff-github';
 export const GITHUB_TOKEN_SECRET_NAME = 'handsoff/github-token';
-/** Prefix of the source pipelines' names; CodePipeline keeps their artifacts under the first 20 characters of the name. */
-export const SOURCE_PIPELINE_PREFIX = 'handsoff-src-';
+/** Prefix of the source pipelines' names (core/naming.ts, where the pipeline names are checked against it). */
+export { SOURCE_PIPELINE_PREFIX } from '../../../core/naming.ts';
 export const sourcePipelineName = (pipeline: string): string => `${SOURCE_PIPELINE_PREFIX}${pipeline}`;
 const SOURCE_ACTION = 'GitHub';
 const NAMESPACE = 'Source';
