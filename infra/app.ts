@@ -40,7 +40,7 @@ if (!REGION_CATALOG.some((r) => r.code === homeRegion)) {
 }
 
 const { handlersBuilt } = await import('./handlers-build.ts');
-const [{ examplePipelines }, { formatProblem, validatePipeline }, { buildStateMachines }, { buildHandsoffApp }, { resolvePipelines }] =
+const [{ examplePipelines }, { formatProblem, validatePipeline }, { buildStateMachines }, { buildHandsoffApp }, { PipelineValidationError, resolvePipelines }] =
   await Promise.all([
     import('./pipelines/index.ts'),
     import('../core/pipeline/resolve.ts'),
@@ -49,12 +49,22 @@ const [{ examplePipelines }, { formatProblem, validatePipeline }, { buildStateMa
     import('./stacks/pipelines.ts'),
   ]);
 
-const pipelines = resolvePipelines(
-  examplePipelines as unknown as readonly unknown[],
-  ((input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG })) satisfies ValidatePipeline,
-  formatProblem,
-  'infra/pipelines/index.ts',
-);
+// Every problem of the pipelines at once, as the CLI's validate prints them, then exit 1
+// (not a stack trace: the problems are the user's to fix, not a crash of the app).
+const pipelines = (() => {
+  try {
+    return resolvePipelines(
+      examplePipelines as unknown as readonly unknown[],
+      ((input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG })) satisfies ValidatePipeline,
+      formatProblem,
+      'infra/pipelines/index.ts',
+    );
+  } catch (err) {
+    if (!(err instanceof PipelineValidationError)) throw err;
+    console.error(`handsoff: ${err.message}`);
+    process.exit(1);
+  }
+})();
 
 await handlersBuilt;
 buildHandsoffApp(app, {

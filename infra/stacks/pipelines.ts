@@ -32,20 +32,15 @@ export const resolvePipelines = (
 ): ResolvedPipeline[] => {
   const entries = Array.isArray(inputs) ? inputs.map((v, i) => [String(i), v] as const) : Object.entries(inputs);
   const resolved: ResolvedPipeline[] = [];
-  const sources: string[] = [];
   const problems: string[] = [];
   for (const [key, input] of entries) {
     const name = (input as { name?: unknown } | null)?.name;
-    const where = `${source}#${typeof name === 'string' ? name : key}`;
-    const result = validate(input, where);
-    if (result.ok) {
-      resolved.push(result.pipeline);
-      sources.push(where);
-    } else problems.push(...result.problems.map(format));
+    const result = validate(input, `${source}#${typeof name === 'string' ? name : key}`);
+    if (result.ok) resolved.push(result.pipeline);
+    else problems.push(...result.problems.map(format));
   }
-  // The set's rules (core/pipeline/set.ts), on every pipeline that resolved.
-  const set = pipelineSetProblems(resolved.map((p, i) => ({ ...p, source: sources[i]! })));
-  problems.push(...set.map((c) => `${sources[c.index]} ${c.path}: ${c.message}`));
+  // The set's rules (core/pipeline/set.ts), on every pipeline that resolved; the messages name the pipelines.
+  problems.push(...pipelineSetProblems(resolved).map((c) => `${source}: ${c.message}`));
   if (problems.length > 0) throw new PipelineValidationError(problems);
   return resolved;
 };

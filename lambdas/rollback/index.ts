@@ -18,24 +18,22 @@
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { artifactKey, changeIdFor, DeploymentConfig, MAX_PUSHES_PER_COMMIT } from '../../core/naming.ts';
-import { FINAL_STATUS_OF_EVENT } from '../../core/operators.ts';
+import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
 import { createOrAdoptDeployment, deploys, findClaimedDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
 import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
-import { conditionalWrite, getItem, queryAll, setOnce } from '../shared/dynamo.ts';
+import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
+import { restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
 import { nowIso } from '../shared/duration.ts';
 import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
-  changeKey,
   DeploymentStatus,
-  deploymentKey,
   deploymentSkPrefix,
   deploymentWaiterKey,
   expiresAt,
@@ -45,7 +43,6 @@ import {
   WaiterKind,
   WaiterStatus,
   type ArtifactLocation,
-  type ChangeStartedItem,
   type DeploymentItem,
   type RollbackSetWaiter,
   type RollbackWaiter,
@@ -62,58 +59,6 @@ export interface RollbackOutput {
 }
 
 const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED];
-
-/**
- * What a rollback restores in a group: the revision the change replaced there, passed over
- * while that revision's changes all failed (a later change deployed over a change that failed
- * afterwards, elsewhere: restoring it would put a failed change back on the boxes). Passing
- * over one is restoring what that failed change replaced in the same group, read from its own
- * deployment record. `location` is undefined when nothing exact can be restored: the chain
- * reaches the group's first deployment, a failed revision whose record in the group is gone,
- * or a previous revision not pinned by an S3 version.
- */
-interface RestoreTarget {
-  revision?: string;
-  location?: ArtifactLocation;
-  /** The failed changes' revisions passed over, newest first. */
-  passedOver: string[];
-}
-
-/** At most this many failed revisions are passed over in one group (beyond it: nothing restored). */
-const MAX_PASSED_OVER = 10;
-
-/** The changes of `pipeline` that carry `revision` (its pushes, in order; the first id missing ends them). */
-const changesOf = async (pipeline: string, revision: string): Promise<ChangeStartedItem[]> => {
-  const found: ChangeStartedItem[] = [];
-  for (let push = 1; push <= MAX_PUSHES_PER_COMMIT; push++) {
-    const item = await getItem<ChangeStartedItem>(table.changes(), changeKey(pipeline, changeIdFor(revision, push)));
-    if (!item) break;
-    if (item.commit === revision) found.push(item);
-  }
-  return found;
-};
-
-const restoreTargetOf = async (item: DeploymentItem): Promise<RestoreTarget> => {
-  const passedOver: string[] = [];
-  let revision = item.previousRevision;
-  let location = item.previousLocation;
-  while (revision !== undefined) {
-    const carriers = await changesOf(item.pipeline, revision);
-    // A revision no change of the pipeline carries (deployed before handsoff), or one that a
-    // change still carries without having failed (in flight, succeeded): restored.
-    if (carriers.length === 0 || carriers.some((c) => c.status !== FINAL_STATUS_OF_EVENT[EventType.CHANGE_FAILED])) break;
-    passedOver.push(revision);
-    let replaced: DeploymentItem | undefined;
-    for (const c of carriers) {
-      replaced = await getItem<DeploymentItem>(table.deployments(), deploymentKey(item.pipeline, c.change, item.stage, item.region, item.deploymentGroup));
-      if (replaced) break;
-    }
-    if (!replaced || passedOver.length > MAX_PASSED_OVER) return { passedOver };
-    revision = replaced.previousRevision;
-    location = replaced.previousLocation;
-  }
-  return { revision, location: location?.version ? location : undefined, passedOver };
-};
 
 /** The change's own artifact in the group: the region copy the claim recorded, else its pinned version and ETag. */
 const changeLocationOf = (item: DeploymentItem & CopyRecord): ArtifactLocation => item.location ?? ({

@@ -23,7 +23,7 @@ describe('resolvePipelines', () => {
 
   it('rejects two pipelines with the same name (names name AWS resources)', () => {
     const validate: ValidatePipeline = () => ({ ok: true, pipeline: fixturePipelines[0]! });
-    expect(() => resolvePipelines([{}, {}], validate, String, 'x')).toThrow(/x#1 name: pipeline name 'orders' is also used by 'orders' \(x#0\); each pipeline needs its own name/);
+    expect(() => resolvePipelines([{}, {}], validate, String, 'x')).toThrow(/x: pipeline name 'orders' is also used by 'orders'; each pipeline needs its own name/);
   });
 });
 
