@@ -231,6 +231,8 @@ export interface DeploymentResult {
 export const MetricScope = z.object({ region: nonEmpty, scope: nonEmpty });
 export type MetricScope = z.infer<typeof MetricScope>;
 
+/** The cap of a region execution (statemachines/asl.ts CHILD_TIMEOUT_SECONDS), and of a wave hold whose wave's regions never all reach theirs: 60 days. */
+export const WAVE_HOLD_CAP_SECONDS = 60 * 24 * 3600;
 /** Handler `start-bake` (`.waitForTaskToken`). */
 export const StartBakeInput = StepScope.extend({
   taskToken: nonEmpty,
@@ -280,13 +282,20 @@ export const StartBakeInput = StepScope.extend({
    * definition) it succeeds at `until`, as before.
    */
   gate: GateAsk.optional(),
+  /** A wave hold (statemachines/wave-hold.ts): it ends once every region of `regions` reached its own, else at `until` (default: the cap). */
+  wave: z.object({ regions: z.array(nonEmpty).min(2) }).optional(),
 }).superRefine((input, ctx) => {
   const purpose = input.purpose ?? 'bake';
   const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
   if (purpose === 'bake') {
     if (input.alarms.length === 0) problem('alarms', 'must not be empty for a bake: it would pass unwatched');
+  }
+  if (input.wave !== undefined) {
+    if (purpose !== 'hold') problem('wave', "is only for a hold (purpose 'hold')");
+    else if (!input.wave.regions.includes(input.region ?? '')) problem('wave', `must list the hold's own region (${input.region ?? 'none given'})`);
     return;
   }
+  if (purpose === 'bake') return;
   if (input.until === undefined) problem('until', `is required for a ${purpose}: the ISO 8601 time it ends`);
   if (purpose === 'blocker' && input.blocker === undefined) problem('blocker', 'is required for a blocker wait: { region, name } of the blocking alarm');
 });

@@ -283,6 +283,7 @@ export interface BakeWaiter extends WaiterBase {
    * again and re-arms the wait (a new `endsAt`, the next `extensions`) while it is unchanged.
    */
   gate?: GateAsk;
+  wave?: { regions: string[] }; // a wave hold's wave (StartBakeInput.wave)
 }
 
 /** A blocker wait's blocking alarm, with the state that closed the gate (@default 'ALARM'). */
@@ -296,6 +297,7 @@ export const deploymentWaiterKey = (deploymentId: string): string => `deployment
 export const bakeWaiterKey = (bakeId: string): string => `bake#${bakeId}`;
 /** Id of a hold of a scope until `until`: never the id of that scope's bake, nor of an earlier hold. */
 export const holdBakeId = (bakeId: string, until: string): string => `${bakeId}#hold#${until}`;
+export const waveHoldBakeId = (bakeId: string): string => `${bakeId}#wave-hold`; // a region's wave hold (lambdas/shared/wave-holds.ts)
 /**
  * Id of a blocker wait of a scope for the alarm `blocker` until `until`: never the id of that
  * scope's bake or holds, nor of an earlier blocker wait (each has its own `until`).

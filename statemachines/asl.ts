@@ -5,7 +5,7 @@
 import { maxExtensionSeconds } from '../core/bake.ts';
 import { type ResolvedPipeline } from '../core/model.ts';
 import { fleetService } from '../core/naming.ts';
-import { HandlerError, RetryableHandlerErrors } from '../core/contracts.ts';
+import { HandlerError, RetryableHandlerErrors, WAVE_HOLD_CAP_SECONDS } from '../core/contracts.ts';
 import { assertPayload } from './contracts.ts';
 import { functionArnKey, HandlerName, placeholder } from './resources.ts';
 
@@ -27,7 +27,7 @@ export const START_CHILD_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
  * and bakes, and weeks of a company-event freeze: 60 days. (The simulator's clock honours
  * timers past Node's 2^31-1 ms, 24.8 days, by re-arming them: sim/clock.ts.)
  */
-export const CHILD_TIMEOUT_SECONDS = 60 * 24 * 3600;
+export const CHILD_TIMEOUT_SECONDS = WAVE_HOLD_CAP_SECONDS;
 /** A deployment or rollback that runs longer than this has failed. */
 export const DEPLOY_TIMEOUT_SECONDS = 6 * 3600;
 export const INVOKE_TIMEOUT_SECONDS = 60;

@@ -13,6 +13,7 @@ import { rollbackEarlierStates, rollbackStates } from './rollback.ts';
 import { sourceStage } from './source.ts';
 import { runBuild } from './build.ts';
 import { regionChildStates } from './region-child.ts';
+import { waveHoldStates } from './wave-hold.ts';
 import { returnsToGate, windowGate } from './gate.ts';
 import { stageTestStates } from './tests.ts';
 import type { MachineOptions } from './commit-source.ts';
@@ -149,6 +150,17 @@ const artifactPinned = (states: States, add: (id: string, state: State) => void)
   });
 };
 
+/**
+ * One region's branch of a wave: its region execution and, in a wave of several regions, the
+ * wave hold that watches it until the wave's last region is done (statemachines/wave-hold.ts).
+ */
+const waveItemStates = (p: ResolvedPipeline, id: string, stage: string, regions: readonly string[]): States => {
+  if (regions.length < 2) return regionChildStates(id);
+  const states = regionChildStates(id, `${id}.Region.WaveHold`);
+  waveHoldStates(states, p, id, stage, regions);
+  return states;
+};
+
 export const buildPipeline = (p: ResolvedPipeline, options: MachineOptions = {}): Record<string, unknown> => {
   const states: States = {};
   const order: string[] = [];
@@ -263,11 +275,7 @@ export const buildPipeline = (p: ResolvedPipeline, options: MachineOptions = {})
         stage,
         'item.$': '$$.Map.Item.Value',
       },
-      ItemProcessor: {
-        ProcessorConfig: { Mode: 'INLINE' },
-        StartAt: `${id}.Region`,
-        States: regionChildStates(id),
-      },
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: `${id}.Region`, States: waveItemStates(p, id, stage, wave.regions.map((r) => r.region)) },
       MaxConcurrency: 0,
       ResultPath: '$.outcomes',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollbackId }],

@@ -7,20 +7,30 @@
  * outcome that cannot be read is a failed region, never a promotion.
  */
 import { placeholder, REGION_EXECUTIONS_ARN_PREFIX_KEY, REGION_STATE_MACHINE_ARN_KEY } from './resources.ts';
-import { CHILD_TIMEOUT_SECONDS, START_CHILD_SYNC, type States } from './asl.ts';
+import { CHILD_TIMEOUT_SECONDS, START_CHILD_SYNC, type State, type States } from './asl.ts';
 
 export const DESCRIBE_EXECUTION = 'arn:aws:states:::aws-sdk:sfn:describeExecution';
 const NAME = "States.Format('{}-{}', $.change, $.item.region)";
 
-/** The states of the wave Map's item processor for wave `id` (`Wave1`...), starting at `${id}.Region`. */
-export const regionChildStates = (id: string): States => {
+/**
+ * The states of the wave Map's item processor for wave `id` (`Wave1`...), starting at
+ * `${id}.Region`. The region's outcome (`{ region, status, reason }`) is the iteration's output;
+ * with `next`, it is put at `$.outcome` instead and the iteration goes on to `next` (the wave
+ * hold of a wave of several regions, statemachines/wave-hold.ts).
+ */
+export const regionChildStates = (id: string, next?: string): States => {
+  const outcomeTo = (state: State): State => {
+    if (!next) return state;
+    const { End: _end, ...rest } = state;
+    return { ...rest, ResultPath: '$.outcome', Next: next };
+  };
   const start = `${id}.Region`;
   const adopt = `${id}.Region.Adopt`;
   const adopted = `${id}.Region.Adopted`;
   const outcome = `${id}.Region.AdoptedOutcome`;
   const unknown = `${id}.Region.AdoptFailed`;
   return {
-    [start]: {
+    [start]: outcomeTo({
       Type: 'Task',
       Resource: START_CHILD_SYNC,
       Parameters: {
@@ -49,7 +59,7 @@ export const regionChildStates = (id: string): States => {
       Catch: [{ ErrorEquals: ['StepFunctions.ExecutionAlreadyExists', 'StepFunctions.ExecutionAlreadyExistsException'], ResultPath: '$.error', Next: adopt }],
       ResultSelector: { 'region.$': '$.Output.region', 'status.$': '$.Output.status', 'reason.$': '$.Output.reason' },
       End: true,
-    },
+    }),
     [adopt]: {
       Type: 'Task',
       Resource: DESCRIBE_EXECUTION,
@@ -66,13 +76,25 @@ export const regionChildStates = (id: string): States => {
       Choices: [{ And: [{ Variable: '$.adopted.Status', StringEquals: 'SUCCEEDED' }, { Variable: '$.adopted.Output', IsPresent: true }], Next: outcome }],
       Default: unknown,
     },
-    [outcome]: {
-      Type: 'Pass',
-      Parameters: { 'value.$': 'States.StringToJson($.adopted.Output)' },
-      OutputPath: '$.value',
-      End: true,
-    },
-    [unknown]: {
+    ...(next
+      ? {
+          [outcome]: { Type: 'Pass', Parameters: { 'value.$': 'States.StringToJson($.adopted.Output)' }, ResultPath: '$.adoptedOutcome', Next: `${outcome}.Keep` },
+          [`${outcome}.Keep`]: {
+            Type: 'Pass',
+            Parameters: { 'region.$': '$.adoptedOutcome.value.region', 'status.$': '$.adoptedOutcome.value.status', 'reason.$': '$.adoptedOutcome.value.reason' },
+            ResultPath: '$.outcome',
+            Next: next,
+          },
+        }
+      : {
+          [outcome]: {
+            Type: 'Pass',
+            Parameters: { 'value.$': 'States.StringToJson($.adopted.Output)' },
+            OutputPath: '$.value',
+            End: true,
+          },
+        }),
+    [unknown]: outcomeTo({
       Type: 'Pass',
       Parameters: {
         'region.$': '$.item.region',
@@ -80,6 +102,6 @@ export const regionChildStates = (id: string): States => {
         'reason.$': `States.Format('the region execution {} already ran and its outcome cannot be adopted; not run again', ${NAME})`,
       },
       End: true,
-    },
+    }),
   };
 };

@@ -28,7 +28,8 @@ const SCHEDULE_LEAD_MS = 1000;
 
 /** The end an approved emergency gives an open bake or hold; undefined when it keeps its own. */
 export const fastTrackedEnd = (waiter: BakeWaiter, now: number): { endsAt: number; durationSeconds: number } | undefined => {
-  if (waiter.status !== WaiterStatus.OPEN || waiter.purpose === 'blocker') return undefined;
+  // A wave hold waits for the wave's other regions (they are fast-tracked themselves), not for a window.
+  if (waiter.status !== WaiterStatus.OPEN || waiter.purpose === 'blocker' || waiter.wave !== undefined) return undefined;
   if (waiter.purpose === 'hold') return waiter.endsAt > now + SCHEDULE_LEAD_MS ? { endsAt: now + SCHEDULE_LEAD_MS, durationSeconds: waiter.durationSeconds } : undefined;
   if (waiter.emergencyFloorSeconds === undefined) return undefined;
   const bakeMs = effectiveBakeMs(waiter.durationSeconds * 1000, waiter.emergencyFloorSeconds * 1000, 'approved');

@@ -97,7 +97,8 @@ export const overridableBlockerOf = (w: Waiter): 'company-event' | 'team-alarm' 
 const concerns = (o: OverrideItem, w: BakeWaiter): boolean => {
   if (w.kind !== WaiterKind.BAKE || w.status !== WaiterStatus.OPEN || !w.region) return false;
   if (!overrideApplies(o, { blocker: o.blocker, region: w.region, pipeline: w.pipeline, change: w.change, nowMs: Date.now() })) return false;
-  if (o.blocker === 'time-window') return w.purpose === 'hold';
+  // A wave hold waits for the wave's other regions, not for a window: no override ends it.
+  if (o.blocker === 'time-window') return w.purpose === 'hold' && w.wave === undefined;
   return overridableBlockerOf(w) === o.blocker;
 };
 

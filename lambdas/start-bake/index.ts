@@ -23,11 +23,12 @@ import { EventType } from '../../core/events.ts';
 import { bakeIdOf, endBake, failOnAlarmStates, purposeOf, scheduleBakeEnd } from '../shared/bakes.ts';
 import { emergencyApproved, fastTrackWaiter } from '../shared/emergency-bakes.ts';
 import { startBlockerCheck } from '../shared/blockers.ts';
-import { StartBakeInput } from '../../core/contracts.ts';
+import { StartBakeInput, WAVE_HOLD_CAP_SECONDS } from '../../core/contracts.ts';
 import { isoDurationSeconds, nowIso } from '../shared/duration.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
-import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
+import { bakeWaiterKey, blockerBakeId, expiresAt, holdBakeId, scopeOf, waveHoldBakeId, WaiterKind, WaiterStatus, type BakeWaiter } from '../shared/tables.ts';
+import { reachWave } from '../shared/wave-holds.ts';
 import { registerWaiterItem, type Registration } from '../shared/waiters.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
@@ -56,17 +57,21 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     expiresAt: expiresAt(now),
   } as const;
   if (input.purpose === 'hold' || input.purpose === 'blocker') {
-    const until = Date.parse(input.until!);
+    // A wave hold without `until` lasts at most the region executions' cap.
+    const until = input.until !== undefined ? Date.parse(input.until) : now + WAVE_HOLD_CAP_SECONDS * 1000;
     const blocker = input.purpose === 'blocker' ? { region: input.blocker!.region, name: input.blocker!.name, state: input.blocker!.state ?? 'ALARM' } : undefined;
     const bakeId = blocker
       ? blockerBakeId(bakeIdOf(input), blocker.name, new Date(until).toISOString())
-      : holdBakeId(bakeIdOf(input), new Date(until).toISOString());
+      : input.wave
+        ? waveHoldBakeId(bakeIdOf(input))
+        : holdBakeId(bakeIdOf(input), new Date(until).toISOString());
     return {
       ...base,
       pk: bakeWaiterKey(bakeId),
       bakeId,
       purpose: input.purpose,
       ...(blocker ? { blocker } : {}),
+      ...(input.wave ? { wave: { regions: input.wave.regions } } : {}),
       ...(blocker && input.gate ? { gate: input.gate } : {}),
       endsAt: until,
       durationSeconds: Math.max(0, Math.round((until - now) / 1000)),
@@ -99,6 +104,9 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   const registered = await registerWaiterItem(waiter);
   const { registration } = registered;
   let { stored } = registered;
+  // A wave hold reaches its wave once written, on every attempt (adding the region again is
+  // nothing): a retry ends the wave's holds if the attempt that completed the wave died first.
+  if (stored.wave) await reachWave(stored);
   if (registration === 'replayed') return { bakeId, registration };
   // An approved emergency: the bake lasts the floor. Read once the waiter is written, so an
   // approval landing now is seen by this read or finds the waiter itself (emergency-bakes.ts).
@@ -124,7 +132,8 @@ export const startBake = async (input: StartBakeInput): Promise<StartBakeOutput>
   // A bake due already (a bake of zero) ends in this invocation, not by a schedule in the past.
   const due = stored.endsAt <= now + DUE_TOLERANCE_MS;
   // A blocker wait's end is its re-check, itself a safety net: no sweep after it (core/sweeps.ts).
-  if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions, { overdueSweep: stored.purpose !== 'blocker' });
+  // A wave hold's own end is its cap, itself a net (its release schedules the real end).
+  if (!due) await scheduleBakeEnd(bakeId, stored.endsAt, stored.extensions, { overdueSweep: stored.purpose !== 'blocker' && !stored.wave });
   if (registration === 'created' && noun === 'bake') {
     await publish([{ type: EventType.BAKE_STARTED, ...scopeOf(input), duration: isoDurationSeconds(stored.durationSeconds) }]);
   }

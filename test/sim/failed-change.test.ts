@@ -148,3 +148,37 @@ describe('a change deployed over a change that then fails, and fails itself', ()
     expect(summary(events).cr).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
   });
 });
+
+describe('a slow burn in a region of a wave that is done before the other regions of its wave', () => {
+  // The last wave's regions open their windows hours apart (09:00 local): ap-southeast-2 is done
+  // long before us-west-2 starts. Its faults start after its last unit bake, while the wave waits.
+  let events: HandsoffEvent[];
+  let region: string;
+  let others: string[];
+  beforeAll(async () => {
+    const wave = (await plan()).waves.at(-1)!;
+    region = 'ap-southeast-2';
+    others = wave.regions.map((r) => r.region).filter((r) => r !== region);
+    expect(wave.regions.map((r) => r.region)).toContain(region);
+    events = await simulateJson({
+      start: '2026-11-30T08:00:00Z',
+      until: '2026-12-12T00:00:00Z',
+      changes: [{ id: 'c2', at: '2026-11-30T09:00:00Z', ...reviewed, behavior: { kind: 'faults', rate: 0.3, regions: [region], after: 'PT4H' } }],
+    });
+  });
+
+  it('is rolled back there within a minute of its alarm, while the wave still waits for its other regions', () => {
+    const stage = String(ofType(events, 'deployment.started', 'c2').find((e) => e.region === region)!.stage);
+    const lastBake = ofType(events, 'bake.started', 'c2').filter((e) => e.region === region).at(-1)!;
+    const alarm = ofType(events, 'world.alarm').find((e) => e.region === region && e.state === 'ALARM' && ms(e) > ms(lastBake))!;
+    expect(alarm, 'an alarm after the region was done').toBeDefined();
+    const rollback = ofType(events, 'rollback.started', 'c2').filter((e) => e.region === region && e.stage === stage);
+    expect(rollback.length).toBeGreaterThan(1);
+    expect(ms(rollback[0]!) - ms(alarm)).toBeLessThanOrEqual(60_000);
+    // The wave had not finished: a region of it had not even started.
+    const laterStart = ofType(events, 'deployment.started', 'c2').filter((e) => others.includes(String(e.region))).map(ms);
+    expect(Math.max(...laterStart)).toBeGreaterThan(ms(rollback[0]!));
+    expect(ofType(events, 'change.failed', 'c2')[0]).toMatchObject({ stage, region });
+    expect(summary(events).c2).toMatchObject({ status: 'failed', boxesAtEnd: 0 });
+  });
+});
