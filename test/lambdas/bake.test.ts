@@ -2,11 +2,11 @@ import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-clo
 import { ConflictException, CreateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { bakeEnd } from '../../lambdas/bake-end/index.ts';
 import { scheduleName } from '../../lambdas/shared/bakes.ts';
-import type { StartBakeInput } from '../../core/contracts.ts';
+import { StartBakeInput } from '../../core/contracts.ts';
 import { handler as startBakeHandler, startBake } from '../../lambdas/start-bake/index.ts';
 import { $metadata, cloudWatch, ddb, fakeWaiters, NOW, published, scheduler, schedulesOf, sfn, invokeHandler, useAwsMocks } from './support.ts';
 
@@ -225,5 +225,61 @@ describe('bake-end', () => {
   it('lets throttling propagate', async () => {
     ddb.on(GetCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata }));
     await expect(bakeEnd({ bakeId })).rejects.toBeInstanceOf(ThrottlingException);
+  });
+});
+
+describe('start-bake: a wave hold (a region done before the others of its wave)', () => {
+  const wave = { regions: ['eu-west-1', 'us-east-2'] };
+  const hold = (region: string, taskToken: string): StartBakeInput => ({
+    pipeline: 'storefront-api',
+    change: 'c1',
+    stage: 'wave-2',
+    region,
+    taskToken,
+    purpose: 'hold',
+    wave,
+    durationSeconds: 0,
+    minRequests: 0,
+    alarms: [{ region, name: 'agg' }],
+    metricScopes: [],
+    service: 'StorefrontApi',
+  });
+  const holdOf = (region: string) => store.get(`bake#storefront-api#c1#wave-2#${region}#*#wave-hold`)!;
+  let reached: Set<string>;
+  beforeEach(() => {
+    // The wave's record: a string set the holds ADD their region to.
+    reached = new Set();
+    ddb.on(UpdateCommand, { TableName: 'waiters', Key: { pk: 'wave#storefront-api#c1#wave-2' } }).callsFake((update) => {
+      for (const region of update.ExpressionAttributeValues[':region'] as Set<string>) reached.add(region);
+      return { Attributes: { pk: 'wave#storefront-api#c1#wave-2', reached: new Set(reached) } };
+    });
+  });
+
+  it('waits, watching its region, while another region of the wave is not done; its cap is 60 days', async () => {
+    await startBake(hold('eu-west-1', 't-eu'));
+    expect(holdOf('eu-west-1')).toMatchObject({ status: 'OPEN', purpose: 'hold', wave, watching: ['agg'], endsAt: NOW.getTime() + 60 * 24 * HOUR });
+    expect([...reached]).toEqual(['eu-west-1']);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('the last region to arrive ends every hold of the wave: each ends a second later, by a schedule of its own, judged on its alarms', async () => {
+    await startBake(hold('eu-west-1', 't-eu'));
+    await startBake(hold('us-east-2', 't-us'));
+    for (const region of wave.regions) expect(holdOf(region)).toMatchObject({ status: 'OPEN', endsAt: NOW.getTime() + 1000, extensions: 1 });
+    expect(schedulesOf('bake-end').filter((s) => s.Name!.endsWith('-1'))).toHaveLength(2);
+    vi.setSystemTime(NOW.getTime() + 1000);
+    await bakeEnd({ bakeId: holdOf('eu-west-1').bakeId });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: 't-eu' });
+    // A retried start of the last hold reaches the wave again and moves nothing twice.
+    await startBake(hold('us-east-2', 't-us'));
+    expect(holdOf('us-east-2')).toMatchObject({ extensions: 1 });
+    expect(published()).toEqual([]);
+  });
+
+  it('is refused for a bake, and must list its own region', () => {
+    const bad = StartBakeInput.safeParse({ ...hold('eu-west-1', 't'), purpose: 'bake' });
+    expect(bad.success).toBe(false);
+    const elsewhere = StartBakeInput.safeParse({ ...hold('sa-east-1', 't') });
+    expect(!elsewhere.success && elsewhere.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['wave', "must list the hold's own region (sa-east-1)"]]);
   });
 });
