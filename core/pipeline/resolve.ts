@@ -45,6 +45,9 @@ export const azIdPrefix = (info: RegionInfo): string => {
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /** The JSON form of a definition: plain objects as they are, pipelines-as-code through `toJSON()`. */
+/** Regions of one wave, at most: an inline Map runs at most 40 iterations at once. */
+export const MAX_WAVE_REGIONS = 40;
+
 export function toPipelineJson(input: unknown): unknown {
   if (isRecord(input) && typeof (input as { toJSON?: unknown }).toJSON === 'function') {
     return (input as { toJSON(): unknown }).toJSON();
@@ -165,6 +168,15 @@ function semanticProblems(raw: Record<string, unknown>, file: string, catalog: r
       }
     }
   }
+
+  // A wave's regions run in one inline Map, at most 40 at once (Step Functions' limit), and
+  // each waits in its wave hold for all the others: a larger wave would never finish.
+  const planned = plannedWaveCodes(raw, catalog);
+  planned?.forEach((wave, w) => {
+    if (wave.length > MAX_WAVE_REGIONS) {
+      add(['waves', w], `wave ${w + 1} has ${wave.length} regions; a wave takes at most ${MAX_WAVE_REGIONS} (its regions deploy at once, in one Step Functions Map): split it in two`);
+    }
+  });
 
   // bake.waves must not outnumber the waves
   if (isRecord(raw.bake) && Array.isArray(raw.bake.waves)) {

@@ -204,3 +204,18 @@ describe('ISO durations', () => {
     expect(() => parseIsoDuration('soon')).toThrow(/'soon' is not an ISO 8601 duration; write e.g. 'PT30M'/);
   });
 });
+
+describe('a wave of more regions than one Step Functions Map runs at once', () => {
+  it('is refused, naming the wave, the limit and the fix (its regions would wait for each other for ever)', () => {
+    // A catalog larger than today's, so that one wave can hold 41 regions.
+    const base = REGION_CATALOG[0]!;
+    const catalog = Array.from({ length: 41 }, (_, i) => ({ ...base, code: `xx-test-${i + 1}`, azIds: [`xxt${i + 1}-az1`, `xxt${i + 1}-az2`] }));
+    const regions = catalog.map((r) => r.code);
+    const result = validatePipeline({ name: 'wide-api', service: 'WideApi', team: 'wide', regions, waves: [regions] }, 'p.json', { catalog });
+    expect(!result.ok && result.problems.map((p) => [p.path, p.message])).toEqual([
+      ['waves[0]', 'wave 1 has 41 regions; a wave takes at most 40 (its regions deploy at once, in one Step Functions Map): split it in two'],
+    ]);
+    const split = validatePipeline({ name: 'wide-api', service: 'WideApi', team: 'wide', regions, waves: [regions.slice(0, 20), regions.slice(20)] }, 'p.json', { catalog });
+    expect(split.ok).toBe(true);
+  });
+});
