@@ -8,6 +8,7 @@
  */
 import type { ResolvedPipeline } from '../core/model.ts';
 import { fleetService } from '../core/naming.ts';
+import { StepError } from '../core/contracts.ts';
 import { CHILD_TIMEOUT_SECONDS, callback, type Json, type States } from './asl.ts';
 import { HandlerName } from './resources.ts';
 import { rollbackStates } from './rollback.ts';
@@ -20,6 +21,7 @@ export const waveHoldStates = (states: States, p: ResolvedPipeline, id: string, 
   const done = `${id}.Region.Outcome`;
   const rollback = `${start}.Rollback`;
   const failed = `${start}.Failed`;
+  const broken = `${start}.Broken`;
   const hold = (alarms: Record<string, Json>, catchTo: string) =>
     callback(
       HandlerName.START_BAKE,
@@ -46,9 +48,20 @@ export const waveHoldStates = (states: States, p: ResolvedPipeline, id: string, 
     Choices: [{ Variable: '$.outcome.status', StringEquals: 'succeeded', Next: watch }],
     Default: idle,
   };
-  states[watch] = hold({ 'alarms.$': '$.item.alarms' }, rollback);
-  // Rolled back already: nothing of the change runs there to watch, and nothing to fail.
-  states[idle] = hold({ alarms: [] }, done);
+  // The hold's judgement (an alarm in ALARM or missing) rolls the region back. Anything else
+  // (start-bake failing beyond its retries, perhaps before its region reached the wave, so the
+  // others would wait for it) fails the iteration: the wave Map's Catch rolls the wave back.
+  const judged = [StepError.ALARM_TRIGGERED, StepError.ALARM_MISSING];
+  states[watch] = {
+    ...hold({ 'alarms.$': '$.item.alarms' }, rollback),
+    Catch: [
+      { ErrorEquals: judged, ResultPath: '$.error', Next: rollback },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: broken },
+    ],
+  };
+  // Rolled back already: nothing of the change runs there to watch, and nothing to judge.
+  states[idle] = hold({ alarms: [] }, broken);
+  states[broken] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
   rollbackStates(states, rollback, { stage, 'region.$': '$.item.region' }, failed);
   states[failed] = {
     Type: 'Pass',

@@ -319,8 +319,9 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   //    rolling it back) and its deployment stopped if it still runs. Nothing here waits for
   //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
+    // Stopped first: a stop that fails leaves the scope unmarked, so its retry still announces it.
+    const stopped = await stopIfRunning(item);
     if (await markRollbackStarted(item, set.pk)) {
-      const stopped = await stopIfRunning(item);
       await publish([
         {
           type: EventType.ROLLBACK_STARTED,
@@ -332,7 +333,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
           reason,
         },
       ]);
-    } else await stopIfRunning(item);
+    }
   }
   // 2. Restore: a rollback deployment per group. A group whose stopped deployment is still
   //    finishing its batch refuses it; the others go ahead and the task retries for that one.

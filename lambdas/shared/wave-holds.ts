@@ -15,6 +15,7 @@ import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { bakeWaiterKey, expiresAt, table, waveHoldBakeId, WaiterStatus, type BakeWaiter } from './tables.ts';
 import { clients } from './clients.ts';
+import { WAVE_HOLD_CAP_SECONDS } from '../../core/contracts.ts';
 
 /** The waiters-table record of the regions of a wave that reached their hold (a string set, `reached`). */
 export const waveReachedKey = (pipeline: string, change: string, stage: string): string => `wave#${pipeline}#${change}#${stage}`;
@@ -26,9 +27,17 @@ const RELEASE_LEAD_MS = 1000;
 const holdKeyOf = (of: Pick<BakeWaiter, 'pipeline' | 'change' | 'stage'>, region: string): string =>
   bakeWaiterKey(waveHoldBakeId(bakeIdOf({ pipeline: of.pipeline, change: of.change, stage: of.stage, region })));
 
-/** Ends an open wave hold now (its next extension's schedule); false when it was over or moved meanwhile. */
+/**
+ * Ends an open wave hold now (its next extension's schedule); false when it was over. One whose
+ * end was moved already (by an attempt that may have died before its schedule) gets that
+ * extension's schedule again: a schedule that exists already is kept.
+ */
 const release = async (waiter: BakeWaiter, now: number): Promise<boolean> => {
-  if (waiter.status !== WaiterStatus.OPEN || waiter.endsAt <= now + RELEASE_LEAD_MS) return false;
+  if (waiter.status !== WaiterStatus.OPEN) return false;
+  if (waiter.extensions > 0 && waiter.endsAt <= now + RELEASE_LEAD_MS) {
+    await scheduleBakeEnd(waiter.bakeId, Math.max(waiter.endsAt, now + RELEASE_LEAD_MS), waiter.extensions);
+    return false;
+  }
   const next = waiter.extensions + 1;
   const endsAt = now + RELEASE_LEAD_MS;
   const moved = await conditionalWrite(
@@ -59,17 +68,17 @@ export const reachWave = async (hold: BakeWaiter): Promise<boolean> => {
         Key: { pk: waveReachedKey(hold.pipeline, hold.change, hold.stage) },
         UpdateExpression: 'ADD #reached :region SET #expiresAt = if_not_exists(#expiresAt, :expires)',
         ExpressionAttributeNames: { '#reached': 'reached', '#expiresAt': 'expiresAt' },
-        ExpressionAttributeValues: { ':region': new Set([hold.region!]), ':expires': expiresAt(Date.now()) },
+        // The record outlives the longest hold of the wave (its cap).
+        ExpressionAttributeValues: { ':region': new Set([hold.region!]), ':expires': expiresAt(Date.now() + WAVE_HOLD_CAP_SECONDS * 1000) },
         ReturnValues: 'ALL_NEW',
       }),
     );
   const reached = new Set<string>((out.Attributes?.reached as Set<string> | undefined) ?? []);
   if (!regions.every((r) => reached.has(r))) return false;
-  const now = Date.now();
   const released: string[] = [];
   for (const region of regions) {
     const waiter = await getItem<BakeWaiter>(table.waiters(), { pk: holdKeyOf(hold, region) });
-    if (waiter && (await release(waiter, now))) released.push(region);
+    if (waiter && (await release(waiter, Date.now()))) released.push(region);
   }
   logger.info('every region of the wave is done: its holds end', { pipeline: hold.pipeline, change: hold.change, stage: hold.stage, released });
   return true;

@@ -54,7 +54,8 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     extendedSeconds: 0,
     createdAt: nowIso(),
     updatedAt: nowIso(),
-    expiresAt: expiresAt(now),
+    // A wave hold may wait up to its cap: its item outlives it (a TTL must never drop an open wait).
+    expiresAt: expiresAt(input.wave ? now + WAVE_HOLD_CAP_SECONDS * 1000 : now),
   } as const;
   if (input.purpose === 'hold' || input.purpose === 'blocker') {
     // A wave hold without `until` lasts at most the region executions' cap.

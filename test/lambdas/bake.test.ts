@@ -276,6 +276,27 @@ describe('start-bake: a wave hold (a region done before the others of its wave)'
     expect(published()).toEqual([]);
   });
 
+  it('outlives the 30-day TTL: the hold and the wave\'s record expire only after the 60-day cap', async () => {
+    await startBake(hold('eu-west-1', 't-eu'));
+    const cap = (NOW.getTime() + 60 * 24 * HOUR) / 1000;
+    expect(holdOf('eu-west-1').expiresAt).toBeGreaterThanOrEqual(cap);
+    const record = ddb.commandCalls(UpdateCommand).find((c) => c.args[0].input.Key!.pk === 'wave#storefront-api#c1#wave-2')!;
+    expect(record.args[0].input.ExpressionAttributeValues![':expires']).toBeGreaterThanOrEqual(cap);
+  });
+
+  it('a retry after the end of a hold was moved but its schedule was not made schedules it again', async () => {
+    await startBake(hold('eu-west-1', 't-eu'));
+    // The last region's attempt moves eu-west-1's end, then dies before its schedule is made.
+    const euEnd = scheduleName(holdOf('eu-west-1').bakeId, 1);
+    scheduler.on(CreateScheduleCommand, { Name: euEnd }).rejectsOnce(new Error('Lambda timed out')).resolves({ ScheduleArn: 'arn:schedule' });
+    await expect(startBake(hold('us-east-2', 't-us'))).rejects.toThrow('Lambda timed out');
+    expect(holdOf('eu-west-1')).toMatchObject({ status: 'OPEN', extensions: 1, endsAt: NOW.getTime() + 1000 });
+    await startBake(hold('us-east-2', 't-us'));
+    expect(schedulesOf('bake-end').filter((s) => s.Name === euEnd)).toHaveLength(2);
+    expect(holdOf('eu-west-1')).toMatchObject({ extensions: 1 });
+    expect(holdOf('us-east-2')).toMatchObject({ status: 'OPEN', extensions: 1 });
+  });
+
   it('is refused for a bake, and must list its own region', () => {
     const bad = StartBakeInput.safeParse({ ...hold('eu-west-1', 't'), purpose: 'bake' });
     expect(bad.success).toBe(false);

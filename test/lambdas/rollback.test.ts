@@ -7,6 +7,7 @@ import {
   ListDeploymentsCommand,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +135,23 @@ describe('rollback', () => {
     expect(codeDeploy).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
     expect(store.get('rollback#storefront-api#c1#wave-1#sa-east-1')).toMatchObject({ token: 'rb-2', pending: 2 });
     expect(published().filter((e) => e.type === 'rollback.started')).toHaveLength(2);
+  });
+
+  it('announces the rollback of a group on the retry when stopping its deployment failed: the scope is marked only once stopped', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [onebox, unit] });
+    // The deployments table's mark: set once (attribute_not_exists), as DynamoDB would.
+    const marked = new Set<string>();
+    ddb.on(UpdateCommand, { TableName: 'deployments', ConditionExpression: 'attribute_not_exists(#started)' }).callsFake((update) => {
+      if (marked.has(update.Key.sk)) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata });
+      marked.add(update.Key.sk);
+      return {};
+    });
+    codeDeploy.on(StopDeploymentCommand).rejectsOnce(new Error('connect ETIMEDOUT')).resolves({ status: 'Pending' });
+    await expect(rollback(input)).rejects.toThrow('connect ETIMEDOUT');
+    await rollback(input);
+    const started = published().filter((e) => e.type === 'rollback.started');
+    expect(started.map((e) => e.target)).toEqual(['onebox', 'fleet']);
+    expect(started[1]).toMatchObject({ unit: 'sae1-az1', stopped: 'd-2' });
   });
 
   it('starts every scope at once and retries only a group still winding down its stopped deployment', async () => {
