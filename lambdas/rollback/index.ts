@@ -26,7 +26,7 @@ import { env, ENV } from '../shared/config.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
-import { restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
+import { markFailing, restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
 import { nowIso } from '../shared/duration.ts';
 import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
@@ -204,6 +204,9 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   // change, as when one region of a wave fails. Without a named region: every region. An
   // earlier stage of a change that failed later (`failedIn`): every region that got it.
   const region = input.region ?? (failedIn ? undefined : regionFromCause(input.reason));
+  // Every rollback of a change fails it: marked first, so that no rollback of another change
+  // restores it meanwhile (its status is set when its earlier stages are rolled back).
+  await markFailing(pipeline, change);
 
   const items = await queryAll<DeploymentItem>({
     TableName: table.deployments(),

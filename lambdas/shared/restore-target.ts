@@ -5,7 +5,9 @@
 import { EventType } from '../../core/events.ts';
 import { changeIdFor, MAX_PUSHES_PER_COMMIT } from '../../core/naming.ts';
 import { FINAL_STATUS_OF_EVENT } from '../../core/operators.ts';
-import { getItem } from './dynamo.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionalWrite, getItem } from './dynamo.ts';
+import { nowIso } from './duration.ts';
 import { changeKey, deploymentKey, table, type ArtifactLocation, type ChangeStartedItem, type DeploymentItem } from './tables.ts';
 
 /**
@@ -38,6 +40,31 @@ const changesOf = async (pipeline: string, revision: string): Promise<ChangeStar
   return found;
 };
 
+/**
+ * A change that failed, or is failing: its first rollback marked it (rollingBackAt), and its
+ * status is set only after its earlier stages are rolled back, minutes later. A revision only
+ * such changes carry is never restored.
+ */
+const failedOrFailing = (c: ChangeStartedItem): boolean =>
+  c.status === FINAL_STATUS_OF_EVENT[EventType.CHANGE_FAILED] || c.rollingBackAt !== undefined;
+
+/**
+ * Marks the change failing (rollingBackAt, set once) before its rollback restores anything.
+ * Nothing for a change without a record (started before handsoff kept one).
+ */
+export const markFailing = async (pipeline: string, change: string): Promise<void> => {
+  await conditionalWrite(
+    new UpdateCommand({
+      TableName: table.changes(),
+      Key: changeKey(pipeline, change),
+      UpdateExpression: 'SET #at = if_not_exists(#at, :now)',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#at': 'rollingBackAt' },
+      ExpressionAttributeValues: { ':now': nowIso() },
+    }),
+  );
+};
+
 export const restoreTargetOf = async (item: DeploymentItem): Promise<RestoreTarget> => {
   const passedOver: string[] = [];
   let revision = item.previousRevision;
@@ -45,8 +72,8 @@ export const restoreTargetOf = async (item: DeploymentItem): Promise<RestoreTarg
   while (revision !== undefined) {
     const carriers = await changesOf(item.pipeline, revision);
     // A revision no change of the pipeline carries (deployed before handsoff), or one that a
-    // change still carries without having failed (in flight, succeeded): restored.
-    if (carriers.length === 0 || carriers.some((c) => c.status !== FINAL_STATUS_OF_EVENT[EventType.CHANGE_FAILED])) break;
+    // change still carries without failing (in flight, succeeded): restored.
+    if (carriers.length === 0 || carriers.some((c) => !failedOrFailing(c))) break;
     passedOver.push(revision);
     let replaced: DeploymentItem | undefined;
     for (const c of carriers) {

@@ -379,7 +379,7 @@ describe('rollback over a revision whose changes failed', () => {
   // back on the box: the rollback restores what r0 replaced.
   const rA = { bucket: 'handsoff-artifacts', key: 'storefront-api/rA.zip', bundleType: 'zip' as const, eTag: 'eA', version: 'vA' };
   const r0Record = { ...onebox, pk: 'storefront-api#r0', change: 'r0', revision: 'r0', previousRevision: 'rA', previousLocation: rA };
-  const changes = (records: Record<string, { status?: string; commit?: string }>) =>
+  const changes = (records: Record<string, { status?: string; commit?: string; rollingBackAt?: string }>) =>
     ddb.on(GetCommand).callsFake((get) => {
       if (get.TableName === 'waiters') return { Item: structuredClone(store.get(get.Key.pk)) };
       if (get.TableName === 'changes') {
@@ -402,6 +402,34 @@ describe('rollback over a revision whose changes failed', () => {
     });
     expect(published()).toContainEqual(expect.objectContaining({ type: 'rollback.started', revision: 'rA', target: 'onebox' }));
     expect(store.get('deployment#d-r1')).toMatchObject({ kind: 'rollback', revision: 'rA' });
+  });
+
+  it('passes over a failing change too: one whose rollback began, not yet marked failed', async () => {
+    changes({ r0: { rollingBackAt: '2026-12-01T17:55:00.000Z' }, rA: { status: 'succeeded' } });
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    await rollback(input);
+    expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { revision: { revisionType: 'S3', s3Location: rA } });
+  });
+
+  it('marks its own change failing, once, before it restores anything', async () => {
+    changes({ r0: { status: 'succeeded' } });
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    const marks = () => ddb.commandCalls(UpdateCommand).filter((c) => c.args[0].input.TableName === 'changes');
+    let markedBeforeRestore: number | undefined;
+    codeDeploy.on(CreateDeploymentCommand).callsFake(() => {
+      markedBeforeRestore ??= marks().length;
+      return { deploymentId: 'd-r1' };
+    });
+    await rollback(input);
+    expect(markedBeforeRestore).toBe(1);
+    expect(marks().map((c) => c.args[0].input)).toEqual([
+      expect.objectContaining({
+        Key: { pk: 'storefront-api#c1', sk: 'started' },
+        UpdateExpression: 'SET #at = if_not_exists(#at, :now)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#at': 'rollingBackAt' },
+      }),
+    ]);
   });
 
   it('restores a revision that a later push of the same commit still carries without failing', async () => {

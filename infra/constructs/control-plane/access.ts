@@ -123,8 +123,9 @@ export const ACCESS: Record<HandlerName, HandlerAccess> = {
     schedules: ['CreateSchedule', 'DeleteSchedule'],
   },
   [HandlerName.ROLLBACK]: {
-    // changes (GetItem): whether the revision to restore is a failed change's, to pass over it.
-    tables: { ...STATE_TABLES, changes: ['GetItem'], audit: AUDIT_APPEND },
+    // changes: marks its change failing (UpdateItem), and reads whether the revision to restore
+    // is a failed or failing change's, to pass over it (GetItem).
+    tables: { ...STATE_TABLES, changes: ['GetItem', 'UpdateItem'], audit: AUDIT_APPEND },
     deploy: true,
     describeAlarms: true,
     completeTasks: COMPLETE_TASKS,
