@@ -394,11 +394,7 @@ export interface ChangeStartedItem {
   startedAt: string;
   status?: string; // set when the change is over (succeeded, failed, rejected): the operators read it
   finalPublished?: string; // the final event's type once notify published it: a retried notify does not publish it again
-  /**
-   * Set by the change's first rollback (every rollback of a change fails it), before its status
-   * is: a rollback of another change passes over this change's revision as over a failed one's.
-   */
-  rollingBackAt?: string;
+  rollingBackAt?: string; // set by its first rollback, before its status: other rollbacks pass over it as over a failed change
 }
 export const CHANGE_STARTED_SK = 'started';
 export const changeKey = (pipeline: string, change: string): { pk: string; sk: typeof CHANGE_STARTED_SK } => ({ pk: `${pipeline}#${change}`, sk: CHANGE_STARTED_SK });
