@@ -8,6 +8,7 @@ import type { SourceConfig } from '../../core/source.ts';
 import { pipelineSetProblems } from '../../core/pipeline/set.ts';
 import type { HandlerName } from '../../statemachines/resources.ts';
 import { addNagChecks } from '../nag.ts';
+import { bindServicePermissionsToAccount } from '../constructs/service-principals.ts';
 import { targetRegions } from './arns.ts';
 import { PipelineValidationError } from './pipelines.ts';
 import { ControlPlaneStack, type BuildStateMachines } from './control-plane-stack.ts';
@@ -60,6 +61,7 @@ export const buildHandsoffApp = (app: App, props: HandsoffAppProps) => {
     stack.addStackDependency(controlPlane);
     return stack;
   });
+  bindServicePermissionsToAccount(app);
   if (props.nag ?? true) addNagChecks(app);
   return { controlPlane, targets };
 };

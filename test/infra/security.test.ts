@@ -87,6 +87,19 @@ describe('service principals in resource policies', () => {
   });
 });
 
+describe('Lambda resource policies', () => {
+  it('bind every permission for an AWS service to this account and to its source (the rule, the API)', () => {
+    const permissions = [resources, ...targetResources].flatMap((r) => Object.entries(r).filter(([, x]) => x.Type === 'AWS::Lambda::Permission'));
+    // The push rules, the reconciler's heartbeat, the deployment and alarm routes, the console's API.
+    expect(permissions.length).toBeGreaterThan(pipelines.length + 3);
+    for (const [id, p] of permissions) {
+      expect(p.Properties.Principal, id).toMatch(/\.amazonaws\.com$/);
+      expect(p.Properties.SourceArn, id).toBeDefined();
+      expect(p.Properties.SourceAccount, id).toEqual({ Ref: 'AWS::AccountId' });
+    }
+  });
+});
+
 describe('the push rules', () => {
   it('are the only ones EventBridge may invoke start-change for (its resource policy names each rule)', () => {
     const startChange = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith('StartChange'));
