@@ -63,6 +63,8 @@ export const sourceFromContext = (context: { source?: unknown; repository?: unkn
   if (source !== undefined && typeof source !== 'string') {
     throw new SourceConfigError(`context '${SourceContext.SOURCE}' must be a string ('github' or 'codecommit'); ${FIX}`);
   }
+  // An empty value is most often a variable that was not set (-c source=$SOURCE): refused, not taken as the default.
+  if (source === '') throw new SourceConfigError(`context '${SourceContext.SOURCE}' is empty; ${FIX}`);
   const kind = sourceKindOf(source);
   if (kind === undefined) {
     throw new SourceConfigError(`context '${SourceContext.SOURCE}' is '${String(source)}': handsoff knows 'github' and 'codecommit' (the default); ${FIX}`);

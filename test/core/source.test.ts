@@ -16,6 +16,7 @@ describe('the source from CDK context', () => {
   });
 
   it.each([
+    [{ source: '' }, /context 'source' is empty; synthesize with -c source=github -c repository=OWNER\/NAME, or leave both unset for CodeCommit/],
     [{ source: 'gitlab' }, /context 'source' is 'gitlab': handsoff knows 'github' and 'codecommit'.*-c source=github -c repository=OWNER\/NAME/],
     [{ source: 'github' }, /context 'repository' is missing: .*add -c repository=OWNER\/NAME/],
     [{ source: 'github', repository: 'storefront' }, /context 'repository': 'storefront' is not OWNER\/NAME/],
