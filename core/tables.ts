@@ -385,8 +385,7 @@ export interface ChangeStartedItem {
   change: string;
   commit: string;
   repository: string;
-  /** EventBridge id of the push event: a duplicated delivery carries the same id. */
-  pushEvent: string;
+  pushEvent: string; // EventBridge id of the push event: a duplicated delivery carries the same id
   author: string;
   /** The push time (the event's `time`): the base of the change's lead time. */
   mergedAt: string;
