@@ -17,21 +17,29 @@ export const at = (whenMs: number, fn: () => void): void => {
 };
 
 /**
- * Lets a faked setTimeout wait longer than MAX_TIMER_MS (the fake clock, like Node, would
- * fire it at once): such a timer is re-armed in steps, so a task's TimeoutSeconds of weeks
- * (a freeze of a month) is honoured by the local interpreter as on AWS.
- * @returns what puts the plain faked timers back.
+ * Lets `setTimeout` wait longer than MAX_TIMER_MS (Node, and the fake clock like it, would
+ * fire such a timer at once): such a timer is re-armed in steps, so a task's TimeoutSeconds of
+ * weeks (a freeze of a month, the region executions' 60 days) is honoured by the local
+ * interpreter as on AWS. Applied over the timers in place now (real or fake).
+ * @returns what puts those timers back.
  */
 const allowLongTimers = (): (() => void) => {
-  const fakeSet = globalThis.setTimeout;
-  const fakeClear = globalThis.clearTimeout;
+  const plainSet = globalThis.setTimeout;
+  const plainClear = globalThis.clearTimeout;
   const long = new WeakMap<object, { current: unknown }>();
   const setLong = ((fn: (...args: unknown[]) => void, delay?: number, ...args: unknown[]) => {
-    if (!(typeof delay === 'number' && delay > MAX_TIMER_MS)) return fakeSet(fn, delay, ...args);
-    const handle = { ref: () => handle, unref: () => handle, hasRef: () => true, refresh: () => handle, [Symbol.toPrimitive]: () => 0 };
-    const state = { current: undefined as unknown };
+    if (!(typeof delay === 'number' && delay > MAX_TIMER_MS)) return plainSet(fn, delay, ...args);
+    const state = { current: undefined as unknown, unref: false };
+    const handle = {
+      ref: () => ((state.unref = false), (state.current as { ref?: () => void } | undefined)?.ref?.(), handle),
+      unref: () => ((state.unref = true), (state.current as { unref?: () => void } | undefined)?.unref?.(), handle),
+      hasRef: () => !state.unref,
+      refresh: () => handle,
+      [Symbol.toPrimitive]: () => 0,
+    };
     const arm = (remaining: number): void => {
-      state.current = remaining > MAX_TIMER_MS ? fakeSet(() => arm(remaining - MAX_TIMER_MS), MAX_TIMER_MS) : fakeSet(() => fn(...args), remaining);
+      state.current = remaining > MAX_TIMER_MS ? plainSet(() => arm(remaining - MAX_TIMER_MS), MAX_TIMER_MS) : plainSet(() => fn(...args), remaining);
+      if (state.unref) (state.current as { unref?: () => void }).unref?.();
     };
     arm(delay);
     long.set(handle, state);
@@ -39,14 +47,28 @@ const allowLongTimers = (): (() => void) => {
   }) as typeof setTimeout;
   const clearLong = ((handle?: unknown) => {
     const state = handle && typeof handle === 'object' ? long.get(handle) : undefined;
-    fakeClear((state ? state.current : handle) as Parameters<typeof clearTimeout>[0]);
+    plainClear((state ? state.current : handle) as Parameters<typeof clearTimeout>[0]);
   }) as typeof clearTimeout;
   globalThis.setTimeout = setLong;
   globalThis.clearTimeout = clearLong;
   return () => {
-    if (globalThis.setTimeout === setLong) globalThis.setTimeout = fakeSet;
-    if (globalThis.clearTimeout === clearLong) globalThis.clearTimeout = fakeClear;
+    if (globalThis.setTimeout === setLong) globalThis.setTimeout = plainSet;
+    if (globalThis.clearTimeout === clearLong) globalThis.clearTimeout = plainClear;
   };
+};
+
+const REAL_LONG_TIMERS = Symbol.for('handsoff.longTimers');
+
+/**
+ * Long timers on the real clock too, once per process: the interpreter run without the
+ * virtual clock (a definition's own tests) would otherwise time a task of 60 days out after
+ * a millisecond (sim/asl-runtime.ts applies it).
+ */
+export const honourLongRealTimers = (): void => {
+  const g = globalThis as unknown as Record<symbol, boolean>;
+  if (g[REAL_LONG_TIMERS]) return;
+  g[REAL_LONG_TIMERS] = true;
+  allowLongTimers();
 };
 
 export interface VirtualClock {
