@@ -24,6 +24,9 @@ import { gammaOneBoxStep } from './gamma.ts';
  * end), marks the change failed with the stage, region and reason, frees the lanes it holds,
  * then fails the execution.
  */
+/** Where a change failed when a step of the pipeline's main line failed beyond its retries (the rollbacks' reason names it). */
+export const INTERNAL_STEP = 'a step of the pipeline';
+
 export const failChange = (
   states: States,
   id: string,
@@ -319,20 +322,27 @@ export const buildPipeline = (p: ResolvedPipeline, options: MachineOptions = {})
   });
 
   // A step of the main line that fails beyond its retries (EventBridge down for minutes, a
-  // handler bug) must not strand the lanes the change holds: it frees every lane of the
-  // pipeline the change may hold, reports the failure, and fails the execution.
+  // handler bug): the change fails, so, as on any failure, every stage it may have reached is
+  // rolled back first (a stage it never reached has nothing to roll back), while it still
+  // holds its lanes; then it frees every lane of the pipeline it may hold, reports the failure
+  // (naming any stage that could not be restored), and fails the execution.
   const internalFailure = 'Change.InternalFailure';
   const stages = [...p.preProd, ...p.waves.map((w) => w.name)];
-  states[internalFailure] = releaseLanes(stages, 'Change.InternalFailure.MarkFailed', {
+  const releaseAll = `${internalFailure}.ReleaseLanes`;
+  const rollbackAll = rollbackEarlierStates(states, `${internalFailure}.RollbackAll`, stages, INTERNAL_STEP, { causePath: '$.error.Cause' }, releaseAll);
+  states[releaseAll] = releaseLanes(stages, 'Change.InternalFailure.MarkFailed', {
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Change.InternalFailure.Fail' }],
   });
-  states['Change.InternalFailure.MarkFailed'] = notify(EventType.CHANGE_FAILED, {}, 'Change.InternalFailure.Fail', { 'cause.$': '$.error.Cause' });
+  states['Change.InternalFailure.MarkFailed'] = notify(EventType.CHANGE_FAILED, {}, 'Change.InternalFailure.Fail', {
+    'cause.$': '$.error.Cause',
+    'rollbacks.$': '$.earlierRollbacks',
+  });
   (states['Change.InternalFailure.MarkFailed'] as State).Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Change.InternalFailure.Fail' }];
   states['Change.InternalFailure.Fail'] = { Type: 'Fail', Error: 'ChangeFailed', Cause: 'a step of the pipeline failed beyond its retries' };
   for (const id of order) {
     const state = states[id]!;
     if ((state.Type === 'Task' || state.Type === 'Map') && !state.Catch) {
-      state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: internalFailure }];
+      state.Catch = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: rollbackAll }];
     }
   }
 

@@ -186,14 +186,30 @@ describe('buildStateMachines', () => {
     expect(failedRollback.Parameters['Cause.$']).toContain('rollback failed');
   });
 
-  it('catches every failure of the pipeline machine, so a change never strands its lanes', () => {
-    const top = Object.entries<any>((defs.pipeline as any).States);
+  it('catches every failure of the pipeline machine: a change is rolled back everywhere it went, and never strands its lanes', () => {
+    const states = (defs.pipeline as any).States;
+    const top = Object.entries<any>(states);
     for (const [name, s] of top.filter(([, s]) => s.Type === 'Task' || s.Type === 'Map')) {
       expect(s.Catch?.length, name).toBeGreaterThan(0);
     }
-    // the catch-all path frees every lane of the pipeline before failing
-    const release = (defs.pipeline as any).States['Change.InternalFailure'];
-    expect(release.Parameters.Payload).toMatchObject({ action: 'release', stages: [...pipeline.preProd, ...pipeline.waves.map((w) => w.name)] });
+    const stages = [...pipeline.preProd, ...pipeline.waves.map((w) => w.name)];
+    // A step of the main line that fails beyond its retries (here the first stage's start) ...
+    const started = top.find(([, s]) => s.Parameters?.Payload?.type === 'stage.started');
+    expect(started).toBeDefined();
+    const plan = states[started![1].Catch.at(-1).Next];
+    // ... rolls back every stage (one rollback task each, in one Map, while it holds the lanes),
+    expect(plan).toMatchObject({ Type: 'Pass', Result: stages, ResultPath: '$.earlierRollbacks' });
+    const map = states[plan.Next];
+    const task = Object.values<any>(map.ItemProcessor.States).find((s) => s.Type === 'Task');
+    expect(task.Parameters.Payload).toMatchObject({ failedIn: 'a step of the pipeline', 'stage.$': '$.stage' });
+    expect(task.Parameters.FunctionName).toBe('${RollbackFunctionArn}');
+    // ... a rollback that fails does not stop the rest: every lane of the pipeline is freed,
+    expect(map.Catch[0].Next).toBe(map.Next);
+    const release = states[map.Next];
+    expect(release.Parameters.Payload).toMatchObject({ action: 'release', stages });
+    // ... and the change is reported failed, naming what could not be restored.
+    const failed = states[release.Next];
+    expect(failed.Parameters.Payload).toMatchObject({ type: 'change.failed', fields: { 'rollbacks.$': '$.earlierRollbacks' } });
   });
 
   it('retries throttling with exponential backoff on every Lambda task', () => {
