@@ -192,6 +192,24 @@ const registerRollbackWaiter = async (item: DeploymentItem, target: RestoreTarge
   return registerWaiter(waiter);
 };
 
+/**
+ * What the rollbacks of a change's scopes that another of its rollback sets began came to, read
+ * from CodeDeploy (never restored or counted twice here): restored (nothing to do), still
+ * restoring (`restoring`: marked, its deployment not yet recorded, or running), or failed or
+ * stopped (`failedThere`: the group may still serve the change, so it is named unrestorable).
+ */
+const restoredElsewhere = async (items: DeploymentItem[]): Promise<{ restoring: DeploymentItem[]; failedThere: DeploymentItem[] }> => {
+  const restoring: DeploymentItem[] = [];
+  const failedThere: DeploymentItem[] = [];
+  for (const item of items) {
+    const status = item.rollbackDeploymentId ? (await getDeployment(item.region, item.rollbackDeploymentId))?.status : undefined;
+    if (status === 'Succeeded') continue;
+    if (status === undefined || isRunningStatus(status)) restoring.push(item);
+    else failedThere.push(item);
+  }
+  return { restoring, failedThere };
+};
+
 export const rollback = async (input: RollbackInput): Promise<RollbackOutput> => {
   const missing = (['pipeline', 'change', 'stage', 'taskToken'] as const).filter((f) => typeof input?.[f] !== 'string' || !input[f]);
   if (missing.length > 0) throw new InvalidInputError(`rollback input lacks ${missing.join(', ')}`);
@@ -214,13 +232,14 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
   });
-  // Once the change failed in `failedIn`, a scope another rollback of it began (the failed
-  // region's, the wave's own) is left to that one: its set counts it down, not this one.
+  // A scope another rollback of the change began (the failed region's own, the wave's) is left
+  // to that one: its set counts it down, not this one. What it came to is read (restoredElsewhere).
   const setPk = rollbackSetKey(pipeline, change, stage, input.region, failedIn);
   const deployed: DeploymentItem[] = [];
+  const elsewhere: DeploymentItem[] = [];
   for (const item of items) {
-    if (failedIn && item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) continue;
-    if (item.deploymentId) deployed.push(item);
+    if (item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) elsewhere.push(item);
+    else if (item.deploymentId) deployed.push(item);
     else {
       // Claimed, but the id never recorded: CodeDeploy may still have (or have had) a deployment of it.
       const recovered = await recoverUnrecorded(item);
@@ -266,7 +285,11 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     await stopIfRunning(item);
   }
   // Those groups keep serving what they got: once the others are restored, the task fails (RollbackFailed).
-  const unrestorableGroups = unrestorable.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region }));
+  const { restoring, failedThere } = await restoredElsewhere(elsewhere);
+  const unrestorableGroups = [...unrestorable, ...failedThere].map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region }));
+  // Another set still restoring a group of the scope: this task ends only once it has (retried as busy).
+  const waiting = restoring.length > 0 ? new DeploymentGroupBusyError(`another rollback of the change is still restoring ${restoring.map((i) => `${i.deploymentGroup} (${i.region})`).join(', ')}`) : undefined;
+  if (restorable.length === 0 && waiting) throw waiting;
   if (restorable.length === 0 && unrestorableGroups.length > 0) {
     const failure = unrestorableResult(unrestorableGroups);
     await sendTaskFailure(input.taskToken, failure.error, failure.cause);
@@ -358,7 +381,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       busy ??= err;
     }
   }
-  if (busy) throw busy;
+  if (busy ?? waiting) throw busy ?? waiting;
   return { rollbacks: restorable.length, registration };
 };
 

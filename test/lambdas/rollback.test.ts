@@ -14,6 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { rollback } from '../../lambdas/rollback/index.ts';
 import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
 import type { RollbackInput } from '../../core/contracts.ts';
+import { DeploymentGroupBusyError } from '../../core/errors.ts';
 import { $metadata, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
@@ -199,6 +200,17 @@ describe('rollback', () => {
     expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { ExpressionAttributeValues: { ':pk': 'storefront-api#c1', ':prefix': 'wave-1#sa-east-1#' } });
   });
 
+  it("finishes at once, restoring nothing twice, when a wave-level rollback finds its regions rolled back by their own rollbacks", async () => {
+    const { region: _region, ...waveInput } = input;
+    const own = { ...onebox, rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-1#sa-east-1', rollbackDeploymentId: 'd-r1' };
+    ddb.on(QueryCommand).resolves({ Items: [own] });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-r1' }).resolves({ deploymentInfo: { deploymentId: 'd-r1', status: 'Succeeded' } });
+    await expect(rollback({ ...waveInput, reason: 'States.TaskFailed' })).resolves.toEqual({ rollbacks: 0 });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'rb-1', output: JSON.stringify({ rolledBack: [] }) });
+    expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    expect(store.get('rollback#storefront-api#c1#wave-1#*')).toBeUndefined();
+  });
+
   describe('an earlier stage of a change that failed later (failedIn)', () => {
     // The change reached beta and passed it; it failed in wave-2. Beta's groups: one still runs
     // the change, the other got a newer change since (which contains this one).
@@ -301,6 +313,7 @@ describe('rollback', () => {
       const failedRegion = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1', rollbackDeploymentId: 'd-rx' };
       const sibling = { ...still, sk: 'wave-2#eu-west-1#storefront-api-beta', stage: 'wave-2', region: 'eu-west-1' };
       ddb.on(QueryCommand).resolves({ Items: [failedRegion, sibling] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'Succeeded' } });
       await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
       expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
       expect(store.get('rollback#storefront-api#c1#wave-2#*#failed-in#wave-2')).toMatchObject({ pending: 1 });
@@ -308,6 +321,26 @@ describe('rollback', () => {
         Key: { pk: 'storefront-api#c1', sk: 'wave-2#eu-west-1#storefront-api-beta' },
         ExpressionAttributeValues: expect.objectContaining({ ':set': 'rollback#storefront-api#c1#wave-2#*#failed-in#wave-2' }),
       });
+    });
+
+    it('waits (retries as busy) while that other rollback still restores its group, having restored the rest', async () => {
+      const failedRegion = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1', rollbackDeploymentId: 'd-rx' };
+      const sibling = { ...still, sk: 'wave-2#eu-west-1#storefront-api-beta', stage: 'wave-2', region: 'eu-west-1' };
+      ddb.on(QueryCommand).resolves({ Items: [failedRegion, sibling] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'InProgress' } });
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).rejects.toBeInstanceOf(DeploymentGroupBusyError);
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
+      expect(sfn).not.toHaveReceivedAnyCommand();
+    });
+
+    it('names a group whose rollback by that other one failed: the task fails with RollbackFailed, it may still serve the change', async () => {
+      const failedRegion = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1', rollbackDeploymentId: 'd-rx' };
+      ddb.on(QueryCommand).resolves({ Items: [failedRegion] });
+      codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'Failed' } });
+      sfn.on(SendTaskFailureCommand).resolves({});
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 0 });
+      expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'RollbackFailed', cause: expect.stringContaining('storefront-api-onebox (us-east-1)') });
+      expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     });
 
     it('names the first failed region of the wave when given its outcomes', async () => {
