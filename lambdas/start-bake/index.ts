@@ -54,8 +54,6 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     extendedSeconds: 0,
     createdAt: nowIso(),
     updatedAt: nowIso(),
-    // A wave hold may wait up to its cap: its item outlives it (a TTL must never drop an open wait).
-    expiresAt: expiresAt(input.wave ? now + WAVE_HOLD_CAP_SECONDS * 1000 : now),
   } as const;
   if (input.purpose === 'hold' || input.purpose === 'blocker') {
     // A wave hold without `until` lasts at most the region executions' cap.
@@ -75,6 +73,8 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
       ...(input.wave ? { wave: { regions: input.wave.regions } } : {}),
       ...(blocker && input.gate ? { gate: input.gate } : {}),
       endsAt: until,
+      // The TTL counts from the wait's end (a freeze of weeks, a wave hold's cap): it never drops an open wait.
+      expiresAt: expiresAt(Math.max(now, until)),
       durationSeconds: Math.max(0, Math.round((until - now) / 1000)),
       minRequests: 0,
       metricScopes: [],
@@ -87,6 +87,8 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     pk: bakeWaiterKey(bakeId),
     bakeId,
     endsAt: now + input.durationSeconds * 1000,
+    // From its latest possible end (every extension for data points taken).
+    expiresAt: expiresAt(now + (input.durationSeconds + maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds)) * 1000),
     durationSeconds: input.durationSeconds,
     minRequests: requiredRequests(input.durationSeconds, input.minRequests),
     metricScopes: input.metricScopes,

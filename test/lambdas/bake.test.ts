@@ -228,6 +228,24 @@ describe('bake-end', () => {
   });
 });
 
+describe('start-bake: the TTL of a wait', () => {
+  const DAY = 24 * HOUR;
+  it('counts from the end of a closed-window hold of weeks, not from its start: the table never drops an open wait', async () => {
+    const until = new Date(NOW.getTime() + 40 * DAY).toISOString();
+    await startBake({ ...input, purpose: 'hold', until, durationSeconds: 0, minRequests: 0, metricScopes: [] });
+    const [hold] = [...store.values()];
+    expect(hold).toMatchObject({ status: 'OPEN', purpose: 'hold', endsAt: Date.parse(until) });
+    expect(hold!.expiresAt).toBe(Math.floor(Date.parse(until) / 1000) + 30 * 24 * 3600);
+  });
+
+  it('counts from the latest end of a bake, every extension for data points taken', async () => {
+    requests();
+    await startBake({ ...input, durationSeconds: 10 * 24 * 3600 });
+    const bake = store.get(`bake#${bakeId}`)!;
+    expect(bake.expiresAt * 1000).toBeGreaterThanOrEqual(NOW.getTime() + 30 * DAY + 10 * DAY + bake.maxExtensionSeconds * 1000);
+  });
+});
+
 describe('start-bake: a wave hold (a region done before the others of its wave)', () => {
   const wave = { regions: ['eu-west-1', 'us-east-2'] };
   const hold = (region: string, taskToken: string): StartBakeInput => ({
