@@ -4,10 +4,13 @@
  * order. setImmediate stays real: dynalite schedules with it, and `settle` uses it to let
  * promise chains run out.
  */
+import { promisify } from 'node:util';
 import FakeTimers from '@sinonjs/fake-timers';
 
 /** Node (and the fake clock) fire a timer longer than this at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Marks a setTimeout that honours longer delays. */
+const LONG_TIMERS = Symbol.for('handsoff.longTimers');
 
 /** Runs `fn` at virtual time `whenMs`, however far away: long waits re-arm in steps. */
 export const at = (whenMs: number, fn: () => void): void => {
@@ -49,6 +52,10 @@ const allowLongTimers = (): (() => void) => {
     const state = handle && typeof handle === 'object' ? long.get(handle) : undefined;
     plainClear((state ? state.current : handle) as Parameters<typeof clearTimeout>[0]);
   }) as typeof clearTimeout;
+  // util.promisify(setTimeout) keeps working as with the timers underneath.
+  const custom = (plainSet as unknown as Record<symbol, unknown>)[promisify.custom];
+  if (custom) Object.defineProperty(setLong, promisify.custom, { value: custom });
+  Object.defineProperty(setLong, LONG_TIMERS, { value: true });
   globalThis.setTimeout = setLong;
   globalThis.clearTimeout = clearLong;
   return () => {
@@ -57,17 +64,14 @@ const allowLongTimers = (): (() => void) => {
   };
 };
 
-const REAL_LONG_TIMERS = Symbol.for('handsoff.longTimers');
-
 /**
- * Long timers on the real clock too, once per process: the interpreter run without the
- * virtual clock (a definition's own tests) would otherwise time a task of 60 days out after
- * a millisecond (sim/asl-runtime.ts applies it).
+ * Long timers on the timers in place (the real ones, when no fake clock is installed), unless
+ * they are long already: the interpreter run without the virtual clock (a definition's own
+ * tests) would otherwise time a task of 60 days out after a millisecond (sim/asl-runtime.ts
+ * applies it).
  */
 export const honourLongRealTimers = (): void => {
-  const g = globalThis as unknown as Record<symbol, boolean>;
-  if (g[REAL_LONG_TIMERS]) return;
-  g[REAL_LONG_TIMERS] = true;
+  if ((globalThis.setTimeout as unknown as Record<symbol, unknown>)[LONG_TIMERS]) return;
   allowLongTimers();
 };
 

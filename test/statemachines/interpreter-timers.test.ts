@@ -4,6 +4,7 @@
  * waits for its handler, and times out only when its time is really up. Node alone fires such
  * a timer after a millisecond, so any handler slower than that timed out.
  */
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { StateMachine } from '../../sim/asl-runtime.ts';
 import { CHILD_TIMEOUT_SECONDS } from '../../statemachines/asl.ts';
@@ -23,6 +24,12 @@ describe('the interpreter on the real clock', () => {
     expect(CHILD_TIMEOUT_SECONDS * 1000).toBeGreaterThan(2 ** 31 - 1);
     const run = task(CHILD_TIMEOUT_SECONDS).run({}, { overrides: { taskResourceLocalHandlers: { T: slowly(30) } } } as never);
     await expect(run.result).resolves.toEqual({ done: true });
+  });
+
+  it('leaves short timers and util.promisify(setTimeout) as they were', async () => {
+    const started = Date.now();
+    await promisify(setTimeout)(20);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
   });
 
   it('still times a task out when its time is up', async () => {
