@@ -121,8 +121,8 @@ export interface DeploymentItem extends ScopeFields {
   previousRevision?: string;
   previousLocation?: ArtifactLocation;
   deploymentId?: string;
-  /** When handsoff began rolling this scope back (set once: `rollback.started` is published once). */
-  rollbackStartedAt?: string;
+  rollbackStartedAt?: string; // when handsoff began rolling this scope back (set once)
+  rollbackAnnouncedAt?: string; // once `rollback.started` was published: a retry publishes it if not
   /** Key of the rollback set (waiter) that began it: another rollback of the change leaves the scope to that one. */
   rollbackSet?: string;
   /** The fast-rollback deployment handsoff started for this one. */

@@ -128,7 +128,8 @@ const stopIfRunning = async (item: DeploymentItem): Promise<boolean> => {
     return true;
   } catch (err) {
     if (!hasName(err, 'DeploymentAlreadyCompletedException')) throw err;
-    return false;
+    // Over already: stopped, by an attempt of this rollback that died before it said so, or done.
+    return (await getDeployment(item.region, item.deploymentId!))?.status === 'Stopped';
   }
 };
 
@@ -345,9 +346,12 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   //    rolling it back) and its deployment stopped if it still runs. Nothing here waits for
   //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
-    // Stopped first: a stop that fails leaves the scope unmarked, so its retry still announces it.
+    // Stopped first: a stop that fails leaves the scope unmarked. The scope is announced once
+    // marked by this set, and marked announced after: a retry announces what a failed
+    // publish left unannounced.
     const stopped = await stopIfRunning(item);
-    if (await markRollbackStarted(item, set.pk)) {
+    const ours = item.rollbackSet === set.pk && item.rollbackStartedAt !== undefined;
+    if ((ours && item.rollbackAnnouncedAt === undefined) || (!ours && (await markRollbackStarted(item, set.pk)))) {
       await publish([
         {
           type: EventType.ROLLBACK_STARTED,
@@ -359,6 +363,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
           reason,
         },
       ]);
+      await setOnce(table.deployments(), { pk: item.pk, sk: item.sk }, 'rollbackAnnouncedAt', nowIso());
     }
   }
   // 2. Restore: a rollback deployment per group. A group whose stopped deployment is still

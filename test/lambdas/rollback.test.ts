@@ -15,7 +15,8 @@ import { rollback } from '../../lambdas/rollback/index.ts';
 import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
 import type { RollbackInput } from '../../core/contracts.ts';
 import { DeploymentGroupBusyError } from '../../core/errors.ts';
-import { $metadata, codeDeploy, ddb, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { $metadata, codeDeploy, ddb, events, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -155,6 +156,35 @@ describe('rollback', () => {
     expect(started[1]).toMatchObject({ unit: 'sae1-az1', stopped: 'd-2' });
   });
 
+  it('announces on the retry a scope it marked when publishing rollback.started failed, and each scope once', async () => {
+    // The deployments table as DynamoDB keeps it: the marks the handler sets are read back on the retry.
+    const rows = new Map<string, Record<string, any>>([onebox, unit].map((i) => [i.sk, structuredClone(i)]));
+    ddb.on(QueryCommand).callsFake(() => ({ Items: [...rows.values()].map((r) => structuredClone(r)) }));
+    ddb.on(UpdateCommand, { TableName: 'deployments' }).callsFake((update) => {
+      const row = rows.get(update.Key.sk)!;
+      if (update.ConditionExpression === 'attribute_not_exists(#started)' && row.rollbackStartedAt) {
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata });
+      }
+      for (const part of String(update.UpdateExpression).replace(/^SET /, '').split(', ')) {
+        const [name, value] = part.split(' = ');
+        row[update.ExpressionAttributeNames[name!]] = update.ExpressionAttributeValues[value!];
+      }
+      return {};
+    });
+    events.on(PutEventsCommand).rejectsOnce(new Error('EventBridge unavailable')).resolves({ FailedEntryCount: 0, Entries: [] });
+    await expect(rollback(input)).rejects.toThrow('EventBridge unavailable');
+    expect(rows.get(onebox.sk)).toMatchObject({ rollbackSet: 'rollback#storefront-api#c1#wave-1#sa-east-1' });
+    await rollback(input);
+    const delivered = events
+      .commandCalls(PutEventsCommand)
+      .slice(1)
+      .flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.Detail!)))
+      .filter((e) => e.type === 'rollback.started');
+    expect(delivered.map((e) => e.target)).toEqual(['onebox', 'fleet']);
+    expect(delivered[1]).toMatchObject({ unit: 'sae1-az1', stopped: 'd-2' });
+    expect([...rows.values()].every((r) => r.rollbackAnnouncedAt)).toBe(true);
+  });
+
   it('starts every scope at once and retries only a group still winding down its stopped deployment', async () => {
     ddb.on(QueryCommand).resolves({ Items: [unit, onebox] });
     codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-sae1-az1' }).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
@@ -174,8 +204,19 @@ describe('rollback', () => {
     codeDeploy.on(CreateDeploymentCommand).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
     codeDeploy.on(ListDeploymentsCommand).resolves({ deployments: ['d-auto'] });
     codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-auto' }).resolves({ deploymentInfo: { revision: { s3Location: { key: 'storefront-api/r0.zip', version: 'v0', eTag: 'e0' } } } });
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { deploymentId: 'd-2', status: 'Succeeded' } });
     await expect(rollback(input)).resolves.toMatchObject({ rollbacks: 1 });
     expect(store.get('deployment#d-auto')).toMatchObject({ kind: 'rollback' });
+    // It had succeeded before the rollback began: nothing was stopped.
+    expect(published().find((e) => e.type === 'rollback.started')).not.toHaveProperty('stopped');
+  });
+
+  it('names in `stopped` a deployment an earlier attempt stopped before it died (CodeDeploy: over, Stopped)', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [unit] });
+    codeDeploy.on(StopDeploymentCommand).rejects(new DeploymentAlreadyCompletedException({ message: 'done', $metadata }));
+    codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-2' }).resolves({ deploymentInfo: { deploymentId: 'd-2', status: 'Stopped' } });
+    await rollback(input);
+    expect(published().find((e) => e.type === 'rollback.started')).toMatchObject({ stopped: 'd-2' });
   });
 
   it('rolls back only the region a wave-level failure names', async () => {
