@@ -27,6 +27,7 @@ import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
 import { markFailing, restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
+import { endWaveHolds } from '../shared/wave-holds.ts';
 import { nowIso } from '../shared/duration.ts';
 import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
@@ -233,6 +234,8 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
   });
+  // A wave rolled back as a whole: the holds of its regions wait for nothing any more.
+  if (input.region === undefined) await endWaveHolds(pipeline, change, stage, [...new Set(items.map((i) => i.region))]);
   // A scope another rollback of the change began (the failed region's own, the wave's) is left
   // to that one: its set counts it down, not this one. What it came to is read (restoredElsewhere).
   const setPk = rollbackSetKey(pipeline, change, stage, input.region, failedIn);

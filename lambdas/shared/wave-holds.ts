@@ -15,6 +15,7 @@ import { nowIso } from './duration.ts';
 import { logger } from './logger.ts';
 import { bakeWaiterKey, expiresAt, table, waveHoldBakeId, WaiterStatus, type BakeWaiter } from './tables.ts';
 import { clients } from './clients.ts';
+import { deliver, finishWaiter } from './waiters.ts';
 import { WAVE_HOLD_CAP_SECONDS } from '../../core/contracts.ts';
 
 /** The waiters-table record of the regions of a wave that reached their hold (a string set, `reached`). */
@@ -82,4 +83,26 @@ export const reachWave = async (hold: BakeWaiter): Promise<boolean> => {
   }
   logger.info('every region of the wave is done: its holds end', { pipeline: hold.pipeline, change: hold.change, stage: hold.stage, released });
   return true;
+};
+
+/**
+ * Ends the open wave holds of a wave that is rolled back as a whole (rollback, no region): the
+ * Map of its regions ended (a region's branch failed and the others were stopped, or the wave
+ * bake failed), so no hold there waits for anything. Each is finished and its task told (a
+ * task that no longer waits counts as told): none keeps watching alarms for a change that
+ * failed, for up to its 60-day cap. @returns the regions whose hold it ended.
+ */
+export const endWaveHolds = async (pipeline: string, change: string, stage: string, regions: readonly string[]): Promise<string[]> => {
+  const ended: string[] = [];
+  for (const region of regions) {
+    const pk = holdKeyOf({ pipeline, change, stage }, region);
+    const hold = await getItem<BakeWaiter>(table.waiters(), { pk });
+    if (hold?.status !== WaiterStatus.OPEN) continue;
+    const finished = await finishWaiter(pk, { ok: false, error: 'WaveRolledBack', cause: { reason: `the wave ${stage} is rolled back`, region } });
+    if (!finished) continue;
+    await deliver(finished);
+    ended.push(region);
+  }
+  if (ended.length > 0) logger.info('the wave is rolled back: its open holds end', { pipeline, change, stage, regions: ended });
+  return ended;
 };

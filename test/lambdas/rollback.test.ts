@@ -252,6 +252,26 @@ describe('rollback', () => {
     expect(store.get('rollback#storefront-api#c1#wave-1#*')).toBeUndefined();
   });
 
+  it("ends the open wave holds of a wave rolled back as a whole: none keeps watching for a failed change", async () => {
+    const { region: _region, ...waveInput } = input;
+    const hold = { pk: 'bake#storefront-api#c1#wave-1#sa-east-1#*#wave-hold', kind: 'bake', purpose: 'hold', status: 'OPEN', token: 'hold-token', openShard: 'OPEN', watching: ['agg'], alarms: [{ region: 'sa-east-1', name: 'agg' }], ...scope };
+    store.set(hold.pk, structuredClone(hold));
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    sfn.on(SendTaskFailureCommand).resolves({});
+    await rollback({ ...waveInput, reason: 'States.TaskFailed' });
+    expect(store.get(hold.pk)).toMatchObject({ status: 'DONE', result: { ok: false, error: 'WaveRolledBack' }, delivered: true });
+    expect(store.get(hold.pk)).not.toHaveProperty('openShard');
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: 'hold-token', error: 'WaveRolledBack' });
+  });
+
+  it('leaves the wave holds alone when it rolls back one region (the hold of that region judged it)', async () => {
+    const hold = { pk: 'bake#storefront-api#c1#wave-1#eu-west-1#*#wave-hold', kind: 'bake', purpose: 'hold', status: 'OPEN', token: 'hold-token', openShard: 'OPEN', ...scope, region: 'eu-west-1' };
+    store.set(hold.pk, structuredClone(hold));
+    ddb.on(QueryCommand).resolves({ Items: [onebox] });
+    await rollback(input);
+    expect(store.get(hold.pk)).toMatchObject({ status: 'OPEN' });
+  });
+
   describe('an earlier stage of a change that failed later (failedIn)', () => {
     // The change reached beta and passed it; it failed in wave-2. Beta's groups: one still runs
     // the change, the other got a newer change since (which contains this one).
