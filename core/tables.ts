@@ -243,7 +243,7 @@ export interface RollbackSetWaiter extends WaiterBase {
   reason: string;
   rolledBack: Array<{ deploymentGroup: string; region: string; revision: string }>;
   /** Groups that got the change but have no previous revision to restore (stopped only): the rollback task fails. */
-  unrestorable?: Array<{ deploymentGroup: string; region: string }>;
+  unrestorable?: Array<{ deploymentGroup: string; region: string; why?: string }>;
   /** Groups of the scope left as they are: a newer change was deployed there since. */
   superseded?: Array<{ deploymentGroup: string; region: string; revision: string }>;
   /** Ids of the rollback deployments already counted down (a DynamoDB string set): the countdown is idempotent. */

@@ -19,14 +19,14 @@ import { stageTestStates } from './tests.ts';
 import type { MachineOptions } from './commit-source.ts';
 import { gammaOneBoxStep } from './gamma.ts';
 
+/** Where a change failed when a step of the pipeline's main line failed beyond its retries (the rollbacks' reason names it). */
+export const INTERNAL_STEP = 'a step of the pipeline';
+
 /**
  * Rolls back the earlier stages that got the change (a failed change runs on no box at the
  * end), marks the change failed with the stage, region and reason, frees the lanes it holds,
  * then fails the execution.
  */
-/** Where a change failed when a step of the pipeline's main line failed beyond its retries (the rollbacks' reason names it). */
-export const INTERNAL_STEP = 'a step of the pipeline';
-
 export const failChange = (
   states: States,
   id: string,
@@ -323,9 +323,11 @@ export const buildPipeline = (p: ResolvedPipeline, options: MachineOptions = {})
 
   // A step of the main line that fails beyond its retries (EventBridge down for minutes, a
   // handler bug): the change fails, so, as on any failure, every stage it may have reached is
-  // rolled back first (a stage it never reached has nothing to roll back), while it still
-  // holds its lanes; then it frees every lane of the pipeline it may hold, reports the failure
-  // (naming any stage that could not be restored), and fails the execution.
+  // rolled back first (a stage it never reached has nothing to roll back), with the lanes it
+  // still holds; then it frees every lane of the pipeline it may hold, reports the failure
+  // (naming any stage that could not be restored), and fails the execution. A step after the
+  // last wave's bake (its report, the last lane's release) fails the same way: handsoff cannot
+  // tell the change was completed, so it does not leave it running (fail closed).
   const internalFailure = 'Change.InternalFailure';
   const stages = [...p.preProd, ...p.waves.map((w) => w.name)];
   const releaseAll = `${internalFailure}.ReleaseLanes`;

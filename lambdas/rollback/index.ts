@@ -18,19 +18,18 @@
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EventType } from '../../core/events.ts';
-import { artifactKey, DeploymentConfig } from '../../core/naming.ts';
+import { DeploymentConfig } from '../../core/naming.ts';
 import { clients } from '../shared/clients.ts';
 import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/failure.ts';
-import { createOrAdoptDeployment, deploys, findClaimedDeployment, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
-import { env, ENV } from '../shared/config.ts';
+import { createOrAdoptDeployment, findClaimedDeployment, getDeployment } from '../shared/codedeploy.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
 import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
 import { markFailing, restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
 import { endWaveHolds } from '../shared/wave-holds.ts';
+import { changeLocationOf, restoredElsewhere, supersededBy, takeOver } from './scopes.ts';
 import { nowIso } from '../shared/duration.ts';
 import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
-import { isRunningStatus } from '../../core/codedeploy.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
@@ -43,14 +42,13 @@ import {
   table,
   WaiterKind,
   WaiterStatus,
-  type ArtifactLocation,
   type DeploymentItem,
   type RollbackSetWaiter,
   type RollbackWaiter,
 } from '../shared/tables.ts';
 import { sendTaskFailure, sendTaskSuccess } from '../shared/tokens.ts';
 import { registerWaiter, type Registration } from '../shared/waiters.ts';
-import { checkedCopy, type CopyRecord } from '../shared/region-artifact.ts';
+import { checkedCopy } from '../shared/region-artifact.ts';
 import { lambdaHandler } from '../runtime/handler.ts';
 
 export interface RollbackOutput {
@@ -62,13 +60,6 @@ export interface RollbackOutput {
 const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED];
 
 /** The change's own artifact in the group: the region copy the claim recorded, else its pinned version and ETag. */
-const changeLocationOf = (item: DeploymentItem & CopyRecord): ArtifactLocation => item.location ?? ({
-  bucket: env(ENV.ARTIFACT_BUCKET),
-  key: artifactKey(item.pipeline, item.revision),
-  bundleType: 'zip',
-  ...(item.artifact ? { version: item.artifact.versionId, eTag: item.artifact.eTag } : {}),
-});
-
 /**
  * A claim without a recorded deployment: finds the deployment of the change's artifact that a
  * crashed start-deployment created in the group (running or ended) and records it on the claim.
@@ -84,35 +75,6 @@ const recoverUnrecorded = async (item: DeploymentItem): Promise<DeploymentItem |
   logger.warn('claimed deployment was never recorded; found it in CodeDeploy', { deploymentGroup: item.deploymentGroup, deploymentId: found.id, status: found.info.status });
   const recorded = await setOnce(table.deployments(), { pk: item.pk, sk: item.sk }, 'deploymentId', found.id);
   return { ...item, deploymentId: recorded ?? found.id };
-};
-
-/**
- * The revision of a newer deployment the group got since the change's (a later change, which
- * contains this one): the group's latest deployment is neither the change's, nor our rollback of
- * it, nor a deployment of the change's artifact or of the revision it replaced (CodeDeploy's
- * automatic rollback), and it succeeded. Such a group is left as it is. When CodeDeploy cannot
- * tell, undefined: the group is rolled back (a failed change must not keep serving on doubt).
- */
-const supersededBy = async (item: DeploymentItem): Promise<string | undefined> => {
-  const latest = await latestDeploymentId({ region: item.region, application: item.application, deploymentGroup: item.deploymentGroup });
-  if (!latest || latest === item.deploymentId || latest === item.rollbackDeploymentId) return undefined;
-  const info = await getDeployment(item.region, latest);
-  if (!info) return undefined;
-  if (deploys(info, changeLocationOf(item))) return undefined;
-  if (item.previousLocation && deploys(info, item.previousLocation)) return undefined;
-  // Only a newer deployment that succeeded replaced the change on the group's hosts. One still
-  // running may yet fail and roll back to this change: wait for it (the task retries). One that
-  // failed or stopped may have left the change serving: roll back.
-  if (isRunningStatus(info.status)) {
-    throw new DeploymentGroupBusyError(`deployment ${latest} of a newer revision still runs in ${item.deploymentGroup} (${item.region}); rollback waits for its end`, {
-      deploymentGroup: item.deploymentGroup,
-      region: item.region,
-      deploymentId: latest,
-    });
-  }
-  if (info.status !== 'Succeeded') return undefined;
-  const key = info.revision?.s3Location?.key;
-  return key ? revisionOf(item.pipeline, key) : latest;
 };
 
 /**
@@ -194,24 +156,6 @@ const registerRollbackWaiter = async (item: DeploymentItem, target: RestoreTarge
   return registerWaiter(waiter);
 };
 
-/**
- * What the rollbacks of a change's scopes that another of its rollback sets began came to, read
- * from CodeDeploy (never restored or counted twice here): restored (nothing to do), still
- * restoring (`restoring`: marked, its deployment not yet recorded, or running), or failed or
- * stopped (`failedThere`: the group may still serve the change, so it is named unrestorable).
- */
-const restoredElsewhere = async (items: DeploymentItem[]): Promise<{ restoring: DeploymentItem[]; failedThere: DeploymentItem[] }> => {
-  const restoring: DeploymentItem[] = [];
-  const failedThere: DeploymentItem[] = [];
-  for (const item of items) {
-    const status = item.rollbackDeploymentId ? (await getDeployment(item.region, item.rollbackDeploymentId))?.status : undefined;
-    if (status === 'Succeeded') continue;
-    if (status === undefined || isRunningStatus(status)) restoring.push(item);
-    else failedThere.push(item);
-  }
-  return { restoring, failedThere };
-};
-
 export const rollback = async (input: RollbackInput): Promise<RollbackOutput> => {
   const missing = (['pipeline', 'change', 'stage', 'taskToken'] as const).filter((f) => typeof input?.[f] !== 'string' || !input[f]);
   if (missing.length > 0) throw new InvalidInputError(`rollback input lacks ${missing.join(', ')}`);
@@ -234,16 +178,23 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `${pipeline}#${change}`, ':prefix': deploymentSkPrefix(stage, region) },
   });
-  // A wave rolled back as a whole: the holds of its regions wait for nothing any more.
-  if (input.region === undefined) await endWaveHolds(pipeline, change, stage, [...new Set(items.map((i) => i.region))]);
   // A scope another rollback of the change began (the failed region's own, the wave's) is left
   // to that one: its set counts it down, not this one. What it came to is read (restoredElsewhere).
   const setPk = rollbackSetKey(pipeline, change, stage, input.region, failedIn);
   const deployed: DeploymentItem[] = [];
   const elsewhere: DeploymentItem[] = [];
-  for (const item of items) {
-    if (item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) elsewhere.push(item);
-    else if (item.deploymentId) deployed.push(item);
+  for (const marked of items) {
+    let item = marked;
+    if (item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) {
+      // Marked by a set that never recorded a rollback deployment there (it ended, busy or
+      // failed): taken over and restored here. One with a rollback deployment is that set's.
+      if (item.rollbackDeploymentId !== undefined || !(await takeOver(item, setPk))) {
+        elsewhere.push(item);
+        continue;
+      }
+      item = { ...item, rollbackSet: setPk };
+    }
+    if (item.deploymentId) deployed.push(item);
     else {
       // Claimed, but the id never recorded: CodeDeploy may still have (or have had) a deployment of it.
       const recovered = await recoverUnrecorded(item);
@@ -290,10 +241,24 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   }
   // Those groups keep serving what they got: once the others are restored, the task fails (RollbackFailed).
   const { restoring, failedThere } = await restoredElsewhere(elsewhere);
-  const unrestorableGroups = [...unrestorable, ...failedThere].map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region }));
+  const unrestorableGroups = [
+    ...unrestorable.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region })),
+    ...failedThere.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region, why: i.why })),
+  ];
   // Another set still restoring a group of the scope: this task ends only once it has (retried as busy).
   const waiting = restoring.length > 0 ? new DeploymentGroupBusyError(`another rollback of the change is still restoring ${restoring.map((i) => `${i.deploymentGroup} (${i.region})`).join(', ')}`) : undefined;
+  // A wave rolled back as a whole: the holds of its regions wait for nothing any more. Ended
+  // once the restores are started, and never in their way (best effort: a hold left open ends at its cap).
+  const endHolds = async (): Promise<void> => {
+    if (input.region !== undefined) return;
+    try {
+      await endWaveHolds(pipeline, change, stage, [...new Set(items.map((i) => i.region))]);
+    } catch (err) {
+      logger.warn('the wave holds could not be ended; each ends at its cap', { pipeline, change, stage, error: err as Error });
+    }
+  };
   if (restorable.length === 0 && waiting) throw waiting;
+  if (restorable.length === 0) await endHolds();
   if (restorable.length === 0 && unrestorableGroups.length > 0) {
     const failure = unrestorableResult(unrestorableGroups);
     await sendTaskFailure(input.taskToken, failure.error, failure.cause);
@@ -389,6 +354,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       busy ??= err;
     }
   }
+  await endHolds();
   if (busy ?? waiting) throw busy ?? waiting;
   return { rollbacks: restorable.length, registration };
 };

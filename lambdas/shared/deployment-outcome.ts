@@ -89,8 +89,9 @@ const onChangeDeployment = async (waiter: DeploymentWaiter, finished: boolean, s
 };
 
 /**
- * The rollback task fails when some group had no previous revision to restore: its deployment
- * was only stopped, so boxes it updated keep serving the change.
+ * The rollback task fails when some group could not be restored (no previous revision to
+ * restore, its deployment only stopped; or another rollback of the change failed there, `why`):
+ * boxes it updated keep serving the change.
  */
 export const unrestorableResult = (
   unrestorable: NonNullable<RollbackSetWaiter['unrestorable']>,
@@ -99,7 +100,12 @@ export const unrestorableResult = (
   ok: false,
   error: StepError.ROLLBACK_FAILED,
   cause: {
-    reason: `no previous revision to restore in ${unrestorable.map((g) => `${g.deploymentGroup} (${g.region})`).join(', ')}; deployment stopped only`,
+    reason: [
+      ...(unrestorable.some((g) => !g.why)
+        ? [`no previous revision to restore in ${unrestorable.filter((g) => !g.why).map((g) => `${g.deploymentGroup} (${g.region})`).join(', ')}; deployment stopped only`]
+        : []),
+      ...unrestorable.filter((g) => g.why).map((g) => `${g.deploymentGroup} (${g.region}): ${g.why}`),
+    ].join('; '),
     detail: rolledBack.length > 0 ? `rolled back: ${rolledBack.map((g) => `${g.deploymentGroup} (${g.region})`).join(', ')}` : undefined,
   },
 });

@@ -400,8 +400,26 @@ describe('rollback', () => {
       codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'Failed' } });
       sfn.on(SendTaskFailureCommand).resolves({});
       await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 0 });
-      expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { error: 'RollbackFailed', cause: expect.stringContaining('storefront-api-onebox (us-east-1)') });
+      expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+        error: 'RollbackFailed',
+        cause: expect.stringContaining('storefront-api-onebox (us-east-1): its rollback d-rx by another rollback of the change ended Failed'),
+      });
       expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+    });
+
+    it('takes over and restores a scope another rollback marked but never started a rollback deployment for (it ended busy or failed)', async () => {
+      const marked = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackAnnouncedAt: '2026-12-01T17:00:01.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1' };
+      ddb.on(QueryCommand).resolves({ Items: [marked] });
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      // Taken over only while that one still recorded none (a conditional write), then restored here.
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+        Key: { pk: 'storefront-api#c1', sk: 'wave-2#us-east-1#storefront-api-onebox' },
+        ConditionExpression: '#set = :theirs AND attribute_not_exists(#rollback)',
+        ExpressionAttributeValues: { ':mine': 'rollback#storefront-api#c1#wave-2#*#failed-in#wave-2', ':theirs': 'rollback#storefront-api#c1#wave-2#us-east-1' },
+      });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
+      // The other rollback announced it already (an unannounced one is announced here).
+      expect(published().filter((e) => e.type === 'rollback.started')).toEqual([]);
     });
 
     it('names the first failed region of the wave when given its outcomes', async () => {
