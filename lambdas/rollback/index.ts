@@ -24,7 +24,7 @@ import { firstFailedRegion, reasonFromCause, regionFromCause } from '../shared/f
 import { createOrAdoptDeployment, findClaimedDeployment, getDeployment } from '../shared/codedeploy.ts';
 import { RollbackInput, type RollbackResult } from '../../core/contracts.ts';
 import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-outcome.ts';
-import { conditionalWrite, queryAll, setOnce } from '../shared/dynamo.ts';
+import { conditionalWrite, getItem, queryAll, setOnce } from '../shared/dynamo.ts';
 import { markFailing, restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
 import { endWaveHolds } from '../shared/wave-holds.ts';
 import { changeLocationOf, restoredElsewhere, supersededBy, takeOver } from './scopes.ts';
@@ -307,6 +307,18 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     updatedAt: now,
     expiresAt: expiresAt(Date.now()),
   };
+  // A retry whose own restores all started waits for another rollback still restoring a group
+  // before its set is re-registered or replayed (a replay would report success meanwhile), and
+  // fails naming a group that other rollback failed to restore since its set was made.
+  if (restorable.every((i) => i.rollbackDeploymentId)) {
+    if (waiting) throw waiting;
+    const made = failedThere.length > 0 ? await getItem<RollbackSetWaiter>(table.waiters(), { pk: setPk }) : undefined;
+    if (made && !failedThere.every((g) => made.unrestorable?.some((u) => u.deploymentGroup === g.deploymentGroup && u.region === g.region))) {
+      const failure = unrestorableResult(unrestorableGroups);
+      await sendTaskFailure(input.taskToken, failure.error, failure.cause);
+      return { rollbacks: restorable.length };
+    }
+  }
   const registration = await registerWaiter(set);
   if (registration === 'replayed') return { rollbacks: restorable.length, registration };
 

@@ -407,6 +407,31 @@ describe('rollback', () => {
       expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
     });
 
+    describe('on a retry whose own restores all started', () => {
+      const setKey = 'rollback#storefront-api#c1#wave-2#*#failed-in#wave-2';
+      const other = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1', rollbackDeploymentId: 'd-rx' };
+      const own = { ...still, sk: 'wave-2#eu-west-1#storefront-api-beta', stage: 'wave-2', region: 'eu-west-1', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackAnnouncedAt: '2026-12-01T17:00:00.000Z', rollbackSet: setKey, rollbackDeploymentId: 'd-rs' };
+      beforeEach(() => {
+        // Its own set finished meanwhile (its one restore succeeded): a replay would report success.
+        store.set(setKey, { pk: setKey, kind: 'rollback-set', status: 'DONE', token: 'rb-old', delivered: true, pending: 0, rolledBack: [], result: { ok: true, output: { rolledBack: [] } }, ...scope, stage: 'wave-2', region: undefined });
+        ddb.on(QueryCommand).resolves({ Items: [other, own] });
+        sfn.on(SendTaskFailureCommand).resolves({});
+      });
+
+      it('waits while the other rollback still restores its group, and replays nothing', async () => {
+        codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'InProgress' } });
+        await expect(rollback({ ...earlier, stage: 'wave-2', taskToken: 'rb-2' })).rejects.toBeInstanceOf(DeploymentGroupBusyError);
+        expect(sfn).not.toHaveReceivedAnyCommand();
+      });
+
+      it('fails naming a group the other rollback failed to restore since its set was made', async () => {
+        codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'Failed' } });
+        await rollback({ ...earlier, stage: 'wave-2', taskToken: 'rb-2' });
+        expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, { taskToken: 'rb-2', error: 'RollbackFailed', cause: expect.stringContaining('storefront-api-onebox (us-east-1)') });
+        expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+      });
+    });
+
     it('takes over and restores a scope another rollback marked but never started a rollback deployment for (it ended busy or failed)', async () => {
       const marked = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackAnnouncedAt: '2026-12-01T17:00:01.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1' };
       ddb.on(QueryCommand).resolves({ Items: [marked] });
