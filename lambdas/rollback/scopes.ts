@@ -57,9 +57,10 @@ export const takeOver = (item: DeploymentItem, setPk: string): Promise<boolean> 
       TableName: table.deployments(),
       Key: { pk: item.pk, sk: item.sk },
       UpdateExpression: 'SET #set = :mine',
-      ConditionExpression: '#set = :theirs AND attribute_not_exists(#rollback)',
+      // A scope marked before marks named their set has none.
+      ConditionExpression: `${item.rollbackSet === undefined ? 'attribute_not_exists(#set)' : '#set = :theirs'} AND attribute_not_exists(#rollback)`,
       ExpressionAttributeNames: { '#set': 'rollbackSet', '#rollback': 'rollbackDeploymentId' },
-      ExpressionAttributeValues: { ':mine': setPk, ':theirs': item.rollbackSet ?? null },
+      ExpressionAttributeValues: { ':mine': setPk, ...(item.rollbackSet === undefined ? {} : { ':theirs': item.rollbackSet }) },
     }),
   );
 
@@ -73,7 +74,12 @@ export const restoredElsewhere = async (items: DeploymentItem[]): Promise<{ rest
   const restoring: DeploymentItem[] = [];
   const failedThere: Array<DeploymentItem & { why: string }> = [];
   for (const item of items) {
-    const status = (await getDeployment(item.region, item.rollbackDeploymentId!))?.status;
+    // Taken meanwhile by another set, its restore not yet recorded: still restoring.
+    if (!item.rollbackDeploymentId) {
+      restoring.push(item);
+      continue;
+    }
+    const status = (await getDeployment(item.region, item.rollbackDeploymentId))?.status;
     if (status === 'Succeeded') continue;
     if (status === undefined || isRunningStatus(status)) restoring.push(item);
     else if ((await supersededBy(item)) === undefined) failedThere.push({ ...item, why: `its rollback ${item.rollbackDeploymentId} by another rollback of the change ended ${status}` });

@@ -447,6 +447,14 @@ describe('rollback', () => {
       expect(published().filter((e) => e.type === 'rollback.started')).toEqual([]);
     });
 
+    it('takes over a scope marked before marks named their set, as one no rollback restores', async () => {
+      const legacy = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z' };
+      ddb.on(QueryCommand).resolves({ Items: [legacy] });
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
+      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { ConditionExpression: 'attribute_not_exists(#set) AND attribute_not_exists(#rollback)' });
+      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
+    });
+
     it('names the first failed region of the wave when given its outcomes', async () => {
       ddb.on(QueryCommand).resolves({ Items: [still] });
       const outcomes = [
