@@ -115,14 +115,14 @@ export interface DeploymentItem extends ScopeFields {
   application: string;
   deploymentGroup: string;
   revision: string;
-  /** The exact object deployed (S3 version, ETag, SHA-256). */
-  artifact?: ArtifactRef;
+  artifact?: ArtifactRef; // the exact object deployed (S3 version, ETag, SHA-256)
   /** Revision the group ran before (its last successful deployment); absent on a group's first deployment. */
   previousRevision?: string;
   previousLocation?: ArtifactLocation;
   deploymentId?: string;
   rollbackStartedAt?: string; // when handsoff began rolling this scope back (set once)
   rollbackAnnouncedAt?: string; // once `rollback.started` was published: a retry publishes it if not
+  rollbackStopped?: string; // the deployment a rollback stopped (set once): a retry's `rollback.started` names it
   /** Key of the rollback set (waiter) that began it: another rollback of the change leaves the scope to that one. */
   rollbackSet?: string;
   /** The fast-rollback deployment handsoff started for this one. */

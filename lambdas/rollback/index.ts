@@ -329,7 +329,8 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     // Stopped first: a stop that fails leaves the scope unmarked. The scope is announced once
     // marked by this set, and marked announced after: a retry announces what a failed
     // publish left unannounced.
-    const stopped = await stopIfRunning(item);
+    // Recorded once stopped, so that a retry's announcement still names it.
+    const stopped = (await stopIfRunning(item)) ? await setOnce(table.deployments(), { pk: item.pk, sk: item.sk }, 'rollbackStopped', item.deploymentId!) : item.rollbackStopped;
     const ours = item.rollbackSet === set.pk && item.rollbackStartedAt !== undefined;
     if ((ours && item.rollbackAnnouncedAt === undefined) || (!ours && (await markRollbackStarted(item, set.pk)))) {
       await publish([
@@ -339,7 +340,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
           revision: targetOf(item).revision ?? targetOf(item).location!.key,
           sha256: checked.get(item),
           // Only a deployment that still ran when the rollback began (not one that had succeeded).
-          ...(stopped ? { stopped: item.deploymentId } : {}),
+          ...(stopped ? { stopped } : {}),
           reason,
         },
       ]);

@@ -185,6 +185,14 @@ describe('rollback', () => {
     expect([...rows.values()].every((r) => r.rollbackAnnouncedAt)).toBe(true);
   });
 
+  it('names in `stopped`, on a retry, the deployment an earlier attempt stopped, though the table shows it STOPPED by now', async () => {
+    const marked = { ...unit, status: 'STOPPED', rollbackStopped: 'd-2', rollbackStartedAt: '2026-12-01T18:00:00.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-1#sa-east-1' };
+    ddb.on(QueryCommand).resolves({ Items: [marked] });
+    await rollback(input);
+    expect(codeDeploy).not.toHaveReceivedCommand(StopDeploymentCommand);
+    expect(published().filter((e) => e.type === 'rollback.started')).toEqual([expect.objectContaining({ unit: 'sae1-az1', stopped: 'd-2' })]);
+  });
+
   it('starts every scope at once and retries only a group still winding down its stopped deployment', async () => {
     ddb.on(QueryCommand).resolves({ Items: [unit, onebox] });
     codeDeploy.on(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-sae1-az1' }).rejects(new DeploymentLimitExceededException({ message: 'limit', $metadata }));
