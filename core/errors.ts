@@ -51,6 +51,12 @@ export class DeploymentGroupBusyError extends HandsoffError {
   override readonly retryable = true;
 }
 
+/** Another rollback of the change still restores a group of the scope: wait for it (rollback). */
+export class RollbackElsewhereError extends HandsoffError {
+  override readonly name = HandlerError.ROLLBACK_ELSEWHERE;
+  override readonly retryable = true;
+}
+
 /** A rollback could not be started (no previous revision, CodeDeploy refused, ...). */
 export class RollbackFailedError extends HandsoffError {
   override readonly name = StepError.ROLLBACK_FAILED;

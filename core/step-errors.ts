@@ -29,6 +29,11 @@ export const HandlerError = {
   ARTIFACT_UNAVAILABLE: 'ArtifactUnavailable',
   /** Another deployment runs in the group; retry with backoff, never start a second one. */
   DEPLOYMENT_GROUP_BUSY: 'DeploymentGroupBusy',
+  /**
+   * Thrown by rollback while another rollback of the change still restores a group of its
+   * scope: it waits for that one (retried for as long as a rollback may take), never restores twice.
+   */
+  ROLLBACK_ELSEWHERE: 'RollbackElsewhere',
   /** EventBridge rejected events; retry. */
   PUBLISH_FAILED: 'PublishFailed',
   /** Payload does not match the contract. */

@@ -71,6 +71,8 @@ export const TRANSIENT_RETRY: Json[] = [
  */
 export const ROLLBACK_RETRY: Json[] = [
   { ErrorEquals: [HandlerError.DEPLOYMENT_GROUP_BUSY], IntervalSeconds: 5, MaxAttempts: 45, BackoffRate: 1.5, MaxDelaySeconds: 20 },
+  // Another rollback of the change still restores a group: waited for as long as a rollback may take (~6 h).
+  { ErrorEquals: [HandlerError.ROLLBACK_ELSEWHERE], IntervalSeconds: 30, MaxAttempts: 80, BackoffRate: 1.5, MaxDelaySeconds: 300 },
   ...TRANSIENT_RETRY,
 ];
 

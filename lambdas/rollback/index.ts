@@ -29,7 +29,7 @@ import { markFailing, restoreTargetOf, type RestoreTarget } from '../shared/rest
 import { endWaveHolds } from '../shared/wave-holds.ts';
 import { changeLocationOf, restoredElsewhere, supersededBy, takeOver } from './scopes.ts';
 import { nowIso } from '../shared/duration.ts';
-import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError } from '../../core/errors.ts';
+import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError, RollbackElsewhereError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { publish } from '../shared/publish.ts';
 import {
@@ -246,7 +246,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ...failedThere.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region, why: i.why })),
   ];
   // Another set still restoring a group of the scope: this task ends only once it has (retried as busy).
-  const waiting = restoring.length > 0 ? new DeploymentGroupBusyError(`another rollback of the change is still restoring ${restoring.map((i) => `${i.deploymentGroup} (${i.region})`).join(', ')}`) : undefined;
+  const waiting = restoring.length > 0 ? new RollbackElsewhereError(`another rollback of the change is still restoring ${restoring.map((i) => `${i.deploymentGroup} (${i.region})`).join(', ')}`) : undefined;
   // A wave rolled back as a whole: the holds of its regions wait for nothing any more. Ended
   // once the restores are started, and never in their way (best effort: a hold left open ends at its cap).
   const endHolds = async (): Promise<void> => {

@@ -14,7 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { rollback } from '../../lambdas/rollback/index.ts';
 import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
 import type { RollbackInput } from '../../core/contracts.ts';
-import { DeploymentGroupBusyError } from '../../core/errors.ts';
+import { RollbackElsewhereError } from '../../core/errors.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { $metadata, codeDeploy, ddb, events, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
 
@@ -397,7 +397,7 @@ describe('rollback', () => {
       const sibling = { ...still, sk: 'wave-2#eu-west-1#storefront-api-beta', stage: 'wave-2', region: 'eu-west-1' };
       ddb.on(QueryCommand).resolves({ Items: [failedRegion, sibling] });
       codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'InProgress' } });
-      await expect(rollback({ ...earlier, stage: 'wave-2' })).rejects.toBeInstanceOf(DeploymentGroupBusyError);
+      await expect(rollback({ ...earlier, stage: 'wave-2' })).rejects.toBeInstanceOf(RollbackElsewhereError);
       expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-beta' });
       expect(sfn).not.toHaveReceivedAnyCommand();
     });
@@ -428,7 +428,7 @@ describe('rollback', () => {
 
       it('waits while the other rollback still restores its group, and replays nothing', async () => {
         codeDeploy.on(GetDeploymentCommand, { deploymentId: 'd-rx' }).resolves({ deploymentInfo: { deploymentId: 'd-rx', status: 'InProgress' } });
-        await expect(rollback({ ...earlier, stage: 'wave-2', taskToken: 'rb-2' })).rejects.toBeInstanceOf(DeploymentGroupBusyError);
+        await expect(rollback({ ...earlier, stage: 'wave-2', taskToken: 'rb-2' })).rejects.toBeInstanceOf(RollbackElsewhereError);
         expect(sfn).not.toHaveReceivedAnyCommand();
       });
 

@@ -242,6 +242,18 @@ describe('buildStateMachines', () => {
     expect(child?.[1].Parameters.Input['artifact.$']).toBe('$.artifact');
   });
 
+  it('waits for another rollback of the change still restoring a group for as long as a rollback may take, not a quarter of an hour', () => {
+    const rollbacks = [...allStates(defs.pipeline), ...allStates(defs.region)].filter(([, s]) => s.Type === 'Task' && JSON.stringify(s.Parameters ?? {}).includes('RollbackFunctionArn'));
+    expect(rollbacks.length).toBeGreaterThan(3);
+    for (const [name, s] of rollbacks) {
+      const elsewhere = s.Retry.find((r: { ErrorEquals: string[] }) => r.ErrorEquals.includes('RollbackElsewhere'));
+      expect(elsewhere, name).toBeDefined();
+      let total = 0;
+      for (let i = 0, d = elsewhere.IntervalSeconds; i < elsewhere.MaxAttempts; i++, d *= elsewhere.BackoffRate) total += Math.min(d, elsewhere.MaxDelaySeconds);
+      expect(total, name).toBeGreaterThan(6 * 3600);
+    }
+  });
+
   it('names the acquiring execution on every lane it takes, so a lane held by an ended execution can be freed', () => {
     const acquires = allStates(defs.pipeline).filter(([, s]) => s.Parameters?.Payload?.action === 'acquire');
     expect(acquires.length).toBeGreaterThan(2);
