@@ -27,7 +27,7 @@ import { settleFromCodeDeploy, unrestorableResult } from '../shared/deployment-o
 import { conditionalWrite, getItem, queryAll, setOnce } from '../shared/dynamo.ts';
 import { markFailing, restoreTargetOf, type RestoreTarget } from '../shared/restore-target.ts';
 import { endWaveHolds } from '../shared/wave-holds.ts';
-import { changeLocationOf, restoredElsewhere, supersededBy, takeOver } from './scopes.ts';
+import { changeLocationOf, restoredElsewhere, supersededBy } from './scopes.ts';
 import { nowIso } from '../shared/duration.ts';
 import { ArtifactUnavailableError, DeploymentGroupBusyError, hasName, InvalidInputError, RollbackElsewhereError } from '../../core/errors.ts';
 import { logger } from '../shared/logger.ts';
@@ -183,16 +183,10 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   const setPk = rollbackSetKey(pipeline, change, stage, input.region, failedIn);
   const deployed: DeploymentItem[] = [];
   const elsewhere: DeploymentItem[] = [];
-  for (const marked of items) {
-    let item = marked;
+  for (const item of items) {
     if (item.rollbackStartedAt !== undefined && item.rollbackSet !== setPk) {
-      // Marked by a set that never recorded a rollback deployment there (it ended, busy or
-      // failed): taken over and restored here. One with a rollback deployment is that set's.
-      if (item.rollbackDeploymentId !== undefined || !(await takeOver(item, setPk))) {
-        elsewhere.push(item);
-        continue;
-      }
-      item = { ...item, rollbackSet: setPk };
+      elsewhere.push(item);
+      continue;
     }
     if (item.deploymentId) deployed.push(item);
     else {

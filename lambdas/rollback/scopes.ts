@@ -1,17 +1,15 @@
 /**
  * The rollback handler's reads of the scopes it rolls back (lambdas/rollback/index.ts): where
  * the change's artifact is, whether a newer change replaced it in a group, and what a scope
- * another rollback set of the change began came to (or whether it can be taken over).
+ * another rollback set of the change began came to.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { artifactKey } from '../../core/naming.ts';
 import { isRunningStatus } from '../../core/codedeploy.ts';
 import { DeploymentGroupBusyError } from '../../core/errors.ts';
 import { env, ENV } from '../shared/config.ts';
 import { deploys, getDeployment, latestDeploymentId, revisionOf } from '../shared/codedeploy.ts';
-import { conditionalWrite } from '../shared/dynamo.ts';
 import type { CopyRecord } from '../shared/region-artifact.ts';
-import { table, type ArtifactLocation, type DeploymentItem } from '../shared/tables.ts';
+import type { ArtifactLocation, DeploymentItem } from '../shared/tables.ts';
 
 /** Where the change's artifact is in a group (its region copy, else the home bucket's pinned object). */
 export const changeLocationOf = (item: DeploymentItem & CopyRecord): ArtifactLocation => item.location ?? ({
@@ -50,33 +48,28 @@ export const supersededBy = async (item: DeploymentItem): Promise<string | undef
   return key ? revisionOf(item.pipeline, key) : latest;
 };
 
-/** Takes a scope over from the set that marked it, while that set recorded no rollback deployment there. */
-export const takeOver = (item: DeploymentItem, setPk: string): Promise<boolean> =>
-  conditionalWrite(
-    new UpdateCommand({
-      TableName: table.deployments(),
-      Key: { pk: item.pk, sk: item.sk },
-      UpdateExpression: 'SET #set = :mine',
-      // A scope marked before marks named their set has none.
-      ConditionExpression: `${item.rollbackSet === undefined ? 'attribute_not_exists(#set)' : '#set = :theirs'} AND attribute_not_exists(#rollback)`,
-      ExpressionAttributeNames: { '#set': 'rollbackSet', '#rollback': 'rollbackDeploymentId' },
-      ExpressionAttributeValues: { ':mine': setPk, ...(item.rollbackSet === undefined ? {} : { ':theirs': item.rollbackSet }) },
-    }),
-  );
+/**
+ * A scope another rollback marked this long ago without starting its restore was left by it
+ * (its busy retries last a quarter of an hour): named unrestorable, never taken over, since
+ * that rollback may still be running and two sets must never restore one scope.
+ */
+export const ABANDONED_AFTER_MS = 20 * 60_000;
 
 /**
- * What the rollback deployments another rollback set of the change started came to, read from
- * CodeDeploy (never restored or counted twice here): restored (nothing to do), still running
- * (`restoring`), or failed or stopped (`failedThere`: unless a newer change was deployed there
- * since, the group may still serve the change, so it is named unrestorable).
+ * What the scopes another rollback set of the change began came to, read from CodeDeploy
+ * (never restored or counted twice here): restored (nothing to do), still running or about to
+ * start (`restoring`), or failed, stopped or left (`failedThere`: unless a newer change was
+ * deployed there since, the group may still serve the change, so it is named unrestorable).
  */
 export const restoredElsewhere = async (items: DeploymentItem[]): Promise<{ restoring: DeploymentItem[]; failedThere: Array<DeploymentItem & { why: string }> }> => {
   const restoring: DeploymentItem[] = [];
   const failedThere: Array<DeploymentItem & { why: string }> = [];
   for (const item of items) {
-    // Taken meanwhile by another set, its restore not yet recorded: still restoring.
     if (!item.rollbackDeploymentId) {
-      restoring.push(item);
+      const since = Date.parse(item.rollbackStartedAt ?? '');
+      if (Date.now() - since > ABANDONED_AFTER_MS) {
+        failedThere.push({ ...item, why: `another rollback of the change marked it at ${item.rollbackStartedAt} and never started its restore` });
+      } else restoring.push(item);
       continue;
     }
     const status = (await getDeployment(item.region, item.rollbackDeploymentId))?.status;

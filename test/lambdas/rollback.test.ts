@@ -16,7 +16,7 @@ import { onDeploymentState } from '../../lambdas/shared/deployment-outcome.ts';
 import type { RollbackInput } from '../../core/contracts.ts';
 import { RollbackElsewhereError } from '../../core/errors.ts';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { $metadata, codeDeploy, ddb, events, fakeWaiters, published, sfn, useAwsMocks } from './support.ts';
+import { $metadata, codeDeploy, ddb, events, fakeWaiters, NOW, published, sfn, useAwsMocks } from './support.ts';
 
 useAwsMocks();
 
@@ -183,6 +183,8 @@ describe('rollback', () => {
     expect(delivered.map((e) => e.target)).toEqual(['onebox', 'fleet']);
     expect(delivered[1]).toMatchObject({ unit: 'sae1-az1', stopped: 'd-2' });
     expect([...rows.values()].every((r) => r.rollbackAnnouncedAt)).toBe(true);
+    // The stop is recorded on the scope, for a later retry's announcement.
+    expect(rows.get(unit.sk)).toMatchObject({ rollbackStopped: 'd-2' });
   });
 
   it('names in `stopped`, on a retry, the deployment an earlier attempt stopped, though the table shows it STOPPED by now', async () => {
@@ -440,27 +442,37 @@ describe('rollback', () => {
       });
     });
 
-    it('takes over and restores a scope another rollback marked but never started a rollback deployment for (it ended busy or failed)', async () => {
-      const marked = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z', rollbackAnnouncedAt: '2026-12-01T17:00:01.000Z', rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1' };
-      ddb.on(QueryCommand).resolves({ Items: [marked] });
-      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
-      // Taken over only while that one still recorded none (a conditional write), then restored here.
-      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-        Key: { pk: 'storefront-api#c1', sk: 'wave-2#us-east-1#storefront-api-onebox' },
-        ConditionExpression: '#set = :theirs AND attribute_not_exists(#rollback)',
-        ExpressionAttributeValues: { ':mine': 'rollback#storefront-api#c1#wave-2#*#failed-in#wave-2', ':theirs': 'rollback#storefront-api#c1#wave-2#us-east-1' },
+    describe('a scope another rollback marked but never started a restore for', () => {
+      const marked = (at: string, extra: Record<string, unknown> = { rollbackSet: 'rollback#storefront-api#c1#wave-2#us-east-1' }) => ({
+        ...still,
+        sk: 'wave-2#us-east-1#storefront-api-onebox',
+        stage: 'wave-2',
+        region: 'us-east-1',
+        deploymentGroup: 'storefront-api-onebox',
+        rollbackStartedAt: at,
+        ...extra,
       });
-      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
-      // The other rollback announced it already (an unannounced one is announced here).
-      expect(published().filter((e) => e.type === 'rollback.started')).toEqual([]);
-    });
 
-    it('takes over a scope marked before marks named their set, as one no rollback restores', async () => {
-      const legacy = { ...still, sk: 'wave-2#us-east-1#storefront-api-onebox', stage: 'wave-2', region: 'us-east-1', deploymentGroup: 'storefront-api-onebox', rollbackStartedAt: '2026-12-01T17:00:00.000Z' };
-      ddb.on(QueryCommand).resolves({ Items: [legacy] });
-      await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 1, registration: 'created' });
-      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { ConditionExpression: 'attribute_not_exists(#set) AND attribute_not_exists(#rollback)' });
-      expect(codeDeploy).toHaveReceivedCommandExactlyOnceWith(CreateDeploymentCommand, { deploymentGroupName: 'storefront-api-onebox' });
+      it('is waited for while that rollback may still start it (busy, for a quarter of an hour): never restored by two', async () => {
+        ddb.on(QueryCommand).resolves({ Items: [marked(new Date(NOW.getTime() - 5 * 60_000).toISOString())] });
+        await expect(rollback({ ...earlier, stage: 'wave-2' })).rejects.toBeInstanceOf(RollbackElsewhereError);
+        expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      });
+
+      it('is named unrestorable once that rollback left it (marked over 20 minutes ago), with the reason', async () => {
+        sfn.on(SendTaskFailureCommand).resolves({});
+        // `{}`: marked before marks named their set.
+        for (const extra of [undefined, {}]) {
+          ddb.on(QueryCommand).resolves({ Items: [marked('2026-12-01T17:00:00.000Z', extra)] });
+          await expect(rollback({ ...earlier, stage: 'wave-2' })).resolves.toEqual({ rollbacks: 0 });
+        }
+        expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+          error: 'RollbackFailed',
+          cause: expect.stringContaining('storefront-api-onebox (us-east-1): another rollback of the change marked it at 2026-12-01T17:00:00.000Z and never started its restore'),
+        });
+        expect(sfn).toHaveReceivedCommandTimes(SendTaskFailureCommand, 2);
+        expect(codeDeploy).not.toHaveReceivedCommand(CreateDeploymentCommand);
+      });
     });
 
     it('names the first failed region of the wave when given its outcomes', async () => {
