@@ -22,7 +22,12 @@ export const waveHoldStates = (states: States, p: ResolvedPipeline, id: string, 
   const rollback = `${start}.Rollback`;
   const failed = `${start}.Failed`;
   const broken = `${start}.Broken`;
-  const hold = (alarms: Record<string, Json>, catchTo: string) =>
+  // The hold's judgement (an alarm in ALARM or missing) rolls the region back (`judgedTo`).
+  // Anything else (start-bake failing beyond its retries, perhaps before its region reached the
+  // wave, so the others would wait for it) fails the iteration: the wave Map's Catch rolls the
+  // wave back.
+  const judged = [StepError.ALARM_TRIGGERED, StepError.ALARM_MISSING];
+  const hold = (alarms: Record<string, Json>, judgedTo?: string) =>
     callback(
       HandlerName.START_BAKE,
       {
@@ -41,26 +46,24 @@ export const waveHoldStates = (states: States, p: ResolvedPipeline, id: string, 
       // The hold's own cap is the region executions' (WAVE_HOLD_CAP_SECONDS); the task's is past it.
       CHILD_TIMEOUT_SECONDS + 3600,
       done,
-      catchTo,
+      broken,
+      judgedTo
+        ? {
+            Catch: [
+              { ErrorEquals: judged, ResultPath: '$.error', Next: judgedTo },
+              { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: broken },
+            ],
+          }
+        : {},
     );
   states[start] = {
     Type: 'Choice',
     Choices: [{ Variable: '$.outcome.status', StringEquals: 'succeeded', Next: watch }],
     Default: idle,
   };
-  // The hold's judgement (an alarm in ALARM or missing) rolls the region back. Anything else
-  // (start-bake failing beyond its retries, perhaps before its region reached the wave, so the
-  // others would wait for it) fails the iteration: the wave Map's Catch rolls the wave back.
-  const judged = [StepError.ALARM_TRIGGERED, StepError.ALARM_MISSING];
-  states[watch] = {
-    ...hold({ 'alarms.$': '$.item.alarms' }, rollback),
-    Catch: [
-      { ErrorEquals: judged, ResultPath: '$.error', Next: rollback },
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: broken },
-    ],
-  };
+  states[watch] = hold({ 'alarms.$': '$.item.alarms' }, rollback);
   // Rolled back already: nothing of the change runs there to watch, and nothing to judge.
-  states[idle] = hold({ alarms: [] }, broken);
+  states[idle] = hold({ alarms: [] });
   states[broken] = { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
   rollbackStates(states, rollback, { stage, 'region.$': '$.item.region' }, failed);
   states[failed] = {

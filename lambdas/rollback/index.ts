@@ -59,7 +59,6 @@ export interface RollbackOutput {
 
 const FINISHED: readonly string[] = [DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED];
 
-/** The change's own artifact in the group: the region copy the claim recorded, else its pinned version and ETag. */
 /**
  * A claim without a recorded deployment: finds the deployment of the change's artifact that a
  * crashed start-deployment created in the group (running or ended) and records it on the claim.
@@ -239,7 +238,7 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     ...unrestorable.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region })),
     ...failedThere.map((i) => ({ deploymentGroup: i.deploymentGroup, region: i.region, why: i.why })),
   ];
-  // Another set still restoring a group of the scope: this task ends only once it has (retried as busy).
+  // Another set still restoring a group of the scope: this task ends only once it has (RollbackElsewhere, retried).
   const waiting = restoring.length > 0 ? new RollbackElsewhereError(`another rollback of the change is still restoring ${restoring.map((i) => `${i.deploymentGroup} (${i.region})`).join(', ')}`) : undefined;
   // A wave rolled back as a whole: the holds of its regions wait for nothing any more. Ended
   // once the restores are started, and never in their way (best effort: a hold left open ends at its cap).
@@ -251,7 +250,20 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
       logger.warn('the wave holds could not be ended; each ends at its cap', { pipeline, change, stage, error: err as Error });
     }
   };
-  if (restorable.length === 0 && waiting) throw waiting;
+  // With no restore of its own left to start (none at all, or a retry whose restores all
+  // started), it waits for another rollback still restoring a group before anything else (a
+  // replay of its set would report success meanwhile), and fails naming a group that other
+  // rollback failed to restore since its set was made.
+  if (restorable.every((i) => i.rollbackDeploymentId)) {
+    if (waiting) throw waiting;
+    const made = failedThere.length > 0 ? await getItem<RollbackSetWaiter>(table.waiters(), { pk: setPk }) : undefined;
+    if (made && !failedThere.every((g) => made.unrestorable?.some((u) => u.deploymentGroup === g.deploymentGroup && u.region === g.region))) {
+      await endHolds();
+      const failure = unrestorableResult(unrestorableGroups);
+      await sendTaskFailure(input.taskToken, failure.error, failure.cause);
+      return { rollbacks: restorable.length };
+    }
+  }
   if (restorable.length === 0) await endHolds();
   if (restorable.length === 0 && unrestorableGroups.length > 0) {
     const failure = unrestorableResult(unrestorableGroups);
@@ -301,18 +313,6 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
     updatedAt: now,
     expiresAt: expiresAt(Date.now()),
   };
-  // A retry whose own restores all started waits for another rollback still restoring a group
-  // before its set is re-registered or replayed (a replay would report success meanwhile), and
-  // fails naming a group that other rollback failed to restore since its set was made.
-  if (restorable.every((i) => i.rollbackDeploymentId)) {
-    if (waiting) throw waiting;
-    const made = failedThere.length > 0 ? await getItem<RollbackSetWaiter>(table.waiters(), { pk: setPk }) : undefined;
-    if (made && !failedThere.every((g) => made.unrestorable?.some((u) => u.deploymentGroup === g.deploymentGroup && u.region === g.region))) {
-      const failure = unrestorableResult(unrestorableGroups);
-      await sendTaskFailure(input.taskToken, failure.error, failure.cause);
-      return { rollbacks: restorable.length };
-    }
-  }
   const registration = await registerWaiter(set);
   if (registration === 'replayed') return { rollbacks: restorable.length, registration };
 
@@ -320,10 +320,9 @@ export const rollback = async (input: RollbackInput): Promise<RollbackOutput> =>
   //    rolling it back) and its deployment stopped if it still runs. Nothing here waits for
   //    CodeDeploy, so the reaction to an alarm is seconds, whatever the groups are doing.
   for (const item of restorable.filter((i) => !i.rollbackDeploymentId)) {
-    // Stopped first: a stop that fails leaves the scope unmarked. The scope is announced once
-    // marked by this set, and marked announced after: a retry announces what a failed
-    // publish left unannounced.
-    // Recorded once stopped, so that a retry's announcement still names it.
+    // Stopped first (a stop that fails leaves the scope unmarked), and the stop recorded, so
+    // that a retry's announcement still names it. The scope is announced once marked by this
+    // set, and marked announced after: a retry announces what a failed publish left unannounced.
     const stopped = (await stopIfRunning(item)) ? await setOnce(table.deployments(), { pk: item.pk, sk: item.sk }, 'rollbackStopped', item.deploymentId!) : item.rollbackStopped;
     const ours = item.rollbackSet === set.pk && item.rollbackStartedAt !== undefined;
     if ((ours && item.rollbackAnnouncedAt === undefined) || (!ours && (await markRollbackStarted(item, set.pk)))) {

@@ -82,17 +82,18 @@ const waiterOf = (input: StartBakeInput, now: number): BakeWaiter => {
     };
   }
   const bakeId = bakeIdOf(input);
+  const extensionCap = maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds);
   return {
     ...base,
     pk: bakeWaiterKey(bakeId),
     bakeId,
     endsAt: now + input.durationSeconds * 1000,
     // From its latest possible end (every extension for data points taken).
-    expiresAt: expiresAt(now + (input.durationSeconds + maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds)) * 1000),
+    expiresAt: expiresAt(now + (input.durationSeconds + extensionCap) * 1000),
     durationSeconds: input.durationSeconds,
     minRequests: requiredRequests(input.durationSeconds, input.minRequests),
     metricScopes: input.metricScopes,
-    maxExtensionSeconds: maxExtensionSeconds(input.durationSeconds, input.maxExtensionSeconds),
+    maxExtensionSeconds: extensionCap,
     ...(input.emergencyFloorSeconds !== undefined ? { emergencyFloorSeconds: input.emergencyFloorSeconds } : {}),
   };
 };
