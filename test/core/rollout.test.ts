@@ -1,4 +1,3 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
@@ -6,7 +5,7 @@ import { FAST_ROLLBACK, hostsPerBatch, ONE_AT_A_TIME, rollingConfig } from '../.
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { TargetStack } from '../../infra/stacks/target-stack.ts';
 import { batchSize } from '../../sim/world/deployment-config.ts';
-import { cdkContext } from '../infra/fixtures.ts';
+import { testApp } from '../infra/fixtures.ts';
 
 const resolve = (input: Record<string, unknown>) => validatePipeline({ name: 'orders-api', service: 'OrdersApi', team: 'orders', regions: ['us-east-1'], ...input }, 'p.json', { catalog: REGION_CATALOG });
 
@@ -50,7 +49,7 @@ describe('rollout batches (CodeDeploy rounds the healthy hosts up)', () => {
     const a = resolve({ rolling: { maxBatchPercent: 20, minHealthyPercent: 80 }, hostsPerUnit: 10 });
     const b = resolve({ name: 'orders-web', service: 'OrdersWeb' });
     if (!a.ok || !b.ok) throw new Error('invalid test pipelines');
-    const app = new App({ context: cdkContext });
+    const app = testApp();
     const t = Template.fromStack(new TargetStack(app, 'T', { region: 'us-east-1', homeRegion: 'us-east-1', pipelines: [a.pipeline, b.pipeline] }));
     t.resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 3);
     t.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', { DeploymentConfigName: 'handsoff-rolling-80', MinimumHealthyHosts: { Type: 'FLEET_PERCENT', Value: 80 } });

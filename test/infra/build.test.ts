@@ -6,7 +6,6 @@
  * small pipelines over three target regions (fixtures.ts): all of it holds per pipeline and per
  * region, and test/infra/stacks.test.ts synthesizes the example pipelines with cdk-nag.
  */
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedPipeline } from '../../core/model.ts';
@@ -16,7 +15,7 @@ import { ARTIFACT_BUCKET_NAME_KEY, HandlerName } from '../../statemachines/resou
 import type { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import type { TargetStack } from '../../infra/stacks/target-stack.ts';
-import { cdkContext, fixtureHandlerEntry, loadBuildStateMachines, smallPipelines } from './fixtures.ts';
+import { fixtureHandlerEntry, loadBuildStateMachines, smallPipelines, testApp } from './fixtures.ts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -29,7 +28,7 @@ let targets: Array<{ stack: TargetStack; template: Template }>;
 beforeAll(async () => {
   pipelines = smallPipelines();
   const { build } = await loadBuildStateMachines();
-  const app = new App({ context: cdkContext });
+  const app = testApp();
   const built = buildHandsoffApp(app, { pipelines, buildStateMachines: build, handlerEntry: fixtureHandlerEntry, homeRegion: 'us-east-1' });
   stack = built.controlPlane;
   controlPlane = Template.fromStack(built.controlPlane);

@@ -18,13 +18,13 @@ import { CONSOLE_BUNDLE, bundleHandlers } from '../../infra/constructs/control-p
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-import { cdkContext, fixtureHandlerEntry, fixturePipelines } from './fixtures.ts';
+import { fixtureHandlerEntry, fixturePipelines, testApp } from './fixtures.ts';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
 
 const synth = (context: Record<string, unknown> = {}) => {
-  const app = new App({ context: { ...cdkContext, ...context } });
+  const app = testApp(context);
   // No account: the app synthesizes without credentials or lookups.
   const built = buildHandsoffApp(app, { pipelines: fixturePipelines, buildStateMachines, handlerEntry: fixtureHandlerEntry, consoleEntry: fixtureHandlerEntry(), homeRegion: 'us-east-1' });
   const template = Template.fromStack(built.controlPlane);

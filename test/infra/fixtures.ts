@@ -5,8 +5,10 @@
  * and a one-line handler to bundle where a test reads IAM and not code (so that
  * it does not bundle every real handler again).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { App } from 'aws-cdk-lib';
 import type { ResolvedPipeline } from '../../core/model.ts';
 import type { HandlerName } from '../../statemachines/resources.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
@@ -19,6 +21,28 @@ import cdkJson from '../../cdk.json' with { type: 'json' };
 
 /** The context of cdk.json (feature flags), so tests synthesize what `cdk synth` does. */
 export const cdkContext = cdkJson.context as Record<string, unknown>;
+
+/**
+ * An app as a test synthesizes it: cdk.json's context (and the test's own), cdk-nag on (added
+ * by buildHandsoffApp), and CDK's built-in CloudFormation validation off unless `validate`.
+ * That validation (cfn-guard, in WebAssembly) reads only the written templates and is ~40% of
+ * a synthesis: `cdk synth` runs it on every stack, and the tests run it where they synthesize
+ * what a team deploys (the example app, the GitHub source) and require no finding
+ * (`validationFindings`), not again for every variant of a fixture.
+ */
+export const testApp = (context: Record<string, unknown> = {}, { validate = false } = {}): App =>
+  new App({ context: { ...cdkContext, ...context }, builtinCloudFormationValidation: validate });
+
+/**
+ * What CDK's CloudFormation validation reported for a synthesized app: each plugin's report
+ * that failed or found anything (none when every template passed). Throws when the
+ * validation did not run, so no test reads "no finding" from a validation that was off.
+ */
+export const validationFindings = (app: App): unknown[] => {
+  const file = path.join(app.outdir, 'validation-report.json');
+  if (!existsSync(file)) throw new Error(`no validation report in ${app.outdir}: CDK's validation did not run`);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { pluginReports: unknown[] }).pluginReports;
+};
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -6,7 +6,6 @@
  * with gamma's fleet. A pipeline with `oneBox: false` has neither; no other region has them.
  */
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { ResolvedPipeline } from '../../core/model.ts';
@@ -14,7 +13,7 @@ import * as naming from '../../core/naming.ts';
 import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { TargetStack } from '../../infra/stacks/target-stack.ts';
-import { cdkContext } from './fixtures.ts';
+import { testApp } from './fixtures.ts';
 
 type Resources = Record<string, { Properties: Record<string, any> }>;
 
@@ -29,7 +28,7 @@ const withoutOneBox = resolve({ ...example, name: 'ledger-api', service: 'Ledger
 const pipelines = [withOneBox, withoutOneBox];
 
 const synth = (region: string): Template =>
-  Template.fromStack(new TargetStack(new App({ context: cdkContext }), `Handsoff-Target-${region}`, { env: { region }, region, homeRegion: 'us-east-1', pipelines }));
+  Template.fromStack(new TargetStack(testApp(), `Handsoff-Target-${region}`, { env: { region }, region, homeRegion: 'us-east-1', pipelines }));
 
 const preProd = synth(withOneBox.preProdRegion);
 const groups = Object.values(preProd.findResources('AWS::CodeDeploy::DeploymentGroup') as Resources).map((r) => r.Properties);

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GitHubTriggerParameters, sourceFromContext } from '../../core/source.ts';
@@ -17,13 +16,14 @@ import { GITHUB_TOKEN_SECRET_NAME, sourcePipelineName } from '../../infra/constr
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { pipelineStateMachineName } from '../../infra/stacks/arns.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-import { cdkContext, fixtureHandlerEntry, fixturePipelines } from './fixtures.ts';
+import { fixtureHandlerEntry, fixturePipelines, testApp, validationFindings } from './fixtures.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Principal?: any; Condition?: Record<string, Record<string, unknown>> };
 
-const synth = (context: { source?: string; repository?: string }): Record<string, Resource> => {
-  const app = new App({ context: cdkContext });
+/** The control plane's resources; with `validate`, CDK's CloudFormation validation runs and must find nothing. */
+const synth = (context: { source?: string; repository?: string }, { validate = false } = {}): Record<string, Resource> => {
+  const app = testApp({}, { validate });
   const built = buildHandsoffApp(app, {
     pipelines: fixturePipelines,
     buildStateMachines,
@@ -31,13 +31,15 @@ const synth = (context: { source?: string; repository?: string }): Record<string
     homeRegion: 'us-east-1',
     source: sourceFromContext(context),
   });
-  return Template.fromStack(built.controlPlane).toJSON().Resources;
+  const resources = Template.fromStack(built.controlPlane).toJSON().Resources;
+  if (validate) expect(validationFindings(app)).toEqual([]);
+  return resources;
 };
 
 let github: Record<string, Resource>;
 let codecommit: Record<string, Resource>;
 beforeAll(() => {
-  github = synth({ source: 'github', repository: 'acme/storefront' });
+  github = synth({ source: 'github', repository: 'acme/storefront' }, { validate: true });
   codecommit = synth({});
 });
 

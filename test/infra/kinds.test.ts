@@ -3,7 +3,6 @@
  * CodeDeploy applications, groups (over their own fleets) and alarms; two pipelines of one
  * kind for one service stop synth before any resource, naming both.
  */
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import type { ResolvedPipeline } from '../../core/model.ts';
@@ -13,7 +12,7 @@ import { StorefrontTeamPipeline } from '../../infra/pipelines/team-base.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { PipelineValidationError, resolvePipelines, type ValidatePipeline } from '../../infra/stacks/pipelines.ts';
 import { InstanceTag, TargetStack } from '../../infra/stacks/target-stack.ts';
-import { cdkContext } from './fixtures.ts';
+import { testApp } from './fixtures.ts';
 
 const validate: ValidatePipeline = (input, source) => validatePipeline(input, source, { catalog: REGION_CATALOG });
 const service = { name: 'storefront-api', service: 'StorefrontApi', regions: ['us-east-1', 'us-west-2'] };
@@ -24,7 +23,7 @@ type Resources = Record<string, { Properties: Record<string, any> }>;
 
 describe('synth of a service with an app and a config pipeline', () => {
   const pipelines: ResolvedPipeline[] = resolvePipelines([appPipeline, configPipeline], validate, formatProblem, 'test');
-  const app = new App({ context: cdkContext });
+  const app = testApp();
   const template = Template.fromStack(new TargetStack(app, 'Handsoff-Target-us-east-1', { env: { region: 'us-east-1' }, region: 'us-east-1', homeRegion: 'us-east-1', pipelines }));
 
   it('gives each kind its own CodeDeploy application and groups, over its own fleet', () => {
@@ -77,7 +76,7 @@ describe('synth of two pipelines of one kind for one service', () => {
 
   it('stops the app before any stack, whoever resolved the pipelines', () => {
     const pipelines = twoApps.map((p) => p.resolve());
-    const app = new App({ context: cdkContext });
+    const app = testApp();
     expect(() => buildHandsoffApp(app, { pipelines, buildStateMachines: () => ({ pipeline: {}, region: {} }), nag: false })).toThrow(
       /pipelines 'storefront-api' and 'storefront-web' are both 'app' pipelines of service 'StorefrontApi'/,
     );

@@ -4,14 +4,13 @@
  * with the control plane's key and readable only by the handlers that use them, and a
  * region machine can be started by its pipeline machine only.
  */
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS, CONSOLE_ACCESS } from '../../infra/constructs/control-plane/access.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { HandlerName } from '../../statemachines/resources.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-import { cdkContext, fixtureHandlerEntry, smallPipelines } from './fixtures.ts';
+import { fixtureHandlerEntry, smallPipelines, testApp } from './fixtures.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 type Statement = { Effect: string; Principal?: any; Action: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -22,7 +21,7 @@ let template: Template;
 let resources: Record<string, Resource>;
 let targetResources: Array<Record<string, Resource>>;
 beforeAll(() => {
-  const app = new App({ context: cdkContext });
+  const app = testApp();
   const built = buildHandsoffApp(app, { pipelines, buildStateMachines, handlerEntry: fixtureHandlerEntry, homeRegion: 'us-east-1' });
   template = Template.fromStack(built.controlPlane);
   resources = template.toJSON().Resources;

@@ -20,7 +20,9 @@ import { fixturePipelines } from './fixtures.ts';
 import { eventBusArn, pipelineStateMachineName, productionRegions, regionStateMachineName, targetRegions } from '../../infra/stacks/arns.ts';
 import { buildHandsoffApp, targetStackName } from '../../infra/stacks/handsoff-app.ts';
 import type { TargetStack } from '../../infra/stacks/target-stack.ts';
-import { cdkContext, handlerEntry, loadBuildStateMachines, loadPipelines } from './fixtures.ts';
+import { cdkContext, handlerEntry, loadBuildStateMachines, loadPipelines, testApp, validationFindings } from './fixtures.ts';
+import { regionAlarmPlan, toAlarmEntry } from '../../core/alarms/index.ts';
+import { byName, cfnFields, fromTemplate } from './alarm-templates.ts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
 
@@ -29,6 +31,8 @@ let controlPlane: Template;
 let controlPlaneStack: ControlPlaneStack;
 let targets: Map<string, Template>;
 let targetStacks: TargetStack[];
+/** The app as infra/app.ts builds it for `cdk synth`: cdk-nag and CDK's CloudFormation validation on. */
+let exampleApp: App;
 const HOME = 'us-east-1';
 /** The builds this worker ran before this file: the suite shares one module graph between the CDK tests. */
 let buildsBefore: number;
@@ -38,9 +42,9 @@ beforeAll(async () => {
   // Prepare: the example pipelines, the real ASL builders and the real handlers.
   ({ pipelines } = await loadPipelines());
   const { build } = await loadBuildStateMachines();
-  const app = new App({ context: cdkContext });
+  exampleApp = new App({ context: cdkContext });
   // Act
-  const built = buildHandsoffApp(app, { pipelines, buildStateMachines: build, handlerEntry, homeRegion: HOME });
+  const built = buildHandsoffApp(exampleApp, { pipelines, buildStateMachines: build, handlerEntry, homeRegion: HOME });
   controlPlaneStack = built.controlPlane;
   controlPlane = Template.fromStack(built.controlPlane);
   targetStacks = built.targets;
@@ -71,6 +75,11 @@ describe('app', () => {
     const regions = targetRegions(pipelines);
     expect(targetStacks.map((s) => s.stackName).sort()).toEqual(regions.map(targetStackName).sort());
     for (const s of targetStacks) expect(Stack.of(s).region).toBe(s.stackName.replace('Handsoff-Target-', ''));
+  });
+
+  it("passes CDK's CloudFormation validation with no finding in any stack", () => {
+    // cdk synth runs it and downgrades its errors to warnings: here a finding fails.
+    expect(validationFindings(exampleApp)).toEqual([]);
   });
 
   it('grants no wildcard action in any IAM policy', () => {
@@ -767,9 +776,28 @@ describe('target stacks', () => {
     }
   });
 
+  it('hold every alarm of the alarm plan, field for field, and no alarm that is not in it', () => {
+    // The plan (core/alarms) is what the simulator's world and `handsoff alarms` read.
+    expect(targets.size).toBeGreaterThan(1);
+    let count = 0;
+    for (const [region, t] of targets) {
+      const synthesized = fromTemplate(region, t);
+      const planned = regionAlarmPlan(pipelines, region).map(toAlarmEntry).map(cfnFields).sort(byName);
+      // Both ways, with the names first for a readable failure.
+      expect(synthesized.map((a) => a.name).filter((n) => !planned.some((p) => p.name === n)), `${region}: in the template, not in the plan`).toEqual([]);
+      expect(planned.map((a) => a.name).filter((n) => !synthesized.some((s) => s.name === n)), `${region}: in the plan, not in the template`).toEqual([]);
+      expect(synthesized, region).toEqual(planned);
+      count += planned.length;
+    }
+    // Every kind is covered: metric, math, anomaly band and composite.
+    const kinds = new Set([...targets.keys()].flatMap((r) => regionAlarmPlan(pipelines, r).map((a) => a.kind)));
+    expect([...kinds].sort()).toEqual(['anomaly', 'composite', 'math', 'metric']);
+    expect(count).toBeGreaterThan(100);
+  });
+
   it('fail synth when a deployment group would watch more alarms than CodeDeploy takes', () => {
     // Prepare: the fixture pipelines, then one alarm too many on a unit group (10 already).
-    const app = new App({ context: cdkContext });
+    const app = testApp();
     const built = buildHandsoffApp(app, { pipelines: fixturePipelines, buildStateMachines: () => ({ pipeline: {}, region: {} }), handlerEntry, homeRegion: HOME, nag: false });
     const stack = built.targets.find((s) => s.region === 'eu-west-1')!;
     const unit = stack.deploymentGroups.find((g) => (g.node.defaultChild as { deploymentGroupName?: string }).deploymentGroupName === naming.unitGroupName('orders', 'euw1-az1'))!;

@@ -12,7 +12,7 @@ import { validatePipeline } from '../../core/pipeline/resolve.ts';
 import { REGION_CATALOG } from '../../infra/catalog/regions.ts';
 import { buildHandsoffApp } from '../../infra/stacks/handsoff-app.ts';
 import { buildStateMachines } from '../../statemachines/index.ts';
-import { cdkContext, fixtureHandlerEntry } from './fixtures.ts';
+import { fixtureHandlerEntry, testApp } from './fixtures.ts';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
@@ -30,7 +30,7 @@ const pipelines = [
 let resources: Record<string, Resource>;
 let app: App;
 beforeAll(() => {
-  app = new App({ context: cdkContext });
+  app = testApp();
   const built = buildHandsoffApp(app, { pipelines, buildStateMachines, handlerEntry: fixtureHandlerEntry, homeRegion: 'us-east-1' });
   resources = Template.fromStack(built.controlPlane).toJSON().Resources;
 });
