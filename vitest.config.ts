@@ -8,11 +8,13 @@ import { defineConfig } from 'vitest/config';
  * simulator in its own process or drives a browser, so loading the AWS SDK, aws-cdk-lib and
  * the handlers once per worker instead of once per file changes nothing they assert.
  *
- * Everything else runs isolated, a fresh module graph per file: the simulator's tests (they use
- * the real SDK clients, which a mocked file would leave stubbed in a shared graph), the CLI's
- * and the browser's. test/projects.test.ts holds the rule: every file in exactly one project, and
- * none in `shared` that imports the simulator's engine, local DynamoDB, bench or chaos, the CLI
- * harness or the browser.
+ * The files that run the CLI through the simulator's harness share a graph in `cli` (below).
+ * Everything else runs isolated, a fresh module graph per file: the tests that run the
+ * simulator in their own process (they use the real SDK clients, which a mocked file would
+ * leave stubbed in a shared graph) and the browser's. test/projects.test.ts holds the rule:
+ * every file in exactly one project, none in `shared` that imports the simulator's engine,
+ * local DynamoDB, bench or chaos, the CLI harness or the browser, and none in `cli` that
+ * imports any of them but the harness, or mocks.
  */
 const SHARED = [
   'test/lambdas/**/*.test.ts',
@@ -24,6 +26,21 @@ const SHARED = [
   'test/docs/**/*.test.ts',
   'test/layout.test.ts',
   'test/console/{app,page,signin,aws-backend}.test.ts',
+];
+
+/**
+ * Test files that run the CLI through the simulator's test harness (test/sim/cli-harness.ts: the
+ * shared runs in warm CLI processes, or a `handsoff` process of their own) and read what it
+ * prints, sharing one module graph per worker (`isolate: false`) in a project of their own. None
+ * of them runs the simulator, an AWS client or a browser in its own process, nor mocks one: what
+ * they load is the harness and pure modules (the event types, the console's folds, the
+ * timeline). test/projects.test.ts holds the rule.
+ */
+const CLI = [
+  'test/sim/{batching,blockers,build-stage,cli,emergency,emergency-faults,failed-change,faults,gamma-onebox,internal-failure}.test.ts',
+  'test/sim/{kinds,monitors,newcomer,overrides,rollout,source,stage-tests,summary,waits}.test.ts',
+  'test/console/{cli,pictures,report,state,superseded}.test.ts',
+  'test/infra/alarm-plan.test.ts',
 ];
 
 /**
@@ -56,11 +73,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // The directory and warm processes where test files share the CLI runs of one `vitest run`
+        // (test/sim/cli-harness.ts): one for this project and the isolated one.
+        test: { name: 'cli', include: CLI, isolate: false, globalSetup: ['test/sim/shared-runs.ts'] },
+      },
+      {
+        extends: true,
         test: {
           name: 'isolated',
           include: ['test/**/*.test.ts'],
-          exclude: SHARED,
-          // The directory where test files share the CLI runs of one `vitest run` (test/sim/cli-harness.ts).
+          exclude: [...SHARED, ...CLI],
           globalSetup: ['test/sim/shared-runs.ts'],
         },
       },

@@ -1,8 +1,10 @@
 /**
- * The suite's two projects (vitest.config.ts): every test file runs in exactly one of them, and
- * no file of `shared` (one module graph per worker, so the AWS client mocks of one file stay on
+ * The suite's three projects (vitest.config.ts): every test file runs in exactly one of them. No
+ * file of `shared` (one module graph per worker, so the AWS client mocks of one file stay on
  * the client classes for the next) runs the simulator in its own process, runs the CLI through
- * the simulator's harness (it needs the isolated project's shared runs) or drives a browser.
+ * the simulator's harness (only `cli` and the isolated project have its shared runs) or drives
+ * a browser. No file of `cli` (one graph per worker too) runs the simulator in its own process,
+ * drives a browser or mocks: it reads what the CLI prints.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +15,12 @@ import { WALL_CLOCK_LIMIT_MS } from '../vitest.config.ts';
 
 const TEST_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-/** What only an isolated file may import: the simulator with its real SDK clients, the CLI harness, the browser. */
-const ISOLATED_ONLY = /from '(?:\.\.?\/)+(?:sim\/(?:engine|local-dynamo|chaos|meter|bench\/[^']*)\.ts|sim\/cli-harness\.ts|cli-harness\.ts|browser-support\.ts)'/;
+/** What only an isolated file may import: the simulator with its real SDK clients, the browser. */
+const IN_PROCESS = /from '(?:(?:\.\.?\/)+(?:sim\/(?:engine|local-dynamo|chaos|meter|bench\/[^']*)\.ts|browser-support\.ts)|playwright-core)'/;
+/** The CLI harness: only `cli` and isolated files may import it. */
+const HARNESS = /from '(?:\.\.?\/)+(?:sim\/)?cli-harness\.ts'/;
+/** What a file of a shared graph must not do to the next file of it: mock modules, AWS clients or timers. */
+const MOCKS = /aws-sdk-client-mock|vi\.(?:mock|doMock|spyOn|stubGlobal|stubEnv|useFakeTimers)\(/;
 
 const projectsOfFiles = async (): Promise<Map<string, string[]>> => {
   const vitest = await createVitest('test', { watch: false, run: true }, {}, {});
@@ -31,18 +37,30 @@ const projectsOfFiles = async (): Promise<Map<string, string[]>> => {
 };
 
 describe('the test projects', () => {
-  it('run every test file in exactly one project, and no simulator, CLI harness or browser in the shared one', async () => {
+  it('run every test file in exactly one project: no simulator, CLI harness or browser in shared, no simulator, browser or mock in cli', async () => {
     const byFile = await projectsOfFiles();
     const files = (readdirSync(TEST_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.test.ts')).sort();
     expect([...byFile.keys()].sort()).toEqual(files);
     expect([...byFile].filter(([, projects]) => projects.length !== 1)).toEqual([]);
-    const shared = [...byFile].filter(([, [project]]) => project === 'shared').map(([file]) => file);
+    const inProject = (name: string): string[] => [...byFile].filter(([, [project]]) => project === name).map(([file]) => file);
+    const text = (file: string): string => readFileSync(path.join(TEST_DIR, file), 'utf8');
+    const shared = inProject('shared');
     expect(shared.length).toBeGreaterThan(40);
-    expect(shared.filter((file) => ISOLATED_ONLY.test(readFileSync(path.join(TEST_DIR, file), 'utf8')))).toEqual([]);
-    // The rule sees what it must: these isolated files import the simulator, the harness or the browser.
-    for (const file of ['sim/local-dynamo.test.ts', 'sim/rollout.test.ts', 'infra/alarm-plan.test.ts', 'console/browser.test.ts', 'console/local.test.ts']) {
+    expect(shared.filter((file) => IN_PROCESS.test(text(file)) || HARNESS.test(text(file)))).toEqual([]);
+    const cli = inProject('cli');
+    expect(cli.length).toBeGreaterThan(20);
+    expect(cli.filter((file) => !HARNESS.test(text(file)))).toEqual([]);
+    expect(cli.filter((file) => IN_PROCESS.test(text(file)) || MOCKS.test(text(file)))).toEqual([]);
+    // The rules see what they must: these isolated files run the simulator or the browser in
+    // their own process, these of shared mock, these of cli use the harness.
+    for (const file of ['sim/local-dynamo.test.ts', 'sim/bench-meter.test.ts', 'console/browser.test.ts', 'console/local.test.ts']) {
       expect(byFile.get(file), file).toEqual(['isolated']);
-      expect(ISOLATED_ONLY.test(readFileSync(path.join(TEST_DIR, file), 'utf8')), file).toBe(true);
+      expect(IN_PROCESS.test(text(file)), file).toBe(true);
+    }
+    for (const file of ['lambdas/support.ts', 'lambdas/review-gate-github.test.ts']) expect(MOCKS.test(text(file)), file).toBe(true);
+    for (const file of ['sim/rollout.test.ts', 'infra/alarm-plan.test.ts', 'console/report.test.ts']) {
+      expect(byFile.get(file), file).toEqual(['cli']);
+      expect(HARNESS.test(text(file)), file).toBe(true);
     }
   });
 

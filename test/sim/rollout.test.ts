@@ -232,15 +232,11 @@ describe('the same scenario', () => {
         { id: 'b', at: '2026-11-30T09:30:00Z', ...reviewed, behavior: { kind: 'latency', p99Ms: 3000, regions: ['gamma:us-west-2'] } },
       ],
     };
-    // Two runs in processes of their own, and the run the harness shares: the suite's warm
-    // CLI processes, which ran other scenarios before this one, print the same stream.
-    const [one, two, warm] = await Promise.all([
-      simulateJson(scenario, undefined, { fresh: true }),
-      simulateJson(scenario, undefined, { fresh: true }),
-      simulateJson(scenario),
-    ]);
+    // A run in a process of its own, and the run the harness shares: a warm CLI process of the
+    // suite, which ran other scenarios before this one (or will have, on a later run of it:
+    // each `vitest run` hands the runs out in another order), prints the same stream.
+    const [one, warm] = await Promise.all([simulateJson(scenario, undefined, { fresh: true }), simulateJson(scenario)]);
     expect(one.length).toBeGreaterThan(50);
-    expect(two).toEqual(one);
     expect(warm).toEqual(one);
   });
 });

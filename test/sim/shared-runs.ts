@@ -1,5 +1,6 @@
 /**
- * Vitest global setup for the isolated project:
+ * Vitest global setup for the projects whose files run the CLI (the isolated one and `cli`),
+ * one for both:
  *
  * - one directory per `vitest run` where the CLI harness keeps the output of each distinct CLI
  *   run (test/sim/cli-harness.ts, `runShared`), so test files that run the same simulation or
@@ -133,9 +134,20 @@ const readBody = (req: IncomingMessage): Promise<string> =>
     req.on('error', reject);
   });
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+interface SharedRuns {
+  dir: string;
+  url: string;
+  /** Projects whose setup took these runs and whose teardown has not run yet. */
+  users: number;
+  close(): Promise<void>;
+}
+
+/** The one directory, pool and endpoint of this `vitest run`, whichever project's setup asks first. */
+const SHARED_KEY = Symbol.for('handsoff.sharedRuns');
+type Holder = { [SHARED_KEY]?: Promise<SharedRuns> };
+
+const start = async (): Promise<SharedRuns> => {
   const dir = mkdtempSync(join(tmpdir(), 'handsoff-shared-runs-'));
-  project.provide('sharedRuns', dir);
   const runners = await pool(availableParallelism());
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     readBody(req)
@@ -147,10 +159,32 @@ export default async function setup(project: TestProject): Promise<() => Promise
       .catch((e: Error) => res.writeHead(400).end(e.message));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  project.provide('warmCli', `http://127.0.0.1:${(server.address() as AddressInfo).port}/run`);
+  return {
+    dir,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/run`,
+    users: 0,
+    close: async () => {
+      runners.close();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/**
+ * The setup of each project whose files run the CLI through the harness: every such project
+ * gets the same runs (a run one project's file made is read by another's), the same warm
+ * processes and the same endpoint, closed when the last of them tears down.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const holder = globalThis as Holder;
+  const runs = await (holder[SHARED_KEY] ??= start());
+  runs.users++;
+  project.provide('sharedRuns', runs.dir);
+  project.provide('warmCli', runs.url);
   return async () => {
-    runners.close();
-    await new Promise((resolve) => server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
+    if (--runs.users > 0) return;
+    delete holder[SHARED_KEY];
+    await runs.close();
   };
 }
