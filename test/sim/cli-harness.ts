@@ -5,8 +5,10 @@
  * input gives the same output: `simulateJson` and `plan` run each distinct input once per
  * `vitest run` and share its output between the tests and the test files that ask for it
  * (in this file's memo, and across files in the directory of test/sim/shared-runs.ts). Those
- * shared runs go to the suite's warm CLI processes (test/sim/shared-runs.ts): the CLI's own
- * `main`, without a new process's start. `runCli` and a `fresh` run start `bin/handsoff.mjs`.
+ * shared runs, and every `runCli`, go to the suite's warm CLI processes (test/sim/shared-runs.ts):
+ * the CLI's own `main` with its exit code, stdout and stderr, without a new process's start.
+ * `runProcess` and a `fresh` run start `bin/handsoff.mjs` in a process of its own: for what only
+ * the entry point does (the build check, `--version`), and to compare a fresh process with a warm one.
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
@@ -61,7 +63,15 @@ const withEvents = (args: string[], out: CliOutput): CliRun => ({
   events: args.includes('--json') && out.code === 0 ? out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HandsoffEvent) : [],
 });
 
-export const runCli = async (args: string[]): Promise<CliRun> => withEvents(args, await spawnCli(args));
+/** `bin/handsoff.mjs` in a process of its own, as a user starts it. */
+export const runProcess = async (args: string[]): Promise<CliRun> => withEvents(args, await spawnCli(args));
+
+/**
+ * The CLI run once, not shared: its exit code, stdout and stderr as a process of its own gives
+ * them (main returns its code and never exits the process: commander's exitOverride), from a
+ * warm process of the suite when there is one, else from `bin/handsoff.mjs`.
+ */
+export const runCli = async (args: string[]): Promise<CliRun> => withEvents(args, await (warmCli ? warmRun(warmCli, args) : spawnCli(args)));
 
 /** The directory shared by the test files of this `vitest run`; none when run without the suite's config. */
 const shared: string | undefined = inject('sharedRuns');
@@ -110,12 +120,12 @@ export const writeJson = (name: string, value: unknown): string => {
 
 /**
  * `handsoff simulate --json` of a scenario, run once for every test that asks for the same
- * pipelines and scenario; `fresh` runs it anew (a test that compares two runs).
+ * pipelines and scenario; `fresh` runs it anew in a process of its own (a test that compares two runs).
  */
 export const simulateJson = async (scenario: unknown, pipelines: string[] = [SMALL_PIPELINE], { fresh = false } = {}): Promise<HandsoffEvent[]> => {
   const file = writeJson('scenario.json', scenario);
   const args = ['simulate', ...pipelines.flatMap((p) => ['--pipeline', p]), '--scenario', file, '--json'];
-  const run = await (fresh ? runCli(args) : runShared(args));
+  const run = await (fresh ? runProcess(args) : runShared(args));
   if (run.code !== 0) throw new Error(`simulate exited ${run.code}: ${run.stderr}`);
   return run.events;
 };

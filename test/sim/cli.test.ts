@@ -1,6 +1,6 @@
 /** The CLI contract of docs/simulation.md: exit codes, every problem at once, nothing run on bad input. */
 import { describe, expect, it } from 'vitest';
-import { runCli, SMALL_PIPELINE, writeJson } from './cli-harness.ts';
+import { runCli, runProcess, SMALL_PIPELINE, writeJson } from './cli-harness.ts';
 
 describe('handsoff validate / simulate on invalid input', () => {
   it('exits 2 and names every problem of a pipeline file with its field path', async () => {
@@ -83,9 +83,9 @@ describe('handsoff simulate for a person', () => {
     expect(run.stdout).not.toMatch(/^\{/m);
   });
 
-  it('answers --help and --version with exit 0', async () => {
-    expect((await runCli(['--help'])).code).toBe(0);
-    const version = await runCli(['--version']);
+  it('answers --help and --version with exit 0, from bin/handsoff.mjs in a process of its own', async () => {
+    expect((await runProcess(['--help'])).code).toBe(0);
+    const version = await runProcess(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
