@@ -87,10 +87,12 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
     if (names) names.push(alarm.name);
     else byRegion.set(alarm.region, [alarm.name]);
   }
-  const states = new Map<string, StateValue | undefined>();
+  /** region -> alarm name -> state, of the alarms DescribeAlarms returned. */
+  const states = new Map<string, Map<string, StateValue | undefined>>();
   const since = new Map<string, number>();
-  const keyOf = (region: string, name: string): string => alarmSinceKey({ region, name });
   for (const [region, names] of byRegion) {
+    const found = new Map<string, StateValue | undefined>();
+    states.set(region, found);
     const unique = [...new Set(names)];
     for (let i = 0; i < unique.length; i += BATCH) {
       let nextToken: string | undefined;
@@ -108,10 +110,10 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
           );
         for (const a of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
           if (!a.AlarmName) continue;
-          states.set(keyOf(region, a.AlarmName), a.StateValue);
-          const changed = a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp;
-          const ms = epochMs(changed);
-          if (a.StateValue === 'ALARM' && Number.isFinite(ms)) since.set(keyOf(region, a.AlarmName), ms);
+          found.set(a.AlarmName, a.StateValue);
+          if (a.StateValue !== 'ALARM') continue;
+          const ms = epochMs(a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp);
+          if (Number.isFinite(ms)) since.set(alarmSinceKey({ region, name: a.AlarmName }), ms);
         }
         nextToken = page.NextToken;
       } while (nextToken);
@@ -119,10 +121,13 @@ export const alarmStates = async (alarms: WatchedAlarm[]): Promise<AlarmStates> 
   }
   const result: AlarmStates = { missing: [], alarming: [], insufficient: [], since };
   for (const alarm of alarms) {
-    const key = keyOf(alarm.region, alarm.name);
-    if (!states.has(key)) result.missing.push(alarm);
-    else if (states.get(key) === 'ALARM') result.alarming.push(alarm);
-    else if (states.get(key) !== 'OK') result.insufficient.push(alarm);
+    const found = states.get(alarm.region);
+    if (!found?.has(alarm.name)) result.missing.push(alarm);
+    else {
+      const state = found.get(alarm.name);
+      if (state === 'ALARM') result.alarming.push(alarm);
+      else if (state !== 'OK') result.insufficient.push(alarm);
+    }
   }
   return result;
 };

@@ -4,6 +4,7 @@
  */
 import { byName } from './alarms/book.ts';
 import { describeAlarm } from './alarms/describe.ts';
+import type { AnyAlarm } from './alarms/evaluate.ts';
 import {
   InvalidParameterCombinationException,
   InvalidParameterValueException,
@@ -40,9 +41,15 @@ export const cloudWatchApi = (world: World, region: string): { send(command: unk
       const metricAlarms: unknown[] = [];
       const compositeAlarms: unknown[] = [];
       // By name: each looked up, in the region's order (by name); else the region's alarms.
-      const candidates = names
-        ? [...names].flatMap((n) => world.alarmNamed(region, n) ?? []).sort(byName)
-        : (world.alarmsByRegion.get(region) ?? []);
+      let candidates: readonly AnyAlarm[];
+      if (names) {
+        const found: AnyAlarm[] = [];
+        for (const n of names) {
+          const alarm = world.alarmNamed(region, n);
+          if (alarm) found.push(alarm);
+        }
+        candidates = found.sort(byName);
+      } else candidates = world.alarmsByRegion.get(region) ?? [];
       for (const alarm of candidates) {
         if (prefix !== undefined && !alarm.name.startsWith(prefix)) continue;
         if (state !== undefined && alarm.state !== state) continue;

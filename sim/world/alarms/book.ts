@@ -61,7 +61,8 @@ export class AlarmBook {
   readonly byRegion = new Map<string, AnyAlarm[]>();
   private readonly metricAlarms: MetricAlarm[] = [];
   private readonly composites: CompositeAlarm[] = [];
-  private readonly index = new Map<string, AnyAlarm>();
+  /** region -> name -> alarm: DescribeAlarms looks up ~100,000 names a simulated week. */
+  private readonly index = new Map<string, Map<string, AnyAlarm>>();
   private readonly schedule = new Map<MetricAlarm, Schedule>();
   /** Metric alarms the tick evaluates, in plan order (sorted again when one wakes). */
   private awake: MetricAlarm[] = [];
@@ -85,8 +86,9 @@ export class AlarmBook {
     private readonly quiet?: Quietness,
   ) {
     for (const def of plan) {
-      const key = `${def.region}\u0000${def.name}`;
-      if (this.index.has(key)) throw new Error(`alarm '${def.name}' would exist twice in ${def.region}; alarm names must be unique per region`);
+      let names = this.index.get(def.region);
+      if (!names) this.index.set(def.region, (names = new Map()));
+      if (names.has(def.name)) throw new Error(`alarm '${def.name}' would exist twice in ${def.region}; alarm names must be unique per region`);
       let alarm: AnyAlarm;
       switch (def.kind) {
         case 'composite':
@@ -124,7 +126,7 @@ export class AlarmBook {
         this.metricAlarms.push(alarm);
         this.awake.push(alarm);
       }
-      this.index.set(key, alarm);
+      names.set(def.name, alarm);
       let list = this.byRegion.get(def.region);
       if (!list) this.byRegion.set(def.region, (list = []));
       list.push(alarm);
@@ -140,7 +142,7 @@ export class AlarmBook {
   }
 
   get(region: string, name: string): AnyAlarm | undefined {
-    return this.index.get(`${region}\u0000${name}`);
+    return this.index.get(region)?.get(name);
   }
 
   /** Every alarm's definition, region by region: what the world evaluates. */
@@ -257,7 +259,7 @@ export class AlarmBook {
     const alarm = this.get(region, name);
     if (!alarm) return false;
     alarm.deleted = true;
-    this.index.delete(`${region}\u0000${name}`);
+    this.index.get(region)!.delete(name);
     const list = this.byRegion.get(region)!;
     list.splice(list.indexOf(alarm), 1);
     if (alarm instanceof MetricAlarm) {
