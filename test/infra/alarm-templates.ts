@@ -37,6 +37,9 @@ const resolveRule = (rule: unknown, names: Record<string, string>): string => {
     .join('');
 };
 
+/** Alarm entries in name order, as the plan and the templates are compared. */
+export const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);
+
 /** What a synthesized alarm says, in the plan's terms (the fields CloudFormation carries). */
 export const fromTemplate = (region: string, t: Template): AlarmEntry[] => {
   const alarms = t.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>;
@@ -98,9 +101,8 @@ export const fromTemplate = (region: string, t: Template): AlarmEntry[] => {
   for (const r of Object.values(composites)) {
     out.push({ name: r.Properties.AlarmName, region, kind: 'composite', rule: resolveRule(r.Properties.AlarmRule, names) } as AlarmEntry);
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return out.sort(byName);
 };
 
 /** The plan's entry without the fields CloudFormation does not carry (who owns the alarm). */
 export const cfnFields = ({ scope: _s, unit: _u, stage: _st, team: _t, ...rest }: AlarmEntry): Omit<AlarmEntry, 'scope'> => rest;
-export const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : 1);

@@ -25,7 +25,7 @@ export const cdkContext = cdkJson.context as Record<string, unknown>;
 /**
  * An app as a test synthesizes it: cdk.json's context (and the test's own), cdk-nag on (added
  * by buildHandsoffApp), and CDK's built-in CloudFormation validation off unless `validate`.
- * That validation (cfn-guard, in WebAssembly) reads only the written templates and is ~40% of
+ * That validation (CDK's CloudFormation rules, in WebAssembly) reads only the written templates and is ~40% of
  * a synthesis: `cdk synth` runs it on every stack, and the tests run it where they synthesize
  * what a team deploys (the example app, the GitHub source) and require no finding
  * (`validationFindings`), not again for every variant of a fixture.

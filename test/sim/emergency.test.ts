@@ -52,9 +52,7 @@ let fast: HandsoffEvent[];
 /** The same changes without an emergency, on SMALL. */
 let normalSmall: HandsoffEvent[];
 beforeAll(async () => {
-  let fromDemo: { events: HandsoffEvent[] };
-  [fromDemo, fast, normalSmall] = await Promise.all([demo(), simulateJson(SCENARIO, DEMO), simulateJson({ ...SCENARIO, events: [] }, SMALL)]);
-  normal = fromDemo.events;
+  [{ events: normal }, fast, normalSmall] = await Promise.all([demo(), simulateJson(SCENARIO, DEMO), simulateJson({ ...SCENARIO, events: [] }, SMALL)]);
 });
 
 describe('an approved emergency on the demo pipeline', () => {

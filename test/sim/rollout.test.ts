@@ -233,8 +233,7 @@ describe('the same scenario', () => {
       ],
     };
     // A run in a process of its own, and the run the harness shares: a warm CLI process of the
-    // suite, which ran other scenarios before this one (or will have, on a later run of it:
-    // each `vitest run` hands the runs out in another order), prints the same stream.
+    // suite, which may have run other scenarios before this one, prints the same stream.
     const [one, warm] = await Promise.all([simulateJson(scenario, undefined, { fresh: true }), simulateJson(scenario)]);
     expect(one.length).toBeGreaterThan(50);
     expect(warm).toEqual(one);
